@@ -1,0 +1,161 @@
+# kefu: build, test, install. SPDX-License-Identifier: MIT
+#
+#   make                 build the programs into build/default/
+#   make check           build and run every test (unit, integration, fuzz corpus replay)
+#   make check SAN=1     AddressSanitizer + UndefinedBehaviorSanitizer build, unit tests
+#   make demo            a whole scripted support session on loopback
+#   make bench           benchmarks next to their peers
+#   make fuzz            each libFuzzer target for FUZZ_SECONDS (default 60)
+#   make format / format-check
+#   make install DESTDIR=... PREFIX=...
+#   make clean
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+SAN ?= 0
+FUZZ_SECONDS ?= 60
+
+ifeq ($(SAN),1)
+B ?= build/san
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT_FLAGS = -O1 -g
+else
+B ?= build/default
+SAN_FLAGS =
+OPT_FLAGS = -O2 -g -D_FORTIFY_SOURCE=2
+endif
+
+PKGS = libssh2 libuv openssl libarchive jansson expat libvncserver libvncclient \
+       x11 xext xdamage xfixes xtst xrandr
+
+WARN_FLAGS = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+             -Wold-style-definition -Wformat=2 -Wformat-security -Wpointer-arith \
+             -Wwrite-strings -Wvla -Wundef -Wimplicit-fallthrough -Wmissing-declarations
+# Recursive (=) so that pkg-config runs after 'deps' has installed what is missing.
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -I. $(WARN_FLAGS) $(OPT_FLAGS) $(SAN_FLAGS) \
+             -fstack-protector-strong -fPIE -MMD -MP $(shell pkg-config --cflags $(PKGS)) \
+             $(EXTRA_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(SAN_FLAGS) -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(EXTRA_LDFLAGS) $(LDFLAGS)
+LIBS_ALL = $(shell pkg-config --libs $(PKGS)) -lm
+
+# Every program is a library of its own modules plus main.c, so that unit tests
+# link the same objects the program runs.
+PROTO_SRC   := $(wildcard proto/*.c)
+AGENTD_SRC  := $(filter-out agentd/main.c,$(wildcard agentd/*.c))
+CONSOLE_SRC := $(filter-out console/main.c,$(wildcard console/*.c))
+PLUGIN_SRC  := $(filter-out diag-plugins/kefu-plugin/main.c,$(wildcard diag-plugins/kefu-plugin/*.c))
+UNIT_SRC    := $(wildcard tests/unit/test-*.c)
+UNIT_HELPER := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz-*.c)
+
+obj = $(patsubst %.c,$(B)/%.o,$(1))
+
+LIB_PROTO   = $(B)/libkefu-proto.a
+LIB_AGENTD  = $(B)/libkefu-agentd.a
+LIB_CONSOLE = $(B)/libkefu-console.a
+LIB_PLUGIN  = $(B)/libkefu-plugin.a
+PROGRAMS    = $(B)/kefu-agentd $(B)/kefu-console $(B)/kefu-plugin
+UNIT_TESTS  = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
+
+.PHONY: all deps deps-test check unit-tests demo bench fuzz fuzz-build format format-check \
+        install clean
+.DEFAULT_GOAL := all
+
+all: $(PROGRAMS)
+
+deps:
+	@scripts/deps build
+
+deps-test:
+	@scripts/deps build test fuzz
+
+$(B)/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(LIB_PROTO): $(call obj,$(PROTO_SRC))
+$(LIB_AGENTD): $(call obj,$(AGENTD_SRC))
+$(LIB_CONSOLE): $(call obj,$(CONSOLE_SRC))
+$(LIB_PLUGIN): $(call obj,$(PLUGIN_SRC))
+$(B)/lib%.a:
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/kefu-agentd: $(B)/agentd/main.o $(LIB_AGENTD) $(LIB_PROTO)
+$(B)/kefu-console: $(B)/console/main.o $(LIB_CONSOLE) $(LIB_PROTO)
+$(B)/kefu-plugin: $(B)/diag-plugins/kefu-plugin/main.o $(LIB_PLUGIN) $(LIB_PROTO)
+$(PROGRAMS):
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+# Unit tests link every module library; archives pull in only what a test uses.
+$(B)/unit/%: $(B)/tests/unit/%.o $(call obj,$(UNIT_HELPER)) $(LIB_AGENTD) $(LIB_CONSOLE) \
+                   $(LIB_PLUGIN) $(LIB_PROTO)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL) -lcmocka
+
+unit-tests: $(UNIT_TESTS)
+
+ifeq ($(SAN),1)
+check: deps-test
+	@$(MAKE) --no-print-directory SAN=1 unit-tests
+	@/usr/bin/python3 tests/run --build $(B) --unit-only
+else
+check: deps-test
+	@$(MAKE) --no-print-directory all unit-tests fuzz-build
+	@/usr/bin/python3 tests/run --build $(B) --fuzz-build build/fuzz
+endif
+
+# Fuzz targets: clang, libFuzzer, ASan and UBSan, in a tree of their own.
+FUZZ_B = build/fuzz
+FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+fuzz-build: deps-test
+	@[ -z "$(FUZZ_SRC)" ] || $(MAKE) --no-print-directory CC=clang B=$(FUZZ_B) OPT_FLAGS="-O1 -g" \
+	    EXTRA_CFLAGS="$(FUZZ_FLAGS)" EXTRA_LDFLAGS="-fsanitize=fuzzer,address,undefined" \
+	    $(patsubst tests/fuzz/%.c,$(FUZZ_B)/fuzz/%,$(FUZZ_SRC))
+
+$(FUZZ_B)/fuzz/%: $(FUZZ_B)/tests/fuzz/%.o $(FUZZ_B)/libkefu-agentd.a \
+                        $(FUZZ_B)/libkefu-console.a $(FUZZ_B)/libkefu-plugin.a \
+                        $(FUZZ_B)/libkefu-proto.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+fuzz: fuzz-build
+	@set -e; for src in $(FUZZ_SRC); do \
+	    name=$$(basename $$src .c); \
+	    mkdir -p $(FUZZ_B)/corpus/$$name tests/fuzz/corpus/$$name; \
+	    echo "== $$name for $(FUZZ_SECONDS) s"; \
+	    $(FUZZ_B)/fuzz/$$name -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	        -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$(FUZZ_B)/ \
+	        $(FUZZ_B)/corpus/$$name tests/fuzz/corpus/$$name; \
+	done
+
+demo: all
+	@scripts/deps demo
+	@tests/demo/run-demo $(B)
+
+bench: all
+	@scripts/deps bench
+	@/usr/bin/python3 tests/bench/run --build $(B)
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: $(words $(FORMAT_FILES)) files formatted"
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kefu/relay \
+	    $(DESTDIR)$(PREFIX)/share/kefu/plugins
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	@if [ -d packaging/relay ]; then \
+	    cp -R packaging/relay/. $(DESTDIR)$(PREFIX)/share/kefu/relay/; fi
+	@for dir in diag-plugins/*/; do \
+	    [ -f $$dir/plugin.json ] || continue; \
+	    cp -R $$dir $(DESTDIR)$(PREFIX)/share/kefu/plugins/; done
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,11 @@
+/* kefu-agentd: the commands of the customer's helper, one per file. SPDX-License-Identifier: MIT */
+#ifndef KF_AGENTD_COMMANDS_H
+#define KF_AGENTD_COMMANDS_H
+
+#include "proto/cli.h"
+
+#define KF_AGENTD_PROGRAM "kefu-agentd"
+
+/* Each command's table row lives next to its code; main.c lists them. */
+
+#endif

@@ -1,0 +1,73 @@
+# kefu: shared pytest fixtures for the integration tests. SPDX-License-Identifier: MIT
+#
+# Every process a test starts is stopped by PID when the test ends, and every
+# wait is bounded.
+import os
+import signal
+import subprocess
+
+import pytest
+
+SOURCE_DIR = os.environ.get("KEFU_SOURCE_DIR") or os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD_DIR = os.environ.get("KEFU_BUILD") or os.path.join(SOURCE_DIR, "build", "default")
+FIXTURES_DIR = os.path.join(os.path.dirname(SOURCE_DIR), "shared", "fixtures")
+
+
+def program(name):
+    """The path of a built kefu program (kefu-agentd, kefu-console, kefu-plugin)."""
+    return os.path.join(BUILD_DIR, name)
+
+
+def run(args, timeout=60, **kwargs):
+    """Runs a command to completion with a bound on its time; returns CompletedProcess."""
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    kwargs.setdefault("stdin", subprocess.DEVNULL)
+    kwargs.setdefault("text", True)
+    return subprocess.run(args, timeout=timeout, **kwargs)
+
+
+class Processes:
+    """Starts processes in their own process groups and stops them all by PID."""
+
+    def __init__(self):
+        self.started = []
+
+    def start(self, args, **kwargs):
+        kwargs.setdefault("stdin", subprocess.DEVNULL)
+        kwargs.setdefault("start_new_session", True)
+        proc = subprocess.Popen(args, **kwargs)
+        self.started.append(proc)
+        return proc
+
+    def stop_all(self):
+        for proc in reversed(self.started):
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for proc in reversed(self.started):
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait(timeout=5)
+
+
+@pytest.fixture
+def processes():
+    group = Processes()
+    yield group
+    group.stop_all()
+
+
+@pytest.fixture
+def fixtures_dir():
+    if not os.path.isdir(FIXTURES_DIR):
+        pytest.skip("../shared/fixtures is not beside the checkout")
+    return FIXTURES_DIR
