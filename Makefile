@@ -47,6 +47,7 @@ PLUGIN_SRC  := $(filter-out diag-plugins/kefu-plugin/main.c,$(wildcard diag-plug
 UNIT_SRC    := $(wildcard tests/unit/test-*.c)
 UNIT_HELPER := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz-*.c)
+TOOL_SRC    := $(wildcard tests/tools/*.c)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
@@ -56,8 +57,9 @@ LIB_CONSOLE = $(B)/libkefu-console.a
 LIB_PLUGIN  = $(B)/libkefu-plugin.a
 PROGRAMS    = $(B)/kefu-agentd $(B)/kefu-console $(B)/kefu-plugin
 UNIT_TESTS  = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
+TEST_TOOLS  = $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 
-.PHONY: all deps deps-test check unit-tests demo bench fuzz fuzz-build format format-check \
+.PHONY: all deps deps-test check unit-tests test-tools demo bench fuzz fuzz-build format format-check \
         install clean
 .DEFAULT_GOAL := all
 
@@ -96,13 +98,20 @@ $(B)/unit/%: $(B)/tests/unit/%.o $(call obj,$(UNIT_HELPER)) $(LIB_AGENTD) $(LIB_
 
 unit-tests: $(UNIT_TESTS)
 
+# Small programs the integration tests and benchmarks drive (peers, clients, probes).
+$(B)/tools/%: $(B)/tests/tools/%.o $(LIB_AGENTD) $(LIB_CONSOLE) $(LIB_PLUGIN) $(LIB_PROTO)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+test-tools: $(TEST_TOOLS)
+
 ifeq ($(SAN),1)
 check: deps-test
 	@$(MAKE) --no-print-directory SAN=1 unit-tests
 	@/usr/bin/python3 tests/run --build $(B) --unit-only
 else
 check: deps-test
-	@$(MAKE) --no-print-directory all unit-tests fuzz-build
+	@$(MAKE) --no-print-directory all unit-tests test-tools fuzz-build
 	@/usr/bin/python3 tests/run --build $(B) --fuzz-build build/fuzz
 endif
 
@@ -134,7 +143,7 @@ demo: all
 	@scripts/deps demo
 	@tests/demo/run-demo $(B)
 
-bench: all
+bench: all test-tools
 	@scripts/deps bench
 	@/usr/bin/python3 tests/bench/run --build $(B)
 
