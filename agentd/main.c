@@ -9,7 +9,8 @@ static const struct kf_command commands[] = {
 
 int main(int argc, char **argv)
 {
-	return kf_cli_dispatch(KF_AGENTD_PROGRAM,
-			       "consented remote assistance and self-service repair for this computer",
-			       commands, argc, argv);
+	return kf_cli_dispatch(
+		KF_AGENTD_PROGRAM,
+		"consented remote assistance and self-service repair for this computer", commands,
+		argc, argv);
 }

@@ -9,6 +9,7 @@ static const struct kf_command commands[] = {
 
 int main(int argc, char **argv)
 {
-	return kf_cli_dispatch(KF_CONSOLE_PROGRAM, "the support technician's side of a kefu session",
-			       commands, argc, argv);
+	return kf_cli_dispatch(KF_CONSOLE_PROGRAM,
+			       "the support technician's side of a kefu session", commands, argc,
+			       argv);
 }

@@ -15,8 +15,8 @@ static void print_commands(FILE *out, const char *program, const char *descripti
 	fprintf(out, "\n'%s COMMAND --help' describes one command.\n", program);
 }
 
-int kf_cli_dispatch(const char *program, const char *description,
-		    const struct kf_command *commands, int argc, char **argv)
+int kf_cli_dispatch(const char *program, const char *description, const struct kf_command *commands,
+		    int argc, char **argv)
 {
 	const char *name;
 

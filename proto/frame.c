@@ -102,7 +102,8 @@ static int decoder_start_payload(struct kf_frame_decoder *decoder, struct kf_err
 	if (decoder->length > 0) {
 		decoder->payload = malloc(decoder->length);
 		if (decoder->payload == NULL)
-			return decoder_fail(decoder, err, KF_ERR_NOMEM, "out of memory for a frame");
+			return decoder_fail(decoder, err, KF_ERR_NOMEM,
+					    "out of memory for a frame");
 	}
 	return KF_OK;
 }

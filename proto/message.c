@@ -122,8 +122,7 @@ int kf_msg_decode(const uint8_t *data, size_t len, struct kf_msg *msg, struct kf
 	 * own recursion; duplicate keys would let two readers see different values.
 	 */
 	root = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &json_error);
-	if (root == NULL)
-	{
+	if (root == NULL) {
 		msg->error_code = KF_MSG_ERROR_BAD_MESSAGE;
 		return kf_error_set(err, KF_ERR_INVALID, "message is not valid JSON: %s",
 				    json_error.text);
@@ -132,17 +131,17 @@ int kf_msg_decode(const uint8_t *data, size_t len, struct kf_msg *msg, struct kf
 		r = kf_error_set(err, KF_ERR_INVALID, "message is not a JSON object");
 		goto out;
 	}
-	if ((r = check_limits(root, 1, &walk)) != KF_OK)
-		goto out;
 	/* Read the id first, so that every later failure can still be answered. */
 	if ((r = read_id(root, "id", &msg->id, err)) != KF_OK)
+		goto out;
+	if ((r = check_limits(root, 1, &walk)) != KF_OK)
 		goto out;
 	json_object_foreach(root, key, member)
 	{
 		if (strcmp(key, "v") != 0 && strcmp(key, "type") != 0 && strcmp(key, "id") != 0 &&
 		    strcmp(key, "re") != 0 && strcmp(key, "body") != 0) {
-			r = kf_error_set(err, KF_ERR_INVALID, "message has an unknown field '%.64s'",
-					 key);
+			r = kf_error_set(err, KF_ERR_INVALID,
+					 "message has an unknown field '%.64s'", key);
 			goto out;
 		}
 	}
@@ -171,8 +170,8 @@ int kf_msg_decode(const uint8_t *data, size_t len, struct kf_msg *msg, struct kf
 		goto out;
 	}
 	if (json_string_length(type) == 0 || json_string_length(type) > KF_MSG_TYPE_MAX) {
-		r = kf_error_set(err, KF_ERR_INVALID, "message type is empty or longer than %d bytes",
-				 KF_MSG_TYPE_MAX);
+		r = kf_error_set(err, KF_ERR_INVALID,
+				 "message type is empty or longer than %d bytes", KF_MSG_TYPE_MAX);
 		goto out;
 	}
 	if (!kf_msg_type_is_known(json_string_value(type))) {

@@ -14,13 +14,13 @@
  *   {"v": 1, "type": "chat", "id": 7, "body": {...}}
  *   {"v": 1, "type": "error", "id": 8, "re": 7, "body": {"code": "...", "message": "..."}}
  */
-#define KF_PROTO_VERSION     1
-#define KF_MSG_MAX_SIZE      (64 * 1024) /* bytes of JSON, the control frame limit */
-#define KF_MSG_MAX_DEPTH     16          /* nesting of objects and arrays, envelope included */
-#define KF_MSG_MAX_STRING    16384       /* bytes of one string or key */
-#define KF_MSG_MAX_VALUES    4096        /* values in one message, all levels */
-#define KF_MSG_TYPE_MAX      32          /* bytes of a type name */
-#define KF_MSG_ID_MAX        4294967295u /* ids are 1 .. 2^32-1 */
+#define KF_PROTO_VERSION  1
+#define KF_MSG_MAX_SIZE   (64 * 1024) /* bytes of JSON, the control frame limit */
+#define KF_MSG_MAX_DEPTH  16          /* nesting of objects and arrays, envelope included */
+#define KF_MSG_MAX_STRING 16384       /* bytes of one string or key */
+#define KF_MSG_MAX_VALUES 4096        /* values in one message, all levels */
+#define KF_MSG_TYPE_MAX   32          /* bytes of a type name */
+#define KF_MSG_ID_MAX     4294967295u /* ids are 1 .. 2^32-1 */
 
 /* The error codes an "error" message carries in body.code. */
 #define KF_MSG_ERROR_BAD_MESSAGE         "bad-message"
@@ -31,8 +31,8 @@
 struct kf_msg {
 	int version;
 	char type[KF_MSG_TYPE_MAX + 1];
-	uint32_t id; /* 0 when the message had no usable id */
-	uint32_t re; /* the id this message answers, or 0 */
+	uint32_t id;  /* 0 when the message had no usable id */
+	uint32_t re;  /* the id this message answers, or 0 */
 	json_t *body; /* owned by the message; an object, never NULL after a successful decode */
 	/* After a failed decode: the error code to answer with (KF_MSG_ERROR_*). */
 	const char *error_code;
