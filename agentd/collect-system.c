@@ -1,0 +1,158 @@
+/* kefu-agentd collector: OS release, kernel, uptime and DMI/SMBIOS identity. SPDX-License-Identifier: MIT */
+#include "agentd/collect.h"
+#include "agentd/sysfs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* os-release values may be quoted with ' or " and use backslash escapes. */
+static void unquote(char *value)
+{
+	size_t len = strlen(value), i, o = 0;
+	char quote = 0;
+
+	if (len >= 2 && (value[0] == '"' || value[0] == '\'') && value[len - 1] == value[0]) {
+		quote = value[0];
+		value[len - 1] = '\0';
+		memmove(value, value + 1, len - 1);
+	}
+	for (i = 0; value[i] != '\0'; i++) {
+		if (quote == '"' && value[i] == '\\' && value[i + 1] != '\0')
+			i++;
+		value[o++] = value[i];
+	}
+	value[o] = '\0';
+}
+
+static void os_release_pair(const char *key, const char *value, void *data)
+{
+	json_t *os = data;
+	char copy[KF_ATTR_SIZE];
+	static const struct {
+		const char *key;
+		const char *field;
+	} wanted[] = {{"ID", "id"},
+		      {"VERSION_ID", "version_id"},
+		      {"PRETTY_NAME", "pretty_name"},
+		      {"NAME", "name"},
+		      {"VERSION_CODENAME", "version_codename"},
+		      {"ID_LIKE", "id_like"}};
+	size_t i;
+
+	for (i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+		if (strcmp(key, wanted[i].key) == 0) {
+			snprintf(copy, sizeof(copy), "%s", value);
+			unquote(copy);
+			kf_json_set_str(os, wanted[i].field, copy);
+		}
+	}
+}
+
+static int collect_os(struct kf_collect_ctx *ctx, json_t *system, struct kf_error *err)
+{
+	struct kf_buf buf = {0};
+	json_t *os = json_object();
+	int r;
+
+	kf_json_set_str(os, "id", NULL);
+	kf_json_set_str(os, "version_id", NULL);
+	kf_json_set_str(os, "pretty_name", NULL);
+	json_object_set_new(system, "os", os);
+	r = kf_collect_read(ctx, "/etc/os-release", 64 * 1024, "etc/os-release", &buf, NULL);
+	if (r != KF_OK)
+		r = kf_collect_read(ctx, "/usr/lib/os-release", 64 * 1024, "usr/lib/os-release",
+				    &buf, err);
+	if (r == KF_OK)
+		kf_uevent_parse((const char *)buf.data, buf.len, os_release_pair, os);
+	kf_buf_free(&buf);
+	return r;
+}
+
+static void collect_kernel(struct kf_collect_ctx *ctx, json_t *system)
+{
+	json_t *kernel = json_object();
+	char value[KF_ATTR_SIZE];
+
+	kf_sysfs_read_attr(ctx->root, "/proc/sys/kernel/osrelease", value, sizeof(value));
+	kf_json_set_str(kernel, "release", value);
+	kf_sysfs_read_attr(ctx->root, "/proc/sys/kernel/version", value, sizeof(value));
+	kf_json_set_str(kernel, "version", value);
+	kf_sysfs_read_attr(ctx->root, "/proc/cmdline", value, sizeof(value));
+	kf_json_set_str(kernel, "cmdline", value);
+	kf_sysfs_read_attr(ctx->root, "/proc/sys/kernel/tainted", value, sizeof(value));
+	json_object_set_new(kernel, "tainted", value[0] ? json_integer(atoll(value)) : json_null());
+	json_object_set_new(system, "kernel", kernel);
+	if (json_is_null(json_object_get(kernel, "release")))
+		kf_collect_note(ctx, "kernel release unknown (/proc/sys/kernel/osrelease unreadable)");
+}
+
+static void collect_uptime(struct kf_collect_ctx *ctx, json_t *system)
+{
+	char value[KF_ATTR_SIZE], stamp[32];
+	double uptime;
+	time_t boot;
+	struct tm tm;
+
+	if (kf_sysfs_read_attr(ctx->root, "/proc/uptime", value, sizeof(value)) != KF_OK ||
+	    sscanf(value, "%lf", &uptime) != 1 || uptime < 0 || uptime > 1e10) {
+		kf_collect_note(ctx, "uptime unknown (/proc/uptime unreadable)");
+		json_object_set_new(system, "uptime_s", json_null());
+		json_object_set_new(system, "boot_time", json_null());
+		return;
+	}
+	json_object_set_new(system, "uptime_s", json_integer((json_int_t)uptime));
+	boot = time(NULL) - (time_t)uptime;
+	gmtime_r(&boot, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	kf_json_set_str(system, "boot_time", stamp);
+}
+
+static void collect_dmi(struct kf_collect_ctx *ctx, json_t *system)
+{
+	static const char *const fields[] = {
+		"sys_vendor",   "product_name", "product_version", "product_family",
+		"board_vendor", "board_name",   "board_version",   "bios_vendor",
+		"bios_version", "bios_date",    "chassis_type",    "product_serial",
+		"board_serial", "product_uuid"};
+	json_t *dmi = json_object();
+	char value[KF_ATTR_SIZE];
+	size_t i, found = 0;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		int r = kf_sysfs_attr(ctx->root, "/sys/class/dmi/id", fields[i], value,
+				      sizeof(value));
+		kf_json_set_str(dmi, fields[i], value);
+		if (r == KF_OK)
+			found++;
+	}
+	json_object_set_new(system, "dmi", dmi);
+	if (found == 0)
+		kf_collect_note(ctx, "no DMI/SMBIOS data (/sys/class/dmi/id absent: a virtual "
+				     "machine or a board without SMBIOS)");
+}
+
+static void collect_hostname(struct kf_collect_ctx *ctx, json_t *system)
+{
+	char value[KF_ATTR_SIZE];
+
+	if (kf_sysfs_read_attr(ctx->root, "/proc/sys/kernel/hostname", value, sizeof(value)) !=
+		    KF_OK ||
+	    value[0] == '\0')
+		kf_sysfs_read_attr(ctx->root, "/etc/hostname", value, sizeof(value));
+	kf_json_set_str(system, "hostname", value);
+}
+
+int kf_collect_system(struct kf_collect_ctx *ctx, struct kf_error *err)
+{
+	json_t *system = ctx->report->system;
+	int r;
+
+	r = collect_os(ctx, system, err);
+	collect_kernel(ctx, system);
+	collect_uptime(ctx, system);
+	collect_dmi(ctx, system);
+	collect_hostname(ctx, system);
+	return r;
+}
