@@ -62,7 +62,8 @@ static void add_device(struct kf_collect_ctx *ctx, const char *name)
 	kf_collect_device_of(path, owner, sizeof(owner));
 	if (owner[0] != '\0')
 		return; /* the PCI or USB device above it is in the report already */
-	if (kf_sysfs_link_path(ctx->root, dir, "device", parent, sizeof(parent)) != KF_OK)
+	/* The "device" link is relative to where the input device really is. */
+	if (kf_sysfs_link_path(ctx->root, path, "device", parent, sizeof(parent)) != KF_OK)
 		return;
 	parent_name = strrchr(parent, '/');
 	parent_name = parent_name ? parent_name + 1 : parent;
