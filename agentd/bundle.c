@@ -147,8 +147,8 @@ static void register_secrets(struct kf_redactor *redactor, const struct kf_repor
 			     const struct kf_raw_file *raw, size_t raw_count)
 {
 	static const char *const dmi_secrets[] = {"product_serial", "board_serial", "product_uuid"};
-	json_t *dmi = json_object_get(report->system, "dmi"), *item, *section;
-	size_t i, k;
+	json_t *dmi = json_object_get(report->system, "dmi"), *item;
+	size_t i;
 
 	kf_redactor_add(redactor, KF_REDACT_HOST, kf_json_str(report->system, "hostname"));
 	for (i = 0; i < sizeof(dmi_secrets) / sizeof(dmi_secrets[0]); i++)
@@ -166,37 +166,13 @@ static void register_secrets(struct kf_redactor *redactor, const struct kf_repor
 		kf_redactor_add(redactor, KF_REDACT_SERIAL, kf_json_str(item, "serial"));
 	json_array_foreach(json_object_get(report->printers, "jobs"), i, item)
 		kf_redactor_add(redactor, KF_REDACT_USER, kf_json_str(item, "user"));
-	(void)section;
-	/* User accounts (uid 1000 and up) and their home folders, from the tree's passwd. */
-	for (i = 0; i < raw_count; i++) {
-		const char *p, *end;
-		if (strcmp(raw[i].name, "etc/passwd") != 0)
-			continue;
-		p = (const char *)raw[i].data.data;
-		end = p + raw[i].data.len;
-		while (p < end) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t len = (size_t)((nl ? nl : end) - p);
-			char line[1024], *fields[7], *save = NULL, *f;
-			if (len < sizeof(line)) {
-				memcpy(line, p, len);
-				line[len] = '\0';
-				k = 0;
-				/* strsep keeps empty fields (the password is often empty). */
-				save = line;
-				while (k < 7 && (f = strsep(&save, ":")) != NULL)
-					fields[k++] = f;
-				if (k == 7) {
-					long uid = atol(fields[2]);
-					if (uid >= 1000 && uid < 60000) {
-						kf_redactor_add(redactor, KF_REDACT_USER, fields[0]);
-						kf_redactor_add(redactor, KF_REDACT_USER, fields[4]);
-					}
-				}
-			}
-			p += len + 1;
-		}
+	json_array_foreach(json_object_get(report->system, "users"), i, item)
+	{
+		kf_redactor_add(redactor, KF_REDACT_USER, kf_json_str(item, "home"));
+		kf_redactor_add(redactor, KF_REDACT_USER, kf_json_str(item, "name"));
 	}
+	(void)raw;
+	(void)raw_count;
 	{
 		const char *user = getenv("USER");
 		if (user != NULL && strcmp(user, "root") != 0)

@@ -144,6 +144,43 @@ static void collect_hostname(struct kf_collect_ctx *ctx, json_t *system)
 	kf_json_set_str(system, "hostname", value);
 }
 
+/* Accounts of people (uid 1000 and up) with their home folders: redaction needs them. */
+static void collect_users(struct kf_collect_ctx *ctx, json_t *system)
+{
+	struct kf_buf buf = {0};
+	json_t *users = json_array();
+	const char *p, *end;
+
+	json_object_set_new(system, "users", users);
+	if (kf_sysfs_read_file(ctx->root, "/etc/passwd", KF_RAW_CAP, &buf, NULL, NULL) != KF_OK)
+		return;
+	p = (const char *)buf.data;
+	end = p + buf.len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = (size_t)((nl ? nl : end) - p), k = 0;
+		char line[1024], *fields[7], *rest, *field;
+
+		if (len < sizeof(line)) {
+			memcpy(line, p, len);
+			line[len] = '\0';
+			kf_text_sanitize(line, len);
+			rest = line;
+			/* strsep keeps empty fields (the password field usually is). */
+			while (k < 7 && (field = strsep(&rest, ":")) != NULL)
+				fields[k++] = field;
+			if (k == 7 && atol(fields[2]) >= 1000 && atol(fields[2]) < 60000) {
+				json_t *user = json_object();
+				kf_json_set_str(user, "name", fields[0]);
+				kf_json_set_str(user, "home", fields[5]);
+				json_array_append_new(users, user);
+			}
+		}
+		p += len + 1;
+	}
+	kf_buf_free(&buf);
+}
+
 int kf_collect_system(struct kf_collect_ctx *ctx, struct kf_error *err)
 {
 	json_t *system = ctx->report->system;
@@ -154,5 +191,6 @@ int kf_collect_system(struct kf_collect_ctx *ctx, struct kf_error *err)
 	collect_uptime(ctx, system);
 	collect_dmi(ctx, system);
 	collect_hostname(ctx, system);
+	collect_users(ctx, system);
 	return r;
 }

@@ -179,6 +179,7 @@ def status_machine(root):
     write(root, disk + "/size", "1000215216\n")
     write(root, disk + "/removable", "0\n")
     write(root, disk + "/../../model", "Samsung SSD 860\n")
+    _link(os.path.join(root, disk.lstrip("/"), "device"), "../../../0:0:0:0")
     _link(os.path.join(root, "sys/block/sda"), "../devices" + disk[len("/sys/devices"):])
     # A USB mouse whose interface has usbhid, and which keeps failing to talk.
     usb = "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2"
