@@ -59,7 +59,9 @@ static void add_disk(struct kf_collect_ctx *ctx, const char *name, json_t *list,
 
 	snprintf(dir, sizeof(dir), BLOCK_CLASS "/%s", name);
 	sectors = attr_ll(ctx, dir, "size");
-	if ((strncmp(name, "loop", 4) == 0 || strncmp(name, "ram", 3) == 0) && sectors <= 0)
+	if ((strncmp(name, "loop", 4) == 0 || strncmp(name, "ram", 3) == 0 ||
+	     strncmp(name, "zram", 4) == 0) &&
+	    sectors <= 0)
 		return; /* unused loop and RAM disks say nothing about the machine */
 	disk = json_object();
 	kf_json_set_str(disk, "name", name);

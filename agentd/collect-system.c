@@ -73,14 +73,14 @@ static int collect_os(struct kf_collect_ctx *ctx, json_t *system, struct kf_erro
 static void collect_kernel(struct kf_collect_ctx *ctx, json_t *system)
 {
 	json_t *kernel = json_object();
-	char value[KF_ATTR_SIZE];
+	char value[KF_ATTR_SIZE], cmdline[4096];
 
 	kf_sysfs_read_attr(ctx->root, "/proc/sys/kernel/osrelease", value, sizeof(value));
 	kf_json_set_str(kernel, "release", value);
 	kf_sysfs_read_attr(ctx->root, "/proc/sys/kernel/version", value, sizeof(value));
 	kf_json_set_str(kernel, "version", value);
-	kf_sysfs_read_attr(ctx->root, "/proc/cmdline", value, sizeof(value));
-	kf_json_set_str(kernel, "cmdline", value);
+	kf_sysfs_read_attr(ctx->root, "/proc/cmdline", cmdline, sizeof(cmdline));
+	kf_json_set_str(kernel, "cmdline", cmdline);
 	kf_sysfs_read_attr(ctx->root, "/proc/sys/kernel/tainted", value, sizeof(value));
 	json_object_set_new(kernel, "tainted", value[0] ? json_integer(atoll(value)) : json_null());
 	json_object_set_new(system, "kernel", kernel);

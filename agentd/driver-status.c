@@ -29,6 +29,18 @@ static void evidence_add(json_t *evidence, const char *format, ...)
 	kf_json_append_str(evidence, line);
 }
 
+/* Kernel-log lines are the strongest evidence: they go first. */
+static void evidence_first(json_t *evidence, const char *prefix, const char *line)
+{
+	char text[512];
+
+	json_t *value;
+
+	snprintf(text, sizeof(text), "%s%s", prefix, line);
+	value = json_string(text);
+	json_array_insert_new(evidence, 0, value ? value : json_string("kernel log"));
+}
+
 /* "sda1" belongs to "sda", "nvme0n1p2" to "nvme0n1". */
 static bool is_block_of(const char *event_device, const char *disk)
 {
@@ -186,7 +198,7 @@ static void decide(struct kf_report *report, json_t *device, const struct device
 			evidence_add(evidence, "modalias %s", kf_json_str(device, "modalias"));
 		if (ev->probe_failed != NULL) {
 			status = KF_STATUS_FAILED;
-			evidence_add(evidence, "kernel log: %s", ev->probe_failed->line);
+			evidence_first(evidence, "kernel log: ", ev->probe_failed->line);
 			snprintf(summary, sizeof(summary),
 				 "%s is not working: its driver%s%s failed to start it (error %s). "
 				 "A driver update or a firmware update may fix this.",
@@ -195,15 +207,15 @@ static void decide(struct kf_report *report, json_t *device, const struct device
 				 ev->probe_failed->detail[0] ? ev->probe_failed->detail : "unknown");
 		} else if (ev->firmware_missing != NULL) {
 			status = KF_STATUS_FAILED;
-			evidence_add(evidence, "kernel log: %s", ev->firmware_missing->line);
+			evidence_first(evidence, "kernel log: ", ev->firmware_missing->line);
 			snprintf(summary, sizeof(summary),
 				 "%s is not working: the firmware file %s it needs is missing. "
 				 "Installing the firmware package for it should fix this.",
 				 name, ev->firmware_missing->detail);
 		} else if (ev->errors != NULL) {
 			status = KF_STATUS_MALFUNCTION;
-			evidence_add(evidence, "kernel log (%u times): %s", ev->error_count,
-				     ev->errors->line);
+			snprintf(summary, sizeof(summary), "kernel log (%u times): ", ev->error_count);
+			evidence_first(evidence, summary, ev->errors->line);
 			snprintf(summary, sizeof(summary),
 				 "%s does not respond properly. Try another port or cable; if that "
 				 "does not help, the device may be faulty.",
@@ -223,15 +235,15 @@ static void decide(struct kf_report *report, json_t *device, const struct device
 		add_module_evidence(device, evidence);
 		if (ev->firmware_missing != NULL) {
 			status = KF_STATUS_LIMITED;
-			evidence_add(evidence, "kernel log: %s", ev->firmware_missing->line);
+			evidence_first(evidence, "kernel log: ", ev->firmware_missing->line);
 			snprintf(summary, sizeof(summary),
 				 "%s works only partly: the firmware file %s is missing. Installing "
 				 "the firmware package for it should fix this.",
 				 name, ev->firmware_missing->detail);
 		} else if (ev->errors != NULL) {
 			status = KF_STATUS_MALFUNCTION;
-			evidence_add(evidence, "kernel log (%u times): %s", ev->error_count,
-				     ev->errors->line);
+			snprintf(summary, sizeof(summary), "kernel log (%u times): ", ev->error_count);
+			evidence_first(evidence, summary, ev->errors->line);
 			snprintf(summary, sizeof(summary),
 				 "%s reports errors while in use (%u in the kernel log). It may be "
 				 "failing, badly connected or need a driver update.",
