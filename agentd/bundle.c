@@ -1,4 +1,5 @@
-/* kefu-agentd: the diagnostics bundle (.tar.zst with report, raw inputs, manifest, README). SPDX-License-Identifier: MIT */
+/* kefu-agentd: the diagnostics bundle (.tar.zst with report, raw inputs, manifest, README).
+ * SPDX-License-Identifier: MIT */
 #include "agentd/bundle.h"
 #include "agentd/redact.h"
 #include "proto/buffer.h"
@@ -18,30 +19,32 @@
 #include <unistd.h>
 
 static const char readme_redacted[] =
-	"kefu diagnostics bundle\n"
-	"=======================\n\n"
-	"Written by kefu-agentd diag. Members:\n"
-	"  report.json      the report (schema kefu.report/1, see proto/report.schema.json)\n"
-	"  summary.txt      the same report in plain words, problems first\n"
-	"  raw/             the files and tool outputs the report was made from\n"
-	"  MANIFEST.sha256  SHA-256 of every other member; check with: sha256sum -c MANIFEST.sha256\n\n"
-	"This bundle is REDACTED: host names, user names, home folders, IPv4/IPv6 and MAC\n"
-	"addresses, serial numbers and UUIDs were replaced by pseudonyms (host-1, user-1,\n"
-	"serial-1, ...). The same value always has the same pseudonym in this bundle.\n"
-	"IP pseudonyms keep subnets (addresses sharing a prefix still share it); MAC\n"
-	"pseudonyms keep the vendor half. The key to the pseudonyms never left the\n"
-	"customer's computer.\n";
+        "kefu diagnostics bundle\n"
+        "=======================\n\n"
+        "Written by kefu-agentd diag. Members:\n"
+        "  report.json      the report (schema kefu.report/1, see proto/report.schema.json)\n"
+        "  summary.txt      the same report in plain words, problems first\n"
+        "  raw/             the files and tool outputs the report was made from\n"
+        "  MANIFEST.sha256  SHA-256 of every other member; check with: sha256sum -c "
+        "MANIFEST.sha256\n\n"
+        "This bundle is REDACTED: host names, user names, home folders, IPv4/IPv6 and MAC\n"
+        "addresses, serial numbers and UUIDs were replaced by pseudonyms (host-1, user-1,\n"
+        "serial-1, ...). The same value always has the same pseudonym in this bundle.\n"
+        "IP pseudonyms keep subnets (addresses sharing a prefix still share it); MAC\n"
+        "pseudonyms keep the vendor half. The key to the pseudonyms never left the\n"
+        "customer's computer.\n";
 
 static const char readme_plain[] =
-	"kefu diagnostics bundle\n"
-	"=======================\n\n"
-	"Written by kefu-agentd diag. Members:\n"
-	"  report.json      the report (schema kefu.report/1, see proto/report.schema.json)\n"
-	"  summary.txt      the same report in plain words, problems first\n"
-	"  raw/             the files and tool outputs the report was made from\n"
-	"  MANIFEST.sha256  SHA-256 of every other member; check with: sha256sum -c MANIFEST.sha256\n\n"
-	"This bundle is NOT redacted (--no-redact): it holds host and user names,\n"
-	"addresses and serial numbers as they are on the computer.\n";
+        "kefu diagnostics bundle\n"
+        "=======================\n\n"
+        "Written by kefu-agentd diag. Members:\n"
+        "  report.json      the report (schema kefu.report/1, see proto/report.schema.json)\n"
+        "  summary.txt      the same report in plain words, problems first\n"
+        "  raw/             the files and tool outputs the report was made from\n"
+        "  MANIFEST.sha256  SHA-256 of every other member; check with: sha256sum -c "
+        "MANIFEST.sha256\n\n"
+        "This bundle is NOT redacted (--no-redact): it holds host and user names,\n"
+        "addresses and serial numbers as they are on the computer.\n";
 
 void kf_bundle_default_map_path(const char *bundle_path, char *out, size_t cap)
 {
@@ -84,7 +87,7 @@ static int write_private(const char *path, const char *text, struct kf_error *er
 
 	if (make_parents(path) != KF_OK)
 		return kf_error_set(err, KF_ERR_IO, "cannot create the folder of %s: %s", path,
-				    strerror(errno));
+		                    strerror(errno));
 	if ((size_t)snprintf(temp, sizeof(temp), "%.4000s.tmp.%ld", path, (long)getpid()) >=
 	    sizeof(temp))
 		return kf_error_set(err, KF_ERR_TOO_LARGE, "path too long: %s", path);
@@ -109,7 +112,7 @@ struct writer {
 };
 
 static int add_member(struct writer *w, const char *name, const void *data, size_t len,
-		      bool is_in_manifest, struct kf_error *err)
+                      bool is_in_manifest, struct kf_error *err)
 {
 	struct archive_entry *entry = archive_entry_new();
 	unsigned char digest[EVP_MAX_MD_SIZE];
@@ -128,7 +131,7 @@ static int add_member(struct writer *w, const char *name, const void *data, size
 	if (archive_write_header(w->archive, entry) != ARCHIVE_OK ||
 	    (len > 0 && archive_write_data(w->archive, data, len) != (la_ssize_t)len)) {
 		kf_error_set(err, KF_ERR_IO, "cannot write %s into the bundle: %s", name,
-			     archive_error_string(w->archive));
+		             archive_error_string(w->archive));
 		archive_entry_free(entry);
 		return KF_ERR_IO;
 	}
@@ -144,7 +147,7 @@ static int add_member(struct writer *w, const char *name, const void *data, size
 
 /* Everything a collector saw that names a person or this computer. */
 static void register_secrets(struct kf_redactor *redactor, const struct kf_report *report,
-			     const struct kf_raw_file *raw, size_t raw_count)
+                             const struct kf_raw_file *raw, size_t raw_count)
 {
 	static const char *const dmi_secrets[] = {"product_serial", "board_serial", "product_uuid"};
 	json_t *dmi = json_object_get(report->system, "dmi"), *item;
@@ -161,11 +164,11 @@ static void register_secrets(struct kf_redactor *redactor, const struct kf_repor
 			kf_redactor_add(redactor, KF_REDACT_SERIAL, serial);
 	}
 	json_array_foreach(json_object_get(report->storage, "block"), i, item)
-		kf_redactor_add(redactor, KF_REDACT_SERIAL, kf_json_str(item, "serial"));
+	        kf_redactor_add(redactor, KF_REDACT_SERIAL, kf_json_str(item, "serial"));
 	json_array_foreach(json_object_get(report->power, "batteries"), i, item)
-		kf_redactor_add(redactor, KF_REDACT_SERIAL, kf_json_str(item, "serial"));
+	        kf_redactor_add(redactor, KF_REDACT_SERIAL, kf_json_str(item, "serial"));
 	json_array_foreach(json_object_get(report->printers, "jobs"), i, item)
-		kf_redactor_add(redactor, KF_REDACT_USER, kf_json_str(item, "user"));
+	        kf_redactor_add(redactor, KF_REDACT_USER, kf_json_str(item, "user"));
 	json_array_foreach(json_object_get(report->system, "users"), i, item)
 	{
 		kf_redactor_add(redactor, KF_REDACT_USER, kf_json_str(item, "home"));
@@ -181,8 +184,8 @@ static void register_secrets(struct kf_redactor *redactor, const struct kf_repor
 }
 
 int kf_bundle_write(const struct kf_bundle_options *options, struct kf_report *report,
-		    const struct kf_raw_file *raw, size_t raw_count, char *map_used,
-		    size_t map_cap, struct kf_error *err)
+                    const struct kf_raw_file *raw, size_t raw_count, char *map_used, size_t map_cap,
+                    struct kf_error *err)
 {
 	struct kf_redactor *redactor = NULL;
 	struct writer w = {0};
@@ -222,11 +225,11 @@ int kf_bundle_write(const struct kf_bundle_options *options, struct kf_report *r
 	    archive_write_set_format_pax_restricted(w.archive) != ARCHIVE_OK ||
 	    archive_write_open_filename(w.archive, temp) != ARCHIVE_OK) {
 		r = kf_error_set(err, KF_ERR_IO, "cannot create %s: %s", options->path,
-				 w.archive ? archive_error_string(w.archive) : "out of memory");
+		                 w.archive ? archive_error_string(w.archive) : "out of memory");
 		goto out;
 	}
 	r = add_member(&w, "README.txt", options->is_redacted ? readme_redacted : readme_plain,
-		       strlen(options->is_redacted ? readme_redacted : readme_plain), true, err);
+	               strlen(options->is_redacted ? readme_redacted : readme_plain), true, err);
 	if (r == KF_OK)
 		r = add_member(&w, "report.json", json_text, strlen(json_text), true, err);
 	if (r == KF_OK)
@@ -238,7 +241,7 @@ int kf_bundle_write(const struct kf_bundle_options *options, struct kf_report *r
 		if (redactor != NULL) {
 			kf_buf_reset(&redacted);
 			if ((r = kf_redactor_text(redactor, (const char *)raw[i].data.data,
-						  raw[i].data.len, &redacted)) != KF_OK) {
+			                          raw[i].data.len, &redacted)) != KF_OK) {
 				kf_error_set(err, r, "redaction failed");
 				break;
 			}
@@ -251,7 +254,7 @@ int kf_bundle_write(const struct kf_bundle_options *options, struct kf_report *r
 		r = add_member(&w, "MANIFEST.sha256", w.manifest.data, w.manifest.len, false, err);
 	if (r == KF_OK && archive_write_close(w.archive) != ARCHIVE_OK)
 		r = kf_error_set(err, KF_ERR_IO, "cannot finish %s: %s", options->path,
-				 archive_error_string(w.archive));
+		                 archive_error_string(w.archive));
 	if (r != KF_OK) {
 		unlink(temp);
 		goto out;
@@ -264,8 +267,9 @@ int kf_bundle_write(const struct kf_bundle_options *options, struct kf_report *r
 		else
 			kf_bundle_default_map_path(options->path, map_path, sizeof(map_path));
 		if (map_path[0] == '\0')
-			r = kf_error_set(err, KF_ERR_NOT_FOUND,
-					 "no place for the pseudonym mapping (HOME unset); use --map FILE");
+			r = kf_error_set(
+			        err, KF_ERR_NOT_FOUND,
+			        "no place for the pseudonym mapping (HOME unset); use --map FILE");
 		else if (map_text == NULL)
 			r = kf_error_set(err, KF_ERR_NOMEM, "out of memory");
 		else
@@ -283,7 +287,7 @@ int kf_bundle_write(const struct kf_bundle_options *options, struct kf_report *r
 	}
 	if (rename(temp, options->path) != 0) {
 		r = kf_error_set(err, KF_ERR_IO, "cannot write %s: %s", options->path,
-				 strerror(errno));
+		                 strerror(errno));
 		unlink(temp);
 	}
 out:

@@ -1,4 +1,5 @@
-/* kefu-agentd collector: device problems from the kernel log (journal, kernel ring buffer, log files). SPDX-License-Identifier: MIT */
+/* kefu-agentd collector: device problems from the kernel log (journal, kernel ring buffer, log
+ * files). SPDX-License-Identifier: MIT */
 #include "agentd/collect.h"
 #include "agentd/tool.h"
 
@@ -32,8 +33,8 @@ static int read_ring_buffer(struct kf_buf *out, bool *is_truncated)
 
 static int read_live(struct kf_collect_ctx *ctx, struct kf_buf *text, const char **source)
 {
-	const char *argv[] = {"journalctl", "-k", "-b", "0", "-o", "short-monotonic", "--no-pager", "-q",
-			NULL};
+	const char *argv[] = {"journalctl",      "-k",         "-b", "0", "-o",
+	                      "short-monotonic", "--no-pager", "-q", NULL};
 	struct kf_tool_result result;
 	struct kf_error err = {0};
 	bool is_truncated;
@@ -52,7 +53,7 @@ static int read_live(struct kf_collect_ctx *ctx, struct kf_buf *text, const char
 		kf_collect_note(ctx, "journalctl: %s; reading the kernel ring buffer", err.message);
 	else
 		kf_collect_note(ctx, "the journal holds no kernel messages for this boot; reading "
-				     "the kernel ring buffer");
+		                     "the kernel ring buffer");
 	kf_buf_reset(text);
 	r = read_ring_buffer(text, &is_truncated);
 	if (r != KF_OK)
@@ -82,13 +83,14 @@ int kf_collect_kernel_log(struct kf_collect_ctx *ctx, struct kf_error *err)
 	} else {
 		/* A recorded tree keeps its kernel log as a file. */
 		for (i = 0; i < sizeof(files) / sizeof(files[0]) && r != KF_OK; i++) {
-			r = kf_collect_read(ctx, files[i], KERNEL_LOG_CAP, "kernel.log", &text, NULL);
+			r = kf_collect_read(ctx, files[i], KERNEL_LOG_CAP, "kernel.log", &text,
+			                    NULL);
 			if (r == KF_OK)
 				source = files[i];
 		}
 		if (r != KF_OK)
 			kf_error_set(err, r, "no kernel log in the tree (%s or %s)", files[0],
-				     files[1]);
+			             files[1]);
 	}
 	kf_json_set_str(log, "source", source);
 	if (r == KF_OK)
@@ -112,7 +114,7 @@ int kf_collect_kernel_log(struct kf_collect_ctx *ctx, struct kf_error *err)
 	json_object_set_new(log, "events_dropped", json_integer((json_int_t)events->dropped));
 	if (events->dropped > 0)
 		kf_collect_note(ctx, "%zu more kernel-log events were not kept (limit %d)",
-				events->dropped, KF_KERNEL_EVENTS_MAX);
+		                events->dropped, KF_KERNEL_EVENTS_MAX);
 	kf_buf_free(&text);
 	return r;
 }

@@ -1,4 +1,5 @@
-/* kefu-agentd collector: names for PCI and USB devices from hwdata's pci.ids and usb.ids. SPDX-License-Identifier: MIT */
+/* kefu-agentd collector: names for PCI and USB devices from hwdata's pci.ids and usb.ids.
+ * SPDX-License-Identifier: MIT */
 #include "agentd/collect.h"
 #include "agentd/ids.h"
 #include "agentd/sysfs.h"
@@ -52,7 +53,7 @@ static long class_of(const json_t *device)
 }
 
 static int name_bus(struct kf_collect_ctx *ctx, const char *bus, const char *file,
-		    struct kf_error *err)
+                    struct kf_error *err)
 {
 	struct kf_ids_query *queries;
 	json_t **devices, *device;
@@ -83,7 +84,7 @@ static int name_bus(struct kf_collect_ctx *ctx, const char *bus, const char *fil
 		goto out;
 	if (!find_ids(ctx, file, path, sizeof(path))) {
 		kf_collect_note(ctx, "%s not found (Debian package hwdata); %s devices are unnamed",
-				file, bus);
+		                file, bus);
 		goto out;
 	}
 	if ((r = kf_ids_lookup(path, queries, n, err)) != KF_OK)

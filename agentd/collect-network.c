@@ -1,4 +1,5 @@
-/* kefu-agentd collector: network interfaces, addresses, default routes and DNS. SPDX-License-Identifier: MIT */
+/* kefu-agentd collector: network interfaces, addresses, default routes and DNS.
+ * SPDX-License-Identifier: MIT */
 #include "agentd/collect.h"
 #include "agentd/sysfs.h"
 
@@ -29,14 +30,22 @@ static void add_addresses(const char *name, json_t *iface, struct ifaddrs *list)
 			continue;
 		if (ifa->ifa_addr->sa_family == AF_INET) {
 			inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)ifa->ifa_addr)->sin_addr,
-				  text, sizeof(text));
-			mask = ifa->ifa_netmask ? (const unsigned char *)&((struct sockaddr_in *)(void *)ifa->ifa_netmask)->sin_addr : NULL;
+			          text, sizeof(text));
+			mask = ifa->ifa_netmask
+			               ? (const unsigned char *)&(
+			                         (struct sockaddr_in *)(void *)ifa->ifa_netmask)
+			                         ->sin_addr
+			               : NULL;
 			mask_len = 4;
 		} else if (ifa->ifa_addr->sa_family == AF_INET6) {
 			inet_ntop(AF_INET6,
-				  &((struct sockaddr_in6 *)(void *)ifa->ifa_addr)->sin6_addr, text,
-				  sizeof(text));
-			mask = ifa->ifa_netmask ? (const unsigned char *)&((struct sockaddr_in6 *)(void *)ifa->ifa_netmask)->sin6_addr : NULL;
+			          &((struct sockaddr_in6 *)(void *)ifa->ifa_addr)->sin6_addr, text,
+			          sizeof(text));
+			mask = ifa->ifa_netmask
+			               ? (const unsigned char *)&(
+			                         (struct sockaddr_in6 *)(void *)ifa->ifa_netmask)
+			                         ->sin6_addr
+			               : NULL;
 			mask_len = 16;
 		} else {
 			continue;
@@ -50,7 +59,7 @@ static void add_addresses(const char *name, json_t *iface, struct ifaddrs *list)
 }
 
 static void add_interface(struct kf_collect_ctx *ctx, const char *name, json_t *list,
-			  struct ifaddrs *addrs)
+                          struct ifaddrs *addrs)
 {
 	char dir[PATH_MAX], devdir[PATH_MAX], path[PATH_MAX], owner[128], value[KF_ATTR_SIZE];
 	char driver[128] = "";
@@ -63,12 +72,13 @@ static void add_interface(struct kf_collect_ctx *ctx, const char *name, json_t *
 	kf_sysfs_attr(ctx->root, dir, "operstate", value, sizeof(value));
 	kf_json_set_str(iface, "operstate", value);
 	kf_sysfs_attr(ctx->root, dir, "carrier", value, sizeof(value));
-	json_object_set_new(iface, "carrier", value[0] ? json_boolean(value[0] == '1') : json_null());
+	json_object_set_new(iface, "carrier",
+	                    value[0] ? json_boolean(value[0] == '1') : json_null());
 	kf_sysfs_attr(ctx->root, dir, "mtu", value, sizeof(value));
 	json_object_set_new(iface, "mtu", value[0] ? json_integer(atol(value)) : json_null());
 	kf_sysfs_attr(ctx->root, dir, "speed", value, sizeof(value));
 	json_object_set_new(iface, "speed_mbps",
-			    value[0] && atol(value) > 0 ? json_integer(atol(value)) : json_null());
+	                    value[0] && atol(value) > 0 ? json_integer(atol(value)) : json_null());
 	snprintf(devdir, sizeof(devdir), "%.3000s/device", dir);
 	kf_sysfs_link_name(ctx->root, devdir, "driver", driver, sizeof(driver));
 	kf_json_set_str(iface, "driver", driver);
@@ -109,8 +119,8 @@ static void add_routes(struct kf_collect_ctx *ctx, json_t *network)
 			struct in_addr addr;
 			json_t *route;
 
-			if (sscanf(line, "%63s %x %x %x %*s %*s %*s %x", iface, &destination, &gateway,
-				   &flags, &mask) != 5 ||
+			if (sscanf(line, "%63s %x %x %x %*s %*s %*s %x", iface, &destination,
+			           &gateway, &flags, &mask) != 5 ||
 			    destination != 0 || mask != 0)
 				continue;
 			addr.s_addr = gateway;
@@ -131,7 +141,7 @@ static void resolve(struct kf_collect_ctx *ctx, json_t *dns)
 	struct gaicb request = {0}, *list[1] = {&request};
 	struct addrinfo hints = {0};
 	struct timespec timeout = {.tv_sec = ctx->tool_timeout_ms / 1000,
-				   .tv_nsec = (ctx->tool_timeout_ms % 1000) * 1000000L};
+	                           .tv_nsec = (ctx->tool_timeout_ms % 1000) * 1000000L};
 	json_t *check = json_object(), *answers = json_array();
 	int r;
 
@@ -155,9 +165,13 @@ static void resolve(struct kf_collect_ctx *ctx, json_t *dns)
 		for (ai = request.ar_result; ai != NULL; ai = ai->ai_next) {
 			char text[INET6_ADDRSTRLEN] = "";
 			if (ai->ai_family == AF_INET)
-				inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr, text, sizeof(text));
+				inet_ntop(AF_INET,
+				          &((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr,
+				          text, sizeof(text));
 			else if (ai->ai_family == AF_INET6)
-				inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr, text, sizeof(text));
+				inet_ntop(AF_INET6,
+				          &((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr,
+				          text, sizeof(text));
 			if (text[0] != '\0')
 				kf_json_append_str(answers, text);
 		}

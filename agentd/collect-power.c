@@ -1,4 +1,5 @@
-/* kefu-agentd collector: batteries (charge, health) and mains power. SPDX-License-Identifier: MIT */
+/* kefu-agentd collector: batteries (charge, health) and mains power. SPDX-License-Identifier: MIT
+ */
 #include "agentd/collect.h"
 #include "agentd/sysfs.h"
 
@@ -20,8 +21,7 @@ static long long attr_ll(const struct kf_collect_ctx *ctx, const char *dir, cons
 	return *end == '\0' ? value : -1;
 }
 
-static void add_battery(struct kf_collect_ctx *ctx, const char *dir, const char *name,
-			json_t *list)
+static void add_battery(struct kf_collect_ctx *ctx, const char *dir, const char *name, json_t *list)
 {
 	json_t *battery = json_object();
 	char value[KF_ATTR_SIZE];
@@ -29,7 +29,8 @@ static void add_battery(struct kf_collect_ctx *ctx, const char *dir, const char 
 
 	kf_json_set_str(battery, "name", name);
 	capacity = attr_ll(ctx, dir, "capacity");
-	json_object_set_new(battery, "capacity_percent", capacity >= 0 ? json_integer(capacity) : json_null());
+	json_object_set_new(battery, "capacity_percent",
+	                    capacity >= 0 ? json_integer(capacity) : json_null());
 	kf_sysfs_attr(ctx->root, dir, "status", value, sizeof(value));
 	kf_json_set_str(battery, "status", value);
 	/* Health: what the battery holds now against what it held new (energy or charge). */
@@ -40,9 +41,11 @@ static void add_battery(struct kf_collect_ctx *ctx, const char *dir, const char 
 		design = attr_ll(ctx, dir, "charge_full_design");
 	}
 	json_object_set_new(battery, "health_percent",
-			    full >= 0 && design > 0 ? json_integer(full * 100 / design) : json_null());
+	                    full >= 0 && design > 0 ? json_integer(full * 100 / design)
+	                                            : json_null());
 	cycles = attr_ll(ctx, dir, "cycle_count");
-	json_object_set_new(battery, "cycle_count", cycles >= 0 ? json_integer(cycles) : json_null());
+	json_object_set_new(battery, "cycle_count",
+	                    cycles >= 0 ? json_integer(cycles) : json_null());
 	kf_sysfs_attr(ctx->root, dir, "health", value, sizeof(value));
 	kf_json_set_str(battery, "health", value);
 	kf_sysfs_attr(ctx->root, dir, "manufacturer", value, sizeof(value));
@@ -90,7 +93,9 @@ int kf_collect_power(struct kf_collect_ctx *ctx, struct kf_error *err)
 	}
 	json_object_set_new(ctx->report->power, "ac_online", ac);
 	if (count == 0)
-		kf_collect_note(ctx, "no battery and no mains adapter reported (desktop or virtual machine)");
+		kf_collect_note(
+		        ctx,
+		        "no battery and no mains adapter reported (desktop or virtual machine)");
 	kf_collect_list_free(names, count);
 	return KF_OK;
 }

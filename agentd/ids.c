@@ -1,4 +1,5 @@
-/* kefu-agentd: names of PCI and USB vendors, devices and classes from hwdata's pci.ids and usb.ids. SPDX-License-Identifier: MIT */
+/* kefu-agentd: names of PCI and USB vendors, devices and classes from hwdata's pci.ids and usb.ids.
+ * SPDX-License-Identifier: MIT */
 #include "agentd/ids.h"
 #include "agentd/sysfs.h"
 
@@ -82,18 +83,23 @@ void kf_ids_lookup_text(const char *text, size_t len, struct kf_ids_query *queri
 					is_wanted_vendor = true;
 					if (queries[i].vendor_name[0] == '\0')
 						unanswered--;
-					copy_name(queries[i].vendor_name, sizeof(queries[i].vendor_name), line, line_len, 4);
+					copy_name(queries[i].vendor_name,
+					          sizeof(queries[i].vendor_name), line, line_len,
+					          4);
 				}
 			} else if (line_len > 2 && line[0] == 'C' && line[1] == ' ') {
 				/* The class section follows the vendors in both files. */
 				in_classes = true;
 				class_id = parse_hex(line + 2, line_len - 2, 2);
 				for (i = 0; i < count && class_id >= 0; i++) {
-					if (queries[i].class_code >= 0 && (queries[i].class_code >> 16) == class_id) {
+					if (queries[i].class_code >= 0 &&
+					    (queries[i].class_code >> 16) == class_id) {
 						is_wanted_class = true;
 						if (queries[i].class_name[0] == '\0')
 							unanswered--;
-						copy_name(queries[i].class_name, sizeof(queries[i].class_name), line + 2, line_len - 2, 2);
+						copy_name(queries[i].class_name,
+						          sizeof(queries[i].class_name), line + 2,
+						          line_len - 2, 2);
 					}
 				}
 			} else {
@@ -107,19 +113,24 @@ void kf_ids_lookup_text(const char *text, size_t len, struct kf_ids_query *queri
 			long product = parse_hex(line + 1, line_len - 1, 4);
 			for (i = 0; i < count && product >= 0; i++) {
 				if (queries[i].vendor == (unsigned)vendor &&
-				    queries[i].product == (unsigned)product && queries[i].name[0] == '\0') {
+				    queries[i].product == (unsigned)product &&
+				    queries[i].name[0] == '\0') {
 					unanswered--;
-					copy_name(queries[i].name, sizeof(queries[i].name), line + 1, line_len - 1, 4);
+					copy_name(queries[i].name, sizeof(queries[i].name),
+					          line + 1, line_len - 1, 4);
 				}
 			}
 		} else if (is_wanted_class) {
 			long sub = parse_hex(line + 1, line_len - 1, 2);
 			for (i = 0; i < count && sub >= 0; i++) {
-				if (queries[i].class_code >= 0 && (queries[i].class_code >> 16) == class_id &&
+				if (queries[i].class_code >= 0 &&
+				    (queries[i].class_code >> 16) == class_id &&
 				    ((queries[i].class_code >> 8) & 0xff) == sub) {
 					/* The subclass says more than the class: it replaces it. */
 					queries[i].class_name[0] = '\0';
-					copy_name(queries[i].class_name, sizeof(queries[i].class_name), line + 1, line_len - 1, 2);
+					copy_name(queries[i].class_name,
+					          sizeof(queries[i].class_name), line + 1,
+					          line_len - 1, 2);
 				}
 			}
 		}
@@ -129,7 +140,7 @@ void kf_ids_lookup_text(const char *text, size_t len, struct kf_ids_query *queri
 }
 
 int kf_ids_lookup(const char *path, struct kf_ids_query *queries, size_t count,
-		  struct kf_error *err)
+                  struct kf_error *err)
 {
 	struct stat st;
 	void *map;
@@ -138,7 +149,7 @@ int kf_ids_lookup(const char *path, struct kf_ids_query *queries, size_t count,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return kf_error_set(err, errno == ENOENT ? KF_ERR_NOT_FOUND : KF_ERR_IO,
-				    "cannot open %s: %s", path, strerror(errno));
+		                    "cannot open %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 64 * 1024 * 1024) {
 		close(fd);
 		return kf_error_set(err, KF_ERR_UNSUPPORTED, "%s is not a usable ids file", path);

@@ -112,7 +112,7 @@ static const char *message_start(const char *line)
 }
 
 static void add_event(struct kf_kernel_events *events, enum kf_kernel_event_kind kind,
-		      const char *device, const char *driver, const char *detail, const char *line)
+                      const char *device, const char *driver, const char *detail, const char *line)
 {
 	struct kf_kernel_event *ev;
 	size_t i;
@@ -175,7 +175,8 @@ static void scan_message(const char *line, const char *msg, struct kf_kernel_eve
 		second = strcspn(dev, " :");
 		/* Device names contain colons (PCI, USB interfaces): take up to ": ". */
 		p = strstr(dev, ": ");
-		if (p != NULL && (size_t)(p - dev) < sizeof(device) && memchr(dev, ' ', (size_t)(p - dev)) == NULL &&
+		if (p != NULL && (size_t)(p - dev) < sizeof(device) &&
+		    memchr(dev, ' ', (size_t)(p - dev)) == NULL &&
 		    is_device_name(dev, (size_t)(p - dev))) {
 			copy_token(driver, sizeof(driver), msg, first);
 			copy_token(device, sizeof(device), dev, (size_t)(p - dev));
@@ -197,16 +198,17 @@ static void scan_message(const char *line, const char *msg, struct kf_kernel_eve
 		add_event(events, KF_KEV_PROBE_FAILED, name, driver, detail, line);
 		return;
 	}
-	if (device[0] != '\0' && (strstr(body, "probe with driver") != NULL ||
-				  strstr(body, "probe failed") != NULL ||
-				  strstr(body, "failed to probe") != NULL)) {
+	if (device[0] != '\0' &&
+	    (strstr(body, "probe with driver") != NULL || strstr(body, "probe failed") != NULL ||
+	     strstr(body, "failed to probe") != NULL)) {
 		error_code(body, detail, sizeof(detail));
 		if ((p = strstr(body, "probe with driver ")) != NULL)
 			word_at(p + strlen("probe with driver "), driver, sizeof(driver));
 		add_event(events, KF_KEV_PROBE_FAILED, device, driver, detail, line);
 		return;
 	}
-	/* "Direct firmware load for FILE failed with error -2", "firmware: failed to load FILE (-2)". */
+	/* "Direct firmware load for FILE failed with error -2", "firmware: failed to load FILE
+	 * (-2)". */
 	if ((p = strstr(body, "Direct firmware load for ")) != NULL) {
 		word_at(p + strlen("Direct firmware load for "), detail, sizeof(detail));
 		add_event(events, KF_KEV_FIRMWARE_MISSING, device, driver, detail, line);
@@ -237,10 +239,10 @@ static void scan_message(const char *line, const char *msg, struct kf_kernel_eve
 	}
 	if (device[0] == '\0')
 		return;
-	if (strcmp(driver, "usb") == 0 &&
-	    (strstr(body, "device descriptor read") != NULL ||
-	     strstr(body, "not accepting address") != NULL || strstr(body, "can't set config") != NULL ||
-	     strstr(body, "unable to enumerate") != NULL)) {
+	if (strcmp(driver, "usb") == 0 && (strstr(body, "device descriptor read") != NULL ||
+	                                   strstr(body, "not accepting address") != NULL ||
+	                                   strstr(body, "can't set config") != NULL ||
+	                                   strstr(body, "unable to enumerate") != NULL)) {
 		error_code(body, detail, sizeof(detail));
 		add_event(events, KF_KEV_USB_ERROR, device, driver, detail, line);
 		return;

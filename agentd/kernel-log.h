@@ -11,7 +11,7 @@ enum kf_kernel_event_kind {
 	KF_KEV_FIRMWARE_MISSING, /* a firmware file could not be loaded */
 	KF_KEV_IO_ERROR,         /* I/O errors on a block device */
 	KF_KEV_USB_ERROR,        /* USB enumeration errors (descriptor read, address) */
-	KF_KEV_DEVICE_ERROR,     /* other errors a driver logged for the device (timeouts, resets) */
+	KF_KEV_DEVICE_ERROR, /* other errors a driver logged for the device (timeouts, resets) */
 };
 
 /*

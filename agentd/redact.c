@@ -1,4 +1,5 @@
-/* kefu-agentd: consistent pseudonyms for what identifies a person or a machine. SPDX-License-Identifier: MIT */
+/* kefu-agentd: consistent pseudonyms for what identifies a person or a machine.
+ * SPDX-License-Identifier: MIT */
 #include "agentd/redact.h"
 
 #include <arpa/inet.h>
@@ -66,13 +67,14 @@ static struct entry *find(struct kf_redactor *r, const char *value, size_t len)
 	size_t i;
 
 	for (i = 0; i < r->count; i++)
-		if (r->entries[i].original_len == len && memcmp(r->entries[i].original, value, len) == 0)
+		if (r->entries[i].original_len == len &&
+		    memcmp(r->entries[i].original, value, len) == 0)
 			return &r->entries[i];
 	return NULL;
 }
 
 static struct entry *remember(struct kf_redactor *r, enum kf_redact_kind kind, const char *value,
-			      size_t len, const char *pseudonym, bool is_literal)
+                              size_t len, const char *pseudonym, bool is_literal)
 {
 	struct entry *e;
 
@@ -103,10 +105,19 @@ static struct entry *remember(struct kf_redactor *r, enum kf_redact_kind kind, c
 /* Values that identify nobody and would only make the bundle unreadable. */
 static bool is_meaningless(const char *value, size_t len)
 {
-	static const char *const common[] = {"localhost", "(none)", "none", "None", "unknown",
-					     "Unknown", "noserial", "Default string",
-					     "To Be Filled By O.E.M.", "Not Specified",
-					     "System Serial Number", "0123456789", "root"};
+	static const char *const common[] = {"localhost",
+	                                     "(none)",
+	                                     "none",
+	                                     "None",
+	                                     "unknown",
+	                                     "Unknown",
+	                                     "noserial",
+	                                     "Default string",
+	                                     "To Be Filled By O.E.M.",
+	                                     "Not Specified",
+	                                     "System Serial Number",
+	                                     "0123456789",
+	                                     "root"};
 	size_t i;
 
 	if (len < 2)
@@ -129,7 +140,7 @@ int kf_redactor_add(struct kf_redactor *r, enum kf_redact_kind kind, const char 
 }
 
 static void prf(const struct kf_redactor *r, const unsigned char *data, size_t len,
-		unsigned char out[32])
+                unsigned char out[32])
 {
 	unsigned int out_len = 32;
 
@@ -143,7 +154,7 @@ static void prf(const struct kf_redactor *r, const unsigned char *data, size_t l
  * subnets (the idea of Crypto-PAn, with HMAC-SHA-256 as the function).
  */
 static void prefix_preserving(const struct kf_redactor *r, const unsigned char *in,
-			      unsigned char *out, size_t bytes)
+                              unsigned char *out, size_t bytes)
 {
 	unsigned char block[1 + 16], digest[32];
 	size_t bit, bits = bytes * 8;
@@ -243,7 +254,7 @@ static const char *mac_pseudonym(struct kf_redactor *r, const char *p, size_t av
 		return e->pseudonym;
 	prf(r, (const unsigned char *)p, 17, digest);
 	snprintf(out, sizeof(out), "%.8s%c%02x%c%02x%c%02x", p, sep, digest[0], sep, digest[1], sep,
-		 digest[2]);
+	         digest[2]);
 	e = remember(r, KF_REDACT_MAC, p, 17, out, false);
 	return e ? e->pseudonym : NULL;
 }
@@ -271,10 +282,11 @@ static const char *uuid_pseudonym(struct kf_redactor *r, const char *p, size_t a
 	if ((e = find(r, p, 36)) != NULL)
 		return e->pseudonym;
 	prf(r, (const unsigned char *)p, 36, digest);
-	snprintf(out, sizeof(out), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6],
-		 digest[7], digest[8], digest[9], digest[10], digest[11], digest[12], digest[13],
-		 digest[14], digest[15]);
+	snprintf(out, sizeof(out),
+	         "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", digest[0],
+	         digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
+	         digest[8], digest[9], digest[10], digest[11], digest[12], digest[13], digest[14],
+	         digest[15]);
 	e = remember(r, KF_REDACT_UUID, p, 36, out, false);
 	return e ? e->pseudonym : NULL;
 }
@@ -317,24 +329,28 @@ int kf_redactor_text(struct kf_redactor *r, const char *text, size_t len, struct
 		if (at_word_start) {
 			for (k = 0; k < literal_count; k++) {
 				size_t n = literals[k].original_len;
-				if (n <= len - i && memcmp(text + i, literals[k].original, n) == 0 &&
+				if (n <= len - i &&
+				    memcmp(text + i, literals[k].original, n) == 0 &&
 				    (i + n == len || !is_word_char(text[i + n]))) {
 					replacement = literals[k].pseudonym;
 					consumed = n;
 					break;
 				}
 			}
-			if (replacement == NULL && (replacement = uuid_pseudonym(r, text + i, len - i)) != NULL)
+			if (replacement == NULL &&
+			    (replacement = uuid_pseudonym(r, text + i, len - i)) != NULL)
 				consumed = 36;
-			if (replacement == NULL && (replacement = mac_pseudonym(r, text + i, len - i)) != NULL)
+			if (replacement == NULL &&
+			    (replacement = mac_pseudonym(r, text + i, len - i)) != NULL)
 				consumed = 17;
-			if (replacement == NULL && (i == 0 || (text[i - 1] != '.' && text[i - 1] != ':'))) {
+			if (replacement == NULL &&
+			    (i == 0 || (text[i - 1] != '.' && text[i - 1] != ':'))) {
 				size_t n = 0;
 				bool has_colon = false;
 				int dots = 0;
 				while (i + n < len && n < 46 &&
-				       (isxdigit((unsigned char)text[i + n]) || text[i + n] == ':' ||
-					text[i + n] == '.')) {
+				       (isxdigit((unsigned char)text[i + n]) ||
+				        text[i + n] == ':' || text[i + n] == '.')) {
 					has_colon |= text[i + n] == ':';
 					dots += text[i + n] == '.';
 					n++;
@@ -346,7 +362,8 @@ int kf_redactor_text(struct kf_redactor *r, const char *text, size_t len, struct
 					if (!has_colon && dots == 3)
 						replacement = ip_pseudonym(r, text + i, n, AF_INET);
 					else if (has_colon)
-						replacement = ip_pseudonym(r, text + i, n, AF_INET6);
+						replacement =
+						        ip_pseudonym(r, text + i, n, AF_INET6);
 					if (replacement != NULL)
 						consumed = n;
 				}
@@ -358,7 +375,8 @@ int kf_redactor_text(struct kf_redactor *r, const char *text, size_t len, struct
 		} else {
 			/* Copy the rest of this word at once. */
 			size_t n = 1;
-			while (i + n < len && is_word_char(text[i + n - 1]) && is_word_char(text[i + n]))
+			while (i + n < len && is_word_char(text[i + n - 1]) &&
+			       is_word_char(text[i + n]))
 				n++;
 			rc = kf_buf_append(out, text + i, n);
 			i += n;
@@ -390,7 +408,7 @@ int kf_redactor_json(struct kf_redactor *r, json_t *json)
 		}
 	} else if (json_is_string(json)) {
 		if ((rc = kf_redactor_text(r, json_string_value(json), json_string_length(json),
-					   &buf)) == KF_OK) {
+		                           &buf)) == KF_OK) {
 			if (json_string_setn(json, (const char *)buf.data, buf.len) != 0)
 				rc = KF_ERR_NOMEM;
 		}

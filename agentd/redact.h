@@ -1,4 +1,5 @@
-/* kefu-agentd: consistent pseudonyms for what identifies a person or a machine. SPDX-License-Identifier: MIT */
+/* kefu-agentd: consistent pseudonyms for what identifies a person or a machine.
+ * SPDX-License-Identifier: MIT */
 #ifndef KF_AGENTD_REDACT_H
 #define KF_AGENTD_REDACT_H
 
@@ -38,7 +39,7 @@ int kf_redactor_add(struct kf_redactor *redactor, enum kf_redact_kind kind, cons
 
 /* Appends the redacted form of text to out. */
 int kf_redactor_text(struct kf_redactor *redactor, const char *text, size_t len,
-		     struct kf_buf *out);
+                     struct kf_buf *out);
 
 /* Redacts every string value inside json in place. */
 int kf_redactor_json(struct kf_redactor *redactor, json_t *json);

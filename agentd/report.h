@@ -1,4 +1,5 @@
-/* kefu-agentd: the diagnostics report (schema kefu.report/1) and its summary. SPDX-License-Identifier: MIT */
+/* kefu-agentd: the diagnostics report (schema kefu.report/1) and its summary.
+ * SPDX-License-Identifier: MIT */
 #ifndef KF_AGENTD_REPORT_H
 #define KF_AGENTD_REPORT_H
 
@@ -61,7 +62,7 @@ json_t *kf_report_find_device(const struct kf_report *report, const char *id);
  * a summary in plain words and its evidence (reference taken; may be NULL).
  */
 void kf_report_add_problem(struct kf_report *report, const char *device, const char *severity,
-			   const char *summary, json_t *evidence);
+                           const char *summary, json_t *evidence);
 
 /* Serialises the report as indented JSON; the caller frees the string. */
 char *kf_report_dump(const struct kf_report *report);

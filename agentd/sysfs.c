@@ -1,4 +1,5 @@
-/* kefu-agentd: reading sysfs, procfs and files under a root prefix, safely. SPDX-License-Identifier: MIT */
+/* kefu-agentd: reading sysfs, procfs and files under a root prefix, safely.
+ * SPDX-License-Identifier: MIT */
 #include "agentd/sysfs.h"
 
 #include <errno.h>
@@ -40,7 +41,7 @@ static int errno_code(int error)
 }
 
 int kf_sysfs_read_file(const char *root, const char *path, size_t cap, struct kf_buf *out,
-		       bool *is_truncated, struct kf_error *err)
+                       bool *is_truncated, struct kf_error *err)
 {
 	char full[PATH_MAX];
 	struct stat st;
@@ -55,7 +56,7 @@ int kf_sysfs_read_file(const char *root, const char *path, size_t cap, struct kf
 	if (fd < 0) {
 		int saved = errno;
 		return kf_error_set(err, errno_code(saved), "cannot read %s: %s", path,
-				    strerror(saved));
+		                    strerror(saved));
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
@@ -87,7 +88,7 @@ int kf_sysfs_read_file(const char *root, const char *path, size_t cap, struct kf
 			close(fd);
 			/* Some sysfs attributes exist but refuse to be read (EIO, ENODEV...). */
 			return kf_error_set(err, errno_code(saved), "cannot read %s: %s", path,
-					    strerror(saved));
+			                    strerror(saved));
 		}
 		if (got == 0)
 			break;
@@ -170,7 +171,7 @@ int kf_sysfs_read_attr(const char *root, const char *path, char *out, size_t cap
 			len = (size_t)(nl - (char *)buf.data);
 	}
 	while (len > 0 && (buf.data[len - 1] == ' ' || buf.data[len - 1] == '\t' ||
-			   buf.data[len - 1] == '\0' || buf.data[len - 1] == '\r'))
+	                   buf.data[len - 1] == '\0' || buf.data[len - 1] == '\r'))
 		len--;
 	if (len > 0)
 		memcpy(out, buf.data, len);
@@ -208,8 +209,7 @@ int kf_sysfs_attr_hex(const char *root, const char *dir, const char *name, unsig
 	return KF_OK;
 }
 
-static int read_link(const char *root, const char *dir, const char *name, char *target,
-		     size_t cap)
+static int read_link(const char *root, const char *dir, const char *name, char *target, size_t cap)
 {
 	char path[PATH_MAX], full[PATH_MAX];
 	ssize_t n;

@@ -1,4 +1,5 @@
-/* kefu-agentd: reading sysfs, procfs and files under a root prefix, safely. SPDX-License-Identifier: MIT */
+/* kefu-agentd: reading sysfs, procfs and files under a root prefix, safely.
+ * SPDX-License-Identifier: MIT */
 #ifndef KF_AGENTD_SYSFS_H
 #define KF_AGENTD_SYSFS_H
 
@@ -29,7 +30,7 @@ int kf_sysfs_path(const char *root, const char *path, char *out, size_t cap);
  * KF_ERR_UNSUPPORTED (not a regular file) or KF_ERR_IO and a message naming path.
  */
 int kf_sysfs_read_file(const char *root, const char *path, size_t cap, struct kf_buf *out,
-		       bool *is_truncated, struct kf_error *err);
+                       bool *is_truncated, struct kf_error *err);
 
 /*
  * Reads one attribute into out (size cap, at least 2): the first line-like value,

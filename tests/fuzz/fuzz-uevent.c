@@ -1,4 +1,5 @@
-/* kefu: fuzz target for the sysfs uevent parser, text sanitising and pci.ids/usb.ids lookup. SPDX-License-Identifier: MIT */
+/* kefu: fuzz target for the sysfs uevent parser, text sanitising and pci.ids/usb.ids lookup.
+ * SPDX-License-Identifier: MIT */
 #include "agentd/ids.h"
 #include "agentd/sysfs.h"
 
