@@ -151,9 +151,18 @@ static void register_secrets(struct kf_redactor *redactor, const struct kf_repor
 {
 	static const char *const dmi_secrets[] = {"product_serial", "board_serial", "product_uuid"};
 	json_t *dmi = json_object_get(report->system, "dmi"), *item;
+	const char *hostname;
 	size_t i;
 
-	kf_redactor_add(redactor, KF_REDACT_HOST, kf_json_str(report->system, "hostname"));
+	hostname = kf_json_str(report->system, "hostname");
+	kf_redactor_add(redactor, KF_REDACT_HOST, hostname);
+	/* "alice-laptop.example.org" also appears as "alice-laptop". */
+	if (strchr(hostname, '.') != NULL && strchr(hostname, '.') - hostname < 256) {
+		char short_name[256];
+		snprintf(short_name, sizeof(short_name), "%.*s",
+		         (int)(strchr(hostname, '.') - hostname), hostname);
+		kf_redactor_add(redactor, KF_REDACT_HOST, short_name);
+	}
 	for (i = 0; i < sizeof(dmi_secrets) / sizeof(dmi_secrets[0]); i++)
 		kf_redactor_add(redactor, KF_REDACT_SERIAL, kf_json_str(dmi, dmi_secrets[i]));
 	json_array_foreach(report->devices, i, item)
@@ -173,6 +182,7 @@ static void register_secrets(struct kf_redactor *redactor, const struct kf_repor
 	{
 		kf_redactor_add(redactor, KF_REDACT_USER, kf_json_str(item, "home"));
 		kf_redactor_add(redactor, KF_REDACT_USER, kf_json_str(item, "name"));
+		kf_redactor_add(redactor, KF_REDACT_USER, kf_json_str(item, "full_name"));
 	}
 	(void)raw;
 	(void)raw_count;

@@ -175,6 +175,9 @@ static void collect_users(struct kf_collect_ctx *ctx, json_t *system)
 				json_t *user = json_object();
 				kf_json_set_str(user, "name", fields[0]);
 				kf_json_set_str(user, "home", fields[5]);
+				/* The GECOS field starts with the person's full name. */
+				fields[4][strcspn(fields[4], ",")] = '\0';
+				kf_json_set_str(user, "full_name", fields[4]);
 				json_array_append_new(users, user);
 			}
 		}

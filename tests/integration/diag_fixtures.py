@@ -198,6 +198,22 @@ def status_machine(root):
     _link(os.path.join(root, "sys/bus/usb/devices/1-2"), "../../../devices" + usb[len("/sys/devices"):])
     _link(os.path.join(root, "sys/bus/usb/devices/1-2:1.0"),
           "../../../devices" + usb[len("/sys/devices"):] + "/1-2:1.0")
+    # A webcam whose video interface has uvcvideo and whose audio interface has no driver.
+    cam = "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-3"
+    for name, value in {"idVendor": "04f2", "idProduct": "b604", "bcdDevice": "0027",
+                        "bDeviceClass": "ef", "bDeviceSubClass": "02", "bDeviceProtocol": "01",
+                        "busnum": "1", "devnum": "4"}.items():
+        write(root, cam + "/" + name, value + "\n")
+    for interface, cls, driver in (("1-3:1.0", "0e", "uvcvideo"), ("1-3:1.2", "01", None)):
+        for name, value in {"bInterfaceNumber": interface[-1].zfill(2), "bInterfaceClass": cls,
+                            "bInterfaceSubClass": "01", "bInterfaceProtocol": "00"}.items():
+            write(root, cam + "/" + interface + "/" + name, value + "\n")
+        if driver:
+            _link(os.path.join(root, "sys" + cam[4:], interface, "driver"),
+                  "../../../../../../bus/usb/drivers/" + driver)
+        _link(os.path.join(root, "sys/bus/usb/devices", interface),
+              "../../../devices" + cam[len("/sys/devices"):] + "/" + interface)
+    _link(os.path.join(root, "sys/bus/usb/devices/1-3"), "../../../devices" + cam[len("/sys/devices"):])
     write(root, "/var/log/dmesg", "\n".join([
         "[    0.000000] Linux version 6.1.0-13-amd64",
         "[    2.103000] iwlwifi 0000:00:14.3: Direct firmware load for "
@@ -225,6 +241,7 @@ def status_machine(root):
         "pci:0000:02:00.0": "limited",
         "pci:0000:00:17.0": "malfunction",
         "usb:1-2": "malfunction",
+        "usb:1-3": "limited",
     }
 
 

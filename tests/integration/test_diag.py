@@ -184,6 +184,8 @@ def test_each_driver_status_comes_with_its_evidence_and_problem(tmp_path):
     assert any("no driver is bound" in e for e in devices["pci:0000:01:00.0"]["evidence"])
     assert any("I/O error, dev sda" in e for e in devices["pci:0000:00:17.0"]["evidence"])
     assert any("descriptor read" in e for e in devices["usb:1-2"]["evidence"])
+    assert any("usb:1-3:1.2" in e and "no driver" in e for e in devices["usb:1-3"]["evidence"])
+    assert [i["driver"] for i in devices["usb:1-3"]["interfaces"]] == ["uvcvideo", None]
     assert devices["pci:0000:02:00.0"]["module"] == {"name": "amdgpu", "version": "3.49.0",
                                                      "srcversion": None}
     assert devices["pci:0000:00:02.0"]["module"]["srcversion"] == "8A1D1B4B0C2E3F4A5B6C7D8"
@@ -260,3 +262,11 @@ def test_bad_command_lines_are_usage_errors(tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1
     result = run([program("kefu-agentd"), "diag", "--root", str(tmp_path / "absent")])
     assert result.returncode == 1 and "is not a directory" in result.stderr
+
+
+def test_dns_check_resolves_the_name_it_is_given():
+    result, report = diag_json("/", "--resolve", "localhost")
+    assert result.returncode == 0, result.stderr
+    check = report["network"]["dns"]["check"]
+    assert check["name"] == "localhost" and check["ok"] is True
+    assert set(check["addresses"]) & {"127.0.0.1", "::1"}

@@ -12,6 +12,7 @@ from diag_fixtures import diag_json, status_machine, validate, write
 SECRETS = {
     "hostname": "alice-laptop",
     "user": "alice",
+    "full_name": "Alice Liddell",
     "home": "/home/alice",
     "dmi_serial": "PF2XK9QZ",
     "board_serial": "L1HF8AC01PK",
@@ -32,7 +33,7 @@ def secret_machine(root):
     status_machine(root)
     write(root, "/proc/sys/kernel/hostname", SECRETS["hostname"] + "\n")
     write(root, "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n"
-          "alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash\n")
+          "alice:x:1000:1000:Alice Liddell,,,:/home/alice:/bin/bash\n")
     write(root, "/sys/class/dmi/id/product_serial", SECRETS["dmi_serial"] + "\n")
     write(root, "/sys/class/dmi/id/board_serial", SECRETS["board_serial"] + "\n")
     write(root, "/sys/class/dmi/id/product_uuid", SECRETS["uuid"] + "\n")
@@ -60,6 +61,7 @@ def secret_machine(root):
         log.write("[  202.000000] audit: comm=\"bash\" exe=\"/home/alice/bin/tool\" hostname=%s\n"
                   % SECRETS["hostname"])
         log.write("[  203.000000] usb 1-2: SerialNumber: %s\n" % SECRETS["usb_serial"])
+        log.write("[  204.000000] cifs: mounted for Alice Liddell\n")
 
 
 def make_bundle(tmp_path, *extra):
