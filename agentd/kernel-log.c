@@ -166,13 +166,12 @@ static void scan_message(const char *line, const char *msg, struct kf_kernel_eve
 {
 	char driver[64] = "", device[64] = "", detail[128] = "";
 	const char *body = msg, *p;
-	size_t first, second;
+	size_t first;
 
 	/* dev_printk shape: "DRIVER DEVICE: message". */
 	first = strcspn(msg, " :");
 	if (first > 0 && first < sizeof(driver) && msg[first] == ' ') {
 		const char *dev = msg + first + 1;
-		second = strcspn(dev, " :");
 		/* Device names contain colons (PCI, USB interfaces): take up to ": ". */
 		p = strstr(dev, ": ");
 		if (p != NULL && (size_t)(p - dev) < sizeof(device) &&
@@ -182,7 +181,6 @@ static void scan_message(const char *line, const char *msg, struct kf_kernel_eve
 			copy_token(device, sizeof(device), dev, (size_t)(p - dev));
 			body = p + 2;
 		}
-		(void)second;
 	}
 
 	/* "DRIVER: probe of DEVICE failed with error -N" (driver core). */

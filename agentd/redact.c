@@ -25,10 +25,15 @@ struct entry {
 
 struct kf_redactor {
 	unsigned char key[KEY_SIZE];
+	EVP_CIPHER_CTX *cipher; /* AES-128 keyed from key: the per-bit function of IP pseudonyms */
 	struct entry *entries;
 	size_t count, cap;
+	size_t *index; /* open-addressing hash of entries by original, index_cap slots */
+	size_t index_cap;
 	unsigned counters[KF_REDACT_IPV6 + 1];
-	bool is_sorted;
+	struct entry *literals; /* copies of the literal entries, longest first */
+	size_t literal_count;
+	bool is_literals_stale;
 };
 
 struct kf_redactor *kf_redactor_new(void)
@@ -37,10 +42,15 @@ struct kf_redactor *kf_redactor_new(void)
 
 	if (r == NULL)
 		return NULL;
-	if (RAND_bytes(r->key, KEY_SIZE) != 1) {
+	r->cipher = EVP_CIPHER_CTX_new();
+	if (r->cipher == NULL || RAND_bytes(r->key, KEY_SIZE) != 1 ||
+	    EVP_EncryptInit_ex(r->cipher, EVP_aes_128_ecb(), NULL, r->key + 16, NULL) != 1) {
+		EVP_CIPHER_CTX_free(r->cipher);
+		OPENSSL_cleanse(r->key, KEY_SIZE);
 		free(r);
 		return NULL;
 	}
+	EVP_CIPHER_CTX_set_padding(r->cipher, 0);
 	return r;
 }
 
@@ -56,20 +66,63 @@ void kf_redactor_free(struct kf_redactor *r)
 		free(r->entries[i].pseudonym);
 	}
 	free(r->entries);
+	free(r->literals);
+	free(r->index);
+	EVP_CIPHER_CTX_free(r->cipher);
 	OPENSSL_cleanse(r->key, KEY_SIZE);
 	free(r);
 }
 
 static const char *const kind_prefix[] = {"host", "user", "serial", "uuid", "mac", "ipv4", "ipv6"};
 
+static size_t hash_of(const char *value, size_t len)
+{
+	size_t hash = 1469598103934665603ULL, i;
+
+	for (i = 0; i < len; i++)
+		hash = (hash ^ (unsigned char)value[i]) * 1099511628211ULL;
+	return hash;
+}
+
+/* Slots hold entry index + 1; 0 is empty. */
+static void index_put(struct kf_redactor *r, size_t entry)
+{
+	size_t slot = hash_of(r->entries[entry].original, r->entries[entry].original_len) &
+	              (r->index_cap - 1);
+
+	while (r->index[slot] != 0)
+		slot = (slot + 1) & (r->index_cap - 1);
+	r->index[slot] = entry + 1;
+}
+
+static int index_grow(struct kf_redactor *r)
+{
+	size_t cap = r->index_cap ? r->index_cap * 2 : 64, i;
+	size_t *index = calloc(cap, sizeof(*index));
+
+	if (index == NULL)
+		return KF_ERR_NOMEM;
+	free(r->index);
+	r->index = index;
+	r->index_cap = cap;
+	for (i = 0; i < r->count; i++)
+		index_put(r, i);
+	return KF_OK;
+}
+
 static struct entry *find(struct kf_redactor *r, const char *value, size_t len)
 {
-	size_t i;
+	size_t slot;
 
-	for (i = 0; i < r->count; i++)
-		if (r->entries[i].original_len == len &&
-		    memcmp(r->entries[i].original, value, len) == 0)
-			return &r->entries[i];
+	if (r->index_cap == 0)
+		return NULL;
+	slot = hash_of(value, len) & (r->index_cap - 1);
+	while (r->index[slot] != 0) {
+		struct entry *e = &r->entries[r->index[slot] - 1];
+		if (e->original_len == len && memcmp(e->original, value, len) == 0)
+			return e;
+		slot = (slot + 1) & (r->index_cap - 1);
+	}
 	return NULL;
 }
 
@@ -78,6 +131,9 @@ static struct entry *remember(struct kf_redactor *r, enum kf_redact_kind kind, c
 {
 	struct entry *e;
 
+	/* The index stays at most half full. */
+	if ((r->count + 1) * 2 > r->index_cap && index_grow(r) != KF_OK)
+		return NULL;
 	if (r->count == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 32;
 		struct entry *grown = realloc(r->entries, cap * sizeof(*grown));
@@ -97,8 +153,9 @@ static struct entry *remember(struct kf_redactor *r, enum kf_redact_kind kind, c
 	e->original_len = len;
 	e->kind = kind;
 	e->is_literal = is_literal;
+	index_put(r, r->count);
 	r->count++;
-	r->is_sorted = false;
+	r->is_literals_stale = r->is_literals_stale || is_literal;
 	return e;
 }
 
@@ -151,25 +208,27 @@ static void prf(const struct kf_redactor *r, const unsigned char *data, size_t l
  * Prefix-preserving pseudonyms: bit i of the output is bit i of the input
  * flipped by a keyed function of the i bits before it. Two addresses that share
  * their first n bits share the first n bits of their pseudonyms, so subnets stay
- * subnets (the idea of Crypto-PAn, with HMAC-SHA-256 as the function).
+ * subnets. This is Crypto-PAn's construction, with AES-128 over the prefix and
+ * its length as the keyed function.
  */
 static void prefix_preserving(const struct kf_redactor *r, const unsigned char *in,
                               unsigned char *out, size_t bytes)
 {
-	unsigned char block[1 + 16], digest[32];
+	unsigned char prefix[32], cipher[48];
 	size_t bit, bits = bytes * 8;
+	int len;
 
 	memcpy(out, in, bytes);
+	memset(prefix, 0, sizeof(prefix));
 	for (bit = 0; bit < bits; bit++) {
-		size_t i;
-		memset(block, 0, sizeof(block));
-		block[0] = (unsigned char)bit;
-		for (i = 0; i < bit; i++)
-			if (in[i / 8] & (0x80 >> (i % 8)))
-				block[1 + i / 8] |= (unsigned char)(0x80 >> (i % 8));
-		prf(r, block, 1 + bytes, digest);
-		if (digest[0] & 1)
+		/* Two AES blocks: the first `bit` bits of the input, then the bit count. */
+		prefix[31] = (unsigned char)bit;
+		if (EVP_EncryptUpdate(r->cipher, cipher, &len, prefix, 32) != 1 || len != 32)
+			memset(cipher, 0, sizeof(cipher));
+		if ((cipher[0] ^ cipher[16]) & 1)
 			out[bit / 8] ^= (unsigned char)(0x80 >> (bit % 8));
+		if (in[bit / 8] & (0x80 >> (bit % 8)))
+			prefix[bit / 8] |= (unsigned char)(0x80 >> (bit % 8));
 	}
 }
 
@@ -312,14 +371,21 @@ int kf_redactor_text(struct kf_redactor *r, const char *text, size_t len, struct
 	int rc = KF_OK;
 
 	/* Longest first, so that "alice-laptop" wins over "alice". */
-	literals = malloc((r->count ? r->count : 1) * sizeof(*literals));
-	if (literals == NULL)
-		return KF_ERR_NOMEM;
-	literal_count = 0;
-	for (k = 0; k < r->count; k++)
-		if (r->entries[k].is_literal)
-			literals[literal_count++] = r->entries[k];
-	qsort(literals, literal_count, sizeof(*literals), by_length_desc);
+	if (r->is_literals_stale) {
+		struct entry *copy = malloc((r->count ? r->count : 1) * sizeof(*copy));
+		if (copy == NULL)
+			return KF_ERR_NOMEM;
+		free(r->literals);
+		r->literals = copy;
+		r->literal_count = 0;
+		for (k = 0; k < r->count; k++)
+			if (r->entries[k].is_literal)
+				r->literals[r->literal_count++] = r->entries[k];
+		qsort(r->literals, r->literal_count, sizeof(*r->literals), by_length_desc);
+		r->is_literals_stale = false;
+	}
+	literals = r->literals;
+	literal_count = r->literal_count;
 
 	while (i < len && rc == KF_OK) {
 		bool at_word_start = i == 0 || !is_word_char(text[i - 1]);
@@ -382,7 +448,6 @@ int kf_redactor_text(struct kf_redactor *r, const char *text, size_t len, struct
 			i += n;
 		}
 	}
-	free(literals);
 	return rc;
 }
 

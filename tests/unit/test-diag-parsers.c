@@ -103,6 +103,23 @@ static void kernel_log_finds_probe_firmware_io_and_usb_problems(void **state)
 	free(events);
 }
 
+static void kernel_log_reads_the_dev_err_form_of_probe_failures(void **state)
+{
+	/* Kernels since 6.9 log failed probes with dev_err() instead of pr_warn(). */
+	static const char log[] =
+	        "[    4.1] usbhid 1-1.2:1.0: probe with driver usbhid failed with error -71\n";
+	struct kf_kernel_events *events = calloc(1, sizeof(*events));
+
+	(void)state;
+	kf_kernel_log_parse(log, strlen(log), events);
+	assert_int_equal(events->count, 1);
+	assert_int_equal(events->items[0].kind, KF_KEV_PROBE_FAILED);
+	assert_string_equal(events->items[0].device, "1-1.2:1.0");
+	assert_string_equal(events->items[0].driver, "usbhid");
+	assert_string_equal(events->items[0].detail, "-71");
+	free(events);
+}
+
 static void kernel_log_keeps_a_bounded_number_of_events(void **state)
 {
 	struct kf_kernel_events *events = calloc(1, sizeof(*events));
@@ -233,6 +250,7 @@ int main(void)
 	        cmocka_unit_test(uevent_values_are_cut_and_made_printable),
 	        cmocka_unit_test(sanitize_keeps_valid_utf8_and_replaces_the_rest),
 	        cmocka_unit_test(kernel_log_finds_probe_firmware_io_and_usb_problems),
+	        cmocka_unit_test(kernel_log_reads_the_dev_err_form_of_probe_failures),
 	        cmocka_unit_test(kernel_log_keeps_a_bounded_number_of_events),
 	        cmocka_unit_test(ids_lookup_names_vendor_device_and_subclass),
 	        cmocka_unit_test(ids_lookup_matches_the_system_pci_ids),
