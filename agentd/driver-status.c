@@ -86,7 +86,8 @@ static bool event_is_for(const struct kf_report *report, const struct kf_kernel_
 }
 
 static void find_events(const struct kf_report *report, const struct kf_kernel_events *events,
-                        const char *id, const char *kernel_name, struct device_events *found)
+                        const char *id, const char *kernel_name, struct device_events *found,
+                        bool *is_claimed)
 {
 	size_t i;
 
@@ -95,6 +96,7 @@ static void find_events(const struct kf_report *report, const struct kf_kernel_e
 		const struct kf_kernel_event *ev = &events->items[i];
 		if (!event_is_for(report, ev, id, kernel_name))
 			continue;
+		is_claimed[i] = true;
 		switch (ev->kind) {
 		case KF_KEV_PROBE_FAILED:
 			if (found->probe_failed == NULL)
@@ -379,8 +381,46 @@ static void section_problems(struct kf_report *report, const struct kf_kernel_ev
 	}
 }
 
+/*
+ * Failed probes and missing firmware of devices the inventory does not list
+ * (platform devices, Bluetooth controllers behind another bus) still matter.
+ */
+static void unclaimed_problems(struct kf_report *report, const struct kf_kernel_events *events,
+                               const bool *is_claimed)
+{
+	char summary[512];
+	json_t *evidence;
+	size_t i;
+
+	for (i = 0; i < events->count; i++) {
+		const struct kf_kernel_event *ev = &events->items[i];
+		const char *who =
+		        ev->driver[0] ? ev->driver : (ev->device[0] ? ev->device : "a device");
+
+		if (is_claimed[i])
+			continue;
+		if (ev->kind == KF_KEV_PROBE_FAILED)
+			snprintf(summary, sizeof(summary),
+			         "A device could not be started: the driver %s failed (error %s).",
+			         who, ev->detail[0] ? ev->detail : "unknown");
+		else if (ev->kind == KF_KEV_FIRMWARE_MISSING)
+			snprintf(summary, sizeof(summary),
+			         "The firmware file %s is missing, so a device (%s) may not work "
+			         "fully. Installing its firmware package should fix this.",
+			         ev->detail, who);
+		else
+			continue;
+		evidence = json_array();
+		evidence_add(evidence, "kernel log: %s", ev->line);
+		kf_report_add_problem(report, NULL,
+		                      ev->kind == KF_KEV_PROBE_FAILED ? "error" : "warning",
+		                      summary, evidence);
+	}
+}
+
 void kf_driver_status_apply(struct kf_report *report, const struct kf_kernel_events *events)
 {
+	bool is_claimed[KF_KERNEL_EVENTS_MAX] = {false};
 	struct device_events found;
 	json_t *device;
 	size_t i;
@@ -388,8 +428,10 @@ void kf_driver_status_apply(struct kf_report *report, const struct kf_kernel_eve
 	json_array_foreach(report->devices, i, device)
 	{
 		find_events(report, events, kf_json_str(device, "id"),
-		            kf_json_str(device, "kernel_name"), &found);
+		            kf_json_str(device, "kernel_name"), &found, is_claimed);
 		decide(report, device, &found);
 	}
+	/* I/O errors on disks are handled with the storage section. */
 	section_problems(report, events);
+	unclaimed_problems(report, events, is_claimed);
 }

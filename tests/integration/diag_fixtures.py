@@ -225,6 +225,8 @@ def status_machine(root):
         "[   90.000000] usb 1-2: device descriptor read/64, error -71",
         "[   91.000000] usb 1-2: device descriptor read/64, error -71",
         "[  120.000000] blk_update_request: I/O error, dev sda, sector 123456 op 0x0:(READ)",
+        "[   5.000000] Bluetooth: hci0: Direct firmware load for intel/ibt-17-16-1.sfi failed "
+        "with error -2",
         "[  121.000000] Buffer I/O error on dev sda1, logical block 15432, async page read",
         ""]))
     write(root, "/proc/modules",

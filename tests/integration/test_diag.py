@@ -191,6 +191,9 @@ def test_each_driver_status_comes_with_its_evidence_and_problem(tmp_path):
     assert devices["pci:0000:00:02.0"]["module"]["srcversion"] == "8A1D1B4B0C2E3F4A5B6C7D8"
     assert devices["pci:0000:00:02.0"]["name"] == "UHD Graphics 620"
     assert report["system"]["dmi"]["bios_version"] == "N23ET75W (1.50 )"
+    # Firmware missing for something the inventory does not list is still reported.
+    unlisted = [p for p in report["problems"] if p["device"] is None]
+    assert [p for p in unlisted if "intel/ibt-17-16-1.sfi" in p["summary"]]
 
 
 def test_summary_lists_problems_first(tmp_path):
