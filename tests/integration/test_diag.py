@@ -1,5 +1,6 @@
 # kefu: `kefu-agentd diag` on this machine, on replayed umockdev recordings and on hand-made machines. SPDX-License-Identifier: MIT
 import glob
+import json
 import os
 import re
 import shutil
@@ -7,8 +8,9 @@ import shutil
 import pytest
 
 from conftest import program, run
-from diag_fixtures import (umockdev_dir, base_system, devices_by_id, diag_json, parse_umockdev, replay_umockdev,
-                           status_machine, validate, write)
+from diag_fixtures import (base_system, devices_by_id, diag_json, replay_umockdev, status_machine,
+                           validate, write)
+from diag_fixtures import umockdev_dir  # noqa: F401 (a pytest fixture)
 
 UMOCKDEV = ["canon-powershot-sx200", "sony-xperia-mini-pro", "synaptics-touchpad", "usbkbd"]
 
@@ -273,3 +275,45 @@ def test_dns_check_resolves_the_name_it_is_given():
     check = report["network"]["dns"]["check"]
     assert check["name"] == "localhost" and check["ok"] is True
     assert set(check["addresses"]) & {"127.0.0.1", "::1"}
+
+
+def test_absent_tools_leave_a_note_in_their_collector(live_report):
+    collectors = {c["name"]: c for c in live_report["collectors"]}
+    checked = 0
+    for tool, collector, word in (("fwupdmgr", "firmware", "fwupd"),
+                                  ("journalctl", "kernel-log", "journalctl")):
+        if shutil.which(tool) is None:
+            assert any(word in n and "not installed" in n
+                       for n in collectors[collector]["notes"]), collectors[collector]
+            checked += 1
+    if shutil.which("smartctl") is None and live_report["storage"]["block"]:
+        assert any("smartctl is not installed" in n for n in collectors["storage"]["notes"])
+        checked += 1
+    if checked == 0:
+        pytest.skip("fwupdmgr, journalctl and smartctl are all installed here")
+
+
+def fake_tool(folder, name, script):
+    path = os.path.join(folder, name)
+    with open(path, "w") as file:
+        file.write("#!/bin/sh\n" + script)
+    os.chmod(path, 0o755)
+
+
+def test_tools_are_run_their_output_read_and_hangs_cut_short(tmp_path):
+    bin_dir = str(tmp_path / "bin")
+    os.makedirs(bin_dir)
+    fake_tool(bin_dir, "fwupdmgr", "cat <<'END'\n" + json.dumps({"Devices": [
+        {"Name": "UEFI dbx", "Vendor": "Lenovo", "Version": "20230501", "DeviceId": "abc123",
+         "Guid": ["e0a8a2e5-0000-0000-0000-000000000000"]}]}) + "\nEND\n")
+    # A smartctl that never answers: the collector must give up after --timeout.
+    fake_tool(bin_dir, "smartctl", "exec sleep 30\n")
+    env = dict(os.environ, PATH=bin_dir + ":" + os.environ.get("PATH", "/usr/bin:/bin"))
+    result, report = diag_json("/", "--timeout", "300", env=env)
+    assert result.returncode == 0, result.stderr
+    validate(report)
+    assert report["firmware"]["fwupd"] is True
+    assert report["firmware"]["devices"][0]["version"] == "20230501"
+    collectors = {c["name"]: c for c in report["collectors"]}
+    if report["storage"]["block"]:
+        assert any("timed out" in n for n in collectors["storage"]["notes"]), collectors["storage"]

@@ -7,7 +7,7 @@ import stat
 import subprocess
 
 from conftest import program, run
-from diag_fixtures import diag_json, status_machine, validate, write
+from diag_fixtures import status_machine, validate, write
 
 SECRETS = {
     "hostname": "alice-laptop",
