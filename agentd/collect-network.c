@@ -136,6 +136,53 @@ static void add_routes(struct kf_collect_ctx *ctx, json_t *network)
 	kf_buf_free(&buf);
 }
 
+/* /proc/net/ipv6_route: "DEST PLEN SRC SPLEN NEXTHOP METRIC REF USE FLAGS IFACE" in hex. */
+static void add_ipv6_routes(struct kf_collect_ctx *ctx, json_t *routes)
+{
+	struct kf_buf buf = {0};
+	char *text, *line, *save = NULL;
+
+	if (kf_collect_read(ctx, "/proc/net/ipv6_route", 256 * 1024, "proc/net/ipv6_route", &buf,
+	                    NULL) != KF_OK)
+		return;
+	text = malloc(buf.len + 1);
+	if (text != NULL) {
+		memcpy(text, buf.data, buf.len);
+		text[buf.len] = '\0';
+		kf_text_sanitize(text, buf.len);
+		for (line = strtok_r(text, "\n", &save); line != NULL;
+		     line = strtok_r(NULL, "\n", &save)) {
+			char dest[33], next[33], iface[64], gateway[INET6_ADDRSTRLEN];
+			unsigned int prefix;
+			unsigned char addr[16];
+			json_t *route;
+			int i;
+
+			if (sscanf(line, "%32s %x %*s %*s %32s %*s %*s %*s %*s %63s", dest, &prefix,
+			           next, iface) != 4 ||
+			    prefix != 0 || strspn(dest, "0") != 32 || strspn(next, "0") == 32 ||
+			    strlen(next) != 32 || strcmp(iface, "lo") == 0)
+				continue;
+			for (i = 0; i < 16; i++) {
+				unsigned int byte;
+				if (sscanf(next + 2 * i, "%2x", &byte) != 1)
+					break;
+				addr[i] = (unsigned char)byte;
+			}
+			if (i != 16)
+				continue;
+			inet_ntop(AF_INET6, addr, gateway, sizeof(gateway));
+			route = json_object();
+			kf_json_set_str(route, "interface", iface);
+			kf_json_set_str(route, "gateway", gateway);
+			kf_json_set_str(route, "family", "ipv6");
+			json_array_append_new(routes, route);
+		}
+		free(text);
+	}
+	kf_buf_free(&buf);
+}
+
 static void resolve(struct kf_collect_ctx *ctx, json_t *dns)
 {
 	struct gaicb request = {0}, *list[1] = {&request};
@@ -226,6 +273,7 @@ int kf_collect_network(struct kf_collect_ctx *ctx, struct kf_error *err)
 
 	json_object_set_new(network, "interfaces", list);
 	add_routes(ctx, network);
+	add_ipv6_routes(ctx, json_object_get(network, "default_routes"));
 	add_dns(ctx, network);
 	r = kf_collect_list(ctx, NET_CLASS, &names, &count, err);
 	if (r == KF_ERR_NOT_FOUND) {

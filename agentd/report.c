@@ -179,7 +179,8 @@ void kf_report_print_summary(const struct kf_report *report, FILE *out)
 	json_array_foreach(report->devices, i, item)
 	{
 		const char *driver = json_string_value(json_object_get(item, "driver"));
-		const char *name = kf_json_str(item, "name");
+		const char *name = kf_json_str(item, "name")[0] ? kf_json_str(item, "name")
+		                                                : kf_json_str(item, "class_name");
 		const char *vendor = kf_json_str(item, "vendor_name");
 
 		fprintf(out, "  %-11s %-22s %s:%s  %s%s%s  [driver %s]\n",

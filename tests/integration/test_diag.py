@@ -317,3 +317,25 @@ def test_tools_are_run_their_output_read_and_hangs_cut_short(tmp_path):
     collectors = {c["name"]: c for c in report["collectors"]}
     if report["storage"]["block"]:
         assert any("timed out" in n for n in collectors["storage"]["notes"]), collectors["storage"]
+
+
+def test_live_default_routes_match_ip_route(live_report):
+    expected = set()
+    for family, flag in (("ipv4", "-4"), ("ipv6", "-6")):
+        listing = run(["ip", flag, "route", "show", "default"])
+        for line in listing.stdout.splitlines():
+            match = re.search(r"^default via (\S+) dev (\S+)", line)
+            if match:
+                expected.add((family, match.group(1), match.group(2)))
+    got = {(r["family"], r["gateway"], r["interface"])
+           for r in live_report["network"]["default_routes"]}
+    assert got == expected
+
+
+def test_live_interfaces_match_sysfs_and_their_addresses_ip_addr(live_report):
+    interfaces = {i["name"]: i for i in live_report["network"]["interfaces"]}
+    assert set(interfaces) == set(os.listdir("/sys/class/net"))
+    listing = json.loads(run(["ip", "-j", "addr"]).stdout)
+    for link in listing:
+        expected = {"%s/%d" % (a["local"], a["prefixlen"]) for a in link.get("addr_info", [])}
+        assert set(interfaces[link["ifname"]]["addresses"]) == expected
