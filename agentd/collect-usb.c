@@ -137,7 +137,11 @@ static void add_device(struct kf_collect_ctx *ctx, const char *name, char **name
 	kf_json_set_str(device, "speed_mbps", value);
 
 	/* Interfaces are the entries "NAME:CONFIG.INTERFACE". */
-	prefix_len = (size_t)snprintf(prefix, sizeof(prefix), "%s:", name);
+	/* A root hub "usbN" names its interfaces "N-0:1.0". */
+	if (strncmp(name, "usb", 3) == 0)
+		prefix_len = (size_t)snprintf(prefix, sizeof(prefix), "%s-0:", name + 3);
+	else
+		prefix_len = (size_t)snprintf(prefix, sizeof(prefix), "%s:", name);
 	for (i = 0; i < count; i++) {
 		if (strncmp(names[i], prefix, prefix_len) == 0) {
 			json_t *interface = interface_of(ctx, names[i]);

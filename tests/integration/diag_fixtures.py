@@ -214,6 +214,17 @@ def status_machine(root):
         _link(os.path.join(root, "sys/bus/usb/devices", interface),
               "../../../devices" + cam[len("/sys/devices"):] + "/" + interface)
     _link(os.path.join(root, "sys/bus/usb/devices/1-3"), "../../../devices" + cam[len("/sys/devices"):])
+    # The root hub above them, whose interface is "1-0:1.0" and has the hub driver.
+    hub = "/sys/devices/pci0000:00/0000:00:14.0/usb1"
+    for name, value in {"idVendor": "1d6b", "idProduct": "0002", "bcdDevice": "0601",
+                        "bDeviceClass": "09", "bDeviceSubClass": "00", "bDeviceProtocol": "01",
+                        "busnum": "1", "devnum": "1"}.items():
+        write(root, hub + "/" + name, value + "\n")
+    write(root, hub + "/1-0:1.0/bInterfaceClass", "09\n")
+    _link(os.path.join(root, "sys" + hub[4:], "1-0:1.0", "driver"), "../../../../../bus/usb/drivers/hub")
+    _link(os.path.join(root, "sys/bus/usb/devices/usb1"), "../../../devices" + hub[len("/sys/devices"):])
+    _link(os.path.join(root, "sys/bus/usb/devices/1-0:1.0"),
+          "../../../devices" + hub[len("/sys/devices"):] + "/1-0:1.0")
     write(root, "/var/log/dmesg", "\n".join([
         "[    0.000000] Linux version 6.1.0-13-amd64",
         "[    2.103000] iwlwifi 0000:00:14.3: Direct firmware load for "
@@ -244,6 +255,7 @@ def status_machine(root):
         "pci:0000:00:17.0": "malfunction",
         "usb:1-2": "malfunction",
         "usb:1-3": "limited",
+        "usb:usb1": "works",
     }
 
 

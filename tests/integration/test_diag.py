@@ -188,6 +188,7 @@ def test_each_driver_status_comes_with_its_evidence_and_problem(tmp_path):
     assert any("descriptor read" in e for e in devices["usb:1-2"]["evidence"])
     assert any("usb:1-3:1.2" in e and "no driver" in e for e in devices["usb:1-3"]["evidence"])
     assert [i["driver"] for i in devices["usb:1-3"]["interfaces"]] == ["uvcvideo", None]
+    assert devices["usb:usb1"]["driver"] == "hub" and devices["usb:usb1"]["device_driver"] is None
     assert devices["pci:0000:02:00.0"]["module"] == {"name": "amdgpu", "version": "3.49.0",
                                                      "srcversion": None}
     assert devices["pci:0000:00:02.0"]["module"]["srcversion"] == "8A1D1B4B0C2E3F4A5B6C7D8"
