@@ -1,5 +1,4 @@
-/* kefu-agentd: the diagnostics bundle (.tar.zst with report, raw inputs, manifest, README).
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd: the diagnostics bundle (.tar.zst, manifest, README). SPDX-License-Identifier: MIT */
 #include "agentd/bundle.h"
 #include "agentd/redact.h"
 #include "proto/buffer.h"

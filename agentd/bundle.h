@@ -1,5 +1,4 @@
-/* kefu-agentd: the diagnostics bundle (.tar.zst with report, raw inputs, manifest, README).
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd: the diagnostics bundle (.tar.zst, manifest, README). SPDX-License-Identifier: MIT */
 #ifndef KF_AGENTD_BUNDLE_H
 #define KF_AGENTD_BUNDLE_H
 

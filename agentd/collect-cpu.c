@@ -1,5 +1,4 @@
-/* kefu-agentd collector: the processor (model, counts, flags of interest). SPDX-License-Identifier:
- * MIT */
+/* kefu-agentd collector: the processor (model, counts, flags). SPDX-License-Identifier: MIT */
 #include "agentd/collect.h"
 #include "agentd/sysfs.h"
 

@@ -1,5 +1,4 @@
-/* kefu-agentd collector: firmware versions as fwupd sees them, when fwupd is installed.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd collector: firmware versions as fwupd sees them. SPDX-License-Identifier: MIT */
 #include "agentd/collect.h"
 #include "agentd/tool.h"
 

@@ -1,5 +1,4 @@
-/* kefu-agentd collector: input devices not behind PCI or USB (touchpads, keyboards on serio,
- * buttons). SPDX-License-Identifier: MIT */
+/* kefu-agentd collector: input devices not behind PCI or USB. SPDX-License-Identifier: MIT */
 #include "agentd/collect.h"
 #include "agentd/sysfs.h"
 

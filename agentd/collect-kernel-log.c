@@ -1,6 +1,6 @@
-/* kefu-agentd collector: device problems from the kernel log (journal, kernel ring buffer, log
- * files). SPDX-License-Identifier: MIT */
+/* kefu-agentd collector: device problems in the kernel log. SPDX-License-Identifier: MIT */
 #include "agentd/collect.h"
+#include "agentd/sysfs.h"
 #include "agentd/tool.h"
 
 #include <stdio.h>
@@ -83,8 +83,18 @@ int kf_collect_kernel_log(struct kf_collect_ctx *ctx, struct kf_error *err)
 	} else {
 		/* A recorded tree keeps its kernel log as a file. */
 		for (i = 0; i < sizeof(files) / sizeof(files[0]) && r != KF_OK; i++) {
-			r = kf_collect_read(ctx, files[i], KERNEL_LOG_CAP, "kernel.log", &text,
-			                    NULL);
+			bool is_truncated = false;
+			r = kf_sysfs_read_tail(ctx->root, files[i], KERNEL_LOG_CAP, &text,
+			                       &is_truncated, NULL);
+			if (r == KF_OK) {
+				kf_collect_keep_raw(ctx, "kernel.log", text.data, text.len,
+				                    is_truncated);
+				if (is_truncated)
+					kf_collect_note(ctx,
+					                "%s is larger than %d bytes; only its last "
+					                "%d bytes were read",
+					                files[i], KERNEL_LOG_CAP, KERNEL_LOG_CAP);
+			}
 			if (r == KF_OK)
 				source = files[i];
 		}

@@ -1,5 +1,4 @@
-/* kefu-agentd collector: names for PCI and USB devices from hwdata's pci.ids and usb.ids.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd collector: device names from pci.ids and usb.ids. SPDX-License-Identifier: MIT */
 #include "agentd/collect.h"
 #include "agentd/ids.h"
 #include "agentd/sysfs.h"

@@ -1,5 +1,4 @@
-/* kefu-agentd collector: network interfaces, addresses, default routes and DNS.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd collector: interfaces, addresses, routes, DNS. SPDX-License-Identifier: MIT */
 #include "agentd/collect.h"
 #include "agentd/sysfs.h"
 

@@ -1,5 +1,4 @@
-/* kefu-agentd collector: PCI devices, their IDs, class, driver and module. SPDX-License-Identifier:
- * MIT */
+/* kefu-agentd collector: PCI devices, IDs, class, driver, module. SPDX-License-Identifier: MIT */
 #include "agentd/collect.h"
 #include "agentd/sysfs.h"
 

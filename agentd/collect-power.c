@@ -1,5 +1,4 @@
-/* kefu-agentd collector: batteries (charge, health) and mains power. SPDX-License-Identifier: MIT
- */
+/* kefu-agentd collector: batteries (charge, health), mains power. SPDX-License-Identifier: MIT */
 #include "agentd/collect.h"
 #include "agentd/sysfs.h"
 

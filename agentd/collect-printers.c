@@ -1,5 +1,4 @@
-/* kefu-agentd collector: CUPS print queues, their state and waiting jobs. SPDX-License-Identifier:
- * MIT */
+/* kefu-agentd collector: CUPS queues, their state and jobs. SPDX-License-Identifier: MIT */
 #include "agentd/collect.h"
 #include "agentd/sysfs.h"
 #include "agentd/tool.h"

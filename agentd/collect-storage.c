@@ -1,5 +1,4 @@
-/* kefu-agentd collector: block devices, sizes, mounts and their usage, SMART health.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd collector: disks, mounts and usage, SMART health. SPDX-License-Identifier: MIT */
 #include "agentd/collect.h"
 #include "agentd/sysfs.h"
 #include "agentd/tool.h"

@@ -1,5 +1,4 @@
-/* kefu-agentd collector: OS release, kernel, uptime and DMI/SMBIOS identity.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd collector: OS release, kernel, uptime, DMI identity. SPDX-License-Identifier: MIT */
 #include "agentd/collect.h"
 #include "agentd/sysfs.h"
 

@@ -1,5 +1,4 @@
-/* kefu-agentd collector: USB devices, their interfaces and the drivers bound to them.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd collector: USB devices, interfaces and drivers. SPDX-License-Identifier: MIT */
 #include "agentd/collect.h"
 #include "agentd/sysfs.h"
 

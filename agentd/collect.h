@@ -1,5 +1,4 @@
-/* kefu-agentd: the collectors of the diagnostics report and their shared context.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd: the diagnostics collectors and their context. SPDX-License-Identifier: MIT */
 #ifndef KF_AGENTD_COLLECT_H
 #define KF_AGENTD_COLLECT_H
 

@@ -1,5 +1,4 @@
-/* kefu-agentd diag: the device and driver diagnostics report, summary and bundle.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd diag: diagnostics report, summary and bundle. SPDX-License-Identifier: MIT */
 #include "agentd/bundle.h"
 #include "agentd/collect.h"
 #include "agentd/commands.h"

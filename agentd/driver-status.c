@@ -1,5 +1,4 @@
-/* kefu-agentd: the rules that give every device its driver status, and the problems found.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd: driver-status rules and the problems found. SPDX-License-Identifier: MIT */
 #include "agentd/driver-status.h"
 
 #include <ctype.h>

@@ -1,5 +1,4 @@
-/* kefu-agentd: the rules that give every device its driver status, and the problems found.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd: driver-status rules and the problems found. SPDX-License-Identifier: MIT */
 #ifndef KF_AGENTD_DRIVER_STATUS_H
 #define KF_AGENTD_DRIVER_STATUS_H
 

@@ -1,5 +1,4 @@
-/* kefu-agentd: names of PCI and USB vendors, devices and classes from hwdata's pci.ids and usb.ids.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd: PCI and USB names from hwdata's pci.ids/usb.ids. SPDX-License-Identifier: MIT */
 #ifndef KF_AGENTD_IDS_H
 #define KF_AGENTD_IDS_H
 

@@ -1,5 +1,4 @@
-/* kefu-agentd: consistent pseudonyms for what identifies a person or a machine.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd: consistent pseudonyms for identifying values. SPDX-License-Identifier: MIT */
 #include "agentd/redact.h"
 
 #include <arpa/inet.h>

@@ -1,5 +1,4 @@
-/* kefu-agentd: the diagnostics report (schema kefu.report/1) and its summary.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd: the diagnostics report (kefu.report/1), summary. SPDX-License-Identifier: MIT */
 #include "agentd/report.h"
 #include "agentd/sysfs.h"
 

@@ -1,5 +1,4 @@
-/* kefu-agentd: the diagnostics report (schema kefu.report/1) and its summary.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd: the diagnostics report (kefu.report/1), summary. SPDX-License-Identifier: MIT */
 #ifndef KF_AGENTD_REPORT_H
 #define KF_AGENTD_REPORT_H
 

@@ -1,5 +1,4 @@
-/* kefu-agentd: reading sysfs, procfs and files under a root prefix, safely.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd: reading sysfs and procfs under a root prefix. SPDX-License-Identifier: MIT */
 #include "agentd/sysfs.h"
 
 #include <errno.h>
@@ -96,6 +95,53 @@ int kf_sysfs_read_file(const char *root, const char *path, size_t cap, struct kf
 	}
 	close(fd);
 	return KF_OK;
+}
+
+int kf_sysfs_read_tail(const char *root, const char *path, size_t cap, struct kf_buf *out,
+                       bool *is_truncated, struct kf_error *err)
+{
+	char full[PATH_MAX];
+	struct stat st;
+	size_t start = out->len;
+	off_t skip;
+	int r;
+
+	if (kf_sysfs_path(root, path, full, sizeof(full)) == KF_OK && stat(full, &st) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_size > (off_t)cap) {
+		int fd = open(full, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		ssize_t got = 0;
+
+		if (fd < 0)
+			return kf_sysfs_read_file(root, path, cap, out, is_truncated, err);
+		skip = st.st_size - (off_t)cap;
+		if ((r = kf_buf_reserve(out, cap)) != KF_OK) {
+			close(fd);
+			return kf_error_set(err, r, "out of memory reading %s", path);
+		}
+		while ((size_t)got < cap) {
+			ssize_t n = pread(fd, out->data + out->len + got, cap - (size_t)got,
+			                  skip + got);
+			if (n <= 0)
+				break;
+			got += n;
+		}
+		close(fd);
+		out->len += (size_t)got;
+		/* Drop the partial first line. */
+		if (got > 0) {
+			uint8_t *nl = memchr(out->data + start, '\n', (size_t)got);
+			if (nl != NULL) {
+				size_t cut = (size_t)(nl - (out->data + start)) + 1;
+				memmove(out->data + start, out->data + start + cut,
+				        out->len - start - cut);
+				out->len -= cut;
+			}
+		}
+		if (is_truncated != NULL)
+			*is_truncated = true;
+		return KF_OK;
+	}
+	return kf_sysfs_read_file(root, path, cap, out, is_truncated, err);
 }
 
 static bool is_continuation(unsigned char c)

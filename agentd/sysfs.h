@@ -1,5 +1,4 @@
-/* kefu-agentd: reading sysfs, procfs and files under a root prefix, safely.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd: reading sysfs and procfs under a root prefix. SPDX-License-Identifier: MIT */
 #ifndef KF_AGENTD_SYSFS_H
 #define KF_AGENTD_SYSFS_H
 
@@ -30,6 +29,13 @@ int kf_sysfs_path(const char *root, const char *path, char *out, size_t cap);
  * KF_ERR_UNSUPPORTED (not a regular file) or KF_ERR_IO and a message naming path.
  */
 int kf_sysfs_read_file(const char *root, const char *path, size_t cap, struct kf_buf *out,
+                       bool *is_truncated, struct kf_error *err);
+
+/*
+ * Like kf_sysfs_read_file, but when the file holds more than cap bytes it keeps
+ * the last cap bytes (from the start of a line), which is what matters in a log.
+ */
+int kf_sysfs_read_tail(const char *root, const char *path, size_t cap, struct kf_buf *out,
                        bool *is_truncated, struct kf_error *err);
 
 /*

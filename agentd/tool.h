@@ -1,5 +1,4 @@
-/* kefu-agentd: running an external tool with a timeout and a capped output.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd: external tools with a timeout and capped output. SPDX-License-Identifier: MIT */
 #ifndef KF_AGENTD_TOOL_H
 #define KF_AGENTD_TOOL_H
 

@@ -1,5 +1,4 @@
-/* kefu: fuzz target for the kernel-log parser and the redaction of log text.
- * SPDX-License-Identifier: MIT */
+/* kefu: fuzz target for the kernel-log parser and redaction. SPDX-License-Identifier: MIT */
 #include "agentd/kernel-log.h"
 #include "agentd/redact.h"
 

@@ -1,5 +1,4 @@
-/* kefu: fuzz target for the sysfs uevent parser, text sanitising and pci.ids/usb.ids lookup.
- * SPDX-License-Identifier: MIT */
+/* kefu: fuzz target for uevent, text sanitising and ids lookup. SPDX-License-Identifier: MIT */
 #include "agentd/ids.h"
 #include "agentd/sysfs.h"
 

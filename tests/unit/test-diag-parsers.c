@@ -1,5 +1,4 @@
-/* kefu: unit tests for the diagnostics parsers: uevent, kernel log, ids files, text sanitising,
- * redaction. SPDX-License-Identifier: MIT */
+/* kefu: unit tests for the diagnostics parsers and redaction. SPDX-License-Identifier: MIT */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

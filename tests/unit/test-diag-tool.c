@@ -1,5 +1,4 @@
-/* kefu: unit tests for running external tools with a timeout and a capped output.
- * SPDX-License-Identifier: MIT */
+/* kefu: unit tests for running external tools. SPDX-License-Identifier: MIT */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
