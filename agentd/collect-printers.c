@@ -84,6 +84,10 @@ static void parse_jobs(const char *text, json_t *jobs)
 			continue;
 		job = json_object();
 		kf_json_set_str(job, "id", id);
+		/* Job ids are "QUEUE-NUMBER"; queue names may contain '-' themselves. */
+		if (strrchr(id, '-') != NULL)
+			*strrchr(id, '-') = '\0';
+		kf_json_set_str(job, "queue", id);
 		kf_json_set_str(job, "user", user);
 		json_object_set_new(job, "size_bytes", json_integer(atoll(size)));
 		date = strstr(line, size);

@@ -357,13 +357,34 @@ static void section_problems(struct kf_report *report, const struct kf_kernel_ev
 	{
 		if (strcmp(kf_json_str(item, "state"), "stopped") == 0) {
 			const char *message = kf_json_str(item, "state_message");
-			snprintf(
-			        summary, sizeof(summary),
-			        "The printer %s is stopped and will not print until it is resumed.",
-			        kf_json_str(item, "name"));
+			const char *queue = kf_json_str(item, "name");
+			json_t *job;
+			size_t j, stuck = 0;
+
 			evidence = json_array();
-			evidence_add(evidence, "CUPS queue %s: state stopped%s%s",
-			             kf_json_str(item, "name"), message[0] ? ": " : "", message);
+			evidence_add(evidence, "CUPS queue %s: state stopped%s%s", queue,
+			             message[0] ? ": " : "", message);
+			/* Jobs on a stopped queue are stuck until someone resumes it. */
+			json_array_foreach(json_object_get(report->printers, "jobs"), j, job)
+			{
+				if (strcmp(kf_json_str(job, "queue"), queue) == 0) {
+					stuck++;
+					evidence_add(evidence, "job %s waiting since %s",
+					             kf_json_str(job, "id"),
+					             kf_json_str(job, "submitted"));
+				}
+			}
+			if (stuck > 0)
+				snprintf(summary, sizeof(summary),
+				         "The printer %s is stopped; %zu print job%s waiting and "
+				         "will "
+				         "not print until it is resumed.",
+				         queue, stuck, stuck == 1 ? " is" : "s are");
+			else
+				snprintf(summary, sizeof(summary),
+				         "The printer %s is stopped and will not print until it is "
+				         "resumed.",
+				         queue);
 			kf_report_add_problem(report, NULL, "warning", summary, evidence);
 		}
 	}
