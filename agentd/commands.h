@@ -8,4 +8,11 @@
 
 /* Each command's table row lives next to its code; main.c lists them. */
 
+/* diag.c: device and driver diagnostics. */
+#define KF_AGENTD_DIAG_USAGE                                                                       \
+	"[--root DIR] [--json] [--output FILE] [--bundle FILE [--no-redact] [--map FILE]] "        \
+	"[--resolve NAME] [--ids-dir DIR] [--timeout MS]"
+#define KF_AGENTD_DIAG_SUMMARY "device and driver diagnostics: report, summary, redacted bundle"
+int kf_agentd_cmd_diag(int argc, char **argv);
+
 #endif
