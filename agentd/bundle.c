@@ -18,32 +18,32 @@
 #include <unistd.h>
 
 static const char readme_redacted[] =
-        "kefu diagnostics bundle\n"
-        "=======================\n\n"
-        "Written by kefu-agentd diag. Members:\n"
-        "  report.json      the report (schema kefu.report/1, see proto/report.schema.json)\n"
-        "  summary.txt      the same report in plain words, problems first\n"
-        "  raw/             the files and tool outputs the report was made from\n"
-        "  MANIFEST.sha256  SHA-256 of every other member; check with: sha256sum -c "
-        "MANIFEST.sha256\n\n"
-        "This bundle is REDACTED: host names, user names, home folders, IPv4/IPv6 and MAC\n"
-        "addresses, serial numbers and UUIDs were replaced by pseudonyms (host-1, user-1,\n"
-        "serial-1, ...). The same value always has the same pseudonym in this bundle.\n"
-        "IP pseudonyms keep subnets (addresses sharing a prefix still share it); MAC\n"
-        "pseudonyms keep the vendor half. The key to the pseudonyms never left the\n"
-        "customer's computer.\n";
+	"kefu diagnostics bundle\n"
+	"=======================\n\n"
+	"Written by kefu-agentd diag. Members:\n"
+	"  report.json      the report (schema kefu.report/1, see proto/report.schema.json)\n"
+	"  summary.txt      the same report in plain words, problems first\n"
+	"  raw/             the files and tool outputs the report was made from\n"
+	"  MANIFEST.sha256  SHA-256 of every other member; check with: sha256sum -c "
+	"MANIFEST.sha256\n\n"
+	"This bundle is REDACTED: host names, user names, home folders, IPv4/IPv6 and MAC\n"
+	"addresses, serial numbers and UUIDs were replaced by pseudonyms (host-1, user-1,\n"
+	"serial-1, ...). The same value always has the same pseudonym in this bundle.\n"
+	"IP pseudonyms keep subnets (addresses sharing a prefix still share it); MAC\n"
+	"pseudonyms keep the vendor half. The key to the pseudonyms never left the\n"
+	"customer's computer.\n";
 
 static const char readme_plain[] =
-        "kefu diagnostics bundle\n"
-        "=======================\n\n"
-        "Written by kefu-agentd diag. Members:\n"
-        "  report.json      the report (schema kefu.report/1, see proto/report.schema.json)\n"
-        "  summary.txt      the same report in plain words, problems first\n"
-        "  raw/             the files and tool outputs the report was made from\n"
-        "  MANIFEST.sha256  SHA-256 of every other member; check with: sha256sum -c "
-        "MANIFEST.sha256\n\n"
-        "This bundle is NOT redacted (--no-redact): it holds host and user names,\n"
-        "addresses and serial numbers as they are on the computer.\n";
+	"kefu diagnostics bundle\n"
+	"=======================\n\n"
+	"Written by kefu-agentd diag. Members:\n"
+	"  report.json      the report (schema kefu.report/1, see proto/report.schema.json)\n"
+	"  summary.txt      the same report in plain words, problems first\n"
+	"  raw/             the files and tool outputs the report was made from\n"
+	"  MANIFEST.sha256  SHA-256 of every other member; check with: sha256sum -c "
+	"MANIFEST.sha256\n\n"
+	"This bundle is NOT redacted (--no-redact): it holds host and user names,\n"
+	"addresses and serial numbers as they are on the computer.\n";
 
 void kf_bundle_default_map_path(const char *bundle_path, char *out, size_t cap)
 {
@@ -86,7 +86,7 @@ static int write_private(const char *path, const char *text, struct kf_error *er
 
 	if (make_parents(path) != KF_OK)
 		return kf_error_set(err, KF_ERR_IO, "cannot create the folder of %s: %s", path,
-		                    strerror(errno));
+				    strerror(errno));
 	if ((size_t)snprintf(temp, sizeof(temp), "%.4000s.tmp.%ld", path, (long)getpid()) >=
 	    sizeof(temp))
 		return kf_error_set(err, KF_ERR_TOO_LARGE, "path too long: %s", path);
@@ -111,7 +111,7 @@ struct writer {
 };
 
 static int add_member(struct writer *w, const char *name, const void *data, size_t len,
-                      bool is_in_manifest, struct kf_error *err)
+		      bool is_in_manifest, struct kf_error *err)
 {
 	struct archive_entry *entry = archive_entry_new();
 	unsigned char digest[EVP_MAX_MD_SIZE];
@@ -130,7 +130,7 @@ static int add_member(struct writer *w, const char *name, const void *data, size
 	if (archive_write_header(w->archive, entry) != ARCHIVE_OK ||
 	    (len > 0 && archive_write_data(w->archive, data, len) != (la_ssize_t)len)) {
 		kf_error_set(err, KF_ERR_IO, "cannot write %s into the bundle: %s", name,
-		             archive_error_string(w->archive));
+			     archive_error_string(w->archive));
 		archive_entry_free(entry);
 		return KF_ERR_IO;
 	}
@@ -146,7 +146,7 @@ static int add_member(struct writer *w, const char *name, const void *data, size
 
 /* Everything a collector saw that names a person or this computer. */
 static void register_secrets(struct kf_redactor *redactor, const struct kf_report *report,
-                             const struct kf_raw_file *raw, size_t raw_count)
+			     const struct kf_raw_file *raw, size_t raw_count)
 {
 	static const char *const dmi_secrets[] = {"product_serial", "board_serial", "product_uuid"};
 	json_t *dmi = json_object_get(report->system, "dmi"), *item;
@@ -159,7 +159,7 @@ static void register_secrets(struct kf_redactor *redactor, const struct kf_repor
 	if (strchr(hostname, '.') != NULL && strchr(hostname, '.') - hostname < 256) {
 		char short_name[256];
 		snprintf(short_name, sizeof(short_name), "%.*s",
-		         (int)(strchr(hostname, '.') - hostname), hostname);
+			 (int)(strchr(hostname, '.') - hostname), hostname);
 		kf_redactor_add(redactor, KF_REDACT_HOST, short_name);
 	}
 	for (i = 0; i < sizeof(dmi_secrets) / sizeof(dmi_secrets[0]); i++)
@@ -172,11 +172,11 @@ static void register_secrets(struct kf_redactor *redactor, const struct kf_repor
 			kf_redactor_add(redactor, KF_REDACT_SERIAL, serial);
 	}
 	json_array_foreach(json_object_get(report->storage, "block"), i, item)
-	        kf_redactor_add(redactor, KF_REDACT_SERIAL, kf_json_str(item, "serial"));
+		kf_redactor_add(redactor, KF_REDACT_SERIAL, kf_json_str(item, "serial"));
 	json_array_foreach(json_object_get(report->power, "batteries"), i, item)
-	        kf_redactor_add(redactor, KF_REDACT_SERIAL, kf_json_str(item, "serial"));
+		kf_redactor_add(redactor, KF_REDACT_SERIAL, kf_json_str(item, "serial"));
 	json_array_foreach(json_object_get(report->printers, "jobs"), i, item)
-	        kf_redactor_add(redactor, KF_REDACT_USER, kf_json_str(item, "user"));
+		kf_redactor_add(redactor, KF_REDACT_USER, kf_json_str(item, "user"));
 	json_array_foreach(json_object_get(report->system, "users"), i, item)
 	{
 		kf_redactor_add(redactor, KF_REDACT_USER, kf_json_str(item, "home"));
@@ -193,8 +193,8 @@ static void register_secrets(struct kf_redactor *redactor, const struct kf_repor
 }
 
 int kf_bundle_write(const struct kf_bundle_options *options, struct kf_report *report,
-                    const struct kf_raw_file *raw, size_t raw_count, char *map_used, size_t map_cap,
-                    struct kf_error *err)
+		    const struct kf_raw_file *raw, size_t raw_count, char *map_used, size_t map_cap,
+		    struct kf_error *err)
 {
 	struct kf_redactor *redactor = NULL;
 	struct writer w = {0};
@@ -234,11 +234,11 @@ int kf_bundle_write(const struct kf_bundle_options *options, struct kf_report *r
 	    archive_write_set_format_pax_restricted(w.archive) != ARCHIVE_OK ||
 	    archive_write_open_filename(w.archive, temp) != ARCHIVE_OK) {
 		r = kf_error_set(err, KF_ERR_IO, "cannot create %s: %s", options->path,
-		                 w.archive ? archive_error_string(w.archive) : "out of memory");
+				 w.archive ? archive_error_string(w.archive) : "out of memory");
 		goto out;
 	}
 	r = add_member(&w, "README.txt", options->is_redacted ? readme_redacted : readme_plain,
-	               strlen(options->is_redacted ? readme_redacted : readme_plain), true, err);
+		       strlen(options->is_redacted ? readme_redacted : readme_plain), true, err);
 	if (r == KF_OK)
 		r = add_member(&w, "report.json", json_text, strlen(json_text), true, err);
 	if (r == KF_OK)
@@ -250,7 +250,7 @@ int kf_bundle_write(const struct kf_bundle_options *options, struct kf_report *r
 		if (redactor != NULL) {
 			kf_buf_reset(&redacted);
 			if ((r = kf_redactor_text(redactor, (const char *)raw[i].data.data,
-			                          raw[i].data.len, &redacted)) != KF_OK) {
+						  raw[i].data.len, &redacted)) != KF_OK) {
 				kf_error_set(err, r, "redaction failed");
 				break;
 			}
@@ -263,7 +263,7 @@ int kf_bundle_write(const struct kf_bundle_options *options, struct kf_report *r
 		r = add_member(&w, "MANIFEST.sha256", w.manifest.data, w.manifest.len, false, err);
 	if (r == KF_OK && archive_write_close(w.archive) != ARCHIVE_OK)
 		r = kf_error_set(err, KF_ERR_IO, "cannot finish %s: %s", options->path,
-		                 archive_error_string(w.archive));
+				 archive_error_string(w.archive));
 	if (r != KF_OK) {
 		unlink(temp);
 		goto out;
@@ -277,8 +277,8 @@ int kf_bundle_write(const struct kf_bundle_options *options, struct kf_report *r
 			kf_bundle_default_map_path(options->path, map_path, sizeof(map_path));
 		if (map_path[0] == '\0')
 			r = kf_error_set(
-			        err, KF_ERR_NOT_FOUND,
-			        "no place for the pseudonym mapping (HOME unset); use --map FILE");
+				err, KF_ERR_NOT_FOUND,
+				"no place for the pseudonym mapping (HOME unset); use --map FILE");
 		else if (map_text == NULL)
 			r = kf_error_set(err, KF_ERR_NOMEM, "out of memory");
 		else
@@ -296,7 +296,7 @@ int kf_bundle_write(const struct kf_bundle_options *options, struct kf_report *r
 	}
 	if (rename(temp, options->path) != 0) {
 		r = kf_error_set(err, KF_ERR_IO, "cannot write %s: %s", options->path,
-		                 strerror(errno));
+				 strerror(errno));
 		unlink(temp);
 	}
 out:

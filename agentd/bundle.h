@@ -25,8 +25,8 @@ struct kf_bundle_options {
  * (~/.local/state/... without XDG_STATE_HOME); map_used receives that path.
  */
 int kf_bundle_write(const struct kf_bundle_options *options, struct kf_report *report,
-                    const struct kf_raw_file *raw, size_t raw_count, char *map_used, size_t map_cap,
-                    struct kf_error *err);
+		    const struct kf_raw_file *raw, size_t raw_count, char *map_used, size_t map_cap,
+		    struct kf_error *err);
 
 /* The default place of the mapping for a bundle path (out "" when no home is known). */
 void kf_bundle_default_map_path(const char *bundle_path, char *out, size_t cap);

@@ -85,9 +85,9 @@ int kf_collect_cpu(struct kf_collect_ctx *ctx, struct kf_error *err)
 	kf_json_set_str(cpu, "vendor", facts.vendor);
 	json_object_set_new(cpu, "logical_cpus", json_integer(facts.logical));
 	json_object_set_new(cpu, "cores_per_socket",
-	                    facts.cores ? json_integer(facts.cores) : json_null());
+			    facts.cores ? json_integer(facts.cores) : json_null());
 	json_object_set_new(cpu, "sockets",
-	                    json_integer(facts.socket_count ? (json_int_t)facts.socket_count : 1));
+			    json_integer(facts.socket_count ? (json_int_t)facts.socket_count : 1));
 	json_object_set_new(cpu, "virtualization", json_boolean(facts.has_virtualization));
 	json_object_set_new(cpu, "hypervisor_guest", json_boolean(facts.is_hypervisor_guest));
 	free(text);

@@ -23,7 +23,7 @@ int kf_collect_firmware(struct kf_collect_ctx *ctx, struct kf_error *err)
 	r = kf_tool_run(argv, ctx->tool_timeout_ms, KF_TOOL_CAP, &out, &result, err);
 	if (r == KF_ERR_NOT_FOUND) {
 		kf_collect_note(ctx,
-		                "fwupd is not installed; firmware versions come from sysfs only");
+				"fwupd is not installed; firmware versions come from sysfs only");
 		kf_error_clear(err);
 		kf_buf_free(&out);
 		return KF_OK;
@@ -38,9 +38,9 @@ int kf_collect_firmware(struct kf_collect_ctx *ctx, struct kf_error *err)
 	kf_buf_free(&out);
 	if (answer == NULL) {
 		return kf_error_set(
-		        err, KF_ERR_INVALID,
-		        "fwupdmgr get-devices gave no JSON (exit %d; is fwupd running?)",
-		        result.exit_status);
+			err, KF_ERR_INVALID,
+			"fwupdmgr get-devices gave no JSON (exit %d; is fwupd running?)",
+			result.exit_status);
 	}
 	list = json_object_get(answer, "Devices");
 	json_array_foreach(list, i, item)
@@ -48,11 +48,11 @@ int kf_collect_firmware(struct kf_collect_ctx *ctx, struct kf_error *err)
 		json_t *device = json_object();
 		kf_json_set_str(device, "name", json_string_value(json_object_get(item, "Name")));
 		kf_json_set_str(device, "vendor",
-		                json_string_value(json_object_get(item, "Vendor")));
+				json_string_value(json_object_get(item, "Vendor")));
 		kf_json_set_str(device, "version",
-		                json_string_value(json_object_get(item, "Version")));
+				json_string_value(json_object_get(item, "Version")));
 		kf_json_set_str(device, "device_id",
-		                json_string_value(json_object_get(item, "DeviceId")));
+				json_string_value(json_object_get(item, "DeviceId")));
 		kf_json_set_new(device, "guids", json_incref(json_object_get(item, "Guid")));
 		json_array_append_new(devices, device);
 	}

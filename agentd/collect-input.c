@@ -32,7 +32,7 @@ static bool modalias_field(const char *modalias, char letter, char out[5])
 
 /* The driver's module from the driver link "/sys/bus/BUS/drivers/NAME". */
 static json_t *module_of_driver_path(const struct kf_collect_ctx *ctx, const char *driver_path,
-                                     const char *driver)
+				     const char *driver)
 {
 	char bus[64];
 	const char *p = strstr(driver_path, "/bus/");

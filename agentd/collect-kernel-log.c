@@ -34,7 +34,7 @@ static int read_ring_buffer(struct kf_buf *out, bool *is_truncated)
 static int read_live(struct kf_collect_ctx *ctx, struct kf_buf *text, const char **source)
 {
 	const char *argv[] = {"journalctl",      "-k",         "-b", "0", "-o",
-	                      "short-monotonic", "--no-pager", "-q", NULL};
+			      "short-monotonic", "--no-pager", "-q", NULL};
 	struct kf_tool_result result;
 	struct kf_error err = {0};
 	bool is_truncated;
@@ -53,7 +53,7 @@ static int read_live(struct kf_collect_ctx *ctx, struct kf_buf *text, const char
 		kf_collect_note(ctx, "journalctl: %s; reading the kernel ring buffer", err.message);
 	else
 		kf_collect_note(ctx, "the journal holds no kernel messages for this boot; reading "
-		                     "the kernel ring buffer");
+				     "the kernel ring buffer");
 	kf_buf_reset(text);
 	r = read_ring_buffer(text, &is_truncated);
 	if (r != KF_OK)
@@ -85,22 +85,22 @@ int kf_collect_kernel_log(struct kf_collect_ctx *ctx, struct kf_error *err)
 		for (i = 0; i < sizeof(files) / sizeof(files[0]) && r != KF_OK; i++) {
 			bool is_truncated = false;
 			r = kf_sysfs_read_tail(ctx->root, files[i], KERNEL_LOG_CAP, &text,
-			                       &is_truncated, NULL);
+					       &is_truncated, NULL);
 			if (r == KF_OK) {
 				kf_collect_keep_raw(ctx, "kernel.log", text.data, text.len,
-				                    is_truncated);
+						    is_truncated);
 				if (is_truncated)
 					kf_collect_note(ctx,
-					                "%s is larger than %d bytes; only its last "
-					                "%d bytes were read",
-					                files[i], KERNEL_LOG_CAP, KERNEL_LOG_CAP);
+							"%s is larger than %d bytes; only its last "
+							"%d bytes were read",
+							files[i], KERNEL_LOG_CAP, KERNEL_LOG_CAP);
 			}
 			if (r == KF_OK)
 				source = files[i];
 		}
 		if (r != KF_OK)
 			kf_error_set(err, r, "no kernel log in the tree (%s or %s)", files[0],
-			             files[1]);
+				     files[1]);
 	}
 	kf_json_set_str(log, "source", source);
 	if (r == KF_OK)
@@ -124,7 +124,7 @@ int kf_collect_kernel_log(struct kf_collect_ctx *ctx, struct kf_error *err)
 	json_object_set_new(log, "events_dropped", json_integer((json_int_t)events->dropped));
 	if (events->dropped > 0)
 		kf_collect_note(ctx, "%zu more kernel-log events were not kept (limit %d)",
-		                events->dropped, KF_KERNEL_EVENTS_MAX);
+				events->dropped, KF_KERNEL_EVENTS_MAX);
 	kf_buf_free(&text);
 	return r;
 }

@@ -11,9 +11,9 @@ int kf_collect_memory(struct kf_collect_ctx *ctx, struct kf_error *err)
 		const char *key;
 		const char *field;
 	} wanted[] = {{"MemTotal", "total_kib"},
-	              {"MemAvailable", "available_kib"},
-	              {"SwapTotal", "swap_total_kib"},
-	              {"SwapFree", "swap_free_kib"}};
+		      {"MemAvailable", "available_kib"},
+		      {"SwapTotal", "swap_total_kib"},
+		      {"SwapFree", "swap_free_kib"}};
 	struct kf_buf buf = {0};
 	json_t *memory = json_object();
 	const char *p, *end;
@@ -43,7 +43,7 @@ int kf_collect_memory(struct kf_collect_ctx *ctx, struct kf_error *err)
 				    line[key_len] == ':' &&
 				    sscanf(line + key_len + 1, "%llu", &value) == 1)
 					json_object_set_new(memory, wanted[i].field,
-					                    json_integer((json_int_t)value));
+							    json_integer((json_int_t)value));
 			}
 		}
 		p += len + 1;

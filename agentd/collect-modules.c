@@ -51,8 +51,8 @@ int kf_collect_modules(struct kf_collect_ctx *ctx, struct kf_error *err)
 	    kf_sysfs_exists(ctx->root, "/proc/version")) {
 		/* A kernel built without loadable modules has no /proc/modules at all. */
 		kf_collect_note(ctx,
-		                "the kernel has no loadable module support (no /proc/modules); "
-		                "every driver is built in");
+				"the kernel has no loadable module support (no /proc/modules); "
+				"every driver is built in");
 		kf_error_clear(err);
 		return KF_OK;
 	}

@@ -52,7 +52,7 @@ static long class_of(const json_t *device)
 }
 
 static int name_bus(struct kf_collect_ctx *ctx, const char *bus, const char *file,
-                    struct kf_error *err)
+		    struct kf_error *err)
 {
 	struct kf_ids_query *queries;
 	json_t **devices, *device;
@@ -83,7 +83,7 @@ static int name_bus(struct kf_collect_ctx *ctx, const char *bus, const char *fil
 		goto out;
 	if (!find_ids(ctx, file, path, sizeof(path))) {
 		kf_collect_note(ctx, "%s not found (Debian package hwdata); %s devices are unnamed",
-		                file, bus);
+				file, bus);
 		goto out;
 	}
 	if ((r = kf_ids_lookup(path, queries, n, err)) != KF_OK)

@@ -29,22 +29,22 @@ static void add_addresses(const char *name, json_t *iface, struct ifaddrs *list)
 			continue;
 		if (ifa->ifa_addr->sa_family == AF_INET) {
 			inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)ifa->ifa_addr)->sin_addr,
-			          text, sizeof(text));
+				  text, sizeof(text));
 			mask = ifa->ifa_netmask
-			               ? (const unsigned char *)&(
-			                         (struct sockaddr_in *)(void *)ifa->ifa_netmask)
-			                         ->sin_addr
-			               : NULL;
+				       ? (const unsigned char *)&(
+						 (struct sockaddr_in *)(void *)ifa->ifa_netmask)
+						 ->sin_addr
+				       : NULL;
 			mask_len = 4;
 		} else if (ifa->ifa_addr->sa_family == AF_INET6) {
 			inet_ntop(AF_INET6,
-			          &((struct sockaddr_in6 *)(void *)ifa->ifa_addr)->sin6_addr, text,
-			          sizeof(text));
+				  &((struct sockaddr_in6 *)(void *)ifa->ifa_addr)->sin6_addr, text,
+				  sizeof(text));
 			mask = ifa->ifa_netmask
-			               ? (const unsigned char *)&(
-			                         (struct sockaddr_in6 *)(void *)ifa->ifa_netmask)
-			                         ->sin6_addr
-			               : NULL;
+				       ? (const unsigned char *)&(
+						 (struct sockaddr_in6 *)(void *)ifa->ifa_netmask)
+						 ->sin6_addr
+				       : NULL;
 			mask_len = 16;
 		} else {
 			continue;
@@ -58,7 +58,7 @@ static void add_addresses(const char *name, json_t *iface, struct ifaddrs *list)
 }
 
 static void add_interface(struct kf_collect_ctx *ctx, const char *name, json_t *list,
-                          struct ifaddrs *addrs)
+			  struct ifaddrs *addrs)
 {
 	char dir[PATH_MAX], devdir[PATH_MAX], path[PATH_MAX], owner[128], value[KF_ATTR_SIZE];
 	char driver[128] = "";
@@ -72,12 +72,12 @@ static void add_interface(struct kf_collect_ctx *ctx, const char *name, json_t *
 	kf_json_set_str(iface, "operstate", value);
 	kf_sysfs_attr(ctx->root, dir, "carrier", value, sizeof(value));
 	json_object_set_new(iface, "carrier",
-	                    value[0] ? json_boolean(value[0] == '1') : json_null());
+			    value[0] ? json_boolean(value[0] == '1') : json_null());
 	kf_sysfs_attr(ctx->root, dir, "mtu", value, sizeof(value));
 	json_object_set_new(iface, "mtu", value[0] ? json_integer(atol(value)) : json_null());
 	kf_sysfs_attr(ctx->root, dir, "speed", value, sizeof(value));
 	json_object_set_new(iface, "speed_mbps",
-	                    value[0] && atol(value) > 0 ? json_integer(atol(value)) : json_null());
+			    value[0] && atol(value) > 0 ? json_integer(atol(value)) : json_null());
 	snprintf(devdir, sizeof(devdir), "%.3000s/device", dir);
 	kf_sysfs_link_name(ctx->root, devdir, "driver", driver, sizeof(driver));
 	kf_json_set_str(iface, "driver", driver);
@@ -119,7 +119,7 @@ static void add_routes(struct kf_collect_ctx *ctx, json_t *network)
 			json_t *route;
 
 			if (sscanf(line, "%63s %x %x %x %*s %*s %*s %x", iface, &destination,
-			           &gateway, &flags, &mask) != 5 ||
+				   &gateway, &flags, &mask) != 5 ||
 			    destination != 0 || mask != 0)
 				continue;
 			addr.s_addr = gateway;
@@ -142,7 +142,7 @@ static void add_ipv6_routes(struct kf_collect_ctx *ctx, json_t *routes)
 	char *text, *line, *save = NULL;
 
 	if (kf_collect_read(ctx, "/proc/net/ipv6_route", 256 * 1024, "proc/net/ipv6_route", &buf,
-	                    NULL) != KF_OK)
+			    NULL) != KF_OK)
 		return;
 	text = malloc(buf.len + 1);
 	if (text != NULL) {
@@ -158,7 +158,7 @@ static void add_ipv6_routes(struct kf_collect_ctx *ctx, json_t *routes)
 			int i;
 
 			if (sscanf(line, "%32s %x %*s %*s %32s %*s %*s %*s %*s %63s", dest, &prefix,
-			           next, iface) != 4 ||
+				   next, iface) != 4 ||
 			    prefix != 0 || strspn(dest, "0") != 32 || strspn(next, "0") == 32 ||
 			    strlen(next) != 32 || strcmp(iface, "lo") == 0)
 				continue;
@@ -187,7 +187,7 @@ static void resolve(struct kf_collect_ctx *ctx, json_t *dns)
 	struct gaicb request = {0}, *list[1] = {&request};
 	struct addrinfo hints = {0};
 	struct timespec timeout = {.tv_sec = ctx->tool_timeout_ms / 1000,
-	                           .tv_nsec = (ctx->tool_timeout_ms % 1000) * 1000000L};
+				   .tv_nsec = (ctx->tool_timeout_ms % 1000) * 1000000L};
 	json_t *check = json_object(), *answers = json_array();
 	int r;
 
@@ -212,12 +212,12 @@ static void resolve(struct kf_collect_ctx *ctx, json_t *dns)
 			char text[INET6_ADDRSTRLEN] = "";
 			if (ai->ai_family == AF_INET)
 				inet_ntop(AF_INET,
-				          &((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr,
-				          text, sizeof(text));
+					  &((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr,
+					  text, sizeof(text));
 			else if (ai->ai_family == AF_INET6)
 				inet_ntop(AF_INET6,
-				          &((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr,
-				          text, sizeof(text));
+					  &((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr,
+					  text, sizeof(text));
 			if (text[0] != '\0')
 				kf_json_append_str(answers, text);
 		}

@@ -52,16 +52,16 @@ static void add_device(struct kf_collect_ctx *ctx, const char *name)
 	kf_json_set_str(device, "kernel_name", name);
 
 	has_ids = kf_sysfs_attr_hex(ctx->root, dir, "vendor", &vendor) == KF_OK &&
-	          kf_sysfs_attr_hex(ctx->root, dir, "device", &product) == KF_OK;
+		  kf_sysfs_attr_hex(ctx->root, dir, "device", &product) == KF_OK;
 	if (!has_ids)
 		has_ids = parse_pair(kf_json_str(uevent, "PCI_ID"), &vendor, &product);
 	set_hex4(device, "vendor_id", vendor, has_ids);
 	set_hex4(device, "product_id", product, has_ids);
 	has_sub = kf_sysfs_attr_hex(ctx->root, dir, "subsystem_vendor", &sub_vendor) == KF_OK &&
-	          kf_sysfs_attr_hex(ctx->root, dir, "subsystem_device", &sub_product) == KF_OK;
+		  kf_sysfs_attr_hex(ctx->root, dir, "subsystem_device", &sub_product) == KF_OK;
 	if (!has_sub)
 		has_sub =
-		        parse_pair(kf_json_str(uevent, "PCI_SUBSYS_ID"), &sub_vendor, &sub_product);
+			parse_pair(kf_json_str(uevent, "PCI_SUBSYS_ID"), &sub_vendor, &sub_product);
 	set_hex4(device, "subsystem_vendor_id", sub_vendor, has_sub);
 	set_hex4(device, "subsystem_product_id", sub_product, has_sub);
 

@@ -29,7 +29,7 @@ static void add_battery(struct kf_collect_ctx *ctx, const char *dir, const char 
 	kf_json_set_str(battery, "name", name);
 	capacity = attr_ll(ctx, dir, "capacity");
 	json_object_set_new(battery, "capacity_percent",
-	                    capacity >= 0 ? json_integer(capacity) : json_null());
+			    capacity >= 0 ? json_integer(capacity) : json_null());
 	kf_sysfs_attr(ctx->root, dir, "status", value, sizeof(value));
 	kf_json_set_str(battery, "status", value);
 	/* Health: what the battery holds now against what it held new (energy or charge). */
@@ -40,11 +40,11 @@ static void add_battery(struct kf_collect_ctx *ctx, const char *dir, const char 
 		design = attr_ll(ctx, dir, "charge_full_design");
 	}
 	json_object_set_new(battery, "health_percent",
-	                    full >= 0 && design > 0 ? json_integer(full * 100 / design)
-	                                            : json_null());
+			    full >= 0 && design > 0 ? json_integer(full * 100 / design)
+						    : json_null());
 	cycles = attr_ll(ctx, dir, "cycle_count");
 	json_object_set_new(battery, "cycle_count",
-	                    cycles >= 0 ? json_integer(cycles) : json_null());
+			    cycles >= 0 ? json_integer(cycles) : json_null());
 	kf_sysfs_attr(ctx->root, dir, "health", value, sizeof(value));
 	kf_json_set_str(battery, "health", value);
 	kf_sysfs_attr(ctx->root, dir, "manufacturer", value, sizeof(value));
@@ -93,8 +93,8 @@ int kf_collect_power(struct kf_collect_ctx *ctx, struct kf_error *err)
 	json_object_set_new(ctx->report->power, "ac_online", ac);
 	if (count == 0)
 		kf_collect_note(
-		        ctx,
-		        "no battery and no mains adapter reported (desktop or virtual machine)");
+			ctx,
+			"no battery and no mains adapter reported (desktop or virtual machine)");
 	kf_collect_list_free(names, count);
 	return KF_OK;
 }

@@ -36,7 +36,7 @@ static void parse_printers_conf(const char *text, json_t *queues)
 			queue = json_object();
 			kf_json_set_str(queue, "name", name);
 			json_object_set_new(queue, "is_default",
-			                    json_boolean(strncmp(line, "<Default", 8) == 0));
+					    json_boolean(strncmp(line, "<Default", 8) == 0));
 			kf_json_set_str(queue, "state", "idle");
 			kf_json_set_str(queue, "state_message", NULL);
 			kf_json_set_str(queue, "device_uri", NULL);
@@ -51,8 +51,8 @@ static void parse_printers_conf(const char *text, json_t *queues)
 				snprintf(state, sizeof(state), "%s", line + 6);
 				for (i = 0; state[i]; i++)
 					state[i] = (char)(state[i] >= 'A' && state[i] <= 'Z'
-					                          ? state[i] + 32
-					                          : state[i]);
+								  ? state[i] + 32
+								  : state[i]);
 				kf_json_set_str(queue, "state", state);
 			} else if (strncmp(line, "StateMessage ", 13) == 0) {
 				kf_json_set_str(queue, "state_message", line + 13);
@@ -117,7 +117,7 @@ int kf_collect_printers(struct kf_collect_ctx *ctx, struct kf_error *err)
 		return KF_OK;
 	}
 	r = kf_collect_read(ctx, "/etc/cups/printers.conf", KF_RAW_CAP, "etc/cups/printers.conf",
-	                    &buf, NULL);
+			    &buf, NULL);
 	if (r == KF_OK && (text = as_text(&buf)) != NULL) {
 		parse_printers_conf(text, queues);
 		free(text);
@@ -133,7 +133,7 @@ int kf_collect_printers(struct kf_collect_ctx *ctx, struct kf_error *err)
 		r = kf_tool_run(argv, ctx->tool_timeout_ms, KF_TOOL_CAP, &buf, &result, &tool_err);
 		if (r == KF_OK && (text = as_text(&buf)) != NULL) {
 			kf_collect_keep_raw(ctx, "lpstat-o.txt", buf.data, buf.len,
-			                    result.is_truncated);
+					    result.is_truncated);
 			parse_jobs(text, jobs);
 			free(text);
 		} else if (r != KF_OK) {

@@ -39,7 +39,7 @@ static void add_smart(struct kf_collect_ctx *ctx, json_t *disk, const char *name
 	if (r == KF_ERR_NOT_FOUND) {
 		*has_tool = false;
 		kf_collect_note(ctx, "smartctl is not installed (Debian package smartmontools); "
-		                     "no SMART health");
+				     "no SMART health");
 		return;
 	}
 	if (r == KF_ERR_TIMEOUT)
@@ -47,8 +47,8 @@ static void add_smart(struct kf_collect_ctx *ctx, json_t *disk, const char *name
 	answer = json_loadb((const char *)out.data, out.len, 0, NULL);
 	passed = json_object_get(json_object_get(answer, "smart_status"), "passed");
 	json_object_set_new(disk, "smart_passed",
-	                    json_is_boolean(passed) ? json_boolean(json_is_true(passed))
-	                                            : json_null());
+			    json_is_boolean(passed) ? json_boolean(json_is_true(passed))
+						    : json_null());
 	json_decref(answer);
 	kf_buf_free(&out);
 }
@@ -68,7 +68,7 @@ static void add_disk(struct kf_collect_ctx *ctx, const char *name, json_t *list,
 	disk = json_object();
 	kf_json_set_str(disk, "name", name);
 	json_object_set_new(disk, "size_bytes",
-	                    sectors >= 0 ? json_integer(sectors * 512) : json_null());
+			    sectors >= 0 ? json_integer(sectors * 512) : json_null());
 	flag = attr_ll(ctx, dir, "removable");
 	json_object_set_new(disk, "removable", flag >= 0 ? json_boolean(flag) : json_null());
 	flag = attr_ll(ctx, dir, "ro");
@@ -140,7 +140,7 @@ static void add_mounts(struct kf_collect_ctx *ctx, json_t *list)
 			continue;
 		if (strncmp(source, "/dev/", 5) != 0)
 			continue; /* only filesystems on block devices fill up in ways that matter
-			           */
+				   */
 		unescape_octal(source);
 		unescape_octal(target);
 		kf_text_sanitize(target, strlen(target));
@@ -149,21 +149,21 @@ static void add_mounts(struct kf_collect_ctx *ctx, json_t *list)
 		kf_json_set_str(mount, "target", target);
 		kf_json_set_str(mount, "fstype", fstype);
 		json_object_set_new(mount, "read_only",
-		                    json_boolean(strncmp(options, "ro", 2) == 0 &&
-		                                 (options[2] == ',' || options[2] == '\0')));
+				    json_boolean(strncmp(options, "ro", 2) == 0 &&
+						 (options[2] == ',' || options[2] == '\0')));
 		if (ctx->is_live && statvfs(target, &st) == 0 && st.f_blocks > 0) {
 			unsigned long long total = (unsigned long long)st.f_blocks * st.f_frsize;
 			unsigned long long avail = (unsigned long long)st.f_bavail * st.f_frsize;
 			unsigned long long used =
-			        (unsigned long long)(st.f_blocks - st.f_bfree) * st.f_frsize;
+				(unsigned long long)(st.f_blocks - st.f_bfree) * st.f_frsize;
 			json_object_set_new(mount, "size_bytes", json_integer((json_int_t)total));
 			json_object_set_new(mount, "available_bytes",
-			                    json_integer((json_int_t)avail));
+					    json_integer((json_int_t)avail));
 			json_object_set_new(
-			        mount, "used_percent",
-			        json_integer(used + avail > 0
-			                             ? (json_int_t)(used * 100 / (used + avail))
-			                             : 0));
+				mount, "used_percent",
+				json_integer(used + avail > 0
+						     ? (json_int_t)(used * 100 / (used + avail))
+						     : 0));
 		} else {
 			json_object_set_new(mount, "size_bytes", json_null());
 			json_object_set_new(mount, "available_bytes", json_null());

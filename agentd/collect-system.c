@@ -34,11 +34,11 @@ static void os_release_pair(const char *key, const char *value, void *data)
 		const char *key;
 		const char *field;
 	} wanted[] = {{"ID", "id"},
-	              {"VERSION_ID", "version_id"},
-	              {"PRETTY_NAME", "pretty_name"},
-	              {"NAME", "name"},
-	              {"VERSION_CODENAME", "version_codename"},
-	              {"ID_LIKE", "id_like"}};
+		      {"VERSION_ID", "version_id"},
+		      {"PRETTY_NAME", "pretty_name"},
+		      {"NAME", "name"},
+		      {"VERSION_CODENAME", "version_codename"},
+		      {"ID_LIKE", "id_like"}};
 	size_t i;
 
 	for (i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
@@ -63,7 +63,7 @@ static int collect_os(struct kf_collect_ctx *ctx, json_t *system, struct kf_erro
 	r = kf_collect_read(ctx, "/etc/os-release", 64 * 1024, "etc/os-release", &buf, NULL);
 	if (r != KF_OK)
 		r = kf_collect_read(ctx, "/usr/lib/os-release", 64 * 1024, "usr/lib/os-release",
-		                    &buf, err);
+				    &buf, err);
 	if (r == KF_OK)
 		kf_uevent_parse((const char *)buf.data, buf.len, os_release_pair, os);
 	kf_buf_free(&buf);
@@ -86,7 +86,7 @@ static void collect_kernel(struct kf_collect_ctx *ctx, json_t *system)
 	json_object_set_new(system, "kernel", kernel);
 	if (json_is_null(json_object_get(kernel, "release")))
 		kf_collect_note(ctx,
-		                "kernel release unknown (/proc/sys/kernel/osrelease unreadable)");
+				"kernel release unknown (/proc/sys/kernel/osrelease unreadable)");
 }
 
 static void collect_uptime(struct kf_collect_ctx *ctx, json_t *system)
@@ -113,17 +113,17 @@ static void collect_uptime(struct kf_collect_ctx *ctx, json_t *system)
 static void collect_dmi(struct kf_collect_ctx *ctx, json_t *system)
 {
 	static const char *const fields[] = {"sys_vendor",     "product_name", "product_version",
-	                                     "product_family", "board_vendor", "board_name",
-	                                     "board_version",  "bios_vendor",  "bios_version",
-	                                     "bios_date",      "chassis_type", "product_serial",
-	                                     "board_serial",   "product_uuid"};
+					     "product_family", "board_vendor", "board_name",
+					     "board_version",  "bios_vendor",  "bios_version",
+					     "bios_date",      "chassis_type", "product_serial",
+					     "board_serial",   "product_uuid"};
 	json_t *dmi = json_object();
 	char value[KF_ATTR_SIZE];
 	size_t i, found = 0;
 
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		int r = kf_sysfs_attr(ctx->root, "/sys/class/dmi/id", fields[i], value,
-		                      sizeof(value));
+				      sizeof(value));
 		kf_json_set_str(dmi, fields[i], value);
 		if (r == KF_OK)
 			found++;
@@ -131,7 +131,7 @@ static void collect_dmi(struct kf_collect_ctx *ctx, json_t *system)
 	json_object_set_new(system, "dmi", dmi);
 	if (found == 0)
 		kf_collect_note(ctx, "no DMI/SMBIOS data (/sys/class/dmi/id absent: a virtual "
-		                     "machine or a board without SMBIOS)");
+				     "machine or a board without SMBIOS)");
 }
 
 static void collect_hostname(struct kf_collect_ctx *ctx, json_t *system)
@@ -139,7 +139,7 @@ static void collect_hostname(struct kf_collect_ctx *ctx, json_t *system)
 	char value[KF_ATTR_SIZE];
 
 	if (kf_sysfs_read_attr(ctx->root, "/proc/sys/kernel/hostname", value, sizeof(value)) !=
-	            KF_OK ||
+		    KF_OK ||
 	    value[0] == '\0')
 		kf_sysfs_read_attr(ctx->root, "/etc/hostname", value, sizeof(value));
 	kf_json_set_str(system, "hostname", value);

@@ -10,7 +10,7 @@
 #define USB_DEVICES "/sys/bus/usb/devices"
 
 static void set_hex(json_t *object, const char *key, int digits, unsigned long value, bool is_known,
-                    unsigned long max)
+		    unsigned long max)
 {
 	char text[16];
 
@@ -23,7 +23,7 @@ static void set_hex(json_t *object, const char *key, int digits, unsigned long v
 }
 
 static unsigned long attr_hex(const struct kf_collect_ctx *ctx, const char *dir, const char *name,
-                              bool *is_known)
+			      bool *is_known)
 {
 	unsigned long value = 0;
 
@@ -55,7 +55,7 @@ static json_t *interface_of(const struct kf_collect_ctx *ctx, const char *name)
 	kf_json_set_str(interface, "id", value);
 	number = attr_hex(ctx, dir, "bInterfaceNumber", &known_number);
 	json_object_set_new(interface, "number",
-	                    known_number ? json_integer((json_int_t)number) : json_null());
+			    known_number ? json_integer((json_int_t)number) : json_null());
 	cls = attr_hex(ctx, dir, "bInterfaceClass", &known_cls);
 	sub = attr_hex(ctx, dir, "bInterfaceSubClass", &known_sub);
 	proto = attr_hex(ctx, dir, "bInterfaceProtocol", &known_proto);
@@ -126,10 +126,10 @@ static void add_device(struct kf_collect_ctx *ctx, const char *name, char **name
 	devnum = attr_long(ctx, dir, "devnum");
 	if (busnum < 0)
 		busnum =
-		        kf_json_str(uevent, "BUSNUM")[0] ? atol(kf_json_str(uevent, "BUSNUM")) : -1;
+			kf_json_str(uevent, "BUSNUM")[0] ? atol(kf_json_str(uevent, "BUSNUM")) : -1;
 	if (devnum < 0)
 		devnum =
-		        kf_json_str(uevent, "DEVNUM")[0] ? atol(kf_json_str(uevent, "DEVNUM")) : -1;
+			kf_json_str(uevent, "DEVNUM")[0] ? atol(kf_json_str(uevent, "DEVNUM")) : -1;
 	json_object_set_new(device, "busnum", busnum >= 0 ? json_integer(busnum) : json_null());
 	json_object_set_new(device, "devnum", devnum >= 0 ? json_integer(devnum) : json_null());
 	kf_sysfs_attr(ctx->root, dir, "speed", value, sizeof(value));
@@ -155,12 +155,12 @@ static void add_device(struct kf_collect_ctx *ctx, const char *name, char **name
 	value[0] = '\0';
 	if (json_array_size(interfaces) > 0)
 		snprintf(value, sizeof(value), "%s",
-		         kf_json_str(json_array_get(interfaces, 0), "modalias"));
+			 kf_json_str(json_array_get(interfaces, 0), "modalias"));
 	if (value[0] == '\0' && known_vendor && known_product && known_bcd && known_cls &&
 	    known_sub && known_proto)
 		snprintf(value, sizeof(value), "usb:v%04lXp%04lXd%04lXdc%02lXdsc%02lXdp%02lX",
-		         vendor & 0xffff, product & 0xffff, bcd & 0xffff, cls & 0xff, sub & 0xff,
-		         proto & 0xff);
+			 vendor & 0xffff, product & 0xffff, bcd & 0xffff, cls & 0xff, sub & 0xff,
+			 proto & 0xff);
 	kf_json_set_str(device, "modalias", value);
 
 	/*

@@ -26,7 +26,7 @@ void kf_collect_note(struct kf_collect_ctx *ctx, const char *format, ...)
 }
 
 int kf_collect_keep_raw(struct kf_collect_ctx *ctx, const char *name, const void *data, size_t len,
-                        bool is_truncated)
+			bool is_truncated)
 {
 	struct kf_raw_file *grown, *file;
 
@@ -48,7 +48,7 @@ int kf_collect_keep_raw(struct kf_collect_ctx *ctx, const char *name, const void
 }
 
 int kf_collect_read(struct kf_collect_ctx *ctx, const char *path, size_t cap, const char *raw_name,
-                    struct kf_buf *out, struct kf_error *err)
+		    struct kf_buf *out, struct kf_error *err)
 {
 	bool is_truncated = false;
 	size_t start = out->len;
@@ -59,10 +59,10 @@ int kf_collect_read(struct kf_collect_ctx *ctx, const char *path, size_t cap, co
 		return r;
 	if (is_truncated)
 		kf_collect_note(ctx, "%s is larger than %zu bytes; only the first %zu were read",
-		                path, cap, cap);
+				path, cap, cap);
 	if (raw_name != NULL)
 		kf_collect_keep_raw(ctx, raw_name, out->data + start, out->len - start,
-		                    is_truncated);
+				    is_truncated);
 	return KF_OK;
 }
 
@@ -170,13 +170,13 @@ struct collector {
 
 /* The kernel log runs first so that device collectors and the rules can use its events. */
 static const struct collector collectors[] = {
-        {"system", kf_collect_system},     {"cpu", kf_collect_cpu},
-        {"memory", kf_collect_memory},     {"kernel-log", kf_collect_kernel_log},
-        {"modules", kf_collect_modules},   {"pci", kf_collect_pci},
-        {"usb", kf_collect_usb},           {"input", kf_collect_input},
-        {"storage", kf_collect_storage},   {"network", kf_collect_network},
-        {"printers", kf_collect_printers}, {"power", kf_collect_power},
-        {"firmware", kf_collect_firmware}, {"names", kf_collect_names},
+	{"system", kf_collect_system},     {"cpu", kf_collect_cpu},
+	{"memory", kf_collect_memory},     {"kernel-log", kf_collect_kernel_log},
+	{"modules", kf_collect_modules},   {"pci", kf_collect_pci},
+	{"usb", kf_collect_usb},           {"input", kf_collect_input},
+	{"storage", kf_collect_storage},   {"network", kf_collect_network},
+	{"printers", kf_collect_printers}, {"power", kf_collect_power},
+	{"firmware", kf_collect_firmware}, {"names", kf_collect_names},
 };
 
 static double now_ms(void)
@@ -202,8 +202,8 @@ void kf_collect_all(struct kf_collect_ctx *ctx)
 		kf_json_set_str(entry, "name", collectors[i].name);
 		json_object_set_new(entry, "ok", json_boolean(r == KF_OK));
 		kf_json_set_str(entry, "error",
-		                r == KF_OK ? NULL
-		                           : (err.message[0] ? err.message : kf_err_name(r)));
+				r == KF_OK ? NULL
+					   : (err.message[0] ? err.message : kf_err_name(r)));
 		json_object_set_new(entry, "duration_ms", json_real(now_ms() - start));
 		json_object_set_new(entry, "notes", ctx->notes);
 		json_array_append_new(ctx->report->collectors, entry);
@@ -231,10 +231,10 @@ json_t *kf_collect_uevent(const struct kf_collect_ctx *ctx, const char *dir)
 }
 
 void kf_collect_firmware_version(const struct kf_collect_ctx *ctx, const char *dir, char *out,
-                                 size_t cap)
+				 size_t cap)
 {
 	static const char *const names[] = {"firmware_version", "fw_version", "firmware_rev",
-	                                    "fw_rev", "firmware_revision"};
+					    "fw_rev", "firmware_revision"};
 	size_t i;
 
 	out[0] = '\0';
@@ -251,7 +251,7 @@ static int compare_names(const void *a, const void *b)
 }
 
 int kf_collect_list(const struct kf_collect_ctx *ctx, const char *path, char ***names,
-                    size_t *count, struct kf_error *err)
+		    size_t *count, struct kf_error *err)
 {
 	char full[PATH_MAX];
 	struct dirent *entry;
@@ -267,7 +267,7 @@ int kf_collect_list(const struct kf_collect_ctx *ctx, const char *path, char ***
 	if (dir == NULL) {
 		int saved = errno;
 		return kf_error_set(err, saved == ENOENT ? KF_ERR_NOT_FOUND : KF_ERR_IO,
-		                    "cannot list %s: %s", path, strerror(saved));
+				    "cannot list %s: %s", path, strerror(saved));
 	}
 	/* A bound keeps a hostile tree from exhausting memory. */
 	while ((entry = readdir(dir)) != NULL && n < 65536) {

@@ -41,18 +41,18 @@ struct kf_collect_ctx {
 
 /* Adds a formatted note to the current collector's notes. */
 void kf_collect_note(struct kf_collect_ctx *ctx, const char *format, ...)
-        __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 
 /*
  * Reads root+path (at most cap bytes) into out and keeps a copy as raw/<raw_name>
  * for the bundle (raw_name NULL: no copy). A cut file leaves a note.
  */
 int kf_collect_read(struct kf_collect_ctx *ctx, const char *path, size_t cap, const char *raw_name,
-                    struct kf_buf *out, struct kf_error *err);
+		    struct kf_buf *out, struct kf_error *err);
 
 /* Keeps bytes as raw/<name> for the bundle (copied). */
 int kf_collect_keep_raw(struct kf_collect_ctx *ctx, const char *name, const void *data, size_t len,
-                        bool is_truncated);
+			bool is_truncated);
 
 /* Frees everything the context owns. */
 void kf_collect_ctx_release(struct kf_collect_ctx *ctx);
@@ -76,12 +76,12 @@ json_t *kf_collect_uevent(const struct kf_collect_ctx *ctx, const char *dir);
  * firmware_rev...) into out; "" when it shows none.
  */
 void kf_collect_firmware_version(const struct kf_collect_ctx *ctx, const char *dir, char *out,
-                                 size_t cap);
+				 size_t cap);
 
 /* Lists the entries of root+path (no "." or ".."), sorted; caller frees with kf_collect_list_free.
  */
 int kf_collect_list(const struct kf_collect_ctx *ctx, const char *path, char ***names,
-                    size_t *count, struct kf_error *err);
+		    size_t *count, struct kf_error *err);
 void kf_collect_list_free(char **names, size_t count);
 
 /* Collectors: each fills its part of the report; 0 or a negative code with err set. */

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 static const struct kf_command diag_command = {"diag", KF_AGENTD_DIAG_USAGE, KF_AGENTD_DIAG_SUMMARY,
-                                               kf_agentd_cmd_diag};
+					       kf_agentd_cmd_diag};
 
 /* Writes text to path through a temporary file and a rename: never a half-written file. */
 static int write_atomically(const char *path, const char *text, size_t len)
@@ -42,17 +42,17 @@ static int write_atomically(const char *path, const char *text, size_t len)
 int kf_agentd_cmd_diag(int argc, char **argv)
 {
 	static const struct option options[] = {
-	        {"root", required_argument, NULL, 'r'},
-	        {"json", no_argument, NULL, 'j'},
-	        {"output", required_argument, NULL, 'o'},
-	        {"bundle", required_argument, NULL, 'b'},
-	        {"no-redact", no_argument, NULL, 'n'},
-	        {"map", required_argument, NULL, 'm'},
-	        {"resolve", required_argument, NULL, 'd'},
-	        {"ids-dir", required_argument, NULL, 'i'},
-	        {"timeout", required_argument, NULL, 't'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
+		{"root", required_argument, NULL, 'r'},
+		{"json", no_argument, NULL, 'j'},
+		{"output", required_argument, NULL, 'o'},
+		{"bundle", required_argument, NULL, 'b'},
+		{"no-redact", no_argument, NULL, 'n'},
+		{"map", required_argument, NULL, 'm'},
+		{"resolve", required_argument, NULL, 'd'},
+		{"ids-dir", required_argument, NULL, 'i'},
+		{"timeout", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	struct kf_collect_ctx ctx;
 	struct kf_bundle_options bundle = {0};
@@ -98,8 +98,8 @@ int kf_agentd_cmd_diag(int argc, char **argv)
 			long value = strtol(optarg, &end, 10);
 			if (*end != '\0' || value < 1 || value > 600000)
 				return kf_cli_fail(
-				        KF_AGENTD_PROGRAM,
-				        "diag: --timeout wants milliseconds (1..600000)");
+					KF_AGENTD_PROGRAM,
+					"diag: --timeout wants milliseconds (1..600000)");
 			ctx.tool_timeout_ms = (int)value;
 			break;
 		}
@@ -127,15 +127,15 @@ int kf_agentd_cmd_diag(int argc, char **argv)
 		struct kf_error err = {0};
 		char map_used[PATH_MAX] = "";
 		if (kf_bundle_write(&bundle, ctx.report, ctx.raw, ctx.raw_count, map_used,
-		                    sizeof(map_used), &err) != KF_OK) {
+				    sizeof(map_used), &err) != KF_OK) {
 			code = kf_cli_fail(KF_AGENTD_PROGRAM, "diag: %s", err.message);
 			goto out;
 		}
 		fprintf(stderr, "Wrote %s (%s).\n", bundle.path,
-		        bundle.is_redacted ? "redacted" : "NOT redacted");
+			bundle.is_redacted ? "redacted" : "NOT redacted");
 		if (map_used[0] != '\0')
 			fprintf(stderr, "The key to the pseudonyms stays on this computer: %s\n",
-			        map_used);
+				map_used);
 	}
 	if (is_json || output != NULL) {
 		text = kf_report_dump(ctx.report);
@@ -145,7 +145,7 @@ int kf_agentd_cmd_diag(int argc, char **argv)
 		}
 		if (output != NULL && write_atomically(output, text, strlen(text)) != KF_OK)
 			code = kf_cli_fail(KF_AGENTD_PROGRAM, "diag: cannot write %s: %s", output,
-			                   strerror(errno));
+					   strerror(errno));
 		if (is_json)
 			puts(text);
 		free(text);

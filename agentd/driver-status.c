@@ -16,7 +16,7 @@ struct device_events {
 };
 
 static void evidence_add(json_t *evidence, const char *format, ...)
-        __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 
 static void evidence_add(json_t *evidence, const char *format, ...)
 {
@@ -72,7 +72,7 @@ static const char *owner_of_block(const struct kf_report *report, const char *ev
 }
 
 static bool event_is_for(const struct kf_report *report, const struct kf_kernel_event *ev,
-                         const char *id, const char *kernel_name)
+			 const char *id, const char *kernel_name)
 {
 	size_t len = strlen(kernel_name);
 
@@ -85,8 +85,8 @@ static bool event_is_for(const struct kf_report *report, const struct kf_kernel_
 }
 
 static void find_events(const struct kf_report *report, const struct kf_kernel_events *events,
-                        const char *id, const char *kernel_name, struct device_events *found,
-                        bool *is_claimed)
+			const char *id, const char *kernel_name, struct device_events *found,
+			bool *is_claimed)
 {
 	size_t i;
 
@@ -129,7 +129,7 @@ static bool needs_driver(const json_t *device, const char **why_not)
 			*why_not = "memory controllers of this kind need no driver";
 		else if (strncmp(cls, "0b", 2) == 0)
 			*why_not =
-			        "processors are driven by the kernel's core, not a device driver";
+				"processors are driven by the kernel's core, not a device driver";
 	}
 	return *why_not == NULL;
 }
@@ -157,8 +157,8 @@ static void add_module_evidence(const json_t *device, json_t *evidence)
 		const char *version = kf_json_str(module, "version");
 		const char *src = kf_json_str(module, "srcversion");
 		evidence_add(evidence, "driver %s comes from module %s%s%s%s%s", driver,
-		             kf_json_str(module, "name"), version[0] ? " version " : "", version,
-		             src[0] ? " srcversion " : "", src);
+			     kf_json_str(module, "name"), version[0] ? " version " : "", version,
+			     src[0] ? " srcversion " : "", src);
 	} else {
 		evidence_add(evidence, "driver %s is built into the kernel (no module)", driver);
 	}
@@ -177,8 +177,8 @@ static size_t unbound_interfaces(const json_t *device, json_t *evidence)
 			unbound++;
 			if (evidence != NULL)
 				evidence_add(evidence, "interface %s (class %s) has no driver",
-				             kf_json_str(interface, "id"),
-				             kf_json_str(interface, "class"));
+					     kf_json_str(interface, "id"),
+					     kf_json_str(interface, "class"));
 		}
 	}
 	return unbound;
@@ -197,44 +197,44 @@ static void decide(struct kf_report *report, json_t *device, const struct device
 	display_name(device, name, sizeof(name));
 	if (!is_bound) {
 		evidence_add(evidence, "no driver is bound to %s",
-		             kf_json_str(device, "kernel_name"));
+			     kf_json_str(device, "kernel_name"));
 		if (kf_json_str(device, "modalias")[0] != '\0')
 			evidence_add(evidence, "modalias %s", kf_json_str(device, "modalias"));
 		if (ev->probe_failed != NULL) {
 			status = KF_STATUS_FAILED;
 			evidence_first(evidence, "kernel log: ", ev->probe_failed->line);
 			snprintf(summary, sizeof(summary),
-			         "%s is not working: its driver%s%s failed to start it (error %s). "
-			         "A driver update or a firmware update may fix this.",
-			         name, ev->probe_failed->driver[0] ? " " : "",
-			         ev->probe_failed->driver,
-			         ev->probe_failed->detail[0] ? ev->probe_failed->detail
-			                                     : "unknown");
+				 "%s is not working: its driver%s%s failed to start it (error %s). "
+				 "A driver update or a firmware update may fix this.",
+				 name, ev->probe_failed->driver[0] ? " " : "",
+				 ev->probe_failed->driver,
+				 ev->probe_failed->detail[0] ? ev->probe_failed->detail
+							     : "unknown");
 		} else if (ev->firmware_missing != NULL) {
 			status = KF_STATUS_FAILED;
 			evidence_first(evidence, "kernel log: ", ev->firmware_missing->line);
 			snprintf(summary, sizeof(summary),
-			         "%s is not working: the firmware file %s it needs is missing. "
-			         "Installing the firmware package for it should fix this.",
-			         name, ev->firmware_missing->detail);
+				 "%s is not working: the firmware file %s it needs is missing. "
+				 "Installing the firmware package for it should fix this.",
+				 name, ev->firmware_missing->detail);
 		} else if (ev->errors != NULL) {
 			status = KF_STATUS_MALFUNCTION;
 			snprintf(summary, sizeof(summary),
-			         "kernel log (%u times): ", ev->error_count);
+				 "kernel log (%u times): ", ev->error_count);
 			evidence_first(evidence, summary, ev->errors->line);
 			snprintf(summary, sizeof(summary),
-			         "%s does not respond properly. Try another port or cable; if that "
-			         "does not help, the device may be faulty.",
-			         name);
+				 "%s does not respond properly. Try another port or cable; if that "
+				 "does not help, the device may be faulty.",
+				 name);
 		} else {
 			status = KF_STATUS_DETECTED;
 			if (!needs_driver(device, &why_not))
 				evidence_add(evidence, "%s", why_not);
 			else
 				snprintf(summary, sizeof(summary),
-				         "%s was found but no driver is using it, so it will not "
-				         "work yet.",
-				         name);
+					 "%s was found but no driver is using it, so it will not "
+					 "work yet.",
+					 name);
 		}
 	} else {
 		evidence_add(evidence, "driver %s is bound", driver);
@@ -243,32 +243,32 @@ static void decide(struct kf_report *report, json_t *device, const struct device
 			status = KF_STATUS_LIMITED;
 			evidence_first(evidence, "kernel log: ", ev->firmware_missing->line);
 			snprintf(
-			        summary, sizeof(summary),
-			        "%s works only partly: the firmware file %s is missing. Installing "
-			        "the firmware package for it should fix this.",
-			        name, ev->firmware_missing->detail);
+				summary, sizeof(summary),
+				"%s works only partly: the firmware file %s is missing. Installing "
+				"the firmware package for it should fix this.",
+				name, ev->firmware_missing->detail);
 		} else if (ev->errors != NULL) {
 			status = KF_STATUS_MALFUNCTION;
 			snprintf(summary, sizeof(summary),
-			         "kernel log (%u times): ", ev->error_count);
+				 "kernel log (%u times): ", ev->error_count);
 			evidence_first(evidence, summary, ev->errors->line);
 			snprintf(summary, sizeof(summary),
-			         "%s reports errors while in use (%u in the kernel log). It may be "
-			         "failing, badly connected or need a driver update.",
-			         name, ev->error_count);
+				 "%s reports errors while in use (%u in the kernel log). It may be "
+				 "failing, badly connected or need a driver update.",
+				 name, ev->error_count);
 		} else if (unbound_interfaces(device, NULL) > 0) {
 			status = KF_STATUS_LIMITED;
 			unbound_interfaces(device, evidence);
 			snprintf(summary, sizeof(summary),
-			         "%s works only partly: some of its functions have no driver.",
-			         name);
+				 "%s works only partly: some of its functions have no driver.",
+				 name);
 		} else {
 			status = KF_STATUS_WORKS;
 			if (ev->probe_failed != NULL)
 				evidence_add(evidence,
-				             "an earlier start failed, but the driver is "
-				             "bound now: %s",
-				             ev->probe_failed->line);
+					     "an earlier start failed, but the driver is "
+					     "bound now: %s",
+					     ev->probe_failed->line);
 		}
 	}
 	kf_json_set_str(device, "status", status);
@@ -276,11 +276,11 @@ static void decide(struct kf_report *report, json_t *device, const struct device
 	if (summary[0] != '\0') {
 		problem_evidence = json_deep_copy(evidence);
 		kf_report_add_problem(report, id,
-		                      strcmp(status, KF_STATUS_DETECTED) == 0 ||
-		                                      strcmp(status, KF_STATUS_LIMITED) == 0
-		                              ? "warning"
-		                              : "error",
-		                      summary, problem_evidence);
+				      strcmp(status, KF_STATUS_DETECTED) == 0 ||
+						      strcmp(status, KF_STATUS_LIMITED) == 0
+					      ? "warning"
+					      : "error",
+				      summary, problem_evidence);
 	}
 }
 
@@ -296,12 +296,12 @@ static void section_problems(struct kf_report *report, const struct kf_kernel_ev
 		json_t *used = json_object_get(item, "used_percent");
 		if (json_is_integer(used) && json_integer_value(used) >= 95) {
 			snprintf(summary, sizeof(summary),
-			         "The disk space at %s is almost used up (%d%% full). Free some "
-			         "space, or programs may stop working.",
-			         kf_json_str(item, "target"), (int)json_integer_value(used));
+				 "The disk space at %s is almost used up (%d%% full). Free some "
+				 "space, or programs may stop working.",
+				 kf_json_str(item, "target"), (int)json_integer_value(used));
 			evidence = json_array();
 			evidence_add(evidence, "%s on %s: %d%% used", kf_json_str(item, "target"),
-			             kf_json_str(item, "source"), (int)json_integer_value(used));
+				     kf_json_str(item, "source"), (int)json_integer_value(used));
 			kf_report_add_problem(report, NULL, "warning", summary, evidence);
 		}
 	}
@@ -311,13 +311,13 @@ static void section_problems(struct kf_report *report, const struct kf_kernel_ev
 		const char *owner = kf_json_str(item, "device");
 		if (json_is_false(json_object_get(item, "smart_passed"))) {
 			snprintf(summary, sizeof(summary),
-			         "The disk %s says it is failing (SMART). Back up your files now "
-			         "and have the disk replaced.",
-			         name);
+				 "The disk %s says it is failing (SMART). Back up your files now "
+				 "and have the disk replaced.",
+				 name);
 			evidence = json_array();
 			evidence_add(evidence, "smartctl -H /dev/%s: FAILED", name);
 			kf_report_add_problem(report, owner[0] ? owner : NULL, "error", summary,
-			                      evidence);
+					      evidence);
 		}
 		/* I/O errors on a disk whose controller is not a listed device. */
 		if (owner[0] == '\0' || kf_report_find_device(report, owner) == NULL) {
@@ -326,13 +326,13 @@ static void section_problems(struct kf_report *report, const struct kf_kernel_ev
 				if (ev->kind != KF_KEV_IO_ERROR || !is_block_of(ev->device, name))
 					continue;
 				snprintf(summary, sizeof(summary),
-				         "The disk %s had read or write errors. Back up your files "
-				         "and "
-				         "check the disk.",
-				         name);
+					 "The disk %s had read or write errors. Back up your files "
+					 "and "
+					 "check the disk.",
+					 name);
 				evidence = json_array();
 				evidence_add(evidence, "kernel log (%u times): %s", ev->count,
-				             ev->line);
+					     ev->line);
 				kf_report_add_problem(report, NULL, "error", summary, evidence);
 				break;
 			}
@@ -343,13 +343,13 @@ static void section_problems(struct kf_report *report, const struct kf_kernel_ev
 		json_t *health = json_object_get(item, "health_percent");
 		if (json_is_integer(health) && json_integer_value(health) < 50) {
 			snprintf(
-			        summary, sizeof(summary),
-			        "The battery %s holds only %d%% of the charge it held when new. It "
-			        "should be replaced soon.",
-			        kf_json_str(item, "name"), (int)json_integer_value(health));
+				summary, sizeof(summary),
+				"The battery %s holds only %d%% of the charge it held when new. It "
+				"should be replaced soon.",
+				kf_json_str(item, "name"), (int)json_integer_value(health));
 			evidence = json_array();
 			evidence_add(evidence, "battery %s: full charge is %d%% of design capacity",
-			             kf_json_str(item, "name"), (int)json_integer_value(health));
+				     kf_json_str(item, "name"), (int)json_integer_value(health));
 			kf_report_add_problem(report, NULL, "warning", summary, evidence);
 		}
 	}
@@ -363,40 +363,40 @@ static void section_problems(struct kf_report *report, const struct kf_kernel_ev
 
 			evidence = json_array();
 			evidence_add(evidence, "CUPS queue %s: state stopped%s%s", queue,
-			             message[0] ? ": " : "", message);
+				     message[0] ? ": " : "", message);
 			/* Jobs on a stopped queue are stuck until someone resumes it. */
 			json_array_foreach(json_object_get(report->printers, "jobs"), j, job)
 			{
 				if (strcmp(kf_json_str(job, "queue"), queue) == 0) {
 					stuck++;
 					evidence_add(evidence, "job %s waiting since %s",
-					             kf_json_str(job, "id"),
-					             kf_json_str(job, "submitted"));
+						     kf_json_str(job, "id"),
+						     kf_json_str(job, "submitted"));
 				}
 			}
 			if (stuck > 0)
 				snprintf(summary, sizeof(summary),
-				         "The printer %s is stopped; %zu print job%s waiting and "
-				         "will "
-				         "not print until it is resumed.",
-				         queue, stuck, stuck == 1 ? " is" : "s are");
+					 "The printer %s is stopped; %zu print job%s waiting and "
+					 "will "
+					 "not print until it is resumed.",
+					 queue, stuck, stuck == 1 ? " is" : "s are");
 			else
 				snprintf(summary, sizeof(summary),
-				         "The printer %s is stopped and will not print until it is "
-				         "resumed.",
-				         queue);
+					 "The printer %s is stopped and will not print until it is "
+					 "resumed.",
+					 queue);
 			kf_report_add_problem(report, NULL, "warning", summary, evidence);
 		}
 	}
 	item = json_object_get(json_object_get(report->network, "dns"), "check");
 	if (json_is_object(item) && json_is_false(json_object_get(item, "ok"))) {
 		snprintf(summary, sizeof(summary),
-		         "Names on the internet cannot be looked up (%s), so web sites and online "
-		         "services will not open.",
-		         kf_json_str(item, "name"));
+			 "Names on the internet cannot be looked up (%s), so web sites and online "
+			 "services will not open.",
+			 kf_json_str(item, "name"));
 		evidence = json_array();
 		evidence_add(evidence, "resolving %s: %s", kf_json_str(item, "name"),
-		             kf_json_str(item, "error"));
+			     kf_json_str(item, "error"));
 		kf_report_add_problem(report, NULL, "warning", summary, evidence);
 	}
 }
@@ -406,7 +406,7 @@ static void section_problems(struct kf_report *report, const struct kf_kernel_ev
  * (platform devices, Bluetooth controllers behind another bus) still matter.
  */
 static void unclaimed_problems(struct kf_report *report, const struct kf_kernel_events *events,
-                               const bool *is_claimed)
+			       const bool *is_claimed)
 {
 	char summary[512];
 	json_t *evidence;
@@ -415,26 +415,26 @@ static void unclaimed_problems(struct kf_report *report, const struct kf_kernel_
 	for (i = 0; i < events->count; i++) {
 		const struct kf_kernel_event *ev = &events->items[i];
 		const char *who =
-		        ev->driver[0] ? ev->driver : (ev->device[0] ? ev->device : "a device");
+			ev->driver[0] ? ev->driver : (ev->device[0] ? ev->device : "a device");
 
 		if (is_claimed[i])
 			continue;
 		if (ev->kind == KF_KEV_PROBE_FAILED)
 			snprintf(summary, sizeof(summary),
-			         "A device could not be started: the driver %s failed (error %s).",
-			         who, ev->detail[0] ? ev->detail : "unknown");
+				 "A device could not be started: the driver %s failed (error %s).",
+				 who, ev->detail[0] ? ev->detail : "unknown");
 		else if (ev->kind == KF_KEV_FIRMWARE_MISSING)
 			snprintf(summary, sizeof(summary),
-			         "The firmware file %s is missing, so a device (%s) may not work "
-			         "fully. Installing its firmware package should fix this.",
-			         ev->detail, who);
+				 "The firmware file %s is missing, so a device (%s) may not work "
+				 "fully. Installing its firmware package should fix this.",
+				 ev->detail, who);
 		else
 			continue;
 		evidence = json_array();
 		evidence_add(evidence, "kernel log: %s", ev->line);
 		kf_report_add_problem(report, NULL,
-		                      ev->kind == KF_KEV_PROBE_FAILED ? "error" : "warning",
-		                      summary, evidence);
+				      ev->kind == KF_KEV_PROBE_FAILED ? "error" : "warning",
+				      summary, evidence);
 	}
 }
 
@@ -448,7 +448,7 @@ void kf_driver_status_apply(struct kf_report *report, const struct kf_kernel_eve
 	json_array_foreach(report->devices, i, device)
 	{
 		find_events(report, events, kf_json_str(device, "id"),
-		            kf_json_str(device, "kernel_name"), &found, is_claimed);
+			    kf_json_str(device, "kernel_name"), &found, is_claimed);
 		decide(report, device, &found);
 	}
 	/* I/O errors on disks are handled with the storage section. */

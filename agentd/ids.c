@@ -83,8 +83,8 @@ void kf_ids_lookup_text(const char *text, size_t len, struct kf_ids_query *queri
 					if (queries[i].vendor_name[0] == '\0')
 						unanswered--;
 					copy_name(queries[i].vendor_name,
-					          sizeof(queries[i].vendor_name), line, line_len,
-					          4);
+						  sizeof(queries[i].vendor_name), line, line_len,
+						  4);
 				}
 			} else if (line_len > 2 && line[0] == 'C' && line[1] == ' ') {
 				/* The class section follows the vendors in both files. */
@@ -97,8 +97,8 @@ void kf_ids_lookup_text(const char *text, size_t len, struct kf_ids_query *queri
 						if (queries[i].class_name[0] == '\0')
 							unanswered--;
 						copy_name(queries[i].class_name,
-						          sizeof(queries[i].class_name), line + 2,
-						          line_len - 2, 2);
+							  sizeof(queries[i].class_name), line + 2,
+							  line_len - 2, 2);
 					}
 				}
 			} else {
@@ -116,7 +116,7 @@ void kf_ids_lookup_text(const char *text, size_t len, struct kf_ids_query *queri
 				    queries[i].name[0] == '\0') {
 					unanswered--;
 					copy_name(queries[i].name, sizeof(queries[i].name),
-					          line + 1, line_len - 1, 4);
+						  line + 1, line_len - 1, 4);
 				}
 			}
 		} else if (is_wanted_class) {
@@ -128,8 +128,8 @@ void kf_ids_lookup_text(const char *text, size_t len, struct kf_ids_query *queri
 					/* The subclass says more than the class: it replaces it. */
 					queries[i].class_name[0] = '\0';
 					copy_name(queries[i].class_name,
-					          sizeof(queries[i].class_name), line + 1,
-					          line_len - 1, 2);
+						  sizeof(queries[i].class_name), line + 1,
+						  line_len - 1, 2);
 				}
 			}
 		}
@@ -139,7 +139,7 @@ void kf_ids_lookup_text(const char *text, size_t len, struct kf_ids_query *queri
 }
 
 int kf_ids_lookup(const char *path, struct kf_ids_query *queries, size_t count,
-                  struct kf_error *err)
+		  struct kf_error *err)
 {
 	struct stat st;
 	void *map;
@@ -148,7 +148,7 @@ int kf_ids_lookup(const char *path, struct kf_ids_query *queries, size_t count,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return kf_error_set(err, errno == ENOENT ? KF_ERR_NOT_FOUND : KF_ERR_IO,
-		                    "cannot open %s: %s", path, strerror(errno));
+				    "cannot open %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 64 * 1024 * 1024) {
 		close(fd);
 		return kf_error_set(err, KF_ERR_UNSUPPORTED, "%s is not a usable ids file", path);

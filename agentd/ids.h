@@ -26,7 +26,7 @@ struct kf_ids_query {
  * every question has its answer. KF_ERR_NOT_FOUND when the file is missing.
  */
 int kf_ids_lookup(const char *path, struct kf_ids_query *queries, size_t count,
-                  struct kf_error *err);
+		  struct kf_error *err);
 
 /* Same, over text already in memory (tests and fuzzing). */
 void kf_ids_lookup_text(const char *text, size_t len, struct kf_ids_query *queries, size_t count);

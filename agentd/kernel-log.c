@@ -112,7 +112,7 @@ static const char *message_start(const char *line)
 }
 
 static void add_event(struct kf_kernel_events *events, enum kf_kernel_event_kind kind,
-                      const char *device, const char *driver, const char *detail, const char *line)
+		      const char *device, const char *driver, const char *detail, const char *line)
 {
 	struct kf_kernel_event *ev;
 	size_t i;
@@ -238,9 +238,9 @@ static void scan_message(const char *line, const char *msg, struct kf_kernel_eve
 	if (device[0] == '\0')
 		return;
 	if (strcmp(driver, "usb") == 0 && (strstr(body, "device descriptor read") != NULL ||
-	                                   strstr(body, "not accepting address") != NULL ||
-	                                   strstr(body, "can't set config") != NULL ||
-	                                   strstr(body, "unable to enumerate") != NULL)) {
+					   strstr(body, "not accepting address") != NULL ||
+					   strstr(body, "can't set config") != NULL ||
+					   strstr(body, "unable to enumerate") != NULL)) {
 		error_code(body, detail, sizeof(detail));
 		add_event(events, KF_KEV_USB_ERROR, device, driver, detail, line);
 		return;

@@ -87,7 +87,7 @@ static size_t hash_of(const char *value, size_t len)
 static void index_put(struct kf_redactor *r, size_t entry)
 {
 	size_t slot = hash_of(r->entries[entry].original, r->entries[entry].original_len) &
-	              (r->index_cap - 1);
+		      (r->index_cap - 1);
 
 	while (r->index[slot] != 0)
 		slot = (slot + 1) & (r->index_cap - 1);
@@ -126,7 +126,7 @@ static struct entry *find(struct kf_redactor *r, const char *value, size_t len)
 }
 
 static struct entry *remember(struct kf_redactor *r, enum kf_redact_kind kind, const char *value,
-                              size_t len, const char *pseudonym, bool is_literal)
+			      size_t len, const char *pseudonym, bool is_literal)
 {
 	struct entry *e;
 
@@ -162,18 +162,18 @@ static struct entry *remember(struct kf_redactor *r, enum kf_redact_kind kind, c
 static bool is_meaningless(const char *value, size_t len)
 {
 	static const char *const common[] = {"localhost",
-	                                     "(none)",
-	                                     "none",
-	                                     "None",
-	                                     "unknown",
-	                                     "Unknown",
-	                                     "noserial",
-	                                     "Default string",
-	                                     "To Be Filled By O.E.M.",
-	                                     "Not Specified",
-	                                     "System Serial Number",
-	                                     "0123456789",
-	                                     "root"};
+					     "(none)",
+					     "none",
+					     "None",
+					     "unknown",
+					     "Unknown",
+					     "noserial",
+					     "Default string",
+					     "To Be Filled By O.E.M.",
+					     "Not Specified",
+					     "System Serial Number",
+					     "0123456789",
+					     "root"};
 	size_t i;
 
 	if (len < 2)
@@ -196,7 +196,7 @@ int kf_redactor_add(struct kf_redactor *r, enum kf_redact_kind kind, const char 
 }
 
 static void prf(const struct kf_redactor *r, const unsigned char *data, size_t len,
-                unsigned char out[32])
+		unsigned char out[32])
 {
 	unsigned int out_len = 32;
 
@@ -211,7 +211,7 @@ static void prf(const struct kf_redactor *r, const unsigned char *data, size_t l
  * its length as the keyed function.
  */
 static void prefix_preserving(const struct kf_redactor *r, const unsigned char *in,
-                              unsigned char *out, size_t bytes)
+			      unsigned char *out, size_t bytes)
 {
 	unsigned char prefix[32], cipher[48];
 	size_t bit, bits = bytes * 8;
@@ -312,7 +312,7 @@ static const char *mac_pseudonym(struct kf_redactor *r, const char *p, size_t av
 		return e->pseudonym;
 	prf(r, (const unsigned char *)p, 17, digest);
 	snprintf(out, sizeof(out), "%.8s%c%02x%c%02x%c%02x", p, sep, digest[0], sep, digest[1], sep,
-	         digest[2]);
+		 digest[2]);
 	e = remember(r, KF_REDACT_MAC, p, 17, out, false);
 	return e ? e->pseudonym : NULL;
 }
@@ -341,10 +341,10 @@ static const char *uuid_pseudonym(struct kf_redactor *r, const char *p, size_t a
 		return e->pseudonym;
 	prf(r, (const unsigned char *)p, 36, digest);
 	snprintf(out, sizeof(out),
-	         "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", digest[0],
-	         digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
-	         digest[8], digest[9], digest[10], digest[11], digest[12], digest[13], digest[14],
-	         digest[15]);
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", digest[0],
+		 digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
+		 digest[8], digest[9], digest[10], digest[11], digest[12], digest[13], digest[14],
+		 digest[15]);
 	e = remember(r, KF_REDACT_UUID, p, 36, out, false);
 	return e ? e->pseudonym : NULL;
 }
@@ -415,7 +415,7 @@ int kf_redactor_text(struct kf_redactor *r, const char *text, size_t len, struct
 				int dots = 0;
 				while (i + n < len && n < 46 &&
 				       (isxdigit((unsigned char)text[i + n]) ||
-				        text[i + n] == ':' || text[i + n] == '.')) {
+					text[i + n] == ':' || text[i + n] == '.')) {
 					has_colon |= text[i + n] == ':';
 					dots += text[i + n] == '.';
 					n++;
@@ -428,7 +428,7 @@ int kf_redactor_text(struct kf_redactor *r, const char *text, size_t len, struct
 						replacement = ip_pseudonym(r, text + i, n, AF_INET);
 					else if (has_colon)
 						replacement =
-						        ip_pseudonym(r, text + i, n, AF_INET6);
+							ip_pseudonym(r, text + i, n, AF_INET6);
 					if (replacement != NULL)
 						consumed = n;
 				}
@@ -472,7 +472,7 @@ int kf_redactor_json(struct kf_redactor *r, json_t *json)
 		}
 	} else if (json_is_string(json)) {
 		if ((rc = kf_redactor_text(r, json_string_value(json), json_string_length(json),
-		                           &buf)) == KF_OK) {
+					   &buf)) == KF_OK) {
 			if (json_string_setn(json, (const char *)buf.data, buf.len) != 0)
 				rc = KF_ERR_NOMEM;
 		}

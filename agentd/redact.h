@@ -38,7 +38,7 @@ int kf_redactor_add(struct kf_redactor *redactor, enum kf_redact_kind kind, cons
 
 /* Appends the redacted form of text to out. */
 int kf_redactor_text(struct kf_redactor *redactor, const char *text, size_t len,
-                     struct kf_buf *out);
+		     struct kf_buf *out);
 
 /* Redacts every string value inside json in place. */
 int kf_redactor_json(struct kf_redactor *redactor, json_t *json);

@@ -122,7 +122,7 @@ json_t *kf_report_find_device(const struct kf_report *report, const char *id)
 }
 
 void kf_report_add_problem(struct kf_report *report, const char *device, const char *severity,
-                           const char *summary, json_t *evidence)
+			   const char *summary, json_t *evidence)
 {
 	json_t *problem = json_object();
 
@@ -152,13 +152,13 @@ void kf_report_print_summary(const struct kf_report *report, FILE *out)
 	size_t i, failed = 0;
 
 	fprintf(out, "System: %s, kernel %s\n", or_dash(kf_json_str(os, "pretty_name")),
-	        or_dash(kf_json_str(kernel, "release")));
+		or_dash(kf_json_str(kernel, "release")));
 	if (json_is_object(dmi))
 		fprintf(out, "Computer: %s %s (BIOS %s, %s)\n",
-		        or_dash(kf_json_str(dmi, "sys_vendor")),
-		        or_dash(kf_json_str(dmi, "product_name")),
-		        or_dash(kf_json_str(dmi, "bios_version")),
-		        or_dash(kf_json_str(dmi, "bios_date")));
+			or_dash(kf_json_str(dmi, "sys_vendor")),
+			or_dash(kf_json_str(dmi, "product_name")),
+			or_dash(kf_json_str(dmi, "bios_version")),
+			or_dash(kf_json_str(dmi, "bios_date")));
 	fprintf(out, "\n");
 	if (json_array_size(report->problems) == 0) {
 		fprintf(out, "No problems found.\n");
@@ -168,10 +168,10 @@ void kf_report_print_summary(const struct kf_report *report, FILE *out)
 		{
 			json_t *evidence = json_object_get(item, "evidence");
 			fprintf(out, "  [%s] %s\n", kf_json_str(item, "severity"),
-			        kf_json_str(item, "summary"));
+				kf_json_str(item, "summary"));
 			if (json_array_size(evidence) > 0)
 				fprintf(out, "         %s\n",
-				        json_string_value(json_array_get(evidence, 0)));
+					json_string_value(json_array_get(evidence, 0)));
 		}
 	}
 	fprintf(out, "\nDevices (%zu):\n", json_array_size(report->devices));
@@ -179,14 +179,14 @@ void kf_report_print_summary(const struct kf_report *report, FILE *out)
 	{
 		const char *driver = json_string_value(json_object_get(item, "driver"));
 		const char *name = kf_json_str(item, "name")[0] ? kf_json_str(item, "name")
-		                                                : kf_json_str(item, "class_name");
+								: kf_json_str(item, "class_name");
 		const char *vendor = kf_json_str(item, "vendor_name");
 
 		fprintf(out, "  %-11s %-22s %s:%s  %s%s%s  [driver %s]\n",
-		        kf_json_str(item, "status"), kf_json_str(item, "id"),
-		        or_dash(kf_json_str(item, "vendor_id")),
-		        or_dash(kf_json_str(item, "product_id")), vendor, vendor[0] ? " " : "",
-		        or_dash(name), or_dash(driver));
+			kf_json_str(item, "status"), kf_json_str(item, "id"),
+			or_dash(kf_json_str(item, "vendor_id")),
+			or_dash(kf_json_str(item, "product_id")), vendor, vendor[0] ? " " : "",
+			or_dash(name), or_dash(driver));
 	}
 	json_array_foreach(report->collectors, i, item)
 	{
@@ -194,12 +194,12 @@ void kf_report_print_summary(const struct kf_report *report, FILE *out)
 			failed++;
 	}
 	fprintf(out, "\nCollectors: %zu ran, %zu failed", json_array_size(report->collectors),
-	        failed);
+		failed);
 	json_array_foreach(report->collectors, i, item)
 	{
 		if (!json_is_true(json_object_get(item, "ok")))
 			fprintf(out, "%s %s (%s)", failed-- > 0 ? ";" : "",
-			        kf_json_str(item, "name"), kf_json_str(item, "error"));
+				kf_json_str(item, "name"), kf_json_str(item, "error"));
 	}
 	fprintf(out, "\n");
 }

@@ -61,7 +61,7 @@ json_t *kf_report_find_device(const struct kf_report *report, const char *id);
  * a summary in plain words and its evidence (reference taken; may be NULL).
  */
 void kf_report_add_problem(struct kf_report *report, const char *device, const char *severity,
-                           const char *summary, json_t *evidence);
+			   const char *summary, json_t *evidence);
 
 /* Serialises the report as indented JSON; the caller frees the string. */
 char *kf_report_dump(const struct kf_report *report);

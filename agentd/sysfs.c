@@ -40,7 +40,7 @@ static int errno_code(int error)
 }
 
 int kf_sysfs_read_file(const char *root, const char *path, size_t cap, struct kf_buf *out,
-                       bool *is_truncated, struct kf_error *err)
+		       bool *is_truncated, struct kf_error *err)
 {
 	char full[PATH_MAX];
 	struct stat st;
@@ -55,7 +55,7 @@ int kf_sysfs_read_file(const char *root, const char *path, size_t cap, struct kf
 	if (fd < 0) {
 		int saved = errno;
 		return kf_error_set(err, errno_code(saved), "cannot read %s: %s", path,
-		                    strerror(saved));
+				    strerror(saved));
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
@@ -87,7 +87,7 @@ int kf_sysfs_read_file(const char *root, const char *path, size_t cap, struct kf
 			close(fd);
 			/* Some sysfs attributes exist but refuse to be read (EIO, ENODEV...). */
 			return kf_error_set(err, errno_code(saved), "cannot read %s: %s", path,
-			                    strerror(saved));
+					    strerror(saved));
 		}
 		if (got == 0)
 			break;
@@ -98,7 +98,7 @@ int kf_sysfs_read_file(const char *root, const char *path, size_t cap, struct kf
 }
 
 int kf_sysfs_read_tail(const char *root, const char *path, size_t cap, struct kf_buf *out,
-                       bool *is_truncated, struct kf_error *err)
+		       bool *is_truncated, struct kf_error *err)
 {
 	char full[PATH_MAX];
 	struct stat st;
@@ -120,7 +120,7 @@ int kf_sysfs_read_tail(const char *root, const char *path, size_t cap, struct kf
 		}
 		while ((size_t)got < cap) {
 			ssize_t n = pread(fd, out->data + out->len + got, cap - (size_t)got,
-			                  skip + got);
+					  skip + got);
 			if (n <= 0)
 				break;
 			got += n;
@@ -133,7 +133,7 @@ int kf_sysfs_read_tail(const char *root, const char *path, size_t cap, struct kf
 			if (nl != NULL) {
 				size_t cut = (size_t)(nl - (out->data + start)) + 1;
 				memmove(out->data + start, out->data + start + cut,
-				        out->len - start - cut);
+					out->len - start - cut);
 				out->len -= cut;
 			}
 		}
@@ -217,7 +217,7 @@ int kf_sysfs_read_attr(const char *root, const char *path, char *out, size_t cap
 			len = (size_t)(nl - (char *)buf.data);
 	}
 	while (len > 0 && (buf.data[len - 1] == ' ' || buf.data[len - 1] == '\t' ||
-	                   buf.data[len - 1] == '\0' || buf.data[len - 1] == '\r'))
+			   buf.data[len - 1] == '\0' || buf.data[len - 1] == '\r'))
 		len--;
 	if (len > 0)
 		memcpy(out, buf.data, len);

@@ -29,14 +29,14 @@ int kf_sysfs_path(const char *root, const char *path, char *out, size_t cap);
  * KF_ERR_UNSUPPORTED (not a regular file) or KF_ERR_IO and a message naming path.
  */
 int kf_sysfs_read_file(const char *root, const char *path, size_t cap, struct kf_buf *out,
-                       bool *is_truncated, struct kf_error *err);
+		       bool *is_truncated, struct kf_error *err);
 
 /*
  * Like kf_sysfs_read_file, but when the file holds more than cap bytes it keeps
  * the last cap bytes (from the start of a line), which is what matters in a log.
  */
 int kf_sysfs_read_tail(const char *root, const char *path, size_t cap, struct kf_buf *out,
-                       bool *is_truncated, struct kf_error *err);
+		       bool *is_truncated, struct kf_error *err);
 
 /*
  * Reads one attribute into out (size cap, at least 2): the first line-like value,

@@ -48,7 +48,7 @@ static long long now_ms(void)
 static void run_child(const char *path, const char *const argv[], int out_fd)
 {
 	static const char *const env[] = {"LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-	                                  "SYSTEMD_PAGER=", "SYSTEMD_COLORS=0", NULL};
+					  "SYSTEMD_PAGER=", "SYSTEMD_COLORS=0", NULL};
 	int null_fd = open("/dev/null", O_RDWR);
 
 	setpgid(0, 0);
@@ -62,7 +62,7 @@ static void run_child(const char *path, const char *const argv[], int out_fd)
 }
 
 int kf_tool_run(const char *const argv[], int timeout_ms, size_t cap, struct kf_buf *out,
-                struct kf_tool_result *result, struct kf_error *err)
+		struct kf_tool_result *result, struct kf_error *err)
 {
 	char path[4096], chunk[8192];
 	int pipe_fds[2], status = 0;
@@ -138,5 +138,5 @@ int kf_tool_run(const char *const argv[], int timeout_ms, size_t cap, struct kf_
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return kf_error_set(err, KF_ERR_TIMEOUT, "%s did not finish within %d ms", argv[0],
-	                    timeout_ms);
+			    timeout_ms);
 }

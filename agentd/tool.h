@@ -25,6 +25,6 @@ bool kf_tool_find(const char *name, char *out, size_t cap);
  * (out holds what came before); 0 otherwise, whatever the tool's exit status.
  */
 int kf_tool_run(const char *const argv[], int timeout_ms, size_t cap, struct kf_buf *out,
-                struct kf_tool_result *result, struct kf_error *err);
+		struct kf_tool_result *result, struct kf_error *err);
 
 #endif

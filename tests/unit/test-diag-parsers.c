@@ -34,7 +34,7 @@ static void collect_pair(const char *key, const char *value, void *data)
 static void uevent_lines_become_pairs_and_junk_is_skipped(void **state)
 {
 	static const char text[] = "DRIVER=ehci-pci\nno equals sign\n=empty key\n"
-	                           "PCI_ID=8086:3B3C\nMODALIAS=pci:v00008086d00003B3C\n";
+				   "PCI_ID=8086:3B3C\nMODALIAS=pci:v00008086d00003B3C\n";
 	struct pairs p = {0};
 
 	(void)state;
@@ -71,14 +71,14 @@ static void sanitize_keeps_valid_utf8_and_replaces_the_rest(void **state)
 static void kernel_log_finds_probe_firmware_io_and_usb_problems(void **state)
 {
 	static const char log[] =
-	        "[    2.3] snd_hda_intel: probe of 0000:00:1f.3 failed with error -22\n"
-	        "Nov 22 09:00:00 host kernel: iwlwifi 0000:00:14.3: Direct firmware load for "
-	        "iwlwifi-9000.ucode failed with error -2\n"
-	        "6,1234,5678,-;usb 1-1.2: device descriptor read/64, error -71\n"
-	        "<3>[  120.0] blk_update_request: I/O error, dev sda, sector 123\n"
-	        "usb 1-1.2: device descriptor read/64, error -71\n"
-	        "e1000e 0000:00:1f.6: Detected Hardware Unit Hang: TDH <1a>\n"
-	        "plain line about nothing\n";
+		"[    2.3] snd_hda_intel: probe of 0000:00:1f.3 failed with error -22\n"
+		"Nov 22 09:00:00 host kernel: iwlwifi 0000:00:14.3: Direct firmware load for "
+		"iwlwifi-9000.ucode failed with error -2\n"
+		"6,1234,5678,-;usb 1-1.2: device descriptor read/64, error -71\n"
+		"<3>[  120.0] blk_update_request: I/O error, dev sda, sector 123\n"
+		"usb 1-1.2: device descriptor read/64, error -71\n"
+		"e1000e 0000:00:1f.6: Detected Hardware Unit Hang: TDH <1a>\n"
+		"plain line about nothing\n";
 	struct kf_kernel_events *events = calloc(1, sizeof(*events));
 
 	(void)state;
@@ -106,7 +106,7 @@ static void kernel_log_reads_the_dev_err_form_of_probe_failures(void **state)
 {
 	/* Kernels since 6.9 log failed probes with dev_err() instead of pr_warn(). */
 	static const char log[] =
-	        "[    4.1] usbhid 1-1.2:1.0: probe with driver usbhid failed with error -71\n";
+		"[    4.1] usbhid 1-1.2:1.0: probe with driver usbhid failed with error -71\n";
 	struct kf_kernel_events *events = calloc(1, sizeof(*events));
 
 	(void)state;
@@ -128,7 +128,7 @@ static void kernel_log_keeps_a_bounded_number_of_events(void **state)
 	(void)state;
 	for (i = 0; i < KF_KERNEL_EVENTS_MAX + 10; i++) {
 		int n = snprintf(line, sizeof(line), "drv: probe of dev%d failed with error -5\n",
-		                 i);
+				 i);
 		kf_kernel_log_parse(line, (size_t)n, events);
 	}
 	assert_int_equal(events->count, KF_KERNEL_EVENTS_MAX);
@@ -139,16 +139,16 @@ static void kernel_log_keeps_a_bounded_number_of_events(void **state)
 static void ids_lookup_names_vendor_device_and_subclass(void **state)
 {
 	static const char ids[] = "# comment\n"
-	                          "8086  Intel Corporation\n"
-	                          "\t3b3c  5 Series USB2 Enhanced Host Controller\n"
-	                          "\t\t17aa 2163  ThinkPad T410\n"
-	                          "\t9d71  Sunrise Point-LP HD Audio\n"
-	                          "1af4  Red Hat, Inc.\n"
-	                          "\t1041  Virtio network device\n"
-	                          "C 0c  Serial bus controller\n"
-	                          "\t03  USB controller\n"
-	                          "\t\t20  EHCI\n"
-	                          "C 04  Multimedia controller\n";
+				  "8086  Intel Corporation\n"
+				  "\t3b3c  5 Series USB2 Enhanced Host Controller\n"
+				  "\t\t17aa 2163  ThinkPad T410\n"
+				  "\t9d71  Sunrise Point-LP HD Audio\n"
+				  "1af4  Red Hat, Inc.\n"
+				  "\t1041  Virtio network device\n"
+				  "C 0c  Serial bus controller\n"
+				  "\t03  USB controller\n"
+				  "\t\t20  EHCI\n"
+				  "C 04  Multimedia controller\n";
 	struct kf_ids_query q[3];
 
 	(void)state;
@@ -228,15 +228,15 @@ static void redaction_keeps_structure_of_addresses(void **state)
 
 	(void)state;
 	text = redact(r, "192.168.1.23 192.168.1.77 10.0.0.1 127.0.0.1 255.255.255.0 "
-	                 "0000:00:1f.3 09:29:22 1.2.3 ::1 3c:52:82:4e:1a:7b");
+			 "0000:00:1f.3 09:29:22 1.2.3 ::1 3c:52:82:4e:1a:7b");
 	assert_int_equal(sscanf(text, "%u.%u.%u.%*u %u.%u.%u.%*u %u.%u.", &a1, &a2, &a3, &b1, &b2,
-	                        &b3, &c1, &c2),
-	                 8);
+				&b3, &c1, &c2),
+			 8);
 	assert_true(a1 == b1 && a2 == b2 && a3 == b3);
 	assert_null(strstr(text, "192.168.1.23"));
 	assert_null(strstr(text, "10.0.0.1 "));
 	assert_non_null(
-	        strstr(text, " 127.0.0.1 255.255.255.0 0000:00:1f.3 09:29:22 1.2.3 ::1 3c:52:82:"));
+		strstr(text, " 127.0.0.1 255.255.255.0 0000:00:1f.3 09:29:22 1.2.3 ::1 3c:52:82:"));
 	assert_null(strstr(text, "4e:1a:7b"));
 	free(text);
 	kf_redactor_free(r);
@@ -245,16 +245,16 @@ static void redaction_keeps_structure_of_addresses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(uevent_lines_become_pairs_and_junk_is_skipped),
-	        cmocka_unit_test(uevent_values_are_cut_and_made_printable),
-	        cmocka_unit_test(sanitize_keeps_valid_utf8_and_replaces_the_rest),
-	        cmocka_unit_test(kernel_log_finds_probe_firmware_io_and_usb_problems),
-	        cmocka_unit_test(kernel_log_reads_the_dev_err_form_of_probe_failures),
-	        cmocka_unit_test(kernel_log_keeps_a_bounded_number_of_events),
-	        cmocka_unit_test(ids_lookup_names_vendor_device_and_subclass),
-	        cmocka_unit_test(ids_lookup_matches_the_system_pci_ids),
-	        cmocka_unit_test(redaction_replaces_whole_words_consistently),
-	        cmocka_unit_test(redaction_keeps_structure_of_addresses),
+		cmocka_unit_test(uevent_lines_become_pairs_and_junk_is_skipped),
+		cmocka_unit_test(uevent_values_are_cut_and_made_printable),
+		cmocka_unit_test(sanitize_keeps_valid_utf8_and_replaces_the_rest),
+		cmocka_unit_test(kernel_log_finds_probe_firmware_io_and_usb_problems),
+		cmocka_unit_test(kernel_log_reads_the_dev_err_form_of_probe_failures),
+		cmocka_unit_test(kernel_log_keeps_a_bounded_number_of_events),
+		cmocka_unit_test(ids_lookup_names_vendor_device_and_subclass),
+		cmocka_unit_test(ids_lookup_matches_the_system_pci_ids),
+		cmocka_unit_test(redaction_replaces_whole_words_consistently),
+		cmocka_unit_test(redaction_keeps_structure_of_addresses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,15 +32,15 @@ static void jobs_on_a_stopped_printer_are_stuck(void **state)
 
 	(void)state;
 	json_object_set_new(report->printers, "queues",
-	                    json_pack("[{s:s, s:s, s:s}, {s:s, s:s}]", "name", "Office-2F", "state",
-	                              "stopped", "state_message", "Paper jam", "name", "Label",
-	                              "state", "idle"));
+			    json_pack("[{s:s, s:s, s:s}, {s:s, s:s}]", "name", "Office-2F", "state",
+				      "stopped", "state_message", "Paper jam", "name", "Label",
+				      "state", "idle"));
 	json_object_set_new(report->printers, "jobs",
-	                    json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}]", "id",
-	                              "Office-2F-12", "queue", "Office-2F", "submitted", "09:00",
-	                              "id", "Office-2F-13", "queue", "Office-2F", "submitted",
-	                              "09:05", "id", "Label-3", "queue", "Label", "submitted",
-	                              "09:10"));
+			    json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}]", "id",
+				      "Office-2F-12", "queue", "Office-2F", "submitted", "09:00",
+				      "id", "Office-2F-13", "queue", "Office-2F", "submitted",
+				      "09:05", "id", "Label-3", "queue", "Label", "submitted",
+				      "09:10"));
 	kf_driver_status_apply(report, events);
 	problem = problem_with(report, "Office-2F is stopped; 2 print jobs are waiting");
 	assert_non_null(problem);
@@ -55,8 +55,8 @@ static void a_device_with_a_driver_and_no_log_lines_works(void **state)
 	struct kf_report *report = kf_report_new();
 	struct kf_kernel_events *events = calloc(1, sizeof(*events));
 	json_t *device = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s}", "id", "pci:0000:00:02.0",
-	                           "bus", "pci", "kernel_name", "0000:00:02.0", "driver", "i915",
-	                           "module", json_null(), "class", "030000");
+				   "bus", "pci", "kernel_name", "0000:00:02.0", "driver", "i915",
+				   "module", json_null(), "class", "030000");
 
 	(void)state;
 	kf_report_add_device(report, device);
@@ -70,11 +70,11 @@ static void a_device_with_a_driver_and_no_log_lines_works(void **state)
 static void a_probe_failure_on_a_usb_interface_fails_its_device(void **state)
 {
 	static const char log[] =
-	        "usbhid 1-4:1.0: probe with driver usbhid failed with error -71\n";
+		"usbhid 1-4:1.0: probe with driver usbhid failed with error -71\n";
 	struct kf_report *report = kf_report_new();
 	struct kf_kernel_events *events = calloc(1, sizeof(*events));
 	json_t *device = json_pack("{s:s, s:s, s:s, s:o, s:s}", "id", "usb:1-4", "bus", "usb",
-	                           "kernel_name", "1-4", "driver", json_null(), "class", "000000");
+				   "kernel_name", "1-4", "driver", json_null(), "class", "000000");
 
 	(void)state;
 	kf_report_add_device(report, device);
@@ -82,8 +82,8 @@ static void a_probe_failure_on_a_usb_interface_fails_its_device(void **state)
 	kf_driver_status_apply(report, events);
 	assert_string_equal(kf_json_str(device, "status"), "failed");
 	assert_non_null(
-	        strstr(json_string_value(json_array_get(json_object_get(device, "evidence"), 0)),
-	               "kernel log: usbhid 1-4:1.0"));
+		strstr(json_string_value(json_array_get(json_object_get(device, "evidence"), 0)),
+		       "kernel log: usbhid 1-4:1.0"));
 	assert_non_null(problem_with(report, "error -71"));
 	free(events);
 	kf_report_free(report);
@@ -92,9 +92,9 @@ static void a_probe_failure_on_a_usb_interface_fails_its_device(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(jobs_on_a_stopped_printer_are_stuck),
-	        cmocka_unit_test(a_device_with_a_driver_and_no_log_lines_works),
-	        cmocka_unit_test(a_probe_failure_on_a_usb_interface_fails_its_device),
+		cmocka_unit_test(jobs_on_a_stopped_printer_are_stuck),
+		cmocka_unit_test(a_device_with_a_driver_and_no_log_lines_works),
+		cmocka_unit_test(a_probe_failure_on_a_usb_interface_fails_its_device),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

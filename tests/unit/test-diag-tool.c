@@ -70,10 +70,10 @@ static void absent_tool_is_not_found(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(tool_output_is_captured_with_its_exit_status),
-	        cmocka_unit_test(tool_output_past_the_cap_is_dropped_and_flagged),
-	        cmocka_unit_test(tool_that_hangs_is_killed_at_the_timeout),
-	        cmocka_unit_test(absent_tool_is_not_found),
+		cmocka_unit_test(tool_output_is_captured_with_its_exit_status),
+		cmocka_unit_test(tool_output_past_the_cap_is_dropped_and_flagged),
+		cmocka_unit_test(tool_that_hangs_is_killed_at_the_timeout),
+		cmocka_unit_test(absent_tool_is_not_found),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
