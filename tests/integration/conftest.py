@@ -23,7 +23,8 @@ def run(args, timeout=60, **kwargs):
     """Runs a command to completion with a bound on its time; returns CompletedProcess."""
     kwargs.setdefault("stdout", subprocess.PIPE)
     kwargs.setdefault("stderr", subprocess.PIPE)
-    kwargs.setdefault("stdin", subprocess.DEVNULL)
+    if "input" not in kwargs:
+        kwargs.setdefault("stdin", subprocess.DEVNULL)
     kwargs.setdefault("text", True)
     return subprocess.run(args, timeout=timeout, **kwargs)
 

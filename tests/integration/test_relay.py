@@ -1,0 +1,128 @@
+# kefu: the shipped relay configuration holds against OpenSSH's own client. SPDX-License-Identifier: MIT
+import os
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import run
+from relay_fixtures import make_key, relay  # noqa: F401 (relay is a fixture)
+
+
+def ssh_args(relay, user, key, known_hosts):
+    return ["ssh", "-F", "/dev/null", "-p", str(relay.port), "-i", key,
+            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+            "-o", "UserKnownHostsFile=%s" % known_hosts, "-o", "StrictHostKeyChecking=yes",
+            "-o", "ConnectTimeout=5", "-o", "ExitOnForwardFailure=yes",
+            "%s@%s" % (user, relay.host)]
+
+
+@pytest.fixture
+def client(relay, tmp_path):
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text("[%s]:%d %s\n" % (relay.host, relay.port, relay.host_key_line))
+    agent_key = make_key(str(tmp_path / "agent"), "agent")
+    return {"known_hosts": str(known_hosts), "agent_key": agent_key}
+
+
+def start_agent_forward(processes, relay, client, target_port):
+    """ssh -R localhost:0 as an agent would; returns (process, forwarded port)."""
+    proc = processes.start(
+        ssh_args(relay, relay.agent_user, client["agent_key"], client["known_hosts"])
+        + ["-N", "-R", "localhost:0:127.0.0.1:%d" % target_port],
+        stderr=subprocess.PIPE, text=True)
+    line = proc.stderr.readline()
+    assert "Allocated port" in line, line
+    return proc, int(line.split()[2])
+
+
+class EchoServer:
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                data = conn.recv(100)
+                conn.sendall(b"echo:" + data)
+
+
+def test_any_agent_key_gets_a_remote_forward_at_a_port_the_relay_picks(processes, relay, client):
+    echo = EchoServer()
+    _, port = start_agent_forward(processes, relay, client, echo.port)
+    assert port > 0
+
+
+def test_registered_technician_reaches_the_agents_forward_with_ssh_W(processes, relay, client):
+    echo = EchoServer()
+    _, port = start_agent_forward(processes, relay, client, echo.port)
+    result = run(ssh_args(relay, relay.tech_user, relay.tech_key, client["known_hosts"])
+                 + ["-W", "localhost:%d" % port], input="hello", timeout=20)
+    assert result.stdout == "echo:hello"
+
+
+def test_agent_key_cannot_open_connections_through_the_relay(processes, relay, client):
+    echo = EchoServer()
+    result = run(ssh_args(relay, relay.agent_user, client["agent_key"], client["known_hosts"])
+                 + ["-W", "127.0.0.1:%d" % echo.port], input="x", timeout=20)
+    assert result.returncode != 0 and "echo:" not in result.stdout
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:0", "0.0.0.0:0", "*:0"])
+def test_agent_may_not_listen_anywhere_but_localhost(processes, relay, client, listen):
+    result = run(ssh_args(relay, relay.agent_user, client["agent_key"], client["known_hosts"])
+                 + ["-N", "-R", "%s:127.0.0.1:9" % listen], timeout=20)
+    assert result.returncode != 0
+    assert "forwarding failed" in result.stderr.lower()
+
+
+@pytest.mark.parametrize("role", ["agent", "technician"])
+def test_no_shell_command_or_tty_for_either_account(relay, client, role):
+    user, key = ((relay.agent_user, client["agent_key"]) if role == "agent"
+                 else (relay.tech_user, relay.tech_key))
+    result = run(ssh_args(relay, user, key, client["known_hosts"]) + ["-tt", "id"], timeout=20)
+    assert result.returncode != 0
+    assert "uid=" not in result.stdout
+
+
+def test_technician_may_not_listen_on_the_relay(relay, client):
+    result = run(ssh_args(relay, relay.tech_user, relay.tech_key, client["known_hosts"])
+                 + ["-N", "-R", "localhost:0:127.0.0.1:9"], timeout=20)
+    assert result.returncode != 0
+
+
+def test_unregistered_technician_key_is_refused(relay, client, tmp_path):
+    stranger = make_key(str(tmp_path / "stranger"), "stranger")
+    result = run(ssh_args(relay, relay.tech_user, stranger, client["known_hosts"])
+                 + ["-W", "localhost:22"], timeout=20)
+    assert result.returncode == 255
+    assert "Permission denied" in result.stderr
+
+
+def test_rsa_agent_key_is_refused(relay, client, tmp_path):
+    rsa = str(tmp_path / "rsa")
+    subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", rsa],
+                   check=True, timeout=60)
+    result = run(ssh_args(relay, relay.agent_user, rsa, client["known_hosts"])
+                 + ["-N", "-R", "localhost:0:127.0.0.1:9"], timeout=20)
+    assert result.returncode == 255
+    assert "Permission denied" in result.stderr
+
+
+def test_keys_command_is_quiet_for_hostile_input():
+    keys = os.path.join(os.path.dirname(__file__), "..", "..", "packaging", "relay",
+                        "kefu-relay-keys")
+    for args in (["agent", "ssh-ed25519", "AAAA$(id)"], ["agent", "ssh-dss", "AAAA"],
+                 ["technician", "ssh-ed25519", "AAAA", "/nonexistent"], ["root"], []):
+        result = run([keys] + args)
+        assert result.returncode == 0 and result.stdout == ""
