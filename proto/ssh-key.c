@@ -150,8 +150,8 @@ int kf_ssh_key_generate(struct kf_ssh_key **key, const char *comment, struct kf_
 	    put_ed25519_blob(&blob, public_key) != KF_OK ||
 	    (encoded = base64_encode(blob.data, blob.len)) == NULL ||
 	    (made = calloc(1, sizeof(*made))) == NULL ||
-	    (made->public_line = malloc(strlen(ED25519_TYPE) + strlen(encoded) +
-					strlen(comment) + 3)) == NULL ||
+	    (made->public_line = malloc(strlen(ED25519_TYPE) + strlen(encoded) + strlen(comment) +
+					3)) == NULL ||
 	    (made->private_text = malloc(private_text.len + 1)) == NULL) {
 		r = kf_error_set(err, KF_ERR_NOMEM, "out of memory for a key");
 		goto out;
@@ -260,8 +260,7 @@ static int is_allowed_type(const char *type, size_t len)
 	return 0;
 }
 
-int kf_ssh_key_parse_public(const char *line, uint8_t *blob, size_t *blob_len,
-			    struct kf_error *err)
+int kf_ssh_key_parse_public(const char *line, uint8_t *blob, size_t *blob_len, struct kf_error *err)
 {
 	const char *type = line, *data;
 	size_t type_len, data_len;

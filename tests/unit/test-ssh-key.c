@@ -103,7 +103,9 @@ static void missing_or_wrong_key_file_is_a_clear_error(void **state)
 static void pinned_ed25519_line_parses_and_fingerprint_matches_openssh(void **state)
 {
 	/* A key line and the fingerprint `ssh-keygen -lf` printed for it. */
-	const char *line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGY5mzyrRDY7JaDNnAo8mAsq+IuaJqnl4jnpi5roqtjh relay";
+	const char *line =
+		"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGY5mzyrRDY7JaDNnAo8mAsq+IuaJqnl4jnpi5roqtjh "
+		"relay";
 	uint8_t blob[KF_SSH_KEY_BLOB_MAX];
 	size_t len;
 	char fingerprint[64];
