@@ -553,7 +553,7 @@ static int drive_setup(struct kf_ssh *ssh)
 			return 0;
 		}
 		ssh->state = STATE_HANDSHAKE;
-		/* fall through */
+		__attribute__((fallthrough));
 	case STATE_HANDSHAKE:
 		r = libssh2_session_handshake(ssh->session, ssh->fd);
 		if (r == LIBSSH2_ERROR_EAGAIN)
@@ -571,7 +571,7 @@ static int drive_setup(struct kf_ssh *ssh)
 			return 0;
 		}
 		ssh->state = STATE_AUTH;
-		/* fall through */
+		__attribute__((fallthrough));
 	case STATE_AUTH:
 		r = libssh2_userauth_publickey_frommemory(
 			ssh->session, ssh->username, strlen(ssh->username), ssh->key->public_line,
