@@ -96,9 +96,9 @@ struct kf_ssh {
 	struct ssh_open_request *opens;
 	struct ssh_channel *channels;
 
-	int depth;         /* > 0 while the driver or a notification runs */
-	int is_closing;    /* kf_ssh_close() was called */
-	int is_destroyed;  /* libssh2 released, handles closing */
+	int depth;        /* > 0 while the driver or a notification runs */
+	int is_closing;   /* kf_ssh_close() was called */
+	int is_destroyed; /* libssh2 released, handles closing */
 	uint8_t read_buffer[READ_CHUNK];
 };
 
@@ -178,8 +178,7 @@ static int channel_write(struct kf_stream *stream, const void *data, size_t len,
 {
 	struct ssh_channel *channel = (struct ssh_channel *)stream;
 
-	if (channel->ssh == NULL || channel->lib == NULL || channel->is_ended ||
-	    channel->wants_eof)
+	if (channel->ssh == NULL || channel->lib == NULL || channel->is_ended || channel->wants_eof)
 		return kf_error_set(err, KF_ERR_CLOSED, "the relay connection is closed");
 	if (kf_buf_append(&channel->out, data, len) != KF_OK)
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory for outgoing data");
@@ -520,8 +519,8 @@ static void on_deadline(uv_timer_t *timer)
 {
 	struct kf_ssh *ssh = timer->data;
 
-	ssh_fail(ssh, KF_ERR_TIMEOUT, "could not reach the relay %s port %u within %u s",
-		 ssh->host, ssh->port, ssh->timeout_ms / 1000);
+	ssh_fail(ssh, KF_ERR_TIMEOUT, "could not reach the relay %s port %u within %u s", ssh->host,
+		 ssh->port, ssh->timeout_ms / 1000);
 }
 
 static void become_ready(struct kf_ssh *ssh)
