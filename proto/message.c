@@ -16,6 +16,10 @@ static const char *const known_types[] = {
 	"chat",  /* a line of text between customer and technician */
 	"end",   /* an orderly end of the session, with a reason */
 	"error", /* the answer to a message that could not be handled */
+	/* Session set-up: the SPAKE2 proof of the code's secret (proto/proof.h). */
+	"proof.share",   /* agent: its share */
+	"proof.reply",   /* console: its share and confirmation */
+	"proof.confirm", /* agent: its confirmation */
 };
 
 int kf_msg_type_is_known(const char *type)

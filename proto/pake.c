@@ -63,8 +63,8 @@ static int derive_w(struct kf_pake *pake, const char *secret, const uint8_t *con
 
 	for (int i = 0; i < 8; i++)
 		length[i] = (uint8_t)((uint64_t)context_len >> (8 * i));
-	if (kf_buf_reserve(&input, sizeof(label) + sizeof(length) + context_len +
-					   strlen(secret)) == KF_OK) {
+	if (kf_buf_reserve(&input, sizeof(label) + sizeof(length) + context_len + strlen(secret)) ==
+	    KF_OK) {
 		kf_buf_append(&input, label, sizeof(label));
 		kf_buf_append(&input, length, sizeof(length));
 		kf_buf_append(&input, context, context_len);
@@ -84,9 +84,9 @@ static int derive_w(struct kf_pake *pake, const char *secret, const uint8_t *con
 	return ok ? KF_OK : KF_ERR_NOMEM;
 }
 
-int kf_pake_new(struct kf_pake **out, int is_party_a, const char *secret,
-		const uint8_t *context, size_t context_len, const char *identity_a,
-		const char *identity_b, struct kf_error *err)
+int kf_pake_new(struct kf_pake **out, int is_party_a, const char *secret, const uint8_t *context,
+		size_t context_len, const char *identity_a, const char *identity_b,
+		struct kf_error *err)
 {
 	struct kf_pake *pake;
 	EC_POINT *blind = NULL;
@@ -156,8 +156,8 @@ static int hkdf_confirmation_keys(const uint8_t *ka, size_t ka_len, uint8_t out[
 	ok = kdf != NULL && EVP_PKEY_derive_init(kdf) == 1 &&
 	     EVP_PKEY_CTX_set_hkdf_md(kdf, EVP_sha256()) == 1 &&
 	     EVP_PKEY_CTX_set1_hkdf_key(kdf, ka, (int)ka_len) == 1 &&
-	     EVP_PKEY_CTX_add1_hkdf_info(kdf, (const unsigned char *)info,
-					 (int)strlen(info)) == 1 &&
+	     EVP_PKEY_CTX_add1_hkdf_info(kdf, (const unsigned char *)info, (int)strlen(info)) ==
+		     1 &&
 	     EVP_PKEY_derive(kdf, out, &out_len) == 1 && out_len == 32;
 	EVP_PKEY_CTX_free(kdf);
 	return ok ? KF_OK : KF_ERR_NOMEM;
@@ -176,19 +176,21 @@ int kf_pake_finish(struct kf_pake *pake, const uint8_t *peer_share, size_t peer_
 	int r = KF_ERR_NOMEM;
 
 	if (peer_share_len != KF_PAKE_SHARE_SIZE)
-		return kf_error_set(err, KF_ERR_INVALID, "the other side's proof has the wrong size");
+		return kf_error_set(err, KF_ERR_INVALID,
+				    "the other side's proof has the wrong size");
 	peer = EC_POINT_new(pake->group);
 	if (peer == NULL)
 		goto out;
 	if (EC_POINT_oct2point(pake->group, peer, peer_share, peer_share_len, pake->bn) != 1 ||
 	    EC_POINT_is_at_infinity(pake->group, peer) ||
 	    EC_POINT_is_on_curve(pake->group, peer, pake->bn) != 1) {
-		r = kf_error_set(err, KF_ERR_INVALID, "the other side's proof is not a valid point");
+		r = kf_error_set(err, KF_ERR_INVALID,
+				 "the other side's proof is not a valid point");
 		goto out;
 	}
 	/* K = secret * (peer - w * (N if I am A, M if I am B)). */
-	peer_blind = point_from_hex(pake->group, pake->is_party_a ? point_n_hex : point_m_hex,
-				    pake->bn);
+	peer_blind =
+		point_from_hex(pake->group, pake->is_party_a ? point_n_hex : point_m_hex, pake->bn);
 	unblinded = EC_POINT_new(pake->group);
 	key = EC_POINT_new(pake->group);
 	if (peer_blind == NULL || unblinded == NULL || key == NULL ||
@@ -219,10 +221,10 @@ int kf_pake_finish(struct kf_pake *pake, const uint8_t *peer_share, size_t peer_
 	if (hkdf_confirmation_keys(digest + 16, 16, confirmation_keys) != KF_OK)
 		goto out;
 	/* KcA = confirmation_keys[0..15], KcB = confirmation_keys[16..31]. */
-	if (HMAC(EVP_sha256(), confirmation_keys + (pake->is_party_a ? 0 : 16), 16, tt.data,
-		 tt.len, mine, &mac_len) == NULL ||
-	    HMAC(EVP_sha256(), confirmation_keys + (pake->is_party_a ? 16 : 0), 16, tt.data,
-		 tt.len, expected, &mac_len) == NULL)
+	if (HMAC(EVP_sha256(), confirmation_keys + (pake->is_party_a ? 0 : 16), 16, tt.data, tt.len,
+		 mine, &mac_len) == NULL ||
+	    HMAC(EVP_sha256(), confirmation_keys + (pake->is_party_a ? 16 : 0), 16, tt.data, tt.len,
+		 expected, &mac_len) == NULL)
 		goto out;
 	r = KF_OK;
 out:

@@ -19,9 +19,9 @@
  *   B -> A: share_B, confirm_B
  *   A -> B: confirm_A
  */
-#define KF_PAKE_SHARE_SIZE   65 /* an uncompressed P-256 point */
-#define KF_PAKE_CONFIRM_SIZE 32 /* HMAC-SHA-256 */
-#define KF_PAKE_CONTEXT_SIZE 32 /* bytes of TLS exporter the proof is bound to */
+#define KF_PAKE_SHARE_SIZE     65 /* an uncompressed P-256 point */
+#define KF_PAKE_CONFIRM_SIZE   32 /* HMAC-SHA-256 */
+#define KF_PAKE_CONTEXT_SIZE   32 /* bytes of TLS exporter the proof is bound to */
 #define KF_PAKE_EXPORTER_LABEL "EXPORTER-kefu-code-proof"
 
 struct kf_pake;
@@ -31,9 +31,9 @@ struct kf_pake;
  * (KF_PAKE_CONTEXT_SIZE bytes); identity_a and identity_b name both parties the
  * same way on both sides. The caller owns *pake and frees it with kf_pake_free().
  */
-int kf_pake_new(struct kf_pake **pake, int is_party_a, const char *secret,
-		const uint8_t *context, size_t context_len, const char *identity_a,
-		const char *identity_b, struct kf_error *err);
+int kf_pake_new(struct kf_pake **pake, int is_party_a, const char *secret, const uint8_t *context,
+		size_t context_len, const char *identity_a, const char *identity_b,
+		struct kf_error *err);
 
 /* This side's share, to send to the peer. */
 int kf_pake_share(const struct kf_pake *pake, uint8_t share[KF_PAKE_SHARE_SIZE]);

@@ -1,5 +1,6 @@
 /* kefu: SSH keys for the relay: ephemeral Ed25519 keys, key files, pinned host keys. SPDX-License-Identifier: MIT */
 #include "proto/ssh-key.h"
+#include "proto/base64.h"
 #include "proto/buffer.h"
 
 #include <openssl/crypto.h>
@@ -32,37 +33,6 @@ static int put_ed25519_blob(struct kf_buf *buf, const uint8_t public_key[32])
 	if ((r = put_string(buf, ED25519_TYPE, strlen(ED25519_TYPE))) != KF_OK)
 		return r;
 	return put_string(buf, public_key, 32);
-}
-
-static char *base64_encode(const uint8_t *data, size_t len)
-{
-	size_t size = 4 * ((len + 2) / 3) + 1;
-	char *out = malloc(size);
-
-	if (out != NULL)
-		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	return out;
-}
-
-/* Decodes standard base64 without line breaks; returns the length or -1. */
-static int base64_decode(const char *text, size_t text_len, uint8_t *out, size_t out_size)
-{
-	int len, padding = 0;
-
-	if (text_len == 0 || text_len % 4 != 0 || text_len / 4 * 3 > out_size)
-		return -1;
-	for (size_t i = 0; i < text_len; i++) {
-		char c = text[i];
-		int is_b64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-			     (c >= '0' && c <= '9') || c == '+' || c == '/';
-
-		if (c == '=' && i >= text_len - 2)
-			padding++;
-		else if (!is_b64 || padding > 0)
-			return -1;
-	}
-	len = EVP_DecodeBlock(out, (const unsigned char *)text, (int)text_len);
-	return len < 0 ? -1 : len - padding;
 }
 
 /*
@@ -106,7 +76,7 @@ static int build_openssh_private(struct kf_buf *out, const uint8_t seed[32],
 	put_ed25519_blob(&blob, public_key);
 	put_string(&blob, secret.data, secret.len);
 
-	text = base64_encode(blob.data, blob.len);
+	text = kf_base64_encode(blob.data, blob.len);
 	if (text == NULL)
 		goto out;
 	kf_buf_reserve(out, strlen(text) + strlen(text) / 70 + 128);
@@ -148,7 +118,7 @@ int kf_ssh_key_generate(struct kf_ssh_key **key, const char *comment, struct kf_
 	if (kf_buf_reserve(&private_text, 1024) != KF_OK ||
 	    (r = build_openssh_private(&private_text, seed, public_key, comment)) != KF_OK ||
 	    put_ed25519_blob(&blob, public_key) != KF_OK ||
-	    (encoded = base64_encode(blob.data, blob.len)) == NULL ||
+	    (encoded = kf_base64_encode(blob.data, blob.len)) == NULL ||
 	    (made = calloc(1, sizeof(*made))) == NULL ||
 	    (made->public_line = malloc(strlen(ED25519_TYPE) + strlen(encoded) + strlen(comment) +
 					3)) == NULL ||
@@ -279,7 +249,7 @@ int kf_ssh_key_parse_public(const char *line, uint8_t *blob, size_t *blob_len, s
 	while (*data == ' ' || *data == '\t')
 		data++;
 	data_len = strcspn(data, " \t\r\n");
-	len = base64_decode(data, data_len, blob, KF_SSH_KEY_BLOB_MAX);
+	len = kf_base64_decode(data, data_len, blob, KF_SSH_KEY_BLOB_MAX);
 	if (len < 4)
 		return kf_error_set(err, KF_ERR_INVALID, "public key is not valid base64");
 	inner_len = (uint32_t)blob[0] << 24 | (uint32_t)blob[1] << 16 | (uint32_t)blob[2] << 8 |

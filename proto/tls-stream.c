@@ -188,7 +188,8 @@ static void tls_drive(struct tls_stream *tls)
 		n = SSL_read(tls->ssl, plain, sizeof(plain));
 		if (n > 0) {
 			if (tls->stream.on_read != NULL)
-				tls->stream.on_read(&tls->stream, plain, (size_t)n, tls->stream.user);
+				tls->stream.on_read(&tls->stream, plain, (size_t)n,
+						    tls->stream.user);
 			continue;
 		}
 		switch (SSL_get_error(tls->ssl, n)) {
@@ -262,8 +263,7 @@ static void lower_on_drain(struct kf_stream *lower, void *user)
 
 /* ---- the kf_stream it offers ---- */
 
-static int tls_write(struct kf_stream *stream, const void *data, size_t len,
-		     struct kf_error *err)
+static int tls_write(struct kf_stream *stream, const void *data, size_t len, struct kf_error *err)
 {
 	struct tls_stream *tls = (struct tls_stream *)stream;
 	int r;
@@ -425,8 +425,7 @@ SSL_CTX *kf_tls_client_context(const char *ca_pem, struct kf_error *err)
 	return context;
 }
 
-SSL_CTX *kf_tls_server_context(const char *chain_path, const char *key_path,
-			       struct kf_error *err)
+SSL_CTX *kf_tls_server_context(const char *chain_path, const char *key_path, struct kf_error *err)
 {
 	SSL_CTX *context = context_new(TLS_server_method(), err);
 	char reason[256];
@@ -471,8 +470,7 @@ static void name_entry(X509_NAME *name, int nid, char *out, size_t size)
 			*c = '?';
 }
 
-static int certificate_identity(X509 *cert, struct kf_tls_identity *identity,
-				struct kf_error *err)
+static int certificate_identity(X509 *cert, struct kf_tls_identity *identity, struct kf_error *err)
 {
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;

@@ -24,15 +24,14 @@ struct kf_tls_identity {
 	char fingerprint[65];   /* SHA-256 of the certificate, hex */
 };
 
-/* A client context trusting only the CA certificate(s) in ca_pem. Caller frees with SSL_CTX_free. */
+/* A client context trusting only the CA certificate(s) in ca_pem. Caller frees with SSL_CTX_free.
+ */
 SSL_CTX *kf_tls_client_context(const char *ca_pem, struct kf_error *err);
 
 /* A server context with a certificate chain file (leaf first) and its private key. */
-SSL_CTX *kf_tls_server_context(const char *chain_path, const char *key_path,
-			       struct kf_error *err);
+SSL_CTX *kf_tls_server_context(const char *chain_path, const char *key_path, struct kf_error *err);
 
-typedef void (*kf_tls_handshake_cb)(struct kf_stream *tls, const struct kf_error *err,
-				    void *user);
+typedef void (*kf_tls_handshake_cb)(struct kf_stream *tls, const struct kf_error *err, void *user);
 
 /*
  * Starts TLS over lower, which the new stream owns from now on (closing the TLS

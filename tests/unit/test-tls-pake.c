@@ -56,7 +56,8 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, const char *org, X509 *iss
 	X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : name);
 	X509_set_pubkey(cert, key);
 	if (is_ca) {
-		add_extension(cert, issuer ? issuer : cert, NID_basic_constraints, "critical,CA:TRUE");
+		add_extension(cert, issuer ? issuer : cert, NID_basic_constraints,
+			      "critical,CA:TRUE");
 		add_extension(cert, issuer ? issuer : cert, NID_key_usage, "critical,keyCertSign");
 	} else {
 		add_extension(cert, issuer, NID_basic_constraints, "critical,CA:FALSE");
@@ -195,8 +196,7 @@ struct session {
 	struct side client_side, server_side;
 };
 
-static void session_start(struct session *s, const char *ca_pem, const char *chain,
-			  const char *key)
+static void session_start(struct session *s, const char *ca_pem, const char *chain, const char *key)
 {
 	memset(s, 0, sizeof(*s));
 	s->client_context = kf_tls_client_context(ca_pem, NULL);
