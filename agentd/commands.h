@@ -15,4 +15,9 @@
 #define KF_AGENTD_DIAG_SUMMARY "device and driver diagnostics: report, summary, redacted bundle"
 int kf_agentd_cmd_diag(int argc, char **argv);
 
+/* share.c: a support session with a technician through the relay. */
+#define KF_AGENTD_SHARE_USAGE   "[--profile FILE] [--relay N] [--code-minutes N]"
+#define KF_AGENTD_SHARE_SUMMARY "let a technician help: show a code, then chat and share"
+int kf_agentd_cmd_share(int argc, char **argv);
+
 #endif

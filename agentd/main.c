@@ -5,6 +5,7 @@
 
 static const struct kf_command commands[] = {
 	{"diag", KF_AGENTD_DIAG_USAGE, KF_AGENTD_DIAG_SUMMARY, kf_agentd_cmd_diag},
+	{"share", KF_AGENTD_SHARE_USAGE, KF_AGENTD_SHARE_SUMMARY, kf_agentd_cmd_share},
 	{NULL, NULL, NULL, NULL},
 };
 

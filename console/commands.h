@@ -6,4 +6,11 @@
 
 #define KF_CONSOLE_PROGRAM "kefu-console"
 
+/* join.c: a session with a customer's computer, by the code the customer reads out. */
+#define KF_CONSOLE_JOIN_USAGE                                                                      \
+	"[--profile FILE] [--cert FILE] [--key FILE] [--ssh-key FILE] [--exec 'CMD; CMD'] "        \
+	"[--json] CODE"
+#define KF_CONSOLE_JOIN_SUMMARY "join a customer's session with the code they read to you"
+int kf_console_cmd_join(int argc, char **argv);
+
 #endif

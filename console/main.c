@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 static const struct kf_command commands[] = {
+	{"join", KF_CONSOLE_JOIN_USAGE, KF_CONSOLE_JOIN_SUMMARY, kf_console_cmd_join},
 	{NULL, NULL, NULL, NULL},
 };
 

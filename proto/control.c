@@ -39,7 +39,8 @@ static void handle_frame(struct kf_control *control, const struct kf_frame *fram
 	struct kf_msg msg;
 
 	if (frame->type != KF_FRAME_CONTROL) {
-		kf_error_set(&err, KF_ERR_INVALID, "the other side sent a %s frame on the control channel",
+		kf_error_set(&err, KF_ERR_INVALID,
+			     "the other side sent a %s frame on the control channel",
 			     kf_frame_type_name(frame->type));
 		closed(control, KF_ERR_INVALID, &err);
 		return;
@@ -100,7 +101,8 @@ static void on_end(struct kf_stream *stream, int status, const struct kf_error *
 	(void)stream;
 	control->depth++;
 	if (status == KF_OK && kf_frame_decoder_is_partial(control->decoder)) {
-		kf_error_set(&cut, KF_ERR_CLOSED, "the other side stopped in the middle of a message");
+		kf_error_set(&cut, KF_ERR_CLOSED,
+			     "the other side stopped in the middle of a message");
 		closed(control, KF_ERR_CLOSED, &cut);
 	} else {
 		closed(control, status, err);

@@ -24,9 +24,8 @@ static int read_field(const struct kf_msg *msg, const char *name, uint8_t *out, 
 }
 
 static int send_fields(struct kf_control *control, const char *type, uint32_t re,
-		       const char *name_1, const uint8_t *value_1, size_t len_1,
-		       const char *name_2, const uint8_t *value_2, size_t len_2,
-		       struct kf_error *err)
+		       const char *name_1, const uint8_t *value_1, size_t len_1, const char *name_2,
+		       const uint8_t *value_2, size_t len_2, struct kf_error *err)
 {
 	char *text_1 = kf_base64_encode(value_1, len_1);
 	char *text_2 = value_2 != NULL ? kf_base64_encode(value_2, len_2) : NULL;
@@ -64,9 +63,8 @@ static int proof_begin(struct kf_proof *proof, int is_agent, struct kf_stream *t
 	return r;
 }
 
-int kf_proof_agent_start(struct kf_proof *proof, struct kf_control *control,
-			 struct kf_stream *tls, const char *secret,
-			 const char *console_fingerprint, struct kf_error *err)
+int kf_proof_agent_start(struct kf_proof *proof, struct kf_control *control, struct kf_stream *tls,
+			 const char *secret, const char *console_fingerprint, struct kf_error *err)
 {
 	uint8_t share[KF_PAKE_SHARE_SIZE];
 	int r;
@@ -133,7 +131,8 @@ int kf_proof_console_on_confirm(struct kf_proof *proof, const struct kf_msg *msg
 		return r;
 	proof->is_finished = 1;
 	if (!kf_pake_confirm_equal(confirm, sizeof(confirm), proof->expected))
-		return kf_error_set(err, KF_ERR_AUTH, "the customer's computer failed the code proof");
+		return kf_error_set(err, KF_ERR_AUTH,
+				    "the customer's computer failed the code proof");
 	return KF_OK;
 }
 

@@ -28,9 +28,8 @@ struct kf_proof {
  * Agent: starts the proof on an established TLS control channel and sends
  * proof.share. console_fingerprint is the peer certificate's fingerprint (hex).
  */
-int kf_proof_agent_start(struct kf_proof *proof, struct kf_control *control,
-			 struct kf_stream *tls, const char *secret,
-			 const char *console_fingerprint, struct kf_error *err);
+int kf_proof_agent_start(struct kf_proof *proof, struct kf_control *control, struct kf_stream *tls,
+			 const char *secret, const char *console_fingerprint, struct kf_error *err);
 
 /*
  * Agent: checks proof.reply. KF_OK (and proof.confirm sent) when the console holds

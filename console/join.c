@@ -1,0 +1,464 @@
+/* kefu-console join: connect to a customer's computer with the code they read out. SPDX-License-Identifier: MIT */
+#include "console/commands.h"
+#include "console/session.h"
+#include "proto/code.h"
+#include "proto/line-reader.h"
+#include "proto/profile.h"
+#include "proto/ssh-transport.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <editline/readline.h>
+
+struct join {
+	uv_loop_t *loop;
+	const char *program;
+	struct kf_profile *profile;
+	struct kf_code code;
+	SSL_CTX *tls_context;
+	struct kf_ssh_key *key;
+	struct kf_ssh *ssh;
+	struct kf_console_session *session;
+	struct kf_line_reader *input;
+	uv_poll_t terminal; /* stdin when it is a terminal: line editing with libedit */
+	int is_terminal;
+	uv_signal_t interrupt;
+	int is_json;
+	/* --exec: the commands left to run, one at a time. */
+	char *script;
+	char *script_next;
+	int is_waiting; /* a command of the script waits for its answer */
+	int exit_code;
+	int is_done;
+};
+
+static void run_next_command(struct join *join);
+
+/* An event for the technician: a readable line, or a JSON object with --json. */
+static void report(struct join *join, const char *event, json_t *fields, const char *format, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void report(struct join *join, const char *event, json_t *fields, const char *format, ...)
+{
+	va_list args;
+
+	if (join->is_json) {
+		json_t *object = fields != NULL ? json_deep_copy(fields) : json_object();
+		char *text;
+
+		json_object_set_new(object, "event", json_string(event));
+		text = json_dumps(object, JSON_COMPACT | JSON_SORT_KEYS);
+		if (text != NULL)
+			printf("%s\n", text);
+		free(text);
+		json_decref(object);
+	} else {
+		if (join->is_terminal)
+			printf("\r\033[K");
+		va_start(args, format);
+		vprintf(format, args);
+		va_end(args);
+		putchar('\n');
+		if (join->is_terminal && !join->is_done)
+			rl_forced_update_display();
+	}
+	fflush(stdout);
+}
+
+static void finish(struct join *join, int exit_code)
+{
+	if (join->is_done)
+		return;
+	join->is_done = 1;
+	join->exit_code = exit_code;
+	uv_stop(join->loop);
+}
+
+/* ---- session events ---- */
+
+static void on_connected(struct kf_console_session *session, const char *software, void *user)
+{
+	struct join *join = user;
+	json_t *fields = json_pack("{s:s}", "software", software);
+
+	(void)session;
+	OPENSSL_cleanse(&join->code, sizeof(join->code));
+	report(join, "connected", fields,
+	       "Connected to the customer's computer (%s). Type 'help' for commands.", software);
+	json_decref(fields);
+	run_next_command(join);
+}
+
+static void on_chat(struct kf_console_session *session, const char *text, void *user)
+{
+	struct join *join = user;
+	json_t *fields = json_pack("{s:s, s:s}", "from", "customer", "text", text);
+
+	(void)session;
+	report(join, "chat", fields, "Customer: %s", text);
+	json_decref(fields);
+}
+
+static void on_pong(struct kf_console_session *session, double milliseconds, void *user)
+{
+	struct join *join = user;
+	json_t *fields = json_pack("{s:f}", "milliseconds", milliseconds);
+
+	(void)session;
+	report(join, "pong", fields, "Round trip to the customer: %.1f ms", milliseconds);
+	json_decref(fields);
+	if (join->is_waiting) {
+		join->is_waiting = 0;
+		run_next_command(join);
+	}
+}
+
+static void on_ended(struct kf_console_session *session, int status, const char *reason,
+		     void *user)
+{
+	struct join *join = user;
+	json_t *fields = json_pack("{s:s, s:s}", "status", kf_err_name(status), "reason", reason);
+
+	(void)session;
+	if (status == KF_OK)
+		report(join, "ended", fields, "The session has ended: %s", reason);
+	else
+		report(join, "ended", fields, "%s", reason);
+	json_decref(fields);
+	finish(join, status == KF_OK ? KF_EXIT_OK : KF_EXIT_FAILURE);
+}
+
+static const struct kf_console_session_events session_events = {
+	.on_connected = on_connected,
+	.on_chat = on_chat,
+	.on_pong = on_pong,
+	.on_ended = on_ended,
+};
+
+/* ---- commands ---- */
+
+static const char help_text[] =
+	"Commands:\n"
+	"  chat TEXT     send a message to the customer\n"
+	"  ping          measure the round trip to the customer's computer\n"
+	"  end [ADVICE]  end the session, with closing advice for the customer\n"
+	"  help          this list";
+
+static void run_command(struct join *join, char *line)
+{
+	struct kf_error err;
+	char *word = line, *rest;
+
+	while (*word == ' ' || *word == '\t')
+		word++;
+	if (*word == '\0')
+		return;
+	rest = word + strcspn(word, " \t");
+	if (*rest != '\0')
+		*rest++ = '\0';
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+
+	if (strcmp(word, "help") == 0) {
+		report(join, "help", NULL, "%s", help_text);
+	} else if (strcmp(word, "chat") == 0 || strcmp(word, "say") == 0) {
+		if (kf_console_session_chat(join->session, rest, &err) != KF_OK)
+			report(join, "error", NULL, "Could not send: %s", err.message);
+	} else if (strcmp(word, "ping") == 0) {
+		if (kf_console_session_ping(join->session, &err) != KF_OK)
+			report(join, "error", NULL, "Could not ping: %s", err.message);
+		else if (join->script != NULL)
+			join->is_waiting = 1;
+	} else if (strcmp(word, "end") == 0 || strcmp(word, "quit") == 0) {
+		kf_console_session_end(join->session, *rest != '\0' ? rest : "the technician ended it");
+		if (join->script != NULL)
+			join->is_waiting = 1;
+	} else {
+		report(join, "error", NULL, "Unknown command '%s'. Type 'help' for the list.", word);
+	}
+}
+
+/* Runs --exec commands until one has to wait for an answer. */
+static void run_next_command(struct join *join)
+{
+	while (join->script_next != NULL && !join->is_waiting && !join->is_done) {
+		char *command = join->script_next;
+		char *end = strchr(command, ';');
+
+		if (end != NULL) {
+			*end = '\0';
+			join->script_next = end + 1;
+		} else {
+			join->script_next = NULL;
+		}
+		run_command(join, command);
+	}
+	if (join->script != NULL && join->script_next == NULL && !join->is_waiting &&
+	    !join->is_done)
+		kf_console_session_end(join->session, "the technician ended it");
+}
+
+static void on_line(struct kf_line_reader *reader, const char *line, void *user)
+{
+	struct join *join = user;
+	char copy[KF_LINE_MAX + 1];
+
+	(void)reader;
+	snprintf(copy, sizeof(copy), "%s", line);
+	run_command(join, copy);
+}
+
+static void on_input_eof(struct kf_line_reader *reader, void *user)
+{
+	struct join *join = user;
+
+	(void)reader;
+	kf_console_session_end(join->session, "the technician ended it");
+}
+
+/*
+ * libedit hands over a finished line (NULL at end of input). Its callback takes no
+ * user data, so the one interactive join of the process is remembered here.
+ */
+static struct join *editline_join;
+
+static void on_edited_line(char *line)
+{
+	struct join *join = editline_join;
+
+	if (line == NULL) {
+		kf_console_session_end(join->session, "the technician ended it");
+		return;
+	}
+	if (*line != '\0')
+		add_history(line);
+	run_command(join, line);
+	free(line);
+}
+
+static void on_terminal_readable(uv_poll_t *poll, int status, int events)
+{
+	(void)poll;
+	(void)status;
+	(void)events;
+	rl_callback_read_char();
+}
+
+static void on_interrupt(uv_signal_t *handle, int signum)
+{
+	struct join *join = handle->data;
+
+	(void)signum;
+	if (join->session != NULL)
+		kf_console_session_end(join->session, "the technician ended it");
+	else
+		finish(join, KF_EXIT_FAILURE);
+}
+
+static int start_input(struct join *join, struct kf_error *err)
+{
+	struct kf_line_reader_callbacks callbacks = {on_line, on_input_eof};
+
+	if (join->script != NULL)
+		return KF_OK;
+	if (isatty(STDIN_FILENO) && !join->is_json) {
+		join->is_terminal = 1;
+		editline_join = join;
+		rl_callback_handler_install("kefu> ", on_edited_line);
+		uv_poll_init(join->loop, &join->terminal, STDIN_FILENO);
+		uv_poll_start(&join->terminal, UV_READABLE, on_terminal_readable);
+		return KF_OK;
+	}
+	return kf_line_reader_new(join->loop, STDIN_FILENO, &callbacks, join, &join->input, err);
+}
+
+/* ---- the relay ---- */
+
+static void on_open(struct kf_ssh *ssh, struct kf_stream *stream, const struct kf_error *err,
+		    void *user)
+{
+	struct join *join = user;
+	struct kf_error failure;
+
+	(void)ssh;
+	if (stream == NULL) {
+		report(join, "ended", NULL,
+		       "No customer is waiting behind this code (%s). Check the code with the "
+		       "customer.",
+		       err->message);
+		finish(join, KF_EXIT_FAILURE);
+		return;
+	}
+	if (kf_console_session_start(join->loop, stream, join->tls_context, join->code.secret,
+				     &session_events, join, &join->session, &failure) != KF_OK ||
+	    start_input(join, &failure) != KF_OK) {
+		report(join, "ended", NULL, "%s", failure.message);
+		finish(join, KF_EXIT_FAILURE);
+	}
+}
+
+static void on_ssh_ready(struct kf_ssh *ssh, void *user)
+{
+	struct join *join = user;
+	struct kf_error err;
+
+	if (kf_ssh_open(ssh, "localhost", join->code.port, on_open, join, &err) != KF_OK) {
+		report(join, "ended", NULL, "%s", err.message);
+		finish(join, KF_EXIT_FAILURE);
+	}
+}
+
+static void on_ssh_failed(struct kf_ssh *ssh, const struct kf_error *err, void *user)
+{
+	struct join *join = user;
+
+	(void)ssh;
+	report(join, "ended", NULL, "%s", err->message);
+	finish(join, KF_EXIT_FAILURE);
+}
+
+static const char *default_path(char *buffer, size_t size, const char *name)
+{
+	const char *dir = getenv("KEFU_CONSOLE_DIR"), *home = getenv("HOME");
+
+	if (dir != NULL)
+		snprintf(buffer, size, "%s/%s", dir, name);
+	else
+		snprintf(buffer, size, "%s/.config/kefu/console/%s", home ? home : ".", name);
+	return buffer;
+}
+
+static void close_walk(uv_handle_t *handle, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(handle))
+		uv_close(handle, NULL);
+}
+
+int kf_console_cmd_join(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"profile", required_argument, NULL, 'p'}, {"cert", required_argument, NULL, 'c'},
+		{"key", required_argument, NULL, 'k'},     {"ssh-key", required_argument, NULL, 's'},
+		{"exec", required_argument, NULL, 'e'},    {"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	static const struct kf_command usage = {"join", KF_CONSOLE_JOIN_USAGE, "", NULL};
+	char cert_buffer[4096], key_buffer[4096], ssh_key_buffer[4096];
+	const char *profile_path = kf_profile_default_path();
+	const char *cert = default_path(cert_buffer, sizeof(cert_buffer), "technician.pem");
+	const char *key = default_path(key_buffer, sizeof(key_buffer), "technician.key");
+	const char *ssh_key = default_path(ssh_key_buffer, sizeof(ssh_key_buffer), "relay_ed25519");
+	struct join join = {.program = KF_CONSOLE_PROGRAM};
+	const struct kf_profile_relay *relay;
+	struct kf_ssh_options ssh_options = {0};
+	struct kf_ssh_callbacks ssh_callbacks = {.on_ready = on_ssh_ready,
+						 .on_failed = on_ssh_failed};
+	struct kf_error err;
+	int opt, code = KF_EXIT_FAILURE;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			profile_path = optarg;
+			break;
+		case 'c':
+			cert = optarg;
+			break;
+		case 'k':
+			key = optarg;
+			break;
+		case 's':
+			ssh_key = optarg;
+			break;
+		case 'e':
+			join.script = strdup(optarg);
+			join.script_next = join.script;
+			break;
+		case 'j':
+			join.is_json = 1;
+			break;
+		default:
+			return kf_cli_usage(join.program, &usage);
+		}
+	}
+	/* The code may be typed in groups: "1234 5678 9012" as one or three arguments. */
+	{
+		char typed[64] = "";
+
+		if (optind >= argc) {
+			free(join.script);
+			return kf_cli_usage(join.program, &usage);
+		}
+		for (int i = optind; i < argc; i++) {
+			strncat(typed, argv[i], sizeof(typed) - strlen(typed) - 2);
+			strcat(typed, " ");
+		}
+		if (kf_code_parse(typed, &join.code, &err) != KF_OK) {
+			free(join.script);
+			return kf_cli_fail(join.program, "%s", err.message);
+		}
+		OPENSSL_cleanse(typed, sizeof(typed));
+	}
+
+	join.loop = uv_default_loop();
+	if (kf_profile_load(profile_path, &join.profile, &err) != KF_OK) {
+		kf_cli_fail(join.program, "%s", err.message);
+		goto out;
+	}
+	if (join.code.relay_index >= join.profile->relay_count) {
+		kf_cli_fail(join.program, "this code names relay %u, which the profile does not have",
+			    join.code.relay_index);
+		goto out;
+	}
+	join.tls_context = kf_tls_server_context(cert, key, &err);
+	if (join.tls_context == NULL || kf_ssh_key_load(&join.key, ssh_key, &err) != KF_OK) {
+		kf_cli_fail(join.program, "%s", err.message);
+		goto out;
+	}
+	relay = &join.profile->relays[join.code.relay_index];
+	ssh_options.host = relay->host;
+	ssh_options.port = relay->port;
+	ssh_options.user = relay->technician_user;
+	ssh_options.key = join.key;
+	ssh_options.host_keys = (const char *const *)relay->host_keys;
+	ssh_options.host_key_count = relay->host_key_count;
+	uv_signal_init(join.loop, &join.interrupt);
+	join.interrupt.data = &join;
+	uv_signal_start(&join.interrupt, on_interrupt, SIGINT);
+	signal(SIGPIPE, SIG_IGN);
+	if (kf_ssh_connect(join.loop, &ssh_options, &ssh_callbacks, &join, &join.ssh, &err) !=
+	    KF_OK) {
+		kf_cli_fail(join.program, "%s", err.message);
+		goto out;
+	}
+	uv_run(join.loop, UV_RUN_DEFAULT);
+	code = join.exit_code;
+out:
+	if (join.is_terminal) {
+		rl_callback_handler_remove();
+		uv_close((uv_handle_t *)&join.terminal, NULL);
+	}
+	OPENSSL_cleanse(&join.code, sizeof(join.code));
+	kf_console_session_free(join.session);
+	kf_line_reader_free(join.input);
+	kf_ssh_close(join.ssh);
+	uv_walk(join.loop, close_walk, NULL);
+	uv_run(join.loop, UV_RUN_DEFAULT);
+	uv_loop_close(join.loop);
+	kf_ssh_key_free(join.key);
+	SSL_CTX_free(join.tls_context);
+	kf_profile_free(join.profile);
+	free(join.script);
+	return code;
+}

@@ -1,0 +1,329 @@
+/* kefu-console: the technician's side of one support session. SPDX-License-Identifier: MIT */
+#include "console/session.h"
+#include "proto/cli.h"
+#include "proto/control.h"
+#include "proto/proof.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define END_WAIT_MS 3000
+#define PINGS_IN_FLIGHT 16
+
+enum session_state {
+	STATE_TLS,
+	STATE_PROOF,  /* waiting for proof.share, then proof.confirm */
+	STATE_HELLO,  /* proof done, waiting for the agent's hello */
+	STATE_ACTIVE,
+	STATE_ENDING,
+	STATE_OVER,
+};
+
+struct kf_console_session {
+	struct kf_console_session_events events;
+	void *user;
+	enum session_state state;
+	struct kf_stream *tls;
+	struct kf_control *control;
+	struct kf_proof proof;
+	struct kf_tls_identity own;
+	char *secret;
+	char end_reason[256]; /* what the technician said when ending */
+	uv_loop_t *loop;
+	uv_timer_t timer;
+	struct {
+		uint32_t id;
+		uint64_t sent_ns;
+	} pings[PINGS_IN_FLIGHT];
+	int depth;
+	int is_freed;
+};
+
+static void timer_closed(uv_handle_t *handle)
+{
+	free(handle->data);
+}
+
+static void session_destroy(struct kf_console_session *session)
+{
+	kf_proof_clear(&session->proof);
+	if (session->control != NULL)
+		kf_control_free(session->control);
+	else if (session->tls != NULL)
+		kf_stream_close(session->tls);
+	if (session->secret != NULL) {
+		OPENSSL_cleanse(session->secret, strlen(session->secret));
+		free(session->secret);
+	}
+	uv_close((uv_handle_t *)&session->timer, timer_closed);
+}
+
+static void enter(struct kf_console_session *session)
+{
+	session->depth++;
+}
+
+static void leave(struct kf_console_session *session)
+{
+	if (--session->depth == 0 && session->is_freed)
+		session_destroy(session);
+}
+
+static void ended(struct kf_console_session *session, int status, const char *reason)
+{
+	if (session->state == STATE_OVER)
+		return;
+	session->state = STATE_OVER;
+	uv_timer_stop(&session->timer);
+	if (session->events.on_ended != NULL)
+		session->events.on_ended(session, status, reason, session->user);
+}
+
+static void handle_setup_message(struct kf_console_session *session, const struct kf_msg *msg)
+{
+	struct kf_error err;
+	json_t *code;
+	int r;
+
+	if (strcmp(msg->type, "error") == 0) {
+		code = json_object_get(msg->body, "code");
+		if (json_is_string(code) &&
+		    strcmp(json_string_value(code), KF_PROOF_ERROR_WRONG_CODE) == 0)
+			ended(session, KF_ERR_AUTH,
+			      "the code is wrong: ask the customer to read it again");
+		else
+			ended(session, KF_ERR_DENIED, "the customer's computer refused the session");
+		return;
+	}
+	if (session->state == STATE_PROOF && strcmp(msg->type, "proof.share") == 0 &&
+	    session->proof.pake == NULL) {
+		r = kf_proof_console_on_share(&session->proof, session->control, session->tls,
+					      session->secret, session->own.fingerprint, msg, &err);
+		if (r != KF_OK)
+			ended(session, r, err.message);
+		return;
+	}
+	if (session->state == STATE_PROOF && strcmp(msg->type, "proof.confirm") == 0) {
+		r = kf_proof_console_on_confirm(&session->proof, msg, &err);
+		if (r == KF_OK) {
+			json_t *body = json_pack("{s:s, s:s}", "software",
+						 "kefu-console " KF_VERSION, "role", "console");
+
+			r = kf_control_send(session->control, "hello", 0, body, NULL, &err);
+			json_decref(body);
+		}
+		if (r != KF_OK) {
+			ended(session, r, err.message);
+			return;
+		}
+		session->state = STATE_HELLO;
+		return;
+	}
+	if (session->state == STATE_HELLO && strcmp(msg->type, "hello") == 0) {
+		json_t *software = json_object_get(msg->body, "software");
+
+		uv_timer_stop(&session->timer);
+		session->state = STATE_ACTIVE;
+		if (session->events.on_connected != NULL)
+			session->events.on_connected(
+				session, json_is_string(software) ? json_string_value(software) : "",
+				session->user);
+		return;
+	}
+	kf_error_set(&err, KF_ERR_DENIED, "the other side sent '%s' out of turn", msg->type);
+	ended(session, KF_ERR_DENIED, err.message);
+}
+
+static void handle_pong(struct kf_console_session *session, const struct kf_msg *msg)
+{
+	for (int i = 0; i < PINGS_IN_FLIGHT; i++) {
+		if (session->pings[i].id == 0 || session->pings[i].id != msg->re)
+			continue;
+		session->pings[i].id = 0;
+		if (session->events.on_pong != NULL)
+			session->events.on_pong(
+				session, (double)(uv_hrtime() - session->pings[i].sent_ns) / 1e6,
+				session->user);
+		return;
+	}
+}
+
+static void handle_session_message(struct kf_console_session *session, const struct kf_msg *msg)
+{
+	json_t *text;
+
+	if (strcmp(msg->type, "pong") == 0) {
+		handle_pong(session, msg);
+	} else if (strcmp(msg->type, "ping") == 0) {
+		kf_control_send(session->control, "pong", msg->id, NULL, NULL, NULL);
+	} else if (strcmp(msg->type, "chat") == 0) {
+		text = json_object_get(msg->body, "text");
+		if (json_is_string(text) && session->events.on_chat != NULL)
+			session->events.on_chat(session, json_string_value(text), session->user);
+	} else if (strcmp(msg->type, "end") == 0) {
+		text = json_object_get(msg->body, "reason");
+		kf_control_shutdown(session->control);
+		ended(session, KF_OK,
+		      json_is_string(text) ? json_string_value(text) : "the customer ended it");
+	} else if (strcmp(msg->type, "error") != 0) {
+		kf_control_send_error(session->control, msg->id, "unexpected",
+				      "this message does not fit an established session", NULL);
+	}
+}
+
+static void on_message(struct kf_control *control, const struct kf_msg *msg, void *user)
+{
+	struct kf_console_session *session = user;
+
+	(void)control;
+	enter(session);
+	if (session->state == STATE_ACTIVE)
+		handle_session_message(session, msg);
+	else if (session->state < STATE_ACTIVE)
+		handle_setup_message(session, msg);
+	leave(session);
+}
+
+static void on_closed(struct kf_control *control, int status, const struct kf_error *err,
+		      void *user)
+{
+	struct kf_console_session *session = user;
+
+	(void)control;
+	enter(session);
+	if (session->state == STATE_ENDING)
+		ended(session, KF_OK, session->end_reason);
+	else if (session->state == STATE_ACTIVE)
+		ended(session, status == KF_OK ? KF_ERR_CLOSED : status,
+		      err != NULL ? err->message : "the customer's computer went away");
+	else
+		ended(session, status == KF_OK ? KF_ERR_CLOSED : status,
+		      err != NULL ? err->message
+				  : "the customer's computer closed the connection during set-up");
+	leave(session);
+}
+
+static void on_handshake(struct kf_stream *tls, const struct kf_error *err, void *user)
+{
+	struct kf_console_session *session = user;
+	struct kf_control_callbacks callbacks = {on_message, on_closed};
+	struct kf_error failure;
+
+	enter(session);
+	if (err != NULL) {
+		ended(session, err->code, err->message);
+	} else if (kf_tls_stream_local_identity(tls, &session->own, &failure) != KF_OK ||
+		   kf_control_new(tls, &callbacks, session, &session->control, &failure) !=
+			   KF_OK) {
+		ended(session, failure.code, failure.message);
+	} else {
+		session->state = STATE_PROOF;
+	}
+	leave(session);
+}
+
+static void on_timer(uv_timer_t *timer)
+{
+	struct kf_console_session *session = timer->data;
+
+	enter(session);
+	if (session->state == STATE_ENDING)
+		ended(session, KF_OK, session->end_reason);
+	else
+		ended(session, KF_ERR_TIMEOUT,
+		      "the customer's computer did not finish setting up the session in time");
+	leave(session);
+}
+
+int kf_console_session_start(uv_loop_t *loop, struct kf_stream *channel, SSL_CTX *tls_context,
+			     const char *secret, const struct kf_console_session_events *events,
+			     void *user, struct kf_console_session **out, struct kf_error *err)
+{
+	struct kf_console_session *session = calloc(1, sizeof(*session));
+	int r;
+
+	*out = NULL;
+	if (session == NULL || (session->secret = strdup(secret)) == NULL) {
+		free(session);
+		kf_stream_close(channel);
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory for a session");
+	}
+	session->events = *events;
+	session->user = user;
+	session->loop = loop;
+	uv_timer_init(loop, &session->timer);
+	session->timer.data = session;
+	uv_timer_start(&session->timer, on_timer, KF_CONSOLE_SETUP_TIMEOUT_MS, 0);
+	*out = session;
+	enter(session);
+	r = kf_tls_stream_new(tls_context, 1, channel, on_handshake, session, &session->tls, err);
+	if (r != KF_OK) {
+		kf_stream_close(channel);
+		session->state = STATE_OVER;
+	}
+	leave(session);
+	return r;
+}
+
+int kf_console_session_chat(struct kf_console_session *session, const char *text,
+			    struct kf_error *err)
+{
+	json_t *body;
+	int r;
+
+	if (session->state != STATE_ACTIVE)
+		return kf_error_set(err, KF_ERR_STATE, "not connected to the customer");
+	body = json_pack("{s:s}", "text", text);
+	if (body == NULL)
+		return kf_error_set(err, KF_ERR_INVALID, "the message is not valid text");
+	r = kf_control_send(session->control, "chat", 0, body, NULL, err);
+	json_decref(body);
+	return r;
+}
+
+int kf_console_session_ping(struct kf_console_session *session, struct kf_error *err)
+{
+	uint32_t id;
+	int slot = -1, r;
+
+	if (session->state != STATE_ACTIVE)
+		return kf_error_set(err, KF_ERR_STATE, "not connected to the customer");
+	for (int i = 0; i < PINGS_IN_FLIGHT && slot < 0; i++)
+		if (session->pings[i].id == 0)
+			slot = i;
+	if (slot < 0)
+		return kf_error_set(err, KF_ERR_STATE, "too many pings without an answer");
+	r = kf_control_send(session->control, "ping", 0, NULL, &id, err);
+	if (r == KF_OK) {
+		session->pings[slot].id = id;
+		session->pings[slot].sent_ns = uv_hrtime();
+	}
+	return r;
+}
+
+void kf_console_session_end(struct kf_console_session *session, const char *reason)
+{
+	json_t *body;
+
+	if (session->state != STATE_ACTIVE)
+		return;
+	body = json_pack("{s:s}", "reason", reason);
+	kf_control_send(session->control, "end", 0, body, NULL, NULL);
+	json_decref(body);
+	kf_control_shutdown(session->control);
+	snprintf(session->end_reason, sizeof(session->end_reason), "%s", reason);
+	session->state = STATE_ENDING;
+	uv_timer_start(&session->timer, on_timer, END_WAIT_MS, 0);
+}
+
+void kf_console_session_free(struct kf_console_session *session)
+{
+	if (session == NULL || session->is_freed)
+		return;
+	session->is_freed = 1;
+	session->state = STATE_OVER;
+	if (session->depth == 0)
+		session_destroy(session);
+}

@@ -1,0 +1,55 @@
+/* kefu-console: the technician's side of one support session. SPDX-License-Identifier: MIT */
+#ifndef KF_CONSOLE_SESSION_H
+#define KF_CONSOLE_SESSION_H
+
+#include "proto/error.h"
+#include "proto/stream.h"
+#include "proto/tls-stream.h"
+
+#include <openssl/ssl.h>
+#include <uv.h>
+
+/*
+ * On a channel opened through the relay to the customer's forwarded port: TLS
+ * with the technician's certificate, the proof of the code's secret, hello, and
+ * then the control channel.
+ */
+struct kf_console_session;
+
+struct kf_console_session_events {
+	/* The customer's computer proved the code and said hello. */
+	void (*on_connected)(struct kf_console_session *session, const char *software,
+			     void *user);
+	void (*on_chat)(struct kf_console_session *session, const char *text, void *user);
+	void (*on_pong)(struct kf_console_session *session, double milliseconds, void *user);
+	/*
+	 * The session is over or could not start: status KF_OK for an orderly end,
+	 * KF_ERR_AUTH for a wrong code, another code for a failure; reason is for people.
+	 */
+	void (*on_ended)(struct kf_console_session *session, int status, const char *reason,
+			 void *user);
+};
+
+#define KF_CONSOLE_SETUP_TIMEOUT_MS 30000
+
+/*
+ * Starts on channel (owned by the session from now on). secret is copied and wiped
+ * on free. The caller owns *session and frees it with kf_console_session_free().
+ */
+int kf_console_session_start(uv_loop_t *loop, struct kf_stream *channel, SSL_CTX *tls_context,
+			     const char *secret, const struct kf_console_session_events *events,
+			     void *user, struct kf_console_session **session,
+			     struct kf_error *err);
+
+int kf_console_session_chat(struct kf_console_session *session, const char *text,
+			    struct kf_error *err);
+
+/* Sends a ping; on_pong reports the round trip. */
+int kf_console_session_ping(struct kf_console_session *session, struct kf_error *err);
+
+/* Ends the session in order; on_ended follows when the customer's side has closed. */
+void kf_console_session_end(struct kf_console_session *session, const char *reason);
+
+void kf_console_session_free(struct kf_console_session *session);
+
+#endif
