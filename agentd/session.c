@@ -62,8 +62,7 @@ static void leave(struct kf_agent_session *session)
 		session_destroy(session);
 }
 
-static void reject(struct kf_agent_session *session, int is_wrong_code,
-		   const struct kf_error *err)
+static void reject(struct kf_agent_session *session, int is_wrong_code, const struct kf_error *err)
 {
 	if (session->state == STATE_OVER)
 		return;
@@ -84,8 +83,8 @@ static void ended(struct kf_agent_session *session, int status, const char *reas
 
 static int send_hello(struct kf_agent_session *session, struct kf_error *err)
 {
-	json_t *body = json_pack("{s:s, s:s, s:[s]}", "software", "kefu-agentd " KF_VERSION,
-				 "role", "agent", "capabilities", "chat");
+	json_t *body = json_pack("{s:s, s:s, s:[s]}", "software", "kefu-agentd " KF_VERSION, "role",
+				 "agent", "capabilities", "chat");
 	int r = kf_control_send(session->control, "hello", 0, body, NULL, err);
 
 	json_decref(body);
@@ -268,8 +267,7 @@ int kf_agent_session_start(uv_loop_t *loop, struct kf_stream *channel, SSL_CTX *
 	return r;
 }
 
-int kf_agent_session_chat(struct kf_agent_session *session, const char *text,
-			  struct kf_error *err)
+int kf_agent_session_chat(struct kf_agent_session *session, const char *text, struct kf_error *err)
 {
 	json_t *body;
 	int r;

@@ -47,8 +47,7 @@ int kf_agent_session_start(uv_loop_t *loop, struct kf_stream *channel, SSL_CTX *
 			   void *user, struct kf_agent_session **session, struct kf_error *err);
 
 /* Sends a chat line from the customer. */
-int kf_agent_session_chat(struct kf_agent_session *session, const char *text,
-			  struct kf_error *err);
+int kf_agent_session_chat(struct kf_agent_session *session, const char *text, struct kf_error *err);
 
 /* Ends the session in order with a reason the technician sees. */
 void kf_agent_session_end(struct kf_agent_session *session, const char *reason);

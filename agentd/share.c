@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 /* A code is good for ten minutes after it is shown, and for three wrong tries. */
-#define CODE_LIFETIME_MS (10 * 60 * 1000)
+#define CODE_LIFETIME_MS  (10 * 60 * 1000)
 #define CODE_MAX_FAILURES 3
 
 struct share {
@@ -107,8 +107,8 @@ static void show_new_code(struct share *share)
 
 /* ---- the technician's session ---- */
 
-static void on_connected(struct kf_agent_session *session,
-			 const struct kf_tls_identity *technician, void *user)
+static void on_connected(struct kf_agent_session *session, const struct kf_tls_identity *technician,
+			 void *user)
 {
 	struct share *share = user;
 
@@ -116,8 +116,7 @@ static void on_connected(struct kf_agent_session *session,
 	share->attempt = NULL;
 	share->session = session;
 	forget_code(share);
-	say("Connected: %s from %s is now with you.", technician->name,
-	    technician->organisation);
+	say("Connected: %s from %s is now with you.", technician->name, technician->organisation);
 	say("Type a message and press Enter to chat. Type /stop to end the session at once.");
 }
 
@@ -152,8 +151,7 @@ static void on_chat(struct kf_agent_session *session, const char *text, void *us
 	say("Technician: %s", text);
 }
 
-static void on_ended(struct kf_agent_session *session, int status, const char *reason,
-		     void *user)
+static void on_ended(struct kf_agent_session *session, int status, const char *reason, void *user)
 {
 	struct share *share = user;
 
@@ -326,8 +324,7 @@ int kf_agentd_cmd_share(int argc, char **argv)
 	};
 	static const struct kf_command usage = {"share", KF_AGENTD_SHARE_USAGE, "", NULL};
 	struct kf_line_reader_callbacks input_callbacks = {on_line, on_input_eof};
-	struct share share = {.program = KF_AGENTD_PROGRAM,
-			      .code_lifetime_ms = CODE_LIFETIME_MS};
+	struct share share = {.program = KF_AGENTD_PROGRAM, .code_lifetime_ms = CODE_LIFETIME_MS};
 	const char *profile_path = kf_profile_default_path();
 	struct kf_error err;
 	int opt, code;

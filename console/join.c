@@ -121,8 +121,7 @@ static void on_pong(struct kf_console_session *session, double milliseconds, voi
 	}
 }
 
-static void on_ended(struct kf_console_session *session, int status, const char *reason,
-		     void *user)
+static void on_ended(struct kf_console_session *session, int status, const char *reason, void *user)
 {
 	struct join *join = user;
 	json_t *fields = json_pack("{s:s, s:s}", "status", kf_err_name(status), "reason", reason);
@@ -178,11 +177,13 @@ static void run_command(struct join *join, char *line)
 		else if (join->script != NULL)
 			join->is_waiting = 1;
 	} else if (strcmp(word, "end") == 0 || strcmp(word, "quit") == 0) {
-		kf_console_session_end(join->session, *rest != '\0' ? rest : "the technician ended it");
+		kf_console_session_end(join->session,
+				       *rest != '\0' ? rest : "the technician ended it");
 		if (join->script != NULL)
 			join->is_waiting = 1;
 	} else {
-		report(join, "error", NULL, "Unknown command '%s'. Type 'help' for the list.", word);
+		report(join, "error", NULL, "Unknown command '%s'. Type 'help' for the list.",
+		       word);
 	}
 }
 
@@ -346,9 +347,12 @@ static void close_walk(uv_handle_t *handle, void *arg)
 int kf_console_cmd_join(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"profile", required_argument, NULL, 'p'}, {"cert", required_argument, NULL, 'c'},
-		{"key", required_argument, NULL, 'k'},     {"ssh-key", required_argument, NULL, 's'},
-		{"exec", required_argument, NULL, 'e'},    {"json", no_argument, NULL, 'j'},
+		{"profile", required_argument, NULL, 'p'},
+		{"cert", required_argument, NULL, 'c'},
+		{"key", required_argument, NULL, 'k'},
+		{"ssh-key", required_argument, NULL, 's'},
+		{"exec", required_argument, NULL, 'e'},
+		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
 	static const struct kf_command usage = {"join", KF_CONSOLE_JOIN_USAGE, "", NULL};
@@ -417,7 +421,8 @@ int kf_console_cmd_join(int argc, char **argv)
 		goto out;
 	}
 	if (join.code.relay_index >= join.profile->relay_count) {
-		kf_cli_fail(join.program, "this code names relay %u, which the profile does not have",
+		kf_cli_fail(join.program,
+			    "this code names relay %u, which the profile does not have",
 			    join.code.relay_index);
 		goto out;
 	}

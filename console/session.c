@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define END_WAIT_MS 3000
+#define END_WAIT_MS     3000
 #define PINGS_IN_FLIGHT 16
 
 enum session_state {
 	STATE_TLS,
-	STATE_PROOF,  /* waiting for proof.share, then proof.confirm */
-	STATE_HELLO,  /* proof done, waiting for the agent's hello */
+	STATE_PROOF, /* waiting for proof.share, then proof.confirm */
+	STATE_HELLO, /* proof done, waiting for the agent's hello */
 	STATE_ACTIVE,
 	STATE_ENDING,
 	STATE_OVER,
@@ -94,7 +94,8 @@ static void handle_setup_message(struct kf_console_session *session, const struc
 			ended(session, KF_ERR_AUTH,
 			      "the code is wrong: ask the customer to read it again");
 		else
-			ended(session, KF_ERR_DENIED, "the customer's computer refused the session");
+			ended(session, KF_ERR_DENIED,
+			      "the customer's computer refused the session");
 		return;
 	}
 	if (session->state == STATE_PROOF && strcmp(msg->type, "proof.share") == 0 &&
@@ -128,7 +129,8 @@ static void handle_setup_message(struct kf_console_session *session, const struc
 		session->state = STATE_ACTIVE;
 		if (session->events.on_connected != NULL)
 			session->events.on_connected(
-				session, json_is_string(software) ? json_string_value(software) : "",
+				session,
+				json_is_string(software) ? json_string_value(software) : "",
 				session->user);
 		return;
 	}
@@ -215,8 +217,7 @@ static void on_handshake(struct kf_stream *tls, const struct kf_error *err, void
 	if (err != NULL) {
 		ended(session, err->code, err->message);
 	} else if (kf_tls_stream_local_identity(tls, &session->own, &failure) != KF_OK ||
-		   kf_control_new(tls, &callbacks, session, &session->control, &failure) !=
-			   KF_OK) {
+		   kf_control_new(tls, &callbacks, session, &session->control, &failure) != KF_OK) {
 		ended(session, failure.code, failure.message);
 	} else {
 		session->state = STATE_PROOF;

@@ -18,8 +18,7 @@ struct kf_console_session;
 
 struct kf_console_session_events {
 	/* The customer's computer proved the code and said hello. */
-	void (*on_connected)(struct kf_console_session *session, const char *software,
-			     void *user);
+	void (*on_connected)(struct kf_console_session *session, const char *software, void *user);
 	void (*on_chat)(struct kf_console_session *session, const char *text, void *user);
 	void (*on_pong)(struct kf_console_session *session, double milliseconds, void *user);
 	/*
@@ -38,8 +37,7 @@ struct kf_console_session_events {
  */
 int kf_console_session_start(uv_loop_t *loop, struct kf_stream *channel, SSL_CTX *tls_context,
 			     const char *secret, const struct kf_console_session_events *events,
-			     void *user, struct kf_console_session **session,
-			     struct kf_error *err);
+			     void *user, struct kf_console_session **session, struct kf_error *err);
 
 int kf_console_session_chat(struct kf_console_session *session, const char *text,
 			    struct kf_error *err);

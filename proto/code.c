@@ -6,8 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int kf_code_make(struct kf_code *code, unsigned relay_index, uint16_t port,
-		 struct kf_error *err)
+int kf_code_make(struct kf_code *code, unsigned relay_index, uint16_t port, struct kf_error *err)
 {
 	uint32_t value;
 
@@ -62,10 +61,11 @@ int kf_code_parse(const char *text, struct kf_code *code, struct kf_error *err)
 	}
 	if (count != KF_CODE_DIGITS) {
 		r = count > KF_CODE_DIGITS
-			    ? kf_error_set(err, KF_ERR_INVALID, "a code has %d digits; this has more",
-					   KF_CODE_DIGITS)
-			    : kf_error_set(err, KF_ERR_INVALID, "a code has %d digits; this has %zu",
-					   KF_CODE_DIGITS, count);
+			    ? kf_error_set(err, KF_ERR_INVALID,
+					   "a code has %d digits; this has more", KF_CODE_DIGITS)
+			    : kf_error_set(err, KF_ERR_INVALID,
+					   "a code has %d digits; this has %zu", KF_CODE_DIGITS,
+					   count);
 		goto out;
 	}
 	for (int i = 1; i <= 5; i++)

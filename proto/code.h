@@ -26,8 +26,7 @@ struct kf_code {
 };
 
 /* A new code with a random secret for the given relay and port. */
-int kf_code_make(struct kf_code *code, unsigned relay_index, uint16_t port,
-		 struct kf_error *err);
+int kf_code_make(struct kf_code *code, unsigned relay_index, uint16_t port, struct kf_error *err);
 
 /* Writes "RPPP PPSS SSSS" into out (at least KF_CODE_TEXT_SIZE bytes). */
 int kf_code_format(const struct kf_code *code, char *out, size_t size);

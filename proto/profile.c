@@ -29,8 +29,8 @@ static int only_fields(json_t *object, const char *where, const char *const *all
 		for (const char *const *name = allowed; *name != NULL; name++)
 			is_allowed |= strcmp(key, *name) == 0;
 		if (!is_allowed)
-			return kf_error_set(err, KF_ERR_INVALID, "profile: %s has an unknown field '%.40s'",
-					    where, key);
+			return kf_error_set(err, KF_ERR_INVALID,
+					    "profile: %s has an unknown field '%.40s'", where, key);
 	}
 	return KF_OK;
 }
@@ -44,8 +44,8 @@ static int copy_string(json_t *object, const char *name, const char *where, int 
 	if (value == NULL && !is_required)
 		return KF_OK;
 	if (!json_is_string(value) || json_string_length(value) == 0)
-		return kf_error_set(err, KF_ERR_INVALID, "profile: %s needs a text field '%s'", where,
-				    name);
+		return kf_error_set(err, KF_ERR_INVALID, "profile: %s needs a text field '%s'",
+				    where, name);
 	*out = strdup(json_string_value(value));
 	return *out != NULL ? KF_OK : kf_error_set(err, KF_ERR_NOMEM, "out of memory");
 }
@@ -67,15 +67,16 @@ static int check_ca_pem(const char *pem, const char *where, struct kf_error *err
 	BIO_free(bio);
 	ERR_clear_error();
 	if (r == KF_OK && count == 0)
-		r = kf_error_set(err, KF_ERR_INVALID, "profile: %s holds no PEM certificate", where);
+		r = kf_error_set(err, KF_ERR_INVALID, "profile: %s holds no PEM certificate",
+				 where);
 	return r;
 }
 
 static int parse_relay(json_t *value, size_t index, struct kf_profile_relay *relay,
 		       struct kf_error *err)
 {
-	static const char *const fields[] = {"host",      "port",    "agent_user",
-					     "technician_user", "host_keys", NULL};
+	static const char *const fields[] = {"host",      "port", "agent_user", "technician_user",
+					     "host_keys", NULL};
 	char where[32];
 	json_t *port, *keys, *key;
 	size_t i;
@@ -110,11 +111,10 @@ static int parse_relay(json_t *value, size_t index, struct kf_profile_relay *rel
 		size_t blob_len;
 		struct kf_error key_error;
 
-		if (!json_is_string(key) ||
-		    kf_ssh_key_parse_public(json_string_value(key), blob, &blob_len, &key_error) !=
-			    KF_OK)
-			return kf_error_set(err, KF_ERR_INVALID, "profile: %s host key %zu: %s", where,
-					    i + 1,
+		if (!json_is_string(key) || kf_ssh_key_parse_public(json_string_value(key), blob,
+								    &blob_len, &key_error) != KF_OK)
+			return kf_error_set(err, KF_ERR_INVALID, "profile: %s host key %zu: %s",
+					    where, i + 1,
 					    json_is_string(key) ? key_error.message : "not text");
 		relay->host_keys[i] = strdup(json_string_value(key));
 		if (relay->host_keys[i] == NULL)
@@ -166,9 +166,10 @@ static int parse_publishers(json_t *root, const char *name, struct kf_profile_pu
 
 static int parse_root(json_t *root, struct kf_profile *profile, struct kf_error *err)
 {
-	static const char *const fields[] = {"schema",          "organisation",  "relays",
-					     "support_ca",      "plugin_publishers",
-					     "firmware_publishers", "firmware_cas", "catalog", NULL};
+	static const char *const fields[] = {
+		"schema",       "organisation",      "relays",
+		"support_ca",   "plugin_publishers", "firmware_publishers",
+		"firmware_cas", "catalog",           NULL};
 	json_t *schema, *relays, *value;
 	size_t i;
 	int r;
@@ -179,8 +180,8 @@ static int parse_root(json_t *root, struct kf_profile *profile, struct kf_error 
 		return r;
 	schema = json_object_get(root, "schema");
 	if (!json_is_string(schema) || strcmp(json_string_value(schema), PROFILE_SCHEMA) != 0)
-		return kf_error_set(err, KF_ERR_UNSUPPORTED,
-				    "profile: 'schema' must be \"%s\"", PROFILE_SCHEMA);
+		return kf_error_set(err, KF_ERR_UNSUPPORTED, "profile: 'schema' must be \"%s\"",
+				    PROFILE_SCHEMA);
 	if ((r = copy_string(root, "organisation", "the profile", 1, &profile->organisation,
 			     err)) != KF_OK ||
 	    (r = copy_string(root, "support_ca", "the profile", 1, &profile->support_ca_pem,
@@ -214,7 +215,8 @@ static int parse_root(json_t *root, struct kf_profile *profile, struct kf_error 
 		json_t *pem;
 
 		if (!json_is_array(value))
-			return kf_error_set(err, KF_ERR_INVALID, "profile: 'firmware_cas' is not a list");
+			return kf_error_set(err, KF_ERR_INVALID,
+					    "profile: 'firmware_cas' is not a list");
 		profile->firmware_ca_pems = calloc(json_array_size(value) + 1, sizeof(char *));
 		if (profile->firmware_ca_pems == NULL)
 			return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
@@ -222,8 +224,10 @@ static int parse_root(json_t *root, struct kf_profile *profile, struct kf_error 
 		{
 			if (!json_is_string(pem))
 				return kf_error_set(err, KF_ERR_INVALID,
-						    "profile: firmware_cas entry %zu is not text", i + 1);
-			if ((r = check_ca_pem(json_string_value(pem), "firmware_cas", err)) != KF_OK)
+						    "profile: firmware_cas entry %zu is not text",
+						    i + 1);
+			if ((r = check_ca_pem(json_string_value(pem), "firmware_cas", err)) !=
+			    KF_OK)
 				return r;
 			profile->firmware_ca_pems[i] = strdup(json_string_value(pem));
 			if (profile->firmware_ca_pems[i] == NULL)
@@ -274,7 +278,8 @@ int kf_profile_load(const char *path, struct kf_profile **out, struct kf_error *
 	*out = NULL;
 	if (file == NULL)
 		return kf_error_set(err, errno == ENOENT ? KF_ERR_NOT_FOUND : KF_ERR_IO,
-				    "cannot read the support profile %s: %s", path, strerror(errno));
+				    "cannot read the support profile %s: %s", path,
+				    strerror(errno));
 	text = malloc(KF_PROFILE_MAX_SIZE + 1);
 	if (text == NULL) {
 		fclose(file);

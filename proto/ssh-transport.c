@@ -264,7 +264,28 @@ static int channel_drive(struct kf_ssh *ssh, struct ssh_channel *channel)
 	ssize_t n;
 
 	if (channel->is_user_closed) {
-		/* Tell the relay, without waiting for its answer: the session is ours to end. */
+		/*
+		 * Like a socket's close: what was written still goes out (a last error
+		 * message, TLS's close_notify), then EOF and close, without waiting for the
+		 * peer's answer. The user hears nothing more from this channel.
+		 */
+		while (channel->lib != NULL && channel->out.len > 0 && !channel->is_ended) {
+			size_t len =
+				channel->out.len < WRITE_CHUNK ? channel->out.len : WRITE_CHUNK;
+
+			n = libssh2_channel_write(channel->lib, (const char *)channel->out.data,
+						  len);
+			if (n == LIBSSH2_ERROR_EAGAIN)
+				return 0;
+			if (n < 0)
+				break;
+			kf_buf_consume(&channel->out, (size_t)n);
+		}
+		if (channel->lib != NULL && !channel->is_eof_sent && !channel->is_ended) {
+			if (libssh2_channel_send_eof(channel->lib) == LIBSSH2_ERROR_EAGAIN)
+				return 0;
+			channel->is_eof_sent = 1;
+		}
 		if (channel->lib != NULL) {
 			int r = libssh2_channel_close(channel->lib);
 

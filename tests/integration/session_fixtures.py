@@ -1,0 +1,131 @@
+# kefu: a whole support set-up for session tests: relay, support CA, technician, profile.
+# SPDX-License-Identifier: MIT
+#
+#   support = Support(processes, tmp_path)     (or the `support` fixture)
+#   support.profile                            path of the customer's support profile
+#   support.relay                              the running relay (relay_fixtures.Relay)
+#   support.console_args()                     kefu-console join options for Alice
+#   agent = support.start_agent()              kefu-agentd share; agent.code is the code
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from conftest import program
+from relay_fixtures import Relay
+
+
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, timeout=60,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def make_ca(directory, organisation):
+    key, cert = os.path.join(directory, "ca.key"), os.path.join(directory, "ca.pem")
+    openssl("genpkey", "-algorithm", "ed25519", "-out", key)
+    openssl("req", "-x509", "-new", "-key", key, "-out", cert, "-days", "30",
+            "-subj", "/CN=%s support CA/O=%s" % (organisation, organisation),
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign")
+    return key, cert
+
+
+def issue(directory, ca_key, ca_cert, name, organisation, days=30):
+    key = os.path.join(directory, "%s.key" % name)
+    csr = os.path.join(directory, "%s.csr" % name)
+    leaf = os.path.join(directory, "%s.crt" % name)
+    chain = os.path.join(directory, "%s.pem" % name)
+    ext = os.path.join(directory, "%s.ext" % name)
+    with open(ext, "w") as out:
+        out.write("basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    openssl("genpkey", "-algorithm", "ed25519", "-out", key)
+    openssl("req", "-new", "-key", key, "-out", csr, "-subj", "/CN=%s/O=%s" % (name, organisation))
+    openssl("x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key, "-CAcreateserial",
+            "-out", leaf, "-days", str(days), "-extfile", ext)
+    with open(chain, "w") as out:
+        out.write(open(leaf).read() + open(ca_cert).read())
+    return chain, key
+
+
+class Agent:
+    """A running kefu-agentd share, read line by line."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.lines = []
+        self.code = self.wait_for(r"Your code:\s+([\d ]+)").group(1).strip()
+
+    def wait_for(self, pattern, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line.rstrip("\n"))
+            match = re.search(pattern, line)
+            if match:
+                return match
+        raise AssertionError("agent never printed %r; it printed:\n%s"
+                             % (pattern, "\n".join(self.lines)))
+
+    def say(self, text):
+        self.proc.stdin.write(text + "\n")
+        self.proc.stdin.flush()
+
+    def finish(self, timeout=20):
+        out, _ = self.proc.communicate(timeout=timeout)
+        self.lines += out.splitlines()
+        return self.proc.returncode
+
+
+class Support:
+    def __init__(self, processes, directory):
+        self.processes = processes
+        self.dir = str(directory)
+        self.relay = Relay(processes)
+        self.ca_key, self.ca = make_ca(self.dir, "Example Support")
+        self.cert, self.key = issue(self.dir, self.ca_key, self.ca, "Alice Tan", "Example Support")
+        self.profile = os.path.join(self.dir, "profile.json")
+        with open(self.profile, "w") as out:
+            json.dump({
+                "schema": "kefu.profile/1",
+                "organisation": "Example Support",
+                "relays": [{"host": self.relay.host, "port": self.relay.port,
+                            "agent_user": self.relay.agent_user,
+                            "technician_user": self.relay.tech_user,
+                            "host_keys": [self.relay.host_key_line]}],
+                "support_ca": open(self.ca).read(),
+            }, out)
+
+    def console_args(self, cert=None, key=None):
+        return ["--profile", self.profile, "--cert", cert or self.cert, "--key", key or self.key,
+                "--ssh-key", self.relay.tech_key]
+
+    def start_agent(self, *extra):
+        proc = self.processes.start([program("kefu-agentd"), "share", "--profile", self.profile]
+                                    + list(extra), stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, text=True)
+        return Agent(proc)
+
+    def join(self, code, *args, cert=None, key=None, timeout=30):
+        return subprocess.run([program("kefu-console"), "join"] + self.console_args(cert, key)
+                              + list(args) + [code], stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def start_console(self, code, *args):
+        return self.processes.start([program("kefu-console"), "join"] + self.console_args()
+                                    + list(args) + [code], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, text=True)
+
+    def cleanup(self):
+        self.relay.cleanup()
+
+
+@pytest.fixture
+def support(processes, tmp_path):
+    instance = Support(processes, tmp_path)
+    yield instance
+    instance.cleanup()
