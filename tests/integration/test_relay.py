@@ -126,3 +126,50 @@ def test_keys_command_is_quiet_for_hostile_input():
                  ["technician", "ssh-ed25519", "AAAA", "/nonexistent"], ["root"], []):
         result = run([keys] + args)
         assert result.returncode == 0 and result.stdout == ""
+
+
+SETUP = os.path.join(os.path.dirname(__file__), "..", "..", "packaging", "relay",
+                     "kefu-relay-setup")
+
+
+def test_setup_stages_a_relay_that_sshd_accepts_and_is_idempotent(tmp_path):
+    prefix = tmp_path / "root"
+    first = run([SETUP, "install", "--prefix", str(prefix), "--port", "443"])
+    assert first.returncode == 0, first.stderr
+    files = sorted(str(p.relative_to(prefix)) for p in prefix.rglob("*") if p.is_file())
+    second = run([SETUP, "install", "--prefix", str(prefix), "--port", "443"])
+    assert second.returncode == 0
+    assert files == sorted(str(p.relative_to(prefix)) for p in prefix.rglob("*") if p.is_file())
+    dropin = (prefix / "etc/ssh/sshd_config.d/kefu-relay.conf").read_text()
+    assert "@LIBEXEC@" not in dropin and "/usr/lib/kefu/kefu-relay-keys" in dropin
+    assert os.access(prefix / "usr/lib/kefu/kefu-relay-keys", os.X_OK)
+    # sshd itself checks the staged configuration, with a throwaway host key.
+    host_key = make_key(str(tmp_path / "host"), "host")
+    config = tmp_path / "sshd_config"
+    config.write_text("HostKey %s\nUsePAM no\nInclude %s\nInclude %s\n" % (
+        host_key, prefix / "etc/ssh/sshd_config.d/kefu-relay-port.conf",
+        prefix / "etc/ssh/sshd_config.d/kefu-relay.conf"))
+    os.makedirs("/run/sshd", exist_ok=True)
+    check = run(["/usr/sbin/sshd", "-t", "-f", str(config)])
+    assert check.returncode == 0, check.stderr
+
+
+def test_setup_adds_lists_and_removes_technicians(tmp_path):
+    prefix = tmp_path / "root"
+    key = make_key(str(tmp_path / "bob"), "bob")
+    assert run([SETUP, "add-technician", "bob", key + ".pub", "--prefix", str(prefix)]).returncode == 0
+    listed = run([SETUP, "list-technicians", "--prefix", str(prefix)])
+    assert listed.stdout.startswith("bob\tSHA256:")
+    assert run([SETUP, "remove-technician", "bob", "--prefix", str(prefix)]).returncode == 0
+    assert run([SETUP, "list-technicians", "--prefix", str(prefix)]).stdout == ""
+
+
+@pytest.mark.parametrize("name,content", [("../evil", None), ("carol", "ssh-rsa AAAAB3Nza x"),
+                                          ("dave", "not a key at all")])
+def test_setup_refuses_bad_technicians_with_one_line(tmp_path, name, content):
+    key = tmp_path / "key.pub"
+    key.write_text(content or open(make_key(str(tmp_path / "k"), "k") + ".pub").read())
+    result = run([SETUP, "add-technician", name, str(key), "--prefix", str(tmp_path / "root")])
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "root/etc/kefu-relay/technicians/carol.pub").exists()
