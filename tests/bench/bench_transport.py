@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 from conftest import Processes  # noqa: E402
 from relay_fixtures import Relay  # noqa: E402
+from session_fixtures import issue, make_ca  # noqa: E402
 
 MEGABYTES = 100
 RUNS = 3
@@ -95,14 +96,16 @@ def openssh_run(processes, relay, known_hosts, agent_key, echo):
     return 2 * received / elapsed / 1e6
 
 
-def kefu_run(processes, build, relay, pin):
+def kefu_run(processes, build, relay, pin, tls=None):
     peer = os.path.join(build, "tools", "relay-peer")
+    agent_env = dict(os.environ, TLS=tls[0]) if tls else None
+    console_env = dict(os.environ, TLS=tls[1]) if tls else None
     agent = processes.start([peer, "agent", relay.host, str(relay.port), relay.agent_user, pin],
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True, env=agent_env)
     port = agent.stdout.readline().split()[1]
     result = subprocess.run([peer, "console", relay.host, str(relay.port), relay.tech_user,
                              relay.tech_key, pin, port, "bulk", str(MEGABYTES)],
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300, env=console_env)
     agent.kill()
     agent.wait()
     match = re.search(r"([\d.]+) MB/s", result.stdout)
@@ -130,19 +133,24 @@ def main(build):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", agent_key],
                        check=True)
         echo = EchoServer()
-        kefu, openssh, pings = [], [], []
+        ca_key, ca = make_ca(relay.clients, "Bench")
+        chain, key = issue(relay.clients, ca_key, ca, "Bench Tech", "Bench")
+        tls = (ca, "%s:%s" % (chain, key))
+        kefu, kefu_tls, openssh, pings = [], [], [], []
         for _ in range(RUNS):
-            rate, ping_count, slowest = kefu_run(processes, build, relay, pin)
-            kefu.append(rate)
+            rate, ping_count, slowest = kefu_run(processes, build, relay, pin, tls)
+            kefu_tls.append(rate)
             pings.append((ping_count, slowest))
+            kefu.append(kefu_run(processes, build, relay, pin)[0])
             openssh.append(openssh_run(processes, relay, known_hosts, agent_key, echo))
-        k, o = median(kefu), median(openssh)
+        k, t, o = median(kefu), median(kefu_tls), median(openssh)
         print("bulk through the relay, %d MB each way, median of %d runs (MB/s, both ways):"
               % (MEGABYTES, RUNS))
-        print("  kefu transport (libssh2 + libuv)   %7.1f" % k)
-        print("  OpenSSH ssh -R + ssh -W            %7.1f" % o)
-        print("  ratio kefu / OpenSSH               %7.2f  (goal >= 0.80)" % (k / o))
-        print("  control pings answered during the kefu transfer: %s"
+        print("  kefu, TLS 1.3 end to end inside SSH  %7.1f" % t)
+        print("  kefu transport without TLS           %7.1f" % k)
+        print("  OpenSSH ssh -R + ssh -W              %7.1f" % o)
+        print("  ratio kefu with TLS / OpenSSH        %7.2f  (goal >= 0.80)" % (t / o))
+        print("  control pings answered during the kefu TLS transfer: %s"
               % ", ".join("%d (slowest %.1f ms)" % p for p in pings))
     finally:
         relay.cleanup()

@@ -9,10 +9,13 @@
  *       Opens a bulk channel and a control channel; sends MEGABYTES on the bulk one
  *       while pinging on the control one, and prints how many pings came back before
  *       the bulk echo finished, the bulk throughput and the slowest ping.
+ * With TLS=CA_PEM (agent) or TLS=CERT:KEY (console) in the environment, every channel
+ * carries TLS 1.3 as in a real session (proto/tls-stream.h).
  * Failures print "failed: MESSAGE" and exit 1.
  */
 #include "proto/buffer.h"
 #include "proto/ssh-transport.h"
+#include "proto/tls-stream.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +38,8 @@ struct peer {
 	uint64_t ping_sent_at, slowest_ping;
 	uv_timer_t ping_timer;
 	struct kf_buf echo_text;
+	SSL_CTX *tls;
+	int is_server;
 };
 
 static void finish(struct peer *peer, int code)
@@ -76,13 +81,36 @@ static void agent_on_end(struct kf_stream *stream, int status, const struct kf_e
 	kf_stream_shutdown(stream);
 }
 
+static void set_echo(struct kf_stream *stream)
+{
+	stream->on_read = agent_on_read;
+	stream->on_drain = agent_on_drain;
+	stream->on_end = agent_on_end;
+}
+
+static void agent_on_handshake(struct kf_stream *tls, const struct kf_error *err, void *user)
+{
+	(void)user;
+	if (err != NULL) {
+		printf("failed: %s\n", err->message);
+		fflush(stdout);
+		return;
+	}
+	set_echo(tls);
+}
+
 static void agent_on_channel(struct kf_ssh *ssh, struct kf_stream *channel, void *user)
 {
+	struct peer *peer = user;
+	struct kf_stream *tls;
+
 	(void)ssh;
-	(void)user;
-	channel->on_read = agent_on_read;
-	channel->on_drain = agent_on_drain;
-	channel->on_end = agent_on_end;
+	if (peer->tls == NULL) {
+		set_echo(channel);
+		return;
+	}
+	if (kf_tls_stream_new(peer->tls, 0, channel, agent_on_handshake, peer, &tls, NULL) != KF_OK)
+		kf_stream_close(channel);
 }
 
 static void agent_on_listening(struct kf_ssh *ssh, uint16_t port, void *user)
@@ -196,16 +224,39 @@ static void on_end_fail(struct kf_stream *stream, int status, const struct kf_er
 	fail(user, status == KF_OK ? "the channel ended early" : err->message);
 }
 
+static void use_stream(struct peer *peer, struct kf_stream *stream);
+
+static void console_on_handshake(struct kf_stream *tls, const struct kf_error *err, void *user)
+{
+	if (err != NULL) {
+		fail(user, err->message);
+		return;
+	}
+	use_stream(user, tls);
+}
+
 static void on_open(struct kf_ssh *ssh, struct kf_stream *stream, const struct kf_error *err,
 		    void *user)
 {
 	struct peer *peer = user;
+	struct kf_stream *tls;
 
 	(void)ssh;
 	if (stream == NULL) {
 		fail(peer, err->message);
 		return;
 	}
+	if (peer->tls == NULL) {
+		use_stream(peer, stream);
+		return;
+	}
+	if (kf_tls_stream_new(peer->tls, 1, stream, console_on_handshake, peer, &tls, NULL) !=
+	    KF_OK)
+		fail(peer, "TLS could not start");
+}
+
+static void use_stream(struct peer *peer, struct kf_stream *stream)
+{
 	stream->user = peer;
 	stream->on_end = on_end_fail;
 	if (strcmp(peer->mode, "echo") == 0) {
@@ -294,6 +345,30 @@ int main(int argc, char **argv)
 	} else {
 		goto usage;
 	}
+	if (getenv("TLS") != NULL) {
+		char setting[1024], *colon;
+		struct kf_error tls_error;
+
+		snprintf(setting, sizeof(setting), "%s", getenv("TLS"));
+		colon = strchr(setting, ':');
+		if (colon != NULL) {
+			*colon = '\0';
+			peer.tls = kf_tls_server_context(setting, colon + 1, &tls_error);
+		} else {
+			FILE *file = fopen(setting, "r");
+			static char pem[65536];
+			size_t n = file ? fread(pem, 1, sizeof(pem) - 1, file) : 0;
+
+			if (file != NULL)
+				fclose(file);
+			pem[n] = '\0';
+			peer.tls = kf_tls_client_context(pem, &tls_error);
+		}
+		if (peer.tls == NULL) {
+			printf("failed: %s\n", tls_error.message);
+			return 1;
+		}
+	}
 	peer.loop = uv_default_loop();
 	uv_timer_init(peer.loop, &peer.ping_timer);
 	peer.ping_timer.data = &peer;
@@ -321,6 +396,7 @@ int main(int argc, char **argv)
 	uv_run(peer.loop, UV_RUN_DEFAULT);
 	kf_ssh_key_free(peer.key);
 	kf_buf_free(&peer.echo_text);
+	SSL_CTX_free(peer.tls);
 	return peer.exit_code;
 usage:
 	fprintf(stderr, "usage: relay-peer agent HOST PORT USER PINFILE\n"
