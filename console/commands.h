@@ -13,4 +13,13 @@
 #define KF_CONSOLE_JOIN_SUMMARY "join a customer's session with the code they read to you"
 int kf_console_cmd_join(int argc, char **argv);
 
+/* ca.c: the support CA, technicians' credentials and the support profile. */
+#define KF_CONSOLE_CA_USAGE                                                                        \
+	"init --org NAME [--dir DIR] [--days N] | issue NAME [--dir DIR] [--days N] [--out DIR] "  \
+	"| "                                                                                       \
+	"profile --relay HOST[:PORT] --host-key 'ssh-ed25519 AAAA...' [--dir DIR] "                \
+	"[--agent-user U] [--technician-user U]"
+#define KF_CONSOLE_CA_SUMMARY "make the support CA, technicians' credentials, the support profile"
+int kf_console_cmd_ca(int argc, char **argv);
+
 #endif

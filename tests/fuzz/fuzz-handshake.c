@@ -35,10 +35,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 							   json_string_length(field), share,
 							   sizeof(share));
 
-				if (len >= 0 && kf_pake_new(&pake, 1, "123456", context,
-							    sizeof(context), "kefu-agent", "console",
-							    NULL) == KF_OK) {
-					kf_pake_finish(pake, share, (size_t)len, mine, expected, NULL);
+				if (len >= 0 &&
+				    kf_pake_new(&pake, 1, "123456", context, sizeof(context),
+						"kefu-agent", "console", NULL) == KF_OK) {
+					kf_pake_finish(pake, share, (size_t)len, mine, expected,
+						       NULL);
 					kf_pake_free(pake);
 				}
 			}

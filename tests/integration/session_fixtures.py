@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 #   support = Support(processes, tmp_path)     (or the `support` fixture)
+#   make_ca() and issue() make certificates with openssl(1), for CAs that are not ours.
 #   support.profile                            path of the customer's support profile
 #   support.relay                              the running relay (relay_fixtures.Relay)
 #   support.console_args()                     kefu-console join options for Alice
@@ -81,24 +82,33 @@ class Agent:
         return self.proc.returncode
 
 
+def kefu_console(*args):
+    result = subprocess.run([program("kefu-console")] + list(args), capture_output=True,
+                            text=True, timeout=60)
+    if result.returncode != 0:
+        raise RuntimeError("kefu-console %s failed: %s" % (args[0], result.stderr))
+    return result.stdout
+
+
 class Support:
+    """The organisation's side, made with kefu's own tools: `kefu-console ca init`,
+    `ca issue` for Alice Tan, and `ca profile` for the customer's support profile."""
+
     def __init__(self, processes, directory):
         self.processes = processes
         self.dir = str(directory)
         self.relay = Relay(processes)
-        self.ca_key, self.ca = make_ca(self.dir, "Example Support")
-        self.cert, self.key = issue(self.dir, self.ca_key, self.ca, "Alice Tan", "Example Support")
+        self.ca_dir = os.path.join(self.dir, "ca")
+        kefu_console("ca", "init", "--dir", self.ca_dir, "--org", "Example Support")
+        kefu_console("ca", "issue", "Alice Tan", "--dir", self.ca_dir)
+        self.ca = os.path.join(self.ca_dir, "ca.pem")
+        self.cert = os.path.join(self.ca_dir, "technicians", "Alice Tan.pem")
+        self.key = os.path.join(self.ca_dir, "technicians", "Alice Tan.key")
         self.profile = os.path.join(self.dir, "profile.json")
         with open(self.profile, "w") as out:
-            json.dump({
-                "schema": "kefu.profile/1",
-                "organisation": "Example Support",
-                "relays": [{"host": self.relay.host, "port": self.relay.port,
-                            "agent_user": self.relay.agent_user,
-                            "technician_user": self.relay.tech_user,
-                            "host_keys": [self.relay.host_key_line]}],
-                "support_ca": open(self.ca).read(),
-            }, out)
+            out.write(kefu_console("ca", "profile", "--dir", self.ca_dir, "--relay",
+                                   "%s:%d" % (self.relay.host, self.relay.port),
+                                   "--host-key", self.relay.host_key_line))
 
     def console_args(self, cert=None, key=None):
         return ["--profile", self.profile, "--cert", cert or self.cert, "--key", key or self.key,
