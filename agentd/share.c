@@ -76,9 +76,7 @@ static void on_code_expired(uv_timer_t *timer)
 	struct share *share = timer->data;
 
 	forget_code(share);
-	say("The code has expired (codes last %u minutes). Run 'kefu-agentd share' again when "
-	    "your technician is ready.",
-	    share->code_lifetime_ms / 60000);
+	say("The code has expired. Run 'kefu-agentd share' again when your technician is ready.");
 	finish(share, KF_EXIT_FAILURE);
 }
 
@@ -98,8 +96,12 @@ static void show_new_code(struct share *share)
 	putchar('\n');
 	say("    Your code:  %s", text);
 	putchar('\n');
-	say("Read it to your technician from %s. It works once, for %u minutes.",
-	    share->profile->organisation, share->code_lifetime_ms / 60000);
+	if (share->code_lifetime_ms >= 60000)
+		say("Read it to your technician from %s. It works once, for %u minutes.",
+		    share->profile->organisation, share->code_lifetime_ms / 60000);
+	else
+		say("Read it to your technician from %s. It works once, for %u seconds.",
+		    share->profile->organisation, share->code_lifetime_ms / 1000);
 	say("Waiting for the technician...");
 	OPENSSL_cleanse(text, sizeof(text));
 	uv_timer_start(&share->code_timer, on_code_expired, share->code_lifetime_ms, 0);
@@ -340,12 +342,14 @@ int kf_agentd_cmd_share(int argc, char **argv)
 			share.relay_index = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'm': {
-			unsigned long minutes = strtoul(optarg, NULL, 10);
+			char *end;
+			double minutes = strtod(optarg, &end);
 
-			if (minutes < 1 || minutes > 10)
+			/* Shorter codes are safer; 0.05 (three seconds) is the least. */
+			if (*end != '\0' || !(minutes >= 0.05 && minutes <= 10))
 				return kf_cli_fail(share.program,
-						   "--code-minutes takes 1 to 10 (minutes)");
-			share.code_lifetime_ms = (unsigned)minutes * 60000;
+						   "--code-minutes takes 0.05 to 10 (minutes)");
+			share.code_lifetime_ms = (unsigned)(minutes * 60000);
 			break;
 		}
 		default:

@@ -31,8 +31,7 @@ static int is_valid_name(const char *name)
 		return 0;
 	for (const char *c = name; *c != '\0'; c++)
 		if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
-		      (*c >= '0' && *c <= '9') || *c == ' ' || *c == '.' || *c == '-' ||
-		      *c == '_'))
+		      (*c >= '0' && *c <= '9') || *c == ' ' || *c == '.' || *c == '-' || *c == '_'))
 			return 0;
 	return 1;
 }
@@ -108,7 +107,8 @@ static X509 *make_certificate(EVP_PKEY *key, const char *common_name, const char
 		     1 &&
 	     X509_set_pubkey(cert, key) == 1;
 	if (ok && is_ca)
-		ok = add_extension(cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") &&
+		ok = add_extension(cert, cert, NID_basic_constraints,
+				   "critical,CA:TRUE,pathlen:0") &&
 		     add_extension(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign") &&
 		     add_extension(cert, cert, NID_subject_key_identifier, "hash");
 	if (ok && !is_ca)
@@ -204,7 +204,8 @@ static int organisation_of(X509 *cert, char *out, size_t size)
 
 	if (index < 0)
 		return 0;
-	len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index)));
+	len = ASN1_STRING_to_UTF8(&utf8,
+				  X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index)));
 	if (len < 0)
 		return 0;
 	snprintf(out, size, "%.*s", len, utf8);
@@ -232,7 +233,8 @@ static int ca_issue(const char *dir, const char *name, const char *out_dir, long
 	}
 	if (X509_check_private_key(ca_cert, ca_key) != 1 ||
 	    !organisation_of(ca_cert, organisation, sizeof(organisation))) {
-		kf_cli_fail(PROGRAM, "the CA in %s is damaged: its key and certificate differ", dir);
+		kf_cli_fail(PROGRAM, "the CA in %s is damaged: its key and certificate differ",
+			    dir);
 		goto out;
 	}
 	if (out_dir == NULL) {
@@ -318,7 +320,8 @@ static int ca_profile(const char *dir, const char *relay, const char *host_key,
 	ca_paths(dir, cert_path, key_path, sizeof(cert_path));
 	cert = read_certificate(cert_path);
 	pem = read_text_file(cert_path);
-	if (cert == NULL || pem == NULL || !organisation_of(cert, organisation, sizeof(organisation))) {
+	if (cert == NULL || pem == NULL ||
+	    !organisation_of(cert, organisation, sizeof(organisation))) {
 		kf_cli_fail(PROGRAM, "no CA in %s (make one with 'kefu-console ca init')", dir);
 		goto out;
 	}
@@ -329,7 +332,8 @@ static int ca_profile(const char *dir, const char *relay, const char *host_key,
 	text = profile != NULL ? json_dumps(profile, JSON_INDENT(2)) : NULL;
 	/* Print only what the helper will accept. */
 	if (text == NULL || kf_profile_parse(text, strlen(text), &check, &err) != KF_OK) {
-		kf_cli_fail(PROGRAM, "%s", text == NULL ? "could not make the profile" : err.message);
+		kf_cli_fail(PROGRAM, "%s",
+			    text == NULL ? "could not make the profile" : err.message);
 		goto out;
 	}
 	printf("%s\n", text);

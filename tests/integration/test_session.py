@@ -248,7 +248,9 @@ class FakeAgent:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         with context.wrap_socket(conn) as tls:
-            if self.behaviour == "garbage":
+            if self.behaviour == "oversized":
+                tls.sendall(struct.pack(">BI", 1, 0x7FFFFFFF) + b"{")
+            elif self.behaviour == "garbage":
                 tls.sendall(b"\x09garbage that is not a kefu frame" * 10)
             elif self.behaviour == "bad-json":
                 for _ in range(20):
@@ -279,7 +281,7 @@ def test_fake_agent_with_relay_credentials_cannot_pass_the_code_proof(support, p
     assert reply["type"] == "proof.reply" and set(reply["body"]) == {"share", "confirm"}
 
 
-@pytest.mark.parametrize("behaviour", ["garbage", "bad-json"])
+@pytest.mark.parametrize("behaviour", ["garbage", "bad-json", "oversized"])
 def test_peer_sending_malformed_frames_gets_a_clean_failure(support, processes, tmp_path,
                                                             behaviour):
     agent = support.start_agent()
@@ -318,3 +320,12 @@ def test_agent_exits_when_the_relay_is_unreachable(support, tmp_path):
     assert proc.returncode == 1
     assert "cannot connect to the relay" in proc.stdout
     assert time.monotonic() - started < 30
+
+
+def test_code_expires_and_then_admits_nobody(support):
+    agent = support.start_agent("--code-minutes", "0.05")
+    agent.wait_for("The code has expired")
+    assert agent.finish() == 1
+    result = support.join(agent.code)
+    assert result.returncode == 1
+    assert "No customer is waiting behind this code" in result.stdout

@@ -26,8 +26,8 @@ static void add_extension(X509 *cert, X509 *issuer, int nid, const char *value)
 }
 
 /* Makes a certificate for key, signed by issuer_key (self-signed when issuer is NULL). */
-X509 *make_cert(EVP_PKEY *key, const char *cn, const char *org, X509 *issuer,
-		       EVP_PKEY *issuer_key, long from_days, long to_days, int is_ca)
+X509 *make_cert(EVP_PKEY *key, const char *cn, const char *org, X509 *issuer, EVP_PKEY *issuer_key,
+		long from_days, long to_days, int is_ca)
 {
 	X509 *cert = X509_new();
 	X509_NAME *name = X509_NAME_new();

@@ -10,8 +10,8 @@
  * signed by issuer_key (self-signed when issuer is NULL); a CA when is_ca, else a TLS
  * server certificate. Fails the running test on any error.
  */
-X509 *make_cert(EVP_PKEY *key, const char *cn, const char *org, X509 *issuer,
-		EVP_PKEY *issuer_key, long from_days, long to_days, int is_ca);
+X509 *make_cert(EVP_PKEY *key, const char *cn, const char *org, X509 *issuer, EVP_PKEY *issuer_key,
+		long from_days, long to_days, int is_ca);
 
 /* Writes the key (if any), then the certificates (if any), as PEM to path. */
 void write_pem(const char *path, X509 *leaf, X509 *ca, EVP_PKEY *key);

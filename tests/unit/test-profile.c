@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define HOST_KEY "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGY5mzyrRDY7JaDNnAo8mAsq+IuaJqnl4jnpi5roqtjh"
+#define HOST_KEY      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGY5mzyrRDY7JaDNnAo8mAsq+IuaJqnl4jnpi5roqtjh"
 #define PUBLISHER_KEY "MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE="
 
 struct pems {
