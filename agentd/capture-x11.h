@@ -1,4 +1,5 @@
-/* kefu-agentd: the X11 capture backend (XShm, XDamage, XFixes, XRandR, XTest). SPDX-License-Identifier: MIT */
+/* kefu-agentd: the X11 capture backend (XShm, XDamage, XFixes, XRandR, XTest).
+ * SPDX-License-Identifier: MIT */
 #ifndef KF_AGENTD_CAPTURE_X11_H
 #define KF_AGENTD_CAPTURE_X11_H
 
@@ -13,6 +14,6 @@
  * selections. The caller owns *out and frees it with ops->free.
  */
 int kf_capture_x11_open(const struct kf_capture_options *options, struct kf_capture **out,
-			struct kf_error *err);
+                        struct kf_error *err);
 
 #endif

@@ -1,4 +1,5 @@
-/* kefu-agentd: the desktop a screen share reads and drives, behind one small interface. SPDX-License-Identifier: MIT */
+/* kefu-agentd: the desktop a screen share reads and drives, behind one small interface.
+ * SPDX-License-Identifier: MIT */
 #ifndef KF_AGENTD_CAPTURE_H
 #define KF_AGENTD_CAPTURE_H
 
@@ -53,7 +54,7 @@ struct kf_capture_ops {
 	int (*fd)(struct kf_capture *capture);
 	/* Reads what happened since the last call without blocking; fills changes. */
 	int (*poll)(struct kf_capture *capture, struct kf_capture_changes *changes,
-		    struct kf_error *err);
+	            struct kf_error *err);
 	const struct kf_capture_frame *(*frame)(struct kf_capture *capture);
 	int (*cursor)(struct kf_capture *capture, struct kf_capture_cursor *cursor);
 	/* Input, in frame coordinates; buttons is the RFB mask (bit 0 = left). */
@@ -73,8 +74,8 @@ struct kf_capture {
 };
 
 struct kf_capture_options {
-	const char *display; /* NULL: the environment's */
-	int monitor;         /* -1: the whole desktop; N: that monitor only */
+	const char *display;    /* NULL: the environment's */
+	int monitor;            /* -1: the whole desktop; N: that monitor only */
 	int is_damage_disabled; /* compare tiles even when the platform reports damage */
 };
 
@@ -85,6 +86,6 @@ struct kf_capture_options {
  * ops->free.
  */
 int kf_capture_open(const struct kf_capture_options *options, struct kf_capture **out,
-		    struct kf_error *err);
+                    struct kf_error *err);
 
 #endif

@@ -8,4 +8,7 @@
 
 /* Each command's table row lives next to its code; main.c lists them. */
 
+/* screen-check [--display D] [--monitor N]: whether and how the desktop can be shared. */
+int kf_agentd_cmd_screen_check(int argc, char **argv);
+
 #endif

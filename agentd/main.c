@@ -5,6 +5,8 @@
 #include <stddef.h>
 
 static const struct kf_command commands[] = {
+        {"screen-check", "[--display D] [--monitor N]",
+         "say whether this desktop can be shared, and how", kf_agentd_cmd_screen_check},
         {NULL, NULL, NULL, NULL},
 };
 

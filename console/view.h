@@ -1,4 +1,5 @@
-/* kefu-console: the customer's screen on a loopback port for any VNC viewer or a browser. SPDX-License-Identifier: MIT */
+/* kefu-console: the customer's screen on a loopback port for any VNC viewer or a browser.
+ * SPDX-License-Identifier: MIT */
 #ifndef KF_CONSOLE_VIEW_H
 #define KF_CONSOLE_VIEW_H
 
@@ -31,17 +32,17 @@ struct kf_view_options {
 	 */
 	int (*open_stream)(void *user, struct kf_stream **out, struct kf_error *err);
 	void *user;
-	int port;                 /* 0: any free port */
-	int is_viewer_started;    /* start a VNC viewer found in PATH */
-	int is_web;               /* also serve noVNC through websockify */
-	const char *state_dir;    /* where the password file goes; NULL: a new private dir */
+	int port;              /* 0: any free port */
+	int is_viewer_started; /* start a VNC viewer found in PATH */
+	int is_web;            /* also serve noVNC through websockify */
+	const char *state_dir; /* where the password file goes; NULL: a new private dir */
 	/* Called for what the technician should know ("viewer connected", ...); may be NULL. */
 	void (*on_event)(const char *line, void *user);
 };
 
 /* Starts listening (and websockify, and the viewer). The caller owns *out. */
 int kf_view_new(uv_loop_t *loop, const struct kf_view_options *options, struct kf_view **out,
-		struct kf_error *err);
+                struct kf_error *err);
 
 /* "127.0.0.1:PORT", owned by view. */
 const char *kf_view_address(const struct kf_view *view);

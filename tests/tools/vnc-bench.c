@@ -1,4 +1,5 @@
-/* kefu test tool: a libvncclient client that measures, snapshots and types. SPDX-License-Identifier: MIT */
+/* kefu test tool: a libvncclient client that measures, snapshots and types.
+ * SPDX-License-Identifier: MIT */
 /*
  *   vnc-bench measure HOST:PORT [--password P] [--seconds N] [--clicks K]
  *       Prints one JSON line: time to the first complete frame, updates,
@@ -121,7 +122,7 @@ static rfbClient *connect_to(const char *target, struct bench *bench)
 	bench->started = now();
 	if (!rfbInitClient(client, NULL, NULL)) {
 		fprintf(stderr, "vnc-bench: cannot connect to %s (refused or wrong password)\n",
-			target);
+		        target);
 		return NULL;
 	}
 	return client;
@@ -202,9 +203,10 @@ static int snapshot(rfbClient *client, struct bench *bench, const char *out)
 	for (int y = 0; y < client->height; y++)
 		for (int x = 0; x < client->width; x++) {
 			uint32_t p = pixel_at(client, x, y);
-			/* Our format: red in the low byte (shift 0), as rfbGetClient(8,3,4) asks. */
+			/* Our format: red in the low byte (shift 0), as rfbGetClient(8,3,4) asks.
+			 */
 			unsigned char rgb[3] = {(unsigned char)(p & 0xff), (unsigned char)(p >> 8),
-						(unsigned char)(p >> 16)};
+			                        (unsigned char)(p >> 16)};
 			fwrite(rgb, 1, 3, file);
 		}
 	if (fclose(file) != 0 || rename(temp, out) != 0)
@@ -215,7 +217,8 @@ static int snapshot(rfbClient *client, struct bench *bench, const char *out)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: vnc-bench measure|snapshot|input|watch HOST:PORT [options]\n");
+		fprintf(stderr,
+		        "usage: vnc-bench measure|snapshot|input|watch HOST:PORT [options]\n");
 		return 2;
 	}
 	const char *mode = argv[1], *target = argv[2], *out = NULL, *text = NULL, *cut = NULL;
