@@ -211,73 +211,60 @@ static void add_rect(struct kf_capture_changes *changes, int rx, int ry, int rw,
 }
 
 /*
- * Grabs a rectangle, copies it into the frame and reports the rows that really
- * changed: damage is a hint, and a redraw of identical pixels costs nothing.
+ * Compares the grabbed rectangle (in the scratch image, at its origin) with the
+ * frame tile by tile, copies the tiles that differ and reports them as runs
+ * along each row of tiles: damage is only a hint (a scroll damages a whole
+ * strip where only the text moved, a redraw may change nothing), and every
+ * pixel not reported is a pixel the server need not encode.
  */
 static void refresh_rect(struct x11_capture *x, int rx, int ry, int rw, int rh,
                          struct kf_capture_changes *changes)
 {
 	if (rw <= 0 || rh <= 0 || grab_into_scratch(x, rx, ry, rw, rh) != 0)
 		return;
-	int bytes = x->frame.bits_per_pixel / 8;
-	size_t row_len = (size_t)rw * bytes;
-	int first = -1, last = -1;
-	for (int row = 0; row < rh; row++) {
-		const uint8_t *src = (const uint8_t *)x->scratch->data +
-		                     (size_t)row * x->scratch->bytes_per_line;
-		uint8_t *dst =
-		        x->frame.pixels + (size_t)(ry + row) * x->frame.stride + (size_t)rx * bytes;
-		if (memcmp(src, dst, row_len) != 0) {
-			memcpy(dst, src, row_len);
-			if (first < 0)
-				first = row;
-			last = row;
-		}
-	}
-	if (first >= 0)
-		add_rect(changes, rx, ry + first, rw, last - first + 1);
-}
-
-/* Without XDamage: grab everything and compare tiles with the frame. */
-static void refresh_by_tiles(struct x11_capture *x, struct kf_capture_changes *changes)
-{
 	struct kf_capture_frame *f = &x->frame;
-	if (grab_into_scratch(x, 0, 0, f->width, f->height) != 0)
-		return;
 	int bytes = f->bits_per_pixel / 8;
-	for (int ty = 0; ty < f->height; ty += TILE) {
-		int th = f->height - ty < TILE ? f->height - ty : TILE;
+	size_t src_stride = (size_t)x->scratch->bytes_per_line;
+	const uint8_t *src0 = (const uint8_t *)x->scratch->data;
+	for (int ty = 0; ty < rh; ty += TILE) {
+		int th = rh - ty < TILE ? rh - ty : TILE;
 		int run_start = -1;
-		for (int tx = 0; tx <= f->width; tx += TILE) {
+		for (int tx = 0; tx <= rw; tx += TILE) {
 			int is_changed = 0;
 			int tw = 0;
-			if (tx < f->width) {
-				tw = f->width - tx < TILE ? f->width - tx : TILE;
+			if (tx < rw) {
+				tw = rw - tx < TILE ? rw - tx : TILE;
 				for (int row = ty; row < ty + th; row++) {
-					size_t off = (size_t)row * f->stride + (size_t)tx * bytes;
-					const uint8_t *src =
-					        (const uint8_t *)x->scratch->data + off;
-					if (memcmp(src, f->pixels + off, (size_t)tw * bytes) != 0) {
+					const uint8_t *src = src0 + (size_t)row * src_stride +
+					                     (size_t)tx * bytes;
+					uint8_t *dst = f->pixels + (size_t)(ry + row) * f->stride +
+					               (size_t)(rx + tx) * bytes;
+					if (memcmp(src, dst, (size_t)tw * bytes) != 0) {
 						is_changed = 1;
 						break;
 					}
 				}
 			}
 			if (is_changed) {
-				for (int row = ty; row < ty + th; row++) {
-					size_t off = (size_t)row * f->stride + (size_t)tx * bytes;
-					memcpy(f->pixels + off,
-					       (const uint8_t *)x->scratch->data + off,
+				for (int row = ty; row < ty + th; row++)
+					memcpy(f->pixels + (size_t)(ry + row) * f->stride +
+					               (size_t)(rx + tx) * bytes,
+					       src0 + (size_t)row * src_stride + (size_t)tx * bytes,
 					       (size_t)tw * bytes);
-				}
 				if (run_start < 0)
 					run_start = tx;
 			} else if (run_start >= 0) {
-				add_rect(changes, run_start, ty, tx - run_start, th);
+				add_rect(changes, rx + run_start, ry + ty, tx - run_start, th);
 				run_start = -1;
 			}
 		}
 	}
+}
+
+/* Without XDamage: grab everything and compare all of it. */
+static void refresh_by_tiles(struct x11_capture *x, struct kf_capture_changes *changes)
+{
+	refresh_rect(x, 0, 0, x->frame.width, x->frame.height, changes);
 }
 
 static void refresh_damage(struct x11_capture *x, struct kf_capture_changes *changes)

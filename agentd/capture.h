@@ -15,7 +15,7 @@
  * input and clipboard text. Every call on one capture comes from one thread.
  */
 
-#define KF_CAPTURE_MAX_RECTS 64
+#define KF_CAPTURE_MAX_RECTS 256
 
 struct kf_rect {
 	int x, y, width, height;
