@@ -268,3 +268,44 @@ def test_without_xdamage_tiles_are_compared_and_said_so(processes, display, tmp_
                      "--out", str(out)).returncode == 0
     (width, height), pixels = load_rgb(out)
     assert pixels[100, 100] == block_colour(100, 100)
+
+
+def test_cursor_shape_and_screen_size_changes_reach_the_viewer(processes, display):
+    require("xrandr")
+    pipe = ScreenPipe(processes, display)
+    watcher = processes.start([tool("vnc-bench"), "watch", pipe.address, "--password",
+                               pipe.password, "--seconds", "30"], stdout=subprocess.PIPE,
+                              text=True)
+    reader = LineReader(watcher)
+    reader.wait_for(lambda l: l == "size %d %d" % (WIDTH, HEIGHT))
+    cursor = reader.wait_for(lambda l: l.startswith("cursor "))
+    assert int(cursor.split()[1]) > 0 and int(cursor.split()[2]) > 0
+    env = dict(os.environ, DISPLAY=display)
+    for args in (["--newmode", "kefu-400", "25.175", "400", "416", "512", "560", "300",
+                  "310", "312", "345"],
+                 ["--addmode", "screen", "kefu-400"],
+                 ["--output", "screen", "--mode", "kefu-400"]):
+        result = run(["xrandr"] + args, env=env)
+        assert result.returncode == 0, result.stderr
+    reader.wait_for(lambda l: l == "size 400 300")
+
+
+def test_one_monitor_is_shared_alone(processes, display, tmp_path):
+    require("xrandr")
+    env = dict(os.environ, DISPLAY=display)
+    half = WIDTH // 2
+    for args in (["--setmonitor", "kefu-left", "%d/0x%d/0+0+0" % (half, HEIGHT), "screen"],
+                 ["--setmonitor", "kefu-right", "%d/0x%d/0+%d+0" % (half, HEIGHT, half),
+                  "none"]):
+        result = run(["xrandr"] + args, env=env)
+        assert result.returncode == 0, result.stderr
+    draw_pattern(processes, display)
+    pipe = ScreenPipe(processes, display, "--monitor", "1")
+    out = tmp_path / "right.ppm"
+    assert vnc_bench("snapshot", pipe.address, "--password", pipe.password,
+                     "--out", str(out)).returncode == 0
+    (width, height), pixels = load_rgb(out)
+    assert (width, height) == (half, HEIGHT)
+    wrong = [(x, y) for y in range(height) for x in range(width)
+             if pixels[x, y] != block_colour(x + half, y)]
+    assert wrong == []

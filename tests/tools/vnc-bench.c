@@ -12,7 +12,8 @@
  *       Clicks, types TEXT (one key press and release per character) and/or
  *       sends TEXT as the viewer's clipboard, then lingers 0.5 s and exits.
  *   vnc-bench watch HOST:PORT [--password P] [--seconds N]
- *       Prints "update" for every update and "cut TEXT" for the server's
+ *       Prints "update" for every update, "size W H" when the size changes,
+ *       "cursor W H" for each cursor shape and "cut TEXT" for the server's
  *       clipboard until the server closes or N seconds pass; exit 0 if closed.
  * Exit status: 0 done, 1 failed (cannot connect, refused, closed early), 2 usage.
  */
@@ -28,8 +29,8 @@ struct bench {
 	double first_frame;
 	long updates;
 	long long pixels;
-	int is_cut_printed;
 	int is_watching;
+	int shown_width, shown_height;
 };
 
 static double now(void)
@@ -85,6 +86,11 @@ static void finished_update(rfbClient *client)
 		bench->first_frame = now() - bench->started;
 	bench->updates++;
 	if (bench->is_watching) {
+		if (client->width != bench->shown_width || client->height != bench->shown_height) {
+			bench->shown_width = client->width;
+			bench->shown_height = client->height;
+			printf("size %d %d\n", client->width, client->height);
+		}
 		printf("update\n");
 		fflush(stdout);
 	}
@@ -95,6 +101,18 @@ static void got_cut_text(rfbClient *client, const char *text, int len)
 	(void)client;
 	printf("cut %.*s\n", len, text);
 	fflush(stdout);
+}
+
+static void got_cursor(rfbClient *client, int xhot, int yhot, int width, int height,
+                       int bytes_per_pixel)
+{
+	(void)xhot;
+	(void)yhot;
+	(void)bytes_per_pixel;
+	if (bench_of(client)->is_watching) {
+		printf("cursor %d %d\n", width, height);
+		fflush(stdout);
+	}
 }
 
 static rfbClient *connect_to(const char *target, struct bench *bench)
@@ -114,6 +132,7 @@ static rfbClient *connect_to(const char *target, struct bench *bench)
 	client->GotFrameBufferUpdate = got_update;
 	client->FinishedFrameBufferUpdate = finished_update;
 	client->GotXCutText = got_cut_text;
+	client->GotCursorShape = got_cursor;
 	/* Lossless only: the pixels must be the server's pixels. */
 	client->appData.encodingsString = "zrle hextile zlib copyrect raw";
 	client->appData.enableJPEG = FALSE;
