@@ -96,6 +96,15 @@ class ScreenPipe:
         self.info[key] = value
         return line == "ready"
 
+    def saw(self, wanted, after=-1, timeout=20):
+        """Waits for the line wanted after line number after (it may already have gone by);
+        returns its line number."""
+        for index in range(after + 1, len(self.reader.seen)):
+            if self.reader.seen[index] == wanted:
+                return index
+        self.reader.wait_for(lambda l: l == wanted, timeout)
+        return len(self.reader.seen) - 1
+
     def command(self, text):
         self.proc.stdin.write(text + "\n")
         self.proc.stdin.flush()

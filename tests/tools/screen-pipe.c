@@ -9,7 +9,8 @@
  *               [--viewer] [--port P] [--dir DIR]
  *
  * Prints "address A", "password P", "password-file F", ["url U"], "ready";
- * then one "event ..." line per view event. Commands on stdin, each answered
+ * then one "event ..." line per view event, and "event sharing N" whenever the
+ * number of viewers the agent serves changes. Commands on stdin, each answered
  * "ok COMMAND" once the call has returned: "input on", "input off", "stop",
  * "viewers" (answers "viewers AGENT VIEW"), "quit". EOF on stdin quits.
  */
@@ -48,6 +49,14 @@ static int open_stream(void *user, struct kf_stream **out, struct kf_error *err)
 		return rc;
 	}
 	return kf_stream_socket_new(state->loop, pair[1], out, err);
+}
+
+/* Called on the screen's thread: what the customer's side would show ("shared with N"). */
+static void on_viewers(int count, void *user)
+{
+	(void)user;
+	printf("event sharing %d\n", count);
+	fflush(stdout);
 }
 
 static void on_event(const char *line, void *user)
@@ -130,7 +139,7 @@ static void on_signal(uv_signal_t *handle, int signum)
 
 int main(int argc, char **argv)
 {
-	struct kf_screen_options screen_options = {.monitor = -1};
+	struct kf_screen_options screen_options = {.monitor = -1, .on_viewers = on_viewers};
 	struct kf_view_options view_options = {.on_event = on_event};
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
