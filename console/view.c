@@ -700,7 +700,7 @@ static void start_viewer(struct kf_view *view)
 		char *args[] = {program, passwd_flag, view->password_file, target, NULL};
 		if (spawn(view, &view->viewer, args) == 0) {
 			view->is_viewer_running = 1;
-			report(view, "started %s", tiger[i]);
+			report(view, "started %s (pid %d)", tiger[i], view->viewer.pid);
 			return;
 		}
 	}
@@ -711,7 +711,8 @@ static void start_viewer(struct kf_view *view)
 		char *args[] = {program, connect_flag, uri, NULL};
 		if (spawn(view, &view->viewer, args) == 0) {
 			view->is_viewer_running = 1;
-			report(view, "started remmina (type the password when it asks)");
+			report(view, "started remmina (pid %d; type the password when it asks)",
+			       view->viewer.pid);
 			return;
 		}
 	}

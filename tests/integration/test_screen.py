@@ -319,3 +319,43 @@ def test_one_monitor_is_shared_alone(processes, display, tmp_path):
     wrong = [(x, y) for y in range(height) for x in range(width)
              if pixels[x, y] != block_colour(x + half, y)]
     assert wrong == []
+
+
+def test_a_real_viewer_is_started_and_closing_it_keeps_the_screen_shared(processes, display,
+                                                                         tmp_path):
+    require("xtigervncviewer")
+    technician = start_xvfb(processes)
+    env = dict(os.environ, DISPLAY=technician)
+    env.pop("WAYLAND_DISPLAY", None)
+    proc = processes.start([tool("screen-pipe"), "--display", display, "--viewer"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    reader = LineReader(proc)
+    started = reader.wait_for(lambda l: l.startswith("event started "))
+    pid = int(started.split("(pid ")[1].split(")")[0].split(";")[0])
+    # The viewer found the password file by itself and was let in.
+    reader.wait_for(lambda l: l == "event viewer connected")
+    os.kill(pid, 15)
+    reader.wait_for(lambda l: l.startswith("event the viewer closed; the screen stays shared"))
+    address = next(l.split()[1] for l in reader.seen if l.startswith("address "))
+    password = next(l.split()[1] for l in reader.seen if l.startswith("password "))
+    assert vnc_bench("snapshot", address, "--password", password, "--out",
+                     str(tmp_path / "after.ppm")).returncode == 0
+
+
+def test_clipboard_stays_put_without_control(processes, display):
+    require("xclip")
+    pipe = ScreenPipe(processes, display)  # view only
+    watcher = processes.start([tool("vnc-bench"), "watch", pipe.address, "--password",
+                               pipe.password, "--seconds", "30"], stdout=subprocess.PIPE,
+                              text=True)
+    reader = LineReader(watcher)
+    reader.wait_for(lambda l: l == "update")
+    copy = processes.start(["xclip", "-display", display, "-selection", "clipboard", "-i"],
+                           stdin=subprocess.PIPE, text=True)
+    copy.stdin.write("customer secret")
+    copy.stdin.close()
+    assert vnc_bench("input", pipe.address, "--password", pipe.password,
+                     "--cut", "from the technician").returncode == 0
+    assert [l for l in drain(reader, SETTLE_SECONDS) if l.startswith("cut ")] == []
+    pasted = run(["xclip", "-display", display, "-selection", "clipboard", "-o"], timeout=10)
+    assert pasted.stdout == "customer secret"
