@@ -1,6 +1,7 @@
 /* kefu-console: the customer's screen on a loopback port for any VNC viewer or a browser.
  * SPDX-License-Identifier: MIT */
 #include "console/view.h"
+#include "console/rfb-handshake.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -203,11 +204,6 @@ static void put_u32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static void consume(uint8_t *buf, size_t *len, size_t n)
 {
 	memmove(buf, buf + n, *len - n);
@@ -258,65 +254,54 @@ static void agent_handshake(struct conn *conn)
 	for (;;) {
 		uint8_t *in = conn->agent_in;
 		size_t len = conn->agent_in_len;
+		int used;
 		switch (conn->state) {
-		case AGENT_VERSION:
-			if (len < 12)
-				return;
-			if (memcmp(in, "RFB 003.", 8) != 0) {
-				conn_close(conn);
-				return;
-			}
+		case AGENT_VERSION: {
+			int minor;
 			/* Our version went out when the stream opened (see open_agent). */
-			consume(in, &conn->agent_in_len, 12);
-			conn->state = AGENT_SECURITY;
-			break;
-		case AGENT_SECURITY: {
-			if (len < 1 || len < 1u + in[0])
-				return;
-			int has_none = 0;
-			for (int i = 0; i < in[0]; i++)
-				has_none |= in[1 + i] == rfbSecTypeNone;
-			if (in[0] == 0 || !has_none) {
-				conn_close(conn);
-				return;
-			}
-			consume(in, &conn->agent_in_len, 1u + in[0]);
-			uint8_t choice = rfbSecTypeNone;
-			kf_stream_write(conn->agent, &choice, 1, NULL);
-			conn->state = AGENT_RESULT;
+			used = kf_rfb_read_version(in, len, &minor);
+			/* We asked for 3.8: an older server's handshake would differ. */
+			if (used > 0 && minor < 8)
+				used = KF_ERR_INVALID;
+			if (used > 0)
+				conn->state = AGENT_SECURITY;
 			break;
 		}
-		case AGENT_RESULT: {
-			if (len < 4)
-				return;
-			if (get_u32(in) != 0) {
-				conn_close(conn);
-				return;
+		case AGENT_SECURITY:
+			used = kf_rfb_read_security_types(in, len, rfbSecTypeNone);
+			if (used > 0) {
+				uint8_t choice = rfbSecTypeNone;
+				kf_stream_write(conn->agent, &choice, 1, NULL);
+				conn->state = AGENT_RESULT;
 			}
-			consume(in, &conn->agent_in_len, 4);
-			uint8_t shared = 1;
-			kf_stream_write(conn->agent, &shared, 1, NULL);
-			conn->state = AGENT_INIT;
 			break;
-		}
-		case AGENT_INIT: {
-			if (len < 24)
-				return;
-			uint32_t name_len = get_u32(in + 20);
-			if (name_len > SERVER_NAME_MAX) {
-				conn_close(conn);
+		case AGENT_RESULT:
+			used = kf_rfb_read_security_result(in, len);
+			if (used > 0) {
+				uint8_t shared = 1;
+				kf_stream_write(conn->agent, &shared, 1, NULL);
+				conn->state = AGENT_INIT;
+			}
+			break;
+		case AGENT_INIT:
+			used = kf_rfb_read_server_init(in, len, SERVER_NAME_MAX);
+			if (used > 0) {
+				conn_send(conn, in, (size_t)used);
+				consume(in, &conn->agent_in_len, (size_t)used);
+				start_relay(conn);
 				return;
 			}
-			if (len < 24 + name_len)
-				return;
-			conn_send(conn, in, 24 + name_len);
-			consume(in, &conn->agent_in_len, 24 + name_len);
-			start_relay(conn);
-			return;
-		}
+			break;
 		default:
 			return;
 		}
+		if (used < 0) {
+			conn_close(conn);
+			return;
+		}
+		if (used == 0)
+			return;
+		consume(in, &conn->agent_in_len, (size_t)used);
 	}
 }
 
@@ -415,18 +400,14 @@ static void viewer_handshake(struct conn *conn)
 		size_t len = conn->in_len;
 		switch (conn->state) {
 		case VIEWER_VERSION: {
-			if (len < 12)
+			int used = kf_rfb_read_version(in, len, &conn->minor);
+			if (used == 0)
 				return;
-			int major = 0, minor = 0;
-			if (memcmp(in, "RFB ", 4) != 0 ||
-			    sscanf((const char *)in + 4, "%3d.%3d", &major, &minor) != 2 ||
-			    major != 3) {
+			if (used < 0) {
 				conn_close(conn);
 				return;
 			}
-			/* 3.3 and 3.7 as asked; anything newer (3.8, Apple's 3.889) as 3.8. */
-			conn->minor = minor >= 8 ? 8 : minor == 7 ? 7 : 3;
-			consume(in, &conn->in_len, 12);
+			consume(in, &conn->in_len, (size_t)used);
 			if (conn->minor == 3) {
 				uint8_t type[4];
 				put_u32(type, rfbVncAuth);
