@@ -1,5 +1,4 @@
-/* kefu-agentd: the X11 capture backend (XShm, XDamage, XFixes, XRandR, XTest).
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd: X11 capture (XShm, XDamage, XFixes, XRandR, XTest). SPDX-License-Identifier: MIT */
 #include "agentd/capture-x11.h"
 
 #include <X11/Xatom.h>

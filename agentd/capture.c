@@ -1,5 +1,4 @@
-/* kefu-agentd: picks the capture backend for this desktop, or says why there is none.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd: picks the capture backend, or says why none. SPDX-License-Identifier: MIT */
 #include "agentd/capture.h"
 #include "agentd/capture-x11.h"
 

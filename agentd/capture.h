@@ -1,5 +1,4 @@
-/* kefu-agentd: the desktop a screen share reads and drives, behind one small interface.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd: the desktop a screen share reads and drives. SPDX-License-Identifier: MIT */
 #ifndef KF_AGENTD_CAPTURE_H
 #define KF_AGENTD_CAPTURE_H
 

@@ -1,19 +1,17 @@
-/* kefu-agentd: the customer's helper; entry point and command table. SPDX-License-Identifier: MIT
- */
+/* kefu-agentd: the customer's helper; entry point and command table. SPDX-License-Identifier: MIT */
 #include "agentd/commands.h"
 
 #include <stddef.h>
 
 static const struct kf_command commands[] = {
-        {"screen-check", "[--display D] [--monitor N]",
-         "say whether this desktop can be shared, and how", kf_agentd_cmd_screen_check},
-        {NULL, NULL, NULL, NULL},
+	{"screen-check", "[--display D] [--monitor N]",
+	 "say whether this desktop can be shared, and how", kf_agentd_cmd_screen_check},
+	{NULL, NULL, NULL, NULL},
 };
 
 int main(int argc, char **argv)
 {
-	return kf_cli_dispatch(
-	        KF_AGENTD_PROGRAM,
-	        "consented remote assistance and self-service repair for this computer", commands,
-	        argc, argv);
+	return kf_cli_dispatch(KF_AGENTD_PROGRAM,
+			       "consented remote assistance and self-service repair for this computer",
+			       commands, argc, argv);
 }

@@ -1,5 +1,4 @@
-/* kefu-agentd screen-check: says whether and how this desktop can be shared.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd screen-check: can this desktop be shared, and how. SPDX-License-Identifier: MIT */
 #include "agentd/capture.h"
 #include "agentd/commands.h"
 

@@ -1,5 +1,4 @@
-/* kefu-agentd: the screen share: an RFB server on the desktop that never listens.
- * SPDX-License-Identifier: MIT */
+/* kefu-agentd: the screen share, an RFB server that never listens. SPDX-License-Identifier: MIT */
 #include "agentd/screen.h"
 #include "agentd/capture.h"
 

@@ -1,5 +1,4 @@
-/* kefu-console: the commands of the technician's tool, one per file. SPDX-License-Identifier: MIT
- */
+/* kefu-console: the commands of the technician's tool, one per file. SPDX-License-Identifier: MIT */
 #ifndef KF_CONSOLE_COMMANDS_H
 #define KF_CONSOLE_COMMANDS_H
 

@@ -1,4 +1,4 @@
-/* kefu-console: the few RFB handshake messages the view reads, as pure parsers. SPDX-License-Identifier: MIT */
+/* kefu-console: the RFB handshake messages the view reads. SPDX-License-Identifier: MIT */
 #ifndef KF_CONSOLE_RFB_HANDSHAKE_H
 #define KF_CONSOLE_RFB_HANDSHAKE_H
 

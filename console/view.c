@@ -1,5 +1,4 @@
-/* kefu-console: the customer's screen on a loopback port for any VNC viewer or a browser.
- * SPDX-License-Identifier: MIT */
+/* kefu-console: the customer's screen on a loopback port. SPDX-License-Identifier: MIT */
 #include "console/view.h"
 #include "console/rfb-handshake.h"
 

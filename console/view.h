@@ -1,5 +1,4 @@
-/* kefu-console: the customer's screen on a loopback port for any VNC viewer or a browser.
- * SPDX-License-Identifier: MIT */
+/* kefu-console: the customer's screen on a loopback port. SPDX-License-Identifier: MIT */
 #ifndef KF_CONSOLE_VIEW_H
 #define KF_CONSOLE_VIEW_H
 

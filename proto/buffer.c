@@ -43,7 +43,7 @@ int kf_buf_append(struct kf_buf *buf, const void *data, size_t len)
 int kf_buf_append_u32(struct kf_buf *buf, uint32_t value)
 {
 	uint8_t bytes[4] = {(uint8_t)(value >> 24), (uint8_t)(value >> 16), (uint8_t)(value >> 8),
-	                    (uint8_t)value};
+			    (uint8_t)value};
 
 	return kf_buf_append(buf, bytes, sizeof(bytes));
 }

@@ -6,17 +6,17 @@
 #include <string.h>
 
 static void print_commands(FILE *out, const char *program, const char *description,
-                           const struct kf_command *commands)
+			   const struct kf_command *commands)
 {
 	fprintf(out, "%s %s: %s\n\nusage: %s COMMAND [ARGS]\n\ncommands:\n", program, KF_VERSION,
-	        description, program);
+		description, program);
 	for (const struct kf_command *c = commands; c->name != NULL; c++)
 		fprintf(out, "  %-10s %s\n", c->name, c->summary);
 	fprintf(out, "\n'%s COMMAND --help' describes one command.\n", program);
 }
 
-int kf_cli_dispatch(const char *program, const char *description, const struct kf_command *commands,
-                    int argc, char **argv)
+int kf_cli_dispatch(const char *program, const char *description,
+		    const struct kf_command *commands, int argc, char **argv)
 {
 	const char *name;
 

@@ -24,8 +24,8 @@ struct kf_command {
  * the command list for "help", "--help" and "-h", and the version for
  * "--version". An unknown command is a one-line error and KF_EXIT_USAGE.
  */
-int kf_cli_dispatch(const char *program, const char *description, const struct kf_command *commands,
-                    int argc, char **argv);
+int kf_cli_dispatch(const char *program, const char *description,
+		    const struct kf_command *commands, int argc, char **argv);
 
 /* Prints a one-line error "PROGRAM: MESSAGE" on stderr; returns KF_EXIT_FAILURE. */
 int kf_cli_fail(const char *program, const char *format, ...) __attribute__((format(printf, 2, 3)));

@@ -34,7 +34,7 @@ struct kf_error {
  * returns code, so that callers can write `return kf_error_set(err, ...)`.
  */
 int kf_error_set(struct kf_error *err, int code, const char *format, ...)
-        __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 /* Resets err to "no error". */
 void kf_error_clear(struct kf_error *err);

@@ -1,5 +1,4 @@
-/* kefu: length-prefixed frames, the unit every kefu stream is cut into. SPDX-License-Identifier:
- * MIT */
+/* kefu: length-prefixed frames, the unit every kefu stream is cut into. SPDX-License-Identifier: MIT */
 #include "proto/frame.h"
 
 #include <stdio.h>
@@ -71,7 +70,7 @@ int kf_frame_decoder_is_partial(const struct kf_frame_decoder *decoder)
 }
 
 static int decoder_fail(struct kf_frame_decoder *decoder, struct kf_error *err, int code,
-                        const char *message)
+			const char *message)
 {
 	decoder->failure = code;
 	kf_error_set(&decoder->failure_error, code, "%s", message);
@@ -94,7 +93,7 @@ static int decoder_start_payload(struct kf_frame_decoder *decoder, struct kf_err
 	limit = frame_type_limit(decoder->type, decoder->max_payload);
 	if (decoder->length > limit) {
 		snprintf(message, sizeof(message), "%s frame of %u bytes is over the limit of %u",
-		         kf_frame_type_name(decoder->type), decoder->length, limit);
+			 kf_frame_type_name(decoder->type), decoder->length, limit);
 		return decoder_fail(decoder, err, KF_ERR_TOO_LARGE, message);
 	}
 	free(decoder->payload);
@@ -103,14 +102,13 @@ static int decoder_start_payload(struct kf_frame_decoder *decoder, struct kf_err
 	if (decoder->length > 0) {
 		decoder->payload = malloc(decoder->length);
 		if (decoder->payload == NULL)
-			return decoder_fail(decoder, err, KF_ERR_NOMEM,
-			                    "out of memory for a frame");
+			return decoder_fail(decoder, err, KF_ERR_NOMEM, "out of memory for a frame");
 	}
 	return KF_OK;
 }
 
 int kf_frame_decoder_feed(struct kf_frame_decoder *decoder, const uint8_t *data, size_t len,
-                          size_t *consumed, struct kf_frame *frame, struct kf_error *err)
+			  size_t *consumed, struct kf_frame *frame, struct kf_error *err)
 {
 	size_t used = 0, take;
 	int r;
@@ -157,19 +155,19 @@ int kf_frame_decoder_feed(struct kf_frame_decoder *decoder, const uint8_t *data,
 }
 
 int kf_frame_encode(struct kf_buf *out, uint8_t type, const void *payload, size_t len,
-                    struct kf_error *err)
+		    struct kf_error *err)
 {
 	uint32_t limit;
 	int r;
 
 	if (kf_frame_type_name(type) == NULL)
 		return kf_error_set(err, KF_ERR_INVALID, "cannot encode a frame of unknown type %u",
-		                    type);
+				    type);
 	limit = frame_type_limit(type, KF_FRAME_MAX_PAYLOAD);
 	if (len > limit)
 		return kf_error_set(err, KF_ERR_TOO_LARGE,
-		                    "%s frame of %zu bytes is over the limit of %u",
-		                    kf_frame_type_name(type), len, limit);
+				    "%s frame of %zu bytes is over the limit of %u",
+				    kf_frame_type_name(type), len, limit);
 	if ((r = kf_buf_reserve(out, KF_FRAME_HEADER_SIZE + len)) != KF_OK)
 		return kf_error_set(err, r, "out of memory for a frame");
 	kf_buf_append(out, &type, 1);

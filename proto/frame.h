@@ -1,5 +1,4 @@
-/* kefu: length-prefixed frames, the unit every kefu stream is cut into. SPDX-License-Identifier:
- * MIT */
+/* kefu: length-prefixed frames, the unit every kefu stream is cut into. SPDX-License-Identifier: MIT */
 #ifndef KF_PROTO_FRAME_H
 #define KF_PROTO_FRAME_H
 
@@ -58,14 +57,14 @@ void kf_frame_decoder_free(struct kf_frame_decoder *decoder);
  * the stream cannot be resynchronised: every later call returns the same error.
  */
 int kf_frame_decoder_feed(struct kf_frame_decoder *decoder, const uint8_t *data, size_t len,
-                          size_t *consumed, struct kf_frame *frame, struct kf_error *err);
+			  size_t *consumed, struct kf_frame *frame, struct kf_error *err);
 
 /* True when the decoder holds part of a frame (the stream ended mid-frame if it closes now). */
 int kf_frame_decoder_is_partial(const struct kf_frame_decoder *decoder);
 
 /* Appends one frame (header and payload) to out. */
 int kf_frame_encode(struct kf_buf *out, uint8_t type, const void *payload, size_t len,
-                    struct kf_error *err);
+		    struct kf_error *err);
 
 /* The name of a frame type for messages ("control", "data", "end"), or NULL if unknown. */
 const char *kf_frame_type_name(uint8_t type);

@@ -1,5 +1,4 @@
-/* kefu: the JSON control-message envelope carried in control frames. SPDX-License-Identifier: MIT
- */
+/* kefu: the JSON control-message envelope carried in control frames. SPDX-License-Identifier: MIT */
 #include "proto/message.h"
 #include "proto/frame.h"
 
@@ -11,12 +10,12 @@
  * describes their bodies. A type missing here is answered with "unknown-type".
  */
 static const char *const known_types[] = {
-        "hello", /* each side's version, software and capabilities */
-        "ping",  /* liveness and round-trip time */
-        "pong",  /* the answer to ping */
-        "chat",  /* a line of text between customer and technician */
-        "end",   /* an orderly end of the session, with a reason */
-        "error", /* the answer to a message that could not be handled */
+	"hello", /* each side's version, software and capabilities */
+	"ping",  /* liveness and round-trip time */
+	"pong",  /* the answer to ping */
+	"chat",  /* a line of text between customer and technician */
+	"end",   /* an orderly end of the session, with a reason */
+	"error", /* the answer to a message that could not be handled */
 };
 
 int kf_msg_type_is_known(const char *type)
@@ -48,18 +47,18 @@ static int check_limits(json_t *value, int depth, struct limit_walk *walk)
 
 	if (depth > KF_MSG_MAX_DEPTH)
 		return kf_error_set(walk->err, KF_ERR_TOO_LARGE,
-		                    "message nests deeper than %d levels", KF_MSG_MAX_DEPTH);
+				    "message nests deeper than %d levels", KF_MSG_MAX_DEPTH);
 	if (++walk->values > KF_MSG_MAX_VALUES)
 		return kf_error_set(walk->err, KF_ERR_TOO_LARGE, "message has more than %d values",
-		                    KF_MSG_MAX_VALUES);
+				    KF_MSG_MAX_VALUES);
 	switch (json_typeof(value)) {
 	case JSON_OBJECT:
 		json_object_foreach(value, key, member)
 		{
 			if (strlen(key) > KF_MSG_MAX_STRING)
 				return kf_error_set(walk->err, KF_ERR_TOO_LARGE,
-				                    "message has a key longer than %d bytes",
-				                    KF_MSG_MAX_STRING);
+						    "message has a key longer than %d bytes",
+						    KF_MSG_MAX_STRING);
 			if ((r = check_limits(member, depth + 1, walk)) != KF_OK)
 				return r;
 		}
@@ -74,8 +73,8 @@ static int check_limits(json_t *value, int depth, struct limit_walk *walk)
 	case JSON_STRING:
 		if (json_string_length(value) > KF_MSG_MAX_STRING)
 			return kf_error_set(walk->err, KF_ERR_TOO_LARGE,
-			                    "message has a string longer than %d bytes",
-			                    KF_MSG_MAX_STRING);
+					    "message has a string longer than %d bytes",
+					    KF_MSG_MAX_STRING);
 		break;
 	default:
 		break;
@@ -94,11 +93,11 @@ static int read_id(json_t *root, const char *name, uint32_t *out, struct kf_erro
 		return KF_OK;
 	if (!json_is_integer(value))
 		return kf_error_set(err, KF_ERR_INVALID, "message field '%s' is not an integer",
-		                    name);
+				    name);
 	number = json_integer_value(value);
 	if (number < 1 || number > (json_int_t)KF_MSG_ID_MAX)
 		return kf_error_set(err, KF_ERR_INVALID, "message field '%s' is out of range",
-		                    name);
+				    name);
 	*out = (uint32_t)number;
 	return KF_OK;
 }
@@ -116,17 +115,18 @@ int kf_msg_decode(const uint8_t *data, size_t len, struct kf_msg *msg, struct kf
 	if (len > KF_MSG_MAX_SIZE) {
 		msg->error_code = KF_MSG_ERROR_TOO_LARGE;
 		return kf_error_set(err, KF_ERR_TOO_LARGE, "message of %zu bytes is over %d bytes",
-		                    len, KF_MSG_MAX_SIZE);
+				    len, KF_MSG_MAX_SIZE);
 	}
 	/*
 	 * jansson checks UTF-8, rejects NUL in strings unless asked, and bounds its
 	 * own recursion; duplicate keys would let two readers see different values.
 	 */
 	root = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &json_error);
-	if (root == NULL) {
+	if (root == NULL)
+	{
 		msg->error_code = KF_MSG_ERROR_BAD_MESSAGE;
 		return kf_error_set(err, KF_ERR_INVALID, "message is not valid JSON: %s",
-		                    json_error.text);
+				    json_error.text);
 	}
 	if (!json_is_object(root)) {
 		r = kf_error_set(err, KF_ERR_INVALID, "message is not a JSON object");
@@ -141,8 +141,8 @@ int kf_msg_decode(const uint8_t *data, size_t len, struct kf_msg *msg, struct kf
 	{
 		if (strcmp(key, "v") != 0 && strcmp(key, "type") != 0 && strcmp(key, "id") != 0 &&
 		    strcmp(key, "re") != 0 && strcmp(key, "body") != 0) {
-			r = kf_error_set(err, KF_ERR_INVALID,
-			                 "message has an unknown field '%.64s'", key);
+			r = kf_error_set(err, KF_ERR_INVALID, "message has an unknown field '%.64s'",
+					 key);
 			goto out;
 		}
 	}
@@ -154,8 +154,8 @@ int kf_msg_decode(const uint8_t *data, size_t len, struct kf_msg *msg, struct kf
 	if (json_integer_value(version) != KF_PROTO_VERSION) {
 		msg->error_code = KF_MSG_ERROR_UNSUPPORTED_VERSION;
 		r = kf_error_set(err, KF_ERR_UNSUPPORTED,
-		                 "message has protocol version %lld; this side speaks %d",
-		                 (long long)json_integer_value(version), KF_PROTO_VERSION);
+				 "message has protocol version %lld; this side speaks %d",
+				 (long long)json_integer_value(version), KF_PROTO_VERSION);
 		goto out;
 	}
 	msg->version = KF_PROTO_VERSION;
@@ -171,14 +171,14 @@ int kf_msg_decode(const uint8_t *data, size_t len, struct kf_msg *msg, struct kf
 		goto out;
 	}
 	if (json_string_length(type) == 0 || json_string_length(type) > KF_MSG_TYPE_MAX) {
-		r = kf_error_set(err, KF_ERR_INVALID,
-		                 "message type is empty or longer than %d bytes", KF_MSG_TYPE_MAX);
+		r = kf_error_set(err, KF_ERR_INVALID, "message type is empty or longer than %d bytes",
+				 KF_MSG_TYPE_MAX);
 		goto out;
 	}
 	if (!kf_msg_type_is_known(json_string_value(type))) {
 		msg->error_code = KF_MSG_ERROR_UNKNOWN_TYPE;
 		r = kf_error_set(err, KF_ERR_UNSUPPORTED, "unknown message type '%s'",
-		                 json_string_value(type));
+				 json_string_value(type));
 		goto out;
 	}
 	memcpy(msg->type, json_string_value(type), json_string_length(type) + 1);
@@ -196,13 +196,13 @@ int kf_msg_decode(const uint8_t *data, size_t len, struct kf_msg *msg, struct kf
 out:
 	if (r != KF_OK && msg->error_code == NULL)
 		msg->error_code =
-		        r == KF_ERR_TOO_LARGE ? KF_MSG_ERROR_TOO_LARGE : KF_MSG_ERROR_BAD_MESSAGE;
+			r == KF_ERR_TOO_LARGE ? KF_MSG_ERROR_TOO_LARGE : KF_MSG_ERROR_BAD_MESSAGE;
 	json_decref(root);
 	return r;
 }
 
 int kf_msg_encode(struct kf_buf *out, const char *type, uint32_t id, uint32_t re, json_t *body,
-                  struct kf_error *err)
+		  struct kf_error *err)
 {
 	json_t *root;
 	char *text = NULL;
@@ -212,16 +212,16 @@ int kf_msg_encode(struct kf_buf *out, const char *type, uint32_t id, uint32_t re
 		return kf_error_set(err, KF_ERR_INVALID, "a message needs a non-zero id");
 	if (!kf_msg_type_is_known(type))
 		return kf_error_set(err, KF_ERR_INVALID, "cannot encode unknown message type '%s'",
-		                    type);
+				    type);
 	if (body != NULL && !json_is_object(body))
 		return kf_error_set(err, KF_ERR_INVALID, "a message body must be an object");
 	root = json_pack("{s:i, s:s, s:I}", "v", KF_PROTO_VERSION, "type", type, "id",
-	                 (json_int_t)id);
+			 (json_int_t)id);
 	if (root == NULL)
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory for a message");
 	if ((re != 0 && json_object_set_new(root, "re", json_integer(re)) != 0) ||
 	    json_object_set_new(root, "body", body != NULL ? json_incref(body) : json_object()) !=
-	            0) {
+		    0) {
 		r = kf_error_set(err, KF_ERR_NOMEM, "out of memory for a message");
 		goto out;
 	}
@@ -232,7 +232,7 @@ int kf_msg_encode(struct kf_buf *out, const char *type, uint32_t id, uint32_t re
 	}
 	if (strlen(text) > KF_MSG_MAX_SIZE) {
 		r = kf_error_set(err, KF_ERR_TOO_LARGE, "message of %zu bytes is over %d bytes",
-		                 strlen(text), KF_MSG_MAX_SIZE);
+				 strlen(text), KF_MSG_MAX_SIZE);
 		goto out;
 	}
 	r = kf_frame_encode(out, KF_FRAME_CONTROL, text, strlen(text), err);
@@ -243,7 +243,7 @@ out:
 }
 
 int kf_msg_encode_error(struct kf_buf *out, uint32_t id, uint32_t re, const char *code,
-                        const char *text, struct kf_error *err)
+			const char *text, struct kf_error *err)
 {
 	json_t *body;
 	int r;
@@ -257,7 +257,7 @@ int kf_msg_encode_error(struct kf_buf *out, uint32_t id, uint32_t re, const char
 }
 
 int kf_msg_encode_error_for(struct kf_buf *out, uint32_t id, const struct kf_msg *failed,
-                            const struct kf_error *decode_error, struct kf_error *err)
+			    const struct kf_error *decode_error, struct kf_error *err)
 {
 	const char *code = failed->error_code ? failed->error_code : KF_MSG_ERROR_BAD_MESSAGE;
 

@@ -1,5 +1,4 @@
-/* kefu: the JSON control-message envelope carried in control frames. SPDX-License-Identifier: MIT
- */
+/* kefu: the JSON control-message envelope carried in control frames. SPDX-License-Identifier: MIT */
 #ifndef KF_PROTO_MESSAGE_H
 #define KF_PROTO_MESSAGE_H
 
@@ -15,13 +14,13 @@
  *   {"v": 1, "type": "chat", "id": 7, "body": {...}}
  *   {"v": 1, "type": "error", "id": 8, "re": 7, "body": {"code": "...", "message": "..."}}
  */
-#define KF_PROTO_VERSION  1
-#define KF_MSG_MAX_SIZE   (64 * 1024) /* bytes of JSON, the control frame limit */
-#define KF_MSG_MAX_DEPTH  16          /* nesting of objects and arrays, envelope included */
-#define KF_MSG_MAX_STRING 16384       /* bytes of one string or key */
-#define KF_MSG_MAX_VALUES 4096        /* values in one message, all levels */
-#define KF_MSG_TYPE_MAX   32          /* bytes of a type name */
-#define KF_MSG_ID_MAX     4294967295u /* ids are 1 .. 2^32-1 */
+#define KF_PROTO_VERSION     1
+#define KF_MSG_MAX_SIZE      (64 * 1024) /* bytes of JSON, the control frame limit */
+#define KF_MSG_MAX_DEPTH     16          /* nesting of objects and arrays, envelope included */
+#define KF_MSG_MAX_STRING    16384       /* bytes of one string or key */
+#define KF_MSG_MAX_VALUES    4096        /* values in one message, all levels */
+#define KF_MSG_TYPE_MAX      32          /* bytes of a type name */
+#define KF_MSG_ID_MAX        4294967295u /* ids are 1 .. 2^32-1 */
 
 /* The error codes an "error" message carries in body.code. */
 #define KF_MSG_ERROR_BAD_MESSAGE         "bad-message"
@@ -32,8 +31,8 @@
 struct kf_msg {
 	int version;
 	char type[KF_MSG_TYPE_MAX + 1];
-	uint32_t id;  /* 0 when the message had no usable id */
-	uint32_t re;  /* the id this message answers, or 0 */
+	uint32_t id; /* 0 when the message had no usable id */
+	uint32_t re; /* the id this message answers, or 0 */
 	json_t *body; /* owned by the message; an object, never NULL after a successful decode */
 	/* After a failed decode: the error code to answer with (KF_MSG_ERROR_*). */
 	const char *error_code;
@@ -58,18 +57,18 @@ void kf_msg_clear(struct kf_msg *msg);
  * empty object); the caller keeps its reference. re is 0 when the message answers nothing.
  */
 int kf_msg_encode(struct kf_buf *out, const char *type, uint32_t id, uint32_t re, json_t *body,
-                  struct kf_error *err);
+		  struct kf_error *err);
 
 /* Appends an "error" message answering request re with the given code and text. */
 int kf_msg_encode_error(struct kf_buf *out, uint32_t id, uint32_t re, const char *code,
-                        const char *text, struct kf_error *err);
+			const char *text, struct kf_error *err);
 
 /*
  * Appends the "error" message that answers a failed kf_msg_decode(): the code
  * is failed->error_code, the text the decoder's message.
  */
 int kf_msg_encode_error_for(struct kf_buf *out, uint32_t id, const struct kf_msg *failed,
-                            const struct kf_error *decode_error, struct kf_error *err);
+			    const struct kf_error *decode_error, struct kf_error *err);
 
 /* True when type is one of the message types of this protocol version. */
 int kf_msg_type_is_known(const char *type);

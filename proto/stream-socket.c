@@ -1,5 +1,4 @@
-/* kefu: a kf_stream over a connected socket (a socketpair's end, a TCP connection).
- * SPDX-License-Identifier: MIT */
+/* kefu: a kf_stream over a connected socket. SPDX-License-Identifier: MIT */
 #include "proto/stream-socket.h"
 
 #include <stdlib.h>

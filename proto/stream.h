@@ -42,13 +42,13 @@ struct kf_stream {
 	const struct kf_stream_ops *ops;
 	void (*on_read)(struct kf_stream *stream, const uint8_t *data, size_t len, void *user);
 	void (*on_end)(struct kf_stream *stream, int status, const struct kf_error *err,
-	               void *user);
+		       void *user);
 	void (*on_drain)(struct kf_stream *stream, void *user);
 	void *user;
 };
 
 static inline int kf_stream_write(struct kf_stream *stream, const void *data, size_t len,
-                                  struct kf_error *err)
+				  struct kf_error *err)
 {
 	return stream->ops->write(stream, data, len, err);
 }

@@ -1,5 +1,4 @@
-/* kefu: libFuzzer target for the frame decoder and the message envelope. SPDX-License-Identifier:
- * MIT */
+/* kefu: libFuzzer target for the frame decoder and the message envelope. SPDX-License-Identifier: MIT */
 #include "proto/frame.h"
 #include "proto/message.h"
 
@@ -45,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (kf_msg_encode_error_for(&reply, 1, &msg, &err, NULL) != KF_OK)
 					abort();
 			} else if (kf_msg_encode(&reply, msg.type, msg.id, msg.re, msg.body,
-			                         NULL) != KF_OK) {
+						 NULL) != KF_OK) {
 				abort(); /* what decoded must encode again */
 			}
 			kf_msg_clear(&msg);

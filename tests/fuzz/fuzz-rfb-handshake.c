@@ -1,4 +1,4 @@
-/* kefu: libFuzzer target for the RFB handshake parsers of the console's view. SPDX-License-Identifier: MIT */
+/* kefu: libFuzzer target for the view's RFB handshake parsers. SPDX-License-Identifier: MIT */
 #include "console/rfb-handshake.h"
 
 #include <stddef.h>

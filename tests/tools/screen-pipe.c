@@ -1,5 +1,4 @@
-/* kefu test tool: the agent's screen server and the console's view joined by socketpairs.
- * SPDX-License-Identifier: MIT */
+/* kefu test tool: agent screen and console view, socketpaired. SPDX-License-Identifier: MIT */
 /*
  * Until the session carries the screen stream, this joins the two real ends:
  * every viewer the console's view admits gets a new socketpair, one end

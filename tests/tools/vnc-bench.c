@@ -1,5 +1,4 @@
-/* kefu test tool: a libvncclient client that measures, snapshots and types.
- * SPDX-License-Identifier: MIT */
+/* kefu test tool: a libvncclient that measures, snapshots, types. SPDX-License-Identifier: MIT */
 /*
  *   vnc-bench measure HOST:PORT [--password P] [--seconds N] [--clicks K]
  *       Prints one JSON line: time to the first complete frame, updates,

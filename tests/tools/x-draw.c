@@ -1,5 +1,4 @@
-/* kefu test tool: draws known pixels and scripted workloads on an X display.
- * SPDX-License-Identifier: MIT */
+/* kefu test tool: known pixels and workloads on an X display. SPDX-License-Identifier: MIT */
 /*
  *   x-draw [--display D] pattern
  *       A full-screen window of 32x32 solid blocks; block (bx, by) has colour
