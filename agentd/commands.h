@@ -20,4 +20,7 @@ int kf_agentd_cmd_diag(int argc, char **argv);
 #define KF_AGENTD_SHARE_SUMMARY "let a technician help: show a code, then chat and share"
 int kf_agentd_cmd_share(int argc, char **argv);
 
+/* screen-check.c: whether and how the desktop can be shared. */
+int kf_agentd_cmd_screen_check(int argc, char **argv);
+
 #endif

@@ -1,0 +1,148 @@
+# kefu: shared pieces of the screen-sharing tests (Xvfb, screen-pipe, pixels). SPDX-License-Identifier: MIT
+import os
+import queue
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import BUILD_DIR
+
+WIDTH, HEIGHT = 640, 480
+
+
+def tool(name):
+    return os.path.join(BUILD_DIR, "tools", name)
+
+
+def require(*programs):
+    for name in programs:
+        if shutil.which(name) is None:
+            pytest.skip("%s is not installed (scripts/deps test)" % name)
+
+
+def start_xvfb(processes, width=WIDTH, height=HEIGHT):
+    """Starts Xvfb on a free display number; returns ':N'."""
+    require("Xvfb")
+    for number in range(140, 240):
+        if os.path.exists("/tmp/.X11-unix/X%d" % number) or os.path.exists(
+                "/tmp/.X%d-lock" % number):
+            continue
+        proc = processes.start(["Xvfb", ":%d" % number, "-screen", "0",
+                                "%dx%dx24" % (width, height), "-noreset", "-nolisten", "tcp"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if os.path.exists("/tmp/.X11-unix/X%d" % number):
+                return ":%d" % number
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+    pytest.fail("could not start Xvfb")
+
+
+class LineReader:
+    """Reads a process's stdout lines on a thread so that waits can be bounded."""
+
+    def __init__(self, proc):
+        self.lines = queue.Queue()
+        self.seen = []
+        thread = threading.Thread(target=self._pump, args=(proc.stdout,), daemon=True)
+        thread.start()
+
+    def _pump(self, stream):
+        for line in iter(stream.readline, ""):
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def wait_for(self, predicate, timeout=20):
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("timed out; lines so far: %r" % self.seen)
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise AssertionError("the process ended; lines: %r" % self.seen)
+            self.seen.append(line)
+            if predicate(line):
+                return line
+
+
+class ScreenPipe:
+    """The agent's screen server and the console's view, joined by screen-pipe."""
+
+    def __init__(self, processes, display, *args):
+        self.proc = processes.start([tool("screen-pipe"), "--display", display] + list(args),
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        self.reader = LineReader(self.proc)
+        self.info = {}
+        self.reader.wait_for(self._note)
+        self.address = self.info["address"]
+        self.port = int(self.address.rsplit(":", 1)[1])
+        self.password = self.info["password"]
+        self.password_file = self.info["password-file"]
+        self.url = self.info.get("url")
+
+    def _note(self, line):
+        key, _, value = line.partition(" ")
+        self.info[key] = value
+        return line == "ready"
+
+    def saw(self, wanted, after=-1, timeout=20):
+        """Waits for the line wanted after line number after (it may already have gone by);
+        returns its line number."""
+        for index in range(after + 1, len(self.reader.seen)):
+            if self.reader.seen[index] == wanted:
+                return index
+        self.reader.wait_for(lambda l: l == wanted, timeout)
+        return len(self.reader.seen) - 1
+
+    def command(self, text):
+        self.proc.stdin.write(text + "\n")
+        self.proc.stdin.flush()
+        if text == "viewers":
+            line = self.reader.wait_for(lambda l: l.startswith("viewers "))
+            return tuple(int(n) for n in line.split()[1:])
+        return self.reader.wait_for(lambda l: l == "ok " + text)
+
+
+def block_colour(x, y):
+    """The colour x-draw's pattern puts at pixel (x, y)."""
+    bx, by = x // 32, y // 32
+    return ((bx * 40 + by * 7) % 256, (by * 40 + bx * 11) % 256, (bx * by * 13 + 60) % 256)
+
+
+def draw_pattern(processes, display):
+    proc = processes.start([tool("x-draw"), "--display", display, "pattern"],
+                           stdout=subprocess.PIPE, text=True)
+    LineReader(proc).wait_for(lambda l: l == "ready")
+    return proc
+
+
+def vnc_bench(*args, timeout=60):
+    return subprocess.run([tool("vnc-bench")] + list(args), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=timeout)
+
+
+def is_port_open(port):
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_port(port, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if is_port_open(port):
+            return
+        time.sleep(0.1)
+    raise AssertionError("nothing listens on port %d" % port)

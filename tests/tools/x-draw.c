@@ -1,0 +1,183 @@
+/* kefu test tool: known pixels and workloads on an X display. SPDX-License-Identifier: MIT */
+/*
+ *   x-draw [--display D] pattern
+ *       A full-screen window of 32x32 solid blocks; block (bx, by) has colour
+ *       red (bx*40+by*7)%256, green (by*40+bx*11)%256, blue (bx*by*13+60)%256.
+ *   x-draw [--display D] workload [--fps N]
+ *       A full-screen window with a 100x100 square moving N times a second
+ *       (default 60) and a line of text scrolling up; a button press turns the
+ *       64x64 block at the top left from black to white and back (for
+ *       input-to-pixel latency).
+ * Prints "ready" once the window is on the screen; runs until killed.
+ */
+#include <X11/Xlib.h>
+#include <X11/Xutil.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static unsigned long rgb(Display *display, int r, int g, int b)
+{
+	Visual *visual = DefaultVisual(display, DefaultScreen(display));
+	unsigned long pixel = 0;
+	unsigned long masks[3] = {visual->red_mask, visual->green_mask, visual->blue_mask};
+	int values[3] = {r, g, b};
+	for (int i = 0; i < 3; i++) {
+		unsigned long mask = masks[i];
+		int shift = __builtin_ctzl(mask);
+		unsigned long max = mask >> shift;
+		pixel |= ((unsigned long)values[i] * max / 255) << shift;
+	}
+	return pixel;
+}
+
+static Window open_window(Display *display, long events)
+{
+	int screen = DefaultScreen(display);
+	XSetWindowAttributes attributes = {.override_redirect = True,
+	                                   .background_pixel = BlackPixel(display, screen),
+	                                   .event_mask =
+	                                           events | ExposureMask | StructureNotifyMask};
+	Window window = XCreateWindow(
+	        display, RootWindow(display, screen), 0, 0, (unsigned)DisplayWidth(display, screen),
+	        (unsigned)DisplayHeight(display, screen), 0, CopyFromParent, InputOutput,
+	        CopyFromParent, CWOverrideRedirect | CWBackPixel | CWEventMask, &attributes);
+	XMapRaised(display, window);
+	for (;;) {
+		XEvent event;
+		XNextEvent(display, &event);
+		if (event.type == Expose)
+			break;
+	}
+	return window;
+}
+
+static void draw_pattern(Display *display, Window window, GC gc)
+{
+	int screen = DefaultScreen(display);
+	int width = DisplayWidth(display, screen), height = DisplayHeight(display, screen);
+	for (int by = 0; by * 32 < height; by++)
+		for (int bx = 0; bx * 32 < width; bx++) {
+			XSetForeground(display, gc,
+			               rgb(display, (bx * 40 + by * 7) % 256,
+			                   (by * 40 + bx * 11) % 256, (bx * by * 13 + 60) % 256));
+			XFillRectangle(display, window, gc, bx * 32, by * 32, 32, 32);
+		}
+	XSync(display, False);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int run_workload(Display *display, int fps)
+{
+	int screen = DefaultScreen(display);
+	int width = DisplayWidth(display, screen), height = DisplayHeight(display, screen);
+	Window window = open_window(display, ButtonPressMask | KeyPressMask);
+	GC gc = XCreateGC(display, window, 0, NULL);
+	unsigned long black = rgb(display, 0, 0, 0), white = rgb(display, 255, 255, 255);
+	unsigned long square = rgb(display, 230, 120, 20), text = rgb(display, 200, 200, 200);
+	int text_top = height - 200, line = 0, marker = 0;
+	int x = 100, y = 150, dx = 12, dy = 5;
+	XSetForeground(display, gc, black);
+	XFillRectangle(display, window, gc, 0, 0, (unsigned)width, (unsigned)height);
+	XSync(display, False);
+	printf("ready\n");
+	fflush(stdout);
+	double next = now();
+	for (int frame = 0;; frame++) {
+		while (XPending(display)) {
+			XEvent event;
+			XNextEvent(display, &event);
+			if (event.type == ButtonPress || event.type == KeyPress) {
+				marker = !marker;
+				XSetForeground(display, gc, marker ? white : black);
+				XFillRectangle(display, window, gc, 0, 0, 64, 64);
+			}
+		}
+		/* The square: erase the old place, draw the new one. */
+		XSetForeground(display, gc, black);
+		XFillRectangle(display, window, gc, x, y, 100, 100);
+		x += dx;
+		y += dy;
+		if (x < 80 || x + 100 > width) {
+			dx = -dx;
+			x += 2 * dx;
+		}
+		if (y < 80 || y + 100 > text_top) {
+			dy = -dy;
+			y += 2 * dy;
+		}
+		XSetForeground(display, gc, square);
+		XFillRectangle(display, window, gc, x, y, 100, 100);
+		/* The text: every 4th frame scroll the strip up one line and write a new one. */
+		if (frame % 4 == 0) {
+			XCopyArea(display, window, window, gc, 0, text_top + 16, (unsigned)width,
+			          184, 0, text_top);
+			XSetForeground(display, gc, black);
+			XFillRectangle(display, window, gc, 0, height - 16, (unsigned)width, 16);
+			char buffer[160];
+			snprintf(
+			        buffer, sizeof(buffer),
+			        "line %06d: the quick brown fox jumps over the lazy dog 0123456789",
+			        line++);
+			XSetForeground(display, gc, text);
+			XDrawString(display, window, gc, 8, height - 4, buffer,
+			            (int)strlen(buffer));
+		}
+		XFlush(display);
+		next += 1.0 / fps;
+		double wait = next - now();
+		if (wait > 0)
+			usleep((useconds_t)(wait * 1e6));
+		else
+			next = now();
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *name = NULL, *mode = NULL;
+	int fps = 60;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--display") == 0 && i + 1 < argc)
+			name = argv[++i];
+		else if (strcmp(argv[i], "--fps") == 0 && i + 1 < argc)
+			fps = atoi(argv[++i]);
+		else
+			mode = argv[i];
+	}
+	if (mode == NULL || fps <= 0) {
+		fprintf(stderr, "usage: x-draw [--display D] pattern|workload [--fps N]\n");
+		return 2;
+	}
+	Display *display = XOpenDisplay(name);
+	if (display == NULL) {
+		fprintf(stderr, "x-draw: cannot open the display\n");
+		return 1;
+	}
+	if (strcmp(mode, "workload") == 0)
+		return run_workload(display, fps);
+	if (strcmp(mode, "pattern") != 0) {
+		fprintf(stderr, "x-draw: unknown mode '%s'\n", mode);
+		return 2;
+	}
+	Window window = open_window(display, 0);
+	GC gc = XCreateGC(display, window, 0, NULL);
+	draw_pattern(display, window, gc);
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		XEvent event;
+		XNextEvent(display, &event);
+		if (event.type == Expose && event.xexpose.count == 0)
+			draw_pattern(display, window, gc);
+	}
+}
