@@ -78,7 +78,7 @@ static void free_images(struct x11_capture *x)
 
 /* Finds the shared area: monitor N from XRandR, or the whole root window. */
 static int find_area(struct x11_capture *x, int *ax, int *ay, int *aw, int *ah,
-                     struct kf_error *err)
+		     struct kf_error *err)
 {
 	XWindowAttributes attributes;
 	if (!XGetWindowAttributes(x->display, x->root, &attributes))
@@ -91,17 +91,17 @@ static int find_area(struct x11_capture *x, int *ax, int *ay, int *aw, int *ah,
 		return 0;
 	if (!x->has_randr)
 		return kf_error_set(err, KF_ERR_UNSUPPORTED,
-		                    "the X server has no XRandR, so monitors cannot be told apart; "
-		                    "share the whole desktop instead");
+				    "the X server has no XRandR, so monitors cannot be told apart; "
+				    "share the whole desktop instead");
 	int count = 0;
 	XRRMonitorInfo *monitors = XRRGetMonitors(x->display, x->root, True, &count);
 	if (monitors == NULL || x->monitor >= count) {
 		if (monitors != NULL)
 			XRRFreeMonitors(monitors);
 		return kf_error_set(
-		        err, KF_ERR_NOT_FOUND,
-		        "monitor %d does not exist (this desktop has %d, numbered from 0)",
-		        x->monitor, count);
+			err, KF_ERR_NOT_FOUND,
+			"monitor %d does not exist (this desktop has %d, numbered from 0)",
+			x->monitor, count);
 	}
 	XRRMonitorInfo *m = &monitors[x->monitor];
 	*ax = m->x;
@@ -112,7 +112,7 @@ static int find_area(struct x11_capture *x, int *ax, int *ay, int *aw, int *ah,
 	if (*ax < 0 || *ay < 0 || *ax + *aw > attributes.width || *ay + *ah > attributes.height ||
 	    *aw <= 0 || *ah <= 0)
 		return kf_error_set(err, KF_ERR_INVALID, "monitor %d lies outside the desktop",
-		                    x->monitor);
+				    x->monitor);
 	return 0;
 }
 
@@ -127,9 +127,9 @@ static int grab_into_scratch(struct x11_capture *x, int rx, int ry, int rw, int 
 	x->scratch->height = rh;
 	x->scratch->bytes_per_line = ((rw * x->scratch->bits_per_pixel + 31) / 32) * 4;
 	return XShmGetImage(x->display, x->root, x->scratch, x->area_x + rx, x->area_y + ry,
-	                    AllPlanes)
-	               ? 0
-	               : -1;
+			    AllPlanes)
+		       ? 0
+		       : -1;
 }
 
 static int setup_images(struct x11_capture *x, struct kf_error *err)
@@ -143,13 +143,13 @@ static int setup_images(struct x11_capture *x, struct kf_error *err)
 	int depth = DefaultDepth(x->display, x->screen);
 	if (visual->class != TrueColor && visual->class != DirectColor)
 		return kf_error_set(err, KF_ERR_UNSUPPORTED,
-		                    "the X display uses a colour-mapped visual; screen sharing "
-		                    "needs a true-colour display (depth 16 or 24)");
+				    "the X display uses a colour-mapped visual; screen sharing "
+				    "needs a true-colour display (depth 16 or 24)");
 	x->scratch = XShmCreateImage(x->display, visual, depth, ZPixmap, NULL, &x->shm, aw, ah);
 	if (x->scratch == NULL)
 		return kf_error_set(err, KF_ERR_IO, "XShmCreateImage failed");
 	x->shm.shmid =
-	        shmget(IPC_PRIVATE, (size_t)x->scratch->bytes_per_line * ah, IPC_CREAT | 0600);
+		shmget(IPC_PRIVATE, (size_t)x->scratch->bytes_per_line * ah, IPC_CREAT | 0600);
 	if (x->shm.shmid < 0) {
 		XDestroyImage(x->scratch);
 		x->scratch = NULL;
@@ -168,7 +168,7 @@ static int setup_images(struct x11_capture *x, struct kf_error *err)
 	if (!XShmAttach(x->display, &x->shm)) {
 		free_images(x);
 		return kf_error_set(err, KF_ERR_IO,
-		                    "the X server refused the shared memory segment");
+				    "the X server refused the shared memory segment");
 	}
 	x->area_x = ax;
 	x->area_y = ay;
@@ -217,7 +217,7 @@ static void add_rect(struct kf_capture_changes *changes, int rx, int ry, int rw,
  * pixel not reported is a pixel the server need not encode.
  */
 static void refresh_rect(struct x11_capture *x, int rx, int ry, int rw, int rh,
-                         struct kf_capture_changes *changes)
+			 struct kf_capture_changes *changes)
 {
 	if (rw <= 0 || rh <= 0 || grab_into_scratch(x, rx, ry, rw, rh) != 0)
 		return;
@@ -235,9 +235,9 @@ static void refresh_rect(struct x11_capture *x, int rx, int ry, int rw, int rh,
 				tw = rw - tx < TILE ? rw - tx : TILE;
 				for (int row = ty; row < ty + th; row++) {
 					const uint8_t *src = src0 + (size_t)row * src_stride +
-					                     (size_t)tx * bytes;
+							     (size_t)tx * bytes;
 					uint8_t *dst = f->pixels + (size_t)(ry + row) * f->stride +
-					               (size_t)(rx + tx) * bytes;
+						       (size_t)(rx + tx) * bytes;
 					if (memcmp(src, dst, (size_t)tw * bytes) != 0) {
 						is_changed = 1;
 						break;
@@ -247,7 +247,7 @@ static void refresh_rect(struct x11_capture *x, int rx, int ry, int rw, int rh,
 			if (is_changed) {
 				for (int row = ty; row < ty + th; row++)
 					memcpy(f->pixels + (size_t)(ry + row) * f->stride +
-					               (size_t)(rx + tx) * bytes,
+						       (size_t)(rx + tx) * bytes,
 					       src0 + (size_t)row * src_stride + (size_t)tx * bytes,
 					       (size_t)tw * bytes);
 				if (run_start < 0)
@@ -288,7 +288,7 @@ static void refresh_damage(struct x11_capture *x, struct kf_capture_changes *cha
 				y2 = rects[i].y + rects[i].height;
 		}
 		rects[0] = (XRectangle){(short)x1, (short)y1, (unsigned short)(x2 - x1),
-		                        (unsigned short)(y2 - y1)};
+					(unsigned short)(y2 - y1)};
 		count = 1;
 	}
 	for (int i = 0; i < count; i++) {
@@ -315,24 +315,24 @@ static void refresh_damage(struct x11_capture *x, struct kf_capture_changes *cha
 static void answer_selection_request(struct x11_capture *x, XSelectionRequestEvent *request)
 {
 	XSelectionEvent reply = {.type = SelectionNotify,
-	                         .display = request->display,
-	                         .requestor = request->requestor,
-	                         .selection = request->selection,
-	                         .target = request->target,
-	                         .property = None,
-	                         .time = request->time};
+				 .display = request->display,
+				 .requestor = request->requestor,
+				 .selection = request->selection,
+				 .target = request->target,
+				 .property = None,
+				 .time = request->time};
 	Atom property = request->property != None ? request->property : request->target;
 	if (x->clip_offered != NULL && request->target == x->atom_targets) {
 		Atom targets[] = {x->atom_targets, x->atom_utf8, XA_STRING, x->atom_text};
 		XChangeProperty(x->display, request->requestor, property, XA_ATOM, 32,
-		                PropModeReplace, (unsigned char *)targets, 4);
+				PropModeReplace, (unsigned char *)targets, 4);
 		reply.property = property;
 	} else if (x->clip_offered != NULL &&
-	           (request->target == x->atom_utf8 || request->target == XA_STRING ||
-	            request->target == x->atom_text)) {
+		   (request->target == x->atom_utf8 || request->target == XA_STRING ||
+		    request->target == x->atom_text)) {
 		XChangeProperty(x->display, request->requestor, property, request->target, 8,
-		                PropModeReplace, (unsigned char *)x->clip_offered,
-		                (int)x->clip_offered_len);
+				PropModeReplace, (unsigned char *)x->clip_offered,
+				(int)x->clip_offered_len);
 		reply.property = property;
 	}
 	XSendEvent(x->display, request->requestor, False, 0, (XEvent *)&reply);
@@ -345,8 +345,8 @@ static void read_selection(struct x11_capture *x, struct kf_capture_changes *cha
 	unsigned long count, remaining;
 	unsigned char *data = NULL;
 	if (XGetWindowProperty(x->display, x->clip_window, x->atom_property, 0, CLIPBOARD_MAX / 4,
-	                       True, AnyPropertyType, &type, &format, &count, &remaining,
-	                       &data) != Success)
+			       True, AnyPropertyType, &type, &format, &count, &remaining,
+			       &data) != Success)
 		return;
 	if (data != NULL && format == 8 && (type == x->atom_utf8 || type == XA_STRING)) {
 		char *copy = malloc(count + 1);
@@ -374,7 +374,7 @@ static void handle_event(struct x11_capture *x, XEvent *event, struct kf_capture
 		XFixesSelectionNotifyEvent *notify = (XFixesSelectionNotifyEvent *)event;
 		if (notify->owner != None && notify->owner != x->clip_window)
 			XConvertSelection(x->display, notify->selection, x->atom_utf8,
-			                  x->atom_property, x->clip_window, notify->timestamp);
+					  x->atom_property, x->clip_window, notify->timestamp);
 	} else if (x->has_randr && event->type == x->randr_event_base + RRScreenChangeNotify) {
 		XRRUpdateConfiguration(event);
 		x->is_resize_pending = 1;
@@ -395,7 +395,7 @@ static int x11_fd(struct kf_capture *capture)
 }
 
 static int x11_poll(struct kf_capture *capture, struct kf_capture_changes *changes,
-                    struct kf_error *err)
+		    struct kf_error *err)
 {
 	struct x11_capture *x = (struct x11_capture *)capture;
 	memset(changes, 0, sizeof(*changes));
@@ -432,7 +432,7 @@ static int x11_poll(struct kf_capture *capture, struct kf_capture_changes *chang
 	int root_x = 0, root_y = 0, win_x, win_y;
 	unsigned int mask;
 	if (XQueryPointer(x->display, x->root, &root_return, &child, &root_x, &root_y, &win_x,
-	                  &win_y, &mask)) {
+			  &win_y, &mask)) {
 		changes->cursor_x = root_x - x->area_x;
 		changes->cursor_y = root_y - x->area_y;
 	}
@@ -566,20 +566,20 @@ static void x11_free(struct kf_capture *capture)
 }
 
 static const struct kf_capture_ops x11_ops = {
-        .fd = x11_fd,
-        .poll = x11_poll,
-        .frame = x11_frame,
-        .cursor = x11_cursor,
-        .pointer = x11_pointer,
-        .key = x11_key,
-        .set_clipboard = x11_set_clipboard,
-        .release_input = x11_release_input,
-        .describe = x11_describe,
-        .free = x11_free,
+	.fd = x11_fd,
+	.poll = x11_poll,
+	.frame = x11_frame,
+	.cursor = x11_cursor,
+	.pointer = x11_pointer,
+	.key = x11_key,
+	.set_clipboard = x11_set_clipboard,
+	.release_input = x11_release_input,
+	.describe = x11_describe,
+	.free = x11_free,
 };
 
 int kf_capture_x11_open(const struct kf_capture_options *options, struct kf_capture **out,
-                        struct kf_error *err)
+			struct kf_error *err)
 {
 	*out = NULL;
 	const char *name = options->display ? options->display : getenv("DISPLAY");
@@ -594,9 +594,9 @@ int kf_capture_x11_open(const struct kf_capture_options *options, struct kf_capt
 	if (x->display == NULL) {
 		free(x);
 		return kf_error_set(err, KF_ERR_UNSUPPORTED,
-		                    "cannot open the X display %s: screen sharing needs a running "
-		                    "X11 session you are logged in to",
-		                    name ? name : "(none)");
+				    "cannot open the X display %s: screen sharing needs a running "
+				    "X11 session you are logged in to",
+				    name ? name : "(none)");
 	}
 	x->screen = DefaultScreen(x->display);
 	x->root = RootWindow(x->display, x->screen);
@@ -605,15 +605,15 @@ int kf_capture_x11_open(const struct kf_capture_options *options, struct kf_capt
 	if (!XShmQueryVersion(x->display, &major, &minor, &pixmaps)) {
 		x11_free(&x->base);
 		return kf_error_set(err, KF_ERR_UNSUPPORTED,
-		                    "the X display %s has no shared memory extension (MIT-SHM), "
-		                    "for example because it is remote: screen sharing works on "
-		                    "the local display only",
-		                    name);
+				    "the X display %s has no shared memory extension (MIT-SHM), "
+				    "for example because it is remote: screen sharing works on "
+				    "the local display only",
+				    name);
 	}
 	x->has_randr = XRRQueryExtension(x->display, &x->randr_event_base, &error_base);
 	x->has_fixes = XFixesQueryExtension(x->display, &x->fixes_event_base, &error_base);
 	x->has_damage = x->has_fixes &&
-	                XDamageQueryExtension(x->display, &x->damage_event_base, &error_base);
+			XDamageQueryExtension(x->display, &x->damage_event_base, &error_base);
 	x->has_xtest = XTestQueryExtension(x->display, &error_base, &error_base, &major, &minor);
 	int rc = setup_images(x, err);
 	if (rc != 0) {
@@ -633,22 +633,22 @@ int kf_capture_x11_open(const struct kf_capture_options *options, struct kf_capt
 	if (x->has_fixes) {
 		XFixesSelectCursorInput(x->display, x->root, XFixesDisplayCursorNotifyMask);
 		XFixesSelectSelectionInput(x->display, x->root, x->atom_clipboard,
-		                           XFixesSetSelectionOwnerNotifyMask);
+					   XFixesSetSelectionOwnerNotifyMask);
 		XFixesSelectSelectionInput(x->display, x->root, XA_PRIMARY,
-		                           XFixesSetSelectionOwnerNotifyMask);
+					   XFixesSetSelectionOwnerNotifyMask);
 		x->is_cursor_changed = 1;
 	}
 	if (x->has_randr)
 		XRRSelectInput(x->display, x->root, RRScreenChangeNotifyMask);
 	XFlush(x->display);
 	snprintf(x->description, sizeof(x->description),
-	         "X11 %s, %s %dx%d+%d+%d, %d bpp, changes by %s, cursor %s, input %s", name,
-	         x->monitor < 0 ? "desktop" : "monitor", x->frame.width, x->frame.height, x->area_x,
-	         x->area_y, x->frame.bits_per_pixel,
-	         x->has_damage && !x->is_damage_disabled ? "XDamage"
-	                                                 : "tile comparison (no XDamage)",
-	         x->has_fixes ? "XFixes" : "drawn by the viewer (no XFixes)",
-	         x->has_xtest ? "XTest" : "unavailable (no XTest)");
+		 "X11 %s, %s %dx%d+%d+%d, %d bpp, changes by %s, cursor %s, input %s", name,
+		 x->monitor < 0 ? "desktop" : "monitor", x->frame.width, x->frame.height, x->area_x,
+		 x->area_y, x->frame.bits_per_pixel,
+		 x->has_damage && !x->is_damage_disabled ? "XDamage"
+							 : "tile comparison (no XDamage)",
+		 x->has_fixes ? "XFixes" : "drawn by the viewer (no XFixes)",
+		 x->has_xtest ? "XTest" : "unavailable (no XTest)");
 	*out = &x->base;
 	return 0;
 }

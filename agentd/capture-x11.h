@@ -13,6 +13,6 @@
  * selections. The caller owns *out and frees it with ops->free.
  */
 int kf_capture_x11_open(const struct kf_capture_options *options, struct kf_capture **out,
-                        struct kf_error *err);
+			struct kf_error *err);
 
 #endif

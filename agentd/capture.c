@@ -13,7 +13,7 @@ static int is_wayland_session(void)
 }
 
 int kf_capture_open(const struct kf_capture_options *options, struct kf_capture **out,
-                    struct kf_error *err)
+		    struct kf_error *err)
 {
 	*out = NULL;
 	/*
@@ -22,15 +22,15 @@ int kf_capture_open(const struct kf_capture_options *options, struct kf_capture 
 	 */
 	if (is_wayland_session() && options->display == NULL)
 		return kf_error_set(
-		        err, KF_ERR_UNSUPPORTED,
-		        "this is a Wayland session: screen sharing supports X11 desktops "
-		        "only for now (log in with an X11 session to share the screen); "
-		        "diagnostics and repairs work as usual");
+			err, KF_ERR_UNSUPPORTED,
+			"this is a Wayland session: screen sharing supports X11 desktops "
+			"only for now (log in with an X11 session to share the screen); "
+			"diagnostics and repairs work as usual");
 	const char *display = options->display ? options->display : getenv("DISPLAY");
 	if (display == NULL || *display == '\0')
 		return kf_error_set(
-		        err, KF_ERR_UNSUPPORTED,
-		        "no graphical desktop (DISPLAY is not set): screen sharing needs "
-		        "an X11 session; diagnostics and repairs work as usual");
+			err, KF_ERR_UNSUPPORTED,
+			"no graphical desktop (DISPLAY is not set): screen sharing needs "
+			"an X11 session; diagnostics and repairs work as usual");
 	return kf_capture_x11_open(options, out, err);
 }

@@ -53,7 +53,7 @@ struct kf_capture_ops {
 	int (*fd)(struct kf_capture *capture);
 	/* Reads what happened since the last call without blocking; fills changes. */
 	int (*poll)(struct kf_capture *capture, struct kf_capture_changes *changes,
-	            struct kf_error *err);
+		    struct kf_error *err);
 	const struct kf_capture_frame *(*frame)(struct kf_capture *capture);
 	int (*cursor)(struct kf_capture *capture, struct kf_capture_cursor *cursor);
 	/* Input, in frame coordinates; buttons is the RFB mask (bit 0 = left). */
@@ -85,6 +85,6 @@ struct kf_capture_options {
  * ops->free.
  */
 int kf_capture_open(const struct kf_capture_options *options, struct kf_capture **out,
-                    struct kf_error *err);
+		    struct kf_error *err);
 
 #endif

@@ -7,8 +7,8 @@
 #include <string.h>
 
 static const struct kf_command screen_check_command = {
-        "screen-check", "[--display D] [--monitor N]",
-        "say whether this desktop can be shared, and how", kf_agentd_cmd_screen_check};
+	"screen-check", "[--display D] [--monitor N]",
+	"say whether this desktop can be shared, and how", kf_agentd_cmd_screen_check};
 
 int kf_agentd_cmd_screen_check(int argc, char **argv)
 {
@@ -31,7 +31,7 @@ int kf_agentd_cmd_screen_check(int argc, char **argv)
 	kf_error_clear(&err);
 	if (kf_capture_open(&options, &capture, &err) != 0)
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "screen sharing is not available: %s",
-		                   err.message);
+				   err.message);
 	printf("screen sharing is available: %s\n", capture->ops->describe(capture));
 	capture->ops->free(capture);
 	return KF_EXIT_OK;

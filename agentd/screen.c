@@ -103,7 +103,7 @@ static void update_cursor(struct kf_screen *screen)
 			if (screen->rfb->serverFormat.bigEndian)
 				for (int k = 0; k < bytes; k++)
 					rich[i * bytes + k] =
-					        (unsigned char)(pixel >> (8 * (bytes - 1 - k)));
+						(unsigned char)(pixel >> (8 * (bytes - 1 - k)));
 			else
 				memcpy(rich + i * bytes, &pixel, (size_t)bytes);
 			alpha[i] = (unsigned char)(argb >> 24);
@@ -275,7 +275,7 @@ static void apply_changes(struct kf_screen *screen, const struct kf_capture_chan
 	if (changes->is_resized) {
 		const struct kf_capture_frame *frame = screen->capture->ops->frame(screen->capture);
 		rfbNewFramebuffer(screen->rfb, (char *)frame->pixels, frame->width, frame->height,
-		                  8, 3, frame->bits_per_pixel / 8);
+				  8, 3, frame->bits_per_pixel / 8);
 		set_pixel_format(screen, frame);
 		rfbMarkRectAsModified(screen->rfb, 0, 0, frame->width, frame->height);
 	}
@@ -292,8 +292,8 @@ static void apply_changes(struct kf_screen *screen, const struct kf_capture_chan
 		pthread_mutex_unlock(&screen->lock);
 		size_t len;
 		char *latin1 = is_allowed ? latin1_from_utf8(changes->clipboard,
-		                                             changes->clipboard_len, &len)
-		                          : NULL;
+							     changes->clipboard_len, &len)
+					  : NULL;
 		if (latin1 != NULL) {
 			rfbSendServerCutText(screen->rfb, latin1, (int)len);
 			free(latin1);
@@ -349,7 +349,7 @@ static void *serve(void *arg)
 			while ((client = rfbClientIteratorNext(it)) != NULL && count < MAX_VIEWERS)
 				if (client->sock >= 0)
 					again[count++] = (struct pollfd){.fd = client->sock,
-					                                 .events = POLLIN};
+									 .events = POLLIN};
 			rfbReleaseClientIterator(it);
 			if (count == 0 || poll(again, (nfds_t)count, 0) <= 0)
 				break;
@@ -359,7 +359,7 @@ static void *serve(void *arg)
 }
 
 int kf_screen_new(const struct kf_screen_options *options, struct kf_screen **out,
-                  struct kf_error *err)
+		  struct kf_error *err)
 {
 	*out = NULL;
 	struct kf_screen *screen = calloc(1, sizeof(*screen));
@@ -371,9 +371,9 @@ int kf_screen_new(const struct kf_screen_options *options, struct kf_screen **ou
 	screen->on_viewers = options->on_viewers;
 	screen->user = options->user;
 	struct kf_capture_options capture_options = {
-	        .display = options->display,
-	        .monitor = options->monitor,
-	        .is_damage_disabled = options->is_damage_disabled,
+		.display = options->display,
+		.monitor = options->monitor,
+		.is_damage_disabled = options->is_damage_disabled,
 	};
 	int rc = kf_capture_open(&capture_options, &screen->capture, err);
 	if (rc != 0)
@@ -387,7 +387,7 @@ int kf_screen_new(const struct kf_screen_options *options, struct kf_screen **ou
 	const struct kf_capture_frame *frame = screen->capture->ops->frame(screen->capture);
 	int argc = 0;
 	screen->rfb = rfbGetScreen(&argc, NULL, frame->width, frame->height, 8, 3,
-	                           frame->bits_per_pixel / 8);
+				   frame->bits_per_pixel / 8);
 	if (screen->rfb == NULL) {
 		rc = kf_error_set(err, KF_ERR_NOMEM, "cannot create the RFB server");
 		goto fail;

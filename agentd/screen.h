@@ -35,7 +35,7 @@ struct kf_screen_options {
  * that says what is supported. The caller owns *out (kf_screen_free).
  */
 int kf_screen_new(const struct kf_screen_options *options, struct kf_screen **out,
-                  struct kf_error *err);
+		  struct kf_error *err);
 
 /* Serves a viewer on fd, a connected stream socket; the screen owns fd from now on. */
 int kf_screen_attach(struct kf_screen *screen, int fd, struct kf_error *err);

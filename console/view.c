@@ -90,7 +90,7 @@ struct send_req {
 static void conn_close(struct conn *conn);
 
 static void report(struct kf_view *view, const char *format, ...)
-        __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 
 static void report(struct kf_view *view, const char *format, ...)
 {
@@ -324,7 +324,7 @@ static void on_agent_read(struct kf_stream *stream, const uint8_t *data, size_t 
 }
 
 static void on_agent_end(struct kf_stream *stream, int status, const struct kf_error *err,
-                         void *user)
+			 void *user)
 {
 	(void)stream;
 	(void)status;
@@ -444,7 +444,7 @@ static void viewer_handshake(struct conn *conn)
 					view->open_handles++;
 					uv_close((uv_handle_t *)&view->listener, on_handle_closed);
 					report(view, "too many wrong passwords: the view's port is "
-					             "closed");
+						     "closed");
 				}
 				return;
 			}
@@ -524,7 +524,7 @@ static void on_connection(uv_stream_t *listener, int status)
 static int make_password(char *out, size_t size)
 {
 	static const char alphabet[] =
-	        "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_";
+		"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_";
 	size_t n = sizeof(alphabet) - 1, made = 0;
 	while (made < size - 1) {
 		unsigned char byte;
@@ -545,10 +545,10 @@ static int write_password_file(struct kf_view *view, struct kf_error *err)
 	if (base == NULL) {
 		const char *runtime = getenv("XDG_RUNTIME_DIR");
 		snprintf(view->dir, sizeof(view->dir), "%s/kefu-view-XXXXXX",
-		         runtime && *runtime ? runtime : "/tmp");
+			 runtime && *runtime ? runtime : "/tmp");
 		if (mkdtemp(view->dir) == NULL)
 			return kf_error_set(err, KF_ERR_IO, "cannot create %s: %s", view->dir,
-			                    strerror(errno));
+					    strerror(errno));
 		view->is_dir_ours = 1;
 	} else {
 		snprintf(view->dir, sizeof(view->dir), "%s", base);
@@ -562,7 +562,7 @@ static int write_password_file(struct kf_view *view, struct kf_error *err)
 	if (rc != 0 || chmod(temp, 0600) != 0 || rename(temp, view->password_file) != 0) {
 		unlink(temp);
 		return kf_error_set(err, KF_ERR_IO, "cannot write the password file in %s",
-		                    view->dir);
+				    view->dir);
 	}
 	return 0;
 }
@@ -605,13 +605,13 @@ static void on_process_exit(uv_process_t *process, int64_t status, int signal)
 static int spawn(struct kf_view *view, uv_process_t *process, char **args)
 {
 	uv_stdio_container_t stdio[3] = {
-	        {.flags = UV_IGNORE}, {.flags = UV_IGNORE}, {.flags = UV_IGNORE}};
+		{.flags = UV_IGNORE}, {.flags = UV_IGNORE}, {.flags = UV_IGNORE}};
 	uv_process_options_t options = {
-	        .exit_cb = on_process_exit,
-	        .file = args[0],
-	        .args = args,
-	        .stdio_count = 3,
-	        .stdio = stdio,
+		.exit_cb = on_process_exit,
+		.file = args[0],
+		.args = args,
+		.stdio_count = 3,
+		.stdio = stdio,
 	};
 	process->data = view;
 	int rc = uv_spawn(view->loop, process, &options);
@@ -629,7 +629,7 @@ static int free_loopback_port(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_in addr = {.sin_family = AF_INET,
-	                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(addr);
 	int port = -1;
 	if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 &&
@@ -645,10 +645,10 @@ static int start_web(struct kf_view *view, struct kf_error *err)
 	char program[512];
 	if (find_program("websockify", program, sizeof(program)) != 0)
 		return kf_error_set(err, KF_ERR_NOT_FOUND,
-		                    "--web needs websockify (Debian package websockify)");
+				    "--web needs websockify (Debian package websockify)");
 	if (access(NOVNC_DIR "/vnc.html", R_OK) != 0)
 		return kf_error_set(err, KF_ERR_NOT_FOUND,
-		                    "--web needs noVNC in " NOVNC_DIR " (Debian package novnc)");
+				    "--web needs noVNC in " NOVNC_DIR " (Debian package novnc)");
 	int web_port = free_loopback_port();
 	if (web_port < 0)
 		return kf_error_set(err, KF_ERR_IO, "no free loopback port for websockify");
@@ -663,8 +663,8 @@ static int start_web(struct kf_view *view, struct kf_error *err)
 	view->is_web_running = 1;
 	/* The token rides in the fragment, which the browser never sends to a server. */
 	snprintf(view->url, sizeof(view->url),
-	         "http://127.0.0.1:%d/vnc.html#autoconnect=1&reconnect=1&password=%s", web_port,
-	         view->password);
+		 "http://127.0.0.1:%d/vnc.html#autoconnect=1&reconnect=1&password=%s", web_port,
+		 view->password);
 	return 0;
 }
 
@@ -703,7 +703,7 @@ static void start_viewer(struct kf_view *view)
 }
 
 int kf_view_new(uv_loop_t *loop, const struct kf_view_options *options, struct kf_view **out,
-                struct kf_error *err)
+		struct kf_error *err)
 {
 	*out = NULL;
 	if (options->open_stream == NULL)
@@ -736,7 +736,7 @@ int kf_view_new(uv_loop_t *loop, const struct kf_view_options *options, struct k
 		uv_rc = uv_listen((uv_stream_t *)&view->listener, 8, on_connection);
 	if (uv_rc != 0) {
 		rc = kf_error_set(err, KF_ERR_IO, "cannot listen on 127.0.0.1:%d: %s",
-		                  options->port, uv_strerror(uv_rc));
+				  options->port, uv_strerror(uv_rc));
 		kf_view_free(view);
 		return rc;
 	}

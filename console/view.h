@@ -41,7 +41,7 @@ struct kf_view_options {
 
 /* Starts listening (and websockify, and the viewer). The caller owns *out. */
 int kf_view_new(uv_loop_t *loop, const struct kf_view_options *options, struct kf_view **out,
-                struct kf_error *err);
+		struct kf_error *err);
 
 /* "127.0.0.1:PORT", owned by view. */
 const char *kf_view_address(const struct kf_view *view);

@@ -58,7 +58,7 @@ static void on_written(uv_write_t *req, int status)
 }
 
 static int socket_write(struct kf_stream *stream, const void *data, size_t len,
-                        struct kf_error *err)
+			struct kf_error *err)
 {
 	struct socket_stream *s = (struct socket_stream *)stream;
 	if (s->is_closed || s->is_ended)
@@ -151,11 +151,11 @@ static void socket_close(struct kf_stream *stream)
 }
 
 static const struct kf_stream_ops socket_ops = {
-        .write = socket_write,
-        .pending = socket_pending,
-        .read_pause = socket_read_pause,
-        .shutdown = socket_shutdown,
-        .close = socket_close,
+	.write = socket_write,
+	.pending = socket_pending,
+	.read_pause = socket_read_pause,
+	.shutdown = socket_shutdown,
+	.close = socket_close,
 };
 
 int kf_stream_socket_new(uv_loop_t *loop, int fd, struct kf_stream **out, struct kf_error *err)
@@ -176,7 +176,7 @@ int kf_stream_socket_new(uv_loop_t *loop, int fd, struct kf_stream **out, struct
 		s->is_closed = 1;
 		uv_close((uv_handle_t *)&s->pipe, on_closed);
 		return kf_error_set(err, KF_ERR_IO, "cannot use socket %d: %s", fd,
-		                    uv_strerror(rc));
+				    uv_strerror(rc));
 	}
 	*out = &s->base;
 	return 0;

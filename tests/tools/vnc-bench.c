@@ -103,7 +103,7 @@ static void got_cut_text(rfbClient *client, const char *text, int len)
 }
 
 static void got_cursor(rfbClient *client, int xhot, int yhot, int width, int height,
-                       int bytes_per_pixel)
+		       int bytes_per_pixel)
 {
 	(void)xhot;
 	(void)yhot;
@@ -140,7 +140,7 @@ static rfbClient *connect_to(const char *target, struct bench *bench)
 	bench->started = now();
 	if (!rfbInitClient(client, NULL, NULL)) {
 		fprintf(stderr, "vnc-bench: cannot connect to %s (refused or wrong password)\n",
-		        target);
+			target);
 		return NULL;
 	}
 	return client;
@@ -224,7 +224,7 @@ static int snapshot(rfbClient *client, struct bench *bench, const char *out)
 			/* Our format: red in the low byte (shift 0), as rfbGetClient(8,3,4) asks.
 			 */
 			unsigned char rgb[3] = {(unsigned char)(p & 0xff), (unsigned char)(p >> 8),
-			                        (unsigned char)(p >> 16)};
+						(unsigned char)(p >> 16)};
 			fwrite(rgb, 1, 3, file);
 		}
 	if (fclose(file) != 0 || rename(temp, out) != 0)
@@ -236,7 +236,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 3) {
 		fprintf(stderr,
-		        "usage: vnc-bench measure|snapshot|input|watch HOST:PORT [options]\n");
+			"usage: vnc-bench measure|snapshot|input|watch HOST:PORT [options]\n");
 		return 2;
 	}
 	const char *mode = argv[1], *target = argv[2], *out = NULL, *text = NULL, *cut = NULL;

@@ -37,13 +37,13 @@ static Window open_window(Display *display, long events)
 {
 	int screen = DefaultScreen(display);
 	XSetWindowAttributes attributes = {.override_redirect = True,
-	                                   .background_pixel = BlackPixel(display, screen),
-	                                   .event_mask =
-	                                           events | ExposureMask | StructureNotifyMask};
+					   .background_pixel = BlackPixel(display, screen),
+					   .event_mask =
+						   events | ExposureMask | StructureNotifyMask};
 	Window window = XCreateWindow(
-	        display, RootWindow(display, screen), 0, 0, (unsigned)DisplayWidth(display, screen),
-	        (unsigned)DisplayHeight(display, screen), 0, CopyFromParent, InputOutput,
-	        CopyFromParent, CWOverrideRedirect | CWBackPixel | CWEventMask, &attributes);
+		display, RootWindow(display, screen), 0, 0, (unsigned)DisplayWidth(display, screen),
+		(unsigned)DisplayHeight(display, screen), 0, CopyFromParent, InputOutput,
+		CopyFromParent, CWOverrideRedirect | CWBackPixel | CWEventMask, &attributes);
 	XMapRaised(display, window);
 	for (;;) {
 		XEvent event;
@@ -61,8 +61,8 @@ static void draw_pattern(Display *display, Window window, GC gc)
 	for (int by = 0; by * 32 < height; by++)
 		for (int bx = 0; bx * 32 < width; bx++) {
 			XSetForeground(display, gc,
-			               rgb(display, (bx * 40 + by * 7) % 256,
-			                   (by * 40 + bx * 11) % 256, (bx * by * 13 + 60) % 256));
+				       rgb(display, (bx * 40 + by * 7) % 256,
+					   (by * 40 + bx * 11) % 256, (bx * by * 13 + 60) % 256));
 			XFillRectangle(display, window, gc, bx * 32, by * 32, 32, 32);
 		}
 	XSync(display, False);
@@ -119,17 +119,17 @@ static int run_workload(Display *display, int fps)
 		/* The text: every 4th frame scroll the strip up one line and write a new one. */
 		if (frame % 4 == 0) {
 			XCopyArea(display, window, window, gc, 0, text_top + 16, (unsigned)width,
-			          184, 0, text_top);
+				  184, 0, text_top);
 			XSetForeground(display, gc, black);
 			XFillRectangle(display, window, gc, 0, height - 16, (unsigned)width, 16);
 			char buffer[160];
 			snprintf(
-			        buffer, sizeof(buffer),
-			        "line %06d: the quick brown fox jumps over the lazy dog 0123456789",
-			        line++);
+				buffer, sizeof(buffer),
+				"line %06d: the quick brown fox jumps over the lazy dog 0123456789",
+				line++);
 			XSetForeground(display, gc, text);
 			XDrawString(display, window, gc, 8, height - 4, buffer,
-			            (int)strlen(buffer));
+				    (int)strlen(buffer));
 		}
 		XFlush(display);
 		next += 1.0 / fps;

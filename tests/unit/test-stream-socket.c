@@ -162,10 +162,10 @@ static void write_after_peer_end_fails_cleanly(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(bytes_cross_both_ways_and_eof_ends_once),
-	        cmocka_unit_test(paused_stream_delivers_nothing_until_resumed),
-	        cmocka_unit_test(drain_fires_after_high_water_is_written),
-	        cmocka_unit_test(write_after_peer_end_fails_cleanly),
+		cmocka_unit_test(bytes_cross_both_ways_and_eof_ends_once),
+		cmocka_unit_test(paused_stream_delivers_nothing_until_resumed),
+		cmocka_unit_test(drain_fires_after_high_water_is_written),
+		cmocka_unit_test(write_after_peer_end_fails_cleanly),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
