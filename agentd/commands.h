@@ -16,9 +16,15 @@
 int kf_agentd_cmd_diag(int argc, char **argv);
 
 /* share.c: a support session with a technician through the relay. */
-#define KF_AGENTD_SHARE_USAGE   "[--profile FILE] [--relay N] [--code-minutes N]"
+#define KF_AGENTD_SHARE_USAGE                                                                      \
+	"[--profile FILE] [--relay N] [--code-minutes N] [--policy FILE] [--consent-timeout S]"
 #define KF_AGENTD_SHARE_SUMMARY "let a technician help: show a code, then chat and share"
 int kf_agentd_cmd_share(int argc, char **argv);
+
+/* audit-show.c: the audit log in words or JSON lines. */
+#define KF_AGENTD_AUDIT_USAGE   "[--json] [--session ID] [--file PATH]"
+#define KF_AGENTD_AUDIT_SUMMARY "show what every support session asked for and did"
+int kf_agentd_cmd_audit(int argc, char **argv);
 
 /* screen-check.c: whether and how the desktop can be shared. */
 int kf_agentd_cmd_screen_check(int argc, char **argv);

@@ -1,10 +1,14 @@
 /* kefu-agentd: one support session with a technician, from TLS to its end. SPDX-License-Identifier: MIT */
 #include "agentd/session.h"
+#include "agentd/collect.h"
+#include "agentd/summary.h"
 #include "proto/cli.h"
 #include "proto/control.h"
 #include "proto/proof.h"
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +30,12 @@ struct kf_agent_session {
 	struct kf_proof proof;
 	struct kf_tls_identity technician;
 	char *secret;
+	uv_loop_t *loop;
+	struct kf_agent_session_config config;
+	struct kf_consent *consent;
+	struct kf_summary *summary;
+	char session_id[33];
+	char advice[1024];
 	uv_timer_t setup_timer;
 	int depth;
 	int is_freed;
@@ -38,6 +48,8 @@ static void timer_closed(uv_handle_t *handle)
 
 static void session_destroy(struct kf_agent_session *session)
 {
+	kf_consent_free(session->consent);
+	kf_summary_free(session->summary);
 	kf_proof_clear(&session->proof);
 	if (session->control != NULL)
 		kf_control_free(session->control); /* closes TLS and the channel below */
@@ -62,6 +74,9 @@ static void leave(struct kf_agent_session *session)
 		session_destroy(session);
 }
 
+static void begin(struct kf_agent_session *session);
+static void status_changed(struct kf_agent_session *session);
+
 static void reject(struct kf_agent_session *session, int is_wrong_code, const struct kf_error *err)
 {
 	if (session->state == STATE_OVER)
@@ -72,13 +87,42 @@ static void reject(struct kf_agent_session *session, int is_wrong_code, const st
 		session->events.on_rejected(session, is_wrong_code, err, session->user);
 }
 
+static void audit(struct kf_agent_session *session, const char *event, json_t *fields)
+{
+	if (session->config.audit != NULL)
+		kf_audit_event(session->config.audit, event, fields, NULL);
+	json_decref(fields);
+}
+
 static void ended(struct kf_agent_session *session, int status, const char *reason)
 {
+	char md_path[4096] = "", html_path[4096];
+	const char *summary_path = NULL;
+
 	if (session->state == STATE_OVER)
 		return;
 	session->state = STATE_OVER;
+	if (session->consent != NULL)
+		kf_consent_revoke_all(session->consent, KF_CONSENT_BY_SESSION_END);
+	if (session->summary != NULL) {
+		kf_summary_note(session->summary, "access", "The session ended: %s", reason);
+		if (session->advice[0] != '\0')
+			kf_summary_set_advice(session->summary, session->advice);
+		if (kf_summary_write(session->summary, session->config.summary_dir, md_path,
+				     html_path, sizeof(md_path), NULL) == KF_OK)
+			summary_path = md_path;
+	}
+	if (session->config.audit != NULL && session->consent != NULL) {
+		json_t *fields = json_pack("{s:s, s:s}", "reason", reason, "summary",
+					   summary_path ? summary_path : "");
+
+		kf_audit_event(session->config.audit, "session-summary", fields, NULL);
+		json_decref(fields);
+		kf_audit_session_end(session->config.audit, status == KF_OK ? "ended" : "cut-off",
+				     NULL);
+	}
 	if (session->events.on_ended != NULL)
-		session->events.on_ended(session, status, reason, session->user);
+		session->events.on_ended(session, status, reason, summary_path, session->user);
 }
 
 static int send_hello(struct kf_agent_session *session, struct kf_error *err)
@@ -117,8 +161,10 @@ static void handle_setup_message(struct kf_agent_session *session, const struct 
 	if (session->state == STATE_HELLO && strcmp(msg->type, "hello") == 0) {
 		uv_timer_stop(&session->setup_timer);
 		session->state = STATE_ACTIVE;
+		begin(session);
 		if (session->events.on_connected != NULL)
 			session->events.on_connected(session, &session->technician, session->user);
+		status_changed(session);
 		return;
 	}
 	/* Before the code is proven, anything else ends the attempt. */
@@ -126,6 +172,223 @@ static void handle_setup_message(struct kf_agent_session *session, const struct 
 		     msg->type);
 	kf_control_send_error(session->control, msg->id, "denied", err.message, NULL);
 	reject(session, 0, &err);
+}
+
+/* ---- consent: the customer decides, the console is told, the log keeps it ---- */
+
+static void status_changed(struct kf_agent_session *session)
+{
+	char granted[128], text[512];
+
+	if (session->events.on_status == NULL || session->consent == NULL)
+		return;
+	kf_consent_describe(session->consent, granted, sizeof(granted));
+	snprintf(text, sizeof(text), "%s (%s) is connected | allowed: %s", session->technician.name,
+		 session->technician.organisation, granted);
+	session->events.on_status(session, text, session->user);
+}
+
+static void on_consent_ask(struct kf_consent *consent, enum kf_capability capability,
+			   const char *reason, void *user)
+{
+	struct kf_agent_session *session = user;
+
+	(void)consent;
+	if (session->events.on_ask != NULL)
+		session->events.on_ask(session, capability, reason, session->user);
+}
+
+static void on_consent_decided(struct kf_consent *consent, enum kf_capability capability,
+			       uint32_t request_id, int is_granted, enum kf_consent_source source,
+			       void *user)
+{
+	struct kf_agent_session *session = user;
+	const char *by = kf_consent_source_name(source);
+	json_t *body;
+
+	(void)consent;
+	body = json_pack("{s:s, s:b, s:s}", "capability", kf_capability_name(capability), "granted",
+			 is_granted, "by", by);
+	if (session->state == STATE_ACTIVE)
+		kf_control_send(session->control, "consent.answer", request_id, body, NULL, NULL);
+	json_decref(body);
+	audit(session, "consent-answered",
+	      json_pack("{s:s, s:b, s:s}", "capability", kf_capability_name(capability), "granted",
+			is_granted, "by", by));
+	kf_summary_note(session->summary, "access", "%s to %s (%s)",
+			is_granted ? "Allowed" : "Refused", kf_capability_plain(capability),
+			source == KF_CONSENT_BY_CUSTOMER  ? "by you"
+			: source == KF_CONSENT_BY_POLICY  ? "by the policy"
+			: source == KF_CONSENT_BY_TIMEOUT ? "no answer in time"
+							  : by);
+	status_changed(session);
+}
+
+static void on_consent_revoked(struct kf_consent *consent, enum kf_capability capability,
+			       enum kf_consent_source source, void *user)
+{
+	struct kf_agent_session *session = user;
+	json_t *body;
+
+	(void)consent;
+	/* Activities under this grant stop here, before anything else runs. */
+	body = json_pack("{s:s, s:s}", "capability", kf_capability_name(capability), "by",
+			 kf_consent_source_name(source));
+	if (session->state == STATE_ACTIVE || session->state == STATE_ENDING)
+		kf_control_send(session->control, "consent.revoked", 0, body, NULL, NULL);
+	json_decref(body);
+	audit(session, "consent-revoked",
+	      json_pack("{s:s, s:s}", "capability", kf_capability_name(capability), "by",
+			kf_consent_source_name(source)));
+	if (source == KF_CONSENT_BY_SESSION_END)
+		kf_summary_note(session->summary, "access", "Ended with the session: %s",
+				kf_capability_plain(capability));
+	else
+		kf_summary_note(session->summary, "access", "Taken back (%s): %s",
+				source == KF_CONSENT_BY_CUSTOMER ? "by you"
+								 : kf_consent_source_name(source),
+				kf_capability_plain(capability));
+	status_changed(session);
+}
+
+static const struct kf_consent_events consent_events = {
+	.on_ask = on_consent_ask,
+	.on_decided = on_consent_decided,
+	.on_revoked = on_consent_revoked,
+};
+
+static void begin(struct kf_agent_session *session)
+{
+	uint8_t random[16];
+
+	RAND_bytes(random, sizeof(random));
+	for (int i = 0; i < 16; i++)
+		snprintf(session->session_id + 2 * i, 3, "%02x", random[i]);
+	session->consent =
+		kf_consent_new(session->loop, session->config.policy,
+			       session->config.consent_timeout_ms, &consent_events, session);
+	session->summary = kf_summary_new(session->session_id, session->technician.name,
+					  session->technician.organisation);
+	if (session->config.audit != NULL)
+		kf_audit_session_start(session->config.audit, session->session_id,
+				       session->technician.name, session->technician.organisation,
+				       session->technician.fingerprint, NULL);
+	if (session->config.policy != NULL) {
+		kf_summary_note(session->summary, "access", "The policy \"%s\" applied",
+				session->config.policy->name);
+		audit(session, "policy", json_pack("{s:s}", "name", session->config.policy->name));
+	}
+}
+
+/* ---- actions: each checked against consent right here ---- */
+
+/* Refuses an action that lacks its grant: the console is told, the log keeps it. */
+static int refuse_without(struct kf_agent_session *session, const struct kf_msg *msg,
+			  enum kf_capability capability)
+{
+	char text[160];
+
+	if (kf_consent_check(session->consent, capability))
+		return 0;
+	snprintf(text, sizeof(text), "'%s' needs the customer's '%s' grant", msg->type,
+		 kf_capability_name(capability));
+	kf_control_send_error(session->control, msg->id, "denied", text, NULL);
+	audit(session, "action-refused",
+	      json_pack("{s:s, s:s}", "action", msg->type, "missing",
+			kf_capability_name(capability)));
+	kf_summary_note(session->summary, "access", "Refused '%s': it needs %s", msg->type,
+			kf_capability_name(capability));
+	return 1;
+}
+
+/* The report in parts that fit control messages, answered to request re. */
+#define REPORT_PART_SIZE (48 * 1024)
+
+static void send_report(struct kf_agent_session *session, uint32_t re, const char *text)
+{
+	size_t len = strlen(text), parts = len / REPORT_PART_SIZE + 1;
+
+	for (size_t i = 0; i < parts; i++) {
+		size_t start = i * REPORT_PART_SIZE;
+		size_t size = len - start < REPORT_PART_SIZE ? len - start : REPORT_PART_SIZE;
+		json_t *body = json_pack("{s:I, s:I, s:s%}", "part", (json_int_t)i + 1, "parts",
+					 (json_int_t)parts, "data", text + start, size);
+
+		kf_control_send(session->control, "diag.report", re, body, NULL, NULL);
+		json_decref(body);
+	}
+}
+
+static void run_diagnostics(struct kf_agent_session *session, const struct kf_msg *msg)
+{
+	struct kf_collect_ctx ctx;
+	json_t *problems;
+	char *text;
+
+	if (refuse_without(session, msg, KF_CAP_DIAGNOSE))
+		return;
+	audit(session, "action-start", json_pack("{s:s}", "action", "diagnostics report"));
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.root = session->config.diagnostics_root ? session->config.diagnostics_root : "/";
+	ctx.is_live = strcmp(ctx.root, "/") == 0;
+	ctx.tool_timeout_ms = KF_TOOL_TIMEOUT_MS;
+	ctx.report = kf_report_new();
+	if (ctx.report == NULL) {
+		kf_control_send_error(session->control, msg->id, "failed", "out of memory", NULL);
+		return;
+	}
+	kf_collect_all(&ctx);
+	text = kf_report_dump(ctx.report);
+	problems = json_object_get(ctx.report->root, "problems");
+	if (text != NULL)
+		send_report(session, msg->id, text);
+	else
+		kf_control_send_error(session->control, msg->id, "failed",
+				      "the report could not be written", NULL);
+	audit(session, "action-finish",
+	      json_pack("{s:s, s:s, s:I}", "action", "diagnostics report", "result",
+			text != NULL ? "ok" : "failed", "problems",
+			(json_int_t)json_array_size(problems)));
+	kf_summary_note(session->summary, "action",
+			"The technician collected a diagnostics report");
+	for (size_t i = 0; i < json_array_size(problems); i++) {
+		const char *summary =
+			json_string_value(json_object_get(json_array_get(problems, i), "summary"));
+
+		if (summary != NULL)
+			kf_summary_note(session->summary, "finding", "%s", summary);
+	}
+	if (json_array_size(problems) == 0)
+		kf_summary_note(session->summary, "finding", "The diagnostics found no problem");
+	free(text);
+	kf_collect_ctx_release(&ctx);
+	kf_report_free(ctx.report);
+}
+
+static void handle_consent_message(struct kf_agent_session *session, const struct kf_msg *msg)
+{
+	json_t *name = json_object_get(msg->body, "capability");
+	json_t *reason = json_object_get(msg->body, "reason");
+	enum kf_capability capability;
+	struct kf_error err;
+
+	if (!json_is_string(name) ||
+	    kf_capability_parse(json_string_value(name), &capability) != KF_OK) {
+		kf_control_send_error(session->control, msg->id, "bad-message",
+				      "unknown capability", NULL);
+		return;
+	}
+	if (strcmp(msg->type, "consent.release") == 0) {
+		kf_consent_revoke(session->consent, capability, KF_CONSENT_BY_TECHNICIAN);
+		return;
+	}
+	audit(session, "consent-requested",
+	      json_pack("{s:s, s:s}", "capability", kf_capability_name(capability), "reason",
+			json_is_string(reason) ? json_string_value(reason) : ""));
+	if (kf_consent_request(session->consent, capability, msg->id,
+			       json_is_string(reason) ? json_string_value(reason) : "",
+			       &err) != KF_OK)
+		kf_control_send_error(session->control, msg->id, "busy", err.message, NULL);
 }
 
 #define KF_AGENT_END_WAIT_MS 3000
@@ -140,6 +403,11 @@ static void handle_session_message(struct kf_agent_session *session, const struc
 
 	if (strcmp(msg->type, "ping") == 0) {
 		kf_control_send(session->control, "pong", msg->id, NULL, NULL, NULL);
+	} else if (strcmp(msg->type, "consent.request") == 0 ||
+		   strcmp(msg->type, "consent.release") == 0) {
+		handle_consent_message(session, msg);
+	} else if (strcmp(msg->type, "diag.request") == 0) {
+		run_diagnostics(session, msg);
 	} else if (strcmp(msg->type, "chat") == 0) {
 		text = json_object_get(msg->body, "text");
 		if (!json_is_string(text)) {
@@ -147,9 +415,19 @@ static void handle_session_message(struct kf_agent_session *session, const struc
 					      "chat needs a text", NULL);
 			return;
 		}
+		audit(session, "chat",
+		      json_pack("{s:s, s:I}", "from", "technician", "length",
+				(json_int_t)json_string_length(text)));
+		kf_summary_note(session->summary, "chat", "%s: %s", session->technician.name,
+				json_string_value(text));
 		if (session->events.on_chat != NULL)
 			session->events.on_chat(session, json_string_value(text), session->user);
 	} else if (strcmp(msg->type, "end") == 0) {
+		json_t *advice = json_object_get(msg->body, "advice");
+
+		if (json_is_string(advice))
+			snprintf(session->advice, sizeof(session->advice), "%s",
+				 json_string_value(advice));
 		text = json_object_get(msg->body, "reason");
 		kf_control_shutdown(session->control);
 		ended(session, KF_OK,
@@ -238,27 +516,32 @@ static void on_setup_timeout(uv_timer_t *timer)
 	leave(session);
 }
 
-int kf_agent_session_start(uv_loop_t *loop, struct kf_stream *channel, SSL_CTX *tls_context,
-			   const char *secret, const struct kf_agent_session_events *events,
-			   void *user, struct kf_agent_session **out, struct kf_error *err)
+int kf_agent_session_start(uv_loop_t *loop, struct kf_stream *channel,
+			   const struct kf_agent_session_config *config,
+			   const struct kf_agent_session_events *events, void *user,
+			   struct kf_agent_session **out, struct kf_error *err)
 {
 	struct kf_agent_session *session = calloc(1, sizeof(*session));
 	int r;
 
 	*out = NULL;
-	if (session == NULL || (session->secret = strdup(secret)) == NULL) {
+	if (session == NULL || (session->secret = strdup(config->secret)) == NULL) {
 		free(session);
 		kf_stream_close(channel);
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory for a session");
 	}
 	session->events = *events;
 	session->user = user;
+	session->loop = loop;
+	session->config = *config;
+	session->config.secret = NULL;
 	uv_timer_init(loop, &session->setup_timer);
 	session->setup_timer.data = session;
 	uv_timer_start(&session->setup_timer, on_setup_timeout, KF_AGENT_SETUP_TIMEOUT_MS, 0);
 	*out = session;
 	enter(session);
-	r = kf_tls_stream_new(tls_context, 0, channel, on_handshake, session, &session->tls, err);
+	r = kf_tls_stream_new(config->tls_context, 0, channel, on_handshake, session, &session->tls,
+			      err);
 	if (r != KF_OK) {
 		kf_stream_close(channel);
 		session->state = STATE_OVER;
@@ -288,6 +571,9 @@ void kf_agent_session_end(struct kf_agent_session *session, const char *reason)
 
 	if (session->state != STATE_ACTIVE)
 		return;
+	/* Every grant ends first, so nothing more runs while the end travels. */
+	kf_consent_revoke_all(session->consent, KF_CONSENT_BY_CUSTOMER);
+	audit(session, "stop", json_pack("{s:s}", "reason", reason));
 	body = json_pack("{s:s}", "reason", reason);
 	kf_control_send(session->control, "end", 0, body, NULL, NULL);
 	json_decref(body);
@@ -305,4 +591,39 @@ void kf_agent_session_free(struct kf_agent_session *session)
 	session->state = STATE_OVER;
 	if (session->depth == 0)
 		session_destroy(session);
+}
+
+int kf_agent_session_answer(struct kf_agent_session *session, enum kf_capability capability,
+			    int is_granted, struct kf_error *err)
+{
+	int r;
+
+	if (session->state != STATE_ACTIVE)
+		return kf_error_set(err, KF_ERR_STATE, "no technician is connected");
+	enter(session);
+	r = kf_consent_answer(session->consent, capability, is_granted, err);
+	leave(session);
+	return r;
+}
+
+void kf_agent_session_revoke(struct kf_agent_session *session, enum kf_capability capability)
+{
+	if (session->state != STATE_ACTIVE)
+		return;
+	enter(session);
+	kf_consent_revoke(session->consent, capability, KF_CONSENT_BY_CUSTOMER);
+	leave(session);
+}
+
+void kf_agent_session_describe(struct kf_agent_session *session, char *out, size_t size)
+{
+	if (session->consent == NULL)
+		snprintf(out, size, "nothing");
+	else
+		kf_consent_describe(session->consent, out, size);
+}
+
+int kf_agent_session_is_asking(struct kf_agent_session *session, enum kf_capability capability)
+{
+	return session->consent != NULL && kf_consent_is_pending(session->consent, capability);
 }

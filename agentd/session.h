@@ -2,6 +2,8 @@
 #ifndef KF_AGENTD_SESSION_H
 #define KF_AGENTD_SESSION_H
 
+#include "agentd/audit.h"
+#include "agentd/consent.h"
 #include "proto/error.h"
 #include "proto/stream.h"
 #include "proto/tls-stream.h"
@@ -16,8 +18,9 @@
  * channel (chat, ping, end). Until the proof succeeds nothing else is accepted.
  *
  * Every message the technician sends after set-up passes through one dispatcher
- * in session.c; actions that need the customer's consent are checked there, in the
- * agent's core, never in the UI.
+ * in session.c; each action is checked against the customer's consent
+ * (agentd/consent.h) right where it is carried out, never in the UI, and every
+ * request, answer, refusal and action goes to the audit log and the summary.
  */
 struct kf_agent_session;
 
@@ -29,9 +32,28 @@ struct kf_agent_session_events {
 	void (*on_rejected)(struct kf_agent_session *session, int is_wrong_code,
 			    const struct kf_error *err, void *user);
 	void (*on_chat)(struct kf_agent_session *session, const char *text, void *user);
-	/* After on_connected: the session is over (status KF_OK for an orderly end). */
+	/* The technician asks for a capability: ask the customer, then kf_agent_session_answer().
+	 */
+	void (*on_ask)(struct kf_agent_session *session, enum kf_capability capability,
+		       const char *reason, void *user);
+	/* Something changed that the customer must see: who is connected, what is granted. */
+	void (*on_status)(struct kf_agent_session *session, const char *text, void *user);
+	/*
+	 * After on_connected: the session is over (status KF_OK for an orderly end);
+	 * summary_path is the customer's summary (Markdown; HTML beside it), or NULL.
+	 */
 	void (*on_ended)(struct kf_agent_session *session, int status, const char *reason,
-			 void *user);
+			 const char *summary_path, void *user);
+};
+
+struct kf_agent_session_config {
+	SSL_CTX *tls_context;
+	const char *secret;             /* the code's secret, copied and wiped */
+	const struct kf_policy *policy; /* may be NULL; borrowed */
+	unsigned consent_timeout_ms;    /* 0: KF_CONSENT_DEFAULT_TIMEOUT_MS */
+	struct kf_audit *audit;         /* may be NULL; borrowed */
+	const char *summary_dir;        /* NULL: the default folder */
+	const char *diagnostics_root;   /* NULL: "/" */
 };
 
 /* How long a connection may take from arriving to a proven code. */
@@ -42,14 +64,28 @@ struct kf_agent_session_events {
  * is copied and wiped when the session is freed. The caller owns *session and
  * frees it with kf_agent_session_free(), at the latest after on_rejected or on_ended.
  */
-int kf_agent_session_start(uv_loop_t *loop, struct kf_stream *channel, SSL_CTX *tls_context,
-			   const char *secret, const struct kf_agent_session_events *events,
-			   void *user, struct kf_agent_session **session, struct kf_error *err);
+int kf_agent_session_start(uv_loop_t *loop, struct kf_stream *channel,
+			   const struct kf_agent_session_config *config,
+			   const struct kf_agent_session_events *events, void *user,
+			   struct kf_agent_session **session, struct kf_error *err);
+
+/* The customer's answer to the request on_ask showed. */
+int kf_agent_session_answer(struct kf_agent_session *session, enum kf_capability capability,
+			    int is_granted, struct kf_error *err);
+
+/* The customer takes one grant back. */
+void kf_agent_session_revoke(struct kf_agent_session *session, enum kf_capability capability);
+
+/* Whether a request for capability waits for the customer's answer. */
+int kf_agent_session_is_asking(struct kf_agent_session *session, enum kf_capability capability);
+
+/* Granted capabilities as text ("view, diagnose" or "nothing"). */
+void kf_agent_session_describe(struct kf_agent_session *session, char *out, size_t size);
 
 /* Sends a chat line from the customer. */
 int kf_agent_session_chat(struct kf_agent_session *session, const char *text, struct kf_error *err);
 
-/* Ends the session in order with a reason the technician sees. */
+/* Stops everything: every grant ends, the session ends, the technician is told at once. */
 void kf_agent_session_end(struct kf_agent_session *session, const char *reason);
 
 /* Frees at once; safe inside the session's own callbacks. */

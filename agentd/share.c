@@ -1,5 +1,7 @@
 /* kefu-agentd share: let a technician in through the relay, with a code. SPDX-License-Identifier: MIT */
+#include "agentd/audit.h"
 #include "agentd/commands.h"
+#include "agentd/policy.h"
 #include "agentd/session.h"
 #include "proto/code.h"
 #include "proto/line-reader.h"
@@ -37,6 +39,12 @@ struct share {
 	struct kf_agent_session *attempt; /* a connection still proving the code */
 	struct kf_agent_session *session; /* the technician, once proven */
 	struct kf_line_reader *input;
+	struct kf_policy *policy;
+	struct kf_audit *audit;
+	unsigned consent_timeout_ms;
+	/* Requests waiting for the customer, oldest first; y or n answers the first. */
+	enum kf_capability asked[KF_CAP_COUNT];
+	int asked_count;
 	int exit_code;
 	int is_done;
 };
@@ -119,7 +127,8 @@ static void on_connected(struct kf_agent_session *session, const struct kf_tls_i
 	share->session = session;
 	forget_code(share);
 	say("Connected: %s from %s is now with you.", technician->name, technician->organisation);
-	say("Type a message and press Enter to chat. Type /stop to end the session at once.");
+	say("Type a message and press Enter to chat. Type /stop (or press Ctrl-C) to end "
+	    "everything at once, /help for more.");
 }
 
 static void on_rejected(struct kf_agent_session *session, int is_wrong_code,
@@ -153,7 +162,8 @@ static void on_chat(struct kf_agent_session *session, const char *text, void *us
 	say("Technician: %s", text);
 }
 
-static void on_ended(struct kf_agent_session *session, int status, const char *reason, void *user)
+static void on_ended(struct kf_agent_session *session, int status, const char *reason,
+		     const char *summary_path, void *user)
 {
 	struct share *share = user;
 
@@ -162,13 +172,58 @@ static void on_ended(struct kf_agent_session *session, int status, const char *r
 		say("The session has ended: %s", reason);
 	else
 		say("The session was cut off: %s", reason);
+	if (summary_path != NULL)
+		say("A summary of this session is in %s (and as a web page beside it).",
+		    summary_path);
 	finish(share, status == KF_OK ? KF_EXIT_OK : KF_EXIT_FAILURE);
+}
+
+static void on_ask(struct kf_agent_session *session, enum kf_capability capability,
+		   const char *reason, void *user)
+{
+	struct share *share = user;
+
+	(void)session;
+	if (share->asked_count < KF_CAP_COUNT)
+		share->asked[share->asked_count++] = capability;
+	putchar('\n');
+	say(">>> Your technician asks to %s.", kf_capability_plain(capability));
+	if (reason != NULL && reason[0] != '\0')
+		say("    Why: %s", reason);
+	say("    Allow it? Type y (yes) or n (no) and press Enter. No answer within %u s means "
+	    "no.",
+	    share->consent_timeout_ms / 1000);
+}
+
+static void forget_asked(struct share *share, enum kf_capability capability)
+{
+	for (int i = 0; i < share->asked_count; i++) {
+		if (share->asked[i] != capability)
+			continue;
+		memmove(&share->asked[i], &share->asked[i + 1],
+			(size_t)(share->asked_count - i - 1) * sizeof(share->asked[0]));
+		share->asked_count--;
+		return;
+	}
+}
+
+static void on_status(struct kf_agent_session *session, const char *text, void *user)
+{
+	struct share *share = user;
+
+	/* A request that was settled elsewhere (timeout, policy) no longer waits for y/n. */
+	for (int i = share->asked_count - 1; i >= 0; i--)
+		if (!kf_agent_session_is_asking(session, share->asked[i]))
+			forget_asked(share, share->asked[i]);
+	say("[%s]", text);
 }
 
 static const struct kf_agent_session_events session_events = {
 	.on_connected = on_connected,
 	.on_rejected = on_rejected,
 	.on_chat = on_chat,
+	.on_ask = on_ask,
+	.on_status = on_status,
 	.on_ended = on_ended,
 };
 
@@ -206,6 +261,13 @@ static void on_listening(struct kf_ssh *ssh, uint16_t port, void *user)
 static void on_channel(struct kf_ssh *ssh, struct kf_stream *channel, void *user)
 {
 	struct share *share = user;
+	struct kf_agent_session_config config = {
+		.tls_context = share->tls_context,
+		.secret = share->code.secret,
+		.policy = share->policy,
+		.consent_timeout_ms = share->consent_timeout_ms,
+		.audit = share->audit,
+	};
 	struct kf_error err;
 
 	(void)ssh;
@@ -214,8 +276,9 @@ static void on_channel(struct kf_ssh *ssh, struct kf_stream *channel, void *user
 		kf_stream_close(channel);
 		return;
 	}
-	if (kf_agent_session_start(share->loop, channel, share->tls_context, share->code.secret,
-				   &session_events, share, &share->attempt, &err) != KF_OK) {
+
+	if (kf_agent_session_start(share->loop, channel, &config, &session_events, share,
+				   &share->attempt, &err) != KF_OK) {
 		say("A connection could not start: %s", err.message);
 		kf_agent_session_free(share->attempt);
 		share->attempt = NULL;
@@ -234,10 +297,54 @@ static void stop_everything(struct share *share, const char *why)
 	finish(share, KF_EXIT_OK);
 }
 
+static const char customer_help[] =
+	"  y / n           answer the technician's request (the oldest first)\n"
+	"  /revoke NAME    take back one permission (view, control, diagnose, repair,\n"
+	"                  firmware, files), or /revoke all\n"
+	"  /status         who is connected and what is allowed\n"
+	"  /stop           end everything at once (Ctrl-C does the same)\n"
+	"  anything else   a chat message to the technician";
+
+static void answer(struct share *share, int is_granted)
+{
+	enum kf_capability capability;
+	struct kf_error err;
+
+	if (share->session == NULL || share->asked_count == 0) {
+		say("Nothing is waiting for your answer.");
+		return;
+	}
+	capability = share->asked[0];
+	forget_asked(share, capability);
+	if (kf_agent_session_answer(share->session, capability, is_granted, &err) != KF_OK)
+		say("That request is no longer waiting (%s).", err.message);
+}
+
+static void revoke_grant(struct share *share, const char *name)
+{
+	enum kf_capability capability;
+
+	if (share->session == NULL) {
+		say("No technician is connected.");
+		return;
+	}
+	if (strcmp(name, "all") == 0) {
+		for (int i = 0; i < KF_CAP_COUNT; i++)
+			kf_agent_session_revoke(share->session, (enum kf_capability)i);
+		return;
+	}
+	if (kf_capability_parse(name, &capability) != KF_OK) {
+		say("There is no permission called '%s'.", name);
+		return;
+	}
+	kf_agent_session_revoke(share->session, capability);
+}
+
 static void on_line(struct kf_line_reader *reader, const char *line, void *user)
 {
 	struct share *share = user;
 	struct kf_error err;
+	char granted[128];
 
 	(void)reader;
 	if (strcmp(line, "/stop") == 0) {
@@ -246,6 +353,28 @@ static void on_line(struct kf_line_reader *reader, const char *line, void *user)
 	}
 	if (line[0] == '\0')
 		return;
+	if (strcmp(line, "/help") == 0) {
+		say("%s", customer_help);
+		return;
+	}
+	if (share->asked_count > 0 && (strcmp(line, "y") == 0 || strcmp(line, "yes") == 0 ||
+				       strcmp(line, "n") == 0 || strcmp(line, "no") == 0)) {
+		answer(share, line[0] == 'y');
+		return;
+	}
+	if (strncmp(line, "/revoke ", 8) == 0) {
+		revoke_grant(share, line + 8);
+		return;
+	}
+	if (strcmp(line, "/status") == 0) {
+		if (share->session == NULL) {
+			say("[waiting for the technician]");
+		} else {
+			kf_agent_session_describe(share->session, granted, sizeof(granted));
+			say("[allowed: %s]", granted);
+		}
+		return;
+	}
 	if (share->session == NULL) {
 		say("No technician is connected yet.");
 		return;
@@ -265,6 +394,26 @@ static void on_signal(uv_signal_t *handle, int signum)
 {
 	(void)signum;
 	stop_everything(handle->data, "the customer pressed Ctrl-C");
+}
+
+/* A policy is never a surprise: the customer sees it before anyone connects. */
+static void show_policy(struct share *share)
+{
+	const struct kf_policy *policy = share->policy;
+
+	if (policy == NULL)
+		return;
+	say("This computer follows the policy \"%s\"%s%s.", policy->name,
+	    policy->description[0] ? ": " : "", policy->description);
+	for (int i = 0; i < KF_CAP_COUNT; i++) {
+		enum kf_policy_rule rule = policy->rules[i];
+
+		if (rule == KF_POLICY_ASK)
+			continue;
+		say("  The technician may %s %s.", kf_capability_plain((enum kf_capability)i),
+		    rule == KF_POLICY_ALLOW ? "without asking you" : "never (always refused)");
+	}
+	say("  For everything else, you are asked.");
 }
 
 static int load_setup(struct share *share, const char *profile_path)
@@ -322,12 +471,16 @@ int kf_agentd_cmd_share(int argc, char **argv)
 		{"profile", required_argument, NULL, 'p'},
 		{"relay", required_argument, NULL, 'r'},
 		{"code-minutes", required_argument, NULL, 'm'},
+		{"policy", required_argument, NULL, 'P'},
+		{"consent-timeout", required_argument, NULL, 't'},
 		{NULL, 0, NULL, 0},
 	};
 	static const struct kf_command usage = {"share", KF_AGENTD_SHARE_USAGE, "", NULL};
 	struct kf_line_reader_callbacks input_callbacks = {on_line, on_input_eof};
-	struct share share = {.program = KF_AGENTD_PROGRAM, .code_lifetime_ms = CODE_LIFETIME_MS};
-	const char *profile_path = kf_profile_default_path();
+	struct share share = {.program = KF_AGENTD_PROGRAM,
+			      .code_lifetime_ms = CODE_LIFETIME_MS,
+			      .consent_timeout_ms = KF_CONSENT_DEFAULT_TIMEOUT_MS};
+	const char *profile_path = kf_profile_default_path(), *policy_path = NULL;
 	struct kf_error err;
 	int opt, code;
 
@@ -352,12 +505,32 @@ int kf_agentd_cmd_share(int argc, char **argv)
 			share.code_lifetime_ms = (unsigned)(minutes * 60000);
 			break;
 		}
+		case 'P':
+			policy_path = optarg;
+			break;
+		case 't': {
+			char *end;
+			unsigned long seconds = strtoul(optarg, &end, 10);
+
+			if (*end != '\0' || seconds < 1 || seconds > 600)
+				return kf_cli_fail(share.program,
+						   "--consent-timeout takes 1 to 600 (seconds)");
+			share.consent_timeout_ms = (unsigned)seconds * 1000;
+			break;
+		}
 		default:
 			return kf_cli_usage(share.program, &usage);
 		}
 	}
 	if (optind != argc)
 		return kf_cli_usage(share.program, &usage);
+	if (policy_path != NULL && kf_policy_load(policy_path, &share.policy, &err) != KF_OK)
+		return kf_cli_fail(share.program, "%s", err.message);
+	/* No session without its record: the customer must be able to read what happened. */
+	if (kf_audit_open(NULL, &share.audit, &err) != KF_OK) {
+		kf_policy_free(share.policy);
+		return kf_cli_fail(share.program, "%s", err.message);
+	}
 
 	share.loop = uv_default_loop();
 	if ((code = load_setup(&share, profile_path)) != KF_EXIT_OK)
@@ -375,6 +548,7 @@ int kf_agentd_cmd_share(int argc, char **argv)
 		code = kf_cli_fail(share.program, "%s", err.message);
 		goto out;
 	}
+	show_policy(&share);
 	if ((code = connect_relay(&share)) != KF_EXIT_OK)
 		goto out;
 	uv_run(share.loop, UV_RUN_DEFAULT);
@@ -392,5 +566,7 @@ out:
 	kf_ssh_key_free(share.key);
 	SSL_CTX_free(share.tls_context);
 	kf_profile_free(share.profile);
+	kf_policy_free(share.policy);
+	kf_audit_close(share.audit);
 	return code;
 }

@@ -1,6 +1,7 @@
 /* kefu-console join: connect to a customer's computer with the code they read out. SPDX-License-Identifier: MIT */
 #include "console/commands.h"
 #include "console/session.h"
+#include "proto/buffer.h"
 #include "proto/code.h"
 #include "proto/line-reader.h"
 #include "proto/profile.h"
@@ -35,7 +36,13 @@ struct join {
 	/* --exec: the commands left to run, one at a time. */
 	char *script;
 	char *script_next;
-	int is_waiting; /* a command of the script waits for its answer */
+	int is_waiting;         /* a command of the script waits for its answer */
+	uint32_t waiting_for;   /* the id of the request it waits for */
+	int is_awaiting_advice; /* the next typed line is the closing advice */
+	/* The diagnostics report arriving in parts. */
+	uint32_t report_id;
+	struct kf_buf report;
+	char *report_file;
 	int exit_code;
 	int is_done;
 };
@@ -135,8 +142,11 @@ static void on_ended(struct kf_console_session *session, int status, const char 
 	finish(join, status == KF_OK ? KF_EXIT_OK : KF_EXIT_FAILURE);
 }
 
+static void on_message(struct kf_console_session *session, const struct kf_msg *msg, void *user);
+
 static const struct kf_console_session_events session_events = {
 	.on_connected = on_connected,
+	.on_message = on_message,
 	.on_chat = on_chat,
 	.on_pong = on_pong,
 	.on_ended = on_ended,
@@ -146,16 +156,99 @@ static const struct kf_console_session_events session_events = {
 
 static const char help_text[] =
 	"Commands:\n"
-	"  chat TEXT     send a message to the customer\n"
-	"  ping          measure the round trip to the customer's computer\n"
-	"  end [ADVICE]  end the session, with closing advice for the customer\n"
-	"  help          this list";
+	"  chat TEXT              send a message to the customer\n"
+	"  request CAP [REASON]   ask the customer for a permission: view, control, diagnose,\n"
+	"                         repair, firmware or files (with the reason they will read)\n"
+	"  release CAP            give a permission back\n"
+	"  report [FILE]          the customer's diagnostics report (needs diagnose); saved to\n"
+	"                         FILE, or summed up here\n"
+	"  ping                   measure the round trip to the customer's computer\n"
+	"  end [ADVICE]           end the session, leaving closing advice in the customer's\n"
+	"                         summary (asked for when not given)\n"
+	"  help                   this list";
+
+static void wait_for(struct join *join, uint32_t id)
+{
+	if (join->script != NULL) {
+		join->is_waiting = 1;
+		join->waiting_for = id;
+	}
+}
+
+static void answered(struct join *join, uint32_t re)
+{
+	if (join->is_waiting && join->waiting_for != 0 && join->waiting_for == re) {
+		join->is_waiting = 0;
+		join->waiting_for = 0;
+		run_next_command(join);
+	}
+}
+
+static void end_session(struct join *join, const char *advice)
+{
+	kf_console_session_end(join->session, "the technician ended the session", advice);
+	if (join->script != NULL) {
+		join->is_waiting = 1;
+		join->waiting_for = 0;
+	}
+}
+
+static void request_capability(struct join *join, char *rest)
+{
+	char *capability = rest, *reason;
+	struct kf_error err;
+	json_t *body;
+	uint32_t id;
+
+	reason = capability + strcspn(capability, " \t");
+	if (*reason != '\0')
+		*reason++ = '\0';
+	if (*capability == '\0') {
+		report(join, "error", NULL,
+		       "Which permission? request view|control|diagnose|"
+		       "repair|firmware|files [REASON]");
+		return;
+	}
+	body = json_pack("{s:s, s:s}", "capability", capability, "reason", reason);
+	if (kf_console_session_send(join->session, "consent.request", body, &id, &err) != KF_OK)
+		report(join, "error", NULL, "Could not ask: %s", err.message);
+	else {
+		json_t *fields = json_pack("{s:s}", "capability", capability);
+
+		report(join, "asked", fields,
+		       "Asked the customer for '%s'; waiting for the answer.", capability);
+		json_decref(fields);
+		wait_for(join, id);
+	}
+	json_decref(body);
+}
+
+static void request_report(struct join *join, const char *file)
+{
+	struct kf_error err;
+	uint32_t id;
+
+	free(join->report_file);
+	join->report_file = *file != '\0' ? strdup(file) : NULL;
+	kf_buf_reset(&join->report);
+	if (kf_console_session_send(join->session, "diag.request", NULL, &id, &err) != KF_OK) {
+		report(join, "error", NULL, "Could not ask for the report: %s", err.message);
+		return;
+	}
+	join->report_id = id;
+	wait_for(join, id);
+}
 
 static void run_command(struct join *join, char *line)
 {
 	struct kf_error err;
 	char *word = line, *rest;
 
+	if (join->is_awaiting_advice) {
+		join->is_awaiting_advice = 0;
+		end_session(join, line);
+		return;
+	}
 	while (*word == ' ' || *word == '\t')
 		word++;
 	if (*word == '\0')
@@ -171,19 +264,132 @@ static void run_command(struct join *join, char *line)
 	} else if (strcmp(word, "chat") == 0 || strcmp(word, "say") == 0) {
 		if (kf_console_session_chat(join->session, rest, &err) != KF_OK)
 			report(join, "error", NULL, "Could not send: %s", err.message);
+	} else if (strcmp(word, "request") == 0) {
+		request_capability(join, rest);
+	} else if (strcmp(word, "release") == 0) {
+		json_t *body = json_pack("{s:s}", "capability", rest);
+
+		if (kf_console_session_send(join->session, "consent.release", body, NULL, &err) !=
+		    KF_OK)
+			report(join, "error", NULL, "Could not release: %s", err.message);
+		json_decref(body);
+	} else if (strcmp(word, "report") == 0) {
+		request_report(join, rest);
 	} else if (strcmp(word, "ping") == 0) {
 		if (kf_console_session_ping(join->session, &err) != KF_OK)
 			report(join, "error", NULL, "Could not ping: %s", err.message);
-		else if (join->script != NULL)
+		else if (join->script != NULL) {
 			join->is_waiting = 1;
+			join->waiting_for = 0;
+		}
 	} else if (strcmp(word, "end") == 0 || strcmp(word, "quit") == 0) {
-		kf_console_session_end(join->session,
-				       *rest != '\0' ? rest : "the technician ended it");
-		if (join->script != NULL)
-			join->is_waiting = 1;
+		if (*rest == '\0' && join->script == NULL && !join->is_json) {
+			/* The customer keeps a summary: ask for the advice that ends it. */
+			report(join, "advice", NULL,
+			       "Closing advice for the customer (one line; Enter for none):");
+			join->is_awaiting_advice = 1;
+			return;
+		}
+		end_session(join, rest);
 	} else {
 		report(join, "error", NULL, "Unknown command '%s'. Type 'help' for the list.",
 		       word);
+	}
+}
+
+/* Sums up a report for the technician, or saves it whole. */
+static void report_arrived(struct join *join)
+{
+	json_t *root, *problems, *devices;
+	json_error_t error;
+
+	root = json_loadb((const char *)join->report.data, join->report.len, 0, &error);
+	if (root == NULL) {
+		report(join, "error", NULL, "The report arrived damaged: %s", error.text);
+		return;
+	}
+	problems = json_object_get(root, "problems");
+	devices = json_object_get(root, "devices");
+	if (join->report_file != NULL) {
+		if (json_dump_file(root, join->report_file, JSON_INDENT(2)) != 0)
+			report(join, "error", NULL, "Could not write %s", join->report_file);
+	}
+	{
+		json_t *fields =
+			json_pack("{s:I, s:I, s:s?}", "devices",
+				  (json_int_t)json_array_size(devices), "problems",
+				  (json_int_t)json_array_size(problems), "file", join->report_file);
+
+		report(join, "report", fields, "Report: %zu devices, %zu problems%s%s",
+		       json_array_size(devices), json_array_size(problems),
+		       join->report_file ? ", saved to " : "",
+		       join->report_file ? join->report_file : "");
+		json_decref(fields);
+	}
+	for (size_t i = 0; i < json_array_size(problems); i++) {
+		const char *summary =
+			json_string_value(json_object_get(json_array_get(problems, i), "summary"));
+
+		if (summary != NULL && !join->is_json)
+			report(join, "problem", NULL, "  problem: %s", summary);
+	}
+	json_decref(root);
+}
+
+static void on_message(struct kf_console_session *session, const struct kf_msg *msg, void *user)
+{
+	struct join *join = user;
+	json_t *fields;
+
+	(void)session;
+	if (strcmp(msg->type, "consent.answer") == 0) {
+		const char *capability =
+			json_string_value(json_object_get(msg->body, "capability"));
+		const char *by = json_string_value(json_object_get(msg->body, "by"));
+		int granted = json_is_true(json_object_get(msg->body, "granted"));
+
+		fields = json_pack("{s:s?, s:b, s:s?}", "capability", capability, "granted",
+				   granted, "by", by);
+		report(join, "consent", fields, "The customer %s '%s' (%s).",
+		       granted ? "allowed" : "refused", capability ? capability : "?",
+		       by ? by : "?");
+		json_decref(fields);
+		answered(join, msg->re);
+	} else if (strcmp(msg->type, "consent.revoked") == 0) {
+		const char *capability =
+			json_string_value(json_object_get(msg->body, "capability"));
+
+		fields = json_pack("{s:s?}", "capability", capability);
+		report(join, "revoked", fields, "The customer took back '%s'.",
+		       capability ? capability : "?");
+		json_decref(fields);
+	} else if (strcmp(msg->type, "diag.report") == 0 && msg->re == join->report_id) {
+		json_t *data = json_object_get(msg->body, "data");
+		json_int_t part = json_integer_value(json_object_get(msg->body, "part"));
+		json_int_t parts = json_integer_value(json_object_get(msg->body, "parts"));
+
+		/* A report is at most 64 parts of 48 KiB; anything else is refused. */
+		if (!json_is_string(data) || parts < 1 || parts > 64 || part < 1 || part > parts ||
+		    join->report.len + json_string_length(data) > 64u * 48 * 1024) {
+			report(join, "error", NULL, "The report arrived damaged");
+			join->report_id = 0;
+			answered(join, msg->re);
+			return;
+		}
+		kf_buf_append(&join->report, json_string_value(data), json_string_length(data));
+		if (part == parts) {
+			report_arrived(join);
+			join->report_id = 0;
+			answered(join, msg->re);
+		}
+	} else if (strcmp(msg->type, "error") == 0) {
+		const char *code = json_string_value(json_object_get(msg->body, "code"));
+		const char *text = json_string_value(json_object_get(msg->body, "message"));
+
+		fields = json_pack("{s:s?, s:s?}", "code", code, "message", text);
+		report(join, "error", fields, "Refused: %s", text ? text : "?");
+		json_decref(fields);
+		answered(join, msg->re);
 	}
 }
 
@@ -204,7 +410,7 @@ static void run_next_command(struct join *join)
 	}
 	if (join->script != NULL && join->script_next == NULL && !join->is_waiting &&
 	    !join->is_done)
-		kf_console_session_end(join->session, "the technician ended it");
+		end_session(join, NULL);
 }
 
 static void on_line(struct kf_line_reader *reader, const char *line, void *user)
@@ -222,7 +428,7 @@ static void on_input_eof(struct kf_line_reader *reader, void *user)
 	struct join *join = user;
 
 	(void)reader;
-	kf_console_session_end(join->session, "the technician ended it");
+	kf_console_session_end(join->session, "the technician ended it", NULL);
 }
 
 /*
@@ -236,7 +442,7 @@ static void on_edited_line(char *line)
 	struct join *join = editline_join;
 
 	if (line == NULL) {
-		kf_console_session_end(join->session, "the technician ended it");
+		kf_console_session_end(join->session, "the technician ended it", NULL);
 		return;
 	}
 	if (*line != '\0')
@@ -259,7 +465,7 @@ static void on_interrupt(uv_signal_t *handle, int signum)
 
 	(void)signum;
 	if (join->session != NULL)
-		kf_console_session_end(join->session, "the technician ended it");
+		kf_console_session_end(join->session, "the technician ended it", NULL);
 	else
 		finish(join, KF_EXIT_FAILURE);
 }
@@ -465,5 +671,7 @@ out:
 	SSL_CTX_free(join.tls_context);
 	kf_profile_free(join.profile);
 	free(join.script);
+	free(join.report_file);
+	kf_buf_free(&join.report);
 	return code;
 }

@@ -169,9 +169,8 @@ static void handle_session_message(struct kf_console_session *session, const str
 		kf_control_shutdown(session->control);
 		ended(session, KF_OK,
 		      json_is_string(text) ? json_string_value(text) : "the customer ended it");
-	} else if (strcmp(msg->type, "error") != 0) {
-		kf_control_send_error(session->control, msg->id, "unexpected",
-				      "this message does not fit an established session", NULL);
+	} else if (session->events.on_message != NULL) {
+		session->events.on_message(session, msg, session->user);
 	}
 }
 
@@ -304,13 +303,24 @@ int kf_console_session_ping(struct kf_console_session *session, struct kf_error 
 	return r;
 }
 
-void kf_console_session_end(struct kf_console_session *session, const char *reason)
+int kf_console_session_send(struct kf_console_session *session, const char *type, json_t *body,
+			    uint32_t *id, struct kf_error *err)
+{
+	if (session->state != STATE_ACTIVE)
+		return kf_error_set(err, KF_ERR_STATE, "not connected to the customer");
+	return kf_control_send(session->control, type, 0, body, id, err);
+}
+
+void kf_console_session_end(struct kf_console_session *session, const char *reason,
+			    const char *advice)
 {
 	json_t *body;
 
 	if (session->state != STATE_ACTIVE)
 		return;
 	body = json_pack("{s:s}", "reason", reason);
+	if (advice != NULL && advice[0] != '\0')
+		json_object_set_new(body, "advice", json_string(advice));
 	kf_control_send(session->control, "end", 0, body, NULL, NULL);
 	json_decref(body);
 	kf_control_shutdown(session->control);

@@ -3,6 +3,7 @@
 #define KF_CONSOLE_SESSION_H
 
 #include "proto/error.h"
+#include "proto/message.h"
 #include "proto/stream.h"
 #include "proto/tls-stream.h"
 
@@ -21,6 +22,9 @@ struct kf_console_session_events {
 	void (*on_connected)(struct kf_console_session *session, const char *software, void *user);
 	void (*on_chat)(struct kf_console_session *session, const char *text, void *user);
 	void (*on_pong)(struct kf_console_session *session, double milliseconds, void *user);
+	/* Any other message of an established session (consent answers, reports, errors). */
+	void (*on_message)(struct kf_console_session *session, const struct kf_msg *msg,
+			   void *user);
 	/*
 	 * The session is over or could not start: status KF_OK for an orderly end,
 	 * KF_ERR_AUTH for a wrong code, another code for a failure; reason is for people.
@@ -45,8 +49,16 @@ int kf_console_session_chat(struct kf_console_session *session, const char *text
 /* Sends a ping; on_pong reports the round trip. */
 int kf_console_session_ping(struct kf_console_session *session, struct kf_error *err);
 
-/* Ends the session in order; on_ended follows when the customer's side has closed. */
-void kf_console_session_end(struct kf_console_session *session, const char *reason);
+/* Sends a message of the session (body borrowed, may be NULL); its id goes to *id. */
+int kf_console_session_send(struct kf_console_session *session, const char *type, json_t *body,
+			    uint32_t *id, struct kf_error *err);
+
+/*
+ * Ends the session in order with the technician's closing advice for the customer
+ * (may be NULL); on_ended follows when the customer's side has closed.
+ */
+void kf_console_session_end(struct kf_console_session *session, const char *reason,
+			    const char *advice);
 
 void kf_console_session_free(struct kf_console_session *session);
 

@@ -20,6 +20,14 @@ static const char *const known_types[] = {
 	"proof.share",   /* agent: its share */
 	"proof.reply",   /* console: its share and confirmation */
 	"proof.confirm", /* agent: its confirmation */
+	/* Consent (agentd/consent.h): the console asks, the customer decides. */
+	"consent.request", /* console: asks for a capability */
+	"consent.answer",  /* agent: granted or denied, and by whom */
+	"consent.revoked", /* agent: a grant ended */
+	"consent.release", /* console: gives a grant back */
+	/* Diagnostics under the diagnose grant. */
+	"diag.request", /* console: asks for the diagnostics report */
+	"diag.report",  /* agent: one part of the report */
 };
 
 int kf_msg_type_is_known(const char *type)

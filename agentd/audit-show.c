@@ -1,0 +1,133 @@
+/* kefu-agentd audit: read the audit log, as sentences or as JSON lines. SPDX-License-Identifier: MIT */
+#include "agentd/audit.h"
+#include "agentd/commands.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *text_of(json_t *entry, const char *key)
+{
+	const char *value = json_string_value(json_object_get(entry, key));
+
+	return value != NULL ? value : "";
+}
+
+/* One entry in words for the customer. */
+static void print_entry(json_t *entry)
+{
+	const char *event = text_of(entry, "event");
+	json_t *technician = json_object_get(entry, "technician");
+	char who[300] = "";
+	char time[20];
+
+	snprintf(time, sizeof(time), "%.19s", text_of(entry, "time"));
+	for (char *c = time; *c != '\0'; c++)
+		if (*c == 'T')
+			*c = ' ';
+	if (technician != NULL)
+		snprintf(who, sizeof(who), "%s (%s)", text_of(technician, "name"),
+			 text_of(technician, "organisation"));
+	printf("%s  %.8s  ", time, text_of(entry, "session"));
+	if (strcmp(event, "session-start") == 0)
+		printf("session started with %s\n", who);
+	else if (strcmp(event, "session-end") == 0)
+		printf("session ended (%s)\n", text_of(entry, "outcome"));
+	else if (strcmp(event, "session-interrupted") == 0)
+		printf("session INTERRUPTED: %s\n", text_of(entry, "detail"));
+	else if (strcmp(event, "consent-requested") == 0)
+		printf("%s asked for '%s'%s%s\n", who, text_of(entry, "capability"),
+		       text_of(entry, "reason")[0] ? ": " : "", text_of(entry, "reason"));
+	else if (strcmp(event, "consent-answered") == 0)
+		printf("'%s' %s by %s\n", text_of(entry, "capability"),
+		       json_is_true(json_object_get(entry, "granted")) ? "allowed" : "refused",
+		       text_of(entry, "by"));
+	else if (strcmp(event, "consent-revoked") == 0)
+		printf("'%s' taken back (%s)\n", text_of(entry, "capability"), text_of(entry, "by"));
+	else if (strcmp(event, "action-refused") == 0)
+		printf("REFUSED '%s': no '%s' permission\n", text_of(entry, "action"),
+		       text_of(entry, "missing"));
+	else if (strcmp(event, "action-start") == 0)
+		printf("started: %s\n", text_of(entry, "action"));
+	else if (strcmp(event, "action-finish") == 0)
+		printf("finished: %s (%s)\n", text_of(entry, "action"), text_of(entry, "result"));
+	else if (strcmp(event, "chat") == 0)
+		printf("chat message from the %s\n", text_of(entry, "from"));
+	else if (strcmp(event, "session-summary") == 0)
+		printf("summary saved: %s\n", text_of(entry, "summary"));
+	else if (strcmp(event, "stop") == 0)
+		printf("stopped: %s\n", text_of(entry, "reason"));
+	else
+		printf("%s\n", event);
+}
+
+int kf_agentd_cmd_audit(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"session", required_argument, NULL, 's'},
+		{"file", required_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
+	};
+	static const struct kf_command usage = {"audit", KF_AGENTD_AUDIT_USAGE, "", NULL};
+	char default_path[PATH_MAX];
+	const char *path = NULL, *session = NULL;
+	int is_json = 0, opt, shown = 0, damaged = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *file;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			is_json = 1;
+			break;
+		case 's':
+			session = optarg;
+			break;
+		case 'f':
+			path = optarg;
+			break;
+		default:
+			return kf_cli_usage(KF_AGENTD_PROGRAM, &usage);
+		}
+	}
+	if (optind != argc)
+		return kf_cli_usage(KF_AGENTD_PROGRAM, &usage);
+	if (path == NULL)
+		path = kf_audit_default_path(default_path, sizeof(default_path));
+	file = fopen(path, "re");
+	if (file == NULL) {
+		printf("No sessions yet: %s does not exist.\n", path);
+		return KF_EXIT_OK;
+	}
+	while (getline(&line, &cap, file) > 0) {
+		json_t *entry = json_loads(line, 0, NULL);
+
+		if (entry == NULL) {
+			damaged++;
+			continue;
+		}
+		if (session == NULL || strncmp(text_of(entry, "session"), session, strlen(session)) == 0) {
+			if (is_json)
+				fputs(line, stdout);
+			else
+				print_entry(entry);
+			shown++;
+		}
+		json_decref(entry);
+	}
+	free(line);
+	fclose(file);
+	if (!is_json && damaged > 0)
+		printf("(%d damaged line%s skipped: the helper was stopped while writing)\n", damaged,
+		       damaged == 1 ? "" : "s");
+	if (!is_json && shown == 0)
+		printf("Nothing recorded%s.\n", session != NULL ? " for that session" : "");
+	return KF_EXIT_OK;
+}

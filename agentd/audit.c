@@ -1,0 +1,232 @@
+/* kefu-agentd: the audit log on the customer's machine, JSON lines. SPDX-License-Identifier: MIT */
+#include "agentd/audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct kf_audit {
+	int fd;
+	char session[64];
+	json_t *technician;
+};
+
+const char *kf_audit_default_path(char *buffer, size_t size)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+
+	if (state != NULL && state[0] == '/')
+		snprintf(buffer, size, "%s/kefu/audit.jsonl", state);
+	else
+		snprintf(buffer, size, "%s/.local/state/kefu/audit.jsonl", home ? home : "/tmp");
+	return buffer;
+}
+
+/* mkdir -p for the folders above path, private to the user. */
+static int make_parents(const char *path)
+{
+	char copy[PATH_MAX];
+
+	if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
+		return -1;
+	for (char *slash = strchr(copy + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(copy, 0700) != 0 && errno != EEXIST)
+			return -1;
+		*slash = '/';
+	}
+	return 0;
+}
+
+static void now_text(char *out, size_t size)
+{
+	struct timespec now;
+	struct tm utc;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &utc);
+	snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+		 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+		 (int)(now.tv_nsec / 1000000));
+}
+
+static int append_line(struct kf_audit *audit, json_t *line, int is_boundary, struct kf_error *err)
+{
+	char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	size_t len;
+	ssize_t written;
+
+	if (text == NULL)
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory for the audit log");
+	len = strlen(text);
+	text[len] = '\n'; /* json_dumps leaves room: replace the NUL, write len + 1 */
+	written = write(audit->fd, text, len + 1);
+	free(text);
+	if (written != (ssize_t)(len + 1))
+		return kf_error_set(err, KF_ERR_IO, "cannot write the audit log: %s",
+				    written < 0 ? strerror(errno) : "short write");
+	if (is_boundary && fsync(audit->fd) != 0)
+		return kf_error_set(err, KF_ERR_IO, "cannot flush the audit log: %s",
+				    strerror(errno));
+	return KF_OK;
+}
+
+static json_t *new_line(const char *session, const char *event)
+{
+	char time[64];
+
+	now_text(time, sizeof(time));
+	return json_pack("{s:s, s:s, s:s}", "time", time, "session", session, "event", event);
+}
+
+/*
+ * Finds sessions with a start and no end (the agent was killed) and records that
+ * they were interrupted. Unreadable lines (the one a crash cut) are skipped.
+ */
+static int mark_interrupted(struct kf_audit *audit, const char *path, struct kf_error *err)
+{
+	FILE *file = fopen(path, "re");
+	json_t *open_sessions = json_object(), *value;
+	char *line = NULL, last = '\n';
+	size_t cap = 0;
+	ssize_t n;
+	const char *session;
+	int r = KF_OK;
+
+	if (file == NULL || open_sessions == NULL) {
+		if (file != NULL)
+			fclose(file);
+		json_decref(open_sessions);
+		return KF_OK;
+	}
+	while ((n = getline(&line, &cap, file)) > 0) {
+		json_t *entry = json_loads(line, 0, NULL);
+		const char *event, *id;
+
+		last = line[n - 1];
+		if (entry == NULL)
+			continue;
+		event = json_string_value(json_object_get(entry, "event"));
+		id = json_string_value(json_object_get(entry, "session"));
+		if (event != NULL && id != NULL) {
+			if (strcmp(event, "session-start") == 0)
+				json_object_set_new(open_sessions, id, json_true());
+			else if (strcmp(event, "session-end") == 0 ||
+				 strcmp(event, "session-interrupted") == 0)
+				json_object_del(open_sessions, id);
+		}
+		json_decref(entry);
+	}
+	free(line);
+	fclose(file);
+	/* A line cut by a crash must not swallow the next one. */
+	if (last != '\n' && write(audit->fd, "\n", 1) != 1)
+		r = kf_error_set(err, KF_ERR_IO, "cannot write the audit log");
+	json_object_foreach(open_sessions, session, value)
+	{
+		json_t *entry = new_line(session, "session-interrupted");
+
+		json_object_set_new(entry, "detail",
+				    json_string("the helper stopped without ending this session"));
+		if (r == KF_OK)
+			r = append_line(audit, entry, 1, err);
+		json_decref(entry);
+	}
+	json_decref(open_sessions);
+	return r;
+}
+
+int kf_audit_open(const char *path, struct kf_audit **out, struct kf_error *err)
+{
+	char default_path[PATH_MAX];
+	struct kf_audit *audit;
+	int r;
+
+	*out = NULL;
+	if (path == NULL)
+		path = kf_audit_default_path(default_path, sizeof(default_path));
+	if (make_parents(path) != 0)
+		return kf_error_set(err, KF_ERR_IO, "cannot create the folder for %s: %s", path,
+				    strerror(errno));
+	audit = calloc(1, sizeof(*audit));
+	if (audit == NULL)
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	audit->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (audit->fd < 0) {
+		free(audit);
+		return kf_error_set(err, KF_ERR_IO, "cannot open the audit log %s: %s", path,
+				    strerror(errno));
+	}
+	snprintf(audit->session, sizeof(audit->session), "-");
+	if ((r = mark_interrupted(audit, path, err)) != KF_OK) {
+		kf_audit_close(audit);
+		return r;
+	}
+	*out = audit;
+	return KF_OK;
+}
+
+int kf_audit_session_start(struct kf_audit *audit, const char *session_id,
+			   const char *technician_name, const char *organisation,
+			   const char *fingerprint, struct kf_error *err)
+{
+	json_t *line;
+	int r;
+
+	snprintf(audit->session, sizeof(audit->session), "%s", session_id);
+	json_decref(audit->technician);
+	audit->technician = json_pack("{s:s, s:s, s:s}", "name", technician_name, "organisation",
+				      organisation, "fingerprint", fingerprint);
+	line = new_line(audit->session, "session-start");
+	json_object_set(line, "technician", audit->technician);
+	r = append_line(audit, line, 1, err);
+	json_decref(line);
+	return r;
+}
+
+int kf_audit_event(struct kf_audit *audit, const char *event, json_t *fields,
+		   struct kf_error *err)
+{
+	json_t *line = new_line(audit->session, event);
+	int r;
+
+	if (audit->technician != NULL)
+		json_object_set(line, "technician", audit->technician);
+	if (fields != NULL)
+		json_object_update(line, fields);
+	r = append_line(audit, line, 0, err);
+	json_decref(line);
+	return r;
+}
+
+int kf_audit_session_end(struct kf_audit *audit, const char *outcome, struct kf_error *err)
+{
+	json_t *line = new_line(audit->session, "session-end");
+	int r;
+
+	if (audit->technician != NULL)
+		json_object_set(line, "technician", audit->technician);
+	json_object_set_new(line, "outcome", json_string(outcome));
+	r = append_line(audit, line, 1, err);
+	json_decref(line);
+	json_decref(audit->technician);
+	audit->technician = NULL;
+	snprintf(audit->session, sizeof(audit->session), "-");
+	return r;
+}
+
+void kf_audit_close(struct kf_audit *audit)
+{
+	if (audit == NULL)
+		return;
+	if (audit->fd >= 0)
+		close(audit->fd);
+	json_decref(audit->technician);
+	free(audit);
+}

@@ -1,0 +1,280 @@
+/* kefu-agentd: the session summary the customer keeps ("no second call"). SPDX-License-Identifier: MIT */
+#include "agentd/summary.h"
+#include "proto/buffer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ENTRIES 2000
+
+struct entry {
+	char time[16];
+	char kind[16];
+	char *text;
+};
+
+struct kf_summary {
+	char session[64];
+	char *technician;
+	char *organisation;
+	char *advice;
+	time_t started;
+	struct entry *entries;
+	size_t count;
+};
+
+struct kf_summary *kf_summary_new(const char *session_id, const char *technician,
+				  const char *organisation)
+{
+	struct kf_summary *summary = calloc(1, sizeof(*summary));
+
+	if (summary == NULL)
+		return NULL;
+	snprintf(summary->session, sizeof(summary->session), "%s", session_id);
+	summary->technician = strdup(technician);
+	summary->organisation = strdup(organisation);
+	summary->entries = calloc(MAX_ENTRIES, sizeof(*summary->entries));
+	summary->started = time(NULL);
+	if (summary->technician == NULL || summary->organisation == NULL ||
+	    summary->entries == NULL) {
+		kf_summary_free(summary);
+		return NULL;
+	}
+	return summary;
+}
+
+void kf_summary_note(struct kf_summary *summary, const char *kind, const char *format, ...)
+{
+	struct entry *entry;
+	time_t now = time(NULL);
+	struct tm local;
+	va_list args;
+
+	if (summary == NULL || summary->count == MAX_ENTRIES)
+		return;
+	entry = &summary->entries[summary->count];
+	va_start(args, format);
+	if (vasprintf(&entry->text, format, args) < 0)
+		entry->text = NULL;
+	va_end(args);
+	if (entry->text == NULL)
+		return;
+	localtime_r(&now, &local);
+	strftime(entry->time, sizeof(entry->time), "%H:%M:%S", &local);
+	snprintf(entry->kind, sizeof(entry->kind), "%s", kind);
+	summary->count++;
+}
+
+void kf_summary_set_advice(struct kf_summary *summary, const char *advice)
+{
+	if (summary == NULL)
+		return;
+	free(summary->advice);
+	summary->advice = strdup(advice);
+}
+
+static void append(struct kf_buf *out, const char *text)
+{
+	kf_buf_append(out, text, strlen(text));
+}
+
+static void append_html(struct kf_buf *out, const char *text)
+{
+	for (const char *c = text; *c != '\0'; c++) {
+		switch (*c) {
+		case '<':
+			append(out, "&lt;");
+			break;
+		case '>':
+			append(out, "&gt;");
+			break;
+		case '&':
+			append(out, "&amp;");
+			break;
+		case '"':
+			append(out, "&quot;");
+			break;
+		case '\'':
+			append(out, "&#39;");
+			break;
+		default:
+			kf_buf_append(out, c, 1);
+		}
+	}
+}
+
+/* Markdown shows text as it is: escape what would turn into markup. */
+static void append_markdown(struct kf_buf *out, const char *text)
+{
+	for (const char *c = text; *c != '\0'; c++) {
+		if (strchr("\\`*_[]<>#|", *c) != NULL)
+			kf_buf_append(out, "\\", 1);
+		kf_buf_append(out, *c == '\n' ? " " : c, 1);
+	}
+}
+
+static const char *const sections[][2] = {
+	{"access", "What was asked and allowed"},
+	{"finding", "What was found"},
+	{"action", "What was run and changed"},
+	{"chat", "Conversation"},
+};
+
+static void build(const struct kf_summary *summary, struct kf_buf *md, struct kf_buf *html)
+{
+	char when[64], line[256];
+	struct tm local;
+
+	localtime_r(&summary->started, &local);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &local);
+	append(md, "# Support session summary\n\n");
+	append(html, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		     "<title>Support session summary</title><style>"
+		     "body{font-family:sans-serif;max-width:48em;margin:2em auto;line-height:1.5}"
+		     "td{padding:.2em .8em;vertical-align:top}.time{color:#666}"
+		     "</style></head><body>\n<h1>Support session summary</h1>\n<p>");
+	snprintf(line, sizeof(line), "Session %s, started %s.\n\n", summary->session, when);
+	append(md, line);
+	append_html(html, line);
+	append(md, "Helped by **");
+	append_markdown(md, summary->technician);
+	append(md, "** from **");
+	append_markdown(md, summary->organisation);
+	append(md, "**.\n");
+	append(html, "</p><p>Helped by <b>");
+	append_html(html, summary->technician);
+	append(html, "</b> from <b>");
+	append_html(html, summary->organisation);
+	append(html, "</b>.</p>\n");
+	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
+		int any = 0;
+
+		for (size_t i = 0; i < summary->count; i++) {
+			const struct entry *entry = &summary->entries[i];
+
+			if (strcmp(entry->kind, sections[s][0]) != 0)
+				continue;
+			if (!any) {
+				append(md, "\n## ");
+				append(md, sections[s][1]);
+				append(md, "\n\n");
+				append(html, "<h2>");
+				append(html, sections[s][1]);
+				append(html, "</h2>\n<table>\n");
+				any = 1;
+			}
+			append(md, "- ");
+			append(md, entry->time);
+			append(md, " ");
+			append_markdown(md, entry->text);
+			append(md, "\n");
+			append(html, "<tr><td class=\"time\">");
+			append(html, entry->time);
+			append(html, "</td><td>");
+			append_html(html, entry->text);
+			append(html, "</td></tr>\n");
+		}
+		if (any)
+			append(html, "</table>\n");
+	}
+	append(md, "\n## Advice from your technician\n\n");
+	append(html, "<h2>Advice from your technician</h2>\n<p>");
+	if (summary->advice != NULL && summary->advice[0] != '\0') {
+		append_markdown(md, summary->advice);
+		append_html(html, summary->advice);
+	} else {
+		append(md, "(none given)");
+		append(html, "(none given)");
+	}
+	append(md, "\n");
+	append(html, "</p>\n</body></html>\n");
+}
+
+/* mkdir -p, private to the user. */
+static int make_dirs(const char *path)
+{
+	char copy[PATH_MAX];
+
+	if (snprintf(copy, sizeof(copy), "%s/", path) >= (int)sizeof(copy))
+		return -1;
+	for (char *slash = strchr(copy + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(copy, 0700) != 0 && errno != EEXIST)
+			return -1;
+		*slash = '/';
+	}
+	return 0;
+}
+
+static int write_file(const char *path, const struct kf_buf *content, struct kf_error *err)
+{
+	char temp[PATH_MAX + 8];
+	int fd;
+
+	snprintf(temp, sizeof(temp), "%s.tmp", path);
+	fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return kf_error_set(err, KF_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+	if (write(fd, content->data, content->len) != (ssize_t)content->len || fsync(fd) != 0 ||
+	    close(fd) != 0 || rename(temp, path) != 0) {
+		unlink(temp);
+		return kf_error_set(err, KF_ERR_IO, "cannot write %s", path);
+	}
+	return KF_OK;
+}
+
+int kf_summary_write(struct kf_summary *summary, const char *dir, char *md_path,
+		     char *html_path, size_t path_size, struct kf_error *err)
+{
+	char folder[PATH_MAX], stamp[32];
+	const char *data = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	struct kf_buf md = {0}, html = {0};
+	struct tm local;
+	int r;
+
+	if (dir == NULL) {
+		if (data != NULL && data[0] == '/')
+			snprintf(folder, sizeof(folder), "%s/kefu/sessions", data);
+		else
+			snprintf(folder, sizeof(folder), "%s/.local/share/kefu/sessions",
+				 home ? home : "/tmp");
+		dir = folder;
+	}
+	if (make_dirs(dir) != 0)
+		return kf_error_set(err, KF_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+	localtime_r(&summary->started, &local);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &local);
+	if (snprintf(md_path, path_size, "%s/%s-%s.md", dir, stamp, summary->session) >=
+		    (int)path_size ||
+	    snprintf(html_path, path_size, "%s/%s-%s.html", dir, stamp, summary->session) >=
+		    (int)path_size)
+		return kf_error_set(err, KF_ERR_INVALID, "the folder %s is too long", dir);
+	build(summary, &md, &html);
+	r = write_file(md_path, &md, err);
+	if (r == KF_OK)
+		r = write_file(html_path, &html, err);
+	kf_buf_free(&md);
+	kf_buf_free(&html);
+	return r;
+}
+
+void kf_summary_free(struct kf_summary *summary)
+{
+	if (summary == NULL)
+		return;
+	for (size_t i = 0; i < summary->count; i++)
+		free(summary->entries[i].text);
+	free(summary->entries);
+	free(summary->technician);
+	free(summary->organisation);
+	free(summary->advice);
+	free(summary);
+}
