@@ -46,7 +46,8 @@ static void print_entry(json_t *entry)
 		       json_is_true(json_object_get(entry, "granted")) ? "allowed" : "refused",
 		       text_of(entry, "by"));
 	else if (strcmp(event, "consent-revoked") == 0)
-		printf("'%s' taken back (%s)\n", text_of(entry, "capability"), text_of(entry, "by"));
+		printf("'%s' taken back (%s)\n", text_of(entry, "capability"),
+		       text_of(entry, "by"));
 	else if (strcmp(event, "action-refused") == 0)
 		printf("REFUSED '%s': no '%s' permission\n", text_of(entry, "action"),
 		       text_of(entry, "missing"));
@@ -113,7 +114,8 @@ int kf_agentd_cmd_audit(int argc, char **argv)
 			damaged++;
 			continue;
 		}
-		if (session == NULL || strncmp(text_of(entry, "session"), session, strlen(session)) == 0) {
+		if (session == NULL ||
+		    strncmp(text_of(entry, "session"), session, strlen(session)) == 0) {
 			if (is_json)
 				fputs(line, stdout);
 			else
@@ -125,8 +127,8 @@ int kf_agentd_cmd_audit(int argc, char **argv)
 	free(line);
 	fclose(file);
 	if (!is_json && damaged > 0)
-		printf("(%d damaged line%s skipped: the helper was stopped while writing)\n", damaged,
-		       damaged == 1 ? "" : "s");
+		printf("(%d damaged line%s skipped: the helper was stopped while writing)\n",
+		       damaged, damaged == 1 ? "" : "s");
 	if (!is_json && shown == 0)
 		printf("Nothing recorded%s.\n", session != NULL ? " for that session" : "");
 	return KF_EXIT_OK;

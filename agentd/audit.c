@@ -190,8 +190,7 @@ int kf_audit_session_start(struct kf_audit *audit, const char *session_id,
 	return r;
 }
 
-int kf_audit_event(struct kf_audit *audit, const char *event, json_t *fields,
-		   struct kf_error *err)
+int kf_audit_event(struct kf_audit *audit, const char *event, json_t *fields, struct kf_error *err)
 {
 	json_t *line = new_line(audit->session, event);
 	int r;

@@ -32,8 +32,7 @@ int kf_audit_session_start(struct kf_audit *audit, const char *session_id,
 			   const char *fingerprint, struct kf_error *err);
 
 /* Appends one event; fields (may be NULL) is borrowed and merged into the line. */
-int kf_audit_event(struct kf_audit *audit, const char *event, json_t *fields,
-		   struct kf_error *err);
+int kf_audit_event(struct kf_audit *audit, const char *event, json_t *fields, struct kf_error *err);
 
 /* Ends the session (outcome such as "ended", "stopped-by-customer", "relay-lost"). */
 int kf_audit_session_end(struct kf_audit *audit, const char *outcome, struct kf_error *err);

@@ -143,8 +143,8 @@ int kf_consent_request(struct kf_consent *consent, enum kf_capability capability
 	return KF_OK;
 }
 
-int kf_consent_answer(struct kf_consent *consent, enum kf_capability capability,
-		      int is_granted, struct kf_error *err)
+int kf_consent_answer(struct kf_consent *consent, enum kf_capability capability, int is_granted,
+		      struct kf_error *err)
 {
 	if (capability >= KF_CAP_COUNT || !consent->pending[capability].is_waiting)
 		return kf_error_set(err, KF_ERR_STATE, "nothing waits for an answer");
@@ -199,7 +199,8 @@ void kf_consent_describe(const struct kf_consent *consent, char *out, size_t siz
 		if (!consent->is_granted[i])
 			continue;
 		used += (size_t)snprintf(out + used, used < size ? size - used : 0, "%s%s",
-					 used ? ", " : "", kf_capability_name((enum kf_capability)i));
+					 used ? ", " : "",
+					 kf_capability_name((enum kf_capability)i));
 	}
 	if (used == 0)
 		snprintf(out, size, "nothing");

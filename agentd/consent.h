@@ -57,8 +57,8 @@ int kf_consent_request(struct kf_consent *consent, enum kf_capability capability
 		       uint32_t request_id, const char *reason, struct kf_error *err);
 
 /* The customer's answer to the waiting request for capability. */
-int kf_consent_answer(struct kf_consent *consent, enum kf_capability capability,
-		      int is_granted, struct kf_error *err);
+int kf_consent_answer(struct kf_consent *consent, enum kf_capability capability, int is_granted,
+		      struct kf_error *err);
 
 /* Ends one grant (the customer's choice or the technician giving it back). */
 void kf_consent_revoke(struct kf_consent *consent, enum kf_capability capability,

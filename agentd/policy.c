@@ -18,7 +18,8 @@ static const struct {
 	[KF_CAP_DIAGNOSE] = {"diagnose",
 			     "collect a report about your computer's devices and drivers, and run "
 			     "checks that change nothing"},
-	[KF_CAP_REPAIR] = {"repair", "run repairs that change settings or software on your computer"},
+	[KF_CAP_REPAIR] = {"repair",
+			   "run repairs that change settings or software on your computer"},
 	[KF_CAP_FIRMWARE] = {"firmware", "update the firmware inside your devices"},
 	[KF_CAP_FILES] = {"files", "send files to your computer or fetch files from it"},
 };
@@ -70,8 +71,7 @@ int kf_policy_parse(const char *json, size_t len, struct kf_policy **out, struct
 		json_decref(root);
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
 	}
-	if (!json_is_object(root) ||
-	    !json_is_string(json_object_get(root, "schema")) ||
+	if (!json_is_object(root) || !json_is_string(json_object_get(root, "schema")) ||
 	    strcmp(json_string_value(json_object_get(root, "schema")), "kefu.policy/1") != 0) {
 		kf_error_set(err, KF_ERR_INVALID, "policy: 'schema' must be \"kefu.policy/1\"");
 		goto out;
@@ -104,7 +104,8 @@ int kf_policy_parse(const char *json, size_t len, struct kf_policy **out, struct
 		const char *rule = json_is_string(value) ? json_string_value(value) : "";
 
 		if (kf_capability_parse(key, &capability) != KF_OK) {
-			kf_error_set(err, KF_ERR_INVALID, "policy: unknown capability '%.40s'", key);
+			kf_error_set(err, KF_ERR_INVALID, "policy: unknown capability '%.40s'",
+				     key);
 			goto out;
 		}
 		if (strcmp(rule, "allow") == 0)

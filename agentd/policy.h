@@ -46,8 +46,7 @@ struct kf_policy {
 };
 
 int kf_policy_load(const char *path, struct kf_policy **policy, struct kf_error *err);
-int kf_policy_parse(const char *json, size_t len, struct kf_policy **policy,
-		    struct kf_error *err);
+int kf_policy_parse(const char *json, size_t len, struct kf_policy **policy, struct kf_error *err);
 void kf_policy_free(struct kf_policy *policy);
 
 /* The rule for capability; KF_POLICY_ASK when policy is NULL. */

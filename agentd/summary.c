@@ -231,8 +231,8 @@ static int write_file(const char *path, const struct kf_buf *content, struct kf_
 	return KF_OK;
 }
 
-int kf_summary_write(struct kf_summary *summary, const char *dir, char *md_path,
-		     char *html_path, size_t path_size, struct kf_error *err)
+int kf_summary_write(struct kf_summary *summary, const char *dir, char *md_path, char *html_path,
+		     size_t path_size, struct kf_error *err)
 {
 	char folder[PATH_MAX], stamp[32];
 	const char *data = getenv("XDG_DATA_HOME"), *home = getenv("HOME");

@@ -28,8 +28,8 @@ void kf_summary_set_advice(struct kf_summary *summary, const char *advice);
  * Writes NAME.md and NAME.html into dir (the default folder when NULL); their
  * paths go into md_path and html_path.
  */
-int kf_summary_write(struct kf_summary *summary, const char *dir, char *md_path,
-		     char *html_path, size_t path_size, struct kf_error *err);
+int kf_summary_write(struct kf_summary *summary, const char *dir, char *md_path, char *html_path,
+		     size_t path_size, struct kf_error *err);
 
 void kf_summary_free(struct kf_summary *summary);
 
