@@ -627,3 +627,8 @@ int kf_agent_session_is_asking(struct kf_agent_session *session, enum kf_capabil
 {
 	return session->consent != NULL && kf_consent_is_pending(session->consent, capability);
 }
+
+const char *kf_agent_session_advice(struct kf_agent_session *session)
+{
+	return session->advice;
+}

@@ -76,6 +76,9 @@ int kf_agent_session_answer(struct kf_agent_session *session, enum kf_capability
 /* The customer takes one grant back. */
 void kf_agent_session_revoke(struct kf_agent_session *session, enum kf_capability capability);
 
+/* The technician's closing advice ("" until the technician ends the session with some). */
+const char *kf_agent_session_advice(struct kf_agent_session *session);
+
 /* Whether a request for capability waits for the customer's answer. */
 int kf_agent_session_is_asking(struct kf_agent_session *session, enum kf_capability capability);
 

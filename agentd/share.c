@@ -167,11 +167,12 @@ static void on_ended(struct kf_agent_session *session, int status, const char *r
 {
 	struct share *share = user;
 
-	(void)session;
 	if (status == KF_OK)
 		say("The session has ended: %s", reason);
 	else
 		say("The session was cut off: %s", reason);
+	if (kf_agent_session_advice(session)[0] != '\0')
+		say("Your technician's advice: %s", kf_agent_session_advice(session));
 	if (summary_path != NULL)
 		say("A summary of this session is in %s (and as a web page beside it).",
 		    summary_path);

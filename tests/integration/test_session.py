@@ -55,12 +55,13 @@ def test_code_join_hello_chat_ping_end(support):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Connected to the customer's computer (kefu-agentd" in result.stdout
     assert "Round trip to the customer:" in result.stdout
-    assert "The session has ended: all fixed" in result.stdout
+    assert "The session has ended: the technician ended the session" in result.stdout
     assert agent.finish() == 0
     text = "\n".join(agent.lines)
     assert "Connected: Alice Tan from Example Support is now with you." in text
     assert "Technician: hello from Alice" in text
-    assert "The session has ended: all fixed" in text
+    assert "The session has ended: the technician ended the session" in text
+    assert "Your technician's advice: all fixed" in text
 
 
 def test_customer_chats_and_stops_the_session(support):
