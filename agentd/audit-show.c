@@ -59,6 +59,8 @@ static void print_entry(json_t *entry)
 		printf("chat message from the %s\n", text_of(entry, "from"));
 	else if (strcmp(event, "session-summary") == 0)
 		printf("summary saved: %s\n", text_of(entry, "summary"));
+	else if (strcmp(event, "policy") == 0)
+		printf("the policy \"%s\" applied\n", text_of(entry, "name"));
 	else if (strcmp(event, "stop") == 0)
 		printf("stopped: %s\n", text_of(entry, "reason"));
 	else

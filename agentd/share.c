@@ -411,8 +411,9 @@ static void show_policy(struct share *share)
 
 		if (rule == KF_POLICY_ASK)
 			continue;
-		say("  The technician may %s %s.", kf_capability_plain((enum kf_capability)i),
-		    rule == KF_POLICY_ALLOW ? "without asking you" : "never (always refused)");
+		say("  %s: the technician may %s.",
+		    rule == KF_POLICY_ALLOW ? "Allowed without asking you" : "Always refused",
+		    kf_capability_plain((enum kf_capability)i));
 	}
 	say("  For everything else, you are asked.");
 }
