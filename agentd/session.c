@@ -127,9 +127,18 @@ static void ended(struct kf_agent_session *session, int status, const char *reas
 
 static int send_hello(struct kf_agent_session *session, struct kf_error *err)
 {
-	json_t *body = json_pack("{s:s, s:s, s:[s]}", "software", "kefu-agentd " KF_VERSION, "role",
-				 "agent", "capabilities", "chat");
-	int r = kf_control_send(session->control, "hello", 0, body, NULL, err);
+	uint8_t random[16];
+	json_t *body;
+	int r;
+
+	/* The session's name in both sides' records: the audit log and the case history. */
+	RAND_bytes(random, sizeof(random));
+	for (int i = 0; i < 16; i++)
+		snprintf(session->session_id + 2 * i, 3, "%02x", random[i]);
+	body = json_pack("{s:s, s:s, s:s, s:[s,s]}", "software", "kefu-agentd " KF_VERSION, "role",
+			 "agent", "session", session->session_id, "capabilities", "chat",
+			 "diagnose");
+	r = kf_control_send(session->control, "hello", 0, body, NULL, err);
 
 	json_decref(body);
 	return r;
@@ -259,11 +268,6 @@ static const struct kf_consent_events consent_events = {
 
 static void begin(struct kf_agent_session *session)
 {
-	uint8_t random[16];
-
-	RAND_bytes(random, sizeof(random));
-	for (int i = 0; i < 16; i++)
-		snprintf(session->session_id + 2 * i, 3, "%02x", random[i]);
 	session->consent =
 		kf_consent_new(session->loop, session->config.policy,
 			       session->config.consent_timeout_ms, &consent_events, session);

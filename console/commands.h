@@ -13,6 +13,11 @@
 #define KF_CONSOLE_JOIN_SUMMARY "join a customer's session with the code they read to you"
 int kf_console_cmd_join(int argc, char **argv);
 
+/* cases.c: the case history. */
+#define KF_CONSOLE_CASES_USAGE   "[list | show ID] [--json] [--db FILE]"
+#define KF_CONSOLE_CASES_SUMMARY "the sessions you joined and what happened in them"
+int kf_console_cmd_cases(int argc, char **argv);
+
 /* ca.c: the support CA, technicians' credentials and the support profile. */
 #define KF_CONSOLE_CA_USAGE                                                                        \
 	"init --org NAME [--dir DIR] [--days N] | issue NAME [--dir DIR] [--days N] [--out DIR] "  \

@@ -1,4 +1,5 @@
 /* kefu-console join: connect to a customer's computer with the code they read out. SPDX-License-Identifier: MIT */
+#include "console/cases.h"
 #include "console/commands.h"
 #include "console/session.h"
 #include "proto/buffer.h"
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <editline/readline.h>
@@ -30,6 +32,7 @@ struct join {
 	struct kf_console_session *session;
 	struct kf_line_reader *input;
 	uv_poll_t terminal; /* stdin when it is a terminal: line editing with libedit */
+	struct kf_tls_identity technician;
 	int is_terminal;
 	uv_signal_t interrupt;
 	int is_json;
@@ -43,6 +46,11 @@ struct join {
 	uint32_t report_id;
 	struct kf_buf report;
 	char *report_file;
+	/* The case history's record of this session. */
+	json_t *journal;
+	char session_id[64];
+	char started[32];
+	char advice[1024];
 	int exit_code;
 	int is_done;
 };
@@ -89,15 +97,85 @@ static void finish(struct join *join, int exit_code)
 	uv_stop(join->loop);
 }
 
+/* The local time, with the date (is_long) or without. */
+static void now_text(char *out, size_t size, int is_long)
+{
+	time_t now = time(NULL);
+	struct tm local;
+
+	localtime_r(&now, &local);
+	strftime(out, size, is_long ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S", &local);
+}
+
+/* One line of the case history's journal. */
+static void journal(struct join *join, const char *kind, const char *format, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void journal(struct join *join, const char *kind, const char *format, ...)
+{
+	char time[16], *text = NULL;
+	va_list args;
+
+	if (join->journal == NULL)
+		return;
+	va_start(args, format);
+	if (vasprintf(&text, format, args) < 0)
+		text = NULL;
+	va_end(args);
+	if (text == NULL)
+		return;
+	now_text(time, sizeof(time), 0);
+	json_array_append_new(join->journal, json_pack("{s:s, s:s, s:s}", "time", time, "kind",
+						       kind, "text", text));
+	free(text);
+}
+
+/* Keeps the finished session in the case history. */
+static void record_case(struct join *join, const char *outcome)
+{
+	char path[4096], ended[32];
+	struct kf_error err;
+	int64_t id;
+	json_t *record;
+
+	if (join->journal == NULL || join->session_id[0] == '\0')
+		return;
+	now_text(ended, sizeof(ended), 1);
+	record = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "session", join->session_id,
+			   "technician", join->technician.name, "organisation",
+			   join->technician.organisation, "started", join->started, "ended", ended,
+			   "outcome", outcome, "advice", join->advice, "journal", join->journal);
+	if (record == NULL)
+		return;
+	kf_cases_default_path(path, sizeof(path));
+	if (kf_cases_record(path, record, &id, &err) != KF_OK) {
+		report(join, "error", NULL, "The case history was not updated: %s", err.message);
+	} else {
+		json_t *fields = json_pack("{s:I}", "id", (json_int_t)id);
+
+		report(join, "case", fields,
+		       "Saved as case %lld in the case history (kefu-console "
+		       "cases show %lld).",
+		       (long long)id, (long long)id);
+		json_decref(fields);
+	}
+	json_decref(record);
+}
+
 /* ---- session events ---- */
 
-static void on_connected(struct kf_console_session *session, const char *software, void *user)
+static void on_connected(struct kf_console_session *session, const char *software,
+			 const char *session_id, void *user)
 {
 	struct join *join = user;
-	json_t *fields = json_pack("{s:s}", "software", software);
+	json_t *fields = json_pack("{s:s, s:s}", "software", software, "session", session_id);
 
-	(void)session;
 	OPENSSL_cleanse(&join->code, sizeof(join->code));
+	join->technician = *kf_console_session_identity(session);
+	snprintf(join->session_id, sizeof(join->session_id), "%s", session_id);
+	now_text(join->started, sizeof(join->started), 1);
+	join->journal = json_array();
+	journal(join, "session", "Connected to the customer's computer (%s)", software);
 	report(join, "connected", fields,
 	       "Connected to the customer's computer (%s). Type 'help' for commands.", software);
 	json_decref(fields);
@@ -110,6 +188,7 @@ static void on_chat(struct kf_console_session *session, const char *text, void *
 	json_t *fields = json_pack("{s:s, s:s}", "from", "customer", "text", text);
 
 	(void)session;
+	journal(join, "chat", "Customer: %s", text);
 	report(join, "chat", fields, "Customer: %s", text);
 	json_decref(fields);
 }
@@ -139,6 +218,8 @@ static void on_ended(struct kf_console_session *session, int status, const char 
 	else
 		report(join, "ended", fields, "%s", reason);
 	json_decref(fields);
+	journal(join, "session", "Ended: %s", reason);
+	record_case(join, status == KF_OK ? "ended" : "cut-off");
 	finish(join, status == KF_OK ? KF_EXIT_OK : KF_EXIT_FAILURE);
 }
 
@@ -186,6 +267,10 @@ static void answered(struct join *join, uint32_t re)
 
 static void end_session(struct join *join, const char *advice)
 {
+	if (advice != NULL && advice[0] != '\0') {
+		snprintf(join->advice, sizeof(join->advice), "%s", advice);
+		journal(join, "advice", "%s", advice);
+	}
 	kf_console_session_end(join->session, "the technician ended the session", advice);
 	if (join->script != NULL) {
 		join->is_waiting = 1;
@@ -264,6 +349,8 @@ static void run_command(struct join *join, char *line)
 	} else if (strcmp(word, "chat") == 0 || strcmp(word, "say") == 0) {
 		if (kf_console_session_chat(join->session, rest, &err) != KF_OK)
 			report(join, "error", NULL, "Could not send: %s", err.message);
+		else
+			journal(join, "chat", "Technician: %s", rest);
 	} else if (strcmp(word, "request") == 0) {
 		request_capability(join, rest);
 	} else if (strcmp(word, "release") == 0) {
@@ -320,6 +407,8 @@ static void report_arrived(struct join *join)
 				  (json_int_t)json_array_size(devices), "problems",
 				  (json_int_t)json_array_size(problems), "file", join->report_file);
 
+		journal(join, "finding", "Diagnostics report: %zu devices, %zu problems",
+			json_array_size(devices), json_array_size(problems));
 		report(join, "report", fields, "Report: %zu devices, %zu problems%s%s",
 		       json_array_size(devices), json_array_size(problems),
 		       join->report_file ? ", saved to " : "",
@@ -330,6 +419,8 @@ static void report_arrived(struct join *join)
 		const char *summary =
 			json_string_value(json_object_get(json_array_get(problems, i), "summary"));
 
+		if (summary != NULL)
+			journal(join, "finding", "Problem: %s", summary);
 		if (summary != NULL && !join->is_json)
 			report(join, "problem", NULL, "  problem: %s", summary);
 	}
@@ -350,6 +441,8 @@ static void on_message(struct kf_console_session *session, const struct kf_msg *
 
 		fields = json_pack("{s:s?, s:b, s:s?}", "capability", capability, "granted",
 				   granted, "by", by);
+		journal(join, "access", "'%s' %s (%s)", capability ? capability : "?",
+			granted ? "allowed" : "refused", by ? by : "?");
 		report(join, "consent", fields, "The customer %s '%s' (%s).",
 		       granted ? "allowed" : "refused", capability ? capability : "?",
 		       by ? by : "?");
@@ -360,6 +453,7 @@ static void on_message(struct kf_console_session *session, const struct kf_msg *
 			json_string_value(json_object_get(msg->body, "capability"));
 
 		fields = json_pack("{s:s?}", "capability", capability);
+		journal(join, "access", "'%s' taken back", capability ? capability : "?");
 		report(join, "revoked", fields, "The customer took back '%s'.",
 		       capability ? capability : "?");
 		json_decref(fields);
@@ -673,5 +767,6 @@ out:
 	free(join.script);
 	free(join.report_file);
 	kf_buf_free(&join.report);
+	json_decref(join.journal);
 	return code;
 }

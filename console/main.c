@@ -5,6 +5,7 @@
 
 static const struct kf_command commands[] = {
 	{"join", KF_CONSOLE_JOIN_USAGE, KF_CONSOLE_JOIN_SUMMARY, kf_console_cmd_join},
+	{"cases", KF_CONSOLE_CASES_USAGE, KF_CONSOLE_CASES_SUMMARY, kf_console_cmd_cases},
 	{"ca", KF_CONSOLE_CA_USAGE, KF_CONSOLE_CA_SUMMARY, kf_console_cmd_ca},
 	{NULL, NULL, NULL, NULL},
 };

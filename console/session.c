@@ -124,6 +124,7 @@ static void handle_setup_message(struct kf_console_session *session, const struc
 	}
 	if (session->state == STATE_HELLO && strcmp(msg->type, "hello") == 0) {
 		json_t *software = json_object_get(msg->body, "software");
+		json_t *id = json_object_get(msg->body, "session");
 
 		uv_timer_stop(&session->timer);
 		session->state = STATE_ACTIVE;
@@ -131,7 +132,7 @@ static void handle_setup_message(struct kf_console_session *session, const struc
 			session->events.on_connected(
 				session,
 				json_is_string(software) ? json_string_value(software) : "",
-				session->user);
+				json_is_string(id) ? json_string_value(id) : "", session->user);
 		return;
 	}
 	kf_error_set(&err, KF_ERR_DENIED, "the other side sent '%s' out of turn", msg->type);
@@ -337,4 +338,9 @@ void kf_console_session_free(struct kf_console_session *session)
 	session->state = STATE_OVER;
 	if (session->depth == 0)
 		session_destroy(session);
+}
+
+const struct kf_tls_identity *kf_console_session_identity(struct kf_console_session *session)
+{
+	return &session->own;
 }

@@ -19,7 +19,8 @@ struct kf_console_session;
 
 struct kf_console_session_events {
 	/* The customer's computer proved the code and said hello. */
-	void (*on_connected)(struct kf_console_session *session, const char *software, void *user);
+	void (*on_connected)(struct kf_console_session *session, const char *software,
+			     const char *session_id, void *user);
 	void (*on_chat)(struct kf_console_session *session, const char *text, void *user);
 	void (*on_pong)(struct kf_console_session *session, double milliseconds, void *user);
 	/* Any other message of an established session (consent answers, reports, errors). */
@@ -42,6 +43,9 @@ struct kf_console_session_events {
 int kf_console_session_start(uv_loop_t *loop, struct kf_stream *channel, SSL_CTX *tls_context,
 			     const char *secret, const struct kf_console_session_events *events,
 			     void *user, struct kf_console_session **session, struct kf_error *err);
+
+/* The technician's own identity, from the certificate the session runs with. */
+const struct kf_tls_identity *kf_console_session_identity(struct kf_console_session *session);
 
 int kf_console_session_chat(struct kf_console_session *session, const char *text,
 			    struct kf_error *err);

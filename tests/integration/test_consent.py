@@ -303,3 +303,25 @@ def test_terminal_ui_in_tmux_shows_who_and_what_and_answers_keys(support, privat
         assert got[-1]["event"] == "ended"
     finally:
         subprocess.run([tmux, "-S", socket, "kill-server"], timeout=10)
+
+
+def test_console_keeps_the_session_in_its_case_history(support, private_state):
+    agent = support.start_agent()
+    console = support.start_console(agent.code, "--json", "--exec",
+                                    "request diagnose; report; chat all good; end Replace the battery.")
+    agent.wait_for("asks to collect a report")
+    agent.say("y")
+    got = events(console)
+    case = [e for e in got if e["event"] == "case"][0]["id"]
+    agent.finish()
+    listed = run([program("kefu-console"), "cases"]).stdout
+    assert "Alice Tan" in listed and "Replace the battery." in listed
+    shown = json.loads(run([program("kefu-console"), "cases", "show", str(case),
+                            "--json"]).stdout)
+    assert shown["technician"] == "Alice Tan" and shown["organisation"] == "Example Support"
+    assert shown["advice"] == "Replace the battery."
+    assert shown["session"] == audit_entries(private_state)[0]["session"]
+    kinds = [entry["kind"] for entry in shown["journal"]]
+    assert "access" in kinds and "finding" in kinds and "chat" in kinds
+    missing = run([program("kefu-console"), "cases", "show", "999"])
+    assert missing.returncode == 1 and "no case 999" in missing.stderr
