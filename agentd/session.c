@@ -1,6 +1,7 @@
 /* kefu-agentd: one support session with a technician, from TLS to its end. SPDX-License-Identifier: MIT */
 #include "agentd/session.h"
 #include "agentd/collect.h"
+#include "agentd/streams.h"
 #include "agentd/summary.h"
 #include "proto/cli.h"
 #include "proto/control.h"
@@ -34,6 +35,7 @@ struct kf_agent_session {
 	struct kf_agent_session_config config;
 	struct kf_consent *consent;
 	struct kf_summary *summary;
+	struct kf_agent_streams *streams;
 	char session_id[33];
 	char advice[1024];
 	uv_timer_t setup_timer;
@@ -48,6 +50,7 @@ static void timer_closed(uv_handle_t *handle)
 
 static void session_destroy(struct kf_agent_session *session)
 {
+	kf_agent_streams_free(session->streams);
 	kf_consent_free(session->consent);
 	kf_summary_free(session->summary);
 	kf_proof_clear(&session->proof);
@@ -241,6 +244,10 @@ static void on_consent_revoked(struct kf_consent *consent, enum kf_capability ca
 
 	(void)consent;
 	/* Activities under this grant stop here, before anything else runs. */
+	if (capability == KF_CAP_VIEW && session->streams != NULL)
+		kf_agent_streams_stop_screen(session->streams);
+	if (capability == KF_CAP_CONTROL && session->streams != NULL)
+		kf_agent_streams_set_input(session->streams, 0);
 	body = json_pack("{s:s, s:s}", "capability", kf_capability_name(capability), "by",
 			 kf_consent_source_name(source));
 	if (session->state == STATE_ACTIVE || session->state == STATE_ENDING)
@@ -266,8 +273,40 @@ static const struct kf_consent_events consent_events = {
 	.on_revoked = on_consent_revoked,
 };
 
+static int stream_is_allowed(void *user, const char *purpose, struct kf_error *err)
+{
+	struct kf_agent_session *session = user;
+
+	(void)purpose;
+	if (kf_consent_check(session->consent, KF_CAP_VIEW))
+		return 1;
+	audit(session, "action-refused",
+	      json_pack("{s:s, s:s}", "action", "screen", "missing", "view"));
+	kf_summary_note(session->summary, "access", "Refused to show the screen: it needs view");
+	kf_error_set(err, KF_ERR_DENIED, "the screen needs the customer's 'view' grant");
+	return 0;
+}
+
+static void stream_event(void *user, const char *what, const char *detail)
+{
+	struct kf_agent_session *session = user;
+
+	audit(session, what, json_pack("{s:s}", "detail", detail));
+	if (strcmp(what, "screen-viewer") == 0)
+		kf_summary_note(session->summary, "action", "The technician viewed your screen");
+	status_changed(session);
+}
+
+static const struct kf_agent_streams_callbacks stream_callbacks = {
+	.is_allowed = stream_is_allowed,
+	.on_event = stream_event,
+};
+
 static void begin(struct kf_agent_session *session)
 {
+	session->streams =
+		kf_agent_streams_new(session->loop, session->config.tls_context, session->tls,
+				     session->technician.fingerprint, &stream_callbacks, session);
 	session->consent =
 		kf_consent_new(session->loop, session->config.policy,
 			       session->config.consent_timeout_ms, &consent_events, session);
@@ -635,4 +674,15 @@ int kf_agent_session_is_asking(struct kf_agent_session *session, enum kf_capabil
 const char *kf_agent_session_advice(struct kf_agent_session *session)
 {
 	return session->advice;
+}
+
+void kf_agent_session_attach_stream(struct kf_agent_session *session, struct kf_stream *channel)
+{
+	if (session->state != STATE_ACTIVE || session->streams == NULL) {
+		kf_stream_close(channel);
+		return;
+	}
+	enter(session);
+	kf_agent_streams_attach(session->streams, channel);
+	leave(session);
 }

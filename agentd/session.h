@@ -76,6 +76,9 @@ int kf_agent_session_answer(struct kf_agent_session *session, enum kf_capability
 /* The customer takes one grant back. */
 void kf_agent_session_revoke(struct kf_agent_session *session, enum kf_capability capability);
 
+/* A further channel of this session (the screen); the session owns it from now on. */
+void kf_agent_session_attach_stream(struct kf_agent_session *session, struct kf_stream *channel);
+
 /* The technician's closing advice ("" until the technician ends the session with some). */
 const char *kf_agent_session_advice(struct kf_agent_session *session);
 

@@ -272,8 +272,13 @@ static void on_channel(struct kf_ssh *ssh, struct kf_stream *channel, void *user
 	struct kf_error err;
 
 	(void)ssh;
+	/* The session's own further streams (the screen) prove themselves inside it. */
+	if (share->session != NULL) {
+		kf_agent_session_attach_stream(share->session, channel);
+		return;
+	}
 	/* One technician, one attempt at a time; a used or expired code admits nobody. */
-	if (!share->has_code || share->attempt != NULL || share->session != NULL) {
+	if (!share->has_code || share->attempt != NULL) {
 		kf_stream_close(channel);
 		return;
 	}
@@ -544,6 +549,7 @@ int kf_agentd_cmd_share(int argc, char **argv)
 	share.interrupt.data = share.terminate.data = &share;
 	uv_signal_start(&share.interrupt, on_signal, SIGINT);
 	uv_signal_start(&share.terminate, on_signal, SIGTERM);
+	/* The screen server writes to sockets that may close: never die of it. */
 	signal(SIGPIPE, SIG_IGN);
 	if (kf_line_reader_new(share.loop, STDIN_FILENO, &input_callbacks, &share, &share.input,
 			       &err) != KF_OK) {

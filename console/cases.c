@@ -83,8 +83,9 @@ static const char *field(json_t *record, const char *name)
 
 int kf_cases_record(const char *path, json_t *record, int64_t *id, struct kf_error *err)
 {
-	static const char insert[] = "INSERT INTO cases (session, technician, organisation, started,"
-				     " ended, outcome, advice, journal) VALUES (?,?,?,?,?,?,?,?)";
+	static const char insert[] =
+		"INSERT INTO cases (session, technician, organisation, started,"
+		" ended, outcome, advice, journal) VALUES (?,?,?,?,?,?,?,?)";
 	static const char *const names[] = {"session", "technician", "organisation", "started",
 					    "ended",   "outcome",    "advice"};
 	sqlite3 *db;
@@ -162,14 +163,15 @@ static int show_case(sqlite3 *db, const char *id_text, int is_json)
 	}
 	journal = json_loads((const char *)sqlite3_column_text(statement, 7), 0, NULL);
 	if (is_json) {
-		json_t *record = json_pack(
-			"{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O?}", "id", (json_int_t)id,
-			"session", sqlite3_column_text(statement, 0), "technician",
-			sqlite3_column_text(statement, 1), "organisation",
-			sqlite3_column_text(statement, 2), "started", sqlite3_column_text(statement, 3),
-			"ended", sqlite3_column_text(statement, 4), "outcome",
-			sqlite3_column_text(statement, 5), "advice", sqlite3_column_text(statement, 6),
-			"journal", journal);
+		json_t *record =
+			json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O?}", "id",
+				  (json_int_t)id, "session", sqlite3_column_text(statement, 0),
+				  "technician", sqlite3_column_text(statement, 1), "organisation",
+				  sqlite3_column_text(statement, 2), "started",
+				  sqlite3_column_text(statement, 3), "ended",
+				  sqlite3_column_text(statement, 4), "outcome",
+				  sqlite3_column_text(statement, 5), "advice",
+				  sqlite3_column_text(statement, 6), "journal", journal);
 
 		json_dumpf(record, stdout, JSON_INDENT(2));
 		putchar('\n');

@@ -2,11 +2,14 @@
 #include "console/cases.h"
 #include "console/commands.h"
 #include "console/session.h"
+#include "console/view.h"
 #include "proto/buffer.h"
 #include "proto/code.h"
 #include "proto/line-reader.h"
 #include "proto/profile.h"
 #include "proto/ssh-transport.h"
+#include "proto/stream-pending.h"
+#include "proto/stream-token.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -33,6 +36,8 @@ struct join {
 	struct kf_line_reader *input;
 	uv_poll_t terminal; /* stdin when it is a terminal: line editing with libedit */
 	struct kf_tls_identity technician;
+	uint16_t port; /* the customer's forward on the relay, for further streams */
+	struct kf_view *view;
 	int is_terminal;
 	uv_signal_t interrupt;
 	int is_json;
@@ -170,6 +175,7 @@ static void on_connected(struct kf_console_session *session, const char *softwar
 	struct join *join = user;
 	json_t *fields = json_pack("{s:s, s:s}", "software", software, "session", session_id);
 
+	join->port = join->code.port;
 	OPENSSL_cleanse(&join->code, sizeof(join->code));
 	join->technician = *kf_console_session_identity(session);
 	snprintf(join->session_id, sizeof(join->session_id), "%s", session_id);
@@ -219,6 +225,9 @@ static void on_ended(struct kf_console_session *session, int status, const char 
 		report(join, "ended", fields, "%s", reason);
 	json_decref(fields);
 	journal(join, "session", "Ended: %s", reason);
+	/* Ending the session closes the screen's endpoints. */
+	kf_view_free(join->view);
+	join->view = NULL;
 	record_case(join, status == KF_OK ? "ended" : "cut-off");
 	finish(join, status == KF_OK ? KF_EXIT_OK : KF_EXIT_FAILURE);
 }
@@ -241,6 +250,8 @@ static const char help_text[] =
 	"  request CAP [REASON]   ask the customer for a permission: view, control, diagnose,\n"
 	"                         repair, firmware or files (with the reason they will read)\n"
 	"  release CAP            give a permission back\n"
+	"  view [--web] [--no-viewer]  the customer's screen (needs view) on a local port for\n"
+	"                         any VNC viewer, or in a browser; 'view stop' closes it\n"
 	"  report [FILE]          the customer's diagnostics report (needs diagnose); saved to\n"
 	"                         FILE, or summed up here\n"
 	"  ping                   measure the round trip to the customer's computer\n"
@@ -324,6 +335,124 @@ static void request_report(struct join *join, const char *file)
 	wait_for(join, id);
 }
 
+/* ---- the customer's screen, on a loopback port ---- */
+
+struct screen_open {
+	struct join *join;
+	struct kf_stream *pending;
+};
+
+static void screen_tls_ready(struct kf_stream *tls, const struct kf_error *err, void *user)
+{
+	struct screen_open *open = user;
+	uint8_t preamble[KF_STREAM_PREAMBLE_SIZE];
+	struct kf_error failure;
+
+	if (err != NULL) {
+		kf_stream_pending_fail(open->pending, err);
+		kf_stream_close(tls);
+	} else if (open->join->session == NULL ||
+		   kf_console_session_stream_preamble(open->join->session, "screen", preamble,
+						      &failure) != KF_OK ||
+		   kf_stream_write(tls, preamble, sizeof(preamble), &failure) != KF_OK) {
+		kf_stream_pending_fail(open->pending, &failure);
+		kf_stream_close(tls);
+	} else {
+		kf_stream_pending_connect(open->pending, tls);
+	}
+	free(open);
+}
+
+static void screen_channel_open(struct kf_ssh *ssh, struct kf_stream *channel,
+				const struct kf_error *err, void *user)
+{
+	struct screen_open *open = user;
+	struct kf_stream *tls;
+	struct kf_error failure;
+
+	(void)ssh;
+	if (channel == NULL) {
+		kf_stream_pending_fail(open->pending, err);
+		free(open);
+		return;
+	}
+	if (kf_tls_stream_new(open->join->tls_context, 1, channel, screen_tls_ready, open, &tls,
+			      &failure) != KF_OK) {
+		kf_stream_close(channel);
+		kf_stream_pending_fail(open->pending, &failure);
+		free(open);
+	}
+}
+
+/* The view asks for a new stream to the customer's screen: a new channel of the session. */
+static int open_screen_stream(void *user, struct kf_stream **out, struct kf_error *err)
+{
+	struct join *join = user;
+	struct screen_open *open = calloc(1, sizeof(*open));
+	int r;
+
+	if (open == NULL || (open->pending = kf_stream_pending_new()) == NULL) {
+		free(open);
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	}
+	open->join = join;
+	r = kf_ssh_open(join->ssh, "localhost", join->port, screen_channel_open, open, err);
+	if (r != KF_OK) {
+		kf_stream_close(open->pending);
+		free(open);
+		return r;
+	}
+	*out = open->pending;
+	return KF_OK;
+}
+
+static void view_event(const char *line, void *user)
+{
+	struct join *join = user;
+	json_t *fields = json_pack("{s:s}", "detail", line);
+
+	report(join, "view-event", fields, "Screen: %s", line);
+	json_decref(fields);
+}
+
+static void start_view(struct join *join, const char *options_text)
+{
+	struct kf_view_options options = {
+		.open_stream = open_screen_stream,
+		.user = join,
+		.is_viewer_started = strstr(options_text, "--no-viewer") == NULL,
+		.is_web = strstr(options_text, "--web") != NULL,
+		.on_event = view_event,
+	};
+	struct kf_error err;
+	json_t *fields;
+
+	if (strcmp(options_text, "stop") == 0) {
+		kf_view_free(join->view);
+		join->view = NULL;
+		report(join, "view-stopped", NULL, "The screen view is closed.");
+		return;
+	}
+	if (join->view != NULL) {
+		report(join, "error", NULL, "The screen is already at %s",
+		       kf_view_address(join->view));
+		return;
+	}
+	if (kf_view_new(join->loop, &options, &join->view, &err) != KF_OK) {
+		report(join, "error", NULL, "Could not show the screen: %s", err.message);
+		return;
+	}
+	fields = json_pack("{s:s, s:s, s:s, s:s?}", "address", kf_view_address(join->view),
+			   "password", kf_view_password(join->view), "password_file",
+			   kf_view_password_file(join->view), "url", kf_view_url(join->view));
+	report(join, "view", fields,
+	       "The customer's screen (needs 'view') is at %s, password %s (file %s)%s%s",
+	       kf_view_address(join->view), kf_view_password(join->view),
+	       kf_view_password_file(join->view), kf_view_url(join->view) ? "; browser: " : "",
+	       kf_view_url(join->view) ? kf_view_url(join->view) : "");
+	json_decref(fields);
+}
+
 static void run_command(struct join *join, char *line)
 {
 	struct kf_error err;
@@ -362,6 +491,8 @@ static void run_command(struct join *join, char *line)
 		json_decref(body);
 	} else if (strcmp(word, "report") == 0) {
 		request_report(join, rest);
+	} else if (strcmp(word, "view") == 0) {
+		start_view(join, rest);
 	} else if (strcmp(word, "ping") == 0) {
 		if (kf_console_session_ping(join->session, &err) != KF_OK)
 			report(join, "error", NULL, "Could not ping: %s", err.message);
@@ -755,6 +886,7 @@ out:
 		uv_close((uv_handle_t *)&join.terminal, NULL);
 	}
 	OPENSSL_cleanse(&join.code, sizeof(join.code));
+	kf_view_free(join.view);
 	kf_console_session_free(join.session);
 	kf_line_reader_free(join.input);
 	kf_ssh_close(join.ssh);

@@ -3,6 +3,7 @@
 #include "proto/cli.h"
 #include "proto/control.h"
 #include "proto/proof.h"
+#include "proto/stream-token.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -343,4 +344,12 @@ void kf_console_session_free(struct kf_console_session *session)
 const struct kf_tls_identity *kf_console_session_identity(struct kf_console_session *session)
 {
 	return &session->own;
+}
+
+int kf_console_session_stream_preamble(struct kf_console_session *session, const char *purpose,
+				       uint8_t *out, struct kf_error *err)
+{
+	if (session->state != STATE_ACTIVE)
+		return kf_error_set(err, KF_ERR_STATE, "not connected to the customer");
+	return kf_stream_token_preamble(session->tls, purpose, out, err);
 }

@@ -44,6 +44,10 @@ int kf_console_session_start(uv_loop_t *loop, struct kf_stream *channel, SSL_CTX
 			     const char *secret, const struct kf_console_session_events *events,
 			     void *user, struct kf_console_session **session, struct kf_error *err);
 
+/* The preamble that names a further stream of this session (proto/stream-token.h). */
+int kf_console_session_stream_preamble(struct kf_console_session *session, const char *purpose,
+				       uint8_t *out, struct kf_error *err);
+
 /* The technician's own identity, from the certificate the session runs with. */
 const struct kf_tls_identity *kf_console_session_identity(struct kf_console_session *session);
 

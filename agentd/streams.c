@@ -1,0 +1,240 @@
+/* kefu-agentd: a session's further streams (the screen), admitted and bridged. SPDX-License-Identifier: MIT */
+#include "agentd/streams.h"
+#include "agentd/screen.h"
+#include "proto/stream-bridge.h"
+#include "proto/stream-socket.h"
+#include "proto/stream-token.h"
+#include "proto/tls-stream.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_STREAMS 8
+
+struct side_stream {
+	struct kf_agent_streams *streams;
+	struct kf_stream *tls; /* until bridged */
+	struct kf_stream_bridge *bridge;
+	uint8_t preamble[KF_STREAM_PREAMBLE_SIZE];
+	size_t have;
+	int is_used;
+};
+
+struct kf_agent_streams {
+	uv_loop_t *loop;
+	SSL_CTX *tls_context;
+	struct kf_stream *control_tls;
+	char technician[65];
+	struct kf_agent_streams_callbacks callbacks;
+	void *user;
+	struct kf_screen *screen;
+	int is_input_allowed;
+	struct side_stream slots[MAX_STREAMS];
+};
+
+static void slot_release(struct side_stream *slot)
+{
+	if (slot->tls != NULL)
+		kf_stream_close(slot->tls);
+	if (slot->bridge != NULL)
+		kf_stream_bridge_close(slot->bridge);
+	memset(slot, 0, sizeof(*slot));
+}
+
+static void event(struct kf_agent_streams *streams, const char *what, const char *detail)
+{
+	if (streams->callbacks.on_event != NULL)
+		streams->callbacks.on_event(streams->user, what, detail);
+}
+
+static void refuse(struct side_stream *slot, const char *why)
+{
+	event(slot->streams, "stream-refused", why);
+	slot_release(slot);
+}
+
+static void bridge_closed(void *user)
+{
+	struct side_stream *slot = user;
+
+	/* The bridge frees itself; only forget it. */
+	slot->bridge = NULL;
+	event(slot->streams, "screen-viewer-left", "");
+	memset(slot, 0, sizeof(*slot));
+}
+
+/* A proven screen stream: attach it to the screen server through a socketpair. */
+static void serve_screen(struct side_stream *slot)
+{
+	struct kf_agent_streams *streams = slot->streams;
+	struct kf_screen_options options = {.monitor = -1};
+	struct kf_stream *local;
+	struct kf_error err;
+	int pair[2];
+
+	if (streams->screen == NULL) {
+		options.is_input_allowed = streams->is_input_allowed;
+		if (kf_screen_new(&options, &streams->screen, &err) != KF_OK) {
+			refuse(slot, err.message);
+			return;
+		}
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+		refuse(slot, "no socketpair for the screen");
+		return;
+	}
+	if (kf_screen_attach(streams->screen, pair[0], &err) != KF_OK) {
+		close(pair[1]);
+		refuse(slot, err.message);
+		return;
+	}
+	if (kf_stream_socket_new(streams->loop, pair[1], &local, &err) != KF_OK) {
+		refuse(slot, err.message);
+		return;
+	}
+	slot->bridge = kf_stream_bridge_new(slot->tls, local, bridge_closed, slot);
+	slot->tls = NULL;
+	if (slot->bridge == NULL) {
+		memset(slot, 0, sizeof(*slot));
+		return;
+	}
+	event(streams, "screen-viewer", kf_screen_describe(streams->screen));
+}
+
+static void on_preamble_read(struct kf_stream *tls, const uint8_t *data, size_t len, void *user)
+{
+	struct side_stream *slot = user;
+	struct kf_agent_streams *streams = slot->streams;
+	char purpose[KF_STREAM_PURPOSE_SIZE + 1];
+	struct kf_error err;
+	size_t take = KF_STREAM_PREAMBLE_SIZE - slot->have;
+
+	(void)tls;
+	if (len > take) {
+		/* A viewer speaks only after the server's greeting: nothing may follow yet. */
+		refuse(slot, "a stream sent more than its preamble");
+		return;
+	}
+	memcpy(slot->preamble + slot->have, data, len);
+	slot->have += len;
+	if (slot->have < KF_STREAM_PREAMBLE_SIZE)
+		return;
+	if (kf_stream_token_check(streams->control_tls, slot->preamble, purpose, &err) != KF_OK) {
+		refuse(slot, err.message);
+		return;
+	}
+	if (strcmp(purpose, "screen") != 0) {
+		refuse(slot, "a stream for something this helper does not offer");
+		return;
+	}
+	/* The check sits here, where the screen would start to flow. */
+	if (!streams->callbacks.is_allowed(streams->user, "screen", &err)) {
+		refuse(slot, err.message);
+		return;
+	}
+	serve_screen(slot);
+}
+
+static void on_side_end(struct kf_stream *tls, int status, const struct kf_error *err, void *user)
+{
+	(void)tls;
+	(void)status;
+	refuse(user, err != NULL ? err->message : "the stream closed before it started");
+}
+
+static void on_side_handshake(struct kf_stream *tls, const struct kf_error *err, void *user)
+{
+	struct side_stream *slot = user;
+	struct kf_tls_identity peer;
+	struct kf_error failure;
+
+	if (err != NULL) {
+		refuse(slot, err->message);
+		return;
+	}
+	/* Only the technician of this session, with the same certificate. */
+	if (kf_tls_stream_peer_identity(tls, &peer, &failure) != KF_OK ||
+	    strcmp(peer.fingerprint, slot->streams->technician) != 0) {
+		refuse(slot, "a stream from another certificate than the session's");
+		return;
+	}
+	tls->on_read = on_preamble_read;
+	tls->on_end = on_side_end;
+	tls->user = slot;
+}
+
+struct kf_agent_streams *kf_agent_streams_new(uv_loop_t *loop, SSL_CTX *tls_context,
+					      struct kf_stream *control_tls,
+					      const char *technician_fingerprint,
+					      const struct kf_agent_streams_callbacks *callbacks,
+					      void *user)
+{
+	struct kf_agent_streams *streams = calloc(1, sizeof(*streams));
+
+	if (streams == NULL)
+		return NULL;
+	streams->loop = loop;
+	streams->tls_context = tls_context;
+	streams->control_tls = control_tls;
+	snprintf(streams->technician, sizeof(streams->technician), "%s", technician_fingerprint);
+	streams->callbacks = *callbacks;
+	streams->user = user;
+	return streams;
+}
+
+void kf_agent_streams_attach(struct kf_agent_streams *streams, struct kf_stream *channel)
+{
+	struct side_stream *slot = NULL;
+
+	for (int i = 0; i < MAX_STREAMS && slot == NULL; i++)
+		if (!streams->slots[i].is_used)
+			slot = &streams->slots[i];
+	if (slot == NULL) {
+		kf_stream_close(channel);
+		event(streams, "stream-refused", "too many streams");
+		return;
+	}
+	slot->is_used = 1;
+	slot->streams = streams;
+	if (kf_tls_stream_new(streams->tls_context, 0, channel, on_side_handshake, slot, &slot->tls,
+			      NULL) != KF_OK) {
+		kf_stream_close(channel);
+		memset(slot, 0, sizeof(*slot));
+	}
+}
+
+void kf_agent_streams_set_input(struct kf_agent_streams *streams, int is_allowed)
+{
+	streams->is_input_allowed = is_allowed;
+	if (streams->screen != NULL)
+		kf_screen_set_input(streams->screen, is_allowed);
+}
+
+void kf_agent_streams_stop_screen(struct kf_agent_streams *streams)
+{
+	/* Returns once no further byte of the screen can reach the console. */
+	if (streams->screen != NULL)
+		kf_screen_stop(streams->screen);
+	for (int i = 0; i < MAX_STREAMS; i++)
+		if (streams->slots[i].is_used)
+			slot_release(&streams->slots[i]);
+}
+
+int kf_agent_streams_is_sharing(const struct kf_agent_streams *streams)
+{
+	for (int i = 0; i < MAX_STREAMS; i++)
+		if (streams->slots[i].bridge != NULL)
+			return 1;
+	return 0;
+}
+
+void kf_agent_streams_free(struct kf_agent_streams *streams)
+{
+	if (streams == NULL)
+		return;
+	kf_agent_streams_stop_screen(streams);
+	kf_screen_free(streams->screen);
+	free(streams);
+}

@@ -1,0 +1,48 @@
+/* kefu-agentd: a session's further streams (the screen), admitted and bridged. SPDX-License-Identifier: MIT */
+#ifndef KF_AGENTD_STREAMS_H
+#define KF_AGENTD_STREAMS_H
+
+#include "proto/error.h"
+#include "proto/stream.h"
+
+#include <openssl/ssl.h>
+#include <uv.h>
+
+/*
+ * After set-up, the technician's console opens further channels through the relay
+ * for the screen. Each one must speak TLS with the session's technician
+ * certificate and then prove it belongs to this session (proto/stream-token.h);
+ * is_allowed, the consent check, is asked right before the screen flows. A
+ * proven screen stream is bridged to the screen server (agentd/screen.h) through
+ * a socketpair: nothing on this machine listens.
+ */
+struct kf_agent_streams;
+
+struct kf_agent_streams_callbacks {
+	/* Whether the customer allows purpose ("screen") now; err says why not. */
+	int (*is_allowed)(void *user, const char *purpose, struct kf_error *err);
+	/* What happened: "screen-viewer", "screen-viewer-left", "stream-refused". */
+	void (*on_event)(void *user, const char *what, const char *detail);
+};
+
+struct kf_agent_streams *kf_agent_streams_new(uv_loop_t *loop, SSL_CTX *tls_context,
+					      struct kf_stream *control_tls,
+					      const char *technician_fingerprint,
+					      const struct kf_agent_streams_callbacks *callbacks,
+					      void *user);
+
+/* A channel that arrived during the session; the streams own it from now on. */
+void kf_agent_streams_attach(struct kf_agent_streams *streams, struct kf_stream *channel);
+
+/* Keyboard, pointer and clipboard on the shared screen: on with control, off without. */
+void kf_agent_streams_set_input(struct kf_agent_streams *streams, int is_allowed);
+
+/* Ends every screen stream at once (view taken back). */
+void kf_agent_streams_stop_screen(struct kf_agent_streams *streams);
+
+/* Whether the screen is being shown now. */
+int kf_agent_streams_is_sharing(const struct kf_agent_streams *streams);
+
+void kf_agent_streams_free(struct kf_agent_streams *streams);
+
+#endif

@@ -1,0 +1,135 @@
+# kefu: the customer's screen through a real session, only while 'view' is granted.
+# SPDX-License-Identifier: MIT
+import json
+import subprocess
+
+import pytest
+
+from conftest import run
+from screen_fixtures import (HEIGHT, WIDTH, block_colour, draw_pattern, require, start_xvfb,
+                             vnc_bench)
+from session_fixtures import support  # noqa: F401 (support is a fixture)
+
+
+@pytest.fixture(autouse=True)
+def private_state(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+def load_rgb(path):
+    from PIL import Image
+    image = Image.open(path).convert("RGB")
+    return image.size, image.load()
+
+
+def send(console, command):
+    console.stdin.write(command + "\n")
+    console.stdin.flush()
+
+
+def next_event(console, kind):
+    for _ in range(50):
+        line = console.stdout.readline()
+        assert line, "the console ended before a %s event" % kind
+        event = json.loads(line)
+        if event["event"] == kind:
+            return event
+    raise AssertionError("no %s event from the console" % kind)
+
+
+@pytest.fixture
+def shared(support, processes, monkeypatch):
+    """A session whose customer sits at an Xvfb desktop showing the test pattern."""
+    display = start_xvfb(processes)
+    draw_pattern(processes, display)
+    monkeypatch.setenv("DISPLAY", display)
+    agent = support.start_agent()
+    console = support.start_console(agent.code, "--json")
+    assert next_event(console, "connected")
+    agent.wait_for("is now with you")
+    yield agent, console
+    if console.poll() is None:
+        send(console, "end")
+        console.wait(timeout=30)
+    agent.finish()
+
+
+def snapshot_fails(view, path):
+    """A snapshot that must not get a picture (bounded: a refused stream may just hang up)."""
+    try:
+        result = snapshot(view, path, timeout=15)
+    except subprocess.TimeoutExpired:
+        return True
+    return result.returncode != 0 and not path.exists()
+
+
+def snapshot(view, path, timeout=60):
+    return vnc_bench("snapshot", view["address"], "--password", view["password"], "--out",
+                     str(path), timeout=timeout)
+
+
+def test_granted_view_shows_the_desktop_pixel_for_pixel_through_the_relay(shared, tmp_path):
+    agent, console = shared
+    send(console, "request view")
+    agent.wait_for("asks to see your screen")
+    agent.say("y")
+    assert next_event(console, "consent")["granted"] is True
+    send(console, "view --no-viewer")
+    view = next_event(console, "view")
+    out = tmp_path / "frame.ppm"
+    result = snapshot(view, out)
+    assert result.returncode == 0, result.stderr
+    (width, height), pixels = load_rgb(out)
+    assert (width, height) == (WIDTH, HEIGHT)
+    wrong = [(x, y) for y in range(0, height, 4) for x in range(0, width, 4)
+             if pixels[x, y] != block_colour(x, y)]
+    assert wrong == []
+
+
+def test_vncsnapshot_through_the_session_view(shared, tmp_path):
+    require("vncsnapshot")
+    agent, console = shared
+    send(console, "request view")
+    agent.wait_for("asks to see your screen")
+    agent.say("y")
+    next_event(console, "consent")
+    send(console, "view --no-viewer")
+    view = next_event(console, "view")
+    out = tmp_path / "snap.jpg"
+    result = run(["vncsnapshot", "-passwd", view["password_file"], "-nojpeg", "-quality", "100",
+                  "-rect", "256x192+0+0", view["address"].replace(":", "::"), str(out)],
+                 timeout=60)
+    assert result.returncode == 0, result.stderr
+    (width, height), pixels = load_rgb(out)
+    worst = max(max(abs(a - b) for a, b in zip(pixels[x, y], block_colour(x, y)))
+                for y in range(height) for x in range(width))
+    assert worst <= 8
+
+
+def test_without_view_the_screen_stream_is_refused_and_audited(shared, tmp_path):
+    agent, console = shared
+    send(console, "view --no-viewer")
+    view = next_event(console, "view")
+    assert snapshot_fails(view, tmp_path / "frame.ppm")
+    send(console, "end")
+    console.wait(timeout=30)
+    agent.finish()
+    log = [json.loads(line) for line in
+           open(str(tmp_path / "state" / "kefu" / "audit.jsonl")).read().splitlines()]
+    refused = [e for e in log if e["event"] == "action-refused"]
+    assert refused and refused[0]["action"] == "screen" and refused[0]["missing"] == "view"
+
+
+def test_revoking_view_ends_the_stream_and_refuses_new_ones(shared, tmp_path):
+    agent, console = shared
+    send(console, "request view")
+    agent.wait_for("asks to see your screen")
+    agent.say("y")
+    next_event(console, "consent")
+    send(console, "view --no-viewer")
+    view = next_event(console, "view")
+    assert snapshot(view, tmp_path / "before.ppm").returncode == 0
+    agent.say("/revoke view")
+    assert next_event(console, "revoked")["capability"] == "view"
+    assert snapshot_fails(view, tmp_path / "after.ppm")
