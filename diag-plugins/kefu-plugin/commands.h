@@ -6,4 +6,7 @@
 
 #define KF_PLUGIN_PROGRAM "kefu-plugin"
 
+/* lint DIR: checks the manifest and the step scripts of a plugin folder. */
+int kf_plugin_cmd_lint(int argc, char **argv);
+
 #endif

@@ -4,6 +4,8 @@
 #include <stddef.h>
 
 static const struct kf_command commands[] = {
+	{"lint", "DIR", "check a plugin folder: manifest, scripts, shellcheck",
+	 kf_plugin_cmd_lint},
 	{NULL, NULL, NULL, NULL},
 };
 
