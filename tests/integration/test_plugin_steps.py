@@ -1,0 +1,85 @@
+# kefu: kefu-plugin test runs steps bounded: timeout kills the group, output is capped. SPDX-License-Identifier: MIT
+import json
+import os
+import signal
+
+from conftest import SOURCE_DIR, program, run
+
+NSSWITCH = os.path.join(SOURCE_DIR, "diag-plugins", "name-resolution-config")
+
+
+def make_plugin(tmp_path, script, timeout=2):
+    plugin = tmp_path / "hostile"
+    plugin.mkdir()
+    (plugin / "plugin.json").write_text(json.dumps({
+        "format": 1, "id": "hostile", "version": "1", "name": "hostile",
+        "applies_to": [{"always": True}],
+        "checks": [{"id": "c", "title": "t", "detect": {"run": "d.sh", "timeout": timeout}}]}))
+    (plugin / "d.sh").write_text("#!/bin/sh\n" + script)
+    os.chmod(plugin / "d.sh", 0o755)
+    return str(plugin)
+
+
+def plugin_test_json(plugin, *extra):
+    result = run([program("kefu-plugin"), "test", "--json", *extra, plugin], timeout=30)
+    return result.returncode, json.loads(result.stdout)["steps"]
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_step_running_forever_is_killed_with_its_children(tmp_path):
+    pidfile = tmp_path / "child.pid"
+    plugin = make_plugin(tmp_path, "sleep 300 &\necho $! > %s\nwhile :; do :; done\n" % pidfile)
+    code, steps = plugin_test_json(plugin)
+    assert code == 1
+    assert steps[0]["timed_out"] is True and steps[0]["outcome"] == "error"
+    child = int(pidfile.read_text())
+    if pid_alive(child):  # reaped by init a moment later at most; make sure it is not sleeping
+        with open("/proc/%d/stat" % child) as f:
+            assert f.read().split()[2] == "Z"
+        os.kill(child, signal.SIGKILL)
+
+
+def test_step_flooding_output_is_capped_and_killed(tmp_path):
+    plugin = make_plugin(tmp_path, "yes '{\"type\":\"progress\"}'\n", timeout=30)
+    code, steps = plugin_test_json(plugin)
+    assert code == 1
+    assert steps[0]["output_capped"] is True and steps[0]["timed_out"] is False
+    assert steps[0]["bad_lines"] >= 1  # events past the per-step limit are counted
+
+
+def test_lines_outside_protocol_are_counted_not_fatal(tmp_path):
+    plugin = make_plugin(tmp_path, "echo hello\necho '{\"type\":\"finding\",\"severity\":"
+                                   "\"info\",\"summary\":\"s\"}'\nexit 0\n")
+    code, steps = plugin_test_json(plugin)
+    assert code == 0
+    assert steps[0]["bad_lines"] == 1 and "not JSON" in steps[0]["first_bad_line"]
+    assert steps[0]["events"] == [{"type": "finding", "severity": "info", "summary": "s"}]
+
+
+def test_environment_is_scrubbed_and_names_the_root(tmp_path):
+    plugin = make_plugin(tmp_path, "printf '{\"type\":\"result\",\"status\":\"ok\","
+                                   "\"summary\":\"%s|%s|%s\"}\\n' \"$KEFU_ROOT\" "
+                                   "\"$KEFU_STEP\" \"${SECRET_TOKEN:-unset}\"\n")
+    env = dict(os.environ, SECRET_TOKEN="hunter2")
+    result = run([program("kefu-plugin"), "test", "--json", "--root", str(tmp_path), plugin],
+                 env=env)
+    steps = json.loads(result.stdout)["steps"]
+    assert steps[0]["events"][0]["summary"] == "%s|detect|unset" % tmp_path
+
+
+def test_fix_repairs_fixture_root_and_second_run_is_clean(tmp_path):
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "nsswitch.conf").write_text("hosts: files\n")
+    code, steps = plugin_test_json(NSSWITCH, "--root", str(tmp_path), "--fix")
+    assert code == 0
+    assert [s["step"] for s in steps] == ["detect", "repair", "verify"]
+    assert [s["outcome"] for s in steps] == ["problem", "ok", "ok"]
+    code, steps = plugin_test_json(NSSWITCH, "--root", str(tmp_path))
+    assert code == 0 and [s["outcome"] for s in steps] == ["ok"]
