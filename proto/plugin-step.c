@@ -22,6 +22,66 @@ static void set_limit(int resource, rlim_t value)
 	setrlimit(resource, &rl);
 }
 
+#define BWRAP_MAX_ARGS (64 + 3 * KF_PLUGIN_MAX_WRITES)
+
+/* In the child: execs bubblewrap around the script. Returns only on failure. */
+static void exec_bwrap(const struct kf_plugin_step_context *ctx, const struct kf_plugin_step *step,
+                       const char *script, char **envp)
+{
+	static char writable[KF_PLUGIN_MAX_WRITES][PATH_MAX];
+	char dir[PATH_MAX], root[PATH_MAX];
+	const char *argv[BWRAP_MAX_ARGS];
+	bool prefixed;
+	size_t n = 0, i;
+
+	if (realpath(".", dir) == NULL ||
+	    realpath(ctx->root != NULL ? ctx->root : "/", root) == NULL)
+		return;
+	prefixed = strcmp(root, "/") != 0;
+	argv[n++] = KF_PLUGIN_BWRAP;
+	argv[n++] = "--die-with-parent";
+	argv[n++] = "--ro-bind";
+	argv[n++] = "/";
+	argv[n++] = "/";
+	argv[n++] = "--dev";
+	argv[n++] = "/dev";
+	argv[n++] = "--proc";
+	argv[n++] = "/proc";
+	argv[n++] = "--tmpfs";
+	argv[n++] = "/tmp";
+	argv[n++] = "--tmpfs";
+	argv[n++] = "/run";
+	if (!step->privileges.network)
+		argv[n++] = "--unshare-net";
+	if (!step->privileges.home) {
+		argv[n++] = "--tmpfs";
+		argv[n++] = "/home";
+		argv[n++] = "--tmpfs";
+		argv[n++] = "/root";
+	}
+	if (prefixed) { /* a fixture root may live under a path hidden above */
+		argv[n++] = "--ro-bind";
+		argv[n++] = root;
+		argv[n++] = root;
+	}
+	argv[n++] = "--ro-bind";
+	argv[n++] = dir;
+	argv[n++] = dir;
+	for (i = 0; i < step->privileges.n_writes; i++) {
+		snprintf(writable[i], sizeof(writable[i]), "%s%s", prefixed ? root : "",
+		         step->privileges.writes[i]);
+		argv[n++] = "--bind-try";
+		argv[n++] = writable[i];
+		argv[n++] = writable[i];
+	}
+	argv[n++] = "--chdir";
+	argv[n++] = dir;
+	argv[n++] = "--";
+	argv[n++] = script;
+	argv[n] = NULL;
+	execve(KF_PLUGIN_BWRAP, (char *const *)argv, envp);
+}
+
 /* In the child: limits, environment, exec. Never returns. */
 static void exec_step(const struct kf_plugin_step_context *ctx, const struct kf_plugin_step *step,
                       int out_fd)
@@ -63,6 +123,8 @@ static void exec_step(const struct kf_plugin_step_context *ctx, const struct kf_
 	envp[n] = NULL;
 	if (chdir(ctx->plugin_dir) < 0)
 		_exit(KF_PLUGIN_EXIT_ERROR);
+	if (ctx->sandbox && access(KF_PLUGIN_BWRAP, X_OK) == 0)
+		exec_bwrap(ctx, step, script, envp);
 	execle(script, script, (char *)NULL, envp);
 	_exit(KF_PLUGIN_EXIT_ERROR);
 }
@@ -132,6 +194,7 @@ int kf_plugin_step_run(const struct kf_plugin_step_context *ctx, const struct kf
 	}
 	setpgid(pid, pid);
 	close(fds[1]);
+	result->sandboxed = ctx->sandbox && access(KF_PLUGIN_BWRAP, X_OK) == 0;
 	deadline = now_ms() + step->timeout * 1000L;
 	while (open_pipe) {
 		struct pollfd pfd = {fds[0], POLLIN, 0};

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const event_names[] = {"finding", "progress", "result"};
 
@@ -24,6 +25,7 @@ static json_t *result_json(const char *phase, const struct kf_plugin_step *step,
 	json_object_set_new(obj, "outcome", json_string(kf_plugin_exit_name(r->exit_code)));
 	json_object_set_new(obj, "timed_out", json_boolean(r->timed_out));
 	json_object_set_new(obj, "output_capped", json_boolean(r->output_capped));
+	json_object_set_new(obj, "sandboxed", json_boolean(r->sandboxed));
 	json_object_set_new(obj, "bad_lines", json_integer((json_int_t)r->n_bad_lines));
 	if (r->n_bad_lines > 0)
 		json_object_set_new(obj, "first_bad_line", json_string(r->first_bad));
@@ -96,11 +98,9 @@ static int run_one(struct kf_plugin_step_context *ctx, const char *check, const 
 int kf_plugin_cmd_test(int argc, char **argv)
 {
 	static const struct option options[] = {
-	        {"root", required_argument, NULL, 'r'},
-	        {"report", required_argument, NULL, 'R'},
-	        {"fix", no_argument, NULL, 'f'},
-	        {"json", no_argument, NULL, 'j'},
-	        {NULL, 0, NULL, 0},
+	        {"root", required_argument, NULL, 'r'}, {"report", required_argument, NULL, 'R'},
+	        {"fix", no_argument, NULL, 'f'},        {"json", no_argument, NULL, 'j'},
+	        {"no-sandbox", no_argument, NULL, 'n'}, {NULL, 0, NULL, 0},
 	};
 	struct kf_plugin_step_context ctx = {0};
 	struct kf_plugin_manifest *m;
@@ -111,6 +111,7 @@ int kf_plugin_cmd_test(int argc, char **argv)
 	size_t i, j;
 
 	ctx.root = "/";
+	ctx.sandbox = true;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
@@ -126,6 +127,9 @@ int kf_plugin_cmd_test(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'n':
+			ctx.sandbox = false;
+			break;
 		default:
 			json_decref(steps);
 			fprintf(stderr,
@@ -138,7 +142,8 @@ int kf_plugin_cmd_test(int argc, char **argv)
 	if (optind != argc - 1) {
 		json_decref(steps);
 		fprintf(stderr,
-		        "usage: %s test [--root DIR] [--report FILE] [--fix] [--json] DIR\n",
+		        "usage: %s test [--root DIR] [--report FILE] [--fix] [--json] "
+		        "[--no-sandbox] DIR\n",
 		        KF_PLUGIN_PROGRAM);
 		return KF_EXIT_USAGE;
 	}

@@ -2,6 +2,7 @@
 import json
 import os
 import signal
+import socket
 
 from conftest import SOURCE_DIR, program, run
 
@@ -36,7 +37,7 @@ def pid_alive(pid):
 def test_step_running_forever_is_killed_with_its_children(tmp_path):
     pidfile = tmp_path / "child.pid"
     plugin = make_plugin(tmp_path, "sleep 300 &\necho $! > %s\nwhile :; do :; done\n" % pidfile)
-    code, steps = plugin_test_json(plugin)
+    code, steps = plugin_test_json(plugin, "--no-sandbox")  # the pid file must reach the host
     assert code == 1
     assert steps[0]["timed_out"] is True and steps[0]["outcome"] == "error"
     child = int(pidfile.read_text())
@@ -83,3 +84,63 @@ def test_fix_repairs_fixture_root_and_second_run_is_clean(tmp_path):
     assert [s["outcome"] for s in steps] == ["problem", "ok", "ok"]
     code, steps = plugin_test_json(NSSWITCH, "--root", str(tmp_path))
     assert code == 0 and [s["outcome"] for s in steps] == ["ok"]
+
+
+def test_sandbox_keeps_writes_to_declared_paths(tmp_path):
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "var").mkdir()
+    outside = tmp_path / "outside"
+    plugin = make_plugin(tmp_path, "touch %s/var/x 2>/dev/null; touch %s 2>/dev/null\n"
+                         "echo '{\"type\":\"result\",\"status\":\"ok\"}'\n"
+                         % (root, outside))
+    manifest = json.load(open(os.path.join(plugin, "plugin.json")))
+    manifest["checks"][0]["detect"]["privileges"] = {"writes": ["/etc"]}
+    json.dump(manifest, open(os.path.join(plugin, "plugin.json"), "w"))
+    with open(os.path.join(plugin, "d.sh"), "a") as f:
+        f.write("touch \"$KEFU_ROOT/etc/allowed\"\n")
+    code, steps = plugin_test_json(plugin, "--root", str(root))
+    assert steps[0]["sandboxed"] is True
+    assert not (root / "var" / "x").exists()
+    assert not outside.exists()
+    assert (root / "etc" / "allowed").exists()
+
+
+def test_sandbox_step_cannot_reach_loopback_listener(tmp_path):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    plugin = make_plugin(tmp_path, "python3 -c 'import socket; socket.create_connection("
+                         "(\"127.0.0.1\", %d), timeout=1)' 2>/dev/null && "
+                         "echo '{\"type\":\"result\",\"status\":\"ok\",\"summary\":"
+                         "\"reached\"}'\nexit 0\n" % port, timeout=5)
+    code, steps = plugin_test_json(plugin)
+    try:
+        listener.accept()
+        reached = True
+    except socket.timeout:
+        reached = False
+    assert not reached
+    assert steps[0]["events"] == []
+    # the same step without the sandbox does connect: the test can fail
+    code, steps = plugin_test_json(plugin, "--no-sandbox")
+    listener.close()
+    assert steps[0]["events"][0]["summary"] == "reached"
+
+
+def test_sandbox_hides_home_unless_declared(tmp_path):
+    secret = os.path.join("/root", ".kefu-test-secret-%d" % os.getpid())
+    with open(secret, "w") as f:
+        f.write("hunter2")
+    try:
+        plugin = make_plugin(tmp_path, "s=$(cat %s 2>/dev/null)\n"
+                             "echo \"{\\\"type\\\":\\\"result\\\",\\\"status\\\":"
+                             "\\\"ok\\\",\\\"summary\\\":\\\"[$s]\\\"}\"\n" % secret)
+        code, steps = plugin_test_json(plugin)
+        assert steps[0]["events"][0]["summary"] == "[]"
+        code, steps = plugin_test_json(plugin, "--no-sandbox")
+        assert steps[0]["events"][0]["summary"] == "[hunter2]"
+    finally:
+        os.unlink(secret)
