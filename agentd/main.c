@@ -4,6 +4,8 @@
 #include <stddef.h>
 
 static const struct kf_command commands[] = {
+	{"scan", "[--root DIR] [--report FILE] [--plugins DIR] [--fix] [--yes] [--json]",
+	 "find problems with the diagnostic plugins and offer their fixes", kf_agentd_cmd_scan},
 	{NULL, NULL, NULL, NULL},
 };
 
