@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 static const struct kf_command commands[] = {
+	{"diag", KF_AGENTD_DIAG_USAGE, KF_AGENTD_DIAG_SUMMARY, kf_agentd_cmd_diag},
 	{"scan", "[--root DIR] [--report FILE] [--plugins DIR] [--fix] [--yes] [--json]",
 	 "find problems with the diagnostic plugins and offer their fixes", kf_agentd_cmd_scan},
 	{NULL, NULL, NULL, NULL},

@@ -1,0 +1,304 @@
+/* kefu-agentd: running the collectors and what they share. SPDX-License-Identifier: MIT */
+#include "agentd/collect.h"
+#include "agentd/driver-status.h"
+#include "agentd/sysfs.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void kf_collect_note(struct kf_collect_ctx *ctx, const char *format, ...)
+{
+	char line[512];
+	va_list args;
+
+	va_start(args, format);
+	vsnprintf(line, sizeof(line), format, args);
+	va_end(args);
+	if (ctx->notes != NULL)
+		kf_json_append_str(ctx->notes, line);
+}
+
+int kf_collect_keep_raw(struct kf_collect_ctx *ctx, const char *name, const void *data, size_t len,
+                        bool is_truncated)
+{
+	struct kf_raw_file *grown, *file;
+
+	grown = realloc(ctx->raw, (ctx->raw_count + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return KF_ERR_NOMEM;
+	ctx->raw = grown;
+	file = &ctx->raw[ctx->raw_count];
+	memset(file, 0, sizeof(*file));
+	file->name = strdup(name);
+	if (file->name == NULL || kf_buf_append(&file->data, data, len) != KF_OK) {
+		free(file->name);
+		kf_buf_free(&file->data);
+		return KF_ERR_NOMEM;
+	}
+	file->is_truncated = is_truncated;
+	ctx->raw_count++;
+	return KF_OK;
+}
+
+int kf_collect_read(struct kf_collect_ctx *ctx, const char *path, size_t cap, const char *raw_name,
+                    struct kf_buf *out, struct kf_error *err)
+{
+	bool is_truncated = false;
+	size_t start = out->len;
+	int r;
+
+	r = kf_sysfs_read_file(ctx->root, path, cap, out, &is_truncated, err);
+	if (r != KF_OK)
+		return r;
+	if (is_truncated)
+		kf_collect_note(ctx, "%s is larger than %zu bytes; only the first %zu were read",
+		                path, cap, cap);
+	if (raw_name != NULL)
+		kf_collect_keep_raw(ctx, raw_name, out->data + start, out->len - start,
+		                    is_truncated);
+	return KF_OK;
+}
+
+void kf_collect_ctx_release(struct kf_collect_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->raw_count; i++) {
+		free(ctx->raw[i].name);
+		kf_buf_free(&ctx->raw[i].data);
+	}
+	free(ctx->raw);
+	ctx->raw = NULL;
+	ctx->raw_count = 0;
+}
+
+static bool is_pci_component(const char *s, size_t len)
+{
+	static const char shape[] = "hhhh:hh:hh.h";
+	size_t i;
+
+	if (len != sizeof(shape) - 1)
+		return false;
+	for (i = 0; i < len; i++)
+		if (shape[i] == 'h' ? !isxdigit((unsigned char)s[i]) : s[i] != shape[i])
+			return false;
+	return true;
+}
+
+/* A USB device (not an interface): "1-1.5.2" or "usb1". */
+static bool is_usb_component(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	if (len > 3 && strncmp(s, "usb", 3) == 0) {
+		for (i = 3; i < len; i++)
+			if (!isdigit((unsigned char)s[i]))
+				return false;
+		return true;
+	}
+	while (i < len && isdigit((unsigned char)s[i]))
+		i++;
+	if (i == 0 || i + 1 >= len || s[i] != '-')
+		return false;
+	for (i++; i < len; i++)
+		if (!isdigit((unsigned char)s[i]) && s[i] != '.')
+			return false;
+	return true;
+}
+
+void kf_collect_device_of(const char *sysfs_path, char *out, size_t cap)
+{
+	const char *p = sysfs_path, *best = NULL, *best_bus = NULL;
+	size_t best_len = 0;
+
+	out[0] = '\0';
+	/* The deepest matching component is the device itself. */
+	while (*p != '\0') {
+		const char *end;
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		end = strchr(p, '/');
+		len = end ? (size_t)(end - p) : strlen(p);
+		if (is_pci_component(p, len)) {
+			best = p;
+			best_len = len;
+			best_bus = "pci";
+		} else if (is_usb_component(p, len)) {
+			best = p;
+			best_len = len;
+			best_bus = "usb";
+		}
+		p += len;
+	}
+	if (best != NULL)
+		snprintf(out, cap, "%s:%.*s", best_bus, (int)best_len, best);
+}
+
+json_t *kf_collect_module_of(const struct kf_collect_ctx *ctx, const char *bus, const char *driver)
+{
+	char dir[PATH_MAX], name[128], mod_dir[PATH_MAX], value[KF_ATTR_SIZE];
+	json_t *module;
+
+	if (driver == NULL || driver[0] == '\0')
+		return json_null();
+	snprintf(dir, sizeof(dir), "/sys/bus/%s/drivers/%s", bus, driver);
+	if (kf_sysfs_link_name(ctx->root, dir, "module", name, sizeof(name)) != KF_OK)
+		return json_null();
+	module = json_object();
+	kf_json_set_str(module, "name", name);
+	snprintf(mod_dir, sizeof(mod_dir), "/sys/module/%s", name);
+	kf_sysfs_attr(ctx->root, mod_dir, "version", value, sizeof(value));
+	kf_json_set_str(module, "version", value);
+	kf_sysfs_attr(ctx->root, mod_dir, "srcversion", value, sizeof(value));
+	kf_json_set_str(module, "srcversion", value);
+	return module;
+}
+
+struct collector {
+	const char *name;
+	kf_collector_fn run;
+};
+
+/* The kernel log runs first so that device collectors and the rules can use its events. */
+static const struct collector collectors[] = {
+        {"system", kf_collect_system},     {"cpu", kf_collect_cpu},
+        {"memory", kf_collect_memory},     {"kernel-log", kf_collect_kernel_log},
+        {"modules", kf_collect_modules},   {"pci", kf_collect_pci},
+        {"usb", kf_collect_usb},           {"input", kf_collect_input},
+        {"storage", kf_collect_storage},   {"network", kf_collect_network},
+        {"printers", kf_collect_printers}, {"power", kf_collect_power},
+        {"firmware", kf_collect_firmware}, {"names", kf_collect_names},
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+void kf_collect_all(struct kf_collect_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(collectors) / sizeof(collectors[0]); i++) {
+		struct kf_error err = {0};
+		json_t *entry = json_object();
+		double start = now_ms();
+		int r;
+
+		ctx->notes = json_array();
+		r = collectors[i].run(ctx, &err);
+		kf_json_set_str(entry, "name", collectors[i].name);
+		json_object_set_new(entry, "ok", json_boolean(r == KF_OK));
+		kf_json_set_str(entry, "error",
+		                r == KF_OK ? NULL
+		                           : (err.message[0] ? err.message : kf_err_name(r)));
+		json_object_set_new(entry, "duration_ms", json_real(now_ms() - start));
+		json_object_set_new(entry, "notes", ctx->notes);
+		json_array_append_new(ctx->report->collectors, entry);
+		ctx->notes = NULL;
+	}
+	kf_driver_status_apply(ctx->report, &ctx->events);
+}
+
+static void uevent_pair(const char *key, const char *value, void *data)
+{
+	kf_json_set_str(data, key, value);
+}
+
+json_t *kf_collect_uevent(const struct kf_collect_ctx *ctx, const char *dir)
+{
+	char path[PATH_MAX];
+	struct kf_buf buf = {0};
+	json_t *pairs = json_object();
+
+	snprintf(path, sizeof(path), "%s/uevent", dir);
+	if (kf_sysfs_read_file(ctx->root, path, 16 * 1024, &buf, NULL, NULL) == KF_OK)
+		kf_uevent_parse((const char *)buf.data, buf.len, uevent_pair, pairs);
+	kf_buf_free(&buf);
+	return pairs;
+}
+
+void kf_collect_firmware_version(const struct kf_collect_ctx *ctx, const char *dir, char *out,
+                                 size_t cap)
+{
+	static const char *const names[] = {"firmware_version", "fw_version", "firmware_rev",
+	                                    "fw_rev", "firmware_revision"};
+	size_t i;
+
+	out[0] = '\0';
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (kf_sysfs_attr(ctx->root, dir, names[i], out, cap) == KF_OK && out[0] != '\0')
+			return;
+	}
+	out[0] = '\0';
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int kf_collect_list(const struct kf_collect_ctx *ctx, const char *path, char ***names,
+                    size_t *count, struct kf_error *err)
+{
+	char full[PATH_MAX];
+	struct dirent *entry;
+	size_t n = 0, cap = 0;
+	char **list = NULL;
+	DIR *dir;
+
+	*names = NULL;
+	*count = 0;
+	if (kf_sysfs_path(ctx->root, path, full, sizeof(full)) != KF_OK)
+		return kf_error_set(err, KF_ERR_TOO_LARGE, "path too long: %s", path);
+	dir = opendir(full);
+	if (dir == NULL) {
+		int saved = errno;
+		return kf_error_set(err, saved == ENOENT ? KF_ERR_NOT_FOUND : KF_ERR_IO,
+		                    "cannot list %s: %s", path, strerror(saved));
+	}
+	/* A bound keeps a hostile tree from exhausting memory. */
+	while ((entry = readdir(dir)) != NULL && n < 65536) {
+		if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			char **grown = realloc(list, (cap ? cap * 2 : 32) * sizeof(*list));
+			if (grown == NULL)
+				break;
+			list = grown;
+			cap = cap ? cap * 2 : 32;
+		}
+		list[n] = strdup(entry->d_name);
+		if (list[n] == NULL)
+			break;
+		kf_text_sanitize(list[n], strlen(list[n]));
+		n++;
+	}
+	closedir(dir);
+	if (n > 0)
+		qsort(list, n, sizeof(*list), compare_names);
+	*names = list;
+	*count = n;
+	return KF_OK;
+}
+
+void kf_collect_list_free(char **names, size_t count)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+}

@@ -1,0 +1,279 @@
+# kefu: trees for `kefu-agentd diag --root`: umockdev recordings replayed, and hand-made machines. SPDX-License-Identifier: MIT
+#
+# A umockdev recording (github.com/martinpitt/umockdev) lists devices as
+# paragraphs of P: (sysfs path), E: (uevent property), A: (text attribute),
+# H: (binary attribute in hex), L: (symlink), N: (device node), S: (node link).
+# replay_umockdev() writes such a recording as the sysfs tree the kernel would
+# show: <root>/sys/devices/..., with the /sys/bus/*/devices and /sys/class/*
+# links the collectors enumerate.
+import json
+import os
+
+import pytest
+
+from conftest import FIXTURES_DIR, SOURCE_DIR, program, run
+
+BUSES = {"pci", "usb", "serio", "platform", "hid", "i2c", "scsi", "virtio", "pnp", "acpi"}
+
+
+@pytest.fixture
+def umockdev_dir():
+    """The shared umockdev recordings: beside the checkout, or beside the worktrees' folder."""
+    candidates = [os.environ.get("KEFU_FIXTURES", ""), FIXTURES_DIR,
+                  os.path.join(os.path.dirname(os.path.dirname(SOURCE_DIR)), "shared", "fixtures")]
+    for candidate in candidates:
+        if candidate and os.path.isdir(os.path.join(candidate, "umockdev")):
+            return os.path.join(candidate, "umockdev")
+    pytest.skip("the shared umockdev fixtures are not beside the checkout")
+
+
+def parse_umockdev(text):
+    """The devices of a recording: a list of dicts with path, env, attrs, links."""
+    devices = []
+    current = None
+    for line in text.splitlines():
+        if not line.strip():
+            current = None
+            continue
+        kind, _, rest = line.partition(": ")
+        if kind == "P":
+            current = {"path": rest, "env": {}, "attrs": {}, "links": {}}
+            devices.append(current)
+        elif current is None:
+            continue
+        elif kind == "E":
+            key, _, value = rest.partition("=")
+            current["env"][key] = value
+        elif kind == "A":
+            key, _, value = rest.partition("=")
+            current["attrs"][key] = unescape(value).encode()
+        elif kind == "H":
+            key, _, value = rest.partition("=")
+            current["attrs"][key] = bytes.fromhex(value)
+        elif kind == "L":
+            key, _, value = rest.partition("=")
+            current["links"][key] = value
+    return devices
+
+
+def unescape(value):
+    out, i = [], 0
+    while i < len(value):
+        if value[i] == "\\" and i + 1 < len(value):
+            out.append("\n" if value[i + 1] == "n" else value[i + 1])
+            i += 2
+        else:
+            out.append(value[i])
+            i += 1
+    return "".join(out)
+
+
+def _link(path, target):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if os.path.lexists(path):
+        os.unlink(path)
+    os.symlink(target, path)
+
+
+def replay_umockdev(recording, root):
+    """Writes the recording (a file path) as a sysfs tree under root; returns its devices."""
+    with open(recording) as file:
+        devices = parse_umockdev(file.read())
+    for device in devices:
+        directory = os.path.join(root, "sys") + device["path"]
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, "uevent"), "w") as file:
+            for key, value in device["env"].items():
+                file.write("%s=%s\n" % (key, value))
+        for name, value in device["attrs"].items():
+            path = os.path.join(directory, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as file:
+                file.write(value + (b"\n" if not value.endswith(b"\n") else b""))
+        for name, target in device["links"].items():
+            _link(os.path.join(directory, name), target)
+        subsystem = device["env"].get("SUBSYSTEM")
+        base = os.path.basename(device["path"])
+        if subsystem in BUSES:
+            _link(os.path.join(root, "sys", "bus", subsystem, "devices", base),
+                  "../../../devices" + device["path"][len("/devices"):])
+        elif subsystem:
+            _link(os.path.join(root, "sys", "class", subsystem, base),
+                  "../../devices" + device["path"][len("/devices"):])
+    return devices
+
+
+def write(root, path, content, mode=None):
+    """Writes content (str or bytes) at root+path, creating folders."""
+    full = os.path.join(root, path.lstrip("/"))
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, "wb") as file:
+        file.write(content.encode() if isinstance(content, str) else content)
+    if mode is not None:
+        os.chmod(full, mode)
+    return full
+
+
+def base_system(root, hostname="testbox"):
+    """The files every machine has: os-release, kernel, uptime, cpu, memory, passwd."""
+    write(root, "/etc/os-release",
+          'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\n'
+          'VERSION_ID="12"\nID=debian\n')
+    write(root, "/proc/sys/kernel/osrelease", "6.1.0-13-amd64\n")
+    write(root, "/proc/sys/kernel/version", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.55-1 (2023-09-29)\n")
+    write(root, "/proc/sys/kernel/hostname", hostname + "\n")
+    write(root, "/proc/uptime", "3600.50 7000.00\n")
+    write(root, "/proc/cpuinfo", "processor\t: 0\nvendor_id\t: GenuineIntel\n"
+          "model name\t: Intel(R) Core(TM) i5-8250U CPU @ 1.60GHz\ncpu cores\t: 1\n\n")
+    write(root, "/proc/meminfo", "MemTotal:        8000000 kB\nMemAvailable:    4000000 kB\n")
+    write(root, "/proc/version", "Linux version 6.1.0-13-amd64\n")
+    os.makedirs(os.path.join(root, "sys", "module"), exist_ok=True)
+    dmi = {"sys_vendor": "LENOVO", "product_name": "20KH006MGE", "board_vendor": "LENOVO",
+           "board_name": "20KH006MGE", "bios_vendor": "LENOVO", "bios_version": "N23ET75W (1.50 )",
+           "bios_date": "10/13/2020"}
+    for name, value in dmi.items():
+        write(root, "/sys/class/dmi/id/" + name, value + "\n")
+
+
+def pci_device(root, slot, vendor, device, cls, driver=None, module=None, module_version=None,
+               srcversion=None):
+    """A PCI device at /sys/devices/pci0000:00/SLOT with its bus link and driver."""
+    path = "/sys/devices/pci0000:00/" + slot
+    write(root, path + "/vendor", "0x%s\n" % vendor)
+    write(root, path + "/device", "0x%s\n" % device)
+    write(root, path + "/subsystem_vendor", "0x17aa\n")
+    write(root, path + "/subsystem_device", "0x2258\n")
+    write(root, path + "/class", "0x%s\n" % cls)
+    write(root, path + "/revision", "0x01\n")
+    write(root, path + "/modalias", "pci:v0000%sd0000%ssv000017AAsd00002258bc%ssc%si%s\n" % (
+        vendor.upper(), device.upper(), cls[0:2].upper(), cls[2:4].upper(), cls[4:6].upper()))
+    _link(os.path.join(root, "sys/bus/pci/devices", slot), "../../../devices/pci0000:00/" + slot)
+    if driver:
+        _link(os.path.join(root, "sys" + "/devices/pci0000:00/" + slot, "driver"),
+              "../../../bus/pci/drivers/" + driver)
+        os.makedirs(os.path.join(root, "sys/bus/pci/drivers", driver), exist_ok=True)
+        if module:
+            _link(os.path.join(root, "sys/bus/pci/drivers", driver, "module"),
+                  "../../../../module/" + module)
+            if module_version:
+                write(root, "/sys/module/%s/version" % module, module_version + "\n")
+            if srcversion:
+                write(root, "/sys/module/%s/srcversion" % module, srcversion + "\n")
+    return path
+
+
+def status_machine(root):
+    """A laptop with one device in each driver status; returns {device id: expected status}."""
+    base_system(root)
+    pci_device(root, "0000:00:00.0", "8086", "5914", "060000")                      # host bridge
+    pci_device(root, "0000:00:02.0", "8086", "5917", "030000", "i915", "i915", None,
+               "8A1D1B4B0C2E3F4A5B6C7D8")                                           # works
+    pci_device(root, "0000:00:14.3", "8086", "9df0", "028000")                      # firmware missing
+    pci_device(root, "0000:00:1f.3", "8086", "9d71", "040300")                      # probe failed
+    pci_device(root, "0000:01:00.0", "10ec", "525a", "ff0000")                      # no driver
+    pci_device(root, "0000:02:00.0", "1002", "6987", "030000", "amdgpu", "amdgpu",
+               "3.49.0")                                                            # limited
+    pci_device(root, "0000:00:17.0", "8086", "9d03", "010601", "ahci", "ahci", "3.0")  # I/O errors
+    # A disk behind the SATA controller.
+    disk = "/sys/devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sda"
+    write(root, disk + "/size", "1000215216\n")
+    write(root, disk + "/removable", "0\n")
+    write(root, disk + "/../../model", "Samsung SSD 860\n")
+    _link(os.path.join(root, disk.lstrip("/"), "device"), "../../../0:0:0:0")
+    _link(os.path.join(root, "sys/block/sda"), "../devices" + disk[len("/sys/devices"):])
+    # A USB mouse whose interface has usbhid, and which keeps failing to talk.
+    usb = "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2"
+    for name, value in {"idVendor": "046d", "idProduct": "c077", "bcdDevice": "7200",
+                        "bDeviceClass": "00", "bDeviceSubClass": "00", "bDeviceProtocol": "00",
+                        "busnum": "1", "devnum": "3", "product": "USB Optical Mouse",
+                        "manufacturer": "Logitech"}.items():
+        write(root, usb + "/" + name, value + "\n")
+    for name, value in {"bInterfaceNumber": "00", "bInterfaceClass": "03",
+                        "bInterfaceSubClass": "01", "bInterfaceProtocol": "02",
+                        "modalias": "usb:v046DpC077d7200dc00dsc00dp00ic03isc01ip02in00"}.items():
+        write(root, usb + "/1-2:1.0/" + name, value + "\n")
+    _link(os.path.join(root, "sys" + usb[4:], "1-2:1.0", "driver"),
+          "../../../../../../bus/usb/drivers/usbhid")
+    _link(os.path.join(root, "sys" + usb[4:], "driver"), "../../../../../bus/usb/drivers/usb")
+    _link(os.path.join(root, "sys/bus/usb/devices/1-2"), "../../../devices" + usb[len("/sys/devices"):])
+    _link(os.path.join(root, "sys/bus/usb/devices/1-2:1.0"),
+          "../../../devices" + usb[len("/sys/devices"):] + "/1-2:1.0")
+    # A webcam whose video interface has uvcvideo and whose audio interface has no driver.
+    cam = "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-3"
+    for name, value in {"idVendor": "04f2", "idProduct": "b604", "bcdDevice": "0027",
+                        "bDeviceClass": "ef", "bDeviceSubClass": "02", "bDeviceProtocol": "01",
+                        "busnum": "1", "devnum": "4"}.items():
+        write(root, cam + "/" + name, value + "\n")
+    for interface, cls, driver in (("1-3:1.0", "0e", "uvcvideo"), ("1-3:1.2", "01", None)):
+        for name, value in {"bInterfaceNumber": interface[-1].zfill(2), "bInterfaceClass": cls,
+                            "bInterfaceSubClass": "01", "bInterfaceProtocol": "00"}.items():
+            write(root, cam + "/" + interface + "/" + name, value + "\n")
+        if driver:
+            _link(os.path.join(root, "sys" + cam[4:], interface, "driver"),
+                  "../../../../../../bus/usb/drivers/" + driver)
+        _link(os.path.join(root, "sys/bus/usb/devices", interface),
+              "../../../devices" + cam[len("/sys/devices"):] + "/" + interface)
+    _link(os.path.join(root, "sys/bus/usb/devices/1-3"), "../../../devices" + cam[len("/sys/devices"):])
+    # The root hub above them, whose interface is "1-0:1.0" and has the hub driver.
+    hub = "/sys/devices/pci0000:00/0000:00:14.0/usb1"
+    for name, value in {"idVendor": "1d6b", "idProduct": "0002", "bcdDevice": "0601",
+                        "bDeviceClass": "09", "bDeviceSubClass": "00", "bDeviceProtocol": "01",
+                        "busnum": "1", "devnum": "1"}.items():
+        write(root, hub + "/" + name, value + "\n")
+    write(root, hub + "/1-0:1.0/bInterfaceClass", "09\n")
+    _link(os.path.join(root, "sys" + hub[4:], "1-0:1.0", "driver"), "../../../../../bus/usb/drivers/hub")
+    _link(os.path.join(root, "sys/bus/usb/devices/usb1"), "../../../devices" + hub[len("/sys/devices"):])
+    _link(os.path.join(root, "sys/bus/usb/devices/1-0:1.0"),
+          "../../../devices" + hub[len("/sys/devices"):] + "/1-0:1.0")
+    write(root, "/var/log/dmesg", "\n".join([
+        "[    0.000000] Linux version 6.1.0-13-amd64",
+        "[    2.103000] iwlwifi 0000:00:14.3: Direct firmware load for "
+        "iwlwifi-9000-pu-b0-jf-b0-46.ucode failed with error -2",
+        "[    2.104000] iwlwifi 0000:00:14.3: no suitable firmware found!",
+        "[    2.300000] snd_hda_intel: probe of 0000:00:1f.3 failed with error -22",
+        "[    3.000000] amdgpu 0000:02:00.0: Direct firmware load for amdgpu/polaris12_k_smc.bin "
+        "failed with error -2",
+        "[   90.000000] usb 1-2: device descriptor read/64, error -71",
+        "[   91.000000] usb 1-2: device descriptor read/64, error -71",
+        "[  120.000000] blk_update_request: I/O error, dev sda, sector 123456 op 0x0:(READ)",
+        "[   5.000000] Bluetooth: hci0: Direct firmware load for intel/ibt-17-16-1.sfi failed "
+        "with error -2",
+        "[  121.000000] Buffer I/O error on dev sda1, logical block 15432, async page read",
+        ""]))
+    write(root, "/proc/modules",
+          "i915 3096576 12 - Live 0x0000000000000000\n"
+          "amdgpu 9474048 0 - Live 0x0000000000000000\n"
+          "ahci 49152 2 - Live 0x0000000000000000\n"
+          "snd_hda_codec 184320 2 snd_hda_codec_hdmi,snd_hda_intel, Live 0x0000000000000000\n")
+    return {
+        "pci:0000:00:00.0": "detected",
+        "pci:0000:00:02.0": "works",
+        "pci:0000:00:14.3": "failed",
+        "pci:0000:00:1f.3": "failed",
+        "pci:0000:01:00.0": "detected",
+        "pci:0000:02:00.0": "limited",
+        "pci:0000:00:17.0": "malfunction",
+        "usb:1-2": "malfunction",
+        "usb:1-3": "limited",
+        "usb:usb1": "works",
+    }
+
+
+def diag_json(root, *extra, timeout=60, **kwargs):
+    """Runs `kefu-agentd diag --root ROOT --json`; returns (CompletedProcess, report or None)."""
+    result = run([program("kefu-agentd"), "diag", "--root", root, "--json"] + list(extra),
+                 timeout=timeout, **kwargs)
+    report = json.loads(result.stdout) if result.returncode == 0 and result.stdout else None
+    return result, report
+
+
+def validate(report):
+    """Checks the report against proto/report.schema.json (Debian's python3-jsonschema)."""
+    import jsonschema
+    with open(os.path.join(SOURCE_DIR, "proto", "report.schema.json")) as file:
+        schema = json.load(file)
+    jsonschema.validate(report, schema, cls=jsonschema.Draft202012Validator)
+
+
+def devices_by_id(report):
+    return {device["id"]: device for device in report["devices"]}
