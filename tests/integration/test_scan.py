@@ -71,3 +71,11 @@ def test_scan_refuses_bad_report_and_bad_usage(tmp_path):
     result = scan(str(tmp_path), str(bad))
     assert result.returncode == 1 and "not a diagnostics report" in result.stderr
     assert run([program("kefu-agentd"), "scan", "--bogus"]).returncode == 2
+
+
+def test_scan_without_report_runs_the_diagnostics_itself(tmp_path):
+    root, _ = broken_root(tmp_path)
+    result = run([program("kefu-agentd"), "scan", "--root", root, "--plugins", PLUGINS, "--json"])
+    assert result.returncode == 1, result.stderr
+    checks = json.loads(result.stdout)["checks"]
+    assert [(c["plugin"], c["state"]) for c in checks] == [("name-resolution-config", "problem")]
