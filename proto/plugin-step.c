@@ -29,7 +29,7 @@ static void exec_bwrap(const struct kf_plugin_step_context *ctx, const struct kf
                        const char *script, char **envp)
 {
 	static char writable[KF_PLUGIN_MAX_WRITES][PATH_MAX];
-	char dir[PATH_MAX], root[PATH_MAX];
+	char dir[PATH_MAX], root[PATH_MAX], report[PATH_MAX];
 	const char *argv[BWRAP_MAX_ARGS];
 	bool prefixed;
 	size_t n = 0, i;
@@ -67,6 +67,11 @@ static void exec_bwrap(const struct kf_plugin_step_context *ctx, const struct kf
 	argv[n++] = "--ro-bind";
 	argv[n++] = dir;
 	argv[n++] = dir;
+	if (ctx->report != NULL && realpath(ctx->report, report) != NULL) {
+		argv[n++] = "--ro-bind"; /* the report may live in a private /tmp */
+		argv[n++] = report;
+		argv[n++] = report;
+	}
 	for (i = 0; i < step->privileges.n_writes; i++) {
 		snprintf(writable[i], sizeof(writable[i]), "%s%s", prefixed ? root : "",
 		         step->privileges.writes[i]);
