@@ -96,6 +96,9 @@ static int scan_plugin(const struct scan_options *o, const char *dir,
 			state = "check-failed";
 		else if (!o->fix || c->n_repairs == 0)
 			state = "problem";
+		else if (c->repairs[0].privileges.root && geteuid() != 0)
+			state = "problem (the fix needs an administrator: sudo kefu-agentd scan "
+			        "--fix)";
 		else if (!repair_allowed(o, c))
 			state = "problem (fix declined)";
 		else {

@@ -79,3 +79,25 @@ def test_scan_without_report_runs_the_diagnostics_itself(tmp_path):
     assert result.returncode == 1, result.stderr
     checks = json.loads(result.stdout)["checks"]
     assert [(c["plugin"], c["state"]) for c in checks] == [("name-resolution-config", "problem")]
+
+
+def test_fix_needing_root_names_the_administrator_command_when_not_root():
+    import pathlib
+    import shutil
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="kefu-scan-")  # readable by the unprivileged user
+    try:
+        check_needs_administrator(pathlib.Path(tmp))
+    finally:
+        shutil.rmtree(tmp)
+
+
+def check_needs_administrator(tmp_path):
+    os.chmod(tmp_path, 0o755)
+    root, report = broken_root(tmp_path)
+    result = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                  program("kefu-agentd"), "scan", "--root", root, "--report", report,
+                  "--plugins", PLUGINS, "--fix", "--yes"])
+    assert result.returncode == 1, result.stderr
+    assert "needs an administrator: sudo kefu-agentd scan --fix" in result.stdout
+    assert "dns" not in open(os.path.join(root, "etc", "nsswitch.conf")).read()
