@@ -28,7 +28,7 @@ enum kf_plugin_exit {
 
 /* What a step may do beyond the sandbox defaults. */
 struct kf_plugin_privileges {
-	bool root;                                 /* runs as root (pkexec when the agent is not) */
+	bool root;                                 /* needs root (scan names the administrator command when not root) */
 	bool network;                              /* keeps the network namespace */
 	bool home;                                 /* sees the user's home read-only */
 	size_t n_writes;
