@@ -1,4 +1,5 @@
-/* kefu: diagnostic plugin manifests and the script output protocol (diag-plugins/FORMAT.md). SPDX-License-Identifier: MIT */
+/* kefu: diagnostic plugin manifests and the script output protocol (diag-plugins/FORMAT.md).
+ * SPDX-License-Identifier: MIT */
 #ifndef KF_PROTO_PLUGIN_MANIFEST_H
 #define KF_PROTO_PLUGIN_MANIFEST_H
 
@@ -8,43 +9,44 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define KF_PLUGIN_FORMAT        1
-#define KF_PLUGIN_MANIFEST_MAX  (64 * 1024) /* bytes of plugin.json */
-#define KF_PLUGIN_ID_MAX        64          /* bytes of a plugin or check id */
-#define KF_PLUGIN_MAX_CHECKS    16
-#define KF_PLUGIN_MAX_REPAIRS   8
-#define KF_PLUGIN_MAX_MATCHERS  32
-#define KF_PLUGIN_MAX_WRITES    8
-#define KF_PLUGIN_TIMEOUT_MAX   600         /* seconds, one step */
-#define KF_PLUGIN_OUTPUT_LINE_MAX 4096      /* bytes of one output line */
+#define KF_PLUGIN_FORMAT          1
+#define KF_PLUGIN_MANIFEST_MAX    (64 * 1024) /* bytes of plugin.json */
+#define KF_PLUGIN_ID_MAX          64          /* bytes of a plugin or check id */
+#define KF_PLUGIN_MAX_CHECKS      16
+#define KF_PLUGIN_MAX_REPAIRS     8
+#define KF_PLUGIN_MAX_MATCHERS    32
+#define KF_PLUGIN_MAX_WRITES      8
+#define KF_PLUGIN_TIMEOUT_MAX     600  /* seconds, one step */
+#define KF_PLUGIN_OUTPUT_LINE_MAX 4096 /* bytes of one output line */
 
 /* Exit codes of a step script (FORMAT.md "Exit codes"). */
 enum kf_plugin_exit {
-	KF_PLUGIN_EXIT_OK = 0,          /* detect: healthy; repair/verify: succeeded */
-	KF_PLUGIN_EXIT_PROBLEM = 1,     /* detect: problem found; verify: still broken; repair: failed */
+	KF_PLUGIN_EXIT_OK = 0, /* detect: healthy; repair/verify: succeeded */
+	KF_PLUGIN_EXIT_PROBLEM =
+	        1, /* detect: problem found; verify: still broken; repair: failed */
 	KF_PLUGIN_EXIT_NOT_APPLICABLE = 2, /* the check does not apply to this machine */
-	KF_PLUGIN_EXIT_ERROR = 3,       /* the script itself failed (missing tool, bad input) */
+	KF_PLUGIN_EXIT_ERROR = 3,          /* the script itself failed (missing tool, bad input) */
 };
 
 /* What a step may do beyond the sandbox defaults. */
 struct kf_plugin_privileges {
-	bool root;                                 /* needs root (scan names the administrator command when not root) */
-	bool network;                              /* keeps the network namespace */
-	bool home;                                 /* sees the user's home read-only */
+	bool root;    /* needs root (scan names the administrator command when not root) */
+	bool network; /* keeps the network namespace */
+	bool home;    /* sees the user's home read-only */
 	size_t n_writes;
-	char *writes[KF_PLUGIN_MAX_WRITES];        /* absolute paths made writable */
+	char *writes[KF_PLUGIN_MAX_WRITES]; /* absolute paths made writable */
 };
 
 struct kf_plugin_step {
-	char *run;                        /* script path relative to the plugin folder */
-	int timeout;                      /* seconds, 1 .. KF_PLUGIN_TIMEOUT_MAX */
+	char *run;   /* script path relative to the plugin folder */
+	int timeout; /* seconds, 1 .. KF_PLUGIN_TIMEOUT_MAX */
 	struct kf_plugin_privileges privileges;
 };
 
 struct kf_plugin_check {
 	char *id;
-	char *title;                      /* plain-language name of the problem */
-	char *fix;                        /* plain-language description of the repair, may be NULL */
+	char *title; /* plain-language name of the problem */
+	char *fix;   /* plain-language description of the repair, may be NULL */
 	struct kf_plugin_step detect;
 	size_t n_repairs;
 	struct kf_plugin_step repairs[KF_PLUGIN_MAX_REPAIRS];
@@ -64,10 +66,10 @@ enum kf_plugin_matcher_kind {
 struct kf_plugin_matcher {
 	enum kf_plugin_matcher_kind kind;
 	char *bus, *vendor_id, *product_id, *modalias, *driver, *module, *status; /* device */
-	bool driver_null;                 /* device: "driver": null means no driver bound */
-	char *os_id, *os_version_id;      /* os */
-	char *sys_vendor, *product_name;  /* dmi */
-	char *path;                       /* file: absolute path that exists under the root */
+	bool driver_null;                /* device: "driver": null means no driver bound */
+	char *os_id, *os_version_id;     /* os */
+	char *sys_vendor, *product_name; /* dmi */
+	char *path;                      /* file: absolute path that exists under the root */
 };
 
 struct kf_plugin_manifest {
@@ -84,7 +86,7 @@ struct kf_plugin_manifest {
  * On success *out is owned by the caller (kf_plugin_manifest_free).
  */
 int kf_plugin_manifest_parse(const char *text, size_t len, struct kf_plugin_manifest **out,
-			     struct kf_error *err);
+                             struct kf_error *err);
 
 /* Reads and parses DIR/plugin.json. */
 int kf_plugin_manifest_load(const char *dir, struct kf_plugin_manifest **out, struct kf_error *err);
@@ -97,7 +99,7 @@ void kf_plugin_manifest_free(struct kf_plugin_manifest *m);
  * and when a device matched and device_id is not NULL, *device_id borrows its id.
  */
 int kf_plugin_manifest_applies(const struct kf_plugin_manifest *m, const json_t *report,
-			       const char *root, const char **device_id);
+                               const char *root, const char **device_id);
 
 /* One line of a step's output. */
 enum kf_plugin_event_type {
@@ -108,11 +110,11 @@ enum kf_plugin_event_type {
 
 struct kf_plugin_event {
 	enum kf_plugin_event_type type;
-	char severity[16];                /* finding: info | warning | error */
-	char status[16];                  /* result: ok | problem | fixed | failed | not-applicable */
-	int percent;                      /* progress: 0..100, -1 when absent */
-	char summary[512];                /* finding/result: plain language; progress: message */
-	char detail[1024];                /* finding: optional evidence */
+	char severity[16]; /* finding: info | warning | error */
+	char status[16];   /* result: ok | problem | fixed | failed | not-applicable */
+	int percent;       /* progress: 0..100, -1 when absent */
+	char summary[512]; /* finding/result: plain language; progress: message */
+	char detail[1024]; /* finding: optional evidence */
 };
 
 /*
@@ -120,7 +122,7 @@ struct kf_plugin_event {
  * or KF_ERR_INVALID / KF_ERR_TOO_LARGE with a message.
  */
 int kf_plugin_event_parse(const char *line, size_t len, struct kf_plugin_event *ev,
-			  struct kf_error *err);
+                          struct kf_error *err);
 
 /* A stable name for an exit code of a step ("ok", "problem", ...), "unknown" otherwise. */
 const char *kf_plugin_exit_name(int code);
