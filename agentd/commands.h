@@ -7,6 +7,8 @@
 #define KF_AGENTD_PROGRAM "kefu-agentd"
 
 /* Each command's table row lives next to its code; main.c lists them. */
+/* scan: runs the applicable diagnostic plugins, repairs with consent (--fix). */
+int kf_agentd_cmd_scan(int argc, char **argv);
 
 /* diag.c: device and driver diagnostics. */
 #define KF_AGENTD_DIAG_USAGE                                                                       \

@@ -6,4 +6,9 @@
 
 #define KF_PLUGIN_PROGRAM "kefu-plugin"
 
+/* lint DIR: checks the manifest and the step scripts of a plugin folder. */
+int kf_plugin_cmd_lint(int argc, char **argv);
+/* test [--root DIR] [--report FILE] [--fix] [--json] DIR: runs the steps, shows the results. */
+int kf_plugin_cmd_test(int argc, char **argv);
+
 #endif
