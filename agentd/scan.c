@@ -42,8 +42,8 @@ static bool repair_allowed(const struct scan_options *o, const struct kf_plugin_
 }
 
 static int run_step(struct kf_plugin_step_context *ctx, const char *phase,
-                    const struct kf_plugin_step *step, json_t *steps,
-                    struct kf_plugin_step_result *r)
+		    const struct kf_plugin_step *step, json_t *steps,
+		    struct kf_plugin_step_result *r)
 {
 	struct kf_error err;
 	json_t *obj = json_object();
@@ -73,7 +73,7 @@ static int run_step(struct kf_plugin_step_context *ctx, const char *phase,
 
 /* Runs every check of one plugin; appends a result object to results. Returns problems left. */
 static int scan_plugin(const struct scan_options *o, const char *dir,
-                       const struct kf_plugin_manifest *m, const char *device, json_t *results)
+		       const struct kf_plugin_manifest *m, const char *device, json_t *results)
 {
 	struct kf_plugin_step_context ctx = {dir, o->root, o->report, device, NULL, true};
 	struct kf_plugin_step_result *r = malloc(sizeof(*r));
@@ -98,7 +98,7 @@ static int scan_plugin(const struct scan_options *o, const char *dir,
 			state = "problem";
 		else if (c->repairs[0].privileges.root && geteuid() != 0)
 			state = "problem (the fix needs an administrator: sudo kefu-agentd scan "
-			        "--fix)";
+				"--fix)";
 		else if (!repair_allowed(o, c))
 			state = "problem (fix declined)";
 		else {
@@ -157,13 +157,13 @@ static int make_report(const char *root, const char *path)
 static int parse_options(int argc, char **argv, struct scan_options *o)
 {
 	static const struct option options[] = {
-	        {"root", required_argument, NULL, 'r'},
-	        {"report", required_argument, NULL, 'R'},
-	        {"plugins", required_argument, NULL, 'p'},
-	        {"fix", no_argument, NULL, 'f'},
-	        {"yes", no_argument, NULL, 'y'},
-	        {"json", no_argument, NULL, 'j'},
-	        {NULL, 0, NULL, 0},
+		{"root", required_argument, NULL, 'r'},
+		{"report", required_argument, NULL, 'R'},
+		{"plugins", required_argument, NULL, 'p'},
+		{"fix", no_argument, NULL, 'f'},
+		{"yes", no_argument, NULL, 'y'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
 	};
 	int opt;
 
@@ -211,7 +211,7 @@ int kf_agentd_cmd_scan(int argc, char **argv)
 		if (make_report(o.root, made) < 0) {
 			unlink(made);
 			return kf_cli_fail(KF_AGENTD_PROGRAM,
-			                   "the diagnostics report failed (try --report FILE)");
+					   "the diagnostics report failed (try --report FILE)");
 		}
 		o.report = made;
 	}
@@ -221,13 +221,13 @@ int kf_agentd_cmd_scan(int argc, char **argv)
 		if (made[0] != '\0')
 			unlink(made);
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: not a diagnostics report: %s", o.report,
-		                   jerr.text);
+				   jerr.text);
 	}
 	n = scandir(o.plugins, &names, NULL, alphasort);
 	if (n < 0) {
 		json_decref(report);
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: cannot read the plugin folder",
-		                   o.plugins);
+				   o.plugins);
 	}
 	results = json_array();
 	for (i = 0; i < n; i++) {
@@ -238,7 +238,7 @@ int kf_agentd_cmd_scan(int argc, char **argv)
 
 		if (names[i]->d_name[0] != '.' &&
 		    snprintf(dir, sizeof(dir), "%s/%s", o.plugins, names[i]->d_name) <
-		            (int)sizeof(dir) &&
+			    (int)sizeof(dir) &&
 		    kf_plugin_manifest_load(dir, &m, &err) == 0) {
 			if (kf_plugin_manifest_applies(m, report, o.root, &device))
 				left += scan_plugin(&o, dir, m, device, results);
@@ -252,9 +252,9 @@ int kf_agentd_cmd_scan(int argc, char **argv)
 
 		json_object_set_new(out, "root", json_string(o.root));
 		json_object_set_new(out, "sandbox",
-		                    json_string(access(KF_PLUGIN_BWRAP, X_OK) == 0
-		                                        ? "bubblewrap"
-		                                        : "bubblewrap is not installed"));
+				    json_string(access(KF_PLUGIN_BWRAP, X_OK) == 0
+							? "bubblewrap"
+							: "bubblewrap is not installed"));
 		json_object_set_new(out, "problems_left", json_integer(left));
 		json_object_set_new(out, "checks", results);
 		json_dumpf(out, stdout, JSON_INDENT(2));

@@ -14,7 +14,7 @@
 
 /* Refuses any key of obj not in the NULL-terminated list allowed. */
 static int check_keys(const json_t *obj, const char *where, const char *const *allowed,
-                      struct kf_error *err)
+		      struct kf_error *err)
 {
 	const char *key;
 	json_t *value;
@@ -30,14 +30,14 @@ static int check_keys(const json_t *obj, const char *where, const char *const *a
 				known = true;
 		if (!known)
 			return kf_error_set(err, KF_ERR_INVALID, "%s: unknown field \"%.64s\"",
-			                    where, key);
+					    where, key);
 	}
 	return 0;
 }
 
 /* Copies an optional (required when need) string field bounded by max bytes. */
 static int get_string(const json_t *obj, const char *where, const char *key, bool need, size_t max,
-                      char **out, struct kf_error *err)
+		      char **out, struct kf_error *err)
 {
 	json_t *v = json_object_get(obj, key);
 
@@ -51,10 +51,10 @@ static int get_string(const json_t *obj, const char *where, const char *key, boo
 		return kf_error_set(err, KF_ERR_INVALID, "%s: \"%s\" must be a string", where, key);
 	if (json_string_length(v) == 0 || json_string_length(v) > max)
 		return kf_error_set(err, KF_ERR_INVALID, "%s: \"%s\" must be 1..%zu bytes", where,
-		                    key, max);
+				    key, max);
 	if (strlen(json_string_value(v)) != json_string_length(v))
 		return kf_error_set(err, KF_ERR_INVALID, "%s: \"%s\" contains a NUL byte", where,
-		                    key);
+				    key);
 	*out = strdup(json_string_value(v));
 	if (*out == NULL)
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
@@ -110,7 +110,7 @@ static bool is_safe_absolute_path(const char *s)
 }
 
 static int parse_privileges(const json_t *obj, const char *where, struct kf_plugin_privileges *p,
-                            struct kf_error *err)
+			    struct kf_error *err)
 {
 	static const char *const keys[] = {"root", "network", "home", "writes", NULL};
 	const char *bools[] = {"root", "network", "home"};
@@ -121,7 +121,7 @@ static int parse_privileges(const json_t *obj, const char *where, struct kf_plug
 
 	if (!json_is_object(obj))
 		return kf_error_set(err, KF_ERR_INVALID, "%s: \"privileges\" must be an object",
-		                    where);
+				    where);
 	r = check_keys(obj, where, keys, err);
 	if (r < 0)
 		return r;
@@ -132,7 +132,7 @@ static int parse_privileges(const json_t *obj, const char *where, struct kf_plug
 			continue;
 		if (!json_is_boolean(v))
 			return kf_error_set(err, KF_ERR_INVALID, "%s: \"%s\" must be true or false",
-			                    where, bools[i]);
+					    where, bools[i]);
 		*dest[i] = json_is_true(v);
 	}
 	writes = json_object_get(obj, "writes");
@@ -140,17 +140,17 @@ static int parse_privileges(const json_t *obj, const char *where, struct kf_plug
 		return 0;
 	if (!json_is_array(writes) || json_array_size(writes) > KF_PLUGIN_MAX_WRITES)
 		return kf_error_set(err, KF_ERR_INVALID,
-		                    "%s: \"writes\" must be a list of at most %d paths", where,
-		                    KF_PLUGIN_MAX_WRITES);
+				    "%s: \"writes\" must be a list of at most %d paths", where,
+				    KF_PLUGIN_MAX_WRITES);
 	json_array_foreach(writes, i, item)
 	{
 		if (!json_is_string(item) || json_string_length(item) > PATH_MAX ||
 		    strlen(json_string_value(item)) != json_string_length(item) ||
 		    !is_safe_absolute_path(json_string_value(item)))
 			return kf_error_set(err, KF_ERR_INVALID,
-			                    "%s: \"writes\" entries must be absolute paths without "
-			                    "\"..\" (not /)",
-			                    where);
+					    "%s: \"writes\" entries must be absolute paths without "
+					    "\"..\" (not /)",
+					    where);
 		p->writes[i] = strdup(json_string_value(item));
 		if (p->writes[i] == NULL)
 			return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
@@ -160,7 +160,7 @@ static int parse_privileges(const json_t *obj, const char *where, struct kf_plug
 }
 
 static int parse_step(const json_t *obj, const char *where, struct kf_plugin_step *step,
-                      struct kf_error *err)
+		      struct kf_error *err)
 {
 	static const char *const keys[] = {"run", "timeout", "privileges", NULL};
 	json_t *v;
@@ -176,14 +176,14 @@ static int parse_step(const json_t *obj, const char *where, struct kf_plugin_ste
 		return r;
 	if (!is_safe_relative_path(step->run))
 		return kf_error_set(err, KF_ERR_INVALID,
-		                    "%s: \"run\" must be a relative path inside the plugin", where);
+				    "%s: \"run\" must be a relative path inside the plugin", where);
 	v = json_object_get(obj, "timeout");
 	if (v != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 		    json_integer_value(v) > KF_PLUGIN_TIMEOUT_MAX)
 			return kf_error_set(err, KF_ERR_INVALID,
-			                    "%s: \"timeout\" must be 1..%d seconds", where,
-			                    KF_PLUGIN_TIMEOUT_MAX);
+					    "%s: \"timeout\" must be 1..%d seconds", where,
+					    KF_PLUGIN_TIMEOUT_MAX);
 		step->timeout = (int)json_integer_value(v);
 	}
 	v = json_object_get(obj, "privileges");
@@ -193,10 +193,10 @@ static int parse_step(const json_t *obj, const char *where, struct kf_plugin_ste
 }
 
 static int parse_check(const json_t *obj, size_t index, struct kf_plugin_check *c,
-                       struct kf_error *err)
+		       struct kf_error *err)
 {
 	static const char *const keys[] = {"id",     "title",  "fix", "detect",
-	                                   "repair", "verify", NULL};
+					   "repair", "verify", NULL};
 	char where[96];
 	json_t *v, *item;
 	size_t i;
@@ -210,7 +210,7 @@ static int parse_check(const json_t *obj, size_t index, struct kf_plugin_check *
 		r = get_string(obj, where, "id", true, KF_PLUGIN_ID_MAX, &c->id, err);
 	if (r == 0 && !is_id(c->id))
 		r = kf_error_set(err, KF_ERR_INVALID,
-		                 "%s: \"id\" must be lower-case letters, digits and '-'", where);
+				 "%s: \"id\" must be lower-case letters, digits and '-'", where);
 	if (r == 0)
 		r = get_string(obj, where, "title", true, 200, &c->title, err);
 	if (r == 0)
@@ -229,8 +229,8 @@ static int parse_check(const json_t *obj, size_t index, struct kf_plugin_check *
 		if (!json_is_array(v) || json_array_size(v) == 0 ||
 		    json_array_size(v) > KF_PLUGIN_MAX_REPAIRS)
 			return kf_error_set(err, KF_ERR_INVALID,
-			                    "checks[%zu]: \"repair\" must be a list of 1..%d steps",
-			                    index, KF_PLUGIN_MAX_REPAIRS);
+					    "checks[%zu]: \"repair\" must be a list of 1..%d steps",
+					    index, KF_PLUGIN_MAX_REPAIRS);
 		json_array_foreach(v, i, item)
 		{
 			snprintf(where, sizeof(where), "checks[%zu].repair[%zu]", index, i);
@@ -250,16 +250,16 @@ static int parse_check(const json_t *obj, size_t index, struct kf_plugin_check *
 	}
 	if (c->n_repairs > 0 && !c->has_verify)
 		return kf_error_set(err, KF_ERR_INVALID,
-		                    "checks[%zu]: a check with \"repair\" needs \"verify\"", index);
+				    "checks[%zu]: a check with \"repair\" needs \"verify\"", index);
 	return 0;
 }
 
 static int parse_matcher(const json_t *obj, size_t index, struct kf_plugin_matcher *m,
-                         struct kf_error *err)
+			 struct kf_error *err)
 {
 	static const char *const kinds[] = {"always", "device", "os", "dmi", "file", NULL};
 	static const char *const device_keys[] = {"bus",    "vendor_id", "product_id", "modalias",
-	                                          "driver", "module",    "status",     NULL};
+						  "driver", "module",    "status",     NULL};
 	static const char *const os_keys[] = {"id", "version_id", NULL};
 	static const char *const dmi_keys[] = {"sys_vendor", "product_name", NULL};
 	char where[64];
@@ -270,9 +270,9 @@ static int parse_matcher(const json_t *obj, size_t index, struct kf_plugin_match
 	snprintf(where, sizeof(where), "applies_to[%zu]", index);
 	if (!json_is_object(obj) || json_object_size(obj) != 1)
 		return kf_error_set(err, KF_ERR_INVALID,
-		                    "%s must be an object with exactly one of always, device, os, "
-		                    "dmi, file",
-		                    where);
+				    "%s must be an object with exactly one of always, device, os, "
+				    "dmi, file",
+				    where);
 	r = check_keys(obj, where, kinds, err);
 	if (r < 0)
 		return r;
@@ -281,7 +281,7 @@ static int parse_matcher(const json_t *obj, size_t index, struct kf_plugin_match
 	if (strcmp(key, "always") == 0) {
 		if (!json_is_true(body))
 			return kf_error_set(err, KF_ERR_INVALID, "%s: \"always\" must be true",
-			                    where);
+					    where);
 		m->kind = KF_PLUGIN_MATCH_ALWAYS;
 		return 0;
 	}
@@ -290,13 +290,13 @@ static int parse_matcher(const json_t *obj, size_t index, struct kf_plugin_match
 		r = get_string(obj, where, "file", true, PATH_MAX, &m->path, err);
 		if (r == 0 && !is_safe_absolute_path(m->path))
 			r = kf_error_set(err, KF_ERR_INVALID,
-			                 "%s: \"file\" must be an absolute path without \"..\"",
-			                 where);
+					 "%s: \"file\" must be an absolute path without \"..\"",
+					 where);
 		return r;
 	}
 	if (!json_is_object(body) || json_object_size(body) == 0)
 		return kf_error_set(err, KF_ERR_INVALID, "%s: \"%s\" must be a non-empty object",
-		                    where, key);
+				    where, key);
 	if (strcmp(key, "device") == 0) {
 		json_t *driver = json_object_get(body, "driver");
 
@@ -327,7 +327,7 @@ static int parse_matcher(const json_t *obj, size_t index, struct kf_plugin_match
 			r = get_string(body, where, "id", false, 64, &m->os_id, err);
 		if (r == 0)
 			r = get_string(body, where, "version_id", false, 64, &m->os_version_id,
-			               err);
+				       err);
 		return r;
 	}
 	m->kind = KF_PLUGIN_MATCH_DMI;
@@ -342,8 +342,8 @@ static int parse_matcher(const json_t *obj, size_t index, struct kf_plugin_match
 static int parse_root(const json_t *root, struct kf_plugin_manifest *m, struct kf_error *err)
 {
 	static const char *const keys[] = {"format",     "id",          "version",
-	                                   "name",       "description", "publisher",
-	                                   "applies_to", "checks",      NULL};
+					   "name",       "description", "publisher",
+					   "applies_to", "checks",      NULL};
 	json_t *v, *item;
 	size_t i;
 	int r;
@@ -358,12 +358,12 @@ static int parse_root(const json_t *root, struct kf_plugin_manifest *m, struct k
 		return kf_error_set(err, KF_ERR_INVALID, "manifest: missing integer \"format\"");
 	if (json_integer_value(v) != KF_PLUGIN_FORMAT)
 		return kf_error_set(err, KF_ERR_UNSUPPORTED,
-		                    "manifest: format %lld is not supported (this agent reads %d)",
-		                    (long long)json_integer_value(v), KF_PLUGIN_FORMAT);
+				    "manifest: format %lld is not supported (this agent reads %d)",
+				    (long long)json_integer_value(v), KF_PLUGIN_FORMAT);
 	r = get_string(root, "manifest", "id", true, KF_PLUGIN_ID_MAX, &m->id, err);
 	if (r == 0 && !is_id(m->id))
 		r = kf_error_set(err, KF_ERR_INVALID,
-		                 "manifest: \"id\" must be lower-case letters, digits and '-'");
+				 "manifest: \"id\" must be lower-case letters, digits and '-'");
 	if (r == 0)
 		r = get_string(root, "manifest", "version", true, 32, &m->version, err);
 	if (r == 0)
@@ -378,8 +378,8 @@ static int parse_root(const json_t *root, struct kf_plugin_manifest *m, struct k
 	if (v == NULL || !json_is_array(v) || json_array_size(v) == 0 ||
 	    json_array_size(v) > KF_PLUGIN_MAX_MATCHERS)
 		return kf_error_set(err, KF_ERR_INVALID,
-		                    "manifest: \"applies_to\" must be a list of 1..%d matchers",
-		                    KF_PLUGIN_MAX_MATCHERS);
+				    "manifest: \"applies_to\" must be a list of 1..%d matchers",
+				    KF_PLUGIN_MAX_MATCHERS);
 	json_array_foreach(v, i, item)
 	{
 		m->n_matchers = i + 1;
@@ -391,8 +391,8 @@ static int parse_root(const json_t *root, struct kf_plugin_manifest *m, struct k
 	if (v == NULL || !json_is_array(v) || json_array_size(v) == 0 ||
 	    json_array_size(v) > KF_PLUGIN_MAX_CHECKS)
 		return kf_error_set(err, KF_ERR_INVALID,
-		                    "manifest: \"checks\" must be a list of 1..%d checks",
-		                    KF_PLUGIN_MAX_CHECKS);
+				    "manifest: \"checks\" must be a list of 1..%d checks",
+				    KF_PLUGIN_MAX_CHECKS);
 	json_array_foreach(v, i, item)
 	{
 		size_t j;
@@ -404,14 +404,14 @@ static int parse_root(const json_t *root, struct kf_plugin_manifest *m, struct k
 		for (j = 0; j < i; j++)
 			if (strcmp(m->checks[j].id, m->checks[i].id) == 0)
 				return kf_error_set(err, KF_ERR_INVALID,
-				                    "manifest: check id \"%s\" appears twice",
-				                    m->checks[i].id);
+						    "manifest: check id \"%s\" appears twice",
+						    m->checks[i].id);
 	}
 	return 0;
 }
 
 int kf_plugin_manifest_parse(const char *text, size_t len, struct kf_plugin_manifest **out,
-                             struct kf_error *err)
+			     struct kf_error *err)
 {
 	struct kf_plugin_manifest *m;
 	json_error_t jerr;
@@ -421,12 +421,12 @@ int kf_plugin_manifest_parse(const char *text, size_t len, struct kf_plugin_mani
 	*out = NULL;
 	if (len > KF_PLUGIN_MANIFEST_MAX)
 		return kf_error_set(err, KF_ERR_TOO_LARGE, "manifest is over %d bytes",
-		                    KF_PLUGIN_MANIFEST_MAX);
+				    KF_PLUGIN_MANIFEST_MAX);
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
 		return kf_error_set(err, KF_ERR_INVALID,
-		                    "manifest is not valid JSON: line %d: %.120s", jerr.line,
-		                    jerr.text);
+				    "manifest is not valid JSON: line %d: %.120s", jerr.line,
+				    jerr.text);
 	m = calloc(1, sizeof(*m));
 	if (m == NULL) {
 		json_decref(root);
@@ -455,11 +455,11 @@ int kf_plugin_manifest_load(const char *dir, struct kf_plugin_manifest **out, st
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return kf_error_set(err, errno == ENOENT ? KF_ERR_NOT_FOUND : KF_ERR_IO, "%s: %s",
-		                    path, strerror(errno));
+				    path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > KF_PLUGIN_MANIFEST_MAX) {
 		close(fd);
 		return kf_error_set(err, KF_ERR_INVALID, "%s: not a regular file under %d bytes",
-		                    path, KF_PLUGIN_MANIFEST_MAX);
+				    path, KF_PLUGIN_MANIFEST_MAX);
 	}
 	text = malloc((size_t)st.st_size + 1);
 	if (text == NULL) {
@@ -495,8 +495,8 @@ void kf_plugin_manifest_free(struct kf_plugin_manifest *m)
 	for (i = 0; i < m->n_matchers; i++) {
 		struct kf_plugin_matcher *x = &m->matchers[i];
 		char *all[] = {x->bus,           x->vendor_id,  x->product_id,   x->modalias,
-		               x->driver,        x->module,     x->status,       x->os_id,
-		               x->os_version_id, x->sys_vendor, x->product_name, x->path};
+			       x->driver,        x->module,     x->status,       x->os_id,
+			       x->os_version_id, x->sys_vendor, x->product_name, x->path};
 
 		for (j = 0; j < sizeof(all) / sizeof(all[0]); j++)
 			free(all[j]);
@@ -549,7 +549,7 @@ static bool device_matches(const struct kf_plugin_matcher *m, const json_t *dev)
 }
 
 int kf_plugin_manifest_applies(const struct kf_plugin_manifest *m, const json_t *report,
-                               const char *root, const char **device_id)
+			       const char *root, const char **device_id)
 {
 	json_t *system = json_object_get(report, "system");
 	json_t *os = json_object_get(system, "os");
@@ -579,8 +579,8 @@ int kf_plugin_manifest_applies(const struct kf_plugin_manifest *m, const json_t 
 			break;
 		case KF_PLUGIN_MATCH_FILE:
 			if (snprintf(path, sizeof(path), "%s%s",
-			             root != NULL && strcmp(root, "/") != 0 ? root : "",
-			             x->path) < (int)sizeof(path) &&
+				     root != NULL && strcmp(root, "/") != 0 ? root : "",
+				     x->path) < (int)sizeof(path) &&
 			    access(path, F_OK) == 0)
 				return 1;
 			break;
@@ -590,7 +590,7 @@ int kf_plugin_manifest_applies(const struct kf_plugin_manifest *m, const json_t 
 				if (json_is_object(dev) && device_matches(x, dev)) {
 					if (device_id != NULL)
 						*device_id = json_string_value(
-						        json_object_get(dev, "id"));
+							json_object_get(dev, "id"));
 					return 1;
 				}
 			}
@@ -601,19 +601,19 @@ int kf_plugin_manifest_applies(const struct kf_plugin_manifest *m, const json_t 
 }
 
 static int copy_field(const json_t *obj, const char *key, bool need, char *dest, size_t size,
-                      struct kf_error *err)
+		      struct kf_error *err)
 {
 	json_t *v = json_object_get(obj, key);
 
 	dest[0] = '\0';
 	if (v == NULL)
 		return need ? kf_error_set(err, KF_ERR_INVALID, "output line: missing \"%s\"", key)
-		            : 0;
+			    : 0;
 	if (!json_is_string(v) || json_string_length(v) >= size ||
 	    strlen(json_string_value(v)) != json_string_length(v))
 		return kf_error_set(err, KF_ERR_INVALID,
-		                    "output line: \"%s\" must be a string under %zu bytes", key,
-		                    size);
+				    "output line: \"%s\" must be a string under %zu bytes", key,
+				    size);
 	memcpy(dest, json_string_value(v), json_string_length(v) + 1);
 	return 0;
 }
@@ -629,14 +629,14 @@ static bool one_of(const char *value, const char *const *allowed)
 }
 
 int kf_plugin_event_parse(const char *line, size_t len, struct kf_plugin_event *ev,
-                          struct kf_error *err)
+			  struct kf_error *err)
 {
 	static const char *const finding_keys[] = {"type", "severity", "summary", "detail", NULL};
 	static const char *const progress_keys[] = {"type", "percent", "message", NULL};
 	static const char *const result_keys[] = {"type", "status", "summary", NULL};
 	static const char *const severities[] = {"info", "warning", "error", NULL};
 	static const char *const statuses[] = {"ok",     "problem",        "fixed",
-	                                       "failed", "not-applicable", NULL};
+					       "failed", "not-applicable", NULL};
 	char type[16];
 	json_error_t jerr;
 	json_t *obj, *v;
@@ -646,11 +646,11 @@ int kf_plugin_event_parse(const char *line, size_t len, struct kf_plugin_event *
 	ev->percent = -1;
 	if (len > KF_PLUGIN_OUTPUT_LINE_MAX)
 		return kf_error_set(err, KF_ERR_TOO_LARGE, "output line is over %d bytes",
-		                    KF_PLUGIN_OUTPUT_LINE_MAX);
+				    KF_PLUGIN_OUTPUT_LINE_MAX);
 	obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (obj == NULL)
 		return kf_error_set(err, KF_ERR_INVALID, "output line is not JSON: %.120s",
-		                    jerr.text);
+				    jerr.text);
 	if (!json_is_object(obj)) {
 		json_decref(obj);
 		return kf_error_set(err, KF_ERR_INVALID, "output line must be a JSON object");
@@ -663,10 +663,10 @@ int kf_plugin_event_parse(const char *line, size_t len, struct kf_plugin_event *
 		r = check_keys(obj, "finding", finding_keys, err);
 		if (r == 0)
 			r = copy_field(obj, "severity", true, ev->severity, sizeof(ev->severity),
-			               err);
+				       err);
 		if (r == 0 && !one_of(ev->severity, severities))
 			r = kf_error_set(err, KF_ERR_INVALID,
-			                 "finding: \"severity\" must be info, warning or error");
+					 "finding: \"severity\" must be info, warning or error");
 		if (r == 0)
 			r = copy_field(obj, "summary", true, ev->summary, sizeof(ev->summary), err);
 		if (r == 0)
@@ -679,13 +679,13 @@ int kf_plugin_event_parse(const char *line, size_t len, struct kf_plugin_event *
 			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 			    json_integer_value(v) > 100)
 				r = kf_error_set(err, KF_ERR_INVALID,
-				                 "progress: \"percent\" must be 0..100");
+						 "progress: \"percent\" must be 0..100");
 			else
 				ev->percent = (int)json_integer_value(v);
 		}
 		if (r == 0)
 			r = copy_field(obj, "message", false, ev->summary, sizeof(ev->summary),
-			               err);
+				       err);
 	} else if (strcmp(type, "result") == 0) {
 		ev->type = KF_PLUGIN_EVENT_RESULT;
 		r = check_keys(obj, "result", result_keys, err);
@@ -693,15 +693,15 @@ int kf_plugin_event_parse(const char *line, size_t len, struct kf_plugin_event *
 			r = copy_field(obj, "status", true, ev->status, sizeof(ev->status), err);
 		if (r == 0 && !one_of(ev->status, statuses))
 			r = kf_error_set(err, KF_ERR_INVALID,
-			                 "result: \"status\" must be ok, problem, fixed, failed or "
-			                 "not-applicable");
+					 "result: \"status\" must be ok, problem, fixed, failed or "
+					 "not-applicable");
 		if (r == 0)
 			r = copy_field(obj, "summary", false, ev->summary, sizeof(ev->summary),
-			               err);
+				       err);
 	} else {
 		r = kf_error_set(err, KF_ERR_INVALID,
-		                 "output line: unknown type \"%.16s\" (finding, progress, result)",
-		                 type);
+				 "output line: unknown type \"%.16s\" (finding, progress, result)",
+				 type);
 	}
 out:
 	json_decref(obj);

@@ -23,7 +23,7 @@
 enum kf_plugin_exit {
 	KF_PLUGIN_EXIT_OK = 0, /* detect: healthy; repair/verify: succeeded */
 	KF_PLUGIN_EXIT_PROBLEM =
-	        1, /* detect: problem found; verify: still broken; repair: failed */
+		1, /* detect: problem found; verify: still broken; repair: failed */
 	KF_PLUGIN_EXIT_NOT_APPLICABLE = 2, /* the check does not apply to this machine */
 	KF_PLUGIN_EXIT_ERROR = 3,          /* the script itself failed (missing tool, bad input) */
 };
@@ -86,7 +86,7 @@ struct kf_plugin_manifest {
  * On success *out is owned by the caller (kf_plugin_manifest_free).
  */
 int kf_plugin_manifest_parse(const char *text, size_t len, struct kf_plugin_manifest **out,
-                             struct kf_error *err);
+			     struct kf_error *err);
 
 /* Reads and parses DIR/plugin.json. */
 int kf_plugin_manifest_load(const char *dir, struct kf_plugin_manifest **out, struct kf_error *err);
@@ -99,7 +99,7 @@ void kf_plugin_manifest_free(struct kf_plugin_manifest *m);
  * and when a device matched and device_id is not NULL, *device_id borrows its id.
  */
 int kf_plugin_manifest_applies(const struct kf_plugin_manifest *m, const json_t *report,
-                               const char *root, const char **device_id);
+			       const char *root, const char **device_id);
 
 /* One line of a step's output. */
 enum kf_plugin_event_type {
@@ -122,7 +122,7 @@ struct kf_plugin_event {
  * or KF_ERR_INVALID / KF_ERR_TOO_LARGE with a message.
  */
 int kf_plugin_event_parse(const char *line, size_t len, struct kf_plugin_event *ev,
-                          struct kf_error *err);
+			  struct kf_error *err);
 
 /* A stable name for an exit code of a step ("ok", "problem", ...), "unknown" otherwise. */
 const char *kf_plugin_exit_name(int code);

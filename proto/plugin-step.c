@@ -26,7 +26,7 @@ static void set_limit(int resource, rlim_t value)
 
 /* In the child: execs bubblewrap around the script. Returns only on failure. */
 static void exec_bwrap(const struct kf_plugin_step_context *ctx, const struct kf_plugin_step *step,
-                       const char *script, char **envp)
+		       const char *script, char **envp)
 {
 	static char writable[KF_PLUGIN_MAX_WRITES][PATH_MAX];
 	char dir[PATH_MAX], root[PATH_MAX], report[PATH_MAX];
@@ -74,7 +74,7 @@ static void exec_bwrap(const struct kf_plugin_step_context *ctx, const struct kf
 	}
 	for (i = 0; i < step->privileges.n_writes; i++) {
 		snprintf(writable[i], sizeof(writable[i]), "%s%s", prefixed ? root : "",
-		         step->privileges.writes[i]);
+			 step->privileges.writes[i]);
 		argv[n++] = "--bind-try";
 		argv[n++] = writable[i];
 		argv[n++] = writable[i];
@@ -89,10 +89,10 @@ static void exec_bwrap(const struct kf_plugin_step_context *ctx, const struct kf
 
 /* In the child: limits, environment, exec. Never returns. */
 static void exec_step(const struct kf_plugin_step_context *ctx, const struct kf_plugin_step *step,
-                      int out_fd)
+		      int out_fd)
 {
 	char script[PATH_MAX], e_root[PATH_MAX + 16], e_report[PATH_MAX + 16], e_dev[256],
-	        e_step[64];
+		e_step[64];
 	char e_path[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin", e_lang[] = "LANG=C.UTF-8";
 	char *envp[8];
 	size_t n = 0;
@@ -123,7 +123,7 @@ static void exec_step(const struct kf_plugin_step_context *ctx, const struct kf_
 		envp[n++] = e_dev;
 	}
 	snprintf(e_step, sizeof(e_step), "KEFU_STEP=%s",
-	         ctx->phase != NULL ? ctx->phase : "detect");
+		 ctx->phase != NULL ? ctx->phase : "detect");
 	envp[n++] = e_step;
 	envp[n] = NULL;
 	if (chdir(ctx->plugin_dir) < 0)
@@ -144,7 +144,7 @@ static long now_ms(void)
 
 /* Parses complete lines of buf[0..len) into result; returns bytes consumed. */
 static size_t take_lines(const char *buf, size_t len, bool final,
-                         struct kf_plugin_step_result *result)
+			 struct kf_plugin_step_result *result)
 {
 	size_t start = 0;
 
@@ -164,9 +164,9 @@ static size_t take_lines(const char *buf, size_t len, bool final,
 			} else {
 				if (result->n_bad_lines++ == 0)
 					snprintf(result->first_bad, sizeof(result->first_bad), "%s",
-					         result->n_events >= KF_PLUGIN_STEP_MAX_EVENTS
-					                 ? "too many output lines"
-					                 : err.message);
+						 result->n_events >= KF_PLUGIN_STEP_MAX_EVENTS
+							 ? "too many output lines"
+							 : err.message);
 			}
 		}
 		start = nl != NULL ? end + 1 : len;
@@ -175,7 +175,7 @@ static size_t take_lines(const char *buf, size_t len, bool final,
 }
 
 int kf_plugin_step_run(const struct kf_plugin_step_context *ctx, const struct kf_plugin_step *step,
-                       struct kf_plugin_step_result *result, struct kf_error *err)
+		       struct kf_plugin_step_result *result, struct kf_error *err)
 {
 	char buf[2 * KF_PLUGIN_OUTPUT_LINE_MAX + 2];
 	size_t used = 0, total = 0;

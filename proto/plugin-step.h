@@ -47,6 +47,6 @@ struct kf_plugin_step_result {
  * when the step ran (whatever its outcome), a negative KF_ERR_* when it could not start.
  */
 int kf_plugin_step_run(const struct kf_plugin_step_context *ctx, const struct kf_plugin_step *step,
-                       struct kf_plugin_step_result *result, struct kf_error *err);
+		       struct kf_plugin_step_result *result, struct kf_error *err);
 
 #endif

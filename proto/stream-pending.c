@@ -89,8 +89,7 @@ static void real_on_read(struct kf_stream *real, const uint8_t *data, size_t len
 		pending->stream.on_read(&pending->stream, data, len, pending->stream.user);
 }
 
-static void real_on_end(struct kf_stream *real, int status, const struct kf_error *err,
-			void *user)
+static void real_on_end(struct kf_stream *real, int status, const struct kf_error *err, void *user)
 {
 	struct pending *pending = user;
 
@@ -151,6 +150,6 @@ void kf_stream_pending_fail(struct kf_stream *stream, const struct kf_error *err
 		return;
 	}
 	if (pending->stream.on_end != NULL)
-		pending->stream.on_end(&pending->stream, err != NULL ? err->code : KF_ERR_CLOSED, err,
-				       pending->stream.user);
+		pending->stream.on_end(&pending->stream, err != NULL ? err->code : KF_ERR_CLOSED,
+				       err, pending->stream.user);
 }

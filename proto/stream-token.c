@@ -14,7 +14,8 @@ int kf_stream_token_preamble(struct kf_stream *control_tls, const char *purpose,
 		return kf_error_set(err, KF_ERR_INVALID, "stream purpose too long");
 	memset(out, 0, KF_STREAM_PREAMBLE_SIZE);
 	memcpy(out, "KFS1", 4);
-	if ((r = kf_tls_stream_export(control_tls, KF_STREAM_TOKEN_LABEL, out + 4, 32, err)) != KF_OK)
+	if ((r = kf_tls_stream_export(control_tls, KF_STREAM_TOKEN_LABEL, out + 4, 32, err)) !=
+	    KF_OK)
 		return r;
 	memcpy(out + 36, purpose, strlen(purpose));
 	return KF_OK;
@@ -27,7 +28,8 @@ int kf_stream_token_check(struct kf_stream *control_tls, const uint8_t *preamble
 	int r;
 
 	if (memcmp(preamble, "KFS1", 4) != 0)
-		return kf_error_set(err, KF_ERR_INVALID, "a stream that is not a kefu session stream");
+		return kf_error_set(err, KF_ERR_INVALID,
+				    "a stream that is not a kefu session stream");
 	if ((r = kf_tls_stream_export(control_tls, KF_STREAM_TOKEN_LABEL, token, sizeof(token),
 				      err)) != KF_OK)
 		return r;

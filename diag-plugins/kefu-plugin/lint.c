@@ -45,7 +45,7 @@ static int run_shellcheck(const char *script)
 
 /* Checks one step's script: present, regular, executable; shellcheck when installed. */
 static int lint_step(const char *dir, const char *check, const char *what,
-                     const struct kf_plugin_step *step, bool shellcheck)
+		     const struct kf_plugin_step *step, bool shellcheck)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -53,17 +53,17 @@ static int lint_step(const char *dir, const char *check, const char *what,
 	snprintf(path, sizeof(path), "%s/%s", dir, step->run);
 	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
 		fprintf(stderr, "%s: %s %s: %s is missing or not a regular file\n",
-		        KF_PLUGIN_PROGRAM, check, what, step->run);
+			KF_PLUGIN_PROGRAM, check, what, step->run);
 		return 1;
 	}
 	if ((st.st_mode & 0111) == 0) {
 		fprintf(stderr, "%s: %s %s: %s is not executable\n", KF_PLUGIN_PROGRAM, check, what,
-		        step->run);
+			step->run);
 		return 1;
 	}
 	if (shellcheck && run_shellcheck(path) != 0) {
 		fprintf(stderr, "%s: %s %s: shellcheck found problems in %s\n", KF_PLUGIN_PROGRAM,
-		        check, what, step->run);
+			check, what, step->run);
 		return 1;
 	}
 	return 0;

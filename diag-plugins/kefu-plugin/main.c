@@ -4,8 +4,7 @@
 #include <stddef.h>
 
 static const struct kf_command commands[] = {
-	{"lint", "DIR", "check a plugin folder: manifest, scripts, shellcheck",
-	 kf_plugin_cmd_lint},
+	{"lint", "DIR", "check a plugin folder: manifest, scripts, shellcheck", kf_plugin_cmd_lint},
 	{"test", "[--root DIR] [--report FILE] [--fix] [--json] [--no-sandbox] DIR",
 	 "run a plugin's steps and show the structured results", kf_plugin_cmd_test},
 	{NULL, NULL, NULL, NULL},

@@ -14,7 +14,7 @@
 static const char *const event_names[] = {"finding", "progress", "result"};
 
 static json_t *result_json(const char *phase, const struct kf_plugin_step *step,
-                           const struct kf_plugin_step_result *r)
+			   const struct kf_plugin_step_result *r)
 {
 	json_t *obj = json_object(), *events = json_array();
 	size_t i;
@@ -51,7 +51,7 @@ static json_t *result_json(const char *phase, const struct kf_plugin_step *step,
 }
 
 static void print_result(const char *check, const char *phase,
-                         const struct kf_plugin_step_result *r)
+			 const struct kf_plugin_step_result *r)
 {
 	size_t i;
 
@@ -68,7 +68,7 @@ static void print_result(const char *check, const char *phase,
 
 /* Runs one step; appends its JSON to steps or prints it. Returns its exit code. */
 static int run_one(struct kf_plugin_step_context *ctx, const char *check, const char *phase,
-                   const struct kf_plugin_step *step, json_t *steps, bool json)
+		   const struct kf_plugin_step *step, json_t *steps, bool json)
 {
 	struct kf_plugin_step_result *r = malloc(sizeof(*r));
 	struct kf_error err;
@@ -98,9 +98,9 @@ static int run_one(struct kf_plugin_step_context *ctx, const char *check, const 
 int kf_plugin_cmd_test(int argc, char **argv)
 {
 	static const struct option options[] = {
-	        {"root", required_argument, NULL, 'r'}, {"report", required_argument, NULL, 'R'},
-	        {"fix", no_argument, NULL, 'f'},        {"json", no_argument, NULL, 'j'},
-	        {"no-sandbox", no_argument, NULL, 'n'}, {NULL, 0, NULL, 0},
+		{"root", required_argument, NULL, 'r'}, {"report", required_argument, NULL, 'R'},
+		{"fix", no_argument, NULL, 'f'},        {"json", no_argument, NULL, 'j'},
+		{"no-sandbox", no_argument, NULL, 'n'}, {NULL, 0, NULL, 0},
 	};
 	struct kf_plugin_step_context ctx = {0};
 	struct kf_plugin_manifest *m;
@@ -133,18 +133,18 @@ int kf_plugin_cmd_test(int argc, char **argv)
 		default:
 			json_decref(steps);
 			fprintf(stderr,
-			        "usage: %s test [--root DIR] [--report FILE] [--fix] [--json] "
-			        "DIR\n",
-			        KF_PLUGIN_PROGRAM);
+				"usage: %s test [--root DIR] [--report FILE] [--fix] [--json] "
+				"DIR\n",
+				KF_PLUGIN_PROGRAM);
 			return KF_EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 1) {
 		json_decref(steps);
 		fprintf(stderr,
-		        "usage: %s test [--root DIR] [--report FILE] [--fix] [--json] "
-		        "[--no-sandbox] DIR\n",
-		        KF_PLUGIN_PROGRAM);
+			"usage: %s test [--root DIR] [--report FILE] [--fix] [--json] "
+			"[--no-sandbox] DIR\n",
+			KF_PLUGIN_PROGRAM);
 		return KF_EXIT_USAGE;
 	}
 	if (kf_plugin_manifest_load(argv[optind], &m, &err) < 0) {
@@ -178,8 +178,8 @@ int kf_plugin_cmd_test(int argc, char **argv)
 		json_object_set_new(out, "plugin", json_string(m->id));
 		json_object_set_new(out, "root", json_string(ctx.root));
 		json_object_set_new(
-		        out, "sandbox",
-		        json_string("process group, limits, timeout, scrubbed environment"));
+			out, "sandbox",
+			json_string("process group, limits, timeout, scrubbed environment"));
 		json_object_set_new(out, "steps", steps);
 		json_dumpf(out, stdout, JSON_INDENT(2));
 		putchar('\n');

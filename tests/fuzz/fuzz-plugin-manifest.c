@@ -17,10 +17,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (kf_plugin_manifest_parse((const char *)data, size, &m, &err) < 0)
 		return 0;
 	report = json_loads("{\"system\":{\"os\":{\"id\":\"debian\",\"version_id\":\"13\"},"
-	                    "\"dmi\":{\"sys_vendor\":\"ACME\"}},\"devices\":[{\"id\":\"d\","
-	                    "\"bus\":\"pci\",\"vendor_id\":\"8086\",\"driver\":null,"
-	                    "\"module\":{\"name\":\"iwlwifi\"}}]}",
-	                    0, NULL);
+			    "\"dmi\":{\"sys_vendor\":\"ACME\"}},\"devices\":[{\"id\":\"d\","
+			    "\"bus\":\"pci\",\"vendor_id\":\"8086\",\"driver\":null,"
+			    "\"module\":{\"name\":\"iwlwifi\"}}]}",
+			    0, NULL);
 	kf_plugin_manifest_applies(m, report, "/nonexistent", NULL);
 	json_decref(report);
 	kf_plugin_manifest_free(m);

@@ -11,14 +11,14 @@
 #include <cmocka.h>
 
 static const char good[] =
-        "{\"format\":1,\"id\":\"wifi-no-driver\",\"version\":\"1.0.0\",\"name\":\"Wi-Fi driver\","
-        "\"publisher\":\"acme\","
-        "\"applies_to\":[{\"device\":{\"bus\":\"pci\",\"vendor_id\":\"8086\",\"driver\":null}},"
-        "{\"os\":{\"id\":\"debian\"}}],"
-        "\"checks\":[{\"id\":\"module\",\"title\":\"The Wi-Fi adapter has no driver\","
-        "\"fix\":\"Load the iwlwifi module\",\"detect\":{\"run\":\"detect.sh\",\"timeout\":5},"
-        "\"repair\":[{\"run\":\"repair/load.sh\",\"privileges\":{\"root\":true,"
-        "\"writes\":[\"/etc/modprobe.d\"]}}],\"verify\":{\"run\":\"detect.sh\"}}]}";
+	"{\"format\":1,\"id\":\"wifi-no-driver\",\"version\":\"1.0.0\",\"name\":\"Wi-Fi driver\","
+	"\"publisher\":\"acme\","
+	"\"applies_to\":[{\"device\":{\"bus\":\"pci\",\"vendor_id\":\"8086\",\"driver\":null}},"
+	"{\"os\":{\"id\":\"debian\"}}],"
+	"\"checks\":[{\"id\":\"module\",\"title\":\"The Wi-Fi adapter has no driver\","
+	"\"fix\":\"Load the iwlwifi module\",\"detect\":{\"run\":\"detect.sh\",\"timeout\":5},"
+	"\"repair\":[{\"run\":\"repair/load.sh\",\"privileges\":{\"root\":true,"
+	"\"writes\":[\"/etc/modprobe.d\"]}}],\"verify\":{\"run\":\"detect.sh\"}}]}";
 
 static int parse(const char *text, struct kf_error *err)
 {
@@ -70,11 +70,11 @@ static void script_path_escaping_plugin_is_refused(void **state)
 		char text[1024];
 
 		snprintf(text, sizeof(text),
-		         "{\"format\":1,\"id\":\"x\",\"version\":\"1\",\"name\":\"x\","
-		         "\"applies_to\":[{\"always\":true}],\"checks\":[{\"id\":\"c\",\"title\":"
-		         "\"t\","
-		         "\"detect\":{\"run\":\"%s\"}}]}",
-		         bad[i]);
+			 "{\"format\":1,\"id\":\"x\",\"version\":\"1\",\"name\":\"x\","
+			 "\"applies_to\":[{\"always\":true}],\"checks\":[{\"id\":\"c\",\"title\":"
+			 "\"t\","
+			 "\"detect\":{\"run\":\"%s\"}}]}",
+			 bad[i]);
 		assert_int_equal(parse(text, &err), KF_ERR_INVALID);
 		assert_non_null(strstr(err.message, "relative path"));
 	}
@@ -86,11 +86,11 @@ static void repair_without_verify_is_refused(void **state)
 
 	(void)state;
 	assert_int_equal(parse("{\"format\":1,\"id\":\"x\",\"version\":\"1\",\"name\":\"x\","
-	                       "\"applies_to\":[{\"always\":true}],\"checks\":[{\"id\":\"c\","
-	                       "\"title\":\"t\",\"detect\":{\"run\":\"d\"},\"repair\":[{\"run\":"
-	                       "\"r\"}]}]}",
-	                       &err),
-	                 KF_ERR_INVALID);
+			       "\"applies_to\":[{\"always\":true}],\"checks\":[{\"id\":\"c\","
+			       "\"title\":\"t\",\"detect\":{\"run\":\"d\"},\"repair\":[{\"run\":"
+			       "\"r\"}]}]}",
+			       &err),
+			 KF_ERR_INVALID);
 	assert_non_null(strstr(err.message, "verify"));
 }
 
@@ -108,18 +108,18 @@ static void bad_timeout_duplicate_key_and_write_path_are_refused(void **state)
 
 	(void)state;
 	assert_int_equal(parse("{\"format\":1,\"id\":\"x\",\"version\":\"1\",\"name\":\"x\","
-	                       "\"applies_to\":[{\"always\":true}],\"checks\":[{\"id\":\"c\","
-	                       "\"title\":\"t\",\"detect\":{\"run\":\"d\",\"timeout\":0}}]}",
-	                       &err),
-	                 KF_ERR_INVALID);
+			       "\"applies_to\":[{\"always\":true}],\"checks\":[{\"id\":\"c\","
+			       "\"title\":\"t\",\"detect\":{\"run\":\"d\",\"timeout\":0}}]}",
+			       &err),
+			 KF_ERR_INVALID);
 	assert_non_null(strstr(err.message, "timeout"));
 	assert_int_equal(parse("{\"format\":1,\"format\":1}", &err), KF_ERR_INVALID);
 	assert_int_equal(parse("{\"format\":1,\"id\":\"x\",\"version\":\"1\",\"name\":\"x\","
-	                       "\"applies_to\":[{\"always\":true}],\"checks\":[{\"id\":\"c\","
-	                       "\"title\":\"t\",\"detect\":{\"run\":\"d\",\"privileges\":{"
-	                       "\"writes\":[\"/etc/../root\"]}}}]}",
-	                       &err),
-	                 KF_ERR_INVALID);
+			       "\"applies_to\":[{\"always\":true}],\"checks\":[{\"id\":\"c\","
+			       "\"title\":\"t\",\"detect\":{\"run\":\"d\",\"privileges\":{"
+			       "\"writes\":[\"/etc/../root\"]}}}]}",
+			       &err),
+			 KF_ERR_INVALID);
 	assert_int_equal(parse("[1]", &err), KF_ERR_INVALID);
 	assert_int_equal(parse("not json", &err), KF_ERR_INVALID);
 }
@@ -133,12 +133,12 @@ static void applies_to_device_without_driver_in_report(void **state)
 
 	(void)state;
 	bound = json_loads(
-	        "{\"system\":{\"os\":{\"id\":\"fedora\"}},\"devices\":[{\"id\":\"pci-1\","
-	        "\"bus\":\"pci\",\"vendor_id\":\"8086\",\"driver\":\"iwlwifi\"}]}",
-	        0, NULL);
+		"{\"system\":{\"os\":{\"id\":\"fedora\"}},\"devices\":[{\"id\":\"pci-1\","
+		"\"bus\":\"pci\",\"vendor_id\":\"8086\",\"driver\":\"iwlwifi\"}]}",
+		0, NULL);
 	unbound = json_loads("{\"system\":{\"os\":{\"id\":\"fedora\"}},\"devices\":[{\"id\":"
-	                     "\"pci-2\",\"bus\":\"pci\",\"vendor_id\":\"8086\",\"driver\":null}]}",
-	                     0, NULL);
+			     "\"pci-2\",\"bus\":\"pci\",\"vendor_id\":\"8086\",\"driver\":null}]}",
+			     0, NULL);
 	other = json_loads("{\"system\":{\"os\":{\"id\":\"debian\"}},\"devices\":[]}", 0, NULL);
 	assert_int_equal(kf_plugin_manifest_parse(good, strlen(good), &m, &err), 0);
 	assert_int_equal(kf_plugin_manifest_applies(m, bound, "/", &device), 0);
@@ -157,7 +157,7 @@ static void output_lines_of_each_type_are_parsed(void **state)
 	struct kf_plugin_event ev;
 	struct kf_error err;
 	const char *f = "{\"type\":\"finding\",\"severity\":\"error\",\"summary\":\"no driver\","
-	                "\"detail\":\"iwlwifi blacklisted\"}";
+			"\"detail\":\"iwlwifi blacklisted\"}";
 	const char *p = "{\"type\":\"progress\",\"percent\":50,\"message\":\"loading\"}";
 	const char *r = "{\"type\":\"result\",\"status\":\"fixed\"}";
 
@@ -174,14 +174,14 @@ static void output_lines_of_each_type_are_parsed(void **state)
 static void bad_output_lines_are_refused(void **state)
 {
 	static const char *bad[] = {
-	        "hello",
-	        "[]",
-	        "{\"type\":\"shout\"}",
-	        "{\"type\":\"finding\",\"severity\":\"fatal\",\"summary\":\"x\"}",
-	        "{\"type\":\"finding\",\"severity\":\"info\"}",
-	        "{\"type\":\"progress\",\"percent\":101}",
-	        "{\"type\":\"result\",\"status\":\"great\"}",
-	        "{\"type\":\"result\",\"status\":\"ok\",\"extra\":1}",
+		"hello",
+		"[]",
+		"{\"type\":\"shout\"}",
+		"{\"type\":\"finding\",\"severity\":\"fatal\",\"summary\":\"x\"}",
+		"{\"type\":\"finding\",\"severity\":\"info\"}",
+		"{\"type\":\"progress\",\"percent\":101}",
+		"{\"type\":\"result\",\"status\":\"great\"}",
+		"{\"type\":\"result\",\"status\":\"ok\",\"extra\":1}",
 	};
 	struct kf_plugin_event ev;
 	struct kf_error err;
@@ -191,7 +191,7 @@ static void bad_output_lines_are_refused(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(kf_plugin_event_parse(bad[i], strlen(bad[i]), &ev, &err),
-		                 KF_ERR_INVALID);
+				 KF_ERR_INVALID);
 	memset(big, ' ', sizeof(big));
 	assert_int_equal(kf_plugin_event_parse(big, sizeof(big), &ev, &err), KF_ERR_TOO_LARGE);
 	assert_string_equal(kf_plugin_exit_name(2), "not-applicable");
@@ -201,15 +201,15 @@ static void bad_output_lines_are_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(valid_manifest_is_parsed_with_defaults),
-	        cmocka_unit_test(unknown_field_is_refused_by_name),
-	        cmocka_unit_test(script_path_escaping_plugin_is_refused),
-	        cmocka_unit_test(repair_without_verify_is_refused),
-	        cmocka_unit_test(other_format_version_is_unsupported),
-	        cmocka_unit_test(bad_timeout_duplicate_key_and_write_path_are_refused),
-	        cmocka_unit_test(applies_to_device_without_driver_in_report),
-	        cmocka_unit_test(output_lines_of_each_type_are_parsed),
-	        cmocka_unit_test(bad_output_lines_are_refused),
+		cmocka_unit_test(valid_manifest_is_parsed_with_defaults),
+		cmocka_unit_test(unknown_field_is_refused_by_name),
+		cmocka_unit_test(script_path_escaping_plugin_is_refused),
+		cmocka_unit_test(repair_without_verify_is_refused),
+		cmocka_unit_test(other_format_version_is_unsupported),
+		cmocka_unit_test(bad_timeout_duplicate_key_and_write_path_are_refused),
+		cmocka_unit_test(applies_to_device_without_driver_in_report),
+		cmocka_unit_test(output_lines_of_each_type_are_parsed),
+		cmocka_unit_test(bad_output_lines_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
