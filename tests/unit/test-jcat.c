@@ -66,23 +66,23 @@ static void lvfs_payload_verifies_and_tampering_is_refused(void **state)
 	if (load("fakedevice124.jcat", &jcat) < 0 || load("fakedevice124.bin", &bin) < 0)
 		skip();
 	ca_path(ca, sizeof(ca));
-	assert_int_equal(kf_jcat_verify(jcat.data, jcat.len, "fakedevice124.bin", bin.data,
-					bin.len, ca, &err),
+	assert_int_equal(kf_jcat_verify(jcat.data, jcat.len, "fakedevice124.bin", bin.data, bin.len,
+					ca, &err),
 			 0);
 	bin.data[0] ^= 1;
-	assert_int_equal(kf_jcat_verify(jcat.data, jcat.len, "fakedevice124.bin", bin.data,
-					bin.len, ca, &err),
+	assert_int_equal(kf_jcat_verify(jcat.data, jcat.len, "fakedevice124.bin", bin.data, bin.len,
+					ca, &err),
 			 KF_ERR_AUTH);
 	bin.data[0] ^= 1;
-	assert_int_equal(kf_jcat_verify(jcat.data, jcat.len, "other.bin", bin.data, bin.len, ca,
-					&err),
-			 KF_ERR_NOT_FOUND);
+	assert_int_equal(
+		kf_jcat_verify(jcat.data, jcat.len, "other.bin", bin.data, bin.len, ca, &err),
+		KF_ERR_NOT_FOUND);
 	assert_int_equal(kf_jcat_verify(jcat.data, jcat.len / 2, "fakedevice124.bin", bin.data,
 					bin.len, ca, &err) < 0,
 			 1);
-	assert_int_equal(kf_jcat_verify(bin.data, bin.len, "fakedevice124.bin", bin.data,
-					bin.len, ca, &err),
-			 KF_ERR_INVALID);
+	assert_int_equal(
+		kf_jcat_verify(bin.data, bin.len, "fakedevice124.bin", bin.data, bin.len, ca, &err),
+		KF_ERR_INVALID);
 	free(jcat.data);
 	free(bin.data);
 }
@@ -97,10 +97,36 @@ static void payload_of_other_release_is_refused(void **state)
 	if (load("fakedevice124.jcat", &jcat) < 0 || load("fakedevice123.bin", &bin) < 0)
 		skip();
 	ca_path(ca, sizeof(ca));
-	assert_int_equal(kf_jcat_verify(jcat.data, jcat.len, "fakedevice124.bin", bin.data,
-					bin.len, ca, &err),
+	assert_int_equal(kf_jcat_verify(jcat.data, jcat.len, "fakedevice124.bin", bin.data, bin.len,
+					ca, &err),
 			 KF_ERR_AUTH);
 	free(jcat.data);
+	free(bin.data);
+}
+
+/* The checksum matches, but the PKCS#7 blob signs the 1.2.3 payload instead. */
+static void signature_over_other_payload_is_refused(void **state)
+{
+	struct blob bin;
+	struct kf_error err;
+	uint8_t jcat[8192];
+	size_t jcat_len;
+	char ca[512];
+	FILE *f = fopen("tests/unit/data/wrong-signature.jcat", "rb");
+	(void)state;
+
+	if (f == NULL || load("fakedevice124.bin", &bin) < 0) {
+		if (f != NULL)
+			fclose(f);
+		skip();
+	}
+	jcat_len = fread(jcat, 1, sizeof(jcat), f);
+	fclose(f);
+	ca_path(ca, sizeof(ca));
+	assert_int_equal(
+		kf_jcat_verify(jcat, jcat_len, "fakedevice124.bin", bin.data, bin.len, ca, &err),
+		KF_ERR_AUTH);
+	assert_non_null(strstr(err.message, "signature"));
 	free(bin.data);
 }
 
@@ -109,6 +135,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(lvfs_payload_verifies_and_tampering_is_refused),
 		cmocka_unit_test(payload_of_other_release_is_refused),
+		cmocka_unit_test(signature_over_other_payload_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
