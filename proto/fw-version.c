@@ -9,8 +9,8 @@
 
 static const char *const format_names[] = {
 	[KF_FW_VERSION_UNKNOWN] = "unknown", [KF_FW_VERSION_PLAIN] = "plain",
-	[KF_FW_VERSION_PAIR] = "pair",	     [KF_FW_VERSION_TRIPLET] = "triplet",
-	[KF_FW_VERSION_QUAD] = "quad",	     [KF_FW_VERSION_BCD] = "bcd",
+	[KF_FW_VERSION_PAIR] = "pair",       [KF_FW_VERSION_TRIPLET] = "triplet",
+	[KF_FW_VERSION_QUAD] = "quad",       [KF_FW_VERSION_BCD] = "bcd",
 	[KF_FW_VERSION_HEX] = "hex",
 };
 
@@ -119,8 +119,8 @@ int kf_fw_version_from_uint32(uint32_t value, enum kf_fw_version_format format, 
 			     (value >> 16) & 0xff, value & 0xffff);
 		break;
 	case KF_FW_VERSION_QUAD:
-		n = snprintf(out, size, "%" PRIu32 ".%" PRIu32 ".%" PRIu32 ".%" PRIu32,
-			     value >> 24, (value >> 16) & 0xff, (value >> 8) & 0xff, value & 0xff);
+		n = snprintf(out, size, "%" PRIu32 ".%" PRIu32 ".%" PRIu32 ".%" PRIu32, value >> 24,
+			     (value >> 16) & 0xff, (value >> 8) & 0xff, value & 0xff);
 		break;
 	case KF_FW_VERSION_BCD:
 		n = snprintf(out, size, "%u.%u", bcd_byte((value >> 8) & 0xff),
@@ -144,7 +144,7 @@ int kf_fw_version_compare(const char *a, const char *b, int *order, struct kf_er
 
 	if (na < 0 || nb < 0)
 		return kf_error_set(err, KF_ERR_INVALID, "version \"%s\" is not a firmware version",
-				    na < 0 ? (a ? a : "") : b);
+				    na < 0 ? (a ? a : "") : (b ? b : ""));
 	for (int i = 0; i < KF_FW_VERSION_MAX_SECTIONS; i++) {
 		uint64_t x = i < na ? sa[i] : 0, y = i < nb ? sb[i] : 0;
 		if (x != y) {
@@ -164,20 +164,23 @@ int kf_fw_version_check_update(const char *running, enum kf_fw_version_format ru
 	int r;
 
 	if (running_format != target_format)
-		return kf_error_set(err, KF_ERR_INVALID,
-				    "The update's version format (%s) does not match the device's (%s).",
-				    kf_fw_version_format_name(target_format),
-				    kf_fw_version_format_name(running_format));
+		return kf_error_set(
+			err, KF_ERR_INVALID,
+			"The update's version format (%s) does not match the device's (%s).",
+			kf_fw_version_format_name(target_format),
+			kf_fw_version_format_name(running_format));
 	r = kf_fw_version_compare(target, running, &order, err);
 	if (r < 0)
 		return r;
 	if (order == 0 && !(flags & KF_FW_ALLOW_REINSTALL))
-		return kf_error_set(err, KF_ERR_DENIED,
-				    "Version %s is already installed; reinstalling needs --reinstall.",
-				    running);
+		return kf_error_set(
+			err, KF_ERR_DENIED,
+			"Version %s is already installed; reinstalling needs --reinstall.",
+			running);
 	if (order < 0 && !(flags & KF_FW_ALLOW_OLDER))
 		return kf_error_set(err, KF_ERR_DENIED,
-				    "Version %s is older than the installed %s; downgrading needs --allow-older.",
+				    "Version %s is older than the installed %s; downgrading needs "
+				    "--allow-older.",
 				    target, running);
 	return 0;
 }
