@@ -68,7 +68,8 @@ static const char *find_blob(json_t *item, int kind)
 	json_t *blobs = json_object_get(item, "Blobs"), *blob;
 	size_t i;
 
-	json_array_foreach(blobs, i, blob) {
+	json_array_foreach(blobs, i, blob)
+	{
 		json_t *k = json_object_get(blob, "Kind");
 		json_t *data = json_object_get(blob, "Data");
 		if (json_is_integer(k) && json_integer_value(k) == kind && json_is_string(data))
@@ -87,7 +88,8 @@ static int check_sha256(const char *hex, const uint8_t *payload, size_t len, str
 	for (int i = 0; i < 32; i++)
 		snprintf(text + 2 * i, 3, "%02x", digest[i]);
 	if (strlen(hex) != 64 || strncasecmp(hex, text, 64) != 0)
-		return kf_error_set(err, KF_ERR_AUTH, "the firmware's SHA-256 does not match its Jcat");
+		return kf_error_set(err, KF_ERR_AUTH,
+				    "the firmware's SHA-256 does not match its Jcat");
 	return 0;
 }
 
@@ -113,8 +115,9 @@ static int check_pkcs7(const char *pem, const uint8_t *payload, size_t len, cons
 		X509_STORE_set_flags(store, X509_V_FLAG_NO_CHECK_TIME);
 		X509_STORE_set_purpose(store, X509_PURPOSE_ANY);
 		if (CMS_verify(cms, NULL, store, data, NULL, CMS_BINARY | CMS_DETACHED) != 1)
-			r = kf_error_set(err, KF_ERR_AUTH,
-					 "the firmware's signature does not verify against the trusted CAs");
+			r = kf_error_set(
+				err, KF_ERR_AUTH,
+				"the firmware's signature does not verify against the trusted CAs");
 	}
 	CMS_ContentInfo_free(cms);
 	X509_STORE_free(store);
@@ -141,7 +144,8 @@ int kf_jcat_verify(const uint8_t *jcat, size_t jcat_len, const char *id, const u
 		r = kf_error_set(err, KF_ERR_INVALID, "the Jcat file has no Items list");
 		goto out;
 	}
-	json_array_foreach(items, i, item) {
+	json_array_foreach(items, i, item)
+	{
 		json_t *item_id = json_object_get(item, "Id");
 		if (json_is_string(item_id) && strcmp(json_string_value(item_id), id) == 0)
 			found = item;

@@ -14,23 +14,26 @@ static void raw_values_format_as_fwupd_does(void **state)
 	char out[32];
 	(void)state;
 
-	assert_int_equal(kf_fw_version_from_uint32(0x01020304, KF_FW_VERSION_QUAD, out,
-						   sizeof(out), NULL), 0);
+	assert_int_equal(
+		kf_fw_version_from_uint32(0x01020304, KF_FW_VERSION_QUAD, out, sizeof(out), NULL),
+		0);
 	assert_string_equal(out, "1.2.3.4");
 	assert_int_equal(kf_fw_version_from_uint32(0x01020304, KF_FW_VERSION_TRIPLET, out,
-						   sizeof(out), NULL), 0);
+						   sizeof(out), NULL),
+			 0);
 	assert_string_equal(out, "1.2.772");
-	assert_int_equal(kf_fw_version_from_uint32(0x00010002, KF_FW_VERSION_PAIR, out,
-						   sizeof(out), NULL), 0);
+	assert_int_equal(
+		kf_fw_version_from_uint32(0x00010002, KF_FW_VERSION_PAIR, out, sizeof(out), NULL),
+		0);
 	assert_string_equal(out, "1.2");
-	assert_int_equal(kf_fw_version_from_uint32(1234, KF_FW_VERSION_PLAIN, out, sizeof(out),
-						   NULL), 0);
+	assert_int_equal(
+		kf_fw_version_from_uint32(1234, KF_FW_VERSION_PLAIN, out, sizeof(out), NULL), 0);
 	assert_string_equal(out, "1234");
-	assert_int_equal(kf_fw_version_from_uint32(0x0112, KF_FW_VERSION_BCD, out, sizeof(out),
-						   NULL), 0);
+	assert_int_equal(
+		kf_fw_version_from_uint32(0x0112, KF_FW_VERSION_BCD, out, sizeof(out), NULL), 0);
 	assert_string_equal(out, "1.12");
-	assert_int_equal(kf_fw_version_from_uint32(0xabc, KF_FW_VERSION_HEX, out, sizeof(out),
-						   NULL), 0);
+	assert_int_equal(
+		kf_fw_version_from_uint32(0xabc, KF_FW_VERSION_HEX, out, sizeof(out), NULL), 0);
 	assert_string_equal(out, "0x00000abc");
 	assert_int_equal(kf_fw_version_from_uint32(1, KF_FW_VERSION_QUAD, out, 4, NULL),
 			 KF_ERR_TOO_LARGE);
@@ -69,7 +72,8 @@ static void downgrade_and_reinstall_need_flags(void **state)
 	(void)state;
 
 	assert_int_equal(kf_fw_version_check_update("1.2.2", KF_FW_VERSION_TRIPLET, "1.2.4",
-						    KF_FW_VERSION_TRIPLET, 0, &err), 0);
+						    KF_FW_VERSION_TRIPLET, 0, &err),
+			 0);
 	assert_int_equal(kf_fw_version_check_update("1.2.4", KF_FW_VERSION_TRIPLET, "1.2.3",
 						    KF_FW_VERSION_TRIPLET, 0, &err),
 			 KF_ERR_DENIED);
@@ -82,9 +86,11 @@ static void downgrade_and_reinstall_need_flags(void **state)
 			 KF_ERR_DENIED);
 	assert_int_equal(kf_fw_version_check_update("1.2.4", KF_FW_VERSION_TRIPLET, "1.2.4",
 						    KF_FW_VERSION_TRIPLET, KF_FW_ALLOW_REINSTALL,
-						    &err), 0);
+						    &err),
+			 0);
 	assert_int_equal(kf_fw_version_check_update("1.2.4", KF_FW_VERSION_TRIPLET, "1.2.5",
-						    KF_FW_VERSION_QUAD, 0, &err), KF_ERR_INVALID);
+						    KF_FW_VERSION_QUAD, 0, &err),
+			 KF_ERR_INVALID);
 }
 
 int main(void)
