@@ -1,0 +1,170 @@
+/* kefu: Jcat verification: gunzip in memory, find the item, check SHA-256 and the PKCS#7 signature. SPDX-License-Identifier: MIT */
+#include "proto/jcat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <archive.h>
+#include <jansson.h>
+#include <openssl/pem.h>
+#include <openssl/cms.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+enum { JCAT_BLOB_SHA256 = 1, JCAT_BLOB_PKCS7 = 3 };
+
+/* Decompresses gzip data into a malloc'ed NUL-terminated buffer of at most KF_JCAT_MAX_SIZE. */
+static int gunzip(const uint8_t *in, size_t in_len, char **out, struct kf_error *err)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *entry;
+	char *buf = NULL;
+	size_t used = 0;
+	int r = 0;
+
+	if (a == NULL)
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory reading the Jcat");
+	archive_read_support_filter_gzip(a);
+	archive_read_support_format_raw(a);
+	buf = malloc(KF_JCAT_MAX_SIZE + 1);
+	if (buf == NULL) {
+		r = kf_error_set(err, KF_ERR_NOMEM, "out of memory reading the Jcat");
+		goto out;
+	}
+	if (archive_read_open_memory(a, in, in_len) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &entry) != ARCHIVE_OK ||
+	    archive_filter_code(a, 0) != ARCHIVE_FILTER_GZIP) {
+		r = kf_error_set(err, KF_ERR_INVALID, "the Jcat file is not gzip data");
+		goto out;
+	}
+	for (;;) {
+		la_ssize_t n = archive_read_data(a, buf + used, KF_JCAT_MAX_SIZE + 1 - used);
+		if (n < 0) {
+			r = kf_error_set(err, KF_ERR_INVALID, "the Jcat file is corrupt");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+		if (used > KF_JCAT_MAX_SIZE) {
+			r = kf_error_set(err, KF_ERR_TOO_LARGE, "the Jcat file is too large");
+			goto out;
+		}
+	}
+	buf[used] = '\0';
+	*out = buf;
+	buf = NULL;
+out:
+	free(buf);
+	archive_read_free(a);
+	return r;
+}
+
+static const char *find_blob(json_t *item, int kind)
+{
+	json_t *blobs = json_object_get(item, "Blobs"), *blob;
+	size_t i;
+
+	json_array_foreach(blobs, i, blob)
+	{
+		json_t *k = json_object_get(blob, "Kind");
+		json_t *data = json_object_get(blob, "Data");
+		if (json_is_integer(k) && json_integer_value(k) == kind && json_is_string(data))
+			return json_string_value(data);
+	}
+	return NULL;
+}
+
+static int check_sha256(const char *hex, const uint8_t *payload, size_t len, struct kf_error *err)
+{
+	uint8_t digest[32];
+	char text[65];
+
+	if (EVP_Digest(payload, len, digest, NULL, EVP_sha256(), NULL) != 1)
+		return kf_error_set(err, KF_ERR_INVALID, "SHA-256 failed");
+	for (int i = 0; i < 32; i++)
+		snprintf(text + 2 * i, 3, "%02x", digest[i]);
+	if (strlen(hex) != 64 || strncasecmp(hex, text, 64) != 0)
+		return kf_error_set(err, KF_ERR_AUTH,
+				    "the firmware's SHA-256 does not match its Jcat");
+	return 0;
+}
+
+static int check_pkcs7(const char *pem, const uint8_t *payload, size_t len, const char *ca_path,
+		       struct kf_error *err)
+{
+	BIO *sig_bio = BIO_new_mem_buf(pem, -1);
+	BIO *data = BIO_new_mem_buf(payload, (int)len);
+	X509_STORE *store = X509_STORE_new();
+	CMS_ContentInfo *cms = NULL;
+	int r = 0;
+
+	if (len > INT32_MAX)
+		r = kf_error_set(err, KF_ERR_TOO_LARGE, "the firmware payload is too large");
+	else if (sig_bio == NULL || data == NULL || store == NULL)
+		r = kf_error_set(err, KF_ERR_NOMEM, "out of memory checking a signature");
+	else if (X509_STORE_load_file(store, ca_path) != 1)
+		r = kf_error_set(err, KF_ERR_IO, "cannot load firmware CA certificates from %s",
+				 ca_path);
+	else if ((cms = PEM_read_bio_CMS(sig_bio, NULL, NULL, NULL)) == NULL)
+		r = kf_error_set(err, KF_ERR_INVALID, "the Jcat PKCS#7 signature is malformed");
+	if (r == 0) {
+		X509_STORE_set_flags(store, X509_V_FLAG_NO_CHECK_TIME);
+		X509_STORE_set_purpose(store, X509_PURPOSE_ANY);
+		if (CMS_verify(cms, NULL, store, data, NULL, CMS_BINARY | CMS_DETACHED) != 1)
+			r = kf_error_set(
+				err, KF_ERR_AUTH,
+				"the firmware's signature does not verify against the trusted CAs");
+	}
+	CMS_ContentInfo_free(cms);
+	X509_STORE_free(store);
+	BIO_free(data);
+	BIO_free(sig_bio);
+	return r;
+}
+
+int kf_jcat_verify(const uint8_t *jcat, size_t jcat_len, const char *id, const uint8_t *payload,
+		   size_t payload_len, const char *ca_pem_path, struct kf_error *err)
+{
+	char *text = NULL;
+	json_t *root = NULL, *items, *item, *found = NULL;
+	const char *sha, *sig;
+	size_t i;
+	int r = gunzip(jcat, jcat_len, &text, err);
+
+	if (r < 0)
+		return r;
+	root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	free(text);
+	items = json_object_get(root, "Items");
+	if (!json_is_array(items)) {
+		r = kf_error_set(err, KF_ERR_INVALID, "the Jcat file has no Items list");
+		goto out;
+	}
+	json_array_foreach(items, i, item)
+	{
+		json_t *item_id = json_object_get(item, "Id");
+		if (json_is_string(item_id) && strcmp(json_string_value(item_id), id) == 0)
+			found = item;
+	}
+	if (found == NULL) {
+		r = kf_error_set(err, KF_ERR_NOT_FOUND, "the Jcat file does not list %s", id);
+		goto out;
+	}
+	sha = find_blob(found, JCAT_BLOB_SHA256);
+	sig = find_blob(found, JCAT_BLOB_PKCS7);
+	if (sha == NULL || sig == NULL) {
+		r = kf_error_set(err, KF_ERR_NOT_FOUND, "the Jcat entry for %s lacks %s", id,
+				 sha == NULL ? "a SHA-256 checksum" : "a PKCS#7 signature");
+		goto out;
+	}
+	r = check_sha256(sha, payload, payload_len, err);
+	if (r == 0)
+		r = check_pkcs7(sig, payload, payload_len, ca_pem_path, err);
+out:
+	json_decref(root);
+	return r;
+}
