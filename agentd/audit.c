@@ -1,5 +1,6 @@
 /* kefu-agentd: the audit log on the customer's machine, JSON lines. SPDX-License-Identifier: MIT */
 #include "agentd/audit.h"
+#include "proto/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,22 +27,6 @@ const char *kf_audit_default_path(char *buffer, size_t size)
 	else
 		snprintf(buffer, size, "%s/.local/state/kefu/audit.jsonl", home ? home : "/tmp");
 	return buffer;
-}
-
-/* mkdir -p for the folders above path, private to the user. */
-static int make_parents(const char *path)
-{
-	char copy[PATH_MAX];
-
-	if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
-		return -1;
-	for (char *slash = strchr(copy + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		if (mkdir(copy, 0700) != 0 && errno != EEXIST)
-			return -1;
-		*slash = '/';
-	}
-	return 0;
 }
 
 static void now_text(char *out, size_t size)
@@ -151,7 +136,7 @@ int kf_audit_open(const char *path, struct kf_audit **out, struct kf_error *err)
 	*out = NULL;
 	if (path == NULL)
 		path = kf_audit_default_path(default_path, sizeof(default_path));
-	if (make_parents(path) != 0)
+	if (kf_fs_make_parents(path) != 0)
 		return kf_error_set(err, KF_ERR_IO, "cannot create the folder for %s: %s", path,
 				    strerror(errno));
 	audit = calloc(1, sizeof(*audit));

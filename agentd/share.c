@@ -5,6 +5,7 @@
 #include "agentd/session.h"
 #include "proto/code.h"
 #include "proto/line-reader.h"
+#include "proto/loop.h"
 #include "proto/profile.h"
 #include "proto/ssh-transport.h"
 
@@ -465,13 +466,6 @@ static int connect_relay(struct share *share)
 	return KF_EXIT_OK;
 }
 
-static void close_walk(uv_handle_t *handle, void *arg)
-{
-	(void)arg;
-	if (!uv_is_closing(handle))
-		uv_close(handle, NULL);
-}
-
 int kf_agentd_cmd_share(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -567,10 +561,7 @@ out:
 	kf_agent_session_free(share.session);
 	kf_line_reader_free(share.input);
 	kf_ssh_close(share.ssh);
-	/* Let every handle finish closing so nothing leaks at exit. */
-	uv_walk(share.loop, close_walk, NULL);
-	uv_run(share.loop, UV_RUN_DEFAULT);
-	uv_loop_close(share.loop);
+	kf_loop_close(share.loop);
 	kf_ssh_key_free(share.key);
 	SSL_CTX_free(share.tls_context);
 	kf_profile_free(share.profile);

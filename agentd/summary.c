@@ -1,6 +1,7 @@
 /* kefu-agentd: the session summary the customer keeps ("no second call"). SPDX-License-Identifier: MIT */
 #include "agentd/summary.h"
 #include "proto/buffer.h"
+#include "proto/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -198,22 +199,6 @@ static void build(const struct kf_summary *summary, struct kf_buf *md, struct kf
 	append(html, "</p>\n</body></html>\n");
 }
 
-/* mkdir -p, private to the user. */
-static int make_dirs(const char *path)
-{
-	char copy[PATH_MAX];
-
-	if (snprintf(copy, sizeof(copy), "%s/", path) >= (int)sizeof(copy))
-		return -1;
-	for (char *slash = strchr(copy + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		if (mkdir(copy, 0700) != 0 && errno != EEXIST)
-			return -1;
-		*slash = '/';
-	}
-	return 0;
-}
-
 static int write_file(const char *path, const struct kf_buf *content, struct kf_error *err)
 {
 	char temp[PATH_MAX + 8];
@@ -234,7 +219,7 @@ static int write_file(const char *path, const struct kf_buf *content, struct kf_
 int kf_summary_write(struct kf_summary *summary, const char *dir, char *md_path, char *html_path,
 		     size_t path_size, struct kf_error *err)
 {
-	char folder[PATH_MAX], stamp[32];
+	char folder[PATH_MAX], folder_file[PATH_MAX + 2], stamp[32];
 	const char *data = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
 	struct kf_buf md = {0}, html = {0};
 	struct tm local;
@@ -248,7 +233,8 @@ int kf_summary_write(struct kf_summary *summary, const char *dir, char *md_path,
 				 home ? home : "/tmp");
 		dir = folder;
 	}
-	if (make_dirs(dir) != 0)
+	snprintf(folder_file, sizeof(folder_file), "%s/", dir);
+	if (kf_fs_make_parents(folder_file) != 0)
 		return kf_error_set(err, KF_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
 	localtime_r(&summary->started, &local);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &local);

@@ -1,6 +1,7 @@
 /* kefu-console: the technician's case history, in SQLite. SPDX-License-Identifier: MIT */
 #include "console/cases.h"
 #include "console/commands.h"
+#include "proto/fs.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -35,26 +36,11 @@ const char *kf_cases_default_path(char *buffer, size_t size)
 	return buffer;
 }
 
-static int make_parents(const char *path)
-{
-	char copy[PATH_MAX];
-
-	if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
-		return -1;
-	for (char *slash = strchr(copy + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		if (mkdir(copy, 0700) != 0 && errno != EEXIST)
-			return -1;
-		*slash = '/';
-	}
-	return 0;
-}
-
 static int open_db(const char *path, sqlite3 **db, int is_writable, struct kf_error *err)
 {
 	int flags = is_writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
 
-	if (is_writable && make_parents(path) != 0)
+	if (is_writable && kf_fs_make_parents(path) != 0)
 		return kf_error_set(err, KF_ERR_IO, "cannot create the folder for %s", path);
 	if (sqlite3_open_v2(path, db, flags, NULL) != SQLITE_OK) {
 		kf_error_set(err, KF_ERR_IO, "cannot open the case history %s: %s", path,

@@ -6,6 +6,7 @@
 #include "proto/buffer.h"
 #include "proto/code.h"
 #include "proto/line-reader.h"
+#include "proto/loop.h"
 #include "proto/profile.h"
 #include "proto/ssh-transport.h"
 #include "proto/stream-pending.h"
@@ -768,13 +769,6 @@ static const char *default_path(char *buffer, size_t size, const char *name)
 	return buffer;
 }
 
-static void close_walk(uv_handle_t *handle, void *arg)
-{
-	(void)arg;
-	if (!uv_is_closing(handle))
-		uv_close(handle, NULL);
-}
-
 int kf_console_cmd_join(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -890,9 +884,7 @@ out:
 	kf_console_session_free(join.session);
 	kf_line_reader_free(join.input);
 	kf_ssh_close(join.ssh);
-	uv_walk(join.loop, close_walk, NULL);
-	uv_run(join.loop, UV_RUN_DEFAULT);
-	uv_loop_close(join.loop);
+	kf_loop_close(join.loop);
 	kf_ssh_key_free(join.key);
 	SSL_CTX_free(join.tls_context);
 	kf_profile_free(join.profile);

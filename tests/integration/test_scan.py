@@ -1,6 +1,7 @@
 # kefu: kefu-agentd scan finds problems with the shipped plugins and fixes them with consent. SPDX-License-Identifier: MIT
 import json
 import os
+import shutil
 
 from conftest import SOURCE_DIR, program, run
 
@@ -95,9 +96,20 @@ def test_fix_needing_root_names_the_administrator_command_when_not_root():
 def check_needs_administrator(tmp_path):
     os.chmod(tmp_path, 0o755)
     root, report = broken_root(tmp_path)
+    # The checkout may sit in a folder only root can enter (CI's clone does): give the
+    # unprivileged user its own copy of the plugins and of the program.
+    plugins = os.path.join(str(tmp_path), "plugins")
+    shutil.copytree(PLUGINS, plugins)
+    agentd = os.path.join(str(tmp_path), "kefu-agentd")
+    shutil.copy(program("kefu-agentd"), agentd)
+    for folder, dirs, files in os.walk(str(tmp_path)):
+        os.chmod(folder, 0o755)
+        for name in files:
+            path = os.path.join(folder, name)
+            os.chmod(path, 0o755 if os.access(path, os.X_OK) else 0o644)
     result = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                  program("kefu-agentd"), "scan", "--root", root, "--report", report,
-                  "--plugins", PLUGINS, "--fix", "--yes"])
+                  agentd, "scan", "--root", root, "--report", report,
+                  "--plugins", plugins, "--fix", "--yes"])
     assert result.returncode == 1, result.stderr
     assert "needs an administrator: sudo kefu-agentd scan --fix" in result.stdout
     assert "dns" not in open(os.path.join(root, "etc", "nsswitch.conf")).read()
