@@ -195,8 +195,12 @@ static void status_changed(struct kf_agent_session *session)
 	if (session->events.on_status == NULL || session->consent == NULL)
 		return;
 	kf_consent_describe(session->consent, granted, sizeof(granted));
-	snprintf(text, sizeof(text), "%s (%s) is connected | allowed: %s", session->technician.name,
-		 session->technician.organisation, granted);
+	/* While anyone watches, the customer is told on every status line. */
+	snprintf(text, sizeof(text), "%s (%s) is connected | allowed: %s%s",
+		 session->technician.name, session->technician.organisation, granted,
+		 session->streams != NULL && kf_agent_streams_is_sharing(session->streams)
+			 ? " | YOUR SCREEN IS SHARED"
+			 : "");
 	session->events.on_status(session, text, session->user);
 }
 
@@ -219,6 +223,9 @@ static void on_consent_decided(struct kf_consent *consent, enum kf_capability ca
 	json_t *body;
 
 	(void)consent;
+	/* Input reaches the desktop only while control is granted. */
+	if (capability == KF_CAP_CONTROL && session->streams != NULL)
+		kf_agent_streams_set_input(session->streams, is_granted);
 	body = json_pack("{s:s, s:b, s:s}", "capability", kf_capability_name(capability), "granted",
 			 is_granted, "by", by);
 	if (session->state == STATE_ACTIVE)

@@ -85,6 +85,8 @@ def test_granted_view_shows_the_desktop_pixel_for_pixel_through_the_relay(shared
     wrong = [(x, y) for y in range(0, height, 4) for x in range(0, width, 4)
              if pixels[x, y] != block_colour(x, y)]
     assert wrong == []
+    # The customer was told while the technician watched.
+    agent.wait_for("YOUR SCREEN IS SHARED")
 
 
 def test_vncsnapshot_through_the_session_view(shared, tmp_path):
@@ -133,3 +135,32 @@ def test_revoking_view_ends_the_stream_and_refuses_new_ones(shared, tmp_path):
     agent.say("/revoke view")
     assert next_event(console, "revoked")["capability"] == "view"
     assert snapshot_fails(view, tmp_path / "after.ppm")
+
+
+def test_input_arrives_only_while_control_is_granted(shared, processes, tmp_path):
+    from test_screen import SETTLE_SECONDS, drain, presses, start_xev
+    import os
+    agent, console = shared
+    xev = start_xev(processes, os.environ["DISPLAY"])
+    send(console, "request view")
+    agent.wait_for("asks to see your screen")
+    agent.say("y")
+    next_event(console, "consent")
+    send(console, "view --no-viewer")
+    view = next_event(console, "view")
+    # View only: the click and the keys never reach the desktop.
+    assert vnc_bench("input", view["address"], "--password", view["password"], "--click",
+                     "50,50", "--text", "no").returncode == 0
+    assert presses(drain(xev, SETTLE_SECONDS)) == []
+    send(console, "request control")
+    agent.wait_for("asks to use your keyboard")
+    agent.say("y")
+    assert next_event(console, "consent")["granted"] is True
+    assert vnc_bench("input", view["address"], "--password", view["password"],
+                     "--text", "y").returncode == 0
+    xev.wait_for(lambda line: "keysym 0x79, y)" in line)
+    agent.say("/revoke control")
+    assert next_event(console, "revoked")["capability"] == "control"
+    assert vnc_bench("input", view["address"], "--password", view["password"], "--click",
+                     "60,60", "--text", "zz").returncode == 0
+    assert presses(drain(xev, SETTLE_SECONDS)) == []
