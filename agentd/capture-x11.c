@@ -12,11 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
 
 #define TILE          32
 #define CLIPBOARD_MAX (1024 * 1024)
+/* How often, and how long after, a refused clipboard conversion is asked again. */
+#define CLIPBOARD_RETRIES  5
+#define CLIPBOARD_RETRY_MS 100
 
 struct x11_capture {
 	struct kf_capture base;
@@ -49,6 +53,11 @@ struct x11_capture {
 	size_t clip_offered_len;
 	char *clip_received; /* what the desktop copied, for the viewer */
 	size_t clip_received_len;
+	/* A conversion the new owner refused (it may not be ready yet) is asked again. */
+	Atom clip_asked;
+	Time clip_asked_time;
+	int clip_retries;
+	struct timespec clip_retry_at;
 	char description[192];
 };
 
@@ -372,17 +381,34 @@ static void handle_event(struct x11_capture *x, XEvent *event, struct kf_capture
 		x->is_cursor_changed = 1;
 	} else if (x->has_fixes && event->type == x->fixes_event_base + XFixesSelectionNotify) {
 		XFixesSelectionNotifyEvent *notify = (XFixesSelectionNotifyEvent *)event;
-		if (notify->owner != None && notify->owner != x->clip_window)
+		if (notify->owner != None && notify->owner != x->clip_window) {
+			x->clip_asked = notify->selection;
+			x->clip_asked_time = notify->timestamp;
+			x->clip_retries = 0;
+			x->clip_retry_at.tv_sec = 0;
 			XConvertSelection(x->display, notify->selection, x->atom_utf8,
 					  x->atom_property, x->clip_window, notify->timestamp);
+		}
 	} else if (x->has_randr && event->type == x->randr_event_base + RRScreenChangeNotify) {
 		XRRUpdateConfiguration(event);
 		x->is_resize_pending = 1;
 	} else if (event->type == SelectionRequest) {
 		answer_selection_request(x, &event->xselectionrequest);
 	} else if (event->type == SelectionNotify) {
-		if (event->xselection.property != None)
+		if (event->xselection.property != None) {
+			x->clip_asked = None;
 			read_selection(x, changes);
+		} else if (x->clip_asked != None && x->clip_retries < CLIPBOARD_RETRIES) {
+			x->clip_retries++;
+			clock_gettime(CLOCK_MONOTONIC, &x->clip_retry_at);
+			x->clip_retry_at.tv_nsec += CLIPBOARD_RETRY_MS * 1000000L;
+			if (x->clip_retry_at.tv_nsec >= 1000000000L) {
+				x->clip_retry_at.tv_sec++;
+				x->clip_retry_at.tv_nsec -= 1000000000L;
+			}
+		} else {
+			x->clip_asked = None;
+		}
 	} else if (event->type == SelectionClear) {
 		/* Someone else copied: our offer is over. */
 	}
@@ -403,6 +429,18 @@ static int x11_poll(struct kf_capture *capture, struct kf_capture_changes *chang
 		XEvent event;
 		XNextEvent(x->display, &event);
 		handle_event(x, &event, changes);
+	}
+	if (x->clip_asked != None && x->clip_retry_at.tv_sec != 0) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > x->clip_retry_at.tv_sec ||
+		    (now.tv_sec == x->clip_retry_at.tv_sec &&
+		     now.tv_nsec >= x->clip_retry_at.tv_nsec)) {
+			x->clip_retry_at.tv_sec = 0;
+			XConvertSelection(x->display, x->clip_asked, x->atom_utf8, x->atom_property,
+					  x->clip_window, x->clip_asked_time);
+			XFlush(x->display);
+		}
 	}
 	if (x->is_resize_pending) {
 		x->is_resize_pending = 0;

@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #define MAX_STREAMS 8
+/* A stream must be proven and serving within this time of opening, or it is closed. */
+#define STREAM_START_TIMEOUT_MS 15000
+#define SWEEP_INTERVAL_MS       1000
 
 struct side_stream {
 	struct kf_agent_streams *streams;
@@ -19,6 +22,7 @@ struct side_stream {
 	struct kf_stream_bridge *bridge;
 	uint8_t preamble[KF_STREAM_PREAMBLE_SIZE];
 	size_t have;
+	uint64_t opened_at; /* uv_now() when the channel arrived */
 	int is_used;
 };
 
@@ -31,6 +35,7 @@ struct kf_agent_streams {
 	void *user;
 	struct kf_screen *screen;
 	int is_input_allowed;
+	uv_timer_t *sweep; /* its own allocation: libuv may hold it after we are freed */
 	struct side_stream slots[MAX_STREAMS];
 };
 
@@ -165,6 +170,25 @@ static void on_side_handshake(struct kf_stream *tls, const struct kf_error *err,
 	tls->user = slot;
 }
 
+/* Channels that stall in the TLS handshake or before their token would hold a slot forever. */
+static void on_sweep(uv_timer_t *timer)
+{
+	struct kf_agent_streams *streams = timer->data;
+	uint64_t now = uv_now(streams->loop);
+
+	for (int i = 0; i < MAX_STREAMS; i++) {
+		struct side_stream *slot = &streams->slots[i];
+		if (slot->is_used && slot->bridge == NULL &&
+		    now - slot->opened_at >= STREAM_START_TIMEOUT_MS)
+			refuse(slot, "a stream did not start in time");
+	}
+}
+
+static void on_sweep_closed(uv_handle_t *handle)
+{
+	free(handle);
+}
+
 struct kf_agent_streams *kf_agent_streams_new(uv_loop_t *loop, SSL_CTX *tls_context,
 					      struct kf_stream *control_tls,
 					      const char *technician_fingerprint,
@@ -181,6 +205,16 @@ struct kf_agent_streams *kf_agent_streams_new(uv_loop_t *loop, SSL_CTX *tls_cont
 	snprintf(streams->technician, sizeof(streams->technician), "%s", technician_fingerprint);
 	streams->callbacks = *callbacks;
 	streams->user = user;
+	streams->sweep = malloc(sizeof(*streams->sweep));
+	if (streams->sweep == NULL) {
+		free(streams);
+		return NULL;
+	}
+	uv_timer_init(loop, streams->sweep);
+	streams->sweep->data = streams;
+	uv_timer_start(streams->sweep, on_sweep, SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS);
+	/* The session's own handles keep the loop running, not this check. */
+	uv_unref((uv_handle_t *)streams->sweep);
 	return streams;
 }
 
@@ -198,6 +232,7 @@ void kf_agent_streams_attach(struct kf_agent_streams *streams, struct kf_stream 
 	}
 	slot->is_used = 1;
 	slot->streams = streams;
+	slot->opened_at = uv_now(streams->loop);
 	if (kf_tls_stream_new(streams->tls_context, 0, channel, on_side_handshake, slot, &slot->tls,
 			      NULL) != KF_OK) {
 		kf_stream_close(channel);
@@ -236,5 +271,6 @@ void kf_agent_streams_free(struct kf_agent_streams *streams)
 		return;
 	kf_agent_streams_stop_screen(streams);
 	kf_screen_free(streams->screen);
+	uv_close((uv_handle_t *)streams->sweep, on_sweep_closed);
 	free(streams);
 }

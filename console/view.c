@@ -25,6 +25,9 @@
 /* After this many wrong passwords the token is retired and the port closed. */
 #define MAX_FAILURES 20
 #define NOVNC_DIR    "/usr/share/novnc"
+/* A viewer gets this long from connecting to its first frame, and checks run this often. */
+#define HANDSHAKE_TIMEOUT_MS 10000
+#define SWEEP_INTERVAL_MS    1000
 
 enum conn_state {
 	VIEWER_VERSION,
@@ -44,6 +47,7 @@ struct conn {
 	uv_tcp_t tcp;
 	struct kf_stream *agent;
 	enum conn_state state;
+	uint64_t connected_at; /* uv_now() when the viewer connected */
 	int minor;
 	uint8_t challenge[CHALLENGESIZE];
 	uint8_t in[HANDSHAKE_MAX];
@@ -62,6 +66,8 @@ struct kf_view {
 	struct kf_view_options options;
 	uv_tcp_t listener;
 	int is_listener_open;
+	uv_timer_t sweep;
+	int is_sweep_open;
 	char address[64];
 	int port;
 	char password[PASSWORD_LENGTH + 1];
@@ -496,6 +502,27 @@ static void on_viewer_read(uv_stream_t *handle, ssize_t nread, const uv_buf_t *b
 	free(buf->base);
 }
 
+/*
+ * A viewer (or a port scanner) that connects and then stalls anywhere before
+ * the relay starts would hold its connection and the agent's stream forever.
+ */
+static void on_sweep(uv_timer_t *timer)
+{
+	struct kf_view *view = timer->data;
+	uint64_t now = uv_now(view->loop);
+	struct conn *conn = view->conns;
+	while (conn != NULL) {
+		struct conn *next = conn->next;
+		if (conn->state != RELAY && !conn->is_closing &&
+		    now - conn->connected_at >= HANDSHAKE_TIMEOUT_MS) {
+			report(view, "a viewer did not finish connecting within %d s; closed",
+			       HANDSHAKE_TIMEOUT_MS / 1000);
+			conn_close(conn);
+		}
+		conn = next;
+	}
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
 	struct kf_view *view = listener->data;
@@ -505,6 +532,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	if (conn == NULL)
 		return;
 	conn->view = view;
+	conn->connected_at = uv_now(view->loop);
 	uv_tcp_init(view->loop, &conn->tcp);
 	conn->tcp.data = conn;
 	conn->next = view->conns;
@@ -740,6 +768,10 @@ int kf_view_new(uv_loop_t *loop, const struct kf_view_options *options, struct k
 		kf_view_free(view);
 		return rc;
 	}
+	uv_timer_init(loop, &view->sweep);
+	view->sweep.data = view;
+	view->is_sweep_open = 1;
+	uv_timer_start(&view->sweep, on_sweep, SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS);
 	int len = sizeof(addr);
 	uv_tcp_getsockname(&view->listener, (struct sockaddr *)&addr, &len);
 	view->port = ntohs(addr.sin_port);
@@ -796,6 +828,11 @@ void kf_view_free(struct kf_view *view)
 		view->is_listener_open = 0;
 		view->open_handles++;
 		uv_close((uv_handle_t *)&view->listener, on_handle_closed);
+	}
+	if (view->is_sweep_open) {
+		view->is_sweep_open = 0;
+		view->open_handles++;
+		uv_close((uv_handle_t *)&view->sweep, on_handle_closed);
 	}
 	for (struct conn *conn = view->conns; conn != NULL; conn = conn->next)
 		conn_close(conn);

@@ -733,8 +733,17 @@ static void on_poll(uv_poll_t *poll, int status, int events)
 			 uv_strerror(status));
 		return;
 	}
-	if (events & UV_READABLE)
+	if (events & UV_READABLE) {
 		ssh->last_received = uv_now(ssh->loop);
+		/*
+		 * Acknowledge at once. sshd leaves Nagle on for connections without a
+		 * terminal, so a delayed acknowledgement here would hold back its next
+		 * small packet (a keystroke, a screen update) by up to 40 ms. Linux
+		 * clears this flag by itself, hence setting it on every read.
+		 */
+		int one = 1;
+		setsockopt(ssh->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+	}
 	ssh_drive(ssh);
 }
 

@@ -2,9 +2,11 @@
 #
 # One scripted workload on Xvfb at 1920x1080 (a 100x100 square moving 60 times
 # a second on a full-screen window, plus a strip of text scrolling up), served
-# in turn by kefu (the agent's screen server and the console's loopback view,
-# joined by socketpairs in screen-pipe), by x0vncserver and by x11vnc, each
-# measured by the same libvncclient client (tests/tools/vnc-bench.c).
+# in turn by kefu through a real session (kefu-agentd share, a stock OpenSSH relay
+# on loopback, end-to-end TLS, kefu-console join's loopback view), by kefu's screen
+# server alone (screen-pipe: the same server and view joined by socketpairs), by
+# x0vncserver and by x11vnc, each measured by the same libvncclient client
+# (tests/tools/vnc-bench.c). Server CPU for the session is kefu-agentd's.
 import json
 import os
 import shutil
@@ -12,7 +14,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 WIDTH, HEIGHT = 1920, 1080
 SECONDS = 5
@@ -121,6 +127,55 @@ def run_kefu(build, display):
         stop(proc)
 
 
+def console_event(console, kind):
+    for _ in range(50):
+        event = json.loads(console.stdout.readline())
+        if event["event"] == kind:
+            return event
+    raise RuntimeError("the console sent no %s event" % kind)
+
+
+def run_kefu_session(build, display):
+    """kefu-agentd share and kefu-console join through a relay, view and control granted."""
+    if os.geteuid() != 0:
+        raise RuntimeError("the relay runs sshd as root; run make bench as root")
+    os.environ["KEFU_BUILD"] = build
+    from conftest import Processes
+    from session_fixtures import Support
+
+    processes = Processes()
+    directory = tempfile.mkdtemp(prefix="kefu-bench-screen-")
+    support = None
+    previous_display = os.environ.get("DISPLAY")
+    try:
+        support = Support(processes, directory)
+        os.environ["DISPLAY"] = display
+        agent = support.start_agent()
+        console = support.start_console(agent.code, "--json")
+        console_event(console, "connected")
+        for capability, question in (("view", "asks to see your screen"),
+                                     ("control", "asks to use your keyboard")):
+            console.stdin.write("request %s\n" % capability)
+            console.stdin.flush()
+            agent.wait_for(question)
+            agent.say("y")
+            if not console_event(console, "consent")["granted"]:
+                raise RuntimeError("%s was not granted" % capability)
+        console.stdin.write("view --no-viewer\n")
+        console.stdin.flush()
+        view = console_event(console, "view")
+        return measure(build, agent.proc, view["address"], view["password"])
+    finally:
+        if previous_display is None:
+            os.environ.pop("DISPLAY", None)
+        else:
+            os.environ["DISPLAY"] = previous_display
+        processes.stop_all()
+        if support is not None:
+            support.cleanup()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def run_x0vncserver(build, display):
     # x0vncserver is a Perl wrapper that starts X0tigervnc in a session of its
     # own; the binary is run directly so that its CPU time is the one measured.
@@ -171,18 +226,21 @@ def main(build_dir):
                           "workload", "--fps", "60"], stdout=subprocess.PIPE, text=True)
         workload.stdout.readline()
         results = {}
-        for name, runner in (("kefu", run_kefu), ("x0vncserver", run_x0vncserver),
-                             ("x11vnc", run_x11vnc)):
+        for name, runner in (("kefu", run_kefu_session), ("kefu-direct", run_kefu),
+                             ("x0vncserver", run_x0vncserver), ("x11vnc", run_x11vnc)):
             try:
                 results[name] = runner(build_dir, display)
             except Exception as error:  # one peer failing must not hide the others
                 print("%s: %s" % (name, error))
         print("workload: %dx%d, square moving 60/s + scrolling text, %d s per server, "
               "%d clicks" % (WIDTH, HEIGHT, SECONDS, CLICKS))
-        names = [n for n in ("kefu", "x0vncserver", "x11vnc") if n in results]
+        print("kefu: through a session and the relay; kefu-direct: the same server and view "
+              "joined by socketpairs")
+        names = [n for n in ("kefu", "kefu-direct", "x0vncserver", "x11vnc") if n in results]
+        peers = [n for n in ("x0vncserver", "x11vnc") if n in results]
         header = "%-20s" % "" + "".join("%14s" % n for n in names)
         if "kefu" in results:
-            header += "".join("%18s" % ("kefu/" + n) for n in names if n != "kefu")
+            header += "".join("%18s" % ("kefu/" + n) for n in peers)
         print(header)
         for key, label, fmt, _ in ROWS:
             line = "%-20s" % label
@@ -192,9 +250,7 @@ def main(build_dir):
                     value /= 1e6
                 line += "%14s" % (fmt % value)
             if "kefu" in results:
-                for n in names:
-                    if n == "kefu":
-                        continue
+                for n in peers:
                     peer = results[n][key]
                     line += "%18s" % ("%.2f" % (results["kefu"][key] / peer) if peer > 0
                                       else "-")

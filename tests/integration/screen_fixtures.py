@@ -146,3 +146,103 @@ def wait_port(port, timeout=20):
             return
         time.sleep(0.1)
     raise AssertionError("nothing listens on port %d" % port)
+
+
+def web_port(url):
+    """The port of a view's browser address (http://127.0.0.1:PORT/...)."""
+    return int(url.split(":")[2].split("/")[0])
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Browser:
+    """Headless Chromium driven through chromedriver's WebDriver HTTP API (stdlib only).
+
+    Screenshots are taken in real time, so a page that connects over the network is
+    simply looked at again until it shows what is expected.
+    """
+
+    def __init__(self, processes, tmp_path):
+        require("chromium", "chromedriver")
+        self.port = free_port()
+        processes.start(["chromedriver", "--port=%d" % self.port],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+        options = {"binary": shutil.which("chromium"),
+                   "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                            "--no-first-run", "--disable-background-networking",
+                            "--disable-component-update", "--disable-sync",
+                            "--window-size=1000,900",
+                            "--user-data-dir=%s" % (tmp_path / "chromium-profile")]}
+        reply = self._call("POST", "/session", {
+            "capabilities": {"alwaysMatch": {"goog:chromeOptions": options}}})
+        self.session = reply["sessionId"]
+
+    def _call(self, method, path, body=None):
+        import json
+        import urllib.request
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request("http://127.0.0.1:%d%s" % (self.port, path), data=data,
+                                         method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())["value"]
+
+    def open(self, url):
+        self._call("POST", "/session/%s/url" % self.session, {"url": url})
+
+    def screenshot(self):
+        import base64
+        import io
+        from PIL import Image
+        png = base64.b64decode(self._call("GET", "/session/%s/screenshot" % self.session))
+        return Image.open(io.BytesIO(png)).convert("RGB")
+
+    def close(self):
+        self._call("DELETE", "/session/%s" % self.session)
+
+
+def find_pattern(image):
+    """The top-left corner of x-draw's pattern in image, or None."""
+    (width, height), pixels = image.size, image.load()
+    return next(((x, y) for y in range(height - HEIGHT + 1) for x in range(width - WIDTH + 1)
+                 if pixels[x, y] == block_colour(0, 0)
+                 and pixels[x + 31, y + 31] == block_colour(0, 0)
+                 and pixels[x + 32, y] == block_colour(32, 0)), None)
+
+
+def browser_pattern_errors(processes, url, tmp_path, timeout=60):
+    """Opens url in headless Chromium and checks the test pattern on the page.
+
+    Returns the blocks whose colour is wrong; fails if the pattern never shows.
+    """
+    wait_port(web_port(url))
+    browser = Browser(processes, tmp_path)
+    try:
+        browser.open(url)
+        deadline = time.monotonic() + timeout
+        origin = None
+        while origin is None and time.monotonic() < deadline:
+            image = browser.screenshot()
+            origin = find_pattern(image)
+            if origin is None:
+                time.sleep(0.5)
+        image.save(str(tmp_path / "page.png"))
+    finally:
+        browser.close()
+    assert origin is not None, "the pattern is not on the page (see %s)" % (tmp_path / "page.png")
+    pixels = image.load()
+    wrong = []
+    for by in range(HEIGHT // 32):
+        for bx in range(WIDTH // 32):
+            x, y = bx * 32 + 16, by * 32 + 16
+            if (x, y) == (WIDTH // 2 + 16, HEIGHT // 2 + 16):
+                continue
+            got = pixels[origin[0] + x, origin[1] + y]
+            if max(abs(a - b) for a, b in zip(got, block_colour(x, y))) > 8:
+                wrong.append((bx, by, got))
+    return wrong

@@ -1,13 +1,17 @@
 # kefu: the customer's screen through a real session, only while 'view' is granted.
 # SPDX-License-Identifier: MIT
 import json
+import os
+import socket
 import subprocess
+import time
 
 import pytest
 
 from conftest import run
-from screen_fixtures import (HEIGHT, WIDTH, block_colour, draw_pattern, require, start_xvfb,
-                             vnc_bench)
+from screen_fixtures import (HEIGHT, WIDTH, LineReader, block_colour, browser_pattern_errors,
+                             draw_pattern, is_port_open, require, start_xvfb, tool, vnc_bench,
+                             wait_port, web_port)
 from session_fixtures import support  # noqa: F401 (support is a fixture)
 
 
@@ -164,3 +168,100 @@ def test_input_arrives_only_while_control_is_granted(shared, processes, tmp_path
     assert vnc_bench("input", view["address"], "--password", view["password"], "--click",
                      "60,60", "--text", "zz").returncode == 0
     assert presses(drain(xev, SETTLE_SECONDS)) == []
+
+
+def grant(agent, console, capability, question):
+    send(console, "request " + capability)
+    agent.wait_for(question)
+    agent.say("y")
+    assert next_event(console, "consent")["granted"] is True
+
+
+def test_the_browser_view_renders_the_desktop_through_the_session(shared, processes, tmp_path):
+    require("chromium", "chromedriver", "websockify")
+    agent, console = shared
+    grant(agent, console, "view", "asks to see your screen")
+    send(console, "view --web --no-viewer")
+    view = next_event(console, "view")
+    assert view["url"].startswith("http://127.0.0.1:")
+    assert "password=" + view["password"] in view["url"].split("#", 1)[1]
+    wrong = browser_pattern_errors(processes, view["url"], tmp_path)
+    assert len(wrong) <= 1, wrong  # the pointer may cover one block
+
+
+def test_closing_the_viewer_keeps_the_session_and_ending_closes_the_endpoints(shared, tmp_path):
+    agent, console = shared
+    grant(agent, console, "view", "asks to see your screen")
+    send(console, "view --web --no-viewer")
+    view = next_event(console, "view")
+    port = int(view["address"].split(":")[1])
+    wait_port(web_port(view["url"]))
+    # Each snapshot is a viewer that connects, takes a frame and closes.
+    assert snapshot(view, tmp_path / "first.ppm").returncode == 0
+    assert next_event(console, "view-event")
+    send(console, "ping")
+    assert next_event(console, "pong")
+    assert snapshot(view, tmp_path / "second.ppm").returncode == 0
+    send(console, "end")
+    assert next_event(console, "ended")
+    assert console.wait(timeout=30) == 0
+    agent.finish()
+    assert not is_port_open(port)
+    assert not is_port_open(web_port(view["url"]))
+    assert not os.path.exists(view["password_file"])
+
+
+def test_a_viewer_stalled_in_the_handshake_is_closed_and_the_view_stays(shared, tmp_path):
+    agent, console = shared
+    grant(agent, console, "view", "asks to see your screen")
+    send(console, "view --no-viewer")
+    view = next_event(console, "view")
+    host, port = view["address"].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as stalled:
+        assert stalled.recv(12) == b"RFB 003.008\n"
+        # It never answers; the view closes it after its handshake time (10 s).
+        stalled.settimeout(30)
+        started = time.monotonic()
+        assert stalled.recv(1) == b""
+        assert time.monotonic() - started < 25
+    event = next_event(console, "view-event")
+    while "did not finish connecting" not in event["detail"]:
+        event = next_event(console, "view-event")
+    assert snapshot(view, tmp_path / "after.ppm").returncode == 0
+
+
+def test_the_clipboard_travels_both_ways_only_with_control(shared, processes):
+    require("xclip")
+    agent, console = shared
+    display = os.environ["DISPLAY"]
+    grant(agent, console, "view", "asks to see your screen")
+    send(console, "view --no-viewer")
+    view = next_event(console, "view")
+
+    def customer_clipboard(wanted, seconds):
+        deadline = time.monotonic() + seconds
+        text = None
+        while time.monotonic() < deadline and text != wanted:
+            text = run(["xclip", "-display", display, "-selection", "clipboard", "-o"],
+                       timeout=10).stdout
+            time.sleep(0.1)
+        return text
+
+    # View only: the technician's clipboard does not reach the customer.
+    assert vnc_bench("input", view["address"], "--password", view["password"],
+                     "--cut", "not without control").returncode == 0
+    assert customer_clipboard("not without control", 2) != "not without control"
+    grant(agent, console, "control", "asks to use your keyboard")
+    assert vnc_bench("input", view["address"], "--password", view["password"],
+                     "--cut", "from the technician").returncode == 0
+    assert customer_clipboard("from the technician", 10) == "from the technician"
+    watcher = processes.start([tool("vnc-bench"), "watch", view["address"], "--password",
+                               view["password"], "--seconds", "30"], stdout=subprocess.PIPE,
+                              text=True)
+    reader = LineReader(watcher)
+    reader.wait_for(lambda l: l == "update")
+    copy = processes.start(["xclip", "-display", display, "-selection", "clipboard", "-i"],
+                           stdin=subprocess.PIPE, text=True)
+    copy.stdin.write("from the customer")
+    copy.stdin.close()
+    reader.wait_for(lambda l: l == "cut from the customer")
