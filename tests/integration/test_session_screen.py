@@ -265,3 +265,37 @@ def test_the_clipboard_travels_both_ways_only_with_control(shared, processes):
     copy.stdin.write("from the customer")
     copy.stdin.close()
     reader.wait_for(lambda l: l == "cut from the customer")
+
+
+def test_a_channel_that_never_starts_is_closed_by_the_agent(shared, support, tmp_path):
+    """A technician's client opens a channel to the helper and then says nothing."""
+    agent, console = shared
+    relay = support.relay
+    known = tmp_path / "known_hosts"
+    known.write_text("[%s]:%d %s\n" % (relay.host, relay.port, relay.host_key_line))
+    port = int(agent.code.replace(" ", "")[1:6])
+    silent = subprocess.Popen(["ssh", "-F", "/dev/null", "-p", str(relay.port), "-i",
+                               relay.tech_key, "-o", "BatchMode=yes",
+                               "-o", "UserKnownHostsFile=%s" % known, "-W", "localhost:%d" % port,
+                               "%s@%s" % (relay.tech_user, relay.host)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL)
+    try:
+        # The helper opens TLS (a ClientHello) and gets no answer; after its start
+        # time (15 s) it closes the channel, which ends ssh -W.
+        started = time.monotonic()
+        said = silent.stdout.read()
+        assert said == b"" or said[:1] == b"\x16"  # nothing but a TLS handshake record
+        assert 10 < time.monotonic() - started < 40
+    finally:
+        silent.kill()
+        silent.wait()
+    send(console, "ping")
+    assert next_event(console, "pong")
+    send(console, "end")
+    console.wait(timeout=30)
+    agent.finish()
+    log = [json.loads(line) for line in
+           open(str(tmp_path / "state" / "kefu" / "audit.jsonl")).read().splitlines()]
+    assert any(e["event"] == "stream-refused" and "in time" in e.get("detail", "")
+               for e in log), log
