@@ -239,8 +239,8 @@ static bool is_package_id(const char *s)
 	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
 		return false;
 	for (i = 0; s[i] != '\0'; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-		      s[i] == '-' || s[i] == '.' || s[i] == '_'))
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		      s[i] == '.' || s[i] == '_'))
 			return false;
 	return true;
 }
@@ -417,7 +417,8 @@ out:
 /* The signature (kefu-package.sig). */
 
 static int check_signature(struct kf_package *pkg, const struct kf_package_publisher *trusted,
-			   size_t n_trusted, bool require, const struct kf_package_publisher **signer,
+			   size_t n_trusted, bool require,
+			   const struct kf_package_publisher **signer,
 			   enum kf_package_reason *reason, struct kf_error *err)
 {
 	static const char *const keys[] = {"format", "algorithm", "public_key", "signature", NULL};
@@ -440,8 +441,7 @@ static int check_signature(struct kf_package *pkg, const struct kf_package_publi
 	    json_integer_value(json_object_get(root, "format")) != KF_PACKAGE_FORMAT ||
 	    !json_is_string(json_object_get(root, "algorithm")) ||
 	    strcmp(json_string_value(json_object_get(root, "algorithm")), "ed25519") != 0 ||
-	    key_text == NULL || sig_text == NULL ||
-	    kf_package_key_decode(key_text, pkg->key) < 0 ||
+	    key_text == NULL || sig_text == NULL || kf_package_key_decode(key_text, pkg->key) < 0 ||
 	    kf_base64_decode(sig_text, strlen(sig_text), sig, sizeof(sig)) != KF_PACKAGE_SIG_SIZE) {
 		json_decref(root);
 		return refuse(err, reason, KF_PACKAGE_BAD_SIGNATURE, KF_ERR_AUTH,
@@ -462,7 +462,8 @@ static int check_signature(struct kf_package *pkg, const struct kf_package_publi
 		free(text);
 		return r;
 	}
-	if (kf_buf_append(&message, KF_PACKAGE_SIGN_CONTEXT, strlen(KF_PACKAGE_SIGN_CONTEXT)) != 0 ||
+	if (kf_buf_append(&message, KF_PACKAGE_SIGN_CONTEXT, strlen(KF_PACKAGE_SIGN_CONTEXT)) !=
+		    0 ||
 	    kf_buf_append(&message, pkg->manifest, pkg->manifest_len) != 0)
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
 	pub = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pkg->key, KF_PACKAGE_KEY_SIZE);
@@ -572,8 +573,8 @@ static int find_file(const struct kf_package *pkg, const char *path)
 	return f == NULL ? -1 : (int)(f - pkg->files);
 }
 
-static int read_payload(struct reader *rd, struct kf_package *pkg, const char *name,
-			size_t size, size_t *count)
+static int read_payload(struct reader *rd, struct kf_package *pkg, const char *name, size_t size,
+			size_t *count)
 {
 	const char *path = name + strlen(KF_PACKAGE_FILES_PREFIX);
 	struct kf_package_file *f;
@@ -629,8 +630,8 @@ static int accept_manifest(struct reader *rd, struct kf_package *pkg, const char
 				 rd->err)) != KF_OK)
 		return r;
 	pkg->is_signed = signer != NULL;
-	if ((r = parse_manifest(pkg->manifest, pkg->manifest_len, kind, rd->limits, pkg,
-				rd->reason, rd->err)) != KF_OK)
+	if ((r = parse_manifest(pkg->manifest, pkg->manifest_len, kind, rd->limits, pkg, rd->reason,
+				rd->err)) != KF_OK)
 		return r;
 	if (signer != NULL && signer->name != NULL && strcmp(signer->name, pkg->publisher) != 0)
 		return refuse(rd->err, rd->reason, KF_PACKAGE_UNKNOWN_PUBLISHER, KF_ERR_AUTH,
@@ -699,8 +700,7 @@ static int read_package(const uint8_t *data, size_t len, const char *kind,
 			r = read_member(&rd, name, size, KF_PACKAGE_MANIFEST_MAX, &pkg->manifest);
 			pkg->manifest_len = size;
 		} else if (index == 1 && strcmp(name, KF_PACKAGE_SIGNATURE_NAME) == 0) {
-			r = read_member(&rd, name, size, KF_PACKAGE_SIGNATURE_MAX,
-					&pkg->signature);
+			r = read_member(&rd, name, size, KF_PACKAGE_SIGNATURE_MAX, &pkg->signature);
 			pkg->signature_len = size;
 			if (r == KF_OK)
 				r = accept_manifest(&rd, pkg, kind, trusted, n_trusted,
@@ -796,8 +796,7 @@ static char *manifest_text(const struct kf_package_spec *spec,
 		size_t k;
 
 		if (EVP_Digest(sorted[i]->data != NULL ? sorted[i]->data : (const uint8_t *)"",
-			       sorted[i]->size, digest, NULL, EVP_sha256(),
-			       NULL) != 1)
+			       sorted[i]->size, digest, NULL, EVP_sha256(), NULL) != 1)
 			goto out;
 		for (k = 0; k < 32; k++)
 			snprintf(hex + 2 * k, 3, "%02x", digest[k]);
@@ -832,7 +831,8 @@ static char *signature_text(EVP_PKEY *key, const char *manifest, struct kf_error
 	json_t *root = NULL;
 
 	if (ctx == NULL || public == NULL ||
-	    kf_buf_append(&message, KF_PACKAGE_SIGN_CONTEXT, strlen(KF_PACKAGE_SIGN_CONTEXT)) != 0 ||
+	    kf_buf_append(&message, KF_PACKAGE_SIGN_CONTEXT, strlen(KF_PACKAGE_SIGN_CONTEXT)) !=
+		    0 ||
 	    kf_buf_append(&message, manifest, strlen(manifest)) != 0 ||
 	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) != 1 ||
 	    EVP_DigestSign(ctx, sig, &sig_len, message.data, message.len) != 1 ||
@@ -1046,8 +1046,8 @@ int kf_package_install(const struct kf_package *pkg, const char *dest, struct kf
 	if (dirfd < 0)
 		goto fail;
 	for (i = 0; i < pkg->n_files; i++)
-		if (write_file_at(dirfd, pkg->files[i].path, pkg->files[i].data,
-				  pkg->files[i].size, pkg->files[i].executable ? 0755 : 0644) < 0)
+		if (write_file_at(dirfd, pkg->files[i].path, pkg->files[i].data, pkg->files[i].size,
+				  pkg->files[i].executable ? 0755 : 0644) < 0)
 			goto fail;
 	if (write_file_at(dirfd, INSTALLED_MANIFEST, pkg->manifest, pkg->manifest_len, 0644) < 0 ||
 	    (pkg->signature != NULL && write_file_at(dirfd, INSTALLED_SIGNATURE, pkg->signature,
@@ -1141,7 +1141,8 @@ int kf_package_key_save(EVP_PKEY *key, const char *path, struct kf_error *err)
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp))
 		r = kf_error_set(err, KF_ERR_INVALID, "%s: path too long", path);
-	else if (bio == NULL || PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+	else if (bio == NULL ||
+		 PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1 ||
 		 (pem_len = BIO_get_mem_data(bio, &pem)) <= 0)
 		r = kf_error_set(err, KF_ERR_INVALID, "cannot encode the private key");
 	else if ((fd = mkstemp(tmp)) < 0)
@@ -1151,8 +1152,7 @@ int kf_package_key_save(EVP_PKEY *key, const char *path, struct kf_error *err)
 		r = kf_error_set(err, KF_ERR_IO, "%s: %s", path, strerror(errno));
 	/* link() never replaces an existing file, unlike rename(). */
 	else if (link(tmp, path) < 0)
-		r = kf_error_set(err, errno == EEXIST ? KF_ERR_STATE : KF_ERR_IO,
-				 "%s: %s", path,
+		r = kf_error_set(err, errno == EEXIST ? KF_ERR_STATE : KF_ERR_IO, "%s: %s", path,
 				 errno == EEXIST ? "already exists; a key is never overwritten"
 						 : strerror(errno));
 	if (fd >= 0) {

@@ -13,7 +13,7 @@
 #define KF_PACKAGE_FORMAT        1
 #define KF_PACKAGE_MANIFEST_NAME "kefu-package.json" /* first member: the signed list */
 #define KF_PACKAGE_SIGNATURE_NAME                                                                  \
-	"kefu-package.sig"              /* second member: Ed25519 signature of the list */
+	"kefu-package.sig"                /* second member: Ed25519 signature of the list */
 #define KF_PACKAGE_FILES_PREFIX  "files/" /* every other member lives under it */
 #define KF_PACKAGE_MANIFEST_MAX  (256 * 1024)
 #define KF_PACKAGE_SIGNATURE_MAX 4096
@@ -27,22 +27,22 @@
 /* Why a package was refused; each has a stable name (kf_package_reason_name). */
 enum kf_package_reason {
 	KF_PACKAGE_OK = 0,
-	KF_PACKAGE_NOT_AN_ARCHIVE,   /* not a tar archive at all */
-	KF_PACKAGE_DAMAGED,          /* truncated or corrupt tar */
-	KF_PACKAGE_NOT_A_PACKAGE,    /* a tar, but not laid out as a kefu package */
-	KF_PACKAGE_UNSIGNED,         /* no signature member */
-	KF_PACKAGE_BAD_SIGNATURE,    /* signature does not verify */
+	KF_PACKAGE_NOT_AN_ARCHIVE,    /* not a tar archive at all */
+	KF_PACKAGE_DAMAGED,           /* truncated or corrupt tar */
+	KF_PACKAGE_NOT_A_PACKAGE,     /* a tar, but not laid out as a kefu package */
+	KF_PACKAGE_UNSIGNED,          /* no signature member */
+	KF_PACKAGE_BAD_SIGNATURE,     /* signature does not verify */
 	KF_PACKAGE_UNKNOWN_PUBLISHER, /* signed by a key nobody trusts */
-	KF_PACKAGE_BAD_MANIFEST,     /* the signed list is malformed or of another kind */
-	KF_PACKAGE_UNSAFE_PATH,      /* absolute, "..", empty or odd path */
-	KF_PACKAGE_LINK,             /* symbolic or hard link */
-	KF_PACKAGE_SPECIAL_FILE,     /* device, fifo, socket or folder entry */
-	KF_PACKAGE_TOO_LARGE,        /* a member, the total, the member count or the archive */
-	KF_PACKAGE_DUPLICATE,        /* a name twice */
-	KF_PACKAGE_NOT_IN_MANIFEST,  /* a file the signed list does not name */
-	KF_PACKAGE_MISSING_FILE,     /* a file the signed list names is absent */
-	KF_PACKAGE_HASH_MISMATCH,    /* a file's bytes or size differ from the signed list */
-	KF_PACKAGE_CONTENT,          /* the content does not fit its kind (checked by the caller) */
+	KF_PACKAGE_BAD_MANIFEST,      /* the signed list is malformed or of another kind */
+	KF_PACKAGE_UNSAFE_PATH,       /* absolute, "..", empty or odd path */
+	KF_PACKAGE_LINK,              /* symbolic or hard link */
+	KF_PACKAGE_SPECIAL_FILE,      /* device, fifo, socket or folder entry */
+	KF_PACKAGE_TOO_LARGE,         /* a member, the total, the member count or the archive */
+	KF_PACKAGE_DUPLICATE,         /* a name twice */
+	KF_PACKAGE_NOT_IN_MANIFEST,   /* a file the signed list does not name */
+	KF_PACKAGE_MISSING_FILE,      /* a file the signed list names is absent */
+	KF_PACKAGE_HASH_MISMATCH,     /* a file's bytes or size differ from the signed list */
+	KF_PACKAGE_CONTENT, /* the content does not fit its kind (checked by the caller) */
 };
 
 /* A stable lower-case name of a reason ("unsigned", "bad-signature", ...). */

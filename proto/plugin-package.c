@@ -11,9 +11,8 @@ const struct kf_package_limits kf_plugin_package_limits = {
 	.max_files = 256,
 };
 
-int kf_plugin_package_trust(const struct kf_profile *profile,
-			    struct kf_package_publisher **trusted, size_t *n_trusted,
-			    struct kf_error *err)
+int kf_plugin_package_trust(const struct kf_profile *profile, struct kf_package_publisher **trusted,
+			    size_t *n_trusted, struct kf_error *err)
 {
 	size_t i;
 
@@ -61,7 +60,8 @@ static int check_step(const struct kf_package *pkg, const struct kf_plugin_step 
 	const struct kf_package_file *f = find(pkg, step->run);
 
 	if (f == NULL)
-		return refuse(reason, err, step->run, " is a step of plugin.json but not in the package");
+		return refuse(reason, err, step->run,
+			      " is a step of plugin.json but not in the package");
 	if (!f->executable)
 		return refuse(reason, err, step->run, " is a step but not executable");
 	return KF_OK;

@@ -16,9 +16,8 @@ extern const struct kf_package_limits kf_plugin_package_limits;
  * The profile's plugin publishers as trusted signers. *trusted (caller frees)
  * borrows the names from profile, which must outlive it.
  */
-int kf_plugin_package_trust(const struct kf_profile *profile,
-			    struct kf_package_publisher **trusted, size_t *n_trusted,
-			    struct kf_error *err);
+int kf_plugin_package_trust(const struct kf_profile *profile, struct kf_package_publisher **trusted,
+			    size_t *n_trusted, struct kf_error *err);
 
 /*
  * Checks that a package's files make a plugin: plugin.json parses, its id,

@@ -133,10 +133,11 @@ static int write_manifest(const char *dir, const char *id, const char *publisher
 		      " s:[{s:s, s:i, s:{s:b, s:[s]}}], s:{s:s, s:i}}]}",
 		      "format", 1, "id", id, "version", "0.1.0", "name", name, "description",
 		      "Finds the setting that switches it off and switches it on again.",
-		      "publisher", publisher != NULL ? publisher : "", "applies_to", "file", conf, "checks", "id",
-		      "switched-off", "title", title, "fix", fix, "detect", "run", "detect.sh",
-		      "timeout", 10, "repair", "run", "repair.sh", "timeout", 10, "privileges",
-		      "root", 1, "writes", "/etc", "verify", "run", "detect.sh", "timeout", 10);
+		      "publisher", publisher != NULL ? publisher : "", "applies_to", "file", conf,
+		      "checks", "id", "switched-off", "title", title, "fix", fix, "detect", "run",
+		      "detect.sh", "timeout", 10, "repair", "run", "repair.sh", "timeout", 10,
+		      "privileges", "root", 1, "writes", "/etc", "verify", "run", "detect.sh",
+		      "timeout", 10);
 	if (m == NULL)
 		return -1;
 	if (publisher == NULL)
@@ -199,7 +200,8 @@ int kf_plugin_cmd_new(int argc, char **argv)
 	    write_text(sub, "run.sh", 0755, test_sh, id) < 0)
 		return kf_cli_fail(KF_PLUGIN_PROGRAM, "%s: cannot write the scaffold: %s", dir,
 				   strerror(errno));
-	if (make_fixture(dir, "broken", "no", id) < 0 || make_fixture(dir, "healthy", "yes", id) < 0)
+	if (make_fixture(dir, "broken", "no", id) < 0 ||
+	    make_fixture(dir, "healthy", "yes", id) < 0)
 		return kf_cli_fail(KF_PLUGIN_PROGRAM, "%s: cannot write the fixtures: %s", dir,
 				   strerror(errno));
 	/* The scaffold must always be a valid plugin. */

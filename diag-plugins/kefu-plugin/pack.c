@@ -80,8 +80,7 @@ static int collect(const char *root, const char *rel, int depth, struct collecti
 		else {
 			struct kf_package_file *f = &c->files[c->n_files];
 
-			r = kf_package_read_file(path, limits->max_member, &f->data, &f->size,
-						 err);
+			r = kf_package_read_file(path, limits->max_member, &f->data, &f->size, err);
 			if (r == KF_OK) {
 				f->path = strdup(child);
 				f->executable = (st.st_mode & 0111) != 0;
@@ -191,12 +190,8 @@ int kf_plugin_cmd_pack(int argc, char **argv)
 	if (r == KF_OK)
 		r = collect(argv[dir], "", 0, c, &err);
 	if (r == KF_OK) {
-		struct kf_package_spec spec = {KF_PLUGIN_PACKAGE_KIND,
-					       m->id,
-					       m->version,
-					       m->publisher,
-					       c->n_files,
-					       c->files};
+		struct kf_package_spec spec = {KF_PLUGIN_PACKAGE_KIND, m->id,      m->version,
+					       m->publisher,           c->n_files, c->files};
 
 		r = kf_package_build(&spec, key, &data, &len, &err);
 	}
@@ -241,7 +236,7 @@ int kf_plugin_cmd_sign(int argc, char **argv)
 	if (r == KF_OK)
 		r = kf_plugin_package_check(pkg, NULL, NULL, &err);
 	if (r == KF_OK) {
-		struct kf_package_spec spec = {pkg->kind,   pkg->id,      pkg->version,
+		struct kf_package_spec spec = {pkg->kind,      pkg->id,      pkg->version,
 					       pkg->publisher, pkg->n_files, pkg->files};
 
 		r = kf_package_build(&spec, key, &signed_data, &signed_len, &err);

@@ -55,11 +55,10 @@ int kf_plugin_cmd_verify(int argc, char **argv)
 		free(trusted);
 	kf_profile_free(profile);
 	if (r != KF_OK)
-		return kf_cli_fail(KF_PLUGIN_PROGRAM, "%s: refused: %s", argv[optind],
-				   err.message);
+		return kf_cli_fail(KF_PLUGIN_PROGRAM, "%s: refused: %s", argv[optind], err.message);
 	public = kf_base64_encode(pkg->key, sizeof(pkg->key));
-	printf("%s: verified: plugin %s %s from \"%s\", signed by key %s\n", argv[optind],
-	       pkg->id, pkg->version, pkg->publisher, public != NULL ? public : "?");
+	printf("%s: verified: plugin %s %s from \"%s\", signed by key %s\n", argv[optind], pkg->id,
+	       pkg->version, pkg->publisher, public != NULL ? public : "?");
 	free(public);
 	for (i = 0; i < pkg->n_files; i++)
 		printf("  %s %8zu  %s\n", pkg->files[i].executable ? "x" : "-", pkg->files[i].size,
