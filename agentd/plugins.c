@@ -85,11 +85,10 @@ static int install(int argc, char **argv)
 	free(trusted);
 	kf_profile_free(profile);
 	if (r != KF_OK) {
-		audit("plugin-refused", json_pack("{s:s, s:s, s:s}", "file", argv[optind], "reason",
-						  kf_package_reason_name(reason), "detail",
-						  err.message));
-		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: refused: %s", argv[optind],
-				   err.message);
+		audit("plugin-refused",
+		      json_pack("{s:s, s:s, s:s}", "file", argv[optind], "reason",
+				kf_package_reason_name(reason), "detail", err.message));
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: refused: %s", argv[optind], err.message);
 	}
 	snprintf(probe, sizeof(probe), "%s/x", dir);
 	if (snprintf(dest, sizeof(dest), "%s/%s", dir, pkg->id) >= (int)sizeof(dest) ||
@@ -143,7 +142,8 @@ static int list(int argc, char **argv)
 			return KF_EXIT_USAGE;
 		}
 	}
-	if (dir == NULL && (dir = kf_agentd_plugins_dir(default_dir, sizeof(default_dir))) == NULL) {
+	if (dir == NULL &&
+	    (dir = kf_agentd_plugins_dir(default_dir, sizeof(default_dir))) == NULL) {
 		json_decref(out);
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "no HOME or XDG_DATA_HOME: give --dir DIR");
 	}
@@ -154,9 +154,8 @@ static int list(int argc, char **argv)
 		struct kf_error err;
 		json_t *entry;
 
-		if (names[i]->d_name[0] == '.' ||
-		    snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name) >=
-			    (int)sizeof(path)) {
+		if (names[i]->d_name[0] == '.' || snprintf(path, sizeof(path), "%s/%s", dir,
+							   names[i]->d_name) >= (int)sizeof(path)) {
 			free(names[i]);
 			continue;
 		}
@@ -166,8 +165,8 @@ static int list(int argc, char **argv)
 					  pkg->version, "publisher", pkg->publisher, "dir", path,
 					  "intact", 1);
 		else
-			entry = json_pack("{s:s, s:s, s:b, s:s}", "plugin", names[i]->d_name,
-					  "dir", path, "intact", 0, "problem", err.message);
+			entry = json_pack("{s:s, s:s, s:b, s:s}", "plugin", names[i]->d_name, "dir",
+					  path, "intact", 0, "problem", err.message);
 		if (!json) {
 			if (pkg != NULL)
 				printf("%-32s %-12s %s\n", pkg->id, pkg->version, pkg->publisher);

@@ -99,8 +99,8 @@ bool kf_package_path_is_safe(const char *path)
 	return true;
 }
 
-/* Says in words why an archive member's name is unsafe, or NULL when it is not. */
-static const char *unsafe_name_reason(const char *name)
+/* Says in words why a member's name leaves the package, or NULL when it does not. */
+static const char *escaping_name_reason(const char *name)
 {
 	const char *component = name;
 
@@ -114,6 +114,16 @@ static const char *unsafe_name_reason(const char *name)
 		if (component != NULL)
 			component++;
 	}
+	return NULL;
+}
+
+/* Says in words why a member's name is not a plain path, or NULL when it is. */
+static const char *unsafe_name_reason(const char *name)
+{
+	const char *why = escaping_name_reason(name);
+
+	if (why != NULL)
+		return why;
 	if (strncmp(name, KF_PACKAGE_FILES_PREFIX, strlen(KF_PACKAGE_FILES_PREFIX)) != 0)
 		return NULL; /* the list and signature, or a member refused as not in the list */
 	if (!kf_package_path_is_safe(name + strlen(KF_PACKAGE_FILES_PREFIX)))
@@ -540,7 +550,7 @@ static int check_member(struct reader *rd, struct archive_entry *entry, const ch
 	if (name == NULL)
 		return refuse(rd->err, rd->reason, KF_PACKAGE_UNSAFE_PATH, KF_ERR_INVALID,
 			      "a member has no readable name");
-	if ((why = unsafe_name_reason(name)) != NULL)
+	if ((why = escaping_name_reason(name)) != NULL)
 		return refuse(rd->err, rd->reason, KF_PACKAGE_UNSAFE_PATH, KF_ERR_INVALID,
 			      "%.128s %s", name, why);
 	if (archive_entry_hardlink(entry) != NULL)
@@ -557,6 +567,9 @@ static int check_member(struct reader *rd, struct archive_entry *entry, const ch
 			      : type == AE_IFDIR                   ? "folder entry"
 			      : type == AE_IFSOCK                  ? "socket"
 								   : "special file");
+	if ((why = unsafe_name_reason(name)) != NULL)
+		return refuse(rd->err, rd->reason, KF_PACKAGE_UNSAFE_PATH, KF_ERR_INVALID,
+			      "%.128s %s", name, why);
 	if (!archive_entry_size_is_set(entry) || archive_entry_size(entry) < 0)
 		return refuse(rd->err, rd->reason, KF_PACKAGE_DAMAGED, KF_ERR_INVALID,
 			      "%.128s has no size", name);
@@ -640,6 +653,64 @@ static int accept_manifest(struct reader *rd, struct kf_package *pkg, const char
 	return KF_OK;
 }
 
+/*
+ * The caps come first: one pass over the headers counts the members and adds
+ * up their sizes before any content is read, hashed or parsed.
+ */
+static int check_sizes(const uint8_t *data, size_t len, const struct kf_package_limits *limits,
+		       enum kf_package_reason *reason, struct kf_error *err)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *entry;
+	size_t members = 0, total = 0;
+	int h, r = KF_OK;
+
+	if (a == NULL)
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	/* Plain tar only: no compression filters, no other formats. */
+	archive_read_support_format_tar(a);
+	if (archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
+		r = refuse(err, reason, KF_PACKAGE_NOT_AN_ARCHIVE, KF_ERR_INVALID,
+			   "not a tar archive: %s", archive_error_string(a));
+		goto out;
+	}
+	while ((h = archive_read_next_header(a, &entry)) == ARCHIVE_OK) {
+		la_int64_t size = archive_entry_size(entry);
+
+		/* The list and the signature are bounded by their own caps. */
+		if (++members > limits->max_files + 2) {
+			r = refuse(err, reason, KF_PACKAGE_TOO_LARGE, KF_ERR_TOO_LARGE,
+				   "the archive holds more than %zu files", limits->max_files);
+			goto out;
+		}
+		if (size < 0 || (uint64_t)size > (members <= 2 ? KF_PACKAGE_MANIFEST_MAX
+							       : limits->max_member)) {
+			r = refuse(err, reason, KF_PACKAGE_TOO_LARGE, KF_ERR_TOO_LARGE,
+				   "%.128s is larger than %zu bytes",
+				   archive_entry_pathname(entry) ? archive_entry_pathname(entry)
+								 : "a member",
+				   members <= 2 ? (size_t)KF_PACKAGE_MANIFEST_MAX
+						: limits->max_member);
+			goto out;
+		}
+		total += (size_t)size;
+		if (total >
+		    limits->max_total + KF_PACKAGE_MANIFEST_MAX + KF_PACKAGE_SIGNATURE_MAX) {
+			r = refuse(err, reason, KF_PACKAGE_TOO_LARGE, KF_ERR_TOO_LARGE,
+				   "the files add up to more than %zu bytes", limits->max_total);
+			goto out;
+		}
+	}
+	if (h != ARCHIVE_EOF)
+		r = refuse(
+			err, reason, members == 0 ? KF_PACKAGE_NOT_AN_ARCHIVE : KF_PACKAGE_DAMAGED,
+			KF_ERR_INVALID, "%s",
+			members == 0 ? "not a tar archive" : "the archive is truncated or corrupt");
+out:
+	archive_read_free(a);
+	return r;
+}
+
 static int read_package(const uint8_t *data, size_t len, const char *kind,
 			const struct kf_package_publisher *trusted, size_t n_trusted,
 			bool require_signature, const struct kf_package_limits *limits,
@@ -665,7 +736,8 @@ static int read_package(const uint8_t *data, size_t len, const char *kind,
 			   "the archive is larger than %zu bytes", limits->max_archive);
 		goto out;
 	}
-	/* Plain tar only: no compression filters, no other formats. */
+	if ((r = check_sizes(data, len, limits, reason, err)) != KF_OK)
+		goto out;
 	archive_read_support_format_tar(rd.archive);
 	if (archive_read_open_memory(rd.archive, data, len) != ARCHIVE_OK) {
 		r = refuse(err, reason, KF_PACKAGE_NOT_AN_ARCHIVE, KF_ERR_INVALID,
