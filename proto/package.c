@@ -973,6 +973,7 @@ int kf_package_build(const struct kf_package_spec *spec, EVP_PKEY *key, uint8_t 
 	}
 	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
 	    archive_write_add_filter_none(a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
 	    archive_write_open(a, &buf, NULL, write_to_buffer, NULL) != ARCHIVE_OK ||
 	    add_member(a, entry, KF_PACKAGE_MANIFEST_NAME, manifest, strlen(manifest), 0644) < 0 ||
 	    (signature != NULL && add_member(a, entry, KF_PACKAGE_SIGNATURE_NAME, signature,

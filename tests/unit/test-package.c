@@ -385,9 +385,8 @@ static void hostile_members_are_refused_each_with_its_reason(void **state)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct members *ms = load_members(fx->good, fx->good_len);
-		struct member *m =
-			add(ms, cases[i].name, cases[i].type,
-			    cases[i].type == AE_IFREG && !cases[i].hard ? script : NULL);
+		struct member *m = add(ms, cases[i].name, cases[i].type,
+				       cases[i].type == AE_IFREG && !cases[i].hard ? script : NULL);
 
 		if (cases[i].link != NULL)
 			snprintf(m->link, sizeof(m->link), "%s", cases[i].link);
@@ -515,9 +514,20 @@ static void first_member_must_be_the_list(void **state)
 static void paths_are_checked(void **state)
 {
 	static const char *const good[] = {"a", "run.sh", "doc/notes.txt", "a-b_c+d.1", NULL};
-	static const char *const bad[] = {"",      "/a",    "a/",      "a//b", "..",   "a/../b",
-					  ".a",    "a/.b",  "a b",     "a\\b", "a:b",  "\xc3\xa9",
-					  "a/b/c/d/e/f/g/h/i/j", NULL};
+	static const char *const bad[] = {"",
+					  "/a",
+					  "a/",
+					  "a//b",
+					  "..",
+					  "a/../b",
+					  ".a",
+					  "a/.b",
+					  "a b",
+					  "a\\b",
+					  "a:b",
+					  "\xc3\xa9",
+					  "a/b/c/d/e/f/g/h/i/j",
+					  NULL};
 	char longname[300];
 	size_t i;
 
