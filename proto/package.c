@@ -663,6 +663,7 @@ static int check_sizes(const uint8_t *data, size_t len, const struct kf_package_
 	struct archive *a = archive_read_new();
 	struct archive_entry *entry;
 	size_t members = 0, total = 0;
+	la_int64_t end_of_data = 0;
 	int h, r = KF_OK;
 
 	if (a == NULL)
@@ -700,8 +701,20 @@ static int check_sizes(const uint8_t *data, size_t len, const struct kf_package_
 				   "the files add up to more than %zu bytes", limits->max_total);
 			goto out;
 		}
+		if (archive_read_data_skip(a) != ARCHIVE_OK) {
+			h = ARCHIVE_FATAL;
+			break;
+		}
+		end_of_data = archive_filter_bytes(a, 0);
 	}
-	if (h != ARCHIVE_EOF)
+	/*
+	 * libarchive also reports the end when the data stops at a header boundary;
+	 * a whole archive has its end-of-archive blocks after the last member.
+	 */
+	if (h == ARCHIVE_EOF && members > 0 && archive_filter_bytes(a, 0) <= end_of_data)
+		r = refuse(err, reason, KF_PACKAGE_DAMAGED, KF_ERR_INVALID,
+			   "the archive is truncated (no end-of-archive marker)");
+	else if (h != ARCHIVE_EOF)
 		r = refuse(
 			err, reason, members == 0 ? KF_PACKAGE_NOT_AN_ARCHIVE : KF_PACKAGE_DAMAGED,
 			KF_ERR_INVALID, "%s",

@@ -496,6 +496,9 @@ static void damaged_archives_are_refused(void **state)
 	for (cut = 1; cut < end; cut += 7)
 		assert_int_not_equal(verdict(fx, fx->good, cut), KF_PACKAGE_OK);
 	assert_int_equal(verdict(fx, fx->good, end - 1), KF_PACKAGE_DAMAGED);
+	/* Cuts between members too: the end-of-archive marker is missing. */
+	for (cut = 512; cut <= end; cut += 512)
+		assert_int_equal(verdict(fx, fx->good, cut), KF_PACKAGE_DAMAGED);
 	assert_int_equal(verdict(fx, fx->good, 2048 + 512 + 100), KF_PACKAGE_DAMAGED);
 }
 
