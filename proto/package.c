@@ -1191,9 +1191,12 @@ int kf_package_check_installed(const char *dir, const struct kf_package_limits *
 		uint8_t *data, digest[32];
 		size_t len;
 		struct kf_error ignored;
+		struct stat st;
 
 		snprintf(path, sizeof(path), "%s/%s", dir, f->path);
-		if (kf_package_read_file(path, f->size, &data, &len, &ignored) != KF_OK)
+		data = NULL;
+		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    kf_package_read_file(path, f->size, &data, &len, &ignored) != KF_OK)
 			r = kf_error_set(err, KF_ERR_INVALID, "%s is missing or was changed",
 					 f->path);
 		else if (len != f->size ||
