@@ -61,6 +61,12 @@ static void print_entry(json_t *entry)
 		printf("summary saved: %s\n", text_of(entry, "summary"));
 	else if (strcmp(event, "policy") == 0)
 		printf("the policy \"%s\" applied\n", text_of(entry, "name"));
+	else if (strcmp(event, "plugin-installed") == 0)
+		printf("installed plugin %s %s from \"%s\"\n", text_of(entry, "plugin"),
+		       text_of(entry, "version"), text_of(entry, "publisher"));
+	else if (strcmp(event, "plugin-refused") == 0)
+		printf("REFUSED plugin package %s: %s\n", text_of(entry, "file"),
+		       text_of(entry, "detail"));
 	else if (strcmp(event, "stop") == 0)
 		printf("stopped: %s\n", text_of(entry, "reason"));
 	else

@@ -28,6 +28,12 @@ int kf_agentd_cmd_share(int argc, char **argv);
 #define KF_AGENTD_AUDIT_SUMMARY "show what every support session asked for and did"
 int kf_agentd_cmd_audit(int argc, char **argv);
 
+/* plugins.c: signed plugin packages. */
+#define KF_AGENTD_PLUGINS_USAGE                                                                    \
+	"install [--profile FILE] [--dir DIR] FILE.kefupkg | list [--dir DIR] [--json]"
+#define KF_AGENTD_PLUGINS_SUMMARY "install signed plugin packages from trusted publishers"
+int kf_agentd_cmd_plugins(int argc, char **argv);
+
 /* screen-check.c: whether and how the desktop can be shared. */
 int kf_agentd_cmd_screen_check(int argc, char **argv);
 

@@ -9,8 +9,11 @@ static const struct kf_command commands[] = {
 	{"audit", KF_AGENTD_AUDIT_USAGE, KF_AGENTD_AUDIT_SUMMARY, kf_agentd_cmd_audit},
 	{"screen-check", "[--display D] [--monitor N]",
 	 "say whether this desktop can be shared, and how", kf_agentd_cmd_screen_check},
-	{"scan", "[--root DIR] [--report FILE] [--plugins DIR] [--fix] [--yes] [--json]",
+	{"scan",
+	 "[--root DIR] [--report FILE] [--plugins DIR]... [--packages DIR] [--fix] [--yes] "
+	 "[--json]",
 	 "find problems with the diagnostic plugins and offer their fixes", kf_agentd_cmd_scan},
+	{"plugins", KF_AGENTD_PLUGINS_USAGE, KF_AGENTD_PLUGINS_SUMMARY, kf_agentd_cmd_plugins},
 	{NULL, NULL, NULL, NULL},
 };
 

@@ -1,6 +1,7 @@
 /* kefu-agentd: `scan` runs the applicable diagnostic plugins and, with consent, their repairs.
  * SPDX-License-Identifier: MIT */
 #include "agentd/commands.h"
+#include "agentd/plugins.h"
 #include "proto/plugin-manifest.h"
 #include "proto/plugin-step.h"
 
@@ -15,10 +16,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SCAN_USAGE "[--root DIR] [--report FILE] [--plugins DIR] [--fix] [--yes] [--json]"
+#define SCAN_USAGE                                                                                 \
+	"[--root DIR] [--report FILE] [--plugins DIR]... [--packages DIR] [--fix] [--yes] "        \
+	"[--json]"
+
+#define SCAN_MAX_FOLDERS 8
 
 struct scan_options {
-	const char *root, *report, *plugins;
+	const char *root, *report, *plugins[SCAN_MAX_FOLDERS], *packages;
+	size_t n_plugins;
 	bool fix, yes, json;
 };
 
@@ -160,6 +166,7 @@ static int parse_options(int argc, char **argv, struct scan_options *o)
 		{"root", required_argument, NULL, 'r'},
 		{"report", required_argument, NULL, 'R'},
 		{"plugins", required_argument, NULL, 'p'},
+		{"packages", required_argument, NULL, 'P'},
 		{"fix", no_argument, NULL, 'f'},
 		{"yes", no_argument, NULL, 'y'},
 		{"json", no_argument, NULL, 'j'},
@@ -173,8 +180,10 @@ static int parse_options(int argc, char **argv, struct scan_options *o)
 			o->root = optarg;
 		else if (opt == 'R')
 			o->report = optarg;
-		else if (opt == 'p')
-			o->plugins = optarg;
+		else if (opt == 'p' && o->n_plugins < SCAN_MAX_FOLDERS)
+			o->plugins[o->n_plugins++] = optarg;
+		else if (opt == 'P')
+			o->packages = optarg;
 		else if (opt == 'f')
 			o->fix = true;
 		else if (opt == 'y')
@@ -189,14 +198,16 @@ static int parse_options(int argc, char **argv, struct scan_options *o)
 
 int kf_agentd_cmd_scan(int argc, char **argv)
 {
-	struct scan_options o = {"/", NULL, "/usr/share/kefu/plugins", false, false, false};
-	json_t *report = NULL, *results;
+	struct scan_options o = {"/", NULL, {NULL}, NULL, 0, false, false, false};
+	json_t *report = NULL, *results, *seen = json_object();
 	json_error_t jerr;
 	struct dirent **names;
-	char made[64] = "";
+	char made[64] = "", installed[PATH_MAX];
 	int n, i, left = 0;
+	size_t f, named;
 
 	if (parse_options(argc, argv, &o) < 0) {
+		json_decref(seen);
 		fprintf(stderr, "usage: %s scan %s\n", KF_AGENTD_PROGRAM, SCAN_USAGE);
 		return KF_EXIT_USAGE;
 	}
@@ -223,30 +234,54 @@ int kf_agentd_cmd_scan(int argc, char **argv)
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: not a diagnostics report: %s", o.report,
 				   jerr.text);
 	}
-	n = scandir(o.plugins, &names, NULL, alphasort);
-	if (n < 0) {
-		json_decref(report);
-		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: cannot read the plugin folder",
-				   o.plugins);
+	/*
+	 * By default: the plugins shipped with kefu, then those installed from
+	 * packages, which run only while their files match their signed list.
+	 * Folders named with --plugins must exist; the others may be absent.
+	 */
+	named = o.n_plugins;
+	if (named == 0) {
+		o.plugins[o.n_plugins++] = KF_AGENTD_SHIPPED_PLUGINS;
+		if (o.packages == NULL)
+			o.packages = kf_agentd_plugins_dir(installed, sizeof(installed));
 	}
+	if (o.packages != NULL)
+		o.plugins[o.n_plugins++] = o.packages;
 	results = json_array();
-	for (i = 0; i < n; i++) {
-		char dir[PATH_MAX];
-		struct kf_plugin_manifest *m;
-		struct kf_error err;
-		const char *device;
-
-		if (names[i]->d_name[0] != '.' &&
-		    snprintf(dir, sizeof(dir), "%s/%s", o.plugins, names[i]->d_name) <
-			    (int)sizeof(dir) &&
-		    kf_plugin_manifest_load(dir, &m, &err) == 0) {
-			if (kf_plugin_manifest_applies(m, report, o.root, &device))
-				left += scan_plugin(&o, dir, m, device, results);
-			kf_plugin_manifest_free(m);
+	for (f = 0; f < o.n_plugins; f++) {
+		n = scandir(o.plugins[f], &names, NULL, alphasort);
+		if (n < 0 && f >= named)
+			continue;
+		if (n < 0) {
+			json_decref(report);
+			json_decref(results);
+			json_decref(seen);
+			return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: cannot read the plugin folder",
+					   o.plugins[f]);
 		}
-		free(names[i]);
+		for (i = 0; i < n; i++) {
+			char dir[PATH_MAX];
+			struct kf_plugin_manifest *m;
+			struct kf_error err;
+			const char *device;
+
+			if (names[i]->d_name[0] != '.' &&
+			    snprintf(dir, sizeof(dir), "%s/%s", o.plugins[f], names[i]->d_name) <
+				    (int)sizeof(dir) &&
+			    (o.plugins[f] != o.packages || kf_agentd_plugin_is_intact(dir)) &&
+			    kf_plugin_manifest_load(dir, &m, &err) == 0) {
+				/* A plugin id found in an earlier folder wins. */
+				if (json_object_get(seen, m->id) == NULL &&
+				    kf_plugin_manifest_applies(m, report, o.root, &device))
+					left += scan_plugin(&o, dir, m, device, results);
+				json_object_set_new(seen, m->id, json_true());
+				kf_plugin_manifest_free(m);
+			}
+			free(names[i]);
+		}
+		free(names);
 	}
-	free(names);
+	json_decref(seen);
 	if (o.json) {
 		json_t *out = json_object();
 

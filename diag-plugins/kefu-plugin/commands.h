@@ -11,4 +11,15 @@ int kf_plugin_cmd_lint(int argc, char **argv);
 /* test [--root DIR] [--report FILE] [--fix] [--json] DIR: runs the steps, shows the results. */
 int kf_plugin_cmd_test(int argc, char **argv);
 
+/* new [--publisher NAME] [--dir PARENT] ID: scaffolds a plugin folder with fixtures and a test. */
+int kf_plugin_cmd_new(int argc, char **argv);
+/* keygen [--out FILE] NAME: a publisher's Ed25519 key and its support-profile entry. */
+int kf_plugin_cmd_keygen(int argc, char **argv);
+/* pack DIR -o FILE [--key KEY]: a plugin folder as a (signed) package. */
+int kf_plugin_cmd_pack(int argc, char **argv);
+/* sign FILE --key KEY [-o OUT]: signs a package after checking its files. */
+int kf_plugin_cmd_sign(int argc, char **argv);
+/* verify (--profile FILE | --publisher-key B64) FILE: the agent's verdict on a package. */
+int kf_plugin_cmd_verify(int argc, char **argv);
+
 #endif

@@ -1,0 +1,200 @@
+/* kefu-agentd: `plugins install` verifies a signed plugin package and installs it;
+ * `plugins list` shows what is installed. SPDX-License-Identifier: MIT */
+#include "agentd/plugins.h"
+#include "agentd/audit.h"
+#include "agentd/commands.h"
+#include "proto/base64.h"
+#include "proto/fs.h"
+#include "proto/plugin-package.h"
+
+#include <dirent.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *kf_agentd_plugins_dir(char *buffer, size_t size)
+{
+	const char *data = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+
+	if (data != NULL && data[0] == '/')
+		snprintf(buffer, size, "%s/kefu/plugins", data);
+	else if (home != NULL && home[0] == '/')
+		snprintf(buffer, size, "%s/.local/share/kefu/plugins", home);
+	else
+		return NULL;
+	return buffer;
+}
+
+bool kf_agentd_plugin_is_intact(const char *dir)
+{
+	return kf_package_check_installed(dir, &kf_plugin_package_limits, NULL, NULL) == KF_OK;
+}
+
+/* Appends one line to the customer's audit log; a log that cannot be written is not fatal. */
+static void audit(const char *event, json_t *fields)
+{
+	struct kf_audit *log;
+
+	if (kf_audit_open(NULL, &log, NULL) == KF_OK) {
+		kf_audit_event(log, event, fields, NULL);
+		kf_audit_close(log);
+	}
+	json_decref(fields);
+}
+
+static int install(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"profile", required_argument, NULL, 'p'},
+		{"dir", required_argument, NULL, 'd'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *profile_path = kf_profile_default_path(), *dir = NULL;
+	char default_dir[PATH_MAX], dest[PATH_MAX], probe[PATH_MAX + 4];
+	struct kf_package_publisher *trusted = NULL;
+	struct kf_profile *profile = NULL;
+	struct kf_package *pkg = NULL;
+	enum kf_package_reason reason = KF_PACKAGE_OK;
+	struct kf_error err;
+	size_t n_trusted = 0;
+	int opt, r;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (opt == 'p')
+			profile_path = optarg;
+		else if (opt == 'd')
+			dir = optarg;
+		else
+			goto usage;
+	}
+	if (optind != argc - 1)
+		goto usage;
+	if (dir == NULL && (dir = kf_agentd_plugins_dir(default_dir, sizeof(default_dir))) == NULL)
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "no HOME or XDG_DATA_HOME: give --dir DIR");
+	if (kf_profile_load(profile_path, &profile, &err) != KF_OK ||
+	    kf_plugin_package_trust(profile, &trusted, &n_trusted, &err) != KF_OK) {
+		kf_profile_free(profile);
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
+	}
+	/* The whole verdict is reached in memory; the disk is touched only after it. */
+	r = kf_plugin_package_open(argv[optind], trusted, n_trusted, &pkg, &reason, &err);
+	free(trusted);
+	kf_profile_free(profile);
+	if (r != KF_OK) {
+		audit("plugin-refused",
+		      json_pack("{s:s, s:s, s:s}", "file", argv[optind], "reason",
+				kf_package_reason_name(reason), "detail", err.message));
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: refused: %s", argv[optind], err.message);
+	}
+	snprintf(probe, sizeof(probe), "%s/x", dir);
+	if (snprintf(dest, sizeof(dest), "%s/%s", dir, pkg->id) >= (int)sizeof(dest) ||
+	    kf_fs_make_parents(probe) < 0)
+		r = kf_error_set(&err, KF_ERR_IO, "%s: cannot create the plugin folder", dir);
+	else
+		r = kf_package_install(pkg, dest, &err);
+	if (r == KF_OK) {
+		char *key = kf_base64_encode(pkg->key, sizeof(pkg->key));
+
+		audit("plugin-installed",
+		      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "file", argv[optind], "plugin",
+				pkg->id, "version", pkg->version, "publisher", pkg->publisher,
+				"key", key != NULL ? key : "", "dir", dest));
+		printf("installed plugin %s %s from \"%s\" into %s (%zu files)\n", pkg->id,
+		       pkg->version, pkg->publisher, dest, pkg->n_files);
+		free(key);
+	}
+	kf_package_free(pkg);
+	return r == KF_OK ? KF_EXIT_OK : kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
+usage:
+	fprintf(stderr, "usage: %s plugins install [--profile FILE] [--dir DIR] FILE.kefupkg\n",
+		KF_AGENTD_PROGRAM);
+	return KF_EXIT_USAGE;
+}
+
+static int list(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"dir", required_argument, NULL, 'd'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *dir = NULL;
+	char default_dir[PATH_MAX];
+	struct dirent **names;
+	bool json = false;
+	json_t *out = json_array();
+	int opt, n, i;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (opt == 'd')
+			dir = optarg;
+		else if (opt == 'j')
+			json = true;
+		else {
+			json_decref(out);
+			fprintf(stderr, "usage: %s plugins list [--dir DIR] [--json]\n",
+				KF_AGENTD_PROGRAM);
+			return KF_EXIT_USAGE;
+		}
+	}
+	if (dir == NULL &&
+	    (dir = kf_agentd_plugins_dir(default_dir, sizeof(default_dir))) == NULL) {
+		json_decref(out);
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "no HOME or XDG_DATA_HOME: give --dir DIR");
+	}
+	n = scandir(dir, &names, NULL, alphasort);
+	for (i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		struct kf_package *pkg = NULL;
+		struct kf_error err;
+		json_t *entry;
+
+		if (names[i]->d_name[0] == '.' || snprintf(path, sizeof(path), "%s/%s", dir,
+							   names[i]->d_name) >= (int)sizeof(path)) {
+			free(names[i]);
+			continue;
+		}
+		if (kf_package_check_installed(path, &kf_plugin_package_limits, &pkg, &err) ==
+		    KF_OK)
+			entry = json_pack("{s:s, s:s, s:s, s:s, s:b}", "plugin", pkg->id, "version",
+					  pkg->version, "publisher", pkg->publisher, "dir", path,
+					  "intact", 1);
+		else
+			entry = json_pack("{s:s, s:s, s:b, s:s}", "plugin", names[i]->d_name, "dir",
+					  path, "intact", 0, "problem", err.message);
+		if (!json) {
+			if (pkg != NULL)
+				printf("%-32s %-12s %s\n", pkg->id, pkg->version, pkg->publisher);
+			else
+				printf("%-32s NOT RUN: %s\n", names[i]->d_name, err.message);
+		}
+		json_array_append_new(out, entry);
+		kf_package_free(pkg);
+		free(names[i]);
+	}
+	if (n > 0)
+		free(names);
+	if (json) {
+		json_dumpf(out, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else if (json_array_size(out) == 0) {
+		printf("No plugins installed in %s.\n", dir);
+	}
+	json_decref(out);
+	return KF_EXIT_OK;
+}
+
+int kf_agentd_cmd_plugins(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "install") == 0)
+		return install(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return list(argc - 1, argv + 1);
+	fprintf(stderr, "usage: %s plugins install|list ...\n", KF_AGENTD_PROGRAM);
+	return KF_EXIT_USAGE;
+}
