@@ -81,7 +81,7 @@ static int run_step(struct kf_plugin_step_context *ctx, const char *phase,
 static int scan_plugin(const struct scan_options *o, const char *dir,
 		       const struct kf_plugin_manifest *m, const char *device, json_t *results)
 {
-	struct kf_plugin_step_context ctx = {dir, o->root, o->report, device, NULL, true};
+	struct kf_plugin_step_context ctx = {dir, o->root, o->report, device, NULL, true, NULL};
 	struct kf_plugin_step_result *r = malloc(sizeof(*r));
 	int left = 0;
 	size_t i, j;

@@ -202,7 +202,8 @@ int kf_plugin_step_run(const struct kf_plugin_step_context *ctx, const struct kf
 	result->sandboxed = ctx->sandbox && access(KF_PLUGIN_BWRAP, X_OK) == 0;
 	deadline = now_ms() + step->timeout * 1000L;
 	while (open_pipe) {
-		struct pollfd pfd = {fds[0], POLLIN, 0};
+		struct pollfd pfd[2] = {{fds[0], POLLIN, 0},
+					{ctx->cancel_fd != NULL ? *ctx->cancel_fd : -1, POLLIN, 0}};
 		long left = deadline - now_ms();
 		ssize_t n;
 
@@ -210,8 +211,12 @@ int kf_plugin_step_run(const struct kf_plugin_step_context *ctx, const struct kf
 			result->timed_out = true;
 			break;
 		}
-		if (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) <= 0)
+		if (poll(pfd, 2, (int)(left > 1000 ? 1000 : left)) <= 0)
 			continue;
+		if (pfd[1].revents != 0) {
+			result->cancelled = true;
+			break;
+		}
 		n = read(fds[0], buf + used, sizeof(buf) - used);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -229,14 +234,15 @@ int kf_plugin_step_run(const struct kf_plugin_step_context *ctx, const struct kf
 		memmove(buf, buf + n, used - (size_t)n);
 		used -= (size_t)n;
 	}
-	if (!result->output_capped && !result->timed_out)
+	if (!result->output_capped && !result->timed_out && !result->cancelled)
 		take_lines(buf, used, true, result);
 	/* The whole group goes: whatever the script left behind must not outlive the step. */
 	kill(-pid, SIGKILL);
 	close(fds[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (WIFEXITED(status) && !result->timed_out && !result->output_capped) {
+	if (WIFEXITED(status) && !result->timed_out && !result->output_capped &&
+	    !result->cancelled) {
 		result->exit_code = WEXITSTATUS(status);
 		if (result->exit_code > KF_PLUGIN_EXIT_ERROR)
 			result->exit_code = KF_PLUGIN_EXIT_ERROR;

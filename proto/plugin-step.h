@@ -20,6 +20,8 @@ struct kf_plugin_step_context {
 	const char *device;     /* KEFU_DEVICE, may be NULL */
 	const char *phase;      /* KEFU_STEP: detect, repair, verify */
 	bool sandbox;           /* wrap in bubblewrap when KF_PLUGIN_BWRAP is installed */
+	/* Readable when the step must stop at once (its group is killed); NULL: never. */
+	const int *cancel_fd;
 };
 
 #define KF_PLUGIN_BWRAP "/usr/bin/bwrap"
@@ -28,6 +30,7 @@ struct kf_plugin_step_result {
 	int exit_code;      /* the script's exit code, KF_PLUGIN_EXIT_ERROR when it died */
 	bool timed_out;     /* killed (whole group) when the timeout ran out */
 	bool output_capped; /* more output than KF_PLUGIN_STEP_OUTPUT_CAP; the group was killed */
+	bool cancelled;     /* stopped through ctx->cancel_fd; the group was killed */
 	int signal;         /* the signal that ended it, 0 when it exited */
 	bool sandboxed;     /* ran inside bubblewrap */
 	size_t n_events;

@@ -1,0 +1,76 @@
+/* kefu-agentd: plugins run for a technician, off the session's loop and stoppable at once.
+ * SPDX-License-Identifier: MIT */
+#ifndef KF_AGENTD_PLUGIN_JOB_H
+#define KF_AGENTD_PLUGIN_JOB_H
+
+#include "proto/error.h"
+#include "proto/plugin-manifest.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <uv.h>
+
+/* Where plugins are looked for: folders in order; the first plugin with an id wins. */
+struct kf_plugin_places {
+	const char *folders[4];
+	size_t n_folders;
+	/* Folders whose plugins came from packages: used only while their files are intact. */
+	const char *installed;
+};
+
+/* The default places: the plugins shipped with kefu, then those installed from packages. */
+void kf_plugin_places_default(struct kf_plugin_places *places, char *buffer, size_t size);
+
+/*
+ * Calls visit for each plugin in places that applies to report (as `scan` sees
+ * them). dir and m are borrowed for the call; device is the matched device or
+ * NULL. A non-zero return from visit stops the walk and is returned.
+ */
+int kf_plugin_places_each(const struct kf_plugin_places *places, const json_t *report,
+			  const char *root,
+			  int (*visit)(const char *dir, const struct kf_plugin_manifest *m,
+				       const char *device, void *user),
+			  void *user);
+
+/* A list of what applies: [{id, version, title, publisher, checks: [{id, title, fix}]}]. */
+json_t *kf_plugin_places_list(const struct kf_plugin_places *places, const json_t *report,
+			      const char *root);
+
+struct kf_plugin_job;
+
+struct kf_plugin_job_request {
+	const struct kf_plugin_places *places;
+	const char *plugin_id;
+	const char *root;        /* KEFU_ROOT */
+	const char *report_path; /* KEFU_REPORT, a file the job may read */
+	const json_t *report;    /* the same report, for applies-to */
+	bool is_repair;          /* detect, then repair and verify what is broken */
+};
+
+/*
+ * Called on the loop's thread once the job is over. result (borrowed):
+ * {plugin, mode: "detect"|"repair", stopped, checks: [{check, title, fix, state,
+ * steps: [...]}]}; states as `scan --json` names them, plus "stopped".
+ */
+typedef void (*kf_plugin_job_done_fn)(struct kf_plugin_job *job, const json_t *result,
+				      void *user);
+
+/*
+ * Starts the job on libuv's thread pool. The job frees itself after done has
+ * returned. Fails when the plugin is unknown or does not apply.
+ */
+int kf_plugin_job_start(uv_loop_t *loop, const struct kf_plugin_job_request *request,
+			kf_plugin_job_done_fn done, void *user, struct kf_plugin_job **out,
+			struct kf_error *err);
+
+/*
+ * Stops the job: the running step's whole process group is killed at once and
+ * no further step starts. done is still called (with "stopped" checks) unless
+ * the job was also detached.
+ */
+void kf_plugin_job_cancel(struct kf_plugin_job *job);
+
+/* Cancels and forgets the caller: done will not be called. */
+void kf_plugin_job_detach(struct kf_plugin_job *job);
+
+#endif
