@@ -114,8 +114,8 @@ static int read_all(struct archive *a, const struct kf_cabinet_limits *limits,
 		}
 		for (size_t i = 0; i < cabinet->count; i++)
 			if (strcasecmp(cabinet->members[i].name, name) == 0) {
-				r = kf_error_set(err, KF_ERR_INVALID,
-						 "the cabinet holds %s twice", name);
+				r = kf_error_set(err, KF_ERR_INVALID, "the cabinet holds %s twice",
+						 name);
 				goto out;
 			}
 		if (cabinet->count == limits->max_members) {

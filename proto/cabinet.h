@@ -47,8 +47,7 @@ int kf_cabinet_read_memory(const uint8_t *data, size_t size, const struct kf_cab
 			   struct kf_cabinet **cabinet, struct kf_error *err);
 
 /* The member named name (exact match), or NULL. The cabinet keeps ownership. */
-const struct kf_cabinet_member *kf_cabinet_find(const struct kf_cabinet *cabinet,
-						const char *name);
+const struct kf_cabinet_member *kf_cabinet_find(const struct kf_cabinet *cabinet, const char *name);
 
 void kf_cabinet_free(struct kf_cabinet *cabinet);
 

@@ -34,8 +34,8 @@ static int only_member(const struct kf_cabinet *cab, const char *suffix, const c
 		if (!ends_with(cab->members[i].name, suffix))
 			continue;
 		if (*out != NULL)
-			return kf_error_set(err, KF_ERR_INVALID, "the cabinet holds more than one %s",
-					    what);
+			return kf_error_set(err, KF_ERR_INVALID,
+					    "the cabinet holds more than one %s", what);
 		*out = &cab->members[i];
 	}
 	if (*out == NULL)
@@ -92,8 +92,8 @@ int kf_fw_cabinet_load(const char *path, const char *const *ca_pems, size_t ca_c
 		r = kf_error_set(err, KF_ERR_INVALID, "the metainfo names itself as the firmware");
 		goto out;
 	}
-	r = kf_jcat_verify_pems(jcat->data, jcat->size, payload->name, payload->data,
-				payload->size, ca_pems, ca_count, err);
+	r = kf_jcat_verify_pems(jcat->data, jcat->size, payload->name, payload->data, payload->size,
+				ca_pems, ca_count, err);
 	if (about(payload->name, r, err) != KF_OK)
 		goto out;
 	kf_fw_sha256_hex(payload->data, payload->size, sha);

@@ -26,9 +26,9 @@ struct state {
 	size_t description_len;
 	int description_depth; /* stack depth of <description> inside <release>, 0 if outside */
 	int release_count;
-	bool skip_element;   /* a translated (xml:lang) name or summary */
-	char attr_type[32];  /* type= of the innermost element */
-	char attr_key[64];   /* key= of a custom value */
+	bool skip_element;  /* a translated (xml:lang) name or summary */
+	char attr_type[32]; /* type= of the innermost element */
+	char attr_key[64];  /* key= of a custom value */
 	char attr_target[32];
 	char attr_filename[256];
 	char *checksum_name; /* <checksum target="content" filename=...> SHA-256 */
@@ -283,7 +283,8 @@ static void XMLCALL on_doctype(void *data, const XML_Char *name, const XML_Char 
 
 static void XMLCALL on_entity(void *data, const XML_Char *name, int is_parameter,
 			      const XML_Char *value, int value_length, const XML_Char *base,
-			      const XML_Char *sysid, const XML_Char *pubid, const XML_Char *notation)
+			      const XML_Char *sysid, const XML_Char *pubid,
+			      const XML_Char *notation)
 {
 	(void)name, (void)is_parameter, (void)value, (void)value_length, (void)base, (void)sysid;
 	(void)pubid, (void)notation;
@@ -357,9 +358,10 @@ int kf_fw_metainfo_parse(const char *xml, size_t len, struct kf_fw_metainfo **ou
 	XML_SetEntityDeclHandler(s.parser, on_entity);
 	XML_SetParamEntityParsing(s.parser, XML_PARAM_ENTITY_PARSING_NEVER);
 	if (XML_Parse(s.parser, xml, (int)len, XML_TRUE) != XML_STATUS_OK && s.error == 0)
-		s.error = kf_error_set(err, KF_ERR_INVALID, "the metainfo is not XML: %s (line %lu)",
-				       XML_ErrorString(XML_GetErrorCode(s.parser)),
-				       (unsigned long)XML_GetCurrentLineNumber(s.parser));
+		s.error =
+			kf_error_set(err, KF_ERR_INVALID, "the metainfo is not XML: %s (line %lu)",
+				     XML_ErrorString(XML_GetErrorCode(s.parser)),
+				     (unsigned long)XML_GetCurrentLineNumber(s.parser));
 	r = s.error != 0 ? s.error : finish(&s);
 	if (r == KF_OK) {
 		*out = s.info;

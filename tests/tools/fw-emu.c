@@ -50,7 +50,7 @@ struct emu {
 	int booted; /* 0 = slot a, 1 = slot b, -1 = nothing bootable */
 	struct slot_header slots[2];
 	bool slot_valid[2];
-	int staged;              /* the slot written last by this run, -1 if none */
+	int staged; /* the slot written last by this run, -1 if none */
 	char version[64];
 	char boot_id[33];
 };
@@ -72,7 +72,8 @@ static void sha_hex(const uint8_t sha[32], char out[65])
 		snprintf(out + 2 * i, 3, "%02x", sha[i]);
 }
 
-/* The version an image carries: it starts with "0x" and up to 8 hex digits, as fwupd's fake device's. */
+/* The version an image carries: it starts with "0x" and up to 8 hex digits, as fwupd's fake
+ * device's. */
 static int image_version(const struct emu *emu, const uint8_t *image, size_t size, char *out,
 			 size_t out_size)
 {
@@ -95,7 +96,8 @@ static int image_version(const struct emu *emu, const uint8_t *image, size_t siz
 	return kf_fw_version_from_uint32(value, emu->format, out, out_size, NULL) == 0 ? 0 : -1;
 }
 
-/* Reads a slot's header and checks the image behind it; fills *header, returns true when it verifies. */
+/* Reads a slot's header and checks the image behind it; fills *header, returns true when it
+ * verifies. */
 static bool slot_verifies(const struct emu *emu, int slot, struct slot_header *header,
 			  char *version, size_t version_size)
 {
@@ -261,9 +263,10 @@ static void do_info(struct emu *emu, struct conn *c)
 	json_object_set_new(answer, "version", json_string(emu->version));
 	json_object_set_new(answer, "busy", json_boolean(emu->is_busy));
 	json_object_set_new(answer, "boot_id", json_string(emu->boot_id));
-	json_object_set_new(answer, "slot", json_string(emu->booted == 0	? "a"
-							: emu->booted == 1 ? "b"
-									    : "none"));
+	json_object_set_new(answer, "slot",
+			    json_string(emu->booted == 0   ? "a"
+					: emu->booted == 1 ? "b"
+							   : "none"));
 	if (emu->booted >= 0) {
 		sha_hex(emu->slots[emu->booted].sha256, sha);
 		json_object_set_new(answer, "image_sha256", json_string(sha));
@@ -302,8 +305,9 @@ static void do_write(struct emu *emu, struct conn *c, json_t *request)
 	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
 	while (received < (uint64_t)size) {
 		uint8_t chunk[CHUNK];
-		size_t want = (uint64_t)size - received < CHUNK ? (size_t)((uint64_t)size - received)
-								: CHUNK;
+		size_t want = (uint64_t)size - received < CHUNK
+				      ? (size_t)((uint64_t)size - received)
+				      : CHUNK;
 		ssize_t n;
 
 		if (c->used > 0) {
@@ -357,7 +361,8 @@ static void do_write(struct emu *emu, struct conn *c, json_t *request)
 	if (fsync(fd) != 0)
 		die("cannot flush the flash");
 	close(fd);
-	emu->slot_valid[slot] = slot_verifies(emu, slot, &emu->slots[slot], version, sizeof(version));
+	emu->slot_valid[slot] =
+		slot_verifies(emu, slot, &emu->slots[slot], version, sizeof(version));
 	emu->staged = slot;
 	reply(c, json_pack("{s:b}", "ok", 1));
 }
@@ -395,7 +400,9 @@ static _Noreturn void serve(struct emu *emu, const char *socket_path)
 		die("cannot listen on the socket");
 	boot(emu);
 	fprintf(stderr, "fw-emu: running %s from slot %s\n", emu->version,
-		emu->booted == 0 ? "a" : emu->booted == 1 ? "b" : "none");
+		emu->booted == 0   ? "a"
+		: emu->booted == 1 ? "b"
+				   : "none");
 	for (;;) {
 		json_t *request;
 		const char *op;
@@ -483,7 +490,8 @@ static int init(const char *dir, int argc, char **argv)
 		die("cannot write device.json");
 	json_decref(descriptor);
 	load_descriptor(&emu);
-	/* The factory image in slot a: a header and the version text, as a flasher would leave it. */
+	/* The factory image in slot a: a header and the version text, as a flasher would leave it.
+	 */
 	len = strlen(version) + 1;
 	image = calloc(1, HEADER_SIZE + len);
 	if (image == NULL)
@@ -501,8 +509,8 @@ static int init(const char *dir, int argc, char **argv)
 	for (int slot = 0; slot < 2; slot++) {
 		slot_path(&emu, slot, path, sizeof(path));
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0 || (slot == 0 && write(fd, image, HEADER_SIZE + len) !=
-						    (ssize_t)(HEADER_SIZE + len)))
+		if (fd < 0 || (slot == 0 &&
+			       write(fd, image, HEADER_SIZE + len) != (ssize_t)(HEADER_SIZE + len)))
 			die("cannot write a slot");
 		close(fd);
 	}
@@ -537,7 +545,8 @@ static int make_image(const char *version, long long size, const char *out)
 
 static const char usage[] =
 	"usage: fw-emu init DIR [--version 0xHEX] [--format F] [--instance-id ID]... [--name N]\n"
-	"                       [--vendor V] [--capacity BYTES] [--activation restart|host-reboot]\n"
+	"                       [--vendor V] [--capacity BYTES] [--activation "
+	"restart|host-reboot]\n"
 	"       fw-emu serve DIR --socket PATH [--power-loss-at BYTES] [--busy]\n"
 	"       fw-emu boot DIR\n"
 	"       fw-emu image 0xHEX SIZE FILE\n";
@@ -571,8 +580,10 @@ int main(int argc, char **argv)
 			sha_hex(emu.slots[emu.booted].sha256, sha);
 		printf("{\"slot\": \"%s\", \"version\": \"%s\", \"verified\": %s, \"sha256\": "
 		       "\"%s\"}\n",
-		       emu.booted == 0 ? "a" : emu.booted == 1 ? "b" : "none", emu.version,
-		       emu.booted >= 0 ? "true" : "false", sha);
+		       emu.booted == 0   ? "a"
+		       : emu.booted == 1 ? "b"
+					 : "none",
+		       emu.version, emu.booted >= 0 ? "true" : "false", sha);
 		return emu.booted >= 0 ? 0 : 1;
 	}
 	if (strcmp(argv[1], "serve") != 0) {
