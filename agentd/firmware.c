@@ -98,8 +98,8 @@ static int preflight(const struct fw_options *o, const char *file, struct fw_pla
 	struct kf_profile *profile = NULL;
 	const struct kf_fw_metainfo *m;
 	enum kf_fw_version_format format;
-	unsigned flags = (o->reinstall ? KF_FW_ALLOW_REINSTALL : 0) |
-			 (o->downgrade ? KF_FW_ALLOW_OLDER : 0);
+	unsigned flags =
+		(o->reinstall ? KF_FW_ALLOW_REINSTALL : 0) | (o->downgrade ? KF_FW_ALLOW_OLDER : 0);
 	int r;
 
 	if ((r = kf_profile_load(o->profile, &profile, err)) != KF_OK)
@@ -119,8 +119,8 @@ static int preflight(const struct fw_options *o, const char *file, struct fw_pla
 		return r;
 	format = m->version_format != NULL ? kf_fw_version_format_from_string(m->version_format)
 					   : kf_fw_version_guess_format(m->version);
-	if ((r = kf_fw_version_check_update(plan->device->version, plan->device->format,
-					    m->version, format, flags, err)) != KF_OK)
+	if ((r = kf_fw_version_check_update(plan->device->version, plan->device->format, m->version,
+					    format, flags, err)) != KF_OK)
 		return r;
 	if ((r = kf_fw_host_check_power(o->root, o->battery_threshold, err)) != KF_OK)
 		return r;
@@ -281,7 +281,7 @@ static bool settle(const struct fw_options *o, json_t *history)
 							: "after the computer restarted",
 			 device->version);
 		json_object_set_new(entry, "result",
-				    json_string(order == 0 ? "success"
+				    json_string(order == 0                       ? "success"
 						: strcmp(result, "writing") == 0 ? "interrupted"
 										 : "failed"));
 		json_object_set_new(entry, "detail", json_string(detail));
@@ -291,8 +291,7 @@ static bool settle(const struct fw_options *o, json_t *history)
 	return changed;
 }
 
-static int load_settled_history(const struct fw_options *o, json_t **history,
-				struct kf_error *err)
+static int load_settled_history(const struct fw_options *o, json_t **history, struct kf_error *err)
 {
 	char path[PATH_MAX];
 	int r = kf_fw_history_load(history_path(o, path, sizeof(path)), history, err);
@@ -389,7 +388,8 @@ static const char *install(const struct fw_plan *plan, struct progress *progress
 	}
 	show_progress(progress, 1, 1);
 	if (strcmp(after->version, m->version) != 0 ||
-	    (after->image_sha256 != NULL && strcmp(after->image_sha256, plan->payload_sha256) != 0)) {
+	    (after->image_sha256 != NULL &&
+	     strcmp(after->image_sha256, plan->payload_sha256) != 0)) {
 		snprintf(detail, size, "after restarting the device runs %s, not %s",
 			 after->version, m->version);
 		result = "failed";
@@ -428,7 +428,8 @@ static int apply(const struct fw_options *o, const char *file)
 		audit("firmware-declined", file, &plan, NULL);
 		plan_free(&plan);
 		json_decref(history);
-		return kf_cli_fail(KF_AGENTD_PROGRAM, "Not installed: the update was not approved.");
+		return kf_cli_fail(KF_AGENTD_PROGRAM,
+				   "Not installed: the update was not approved.");
 	}
 	audit("firmware-approved", file, &plan, o->yes ? "--yes" : "answered yes");
 	kf_fw_host_boot_id(o->root, boot_id, sizeof(boot_id), NULL);
@@ -439,7 +440,8 @@ static int apply(const struct fw_options *o, const char *file)
 			  boot_id);
 	json_array_append_new(history, entry);
 	record(o, history, entry, "writing", NULL);
-	/* From here the customer cannot stop it by accident; the device keeps its old image until the new one is whole. */
+	/* From here the customer cannot stop it by accident; the device keeps its old image until
+	 * the new one is whole. */
 	sigaction(SIGINT, &ignore, &old_int);
 	sigaction(SIGTERM, &ignore, &old_term);
 	sigaction(SIGHUP, &ignore, &old_hup);
@@ -449,13 +451,13 @@ static int apply(const struct fw_options *o, const char *file)
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);
 	record(o, history, entry, result, detail);
-	audit(strcmp(result, "success") == 0		? "firmware-installed"
+	audit(strcmp(result, "success") == 0          ? "firmware-installed"
 	      : strcmp(result, "pending-reboot") == 0 ? "firmware-pending-reboot"
-							: "firmware-failed",
+						      : "firmware-failed",
 	      file, &plan, detail);
 	if (strcmp(result, "success") == 0)
-		printf("Installed %s on %s: %s.\n", plan.cabinet->metainfo->version, plan.device->id,
-		       detail);
+		printf("Installed %s on %s: %s.\n", plan.cabinet->metainfo->version,
+		       plan.device->id, detail);
 	else if (strcmp(result, "pending-reboot") == 0)
 		printf("Restart the computer to finish: %s. `%s firmware history` shows the result "
 		       "afterwards.\n",
@@ -463,8 +465,9 @@ static int apply(const struct fw_options *o, const char *file)
 	plan_free(&plan);
 	json_decref(history);
 	if (strcmp(result, "failed") == 0)
-		return kf_cli_fail(KF_AGENTD_PROGRAM, "The update failed (%s); the device kept its "
-						      "working firmware if it shows the old version.",
+		return kf_cli_fail(KF_AGENTD_PROGRAM,
+				   "The update failed (%s); the device kept its "
+				   "working firmware if it shows the old version.",
 				   detail);
 	return KF_EXIT_OK;
 }
@@ -508,12 +511,12 @@ static int list(const struct fw_options *o)
 			json_array_append_new(guids, json_string(d->guids[j]));
 		}
 		json_array_append_new(
-			out, json_pack("{s:s, s:s, s:s?, s:s, s:s, s:o, s:o, s:b, s:s}", "id", d->id,
-				       "name", d->name, "vendor", d->vendor, "version", d->version,
-				       "version_format", kf_fw_version_format_name(d->format),
-				       "instance_ids", ids, "guids", guids, "busy", d->is_busy,
-				       "activation", d->activates_on_host_reboot ? "host-reboot"
-										  : "restart"));
+			out, json_pack("{s:s, s:s, s:s?, s:s, s:s, s:o, s:o, s:b, s:s}", "id",
+				       d->id, "name", d->name, "vendor", d->vendor, "version",
+				       d->version, "version_format",
+				       kf_fw_version_format_name(d->format), "instance_ids", ids,
+				       "guids", guids, "busy", d->is_busy, "activation",
+				       d->activates_on_host_reboot ? "host-reboot" : "restart"));
 		if (!o->json) {
 			printf("%s: %s%s%s, version %s (%s)%s\n", d->id, d->name,
 			       d->vendor ? " from " : "", d->vendor ? d->vendor : "", d->version,
@@ -594,16 +597,35 @@ int kf_agentd_cmd_firmware(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc - 1, argv + 1, "", options, NULL)) != -1) {
 		switch (opt) {
-		case 'p': o.profile = optarg; break;
-		case 'D': o.devices = optarg; break;
-		case 'r': o.root = optarg; break;
-		case 'd': o.device_id = optarg; break;
-		case 'H': o.history = optarg; break;
-		case 'R': o.reinstall = true; break;
-		case 'o': o.downgrade = true; break;
-		case 'y': o.yes = true; break;
-		case 'j': o.json = true; break;
-		default: return usage();
+		case 'p':
+			o.profile = optarg;
+			break;
+		case 'D':
+			o.devices = optarg;
+			break;
+		case 'r':
+			o.root = optarg;
+			break;
+		case 'd':
+			o.device_id = optarg;
+			break;
+		case 'H':
+			o.history = optarg;
+			break;
+		case 'R':
+			o.reinstall = true;
+			break;
+		case 'o':
+			o.downgrade = true;
+			break;
+		case 'y':
+			o.yes = true;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		default:
+			return usage();
 		}
 	}
 	if (optind < argc - 1)

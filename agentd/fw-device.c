@@ -185,7 +185,8 @@ static int fill(struct kf_fw_device *d, json_t *info, struct kf_error *err)
 	d->activates_on_host_reboot = activation != NULL && strcmp(activation, "host-reboot") == 0;
 	if (d->name == NULL || d->version == NULL || d->version[0] == '\0' || d->boot_id == NULL)
 		return kf_error_set(err, KF_ERR_INVALID,
-				    "the device %s does not say its name, version and boot id", d->id);
+				    "the device %s does not say its name, version and boot id",
+				    d->id);
 	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
 	    json_array_size(ids) > KF_FW_DEVICE_MAX_IDS)
 		return kf_error_set(err, KF_ERR_INVALID, "the device %s lists no instance IDs",

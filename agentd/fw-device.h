@@ -17,7 +17,7 @@
 
 /* What a device says about itself (the "info" request), with the GUIDs derived from it. */
 struct kf_fw_device {
-	char *id;          /* the socket's name without ".sock" */
+	char *id; /* the socket's name without ".sock" */
 	char *socket_path;
 	char *name, *vendor;
 	char **instance_ids;

@@ -42,8 +42,9 @@ int kf_fw_history_load(const char *path, json_t **entries, struct kf_error *err)
 	*entries = NULL;
 	if (file == NULL) {
 		if (errno != ENOENT)
-			return kf_error_set(err, KF_ERR_IO, "cannot read the firmware history %s: %s",
-					    path, strerror(errno));
+			return kf_error_set(err, KF_ERR_IO,
+					    "cannot read the firmware history %s: %s", path,
+					    strerror(errno));
 		*entries = json_array();
 		return *entries != NULL ? KF_OK : kf_error_set(err, KF_ERR_NOMEM, "out of memory");
 	}
@@ -81,12 +82,12 @@ int kf_fw_history_save(const char *path, json_t *entries, struct kf_error *err)
 	    snprintf(temp, sizeof(temp), "%s.XXXXXX", path) >= (int)sizeof(temp) ||
 	    (fd = mkostemp(temp, O_CLOEXEC)) < 0) {
 		json_decref(kept);
-		return kf_error_set(err, KF_ERR_IO, "cannot write the firmware history %s: %s", path,
-				    strerror(errno));
+		return kf_error_set(err, KF_ERR_IO, "cannot write the firmware history %s: %s",
+				    path, strerror(errno));
 	}
 	file = fdopen(fd, "w");
-	if (file == NULL || json_dumpf(kept, file, JSON_INDENT(2)) != 0 || fputc('\n', file) == EOF ||
-	    fflush(file) != 0 || fsync(fd) != 0)
+	if (file == NULL || json_dumpf(kept, file, JSON_INDENT(2)) != 0 ||
+	    fputc('\n', file) == EOF || fflush(file) != 0 || fsync(fd) != 0)
 		r = kf_error_set(err, KF_ERR_IO, "cannot write the firmware history %s", path);
 	if (file != NULL)
 		fclose(file);

@@ -26,7 +26,8 @@ const char *kf_fw_history_default_path(char *buffer, size_t size);
 /* Loads the history (an empty array when the file does not exist). The caller owns *entries. */
 int kf_fw_history_load(const char *path, json_t **entries, struct kf_error *err);
 
-/* Replaces the file with entries (the last KF_FW_HISTORY_MAX of them); entries stays the caller's. */
+/* Replaces the file with entries (the last KF_FW_HISTORY_MAX of them); entries stays the caller's.
+ */
 int kf_fw_history_save(const char *path, json_t *entries, struct kf_error *err);
 
 /* The current time as "2026-11-22T10:40:01Z" in out (at least 32 bytes). */

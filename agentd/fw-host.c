@@ -25,11 +25,11 @@ int kf_fw_host_check_power(const char *root, int threshold, struct kf_error *err
 	if (n < 0)
 		return KF_OK; /* no power supply class: a desktop or a virtual machine */
 	for (int i = 0; i < n; i++) {
-		char dir[PATH_MAX], type[64] = "", online[16] = "", scope[32] = "", capacity[16] = "";
+		char dir[PATH_MAX], type[64] = "", online[16] = "", scope[32] = "",
+				    capacity[16] = "";
 
-		if (names[i]->d_name[0] != '.' &&
-		    snprintf(dir, sizeof(dir), "%s/%s", POWER_CLASS, names[i]->d_name) <
-			    (int)sizeof(dir)) {
+		if (names[i]->d_name[0] != '.' && snprintf(dir, sizeof(dir), "%s/%s", POWER_CLASS,
+							   names[i]->d_name) < (int)sizeof(dir)) {
 			kf_sysfs_attr(root, dir, "type", type, sizeof(type));
 			kf_sysfs_attr(root, dir, "online", online, sizeof(online));
 			kf_sysfs_attr(root, dir, "scope", scope, sizeof(scope));
