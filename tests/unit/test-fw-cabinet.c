@@ -44,8 +44,9 @@ static int gcab(const char *flags, const char *cab, const char *files)
 {
 	char command[2048];
 
-	snprintf(command, sizeof(command), "cd %s && gcab %s --nopath --create %s %s >/dev/null 2>&1",
-		 work, flags, cab, files);
+	snprintf(command, sizeof(command),
+		 "cd %s && gcab %s --nopath --create %s %s >/dev/null 2>&1", work, flags, cab,
+		 files);
 	return system(command);
 }
 
@@ -187,8 +188,8 @@ static void hostile_member_names_and_sizes_are_refused(void **state)
 	struct kf_error err;
 	struct blob b;
 	char path[600], command[600];
-	static const char *const bad_names[] = {"../../etc/pwd", "/etc/passwd.x", "a\\..\\..\\bb.xx",
-						"aaaaaaaa\x01.bin"};
+	static const char *const bad_names[] = {"../../etc/pwd", "/etc/passwd.x",
+						"a\\..\\..\\bb.xx", "aaaaaaaa\x01.bin"};
 	(void)state;
 
 	if (lvfs_ca == NULL)
@@ -216,7 +217,8 @@ static void hostile_member_names_and_sizes_are_refused(void **state)
 	assert_int_equal(kf_cabinet_read_memory(b.data, b.len, NULL, &cab, &err), KF_ERR_INVALID);
 	assert_non_null(strstr(err.message, "twice"));
 	free(b.data);
-	/* A member declaring 3 GiB that its folder does not hold: refused, nothing allocated for it. */
+	/* A member declaring 3 GiB that its folder does not hold: refused, nothing allocated for
+	 * it. */
 	assert_int_equal(load_path(path, &b), 0);
 	{
 		uint32_t files_offset, huge = 0xC0000000u;

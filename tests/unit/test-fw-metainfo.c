@@ -53,10 +53,10 @@ static int parse(const char *xml, struct kf_fw_metainfo **info, struct kf_error 
 
 #define GOOD_HEAD                                                                                  \
 	"<component type=\"firmware\"><id>a.b</id>"                                                \
-	"<provides><firmware type=\"flashed\">B585990A-003E-5270-89D5-3705A17F9A43</firmware>"    \
+	"<provides><firmware type=\"flashed\">B585990A-003E-5270-89D5-3705A17F9A43</firmware>"     \
 	"</provides>"
 #define GOOD_RELEASE                                                                               \
-	"<releases><release version=\"1.2.4\"><checksum type=\"sha256\" filename=\"f.bin\" "      \
+	"<releases><release version=\"1.2.4\"><checksum type=\"sha256\" filename=\"f.bin\" "       \
 	"target=\"content\">77f3e17bad9d510786133804fc1e050488f628257ce00c7e23938f7b31c4cac2"      \
 	"</checksum></release></releases>"
 
@@ -93,16 +93,16 @@ static void guids_are_lower_case_and_artifacts_count(void **state)
 	struct kf_error err;
 	(void)state;
 
-	assert_int_equal(
-		parse(GOOD_HEAD "<requires><hardware>6de5d951-d755-576b-bd09-c5cf66b27234|"
-				"f8e1de5f-b68c-5f52-9d1a-f1ba52f1f773</hardware></requires>"
-				"<releases><release version=\"2\"><artifacts><artifact "
-				"type=\"source\"><filename>x.bin</filename><checksum "
-				"type=\"sha256\">77F3E17BAD9D510786133804FC1E050488F628257CE00C7E"
-				"23938F7B31C4CAC2</checksum></artifact></artifacts></release>"
-				"</releases></component>",
-		      &info, &err),
-		0);
+	assert_int_equal(parse(GOOD_HEAD
+			       "<requires><hardware>6de5d951-d755-576b-bd09-c5cf66b27234|"
+			       "f8e1de5f-b68c-5f52-9d1a-f1ba52f1f773</hardware></requires>"
+			       "<releases><release version=\"2\"><artifacts><artifact "
+			       "type=\"source\"><filename>x.bin</filename><checksum "
+			       "type=\"sha256\">77F3E17BAD9D510786133804FC1E050488F628257CE00C7E"
+			       "23938F7B31C4CAC2</checksum></artifact></artifacts></release>"
+			       "</releases></component>",
+			       &info, &err),
+			 0);
 	assert_string_equal(info->guids[0], "b585990a-003e-5270-89d5-3705a17f9a43");
 	assert_string_equal(info->payload_name, "x.bin");
 	assert_string_equal(info->payload_sha256,
@@ -133,9 +133,9 @@ static void entity_definitions_are_refused(void **state)
 			       &info, &err),
 			 KF_ERR_INVALID);
 	/* An undefined entity is an XML error, not an expansion. */
-	assert_int_equal(parse(GOOD_HEAD "<name>&x;</name>" GOOD_RELEASE "</component>", &info,
-			       &err),
-			 KF_ERR_INVALID);
+	assert_int_equal(
+		parse(GOOD_HEAD "<name>&x;</name>" GOOD_RELEASE "</component>", &info, &err),
+		KF_ERR_INVALID);
 }
 
 static void limits_hold(void **state)
@@ -193,13 +193,14 @@ static void incomplete_or_contradicting_metainfo_is_refused(void **state)
 			       &info, &err),
 			 KF_ERR_INVALID);
 	assert_int_equal(
-		parse(GOOD_HEAD "<releases><release version=\"1\"><checksum type=\"sha256\" "
-				"filename=\"f.bin\" target=\"content\">"
-				"77f3e17bad9d510786133804fc1e050488f628257ce00c7e23938f7b31c4cac2"
-				"</checksum><artifacts><artifact type=\"source\"><filename>f.bin"
-				"</filename><checksum type=\"sha256\">"
-				"d8904fe3bc21e867097df4e32be648399fac8e7ee5cfd65ab8546c0776def4b6"
-				"</checksum></artifact></artifacts></release></releases></component>",
+		parse(GOOD_HEAD
+		      "<releases><release version=\"1\"><checksum type=\"sha256\" "
+		      "filename=\"f.bin\" target=\"content\">"
+		      "77f3e17bad9d510786133804fc1e050488f628257ce00c7e23938f7b31c4cac2"
+		      "</checksum><artifacts><artifact type=\"source\"><filename>f.bin"
+		      "</filename><checksum type=\"sha256\">"
+		      "d8904fe3bc21e867097df4e32be648399fac8e7ee5cfd65ab8546c0776def4b6"
+		      "</checksum></artifact></artifacts></release></releases></component>",
 		      &info, &err),
 		KF_ERR_INVALID);
 	assert_non_null(strstr(err.message, "disagree"));
