@@ -584,6 +584,7 @@ int main(int argc, char **argv)
 		       : emu.booted == 1 ? "b"
 					 : "none",
 		       emu.version, emu.booted >= 0 ? "true" : "false", sha);
+		json_decref(emu.descriptor);
 		return emu.booted >= 0 ? 0 : 1;
 	}
 	if (strcmp(argv[1], "serve") != 0) {
