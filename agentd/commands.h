@@ -34,6 +34,13 @@ int kf_agentd_cmd_audit(int argc, char **argv);
 #define KF_AGENTD_PLUGINS_SUMMARY "install signed plugin packages from trusted publishers"
 int kf_agentd_cmd_plugins(int argc, char **argv);
 
+/* firmware.c: LVFS firmware cabinets onto devices, with preflight checks and consent. */
+#define KF_AGENTD_FIRMWARE_USAGE                                                                   \
+	"list|check FILE|apply FILE|history [--device ID] [--reinstall] [--downgrade] [--yes] "    \
+	"[--json] [--profile FILE] [--devices DIR] [--root DIR] [--history-file FILE]"
+#define KF_AGENTD_FIRMWARE_SUMMARY "list devices, check and install LVFS firmware, show history"
+int kf_agentd_cmd_firmware(int argc, char **argv);
+
 /* screen-check.c: whether and how the desktop can be shared. */
 int kf_agentd_cmd_screen_check(int argc, char **argv);
 

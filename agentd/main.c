@@ -7,6 +7,7 @@ static const struct kf_command commands[] = {
 	{"diag", KF_AGENTD_DIAG_USAGE, KF_AGENTD_DIAG_SUMMARY, kf_agentd_cmd_diag},
 	{"share", KF_AGENTD_SHARE_USAGE, KF_AGENTD_SHARE_SUMMARY, kf_agentd_cmd_share},
 	{"audit", KF_AGENTD_AUDIT_USAGE, KF_AGENTD_AUDIT_SUMMARY, kf_agentd_cmd_audit},
+	{"firmware", KF_AGENTD_FIRMWARE_USAGE, KF_AGENTD_FIRMWARE_SUMMARY, kf_agentd_cmd_firmware},
 	{"screen-check", "[--display D] [--monitor N]",
 	 "say whether this desktop can be shared, and how", kf_agentd_cmd_screen_check},
 	{"scan",

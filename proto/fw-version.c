@@ -180,7 +180,7 @@ int kf_fw_version_check_update(const char *running, enum kf_fw_version_format ru
 	if (order < 0 && !(flags & KF_FW_ALLOW_OLDER))
 		return kf_error_set(err, KF_ERR_DENIED,
 				    "Version %s is older than the installed %s; downgrading needs "
-				    "--allow-older.",
+				    "--downgrade.",
 				    target, running);
 	return 0;
 }

@@ -93,41 +93,72 @@ static int check_sha256(const char *hex, const uint8_t *payload, size_t len, str
 	return 0;
 }
 
-static int check_pkcs7(const char *pem, const uint8_t *payload, size_t len, const char *ca_path,
+/* The trusted CAs: from a PEM file (ca_path) or from PEM texts (ca_pems, count). */
+static int load_store(const char *ca_path, const char *const *ca_pems, size_t count,
+		      X509_STORE **out, struct kf_error *err)
+{
+	X509_STORE *store = X509_STORE_new();
+	size_t loaded = 0;
+
+	if (store == NULL)
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory checking a signature");
+	if (ca_path != NULL) {
+		if (X509_STORE_load_file(store, ca_path) != 1) {
+			X509_STORE_free(store);
+			return kf_error_set(err, KF_ERR_IO,
+					    "cannot load firmware CA certificates from %s",
+					    ca_path);
+		}
+		loaded = 1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		BIO *bio = BIO_new_mem_buf(ca_pems[i], -1);
+		X509 *cert;
+
+		while (bio != NULL && (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+			if (X509_STORE_add_cert(store, cert) == 1)
+				loaded++;
+			X509_free(cert);
+		}
+		BIO_free(bio);
+	}
+	if (loaded == 0) {
+		X509_STORE_free(store);
+		return kf_error_set(err, KF_ERR_DENIED, "no firmware CA is trusted (firmware_cas)");
+	}
+	X509_STORE_set_flags(store, X509_V_FLAG_NO_CHECK_TIME);
+	X509_STORE_set_purpose(store, X509_PURPOSE_ANY);
+	*out = store;
+	return KF_OK;
+}
+
+static int check_pkcs7(const char *pem, const uint8_t *payload, size_t len, X509_STORE *store,
 		       struct kf_error *err)
 {
 	BIO *sig_bio = BIO_new_mem_buf(pem, -1);
-	BIO *data = BIO_new_mem_buf(payload, (int)len);
-	X509_STORE *store = X509_STORE_new();
+	BIO *data = NULL;
 	CMS_ContentInfo *cms = NULL;
 	int r = 0;
 
 	if (len > INT32_MAX)
 		r = kf_error_set(err, KF_ERR_TOO_LARGE, "the firmware payload is too large");
-	else if (sig_bio == NULL || data == NULL || store == NULL)
+	else if (sig_bio == NULL || (data = BIO_new_mem_buf(payload, (int)len)) == NULL)
 		r = kf_error_set(err, KF_ERR_NOMEM, "out of memory checking a signature");
-	else if (X509_STORE_load_file(store, ca_path) != 1)
-		r = kf_error_set(err, KF_ERR_IO, "cannot load firmware CA certificates from %s",
-				 ca_path);
 	else if ((cms = PEM_read_bio_CMS(sig_bio, NULL, NULL, NULL)) == NULL)
 		r = kf_error_set(err, KF_ERR_INVALID, "the Jcat PKCS#7 signature is malformed");
-	if (r == 0) {
-		X509_STORE_set_flags(store, X509_V_FLAG_NO_CHECK_TIME);
-		X509_STORE_set_purpose(store, X509_PURPOSE_ANY);
-		if (CMS_verify(cms, NULL, store, data, NULL, CMS_BINARY | CMS_DETACHED) != 1)
-			r = kf_error_set(
-				err, KF_ERR_AUTH,
-				"the firmware's signature does not verify against the trusted CAs");
-	}
+	if (r == 0 && CMS_verify(cms, NULL, store, data, NULL, CMS_BINARY | CMS_DETACHED) != 1)
+		r = kf_error_set(
+			err, KF_ERR_AUTH,
+			"the firmware's signature does not verify against the trusted CAs");
 	CMS_ContentInfo_free(cms);
-	X509_STORE_free(store);
 	BIO_free(data);
 	BIO_free(sig_bio);
 	return r;
 }
 
-int kf_jcat_verify(const uint8_t *jcat, size_t jcat_len, const char *id, const uint8_t *payload,
-		   size_t payload_len, const char *ca_pem_path, struct kf_error *err)
+static int verify(const uint8_t *jcat, size_t jcat_len, const char *id, const uint8_t *payload,
+		  size_t payload_len, const char *ca_path, const char *const *ca_pems,
+		  size_t ca_count, struct kf_error *err)
 {
 	char *text = NULL;
 	json_t *root = NULL, *items, *item, *found = NULL;
@@ -162,9 +193,27 @@ int kf_jcat_verify(const uint8_t *jcat, size_t jcat_len, const char *id, const u
 		goto out;
 	}
 	r = check_sha256(sha, payload, payload_len, err);
-	if (r == 0)
-		r = check_pkcs7(sig, payload, payload_len, ca_pem_path, err);
+	if (r == 0) {
+		X509_STORE *store = NULL;
+		r = load_store(ca_path, ca_pems, ca_count, &store, err);
+		if (r == 0)
+			r = check_pkcs7(sig, payload, payload_len, store, err);
+		X509_STORE_free(store);
+	}
 out:
 	json_decref(root);
 	return r;
+}
+
+int kf_jcat_verify(const uint8_t *jcat, size_t jcat_len, const char *id, const uint8_t *payload,
+		   size_t payload_len, const char *ca_pem_path, struct kf_error *err)
+{
+	return verify(jcat, jcat_len, id, payload, payload_len, ca_pem_path, NULL, 0, err);
+}
+
+int kf_jcat_verify_pems(const uint8_t *jcat, size_t jcat_len, const char *id,
+			const uint8_t *payload, size_t payload_len, const char *const *ca_pems,
+			size_t ca_count, struct kf_error *err)
+{
+	return verify(jcat, jcat_len, id, payload, payload_len, NULL, ca_pems, ca_count, err);
 }

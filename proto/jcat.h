@@ -21,4 +21,12 @@
 int kf_jcat_verify(const uint8_t *jcat, size_t jcat_len, const char *id, const uint8_t *payload,
 		   size_t payload_len, const char *ca_pem_path, struct kf_error *err);
 
+/*
+ * The same, trusting the CA certificates in the ca_count PEM texts ca_pems (such as a
+ * support profile's firmware_cas). With no certificate at all it returns KF_ERR_DENIED.
+ */
+int kf_jcat_verify_pems(const uint8_t *jcat, size_t jcat_len, const char *id,
+			const uint8_t *payload, size_t payload_len, const char *const *ca_pems,
+			size_t ca_count, struct kf_error *err);
+
 #endif

@@ -11,7 +11,8 @@ import pytest
 SOURCE_DIR = os.environ.get("KEFU_SOURCE_DIR") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD_DIR = os.environ.get("KEFU_BUILD") or os.path.join(SOURCE_DIR, "build", "default")
-FIXTURES_DIR = os.path.join(os.path.dirname(SOURCE_DIR), "shared", "fixtures")
+FIXTURES_DIR = os.environ.get("KEFU_FIXTURES_DIR") or os.path.join(
+    os.path.dirname(SOURCE_DIR), "shared", "fixtures")
 
 
 def program(name):

@@ -1,0 +1,45 @@
+/* kefu: the AppStream metainfo of an LVFS firmware cabinet (what it is, for which devices, which release). SPDX-License-Identifier: MIT */
+#ifndef KF_PROTO_FW_METAINFO_H
+#define KF_PROTO_FW_METAINFO_H
+
+#include <stddef.h>
+
+#include "proto/error.h"
+
+#define KF_FW_METAINFO_MAX_SIZE  (1024 * 1024) /* bytes of XML */
+#define KF_FW_METAINFO_MAX_DEPTH 16
+#define KF_FW_METAINFO_MAX_TEXT  (64 * 1024) /* bytes of text in one element */
+#define KF_FW_METAINFO_MAX_GUIDS 64
+
+struct kf_fw_metainfo {
+	char *id;             /* component id, e.g. org.fwupd.fakedevice.firmware */
+	char *name;           /* may be NULL */
+	char *summary;        /* may be NULL */
+	char *developer_name; /* may be NULL */
+	char **guids;         /* <provides><firmware type="flashed">: the devices it is for */
+	size_t guid_count;
+	char **hardware_guids; /* <requires><hardware>: computer hardware IDs, one must match */
+	size_t hardware_guid_count;
+	char *version_format; /* LVFS::VersionFormat, NULL when not given */
+	char *version;        /* the release's version */
+	char *payload_name;   /* the file the release's content checksum names */
+	char *payload_sha256; /* lower-case hex, 64 characters */
+	char *release_text;   /* the release's description as plain text, may be NULL */
+};
+
+/*
+ * Parses metainfo XML (at most KF_FW_METAINFO_MAX_SIZE bytes) with expat. A document
+ * type declaration is refused, so no entity is ever defined or expanded; nesting,
+ * text per element and GUID counts are capped by the limits above. The component must
+ * be type="firmware" with an id, at least one flashed-firmware GUID and exactly one
+ * release carrying a version and a SHA-256 content checksum with a file name (from
+ * <checksum target="content"> or the release's source <artifact>); when both name a
+ * SHA-256 they must agree. The caller owns *metainfo; free it with kf_fw_metainfo_free().
+ * Returns 0, KF_ERR_TOO_LARGE or KF_ERR_INVALID with the reason.
+ */
+int kf_fw_metainfo_parse(const char *xml, size_t len, struct kf_fw_metainfo **metainfo,
+			 struct kf_error *err);
+
+void kf_fw_metainfo_free(struct kf_fw_metainfo *metainfo);
+
+#endif
