@@ -9,7 +9,7 @@ static const struct kf_command commands[] = {
 	{"audit", KF_AGENTD_AUDIT_USAGE, KF_AGENTD_AUDIT_SUMMARY, kf_agentd_cmd_audit},
 	{"screen-check", "[--display D] [--monitor N]",
 	 "say whether this desktop can be shared, and how", kf_agentd_cmd_screen_check},
-	{"scan", "[--root DIR] [--report FILE] [--plugins DIR] [--fix] [--yes] [--json]",
+	{"scan", "[--root DIR] [--report FILE] [--plugins DIR] [--jobs N] [--fix] [--yes] [--json]",
 	 "find problems with the diagnostic plugins and offer their fixes", kf_agentd_cmd_scan},
 	{NULL, NULL, NULL, NULL},
 };

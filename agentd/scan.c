@@ -1,6 +1,7 @@
 /* kefu-agentd: `scan` runs the applicable diagnostic plugins and, with consent, their repairs.
  * SPDX-License-Identifier: MIT */
 #include "agentd/commands.h"
+#include "agentd/scan-summary.h"
 #include "proto/plugin-manifest.h"
 #include "proto/plugin-step.h"
 
@@ -9,17 +10,37 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SCAN_USAGE "[--root DIR] [--report FILE] [--plugins DIR] [--fix] [--yes] [--json]"
+#define SCAN_USAGE                                                                                 \
+	"[--root DIR] [--report FILE] [--plugins DIR] [--jobs N] [--fix] [--yes] [--json]"
+#define SCAN_MAX_JOBS 32
 
 struct scan_options {
 	const char *root, *report, *plugins;
 	bool fix, yes, json;
+	int jobs; /* detect steps of this many plugins at once */
+};
+
+/* One applicable plugin and the results of its checks' detect steps. */
+struct scan_item {
+	char dir[PATH_MAX];
+	struct kf_plugin_manifest *m;
+	const char *device;                    /* borrowed from the report */
+	struct kf_plugin_step_result *detects; /* one per check */
+};
+
+/* Detect steps of different plugins run at once; each worker takes the next plugin. */
+struct scan_pool {
+	const struct scan_options *o;
+	struct scan_item *items;
+	size_t n_items, next;
+	pthread_mutex_t lock;
 };
 
 /*
@@ -41,19 +62,12 @@ static bool repair_allowed(const struct scan_options *o, const struct kf_plugin_
 	return answer[0] == 'y' || answer[0] == 'Y';
 }
 
-static int run_step(struct kf_plugin_step_context *ctx, const char *phase,
-		    const struct kf_plugin_step *step, json_t *steps,
-		    struct kf_plugin_step_result *r)
+/* Records one step's result in steps; returns its exit code. */
+static int note_step(const char *phase, json_t *steps, const struct kf_plugin_step_result *r)
 {
-	struct kf_error err;
 	json_t *obj = json_object();
 	size_t i;
 
-	ctx->phase = phase;
-	if (kf_plugin_step_run(ctx, step, r, &err) < 0) {
-		memset(r, 0, sizeof(*r));
-		r->exit_code = KF_PLUGIN_EXIT_ERROR;
-	}
 	json_object_set_new(obj, "step", json_string(phase));
 	json_object_set_new(obj, "outcome", json_string(kf_plugin_exit_name(r->exit_code)));
 	json_object_set_new(obj, "sandboxed", json_boolean(r->sandboxed));
@@ -71,11 +85,72 @@ static int run_step(struct kf_plugin_step_context *ctx, const char *phase,
 	return r->exit_code;
 }
 
-/* Runs every check of one plugin; appends a result object to results. Returns problems left. */
-static int scan_plugin(const struct scan_options *o, const char *dir,
-		       const struct kf_plugin_manifest *m, const char *device, json_t *results)
+static int run_step(struct kf_plugin_step_context *ctx, const char *phase,
+		    const struct kf_plugin_step *step, json_t *steps,
+		    struct kf_plugin_step_result *r)
 {
-	struct kf_plugin_step_context ctx = {dir, o->root, o->report, device, NULL, true};
+	struct kf_error err;
+
+	ctx->phase = phase;
+	if (kf_plugin_step_run(ctx, step, r, &err) < 0) {
+		memset(r, 0, sizeof(*r));
+		r->exit_code = KF_PLUGIN_EXIT_ERROR;
+	}
+	return note_step(phase, steps, r);
+}
+
+static void *detect_worker(void *arg)
+{
+	struct scan_pool *pool = arg;
+
+	for (;;) {
+		struct scan_item *item;
+		struct kf_plugin_step_context ctx;
+		struct kf_error err;
+		size_t i;
+
+		pthread_mutex_lock(&pool->lock);
+		item = pool->next < pool->n_items ? &pool->items[pool->next++] : NULL;
+		pthread_mutex_unlock(&pool->lock);
+		if (item == NULL)
+			return NULL;
+		ctx = (struct kf_plugin_step_context){item->dir,    pool->o->root, pool->o->report,
+						      item->device, "detect",      true};
+		for (i = 0; i < item->m->n_checks; i++) {
+			if (kf_plugin_step_run(&ctx, &item->m->checks[i].detect, &item->detects[i],
+					       &err) < 0) {
+				memset(&item->detects[i], 0, sizeof(item->detects[i]));
+				item->detects[i].exit_code = KF_PLUGIN_EXIT_ERROR;
+			}
+		}
+	}
+}
+
+/* Runs the detect steps of all items, o->jobs plugins at a time; results land in the items. */
+static void detect_all(const struct scan_options *o, struct scan_item *items, size_t n_items)
+{
+	struct scan_pool pool = {o, items, n_items, 0, PTHREAD_MUTEX_INITIALIZER};
+	pthread_t threads[SCAN_MAX_JOBS];
+	int n_threads = 0, i;
+
+	while (n_threads < o->jobs && (size_t)n_threads < n_items &&
+	       pthread_create(&threads[n_threads], NULL, detect_worker, &pool) == 0)
+		n_threads++;
+	if (n_threads == 0) /* no thread could start: run them here */
+		detect_worker(&pool);
+	for (i = 0; i < n_threads; i++)
+		pthread_join(threads[i], NULL);
+}
+
+/*
+ * Goes through one plugin's checks in order with their detect results; repairs
+ * with consent. Appends a result object per check to results. Returns problems left.
+ */
+static int scan_plugin(const struct scan_options *o, const struct scan_item *item, json_t *results)
+{
+	const struct kf_plugin_manifest *m = item->m;
+	struct kf_plugin_step_context ctx = {item->dir,    o->root, o->report,
+					     item->device, NULL,    true};
 	struct kf_plugin_step_result *r = malloc(sizeof(*r));
 	int left = 0;
 	size_t i, j;
@@ -86,7 +161,7 @@ static int scan_plugin(const struct scan_options *o, const char *dir,
 		const struct kf_plugin_check *c = &m->checks[i];
 		json_t *obj = json_object(), *steps = json_array();
 		const char *state;
-		int code = run_step(&ctx, "detect", &c->detect, steps, r);
+		int code = note_step("detect", steps, &item->detects[i]);
 
 		if (code == KF_PLUGIN_EXIT_OK)
 			state = "healthy";
@@ -157,14 +232,12 @@ static int make_report(const char *root, const char *path)
 static int parse_options(int argc, char **argv, struct scan_options *o)
 {
 	static const struct option options[] = {
-		{"root", required_argument, NULL, 'r'},
-		{"report", required_argument, NULL, 'R'},
-		{"plugins", required_argument, NULL, 'p'},
-		{"fix", no_argument, NULL, 'f'},
-		{"yes", no_argument, NULL, 'y'},
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0},
+		{"root", required_argument, NULL, 'r'},    {"report", required_argument, NULL, 'R'},
+		{"plugins", required_argument, NULL, 'p'}, {"fix", no_argument, NULL, 'f'},
+		{"yes", no_argument, NULL, 'y'},           {"json", no_argument, NULL, 'j'},
+		{"jobs", required_argument, NULL, 'J'},    {NULL, 0, NULL, 0},
 	};
+	char *end;
 	int opt;
 
 	optind = 1;
@@ -181,7 +254,13 @@ static int parse_options(int argc, char **argv, struct scan_options *o)
 			o->yes = true;
 		else if (opt == 'j')
 			o->json = true;
-		else
+		else if (opt == 'J') {
+			long jobs = strtol(optarg, &end, 10);
+
+			if (end == optarg || *end != '\0' || jobs < 1 || jobs > SCAN_MAX_JOBS)
+				return -1;
+			o->jobs = (int)jobs;
+		} else
 			return -1;
 	}
 	return optind == argc ? 0 : -1;
@@ -189,11 +268,13 @@ static int parse_options(int argc, char **argv, struct scan_options *o)
 
 int kf_agentd_cmd_scan(int argc, char **argv)
 {
-	struct scan_options o = {"/", NULL, "/usr/share/kefu/plugins", false, false, false};
+	struct scan_options o = {"/", NULL, "/usr/share/kefu/plugins", false, false, false, 4};
 	json_t *report = NULL, *results;
 	json_error_t jerr;
 	struct dirent **names;
-	char made[64] = "";
+	struct scan_item *items;
+	char made[64] = "", summary[PATH_MAX] = "";
+	size_t n_items = 0, k;
 	int n, i, left = 0;
 
 	if (parse_options(argc, argv, &o) < 0) {
@@ -230,23 +311,49 @@ int kf_agentd_cmd_scan(int argc, char **argv)
 				   o.plugins);
 	}
 	results = json_array();
+	items = calloc(n > 0 ? (size_t)n : 1, sizeof(*items));
 	for (i = 0; i < n; i++) {
-		char dir[PATH_MAX];
-		struct kf_plugin_manifest *m;
+		struct scan_item *item = items != NULL ? &items[n_items] : NULL;
 		struct kf_error err;
-		const char *device;
 
-		if (names[i]->d_name[0] != '.' &&
-		    snprintf(dir, sizeof(dir), "%s/%s", o.plugins, names[i]->d_name) <
-			    (int)sizeof(dir) &&
-		    kf_plugin_manifest_load(dir, &m, &err) == 0) {
-			if (kf_plugin_manifest_applies(m, report, o.root, &device))
-				left += scan_plugin(&o, dir, m, device, results);
-			kf_plugin_manifest_free(m);
+		if (item != NULL && names[i]->d_name[0] != '.' &&
+		    snprintf(item->dir, sizeof(item->dir), "%s/%s", o.plugins, names[i]->d_name) <
+			    (int)sizeof(item->dir) &&
+		    kf_plugin_manifest_load(item->dir, &item->m, &err) == 0) {
+			item->detects =
+				kf_plugin_manifest_applies(item->m, report, o.root, &item->device)
+					? calloc(item->m->n_checks, sizeof(*item->detects))
+					: NULL;
+			if (item->detects != NULL)
+				n_items++;
+			else
+				kf_plugin_manifest_free(item->m);
 		}
 		free(names[i]);
 	}
 	free(names);
+	if (items == NULL) {
+		json_decref(report);
+		json_decref(results);
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "out of memory");
+	}
+	detect_all(&o, items, n_items);
+	for (k = 0; k < n_items; k++) {
+		left += scan_plugin(&o, &items[k], results);
+		kf_plugin_manifest_free(items[k].m);
+		free(items[k].detects);
+	}
+	free(items);
+	if (o.fix) {
+		struct kf_error err;
+
+		if (kf_scan_summary_write(results, o.root, NULL, summary, sizeof(summary), &err) <
+		    0) {
+			fprintf(stderr, "%s: the scan summary was not saved: %s\n",
+				KF_AGENTD_PROGRAM, err.message);
+			summary[0] = '\0';
+		}
+	}
 	if (o.json) {
 		json_t *out = json_object();
 
@@ -256,12 +363,16 @@ int kf_agentd_cmd_scan(int argc, char **argv)
 							? "bubblewrap"
 							: "bubblewrap is not installed"));
 		json_object_set_new(out, "problems_left", json_integer(left));
+		if (summary[0] != '\0')
+			json_object_set_new(out, "summary", json_string(summary));
 		json_object_set_new(out, "checks", results);
 		json_dumpf(out, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(out);
 	} else {
 		printf("%d problem%s left\n", left, left == 1 ? "" : "s");
+		if (summary[0] != '\0')
+			printf("Summary saved to %s\n", summary);
 		json_decref(results);
 	}
 	json_decref(report);

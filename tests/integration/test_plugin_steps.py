@@ -72,10 +72,16 @@ def test_environment_is_scrubbed_and_names_the_root(tmp_path):
     result = run([program("kefu-plugin"), "test", "--json", "--root", str(tmp_path), plugin],
                  env=env)
     steps = json.loads(result.stdout)["steps"]
+    # bubblewrap shows a root prefix at one fixed place, whatever folders hold it
+    assert steps[0]["events"][0]["summary"] == "/run/kefu/root|detect|unset"
+    result = run([program("kefu-plugin"), "test", "--json", "--no-sandbox", "--root",
+                  str(tmp_path), plugin], env=env)
+    steps = json.loads(result.stdout)["steps"]
     assert steps[0]["events"][0]["summary"] == "%s|detect|unset" % tmp_path
 
 
 def test_fix_repairs_fixture_root_and_second_run_is_clean(tmp_path):
+    os.chmod(tmp_path, 0o755)  # a root is open to all; detect runs unprivileged
     (tmp_path / "etc").mkdir()
     (tmp_path / "etc" / "nsswitch.conf").write_text("hosts: files\n")
     code, steps = plugin_test_json(NSSWITCH, "--root", str(tmp_path), "--fix")
@@ -91,11 +97,11 @@ def test_sandbox_keeps_writes_to_declared_paths(tmp_path):
     (root / "etc").mkdir(parents=True)
     (root / "var").mkdir()
     outside = tmp_path / "outside"
-    plugin = make_plugin(tmp_path, "touch %s/var/x 2>/dev/null; touch %s 2>/dev/null\n"
-                         "echo '{\"type\":\"result\",\"status\":\"ok\"}'\n"
-                         % (root, outside))
+    plugin = make_plugin(tmp_path, "touch \"$KEFU_ROOT/var/x\" %s 2>/dev/null\n"
+                         "echo '{\"type\":\"result\",\"status\":\"ok\"}'\n" % outside)
     manifest = json.load(open(os.path.join(plugin, "plugin.json")))
-    manifest["checks"][0]["detect"]["privileges"] = {"writes": ["/etc"]}
+    # root: as root the step could write anywhere but for the mounts
+    manifest["checks"][0]["detect"]["privileges"] = {"root": True, "writes": ["/etc"]}
     json.dump(manifest, open(os.path.join(plugin, "plugin.json"), "w"))
     with open(os.path.join(plugin, "d.sh"), "a") as f:
         f.write("touch \"$KEFU_ROOT/etc/allowed\"\n")
