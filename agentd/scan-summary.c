@@ -58,7 +58,8 @@ static void append_check(struct kf_buf *md, const json_t *check)
 	append(md, "** (");
 	append_markdown(md, text_of(check, "plugin"));
 	append(md, ")\n");
-	json_array_foreach (steps, i, step) {
+	json_array_foreach(steps, i, step)
+	{
 		const char *phase = text_of(step, "step"), *outcome = text_of(step, "outcome");
 		const char *finding = text_of(json_object_get(step, "finding"), "summary");
 
@@ -71,7 +72,7 @@ static void append_check(struct kf_buf *md, const json_t *check)
 			append(md, strcmp(outcome, "ok") == 0 ? "Repaired" : "Repair failed");
 		else
 			append(md, strcmp(outcome, "ok") == 0 ? "Verified: fixed"
-							       : "Verified: still broken");
+							      : "Verified: still broken");
 		if (finding != NULL) {
 			append(md, ": ");
 			append_markdown(md, finding);
@@ -92,8 +93,8 @@ static void append_check(struct kf_buf *md, const json_t *check)
 
 static void build(const json_t *checks, const char *root, time_t now, struct kf_buf *md)
 {
-	static const char *const titles[N_SECTIONS] = {
-		"Fixed and verified", "Still a problem", "Could not be checked", NULL};
+	static const char *const titles[N_SECTIONS] = {"Fixed and verified", "Still a problem",
+						       "Could not be checked", NULL};
 	char when[64], line[256];
 	size_t counts[N_SECTIONS] = {0}, i;
 	const json_t *check;
@@ -101,7 +102,7 @@ static void build(const json_t *checks, const char *root, time_t now, struct kf_
 
 	localtime_r(&now, &local);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &local);
-	json_array_foreach (checks, i, check)
+	json_array_foreach(checks, i, check)
 		counts[section_of(text_of(check, "state") ? text_of(check, "state") : "")]++;
 	append(md, "# Scan summary\n\nScan of `");
 	append_markdown(md, root);
@@ -116,10 +117,11 @@ static void build(const json_t *checks, const char *root, time_t now, struct kf_
 		append(md, "\n## ");
 		append(md, titles[s]);
 		append(md, "\n\n");
-		json_array_foreach (checks, i, check)
-			if (section_of(text_of(check, "state") ? text_of(check, "state") : "") ==
-			    (enum section)s)
-				append_check(md, check);
+		json_array_foreach(checks, i,
+				   check) if (section_of(text_of(check, "state")
+								 ? text_of(check, "state")
+								 : "") == (enum section)s)
+			append_check(md, check);
 	}
 	if (counts[FIXED] + counts[PROBLEM] + counts[FAILED] == 0)
 		append(md, "\nNo problems were found.\n");
