@@ -122,3 +122,14 @@ def test_report_without_firmware_failures_is_healthy(tmp_path):
     open(report, "w").write(json.dumps(data))
     outcomes, _ = plugin_test(root, report, "--fix")
     assert outcomes == [("detect", "ok")]
+
+
+def test_scan_applies_the_plugin_to_a_device_limited_by_missing_firmware(tmp_path):
+    root, report = fixture(tmp_path, cached=True)
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
+    result = run([program("kefu-agentd"), "scan", "--json", "--root", root, "--report", report,
+                  "--plugins", os.path.dirname(PLUGIN), "--fix", "--yes"], env=env, timeout=120)
+    checks = json.loads(result.stdout)["checks"]
+    assert ("firmware-missing", "fixed") in [(c["plugin"], c["state"]) for c in checks]
+    summary = open(json.loads(result.stdout)["summary"]).read()
+    assert "Wi-Fi 6 AX211 160MHz cannot start" in summary
