@@ -41,6 +41,11 @@ int kf_agentd_cmd_plugins(int argc, char **argv);
 #define KF_AGENTD_FIRMWARE_SUMMARY "list devices, check and install LVFS firmware, show history"
 int kf_agentd_cmd_firmware(int argc, char **argv);
 
+/* scan.c: the diagnostic plugins, self-service. */
+#define KF_AGENTD_SCAN_USAGE                                                                       \
+	"[--root DIR] [--report FILE] [--plugins DIR]... [--packages DIR] [--jobs N] [--fix] "     \
+	"[--yes] [--json]"
+
 /* screen-check.c: whether and how the desktop can be shared. */
 int kf_agentd_cmd_screen_check(int argc, char **argv);
 

@@ -10,9 +10,7 @@ static const struct kf_command commands[] = {
 	{"firmware", KF_AGENTD_FIRMWARE_USAGE, KF_AGENTD_FIRMWARE_SUMMARY, kf_agentd_cmd_firmware},
 	{"screen-check", "[--display D] [--monitor N]",
 	 "say whether this desktop can be shared, and how", kf_agentd_cmd_screen_check},
-	{"scan",
-	 "[--root DIR] [--report FILE] [--plugins DIR]... [--packages DIR] [--fix] [--yes] "
-	 "[--json]",
+	{"scan", KF_AGENTD_SCAN_USAGE,
 	 "find problems with the diagnostic plugins and offer their fixes", kf_agentd_cmd_scan},
 	{"plugins", KF_AGENTD_PLUGINS_USAGE, KF_AGENTD_PLUGINS_SUMMARY, kf_agentd_cmd_plugins},
 	{NULL, NULL, NULL, NULL},

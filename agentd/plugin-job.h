@@ -10,9 +10,11 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#define KF_PLUGIN_PLACES_MAX 10
+
 /* Where plugins are looked for: folders in order; the first plugin with an id wins. */
 struct kf_plugin_places {
-	const char *folders[4];
+	const char *folders[KF_PLUGIN_PLACES_MAX];
 	size_t n_folders;
 	/* Folders whose plugins came from packages: used only while their files are intact. */
 	const char *installed;

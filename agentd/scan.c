@@ -1,7 +1,9 @@
 /* kefu-agentd: `scan` runs the applicable diagnostic plugins and, with consent, their repairs.
  * SPDX-License-Identifier: MIT */
 #include "agentd/commands.h"
+#include "agentd/plugin-job.h"
 #include "agentd/plugins.h"
+#include "agentd/scan-summary.h"
 #include "proto/plugin-manifest.h"
 #include "proto/plugin-step.h"
 
@@ -10,22 +12,36 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SCAN_USAGE                                                                                 \
-	"[--root DIR] [--report FILE] [--plugins DIR]... [--packages DIR] [--fix] [--yes] "        \
-	"[--json]"
-
-#define SCAN_MAX_FOLDERS 8
+#define SCAN_MAX_JOBS 32
 
 struct scan_options {
-	const char *root, *report, *plugins[SCAN_MAX_FOLDERS], *packages;
-	size_t n_plugins;
+	const char *root, *report;
+	struct kf_plugin_places places;
 	bool fix, yes, json;
+	int jobs; /* detect steps of this many plugins at once */
+};
+
+/* One applicable plugin and the results of its checks' detect steps. */
+struct scan_item {
+	char dir[PATH_MAX];
+	struct kf_plugin_manifest *m;
+	char *device;                          /* the matched device, or NULL */
+	struct kf_plugin_step_result *detects; /* one per check */
+};
+
+/* Detect steps of different plugins run at once; each worker takes the next plugin. */
+struct scan_pool {
+	const struct scan_options *o;
+	struct scan_item *items;
+	size_t n_items, next;
+	pthread_mutex_t lock;
 };
 
 /*
@@ -47,19 +63,12 @@ static bool repair_allowed(const struct scan_options *o, const struct kf_plugin_
 	return answer[0] == 'y' || answer[0] == 'Y';
 }
 
-static int run_step(struct kf_plugin_step_context *ctx, const char *phase,
-		    const struct kf_plugin_step *step, json_t *steps,
-		    struct kf_plugin_step_result *r)
+/* Records one step's result in steps; returns its exit code. */
+static int note_step(const char *phase, json_t *steps, const struct kf_plugin_step_result *r)
 {
-	struct kf_error err;
 	json_t *obj = json_object();
 	size_t i;
 
-	ctx->phase = phase;
-	if (kf_plugin_step_run(ctx, step, r, &err) < 0) {
-		memset(r, 0, sizeof(*r));
-		r->exit_code = KF_PLUGIN_EXIT_ERROR;
-	}
 	json_object_set_new(obj, "step", json_string(phase));
 	json_object_set_new(obj, "outcome", json_string(kf_plugin_exit_name(r->exit_code)));
 	json_object_set_new(obj, "sandboxed", json_boolean(r->sandboxed));
@@ -77,11 +86,79 @@ static int run_step(struct kf_plugin_step_context *ctx, const char *phase,
 	return r->exit_code;
 }
 
-/* Runs every check of one plugin; appends a result object to results. Returns problems left. */
-static int scan_plugin(const struct scan_options *o, const char *dir,
-		       const struct kf_plugin_manifest *m, const char *device, json_t *results)
+static int run_step(struct kf_plugin_step_context *ctx, const char *phase,
+		    const struct kf_plugin_step *step, json_t *steps,
+		    struct kf_plugin_step_result *r)
 {
-	struct kf_plugin_step_context ctx = {dir, o->root, o->report, device, NULL, true, NULL};
+	struct kf_error err;
+
+	ctx->phase = phase;
+	if (kf_plugin_step_run(ctx, step, r, &err) < 0) {
+		memset(r, 0, sizeof(*r));
+		r->exit_code = KF_PLUGIN_EXIT_ERROR;
+	}
+	return note_step(phase, steps, r);
+}
+
+static void *detect_worker(void *arg)
+{
+	struct scan_pool *pool = arg;
+
+	for (;;) {
+		struct scan_item *item;
+		struct kf_plugin_step_context ctx;
+		struct kf_error err;
+		size_t i;
+
+		pthread_mutex_lock(&pool->lock);
+		item = pool->next < pool->n_items ? &pool->items[pool->next++] : NULL;
+		pthread_mutex_unlock(&pool->lock);
+		if (item == NULL)
+			return NULL;
+		ctx = (struct kf_plugin_step_context){.plugin_dir = item->dir,
+						      .root = pool->o->root,
+						      .report = pool->o->report,
+						      .device = item->device,
+						      .phase = "detect",
+						      .sandbox = true};
+		for (i = 0; i < item->m->n_checks; i++) {
+			if (kf_plugin_step_run(&ctx, &item->m->checks[i].detect, &item->detects[i],
+					       &err) < 0) {
+				memset(&item->detects[i], 0, sizeof(item->detects[i]));
+				item->detects[i].exit_code = KF_PLUGIN_EXIT_ERROR;
+			}
+		}
+	}
+}
+
+/* Runs the detect steps of all items, o->jobs plugins at a time; results land in the items. */
+static void detect_all(const struct scan_options *o, struct scan_item *items, size_t n_items)
+{
+	struct scan_pool pool = {o, items, n_items, 0, PTHREAD_MUTEX_INITIALIZER};
+	pthread_t threads[SCAN_MAX_JOBS];
+	int n_threads = 0, i;
+
+	while (n_threads < o->jobs && (size_t)n_threads < n_items &&
+	       pthread_create(&threads[n_threads], NULL, detect_worker, &pool) == 0)
+		n_threads++;
+	if (n_threads == 0) /* no thread could start: run them here */
+		detect_worker(&pool);
+	for (i = 0; i < n_threads; i++)
+		pthread_join(threads[i], NULL);
+}
+
+/*
+ * Goes through one plugin's checks in order with their detect results; repairs
+ * with consent. Appends a result object per check to results. Returns problems left.
+ */
+static int scan_plugin(const struct scan_options *o, const struct scan_item *item, json_t *results)
+{
+	const struct kf_plugin_manifest *m = item->m;
+	struct kf_plugin_step_context ctx = {.plugin_dir = item->dir,
+					     .root = o->root,
+					     .report = o->report,
+					     .device = item->device,
+					     .sandbox = true};
 	struct kf_plugin_step_result *r = malloc(sizeof(*r));
 	int left = 0;
 	size_t i, j;
@@ -92,7 +169,7 @@ static int scan_plugin(const struct scan_options *o, const char *dir,
 		const struct kf_plugin_check *c = &m->checks[i];
 		json_t *obj = json_object(), *steps = json_array();
 		const char *state;
-		int code = run_step(&ctx, "detect", &c->detect, steps, r);
+		int code = note_step("detect", steps, &item->detects[i]);
 
 		if (code == KF_PLUGIN_EXIT_OK)
 			state = "healthy";
@@ -163,15 +240,13 @@ static int make_report(const char *root, const char *path)
 static int parse_options(int argc, char **argv, struct scan_options *o)
 {
 	static const struct option options[] = {
-		{"root", required_argument, NULL, 'r'},
-		{"report", required_argument, NULL, 'R'},
-		{"plugins", required_argument, NULL, 'p'},
-		{"packages", required_argument, NULL, 'P'},
-		{"fix", no_argument, NULL, 'f'},
-		{"yes", no_argument, NULL, 'y'},
-		{"json", no_argument, NULL, 'j'},
+		{"root", required_argument, NULL, 'r'},    {"report", required_argument, NULL, 'R'},
+		{"plugins", required_argument, NULL, 'p'}, {"packages", required_argument, NULL, 'P'},
+		{"fix", no_argument, NULL, 'f'},           {"yes", no_argument, NULL, 'y'},
+		{"json", no_argument, NULL, 'j'},          {"jobs", required_argument, NULL, 'J'},
 		{NULL, 0, NULL, 0},
 	};
+	char *end;
 	int opt;
 
 	optind = 1;
@@ -180,37 +255,99 @@ static int parse_options(int argc, char **argv, struct scan_options *o)
 			o->root = optarg;
 		else if (opt == 'R')
 			o->report = optarg;
-		else if (opt == 'p' && o->n_plugins < SCAN_MAX_FOLDERS)
-			o->plugins[o->n_plugins++] = optarg;
+		else if (opt == 'p' && o->places.n_folders < KF_PLUGIN_PLACES_MAX - 1)
+			o->places.folders[o->places.n_folders++] = optarg;
 		else if (opt == 'P')
-			o->packages = optarg;
+			o->places.installed = optarg;
 		else if (opt == 'f')
 			o->fix = true;
 		else if (opt == 'y')
 			o->yes = true;
 		else if (opt == 'j')
 			o->json = true;
-		else
+		else if (opt == 'J') {
+			long jobs = strtol(optarg, &end, 10);
+
+			if (end == optarg || *end != '\0' || jobs < 1 || jobs > SCAN_MAX_JOBS)
+				return -1;
+			o->jobs = (int)jobs;
+		} else
 			return -1;
 	}
 	return optind == argc ? 0 : -1;
 }
 
+struct collect {
+	struct scan_item *items;
+	size_t n_items, size;
+};
+
+/* Keeps each applicable plugin for the detect pool. */
+static int collect_item(const char *dir, const struct kf_plugin_manifest *m, const char *device,
+			void *user)
+{
+	struct collect *c = user;
+	struct scan_item *item;
+	struct kf_error err;
+
+	(void)m; /* the walk's copy is borrowed: each item loads its own */
+	if (c->n_items == c->size) {
+		size_t size = c->size ? 2 * c->size : 8;
+		struct scan_item *grown = realloc(c->items, size * sizeof(*grown));
+
+		if (grown == NULL)
+			return -1;
+		c->items = grown;
+		c->size = size;
+	}
+	item = &c->items[c->n_items];
+	memset(item, 0, sizeof(*item));
+	if (snprintf(item->dir, sizeof(item->dir), "%s", dir) >= (int)sizeof(item->dir) ||
+	    kf_plugin_manifest_load(dir, &item->m, &err) != 0)
+		return 0;
+	item->device = device != NULL ? strdup(device) : NULL;
+	item->detects = calloc(item->m->n_checks ? item->m->n_checks : 1, sizeof(*item->detects));
+	if (item->detects == NULL) {
+		kf_plugin_manifest_free(item->m);
+		free(item->device);
+		return -1;
+	}
+	c->n_items++;
+	return 0;
+}
+
 int kf_agentd_cmd_scan(int argc, char **argv)
 {
-	struct scan_options o = {"/", NULL, {NULL}, NULL, 0, false, false, false};
-	json_t *report = NULL, *results, *seen = json_object();
+	struct scan_options o = {.root = "/", .jobs = 4};
+	json_t *report = NULL, *results;
 	json_error_t jerr;
-	struct dirent **names;
-	char made[64] = "", installed[PATH_MAX];
-	int n, i, left = 0;
-	size_t f, named;
+	struct collect found = {NULL, 0, 0};
+	struct scan_item *items;
+	char made[64] = "", summary[PATH_MAX] = "", installed[PATH_MAX];
+	size_t n_items, k, named;
+	int left = 0;
 
 	if (parse_options(argc, argv, &o) < 0) {
-		json_decref(seen);
-		fprintf(stderr, "usage: %s scan %s\n", KF_AGENTD_PROGRAM, SCAN_USAGE);
+		fprintf(stderr, "usage: %s scan %s\n", KF_AGENTD_PROGRAM, KF_AGENTD_SCAN_USAGE);
 		return KF_EXIT_USAGE;
 	}
+	/*
+	 * By default: the plugins shipped with kefu, then those installed from
+	 * packages, which run only while their files match their signed list.
+	 * Folders named with --plugins must exist; the default ones may be absent.
+	 */
+	named = o.places.n_folders;
+	for (k = 0; k < named; k++)
+		if (access(o.places.folders[k], R_OK | X_OK) != 0)
+			return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: cannot read the plugin folder",
+					   o.places.folders[k]);
+	if (named == 0) {
+		o.places.folders[o.places.n_folders++] = KF_AGENTD_SHIPPED_PLUGINS;
+		if (o.places.installed == NULL)
+			o.places.installed = kf_agentd_plugins_dir(installed, sizeof(installed));
+	}
+	if (o.places.installed != NULL)
+		o.places.folders[o.places.n_folders++] = o.places.installed;
 	if (o.report == NULL) {
 		int fd;
 
@@ -234,54 +371,40 @@ int kf_agentd_cmd_scan(int argc, char **argv)
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: not a diagnostics report: %s", o.report,
 				   jerr.text);
 	}
-	/*
-	 * By default: the plugins shipped with kefu, then those installed from
-	 * packages, which run only while their files match their signed list.
-	 * Folders named with --plugins must exist; the others may be absent.
-	 */
-	named = o.n_plugins;
-	if (named == 0) {
-		o.plugins[o.n_plugins++] = KF_AGENTD_SHIPPED_PLUGINS;
-		if (o.packages == NULL)
-			o.packages = kf_agentd_plugins_dir(installed, sizeof(installed));
-	}
-	if (o.packages != NULL)
-		o.plugins[o.n_plugins++] = o.packages;
 	results = json_array();
-	for (f = 0; f < o.n_plugins; f++) {
-		n = scandir(o.plugins[f], &names, NULL, alphasort);
-		if (n < 0 && f >= named)
-			continue;
-		if (n < 0) {
-			json_decref(report);
-			json_decref(results);
-			json_decref(seen);
-			return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: cannot read the plugin folder",
-					   o.plugins[f]);
+	if (kf_plugin_places_each(&o.places, report, o.root, collect_item, &found) < 0) {
+		for (k = 0; k < found.n_items; k++) {
+			kf_plugin_manifest_free(found.items[k].m);
+			free(found.items[k].detects);
+			free(found.items[k].device);
 		}
-		for (i = 0; i < n; i++) {
-			char dir[PATH_MAX];
-			struct kf_plugin_manifest *m;
-			struct kf_error err;
-			const char *device;
-
-			if (names[i]->d_name[0] != '.' &&
-			    snprintf(dir, sizeof(dir), "%s/%s", o.plugins[f], names[i]->d_name) <
-				    (int)sizeof(dir) &&
-			    (o.plugins[f] != o.packages || kf_agentd_plugin_is_intact(dir)) &&
-			    kf_plugin_manifest_load(dir, &m, &err) == 0) {
-				/* A plugin id found in an earlier folder wins. */
-				if (json_object_get(seen, m->id) == NULL &&
-				    kf_plugin_manifest_applies(m, report, o.root, &device))
-					left += scan_plugin(&o, dir, m, device, results);
-				json_object_set_new(seen, m->id, json_true());
-				kf_plugin_manifest_free(m);
-			}
-			free(names[i]);
-		}
-		free(names);
+		free(found.items);
+		json_decref(report);
+		json_decref(results);
+		if (made[0] != '\0')
+			unlink(made);
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "out of memory");
 	}
-	json_decref(seen);
+	items = found.items;
+	n_items = found.n_items;
+	detect_all(&o, items, n_items);
+	for (k = 0; k < n_items; k++) {
+		left += scan_plugin(&o, &items[k], results);
+		kf_plugin_manifest_free(items[k].m);
+		free(items[k].detects);
+		free(items[k].device);
+	}
+	free(items);
+	if (o.fix) {
+		struct kf_error err;
+
+		if (kf_scan_summary_write(results, o.root, NULL, summary, sizeof(summary), &err) <
+		    0) {
+			fprintf(stderr, "%s: the scan summary was not saved: %s\n",
+				KF_AGENTD_PROGRAM, err.message);
+			summary[0] = '\0';
+		}
+	}
 	if (o.json) {
 		json_t *out = json_object();
 
@@ -291,12 +414,16 @@ int kf_agentd_cmd_scan(int argc, char **argv)
 							? "bubblewrap"
 							: "bubblewrap is not installed"));
 		json_object_set_new(out, "problems_left", json_integer(left));
+		if (summary[0] != '\0')
+			json_object_set_new(out, "summary", json_string(summary));
 		json_object_set_new(out, "checks", results);
 		json_dumpf(out, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(out);
 	} else {
 		printf("%d problem%s left\n", left, left == 1 ? "" : "s");
+		if (summary[0] != '\0')
+			printf("Summary saved to %s\n", summary);
 		json_decref(results);
 	}
 	json_decref(report);

@@ -2,18 +2,135 @@
  * SPDX-License-Identifier: MIT */
 #include "proto/plugin-step.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#define CGROUP_V2   "/sys/fs/cgroup"
+#define CGROUP_PIDS "/sys/fs/cgroup/pids" /* the pids hierarchy of cgroup v1 */
+
+static bool write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	return close(fd) == 0 && ok;
+}
+
+/*
+ * Makes a cgroup of its own for one step with pids.max set, under cgroup v2
+ * or the v1 pids hierarchy; path receives its folder. Root is exempt from
+ * RLIMIT_NPROC, so this is what bounds the processes of a step run as root.
+ * Returns false (path empty) when the system has no pids cgroup we may use.
+ */
+static bool cgroup_create(char *path, size_t size)
+{
+	static atomic_uint counter;
+	char file[PATH_MAX + 32], limit[16];
+	const char *base = NULL;
+
+	path[0] = '\0';
+	if (access(CGROUP_V2 "/cgroup.controllers", R_OK) == 0) {
+		base = CGROUP_V2; /* the root cgroup is exempt from "no internal processes" */
+		write_text(CGROUP_V2 "/cgroup.subtree_control", "+pids");
+	} else if (access(CGROUP_PIDS "/cgroup.procs", W_OK) == 0) {
+		base = CGROUP_PIDS;
+	}
+	if (base == NULL)
+		return false;
+	snprintf(path, size, "%s/kefu-step-%d-%u", base, (int)getpid(),
+		 atomic_fetch_add(&counter, 1));
+	if (mkdir(path, 0700) < 0) {
+		path[0] = '\0';
+		return false;
+	}
+	snprintf(file, sizeof(file), "%s/pids.max", path);
+	snprintf(limit, sizeof(limit), "%d", KF_PLUGIN_STEP_NPROC);
+	if (!write_text(file, limit)) {
+		rmdir(path);
+		path[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
+/* Kills whatever is left in the step's cgroup (even processes that left its group) and removes it.
+ */
+static void cgroup_remove(const char *path)
+{
+	char file[PATH_MAX + 32], buf[4096];
+	int tries;
+
+	snprintf(file, sizeof(file), "%s/cgroup.kill", path);
+	write_text(file, "1");
+	snprintf(file, sizeof(file), "%s/cgroup.procs", path);
+	for (tries = 0; tries < 200 && rmdir(path) < 0 && errno == EBUSY; tries++) {
+		int fd = open(file, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		char *p = buf, *end;
+
+		if (fd >= 0)
+			close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		for (long pid = strtol(p, &end, 10); end != p; pid = strtol(p, &end, 10)) {
+			if (pid > 0)
+				kill((pid_t)pid, SIGKILL);
+			p = end;
+		}
+		usleep(10000);
+	}
+}
+
+/* In the child: a sealed in-memory copy of the report; its fd stays open across exec. */
+static int report_copy(const char *path)
+{
+	char buf[65536];
+	int in = open(path, O_RDONLY | O_CLOEXEC), fd;
+	ssize_t n;
+
+	if (in < 0)
+		return -1;
+	fd = memfd_create("kefu-report", MFD_ALLOW_SEALING);
+	while (fd >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, (size_t)n) != n) {
+			close(fd);
+			fd = -1;
+		}
+	close(in);
+	if (fd >= 0 &&
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* In the child, without bubblewrap: become the unprivileged step user for good. */
+static bool drop_root(void)
+{
+	return setgroups(0, NULL) == 0 &&
+	       setresgid(KF_PLUGIN_STEP_UID, KF_PLUGIN_STEP_UID, KF_PLUGIN_STEP_UID) == 0 &&
+	       setresuid(KF_PLUGIN_STEP_UID, KF_PLUGIN_STEP_UID, KF_PLUGIN_STEP_UID) == 0 &&
+	       prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0;
+}
 
 static void set_limit(int resource, rlim_t value)
 {
@@ -26,10 +143,10 @@ static void set_limit(int resource, rlim_t value)
 
 /* In the child: execs bubblewrap around the script. Returns only on failure. */
 static void exec_bwrap(const struct kf_plugin_step_context *ctx, const struct kf_plugin_step *step,
-		       const char *script, char **envp)
+		       const char *script, bool drop, char **envp)
 {
-	static char writable[KF_PLUGIN_MAX_WRITES][PATH_MAX];
-	char dir[PATH_MAX], root[PATH_MAX], report[PATH_MAX];
+	static char writable[KF_PLUGIN_MAX_WRITES][2][PATH_MAX];
+	char dir[PATH_MAX], root[PATH_MAX], uid[32], gid[32];
 	const char *argv[BWRAP_MAX_ARGS];
 	bool prefixed;
 	size_t n = 0, i;
@@ -40,6 +157,7 @@ static void exec_bwrap(const struct kf_plugin_step_context *ctx, const struct kf
 	prefixed = strcmp(root, "/") != 0;
 	argv[n++] = KF_PLUGIN_BWRAP;
 	argv[n++] = "--die-with-parent";
+	argv[n++] = "--unshare-pid"; /* everything the step started dies with it */
 	argv[n++] = "--ro-bind";
 	argv[n++] = "/";
 	argv[n++] = "/";
@@ -59,29 +177,46 @@ static void exec_bwrap(const struct kf_plugin_step_context *ctx, const struct kf
 		argv[n++] = "--tmpfs";
 		argv[n++] = "/root";
 	}
-	if (prefixed) { /* a fixture root may live under a path hidden above */
+	/* Under /run the parents are bubblewrap's own (0755): an unprivileged step reads
+	 * a plugin or a fixture root kept in a folder only root may enter. */
+	argv[n++] = "--perms";
+	argv[n++] = "0755";
+	argv[n++] = "--dir";
+	argv[n++] = "/run/kefu";
+	if (prefixed) {
 		argv[n++] = "--ro-bind";
 		argv[n++] = root;
-		argv[n++] = root;
+		argv[n++] = KF_PLUGIN_SANDBOX_ROOT;
 	}
 	argv[n++] = "--ro-bind";
 	argv[n++] = dir;
-	argv[n++] = dir;
-	if (ctx->report != NULL && realpath(ctx->report, report) != NULL) {
-		argv[n++] = "--ro-bind"; /* the report may live in a private /tmp */
-		argv[n++] = report;
-		argv[n++] = report;
-	}
+	argv[n++] = KF_PLUGIN_SANDBOX_DIR;
 	for (i = 0; i < step->privileges.n_writes; i++) {
-		snprintf(writable[i], sizeof(writable[i]), "%s%s", prefixed ? root : "",
+		snprintf(writable[i][0], sizeof(writable[i][0]), "%s%s", prefixed ? root : "",
 			 step->privileges.writes[i]);
+		snprintf(writable[i][1], sizeof(writable[i][1]), "%s%s",
+			 prefixed ? KF_PLUGIN_SANDBOX_ROOT : "", step->privileges.writes[i]);
 		argv[n++] = "--bind-try";
-		argv[n++] = writable[i];
-		argv[n++] = writable[i];
+		argv[n++] = writable[i][0];
+		argv[n++] = writable[i][1];
 	}
 	argv[n++] = "--chdir";
-	argv[n++] = dir;
+	argv[n++] = KF_PLUGIN_SANDBOX_DIR;
 	argv[n++] = "--";
+	if (drop) {
+		if (access(KF_PLUGIN_SETPRIV, X_OK) != 0)
+			return; /* never run as root what asked not to */
+		snprintf(uid, sizeof(uid), "--reuid=%d", KF_PLUGIN_STEP_UID);
+		snprintf(gid, sizeof(gid), "--regid=%d", KF_PLUGIN_STEP_UID);
+		argv[n++] = KF_PLUGIN_SETPRIV;
+		argv[n++] = uid;
+		argv[n++] = gid;
+		argv[n++] = "--clear-groups";
+		argv[n++] = "--no-new-privs";
+		argv[n++] = "--inh-caps=-all";
+		argv[n++] = "--bounding-set=-all";
+		argv[n++] = "--";
+	}
 	argv[n++] = script;
 	argv[n] = NULL;
 	execve(KF_PLUGIN_BWRAP, (char *const *)argv, envp);
@@ -89,16 +224,23 @@ static void exec_bwrap(const struct kf_plugin_step_context *ctx, const struct kf
 
 /* In the child: limits, environment, exec. Never returns. */
 static void exec_step(const struct kf_plugin_step_context *ctx, const struct kf_plugin_step *step,
-		      int out_fd)
+		      int out_fd, const char *cgroup, bool drop)
 {
-	char script[PATH_MAX], e_root[PATH_MAX + 16], e_report[PATH_MAX + 16], e_dev[256],
-		e_step[64];
+	char script[PATH_MAX], real_root[PATH_MAX], e_root[PATH_MAX + 16], e_report[PATH_MAX + 16],
+		e_dev[256], e_step[64];
 	char e_path[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin", e_lang[] = "LANG=C.UTF-8";
 	char *envp[8];
 	size_t n = 0;
-	int devnull;
+	int devnull, report_fd = -1;
 
 	setpgid(0, 0);
+	if (cgroup[0] != '\0') {
+		char procs[PATH_MAX + 16];
+
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgroup);
+		if (!write_text(procs, "0"))
+			_exit(KF_PLUGIN_EXIT_ERROR);
+	}
 	devnull = open("/dev/null", O_RDONLY);
 	if (devnull >= 0)
 		dup2(devnull, 0);
@@ -106,16 +248,22 @@ static void exec_step(const struct kf_plugin_step_context *ctx, const struct kf_
 	dup2(out_fd, 2);
 	set_limit(RLIMIT_CPU, (rlim_t)step->timeout + 1);
 	set_limit(RLIMIT_AS, (rlim_t)512 << 20);
-	set_limit(RLIMIT_NPROC, 256);
+	set_limit(RLIMIT_NPROC, KF_PLUGIN_STEP_NPROC);
 	set_limit(RLIMIT_NOFILE, 256);
 	set_limit(RLIMIT_FSIZE, (rlim_t)64 << 20);
 	snprintf(script, sizeof(script), "./%s", step->run); /* run after chdir below */
 	snprintf(e_root, sizeof(e_root), "KEFU_ROOT=%s", ctx->root != NULL ? ctx->root : "/");
+	if (ctx->sandbox && access(KF_PLUGIN_BWRAP, X_OK) == 0 && ctx->root != NULL &&
+	    realpath(ctx->root, real_root) != NULL && strcmp(real_root, "/") != 0)
+		snprintf(e_root, sizeof(e_root), "KEFU_ROOT=%s", KF_PLUGIN_SANDBOX_ROOT);
 	envp[n++] = e_path;
 	envp[n++] = e_lang;
 	envp[n++] = e_root;
 	if (ctx->report != NULL) {
-		snprintf(e_report, sizeof(e_report), "KEFU_REPORT=%s", ctx->report);
+		report_fd = report_copy(ctx->report);
+		if (report_fd < 0)
+			_exit(KF_PLUGIN_EXIT_ERROR);
+		snprintf(e_report, sizeof(e_report), "KEFU_REPORT=/proc/self/fd/%d", report_fd);
 		envp[n++] = e_report;
 	}
 	if (ctx->device != NULL) {
@@ -128,8 +276,12 @@ static void exec_step(const struct kf_plugin_step_context *ctx, const struct kf_
 	envp[n] = NULL;
 	if (chdir(ctx->plugin_dir) < 0)
 		_exit(KF_PLUGIN_EXIT_ERROR);
-	if (ctx->sandbox && access(KF_PLUGIN_BWRAP, X_OK) == 0)
-		exec_bwrap(ctx, step, script, envp);
+	if (ctx->sandbox && access(KF_PLUGIN_BWRAP, X_OK) == 0) {
+		exec_bwrap(ctx, step, script, drop, envp);
+		_exit(KF_PLUGIN_EXIT_ERROR);
+	}
+	if (drop && !drop_root())
+		_exit(KF_PLUGIN_EXIT_ERROR);
 	execle(script, script, (char *)NULL, envp);
 	_exit(KF_PLUGIN_EXIT_ERROR);
 }
@@ -177,29 +329,34 @@ static size_t take_lines(const char *buf, size_t len, bool final,
 int kf_plugin_step_run(const struct kf_plugin_step_context *ctx, const struct kf_plugin_step *step,
 		       struct kf_plugin_step_result *result, struct kf_error *err)
 {
-	char buf[2 * KF_PLUGIN_OUTPUT_LINE_MAX + 2];
+	char buf[2 * KF_PLUGIN_OUTPUT_LINE_MAX + 2], cgroup[PATH_MAX] = "";
 	size_t used = 0, total = 0;
 	int fds[2], status = 0;
 	long deadline;
-	bool open_pipe = true;
+	bool open_pipe = true, drop = ctx->sandbox && geteuid() == 0 && !step->privileges.root;
 	pid_t pid;
 
 	memset(result, 0, sizeof(*result));
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return kf_error_set(err, KF_ERR_IO, "pipe: %s", strerror(errno));
+	if (ctx->sandbox && geteuid() == 0)
+		result->pids_cgroup = cgroup_create(cgroup, sizeof(cgroup));
 	pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
 		close(fds[1]);
+		if (cgroup[0] != '\0')
+			rmdir(cgroup);
 		return kf_error_set(err, KF_ERR_IO, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		exec_step(ctx, step, fds[1]);
+		exec_step(ctx, step, fds[1], cgroup, drop);
 	}
 	setpgid(pid, pid);
 	close(fds[1]);
 	result->sandboxed = ctx->sandbox && access(KF_PLUGIN_BWRAP, X_OK) == 0;
+	result->dropped_root = drop;
 	deadline = now_ms() + step->timeout * 1000L;
 	while (open_pipe) {
 		struct pollfd pfd[2] = {{fds[0], POLLIN, 0},
@@ -241,6 +398,8 @@ int kf_plugin_step_run(const struct kf_plugin_step_context *ctx, const struct kf
 	close(fds[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	if (cgroup[0] != '\0')
+		cgroup_remove(cgroup);
 	if (WIFEXITED(status) && !result->timed_out && !result->output_capped &&
 	    !result->cancelled) {
 		result->exit_code = WEXITSTATUS(status);

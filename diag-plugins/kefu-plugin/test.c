@@ -26,6 +26,8 @@ static json_t *result_json(const char *phase, const struct kf_plugin_step *step,
 	json_object_set_new(obj, "timed_out", json_boolean(r->timed_out));
 	json_object_set_new(obj, "output_capped", json_boolean(r->output_capped));
 	json_object_set_new(obj, "sandboxed", json_boolean(r->sandboxed));
+	json_object_set_new(obj, "dropped_root", json_boolean(r->dropped_root));
+	json_object_set_new(obj, "pids_cgroup", json_boolean(r->pids_cgroup));
 	json_object_set_new(obj, "bad_lines", json_integer((json_int_t)r->n_bad_lines));
 	if (r->n_bad_lines > 0)
 		json_object_set_new(obj, "first_bad_line", json_string(r->first_bad));

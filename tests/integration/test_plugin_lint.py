@@ -21,6 +21,19 @@ def test_lint_accepts_shipped_plugin():
     assert "name-resolution-config 1.0.0" in result.stdout
 
 
+def test_lint_accepts_every_shipped_plugin_with_shellcheck():
+    import shutil
+    if shutil.which("shellcheck") is None:
+        import pytest
+        pytest.skip("shellcheck is not installed")
+    plugins = sorted(d for d in os.listdir(PLUGINS)
+                     if os.path.exists(os.path.join(PLUGINS, d, "plugin.json")))
+    assert len(plugins) == 7
+    for name in plugins:
+        result = run([program("kefu-plugin"), "lint", os.path.join(PLUGINS, name)])
+        assert result.returncode == 0, (name, result.stderr)
+
+
 def test_lint_names_unknown_manifest_field(tmp_path):
     plugin = copy_plugin(NSSWITCH, str(tmp_path / "p"))
     path = os.path.join(plugin, "plugin.json")

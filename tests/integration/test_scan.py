@@ -18,9 +18,11 @@ def broken_root(tmp_path, hosts="hosts: files myhostname"):
     return str(root), str(report)
 
 
-def scan(root, report, *extra):
+def scan(root, report, *extra, plugins=PLUGINS):
+    # summaries of --fix go beside the root, not into the home of whoever runs the tests
+    env = dict(os.environ, XDG_STATE_HOME=os.path.join(os.path.dirname(root), "state"))
     return run([program("kefu-agentd"), "scan", "--root", root, "--report", report,
-                "--plugins", PLUGINS, *extra])
+                "--plugins", plugins, *extra], env=env)
 
 
 def test_scan_reports_problem_and_offered_fix_without_changing_anything(tmp_path):
@@ -113,3 +115,94 @@ def check_needs_administrator(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "needs an administrator: sudo kefu-agentd scan --fix" in result.stdout
     assert "dns" not in open(os.path.join(root, "etc", "nsswitch.conf")).read()
+
+
+def test_fix_writes_a_summary_of_what_was_found_fixed_and_verified(tmp_path):
+    root, report = broken_root(tmp_path)
+    result = scan(root, report, "--fix", "--yes")
+    assert result.returncode == 0, result.stderr
+    saved = result.stdout.strip().splitlines()[-1]
+    assert saved.startswith("Summary saved to " + str(tmp_path / "state" / "kefu" / "scans"))
+    text = open(saved[len("Summary saved to "):]).read()
+    assert text.startswith("# Scan summary\n")
+    assert "1 fixed, 0 still a problem" in text
+    assert "## Fixed and verified" in text
+    assert "- **Web addresses cannot be looked up: the system never asks a name server**" in text
+    assert "Found: The system never asks a name server" in text
+    assert "Repaired" in text and "Verified: fixed" in text
+
+
+def test_summary_says_what_was_left_and_why(tmp_path):
+    root, report = broken_root(tmp_path)
+    result = scan(root, report, "--fix", "--json")  # no one says yes
+    out = json.loads(result.stdout)
+    text = open(out["summary"]).read()
+    assert "## Still a problem" in text and "Not fixed: (fix declined)" in text
+    assert "Fix offered: Add dns to the hosts line" in text
+    # two scans in the same second keep both summaries
+    again = json.loads(scan(root, report, "--fix", "--json").stdout)["summary"]
+    assert again != out["summary"] and os.path.exists(out["summary"])
+
+
+def test_scan_without_fix_writes_no_summary(tmp_path):
+    root, report = broken_root(tmp_path)
+    result = scan(root, report)
+    assert "Summary saved" not in result.stdout
+    assert not (tmp_path / "state").exists()
+
+
+# Each detect step marks itself in a shared folder, then waits (bounded) to see
+# the other plugin's mark: the first step sees both only when they run at once.
+MEET = """#!/bin/sh
+touch "$KEFU_ROOT/meet/$1"
+i=0
+while [ "$(ls "$KEFU_ROOT/meet" | wc -l)" -lt 2 ] && [ $i -lt 20 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+n=$(ls "$KEFU_ROOT/meet" | wc -l)
+sleep "$2"
+printf '{"type":"finding","severity":"info","summary":"saw %s"}\n' "$n"
+exit 1
+"""
+
+
+def meeting_plugins(tmp_path):
+    plugins = tmp_path / "plugins"
+    for name, delay in (("a-slow", "1"), ("b-fast", "0")):
+        folder = plugins / name
+        folder.mkdir(parents=True)
+        (folder / "meet.sh").write_text(MEET)
+        (folder / "d.sh").write_text("#!/bin/sh\nexec ./meet.sh %s %s\n" % (name, delay))
+        os.chmod(folder / "d.sh", 0o755)
+        os.chmod(folder / "meet.sh", 0o755)
+        (folder / "plugin.json").write_text(json.dumps({
+            "format": 1, "id": name, "version": "1", "name": name,
+            "applies_to": [{"always": True}],
+            "checks": [{"id": "meet", "title": name, "detect": {
+                "run": "d.sh", "timeout": 10, "privileges": {"writes": ["/meet"]}}}]}))
+    root, report = broken_root(tmp_path, "hosts: files dns")
+    meet = os.path.join(root, "meet")
+    os.mkdir(meet)
+    os.chmod(meet, 0o1777)  # the steps run as nobody
+    os.chmod(tmp_path, 0o755)
+    return root, report, str(plugins)
+
+
+def test_detect_steps_of_different_plugins_run_at_once_in_a_fixed_order(tmp_path):
+    root, report, plugins = meeting_plugins(tmp_path)
+    out = json.loads(scan(root, report, "--json", "--jobs", "2", plugins=plugins).stdout)
+    # a-slow finishes last but is listed first
+    assert [(c["plugin"], c["steps"][0]["finding"]["summary"]) for c in out["checks"]] == [
+        ("a-slow", "saw 2"), ("b-fast", "saw 2")]
+    for mark in os.listdir(os.path.join(root, "meet")):
+        os.unlink(os.path.join(root, "meet", mark))
+    out = json.loads(scan(root, report, "--json", "--jobs", "1", plugins=plugins).stdout)
+    assert [(c["plugin"], c["steps"][0]["finding"]["summary"]) for c in out["checks"]] == [
+        ("a-slow", "saw 1"), ("b-fast", "saw 2")]
+
+
+def test_jobs_out_of_range_is_refused(tmp_path):
+    root, report = broken_root(tmp_path)
+    for jobs in ("0", "33", "two", ""):
+        assert scan(root, report, "--jobs", jobs).returncode == 2

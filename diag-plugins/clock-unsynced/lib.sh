@@ -1,0 +1,70 @@
+# kefu plugin clock-unsynced: shared by the steps. SPDX-License-Identifier: MIT
+# shellcheck shell=sh
+
+kefu_root() {
+	r="${KEFU_ROOT:-/}"
+	echo "${r%/}"
+}
+
+unit_file() {
+	r=$(kefu_root)
+	for dir in etc/systemd/system usr/lib/systemd/system lib/systemd/system; do
+		if [ -f "$r/$dir/systemd-timesyncd.service" ] && [ ! -L "$r/$dir/systemd-timesyncd.service" ]; then
+			echo "$r/$dir/systemd-timesyncd.service"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Prints why automatic time setting is off, nothing when it is on.
+sync_off_reason() {
+	r=$(kefu_root)
+	for other in chrony ntpsec ntp openntpd; do
+		[ -e "$r/etc/systemd/system/multi-user.target.wants/$other.service" ] && return 0
+	done
+	mask="$r/etc/systemd/system/systemd-timesyncd.service"
+	if [ -L "$mask" ] && [ "$(readlink "$mask")" = /dev/null ]; then
+		echo "systemd-timesyncd is masked"
+	elif [ ! -e "$r/etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service" ]; then
+		echo "systemd-timesyncd is disabled"
+	fi
+}
+
+# The time servers timesyncd is configured with (NTP=, else FallbackNTP=, else Debian's pool).
+time_servers() {
+	r=$(kefu_root)
+	set -- "$r/etc/systemd/timesyncd.conf"
+	for f in "$r"/etc/systemd/timesyncd.conf.d/*.conf; do
+		[ -f "$f" ] && set -- "$@" "$f"
+	done
+	servers=$(awk -F= '/^[[:space:]]*NTP=/ { v = $2 } END { print v }' "$@" 2>/dev/null)
+	[ -n "$servers" ] || servers=$(awk -F= '/^[[:space:]]*FallbackNTP=/ { v = $2 } END { print v }' "$@" 2>/dev/null)
+	[ -n "$servers" ] || servers="0.debian.pool.ntp.org 1.debian.pool.ntp.org"
+	echo "$servers"
+}
+
+# Prints the clock's offset in whole seconds from the first time server that answers.
+clock_offset() {
+	for server in $(time_servers); do
+		if offset=$(python3 ./ntp-offset.py "$server" 2>/dev/null); then
+			printf '%s %s\n' "${offset%.*}" "$server"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# "2 hours 5 minutes" for a number of seconds (the sign dropped).
+duration() {
+	s=${1#-}
+	if [ "$s" -ge 86400 ]; then
+		echo "$((s / 86400)) day(s)"
+	elif [ "$s" -ge 3600 ]; then
+		echo "$((s / 3600)) hour(s) $((s % 3600 / 60)) minute(s)"
+	elif [ "$s" -ge 60 ]; then
+		echo "$((s / 60)) minute(s)"
+	else
+		echo "$s second(s)"
+	fi
+}
