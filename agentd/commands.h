@@ -19,7 +19,8 @@ int kf_agentd_cmd_diag(int argc, char **argv);
 
 /* share.c: a support session with a technician through the relay. */
 #define KF_AGENTD_SHARE_USAGE                                                                      \
-	"[--profile FILE] [--relay N] [--code-minutes N] [--policy FILE] [--consent-timeout S]"
+	"[--profile FILE] [--relay N] [--code-minutes N] [--policy FILE] [--consent-timeout S] "   \
+	"[--plugins DIR]... [--root DIR]"
 #define KF_AGENTD_SHARE_SUMMARY "let a technician help: show a code, then chat and share"
 int kf_agentd_cmd_share(int argc, char **argv);
 

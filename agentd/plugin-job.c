@@ -91,8 +91,8 @@ static int list_one(const char *dir, const struct kf_plugin_manifest *m, const c
 							"title", c->title, "fix", c->fix,
 							"repairable", c->n_repairs > 0));
 	}
-	json_array_append_new(user, json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", m->id, "version",
-					      m->version, "title", m->name, "publisher",
+	json_array_append_new(user, json_pack("{s:s, s:s?, s:s?, s:s?, s:o}", "id", m->id,
+					      "version", m->version, "title", m->name, "publisher",
 					      m->publisher, "checks", checks));
 	return 0;
 }
@@ -127,22 +127,14 @@ static int find_one(const char *dir, const struct kf_plugin_manifest *m, const c
 	return 1;
 }
 
-/* One step, recorded as `scan --json` records it. Returns the step's exit code. */
-static int run_step(struct kf_plugin_job *job, struct kf_plugin_step_context *ctx,
-		    const char *phase, const struct kf_plugin_step *step, json_t *steps,
-		    struct kf_plugin_step_result *r)
+int kf_plugin_step_record(const char *phase, json_t *steps, const struct kf_plugin_step_result *r)
 {
-	struct kf_error err;
-	json_t *obj;
+	json_t *obj = json_pack("{s:s, s:s, s:b, s:b, s:b}", "step", phase, "outcome",
+				kf_plugin_exit_name(r->exit_code), "sandboxed", r->sandboxed,
+				"timed_out", r->timed_out, "output_capped", r->output_capped);
 
-	ctx->phase = phase;
-	if (kf_plugin_step_run(ctx, step, r, &err) < 0) {
-		memset(r, 0, sizeof(*r));
-		r->exit_code = KF_PLUGIN_EXIT_ERROR;
-	}
-	obj = json_pack("{s:s, s:s, s:b, s:b, s:b, s:b}", "step", phase, "outcome",
-			kf_plugin_exit_name(r->exit_code), "sandboxed", r->sandboxed, "timed_out",
-			r->timed_out, "output_capped", r->output_capped, "stopped", r->cancelled);
+	if (r->cancelled)
+		json_object_set_new(obj, "stopped", json_true());
 	for (size_t i = 0; i < r->n_events; i++)
 		if (r->events[i].type == KF_PLUGIN_EVENT_FINDING)
 			json_object_set_new(obj, "finding",
@@ -150,9 +142,23 @@ static int run_step(struct kf_plugin_job *job, struct kf_plugin_step_context *ct
 						      r->events[i].severity, "summary",
 						      r->events[i].summary));
 	json_array_append_new(steps, obj);
+	return r->exit_code;
+}
+
+static int run_step(struct kf_plugin_job *job, struct kf_plugin_step_context *ctx,
+		    const char *phase, const struct kf_plugin_step *step, json_t *steps,
+		    struct kf_plugin_step_result *r)
+{
+	struct kf_error err;
+
+	ctx->phase = phase;
+	if (kf_plugin_step_run(ctx, step, r, &err) < 0) {
+		memset(r, 0, sizeof(*r));
+		r->exit_code = KF_PLUGIN_EXIT_ERROR;
+	}
 	if (r->cancelled)
 		atomic_store(&job->is_cancelled, true);
-	return r->exit_code;
+	return kf_plugin_step_record(phase, steps, r);
 }
 
 static const char *check_state(struct kf_plugin_job *job, struct kf_plugin_step_context *ctx,
@@ -207,11 +213,11 @@ static void work(uv_work_t *work)
 					    : check_state(job, &ctx, c, steps, r);
 
 		json_array_append_new(checks, json_pack("{s:s, s:s, s:s?, s:s, s:o}", "check",
-							c->id, "title", c->title, "fix",
-							c->fix, "state", state, "steps", steps));
+							c->id, "title", c->title, "fix", c->fix,
+							"state", state, "steps", steps));
 	}
 	free(r);
-	job->result = json_pack("{s:s, s:s, s:s, s:b, s:o}", "plugin", m->id, "title", m->name,
+	job->result = json_pack("{s:s, s:s?, s:s, s:b, s:o}", "plugin", m->id, "title", m->name,
 				"mode", job->is_repair ? "repair" : "detect", "stopped",
 				atomic_load(&job->is_cancelled), "checks", checks);
 }
@@ -254,8 +260,8 @@ int kf_plugin_job_start(uv_loop_t *loop, const struct kf_plugin_job_request *req
 				      &find);
 	if (found != 1) {
 		job_free(job);
-		return kf_error_set(err, KF_ERR_NOT_FOUND,
-				    "no plugin '%s' applies to this machine", request->plugin_id);
+		return kf_error_set(err, KF_ERR_NOT_FOUND, "no plugin '%s' applies to this machine",
+				    request->plugin_id);
 	}
 	job->root = strdup(request->root);
 	job->report_path = strdup(request->report_path);

@@ -38,6 +38,11 @@ int kf_plugin_places_each(const struct kf_plugin_places *places, const json_t *r
 json_t *kf_plugin_places_list(const struct kf_plugin_places *places, const json_t *report,
 			      const char *root);
 
+struct kf_plugin_step_result;
+
+/* Appends one step's outcome to steps as `scan --json` shows it; returns its exit code. */
+int kf_plugin_step_record(const char *phase, json_t *steps, const struct kf_plugin_step_result *r);
+
 struct kf_plugin_job;
 
 struct kf_plugin_job_request {
@@ -54,8 +59,7 @@ struct kf_plugin_job_request {
  * {plugin, mode: "detect"|"repair", stopped, checks: [{check, title, fix, state,
  * steps: [...]}]}; states as `scan --json` names them, plus "stopped".
  */
-typedef void (*kf_plugin_job_done_fn)(struct kf_plugin_job *job, const json_t *result,
-				      void *user);
+typedef void (*kf_plugin_job_done_fn)(struct kf_plugin_job *job, const json_t *result, void *user);
 
 /*
  * Starts the job on libuv's thread pool. The job frees itself after done has

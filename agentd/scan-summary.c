@@ -161,22 +161,27 @@ static int write_new_file(const char *dir, const char *base, const struct kf_buf
 	return kf_error_set(err, KF_ERR_IO, "cannot name the summary in %s", dir);
 }
 
+static void default_folder(char *folder, size_t size)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+
+	if (state != NULL && state[0] == '/')
+		snprintf(folder, size, "%s/kefu/scans", state);
+	else
+		snprintf(folder, size, "%s/.local/state/kefu/scans", home ? home : "/tmp");
+}
+
 int kf_scan_summary_write(const json_t *checks, const char *root, const char *dir, char *path,
 			  size_t path_size, struct kf_error *err)
 {
 	char folder[PATH_MAX], folder_file[PATH_MAX + 2], base[64];
-	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 	struct kf_buf md = {0};
 	time_t now = time(NULL);
 	struct tm local;
 	int r;
 
 	if (dir == NULL) {
-		if (state != NULL && state[0] == '/')
-			snprintf(folder, sizeof(folder), "%s/kefu/scans", state);
-		else
-			snprintf(folder, sizeof(folder), "%s/.local/state/kefu/scans",
-				 home ? home : "/tmp");
+		default_folder(folder, sizeof(folder));
 		dir = folder;
 	}
 	snprintf(folder_file, sizeof(folder_file), "%s/", dir);
@@ -188,4 +193,62 @@ int kf_scan_summary_write(const json_t *checks, const char *root, const char *di
 	r = write_new_file(dir, base, &md, path, path_size, err);
 	kf_buf_free(&md);
 	return r;
+}
+
+int kf_scan_summary_record(const json_t *checks, const char *root, bool is_fix,
+			   struct kf_error *err)
+{
+	char folder[PATH_MAX], path[PATH_MAX + 16], temp[PATH_MAX + 24], when[32];
+	json_t *record, *tried = json_array(), *check;
+	time_t now = time(NULL);
+	struct tm utc;
+	size_t i;
+	int fd, r = KF_OK;
+
+	default_folder(folder, sizeof(folder));
+	snprintf(path, sizeof(path), "%s/last.json", folder);
+	snprintf(temp, sizeof(temp), "%s/.last.json.XXXXXX", folder);
+	gmtime_r(&now, &utc);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &utc);
+	/* What was found and done, without the steps' output. */
+	json_array_foreach(checks, i, check)
+	{
+		const char *state = text_of(check, "state");
+
+		if (state != NULL && strcmp(state, "not-applicable") != 0)
+			json_array_append_new(tried,
+					      json_pack("{s:s?, s:s?, s:s?, s:s}", "plugin",
+							text_of(check, "plugin"), "check",
+							text_of(check, "check"), "title",
+							text_of(check, "title"), "state", state));
+	}
+	record = json_pack("{s:s, s:s, s:b, s:o}", "when", when, "root", root, "fix", is_fix,
+			   "checks", tried);
+	if (kf_fs_make_parents(path) != 0 || (fd = mkstemp(temp)) < 0) {
+		json_decref(record);
+		return kf_error_set(err, KF_ERR_IO, "cannot write in %s: %s", folder,
+				    strerror(errno));
+	}
+	if (json_dumpfd(record, fd, JSON_COMPACT) != 0 || fsync(fd) != 0 || close(fd) != 0 ||
+	    rename(temp, path) != 0) {
+		unlink(temp);
+		r = kf_error_set(err, KF_ERR_IO, "cannot write %s", path);
+	}
+	json_decref(record);
+	return r;
+}
+
+json_t *kf_scan_summary_last(void)
+{
+	char folder[PATH_MAX], path[PATH_MAX + 16];
+	json_t *record;
+
+	default_folder(folder, sizeof(folder));
+	snprintf(path, sizeof(path), "%s/last.json", folder);
+	record = json_load_file(path, 0, NULL);
+	if (record != NULL && !json_is_object(record)) {
+		json_decref(record);
+		record = NULL;
+	}
+	return record != NULL ? record : json_null();
 }

@@ -6,6 +6,7 @@
 #include "proto/error.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -16,5 +17,16 @@
  */
 int kf_scan_summary_write(const json_t *checks, const char *root, const char *dir, char *path,
 			  size_t path_size, struct kf_error *err);
+
+/*
+ * Keeps what the customer's last scan found and did (plugin, check, title, state
+ * of each check that applied) in $XDG_STATE_HOME/kefu/scans/last.json, replaced
+ * whole, for a technician to see what was already tried.
+ */
+int kf_scan_summary_record(const json_t *checks, const char *root, bool is_fix,
+			   struct kf_error *err);
+
+/* That record ({when, root, fix, checks}), or JSON null when there is none. */
+json_t *kf_scan_summary_last(void);
 
 #endif

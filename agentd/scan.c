@@ -63,29 +63,6 @@ static bool repair_allowed(const struct scan_options *o, const struct kf_plugin_
 	return answer[0] == 'y' || answer[0] == 'Y';
 }
 
-/* Records one step's result in steps; returns its exit code. */
-static int note_step(const char *phase, json_t *steps, const struct kf_plugin_step_result *r)
-{
-	json_t *obj = json_object();
-	size_t i;
-
-	json_object_set_new(obj, "step", json_string(phase));
-	json_object_set_new(obj, "outcome", json_string(kf_plugin_exit_name(r->exit_code)));
-	json_object_set_new(obj, "sandboxed", json_boolean(r->sandboxed));
-	json_object_set_new(obj, "timed_out", json_boolean(r->timed_out));
-	json_object_set_new(obj, "output_capped", json_boolean(r->output_capped));
-	for (i = 0; i < r->n_events; i++)
-		if (r->events[i].type == KF_PLUGIN_EVENT_FINDING) {
-			json_t *f = json_object();
-
-			json_object_set_new(f, "severity", json_string(r->events[i].severity));
-			json_object_set_new(f, "summary", json_string(r->events[i].summary));
-			json_object_set_new(obj, "finding", f);
-		}
-	json_array_append_new(steps, obj);
-	return r->exit_code;
-}
-
 static int run_step(struct kf_plugin_step_context *ctx, const char *phase,
 		    const struct kf_plugin_step *step, json_t *steps,
 		    struct kf_plugin_step_result *r)
@@ -97,7 +74,7 @@ static int run_step(struct kf_plugin_step_context *ctx, const char *phase,
 		memset(r, 0, sizeof(*r));
 		r->exit_code = KF_PLUGIN_EXIT_ERROR;
 	}
-	return note_step(phase, steps, r);
+	return kf_plugin_step_record(phase, steps, r);
 }
 
 static void *detect_worker(void *arg)
@@ -169,7 +146,7 @@ static int scan_plugin(const struct scan_options *o, const struct scan_item *ite
 		const struct kf_plugin_check *c = &m->checks[i];
 		json_t *obj = json_object(), *steps = json_array();
 		const char *state;
-		int code = note_step("detect", steps, &item->detects[i]);
+		int code = kf_plugin_step_record("detect", steps, &item->detects[i]);
 
 		if (code == KF_PLUGIN_EXIT_OK)
 			state = "healthy";
@@ -240,10 +217,14 @@ static int make_report(const char *root, const char *path)
 static int parse_options(int argc, char **argv, struct scan_options *o)
 {
 	static const struct option options[] = {
-		{"root", required_argument, NULL, 'r'},    {"report", required_argument, NULL, 'R'},
-		{"plugins", required_argument, NULL, 'p'}, {"packages", required_argument, NULL, 'P'},
-		{"fix", no_argument, NULL, 'f'},           {"yes", no_argument, NULL, 'y'},
-		{"json", no_argument, NULL, 'j'},          {"jobs", required_argument, NULL, 'J'},
+		{"root", required_argument, NULL, 'r'},
+		{"report", required_argument, NULL, 'R'},
+		{"plugins", required_argument, NULL, 'p'},
+		{"packages", required_argument, NULL, 'P'},
+		{"fix", no_argument, NULL, 'f'},
+		{"yes", no_argument, NULL, 'y'},
+		{"json", no_argument, NULL, 'j'},
+		{"jobs", required_argument, NULL, 'J'},
 		{NULL, 0, NULL, 0},
 	};
 	char *end;
@@ -395,6 +376,8 @@ int kf_agentd_cmd_scan(int argc, char **argv)
 		free(items[k].device);
 	}
 	free(items);
+	if (kf_scan_summary_record(results, o.root, o.fix, NULL) != KF_OK)
+		fprintf(stderr, "%s: what this scan found was not recorded\n", KF_AGENTD_PROGRAM);
 	if (o.fix) {
 		struct kf_error err;
 

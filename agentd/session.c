@@ -1,6 +1,7 @@
 /* kefu-agentd: one support session with a technician, from TLS to its end. SPDX-License-Identifier: MIT */
 #include "agentd/session.h"
 #include "agentd/collect.h"
+#include "agentd/scan-summary.h"
 #include "agentd/streams.h"
 #include "agentd/summary.h"
 #include "proto/cli.h"
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum session_state {
 	STATE_TLS,    /* waiting for the TLS handshake */
@@ -36,6 +38,14 @@ struct kf_agent_session {
 	struct kf_consent *consent;
 	struct kf_summary *summary;
 	struct kf_agent_streams *streams;
+	/* The plugin run the technician started, if any: one at a time. */
+	struct kf_plugin_job *job;
+	uint32_t job_request;
+	enum kf_capability job_capability;
+	char job_plugin[128];
+	/* The diagnostics report plugins read: kept from the first collection on. */
+	json_t *report;
+	char report_path[64];
 	char session_id[33];
 	char advice[1024];
 	uv_timer_t setup_timer;
@@ -50,6 +60,11 @@ static void timer_closed(uv_handle_t *handle)
 
 static void session_destroy(struct kf_agent_session *session)
 {
+	/* A plugin still running is stopped; its end is no one's business any more. */
+	kf_plugin_job_detach(session->job);
+	json_decref(session->report);
+	if (session->report_path[0] != '\0')
+		unlink(session->report_path);
 	kf_agent_streams_free(session->streams);
 	kf_consent_free(session->consent);
 	kf_summary_free(session->summary);
@@ -253,6 +268,12 @@ static void on_consent_revoked(struct kf_consent *consent, enum kf_capability ca
 	/* Activities under this grant stop here, before anything else runs. */
 	if (capability == KF_CAP_VIEW && session->streams != NULL)
 		kf_agent_streams_stop_screen(session->streams);
+	if (session->job != NULL && capability == session->job_capability) {
+		kf_plugin_job_cancel(session->job);
+		audit(session, "action-stopped",
+		      json_pack("{s:s, s:s, s:s}", "action", "plugin", "plugin",
+				session->job_plugin, "why", "the grant was taken back"));
+	}
 	if (capability == KF_CAP_CONTROL && session->streams != NULL)
 		kf_agent_streams_set_input(session->streams, 0);
 	body = json_pack("{s:s, s:s}", "capability", kf_capability_name(capability), "by",
@@ -415,6 +436,163 @@ static void run_diagnostics(struct kf_agent_session *session, const struct kf_ms
 	kf_report_free(ctx.report);
 }
 
+/* The report the plugins read, collected once per session and kept in a private file. */
+static int ensure_report(struct kf_agent_session *session, const char *root, struct kf_error *err)
+{
+	struct kf_collect_ctx ctx;
+	int fd;
+
+	if (session->report != NULL)
+		return KF_OK;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.root = root;
+	ctx.is_live = strcmp(root, "/") == 0;
+	ctx.tool_timeout_ms = KF_TOOL_TIMEOUT_MS;
+	ctx.report = kf_report_new();
+	if (ctx.report == NULL)
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	kf_collect_all(&ctx);
+	snprintf(session->report_path, sizeof(session->report_path),
+		 "/tmp/kefu-session-report-XXXXXX");
+	fd = mkstemp(session->report_path);
+	if (fd < 0 || json_dumpfd(ctx.report->root, fd, JSON_COMPACT) != 0) {
+		if (fd >= 0) {
+			close(fd);
+			unlink(session->report_path);
+		}
+		session->report_path[0] = '\0';
+		kf_collect_ctx_release(&ctx);
+		kf_report_free(ctx.report);
+		return kf_error_set(err, KF_ERR_IO, "the diagnostics report could not be written");
+	}
+	close(fd);
+	session->report = json_incref(ctx.report->root);
+	kf_collect_ctx_release(&ctx);
+	kf_report_free(ctx.report);
+	return KF_OK;
+}
+
+static const char *session_root(const struct kf_agent_session *session)
+{
+	return session->config.diagnostics_root ? session->config.diagnostics_root : "/";
+}
+
+static void list_plugins(struct kf_agent_session *session, const struct kf_msg *msg)
+{
+	struct kf_error err;
+	json_t *list, *body;
+
+	if (refuse_without(session, msg, KF_CAP_DIAGNOSE))
+		return;
+	if (session->config.plugin_places == NULL ||
+	    ensure_report(session, session_root(session), &err) != KF_OK) {
+		kf_control_send_error(session->control, msg->id, "failed",
+				      session->config.plugin_places == NULL
+					      ? "this helper has no plugins"
+					      : err.message,
+				      NULL);
+		return;
+	}
+	list = kf_plugin_places_list(session->config.plugin_places, session->report,
+				     session_root(session));
+	body = json_pack("{s:O, s:o}", "plugins", list, "tried", kf_scan_summary_last());
+	kf_control_send(session->control, "plugins.list", msg->id, body, NULL, NULL);
+	json_decref(body);
+	audit(session, "action-finish",
+	      json_pack("{s:s, s:s, s:I}", "action", "plugin list", "result", "ok", "plugins",
+			(json_int_t)json_array_size(list)));
+	json_decref(list);
+}
+
+static void on_plugin_done(struct kf_plugin_job *job, const json_t *result, void *user)
+{
+	struct kf_agent_session *session = user;
+	json_t *checks = json_object_get(result, "checks");
+	int is_repair = strcmp(json_string_value(json_object_get(result, "mode")), "repair") == 0;
+	const char *title = json_string_value(json_object_get(result, "title"));
+	size_t i;
+	json_t *check;
+
+	(void)job;
+	session->job = NULL;
+	enter(session);
+	audit(session, "action-finish",
+	      json_pack("{s:s, s:s, s:s, s:b, s:O}", "action",
+			is_repair ? "plugin repair" : "plugin check", "plugin", session->job_plugin,
+			"result",
+			json_is_true(json_object_get(result, "stopped")) ? "stopped" : "ok",
+			"stopped", json_is_true(json_object_get(result, "stopped")), "checks",
+			checks));
+	json_array_foreach(checks, i, check)
+	{
+		const char *state = json_string_value(json_object_get(check, "state"));
+
+		if (strcmp(state, "not-applicable") == 0)
+			continue;
+		kf_summary_note(session->summary, is_repair ? "action" : "finding", "%s: %s (%s)",
+				title, json_string_value(json_object_get(check, "title")), state);
+	}
+	if (session->state == STATE_ACTIVE || session->state == STATE_ENDING)
+		kf_control_send(session->control, "plugin.result", session->job_request,
+				(json_t *)result, NULL, NULL);
+	status_changed(session);
+	leave(session);
+}
+
+static void run_plugin(struct kf_agent_session *session, const struct kf_msg *msg, int is_repair)
+{
+	enum kf_capability needs = is_repair ? KF_CAP_REPAIR : KF_CAP_DIAGNOSE;
+	const char *id = json_string_value(json_object_get(msg->body, "plugin"));
+	struct kf_plugin_job_request request;
+	struct kf_error err;
+	json_t *body;
+
+	if (refuse_without(session, msg, needs))
+		return;
+	if (id == NULL || id[0] == '\0' || strlen(id) >= sizeof(session->job_plugin)) {
+		kf_control_send_error(session->control, msg->id, "bad-message",
+				      "name the plugin to run", NULL);
+		return;
+	}
+	if (session->job != NULL) {
+		kf_control_send_error(session->control, msg->id, "busy",
+				      "a plugin is already running", NULL);
+		return;
+	}
+	if (session->config.plugin_places == NULL ||
+	    ensure_report(session, session_root(session), &err) != KF_OK) {
+		kf_control_send_error(session->control, msg->id, "failed",
+				      session->config.plugin_places == NULL
+					      ? "this helper has no plugins"
+					      : err.message,
+				      NULL);
+		return;
+	}
+	request = (struct kf_plugin_job_request){
+		.places = session->config.plugin_places,
+		.plugin_id = id,
+		.root = session_root(session),
+		.report_path = session->report_path,
+		.report = session->report,
+		.is_repair = is_repair,
+	};
+	if (kf_plugin_job_start(session->loop, &request, on_plugin_done, session, &session->job,
+				&err) != KF_OK) {
+		kf_control_send_error(session->control, msg->id, "not-found", err.message, NULL);
+		return;
+	}
+	snprintf(session->job_plugin, sizeof(session->job_plugin), "%s", id);
+	session->job_request = msg->id;
+	session->job_capability = needs;
+	audit(session, "action-start",
+	      json_pack("{s:s, s:s}", "action", is_repair ? "plugin repair" : "plugin check",
+			"plugin", id));
+	body = json_pack("{s:s, s:s}", "plugin", id, "mode", is_repair ? "repair" : "detect");
+	kf_control_send(session->control, "plugin.started", msg->id, body, NULL, NULL);
+	json_decref(body);
+	status_changed(session);
+}
+
 static void handle_consent_message(struct kf_agent_session *session, const struct kf_msg *msg)
 {
 	json_t *name = json_object_get(msg->body, "capability");
@@ -458,6 +636,12 @@ static void handle_session_message(struct kf_agent_session *session, const struc
 		handle_consent_message(session, msg);
 	} else if (strcmp(msg->type, "diag.request") == 0) {
 		run_diagnostics(session, msg);
+	} else if (strcmp(msg->type, "plugins.request") == 0) {
+		list_plugins(session, msg);
+	} else if (strcmp(msg->type, "plugin.run") == 0) {
+		run_plugin(session, msg, 0);
+	} else if (strcmp(msg->type, "plugin.repair") == 0) {
+		run_plugin(session, msg, 1);
 	} else if (strcmp(msg->type, "chat") == 0) {
 		text = json_object_get(msg->body, "text");
 		if (!json_is_string(text)) {

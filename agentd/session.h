@@ -4,6 +4,7 @@
 
 #include "agentd/audit.h"
 #include "agentd/consent.h"
+#include "agentd/plugin-job.h"
 #include "proto/error.h"
 #include "proto/stream.h"
 #include "proto/tls-stream.h"
@@ -54,6 +55,8 @@ struct kf_agent_session_config {
 	struct kf_audit *audit;         /* may be NULL; borrowed */
 	const char *summary_dir;        /* NULL: the default folder */
 	const char *diagnostics_root;   /* NULL: "/" */
+	/* Where the technician's `plugins`, `run` and `repair` find plugins; borrowed. */
+	const struct kf_plugin_places *plugin_places;
 };
 
 /* How long a connection may take from arriving to a proven code. */

@@ -1,6 +1,7 @@
 /* kefu-agentd share: let a technician in through the relay, with a code. SPDX-License-Identifier: MIT */
 #include "agentd/audit.h"
 #include "agentd/commands.h"
+#include "agentd/plugin-job.h"
 #include "agentd/policy.h"
 #include "agentd/session.h"
 #include "proto/code.h"
@@ -10,6 +11,7 @@
 #include "proto/ssh-transport.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -43,6 +45,10 @@ struct share {
 	struct kf_policy *policy;
 	struct kf_audit *audit;
 	unsigned consent_timeout_ms;
+	/* Where the technician's plugins come from, and the system they look at. */
+	struct kf_plugin_places places;
+	char installed_plugins[PATH_MAX];
+	const char *root;
 	/* Requests waiting for the customer, oldest first; y or n answers the first. */
 	enum kf_capability asked[KF_CAP_COUNT];
 	int asked_count;
@@ -269,6 +275,8 @@ static void on_channel(struct kf_ssh *ssh, struct kf_stream *channel, void *user
 		.policy = share->policy,
 		.consent_timeout_ms = share->consent_timeout_ms,
 		.audit = share->audit,
+		.diagnostics_root = share->root,
+		.plugin_places = &share->places,
 	};
 	struct kf_error err;
 
@@ -474,9 +482,13 @@ int kf_agentd_cmd_share(int argc, char **argv)
 		{"code-minutes", required_argument, NULL, 'm'},
 		{"policy", required_argument, NULL, 'P'},
 		{"consent-timeout", required_argument, NULL, 't'},
+		{"plugins", required_argument, NULL, 'g'},
+		{"root", required_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
 	static const struct kf_command usage = {"share", KF_AGENTD_SHARE_USAGE, "", NULL};
+	const char *plugin_folders[KF_PLUGIN_PLACES_MAX];
+	size_t n_plugin_folders = 0;
 	struct kf_line_reader_callbacks input_callbacks = {on_line, on_input_eof};
 	struct share share = {.program = KF_AGENTD_PROGRAM,
 			      .code_lifetime_ms = CODE_LIFETIME_MS,
@@ -519,12 +531,36 @@ int kf_agentd_cmd_share(int argc, char **argv)
 			share.consent_timeout_ms = (unsigned)seconds * 1000;
 			break;
 		}
+		case 'g':
+			if (n_plugin_folders == KF_PLUGIN_PLACES_MAX)
+				return kf_cli_fail(share.program, "at most %d --plugins folders",
+						   KF_PLUGIN_PLACES_MAX);
+			plugin_folders[n_plugin_folders++] = optarg;
+			break;
+		case 'R':
+			share.root = optarg;
+			break;
 		default:
 			return kf_cli_usage(share.program, &usage);
 		}
 	}
 	if (optind != argc)
 		return kf_cli_usage(share.program, &usage);
+	/* Named folders replace the default ones (shipped, then installed from packages). */
+	if (n_plugin_folders == 0) {
+		kf_plugin_places_default(&share.places, share.installed_plugins,
+					 sizeof(share.installed_plugins));
+	} else {
+		for (size_t i = 0; i < n_plugin_folders; i++) {
+			if (access(plugin_folders[i], R_OK | X_OK) != 0)
+				return kf_cli_fail(share.program,
+						   "%s: cannot read the plugin folder",
+						   plugin_folders[i]);
+			share.places.folders[share.places.n_folders++] = plugin_folders[i];
+		}
+	}
+	if (share.root != NULL && access(share.root, R_OK | X_OK) != 0)
+		return kf_cli_fail(share.program, "%s: cannot read this folder", share.root);
 	if (policy_path != NULL && kf_policy_load(policy_path, &share.policy, &err) != KF_OK)
 		return kf_cli_fail(share.program, "%s", err.message);
 	/* No session without its record: the customer must be able to read what happened. */

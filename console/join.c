@@ -255,6 +255,10 @@ static const char help_text[] =
 	"                         any VNC viewer, or in a browser; 'view stop' closes it\n"
 	"  report [FILE]          the customer's diagnostics report (needs diagnose); saved to\n"
 	"                         FILE, or summed up here\n"
+	"  plugins                the plugins that apply to the customer's computer, and what\n"
+	"                         the customer's own last scan found (needs diagnose)\n"
+	"  run ID                 run a plugin's checks (needs diagnose)\n"
+	"  repair ID              check, repair and verify with a plugin (needs repair)\n"
 	"  ping                   measure the round trip to the customer's computer\n"
 	"  end [ADVICE]           end the session, leaving closing advice in the customer's\n"
 	"                         summary (asked for when not given)\n"
@@ -334,6 +338,98 @@ static void request_report(struct join *join, const char *file)
 	}
 	join->report_id = id;
 	wait_for(join, id);
+}
+
+/* ---- the vendor's plugins on the customer's computer ---- */
+
+static void request_plugins(struct join *join, const char *type, const char *id)
+{
+	json_t *body = NULL;
+	struct kf_error err;
+	uint32_t sent;
+
+	if (strcmp(type, "plugins.request") != 0) {
+		if (*id == '\0' || strchr(id, ' ') != NULL) {
+			report(join, "error", NULL, "Name one plugin: %s ID (see 'plugins')",
+			       strcmp(type, "plugin.run") == 0 ? "run" : "repair");
+			return;
+		}
+		body = json_pack("{s:s}", "plugin", id);
+	}
+	if (kf_console_session_send(join->session, type, body, &sent, &err) != KF_OK)
+		report(join, "error", NULL, "Could not ask: %s", err.message);
+	else
+		wait_for(join, sent);
+	json_decref(body);
+}
+
+static void plugins_listed(struct join *join, const struct kf_msg *msg)
+{
+	json_t *plugins = json_object_get(msg->body, "plugins");
+	json_t *tried = json_object_get(msg->body, "tried");
+	json_t *plugin, *check;
+	size_t i, j;
+
+	report(join, "plugins", msg->body, "%zu plugin%s apply%s", json_array_size(plugins),
+	       json_array_size(plugins) == 1 ? "" : "s", json_array_size(plugins) ? ":" : ".");
+	if (join->is_json)
+		return;
+	json_array_foreach(plugins, i, plugin)
+	{
+		const char *publisher = json_string_value(json_object_get(plugin, "publisher"));
+		const char *title = json_string_value(json_object_get(plugin, "title"));
+
+		printf("  %s %s (%s): %s\n", json_string_value(json_object_get(plugin, "id")),
+		       json_string_value(json_object_get(plugin, "version")),
+		       publisher ? publisher : "no publisher named", title ? title : "");
+		json_array_foreach(json_object_get(plugin, "checks"), j, check) printf(
+			"    - %s%s\n", json_string_value(json_object_get(check, "title")) ?: "",
+			json_is_true(json_object_get(check, "repairable")) ? " (can repair)" : "");
+	}
+	if (json_is_object(tried)) {
+		printf("The customer's own last scan (%s%s):\n",
+		       json_string_value(json_object_get(tried, "when")) ?: "?",
+		       json_is_true(json_object_get(tried, "fix")) ? ", with fixes" : "");
+		json_array_foreach(json_object_get(tried, "checks"), j, check) printf(
+			"    %s: %s\n", json_string_value(json_object_get(check, "state")) ?: "?",
+			json_string_value(json_object_get(check, "title")) ?: "?");
+	} else {
+		printf("The customer has not run a scan of their own.\n");
+	}
+}
+
+static void plugin_result(struct join *join, const struct kf_msg *msg)
+{
+	const char *id = json_string_value(json_object_get(msg->body, "plugin"));
+	const char *mode = json_string_value(json_object_get(msg->body, "mode"));
+	json_t *checks = json_object_get(msg->body, "checks"), *check, *step;
+	size_t i, j;
+
+	report(join, "plugin-result", msg->body, "%s %s%s:", id ? id : "?",
+	       mode && strcmp(mode, "repair") == 0 ? "repair" : "check",
+	       json_is_true(json_object_get(msg->body, "stopped")) ? " (stopped by the customer)"
+								   : "");
+	json_array_foreach(checks, i, check)
+	{
+		const char *state = json_string_value(json_object_get(check, "state"));
+		const char *title = json_string_value(json_object_get(check, "title"));
+
+		journal(join, mode && strcmp(mode, "repair") == 0 ? "action" : "finding",
+			"%s: %s (%s)", id ? id : "?", title ? title : "?", state ? state : "?");
+		if (join->is_json)
+			continue;
+		printf("  %s: %s\n", state ? state : "?", title ? title : "?");
+		json_array_foreach(json_object_get(check, "steps"), j, step)
+		{
+			json_t *finding = json_object_get(step, "finding");
+
+			if (finding != NULL)
+				printf("    %s: %s\n",
+				       json_string_value(json_object_get(step, "step")) ?: "?",
+				       json_string_value(json_object_get(finding, "summary"))
+					       ?: "?");
+		}
+	}
 }
 
 /* ---- the customer's screen, on a loopback port ---- */
@@ -492,6 +588,12 @@ static void run_command(struct join *join, char *line)
 		json_decref(body);
 	} else if (strcmp(word, "report") == 0) {
 		request_report(join, rest);
+	} else if (strcmp(word, "plugins") == 0) {
+		request_plugins(join, "plugins.request", rest);
+	} else if (strcmp(word, "run") == 0) {
+		request_plugins(join, "plugin.run", rest);
+	} else if (strcmp(word, "repair") == 0) {
+		request_plugins(join, "plugin.repair", rest);
 	} else if (strcmp(word, "view") == 0) {
 		start_view(join, rest);
 	} else if (strcmp(word, "ping") == 0) {
@@ -608,6 +710,16 @@ static void on_message(struct kf_console_session *session, const struct kf_msg *
 			join->report_id = 0;
 			answered(join, msg->re);
 		}
+	} else if (strcmp(msg->type, "plugins.list") == 0) {
+		plugins_listed(join, msg);
+		answered(join, msg->re);
+	} else if (strcmp(msg->type, "plugin.started") == 0) {
+		report(join, "plugin-started", msg->body,
+		       "Running %s on the customer's computer...",
+		       json_string_value(json_object_get(msg->body, "plugin")));
+	} else if (strcmp(msg->type, "plugin.result") == 0) {
+		plugin_result(join, msg);
+		answered(join, msg->re);
 	} else if (strcmp(msg->type, "error") == 0) {
 		const char *code = json_string_value(json_object_get(msg->body, "code"));
 		const char *text = json_string_value(json_object_get(msg->body, "message"));

@@ -28,6 +28,13 @@ static const char *const known_types[] = {
 	/* Diagnostics under the diagnose grant. */
 	"diag.request", /* console: asks for the diagnostics report */
 	"diag.report",  /* agent: one part of the report */
+	/* Plugins: listing and checks under diagnose, repairs under repair. */
+	"plugins.request", /* console: asks what applies */
+	"plugins.list",    /* agent: the applicable plugins and the customer's last scan */
+	"plugin.run",      /* console: runs a plugin's detect steps */
+	"plugin.repair",   /* console: detect, then repair and verify what is broken */
+	"plugin.started",  /* agent: the run began */
+	"plugin.result",   /* agent: each check's state and steps */
 };
 
 int kf_msg_type_is_known(const char *type)

@@ -1,0 +1,245 @@
+# kefu: the technician runs the vendor's plugins in a session: checks under 'diagnose',
+# repairs under 'repair', refused and audited without them, stopped when taken back.
+# SPDX-License-Identifier: MIT
+import glob
+import json
+import os
+import time
+
+import pytest
+
+from conftest import program, run
+from session_fixtures import support  # noqa: F401 (support is a fixture)
+
+
+@pytest.fixture(autouse=True)
+def private_state(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+def write_plugin(folder, plugin_id, repair_script, repair_timeout=20):
+    plugin = folder / plugin_id
+    plugin.mkdir(parents=True)
+    (plugin / "plugin.json").write_text(json.dumps({
+        "format": 1, "id": plugin_id, "version": "1.0.0", "name": "Marker " + plugin_id,
+        "publisher": "Example Support", "applies_to": [{"always": True}],
+        "checks": [{
+            "id": "marker", "title": "A broken marker is left in /etc",
+            "fix": "Remove the marker",
+            "detect": {"run": "detect.sh", "timeout": 10},
+            "repair": [{"run": "repair.sh", "timeout": repair_timeout,
+                        "privileges": {"root": True, "writes": ["/etc"]}}],
+            "verify": {"run": "detect.sh", "timeout": 10}}]}))
+    (plugin / "detect.sh").write_text(
+        "#!/bin/sh\n"
+        "if [ -e \"$KEFU_ROOT/etc/broken-%s\" ]; then\n"
+        "  echo '{\"type\":\"finding\",\"severity\":\"error\",\"summary\":\"the marker is there\"}'\n"
+        "  exit 1\n"
+        "fi\n"
+        "exit 0\n" % plugin_id)
+    (plugin / "repair.sh").write_text("#!/bin/sh\n" + repair_script % plugin_id)
+    for name in ("detect.sh", "repair.sh"):
+        os.chmod(plugin / name, 0o755)
+
+
+@pytest.fixture
+def machine(tmp_path):
+    """A customer's system tree with two broken markers, and two plugins that fix them."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "broken-quick").write_text("x")
+    (root / "etc" / "broken-slow").write_text("x")
+    plugins = tmp_path / "plugins"
+    write_plugin(plugins, "quick", "rm -f \"$KEFU_ROOT/etc/broken-%s\"\n")
+    # The slow repair says it started, then takes a minute with a sleep the test can find.
+    write_plugin(plugins, "slow", "echo started > \"$KEFU_ROOT/etc/repair-%s.started\"\n"
+                 "sleep " + SLOW_SLEEP + "\n", repair_timeout=120)
+    return root, plugins
+
+
+SLOW_SLEEP = "59.371"
+
+
+def send(console, command):
+    console.stdin.write(command + "\n")
+    console.stdin.flush()
+
+
+def next_event(console, kind, limit=50):
+    for _ in range(limit):
+        line = console.stdout.readline()
+        assert line, "the console ended before a %s event" % kind
+        event = json.loads(line)
+        if event["event"] == kind:
+            return event
+    raise AssertionError("no %s event from the console" % kind)
+
+
+def grant(agent, console, capability, question):
+    send(console, "request " + capability)
+    agent.wait_for(question)
+    agent.say("y")
+    assert next_event(console, "consent")["granted"] is True
+
+
+@pytest.fixture
+def session(support, machine):
+    root, plugins = machine
+    agent = support.start_agent("--root", str(root), "--plugins", str(plugins))
+    console = support.start_console(agent.code, "--json")
+    next_event(console, "connected")
+    agent.wait_for("is now with you")
+    yield agent, console, root
+    if console.poll() is None:
+        send(console, "end")
+        console.wait(timeout=30)
+    agent.finish()
+
+
+def audit_log(tmp_path):
+    return [json.loads(line) for line in
+            open(str(tmp_path / "state" / "kefu" / "audit.jsonl")).read().splitlines()]
+
+
+def test_plugins_run_and_repair_are_refused_and_audited_without_their_grants(session, tmp_path):
+    agent, console, root = session
+    for command in ("plugins", "run quick", "repair quick"):
+        send(console, command)
+        assert "grant" in next_event(console, "error")["message"]
+    grant(agent, console, "diagnose", "asks to")
+    send(console, "repair quick")
+    assert "'repair' grant" in next_event(console, "error")["message"]
+    assert (root / "etc" / "broken-quick").exists()
+    send(console, "end")
+    console.wait(timeout=30)
+    agent.finish()
+    refused = [(e["action"], e["missing"]) for e in audit_log(tmp_path)
+               if e["event"] == "action-refused"]
+    assert refused == [("plugins.request", "diagnose"), ("plugin.run", "diagnose"),
+                       ("plugin.repair", "repair"), ("plugin.repair", "repair")]
+
+
+def test_the_technician_lists_checks_and_repairs_with_the_grants(session, tmp_path):
+    agent, console, root = session
+    grant(agent, console, "diagnose", "asks to")
+    send(console, "plugins")
+    listed = next_event(console, "plugins")
+    assert sorted(p["id"] for p in listed["plugins"]) == ["quick", "slow"]
+    assert listed["tried"] is None  # the customer never ran a scan here
+    send(console, "run quick")
+    assert next_event(console, "plugin-started")["mode"] == "detect"
+    result = next_event(console, "plugin-result")
+    assert [c["state"] for c in result["checks"]] == ["problem"]
+    assert result["checks"][0]["steps"][0]["finding"]["summary"] == "the marker is there"
+    assert (root / "etc" / "broken-quick").exists()  # a check changes nothing
+    grant(agent, console, "repair", "asks to")
+    send(console, "repair quick")
+    result = next_event(console, "plugin-result")
+    assert [c["state"] for c in result["checks"]] == ["fixed"]
+    assert [s["step"] for s in result["checks"][0]["steps"]] == ["detect", "repair", "verify"]
+    assert not (root / "etc" / "broken-quick").exists()
+    send(console, "end all done")
+    console.wait(timeout=30)
+    agent.finish()
+    log = audit_log(tmp_path)
+    finished = [e for e in log if e["event"] == "action-finish" and "plugin" in e]
+    assert [(e["action"], e["checks"][0]["state"]) for e in finished] == [
+        ("plugin check", "problem"), ("plugin repair", "fixed")]
+    summaries = glob.glob(str(tmp_path / "data" / "kefu" / "sessions" / "*.md"))
+    assert len(summaries) == 1, summaries
+    text = open(summaries[0]).read()
+    assert "A broken marker is left in /etc (problem)" in text
+    assert "A broken marker is left in /etc (fixed)" in text
+
+
+def test_the_customers_own_last_scan_is_shown(support, machine, tmp_path):
+    root, plugins = machine
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"system": {}, "devices": [], "problems": []}))
+    scan = run([program("kefu-agentd"), "scan", "--root", str(root), "--report", str(report),
+                "--plugins", str(plugins)], timeout=60)
+    assert scan.returncode == 1  # two problems found, none fixed
+    agent = support.start_agent("--root", str(root), "--plugins", str(plugins))
+    console = support.start_console(agent.code, "--json")
+    next_event(console, "connected")
+    agent.wait_for("is now with you")
+    grant(agent, console, "diagnose", "asks to")
+    send(console, "plugins")
+    tried = next_event(console, "plugins")["tried"]
+    assert tried["fix"] is False
+    assert [(c["plugin"], c["state"]) for c in tried["checks"]] == [("quick", "problem"),
+                                                                     ("slow", "problem")]
+    send(console, "end")
+    console.wait(timeout=30)
+    agent.finish()
+
+
+def slow_repair_running():
+    """Whether the slow repair's sleep runs (steps live in a PID namespace of their own)."""
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                args = f.read().split(b"\0")
+            with open("/proc/%s/stat" % name) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if args[:2] == [b"sleep", SLOW_SLEEP.encode()] and state != "Z":
+            return True
+    return False
+
+
+def wait_for_slow_repair(root):
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if (root / "etc" / "repair-slow.started").exists() and slow_repair_running():
+            return
+        time.sleep(0.05)
+    raise AssertionError("the repair never started")
+
+
+def wait_until_gone():
+    deadline = time.monotonic() + 5
+    while slow_repair_running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not slow_repair_running()
+
+
+def test_revoking_repair_stops_the_running_repair_and_refuses_the_next(session, tmp_path):
+    agent, console, root = session
+    grant(agent, console, "diagnose", "asks to")
+    grant(agent, console, "repair", "asks to")
+    send(console, "repair slow")
+    next_event(console, "plugin-started")
+    wait_for_slow_repair(root)
+    agent.say("/revoke repair")
+    result = next_event(console, "plugin-result")
+    assert result["stopped"] is True
+    assert [c["state"] for c in result["checks"]] == ["stopped"]
+    # The script had a minute to go; its whole group is gone now.
+    assert wait_until_gone()
+    send(console, "repair quick")
+    assert "'repair' grant" in next_event(console, "error")["message"]
+    assert (root / "etc" / "broken-quick").exists()
+    send(console, "end")
+    console.wait(timeout=30)
+    agent.finish()
+    stopped = [e for e in audit_log(tmp_path) if e["event"] == "action-stopped"]
+    assert stopped and stopped[0]["plugin"] == "slow"
+
+
+def test_stop_during_a_repair_ends_the_session_and_the_repair(session, tmp_path):
+    agent, console, root = session
+    grant(agent, console, "diagnose", "asks to")
+    grant(agent, console, "repair", "asks to")
+    send(console, "repair slow")
+    next_event(console, "plugin-started")
+    wait_for_slow_repair(root)
+    agent.say("/stop")
+    assert next_event(console, "ended")
+    assert console.wait(timeout=30) == 0
+    assert agent.finish() == 0
+    assert wait_until_gone()
