@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,8 @@ static void on_consent_revoked(struct kf_consent *consent, enum kf_capability ca
 	/* Activities under this grant stop here, before anything else runs. */
 	if (capability == KF_CAP_VIEW && session->streams != NULL)
 		kf_agent_streams_stop_screen(session->streams);
+	if (capability == KF_CAP_FILES && session->streams != NULL)
+		kf_agent_streams_stop_files(session->streams);
 	if (session->job != NULL && capability == session->job_capability) {
 		kf_plugin_job_cancel(session->job);
 		audit(session, "action-stopped",
@@ -304,15 +307,75 @@ static const struct kf_consent_events consent_events = {
 static int stream_is_allowed(void *user, const char *purpose, struct kf_error *err)
 {
 	struct kf_agent_session *session = user;
+	int is_files = strcmp(purpose, "files") == 0;
+	enum kf_capability needs = is_files ? KF_CAP_FILES : KF_CAP_VIEW;
 
-	(void)purpose;
-	if (kf_consent_check(session->consent, KF_CAP_VIEW))
+	if (kf_consent_check(session->consent, needs))
 		return 1;
 	audit(session, "action-refused",
-	      json_pack("{s:s, s:s}", "action", "screen", "missing", "view"));
-	kf_summary_note(session->summary, "access", "Refused to show the screen: it needs view");
-	kf_error_set(err, KF_ERR_DENIED, "the screen needs the customer's 'view' grant");
+	      json_pack("{s:s, s:s}", "action", is_files ? "file" : "screen", "missing",
+			kf_capability_name(needs)));
+	kf_summary_note(session->summary, "access", "Refused to %s: it needs %s",
+			is_files ? "send or fetch a file" : "show the screen",
+			kf_capability_name(needs));
+	kf_error_set(err, KF_ERR_DENIED, "%s needs the customer's '%s' grant",
+		     is_files ? "a file" : "the screen", kf_capability_name(needs));
 	return 0;
+}
+
+static void activity(struct kf_agent_session *session, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A line for the customer about what the technician did. */
+static void activity(struct kf_agent_session *session, const char *format, ...)
+{
+	char text[1024];
+	va_list args;
+
+	if (session->events.on_activity == NULL)
+		return;
+	va_start(args, format);
+	vsnprintf(text, sizeof(text), format, args);
+	va_end(args);
+	session->events.on_activity(session, text, session->user);
+}
+
+static void stream_file(void *user, int status, json_t *fields)
+{
+	struct kf_agent_session *session = user;
+	const char *op = json_string_value(json_object_get(fields, "op"));
+	const char *error = json_string_value(json_object_get(fields, "error"));
+	int is_send = op != NULL && strcmp(op, "send") == 0;
+	json_t *entry = json_pack("{s:s, s:s}", "action", is_send ? "file send" : "file fetch",
+				  "result", status == KF_OK ? "ok" : "failed");
+
+	json_object_update(entry, fields);
+	json_object_del(entry, "op");
+	audit(session, "action-finish", entry);
+	if (status != KF_OK) {
+		kf_summary_note(session->summary, "action", "A file %s failed: %s",
+				is_send ? "sent to you" : "fetched from this computer",
+				error ? error : "?");
+		activity(session, "A file %s failed: %s",
+			 is_send ? "from your technician" : "your technician asked for",
+			 error ? error : "?");
+	} else if (is_send) {
+		const char *saved = json_string_value(json_object_get(fields, "saved"));
+
+		kf_summary_note(session->summary, "action",
+				"The technician sent you a file, saved as %s (%" JSON_INTEGER_FORMAT
+				" bytes, SHA-256 %s)",
+				saved, json_integer_value(json_object_get(fields, "size")),
+				json_string_value(json_object_get(fields, "sha256")));
+		activity(session, "%s sent you a file: %s", session->technician.name, saved);
+	} else {
+		const char *path = json_string_value(json_object_get(fields, "path"));
+
+		kf_summary_note(session->summary, "action",
+				"The technician fetched %s (%" JSON_INTEGER_FORMAT " bytes)", path,
+				json_integer_value(json_object_get(fields, "size")));
+		activity(session, "%s fetched a copy of %s", session->technician.name, path);
+	}
 }
 
 static void stream_event(void *user, const char *what, const char *detail)
@@ -328,6 +391,7 @@ static void stream_event(void *user, const char *what, const char *detail)
 static const struct kf_agent_streams_callbacks stream_callbacks = {
 	.is_allowed = stream_is_allowed,
 	.on_event = stream_event,
+	.on_file = stream_file,
 };
 
 static void begin(struct kf_agent_session *session)

@@ -39,6 +39,8 @@ struct kf_agent_session_events {
 		       const char *reason, void *user);
 	/* Something changed that the customer must see: who is connected, what is granted. */
 	void (*on_status)(struct kf_agent_session *session, const char *text, void *user);
+	/* Something the technician did that the customer should read ("... sent you a file"). */
+	void (*on_activity)(struct kf_agent_session *session, const char *text, void *user);
 	/*
 	 * After on_connected: the session is over (status KF_OK for an orderly end);
 	 * summary_path is the customer's summary (Markdown; HTML beside it), or NULL.

@@ -226,7 +226,15 @@ static void on_status(struct kf_agent_session *session, const char *text, void *
 	say("[%s]", text);
 }
 
+static void on_activity(struct kf_agent_session *session, const char *text, void *user)
+{
+	(void)session;
+	(void)user;
+	say("%s", text);
+}
+
 static const struct kf_agent_session_events session_events = {
+	.on_activity = on_activity,
 	.on_connected = on_connected,
 	.on_rejected = on_rejected,
 	.on_chat = on_chat,

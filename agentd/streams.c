@@ -1,5 +1,6 @@
 /* kefu-agentd: a session's further streams (the screen), admitted and bridged. SPDX-License-Identifier: MIT */
 #include "agentd/streams.h"
+#include "agentd/files.h"
 #include "agentd/screen.h"
 #include "proto/stream-bridge.h"
 #include "proto/stream-socket.h"
@@ -20,6 +21,7 @@ struct side_stream {
 	struct kf_agent_streams *streams;
 	struct kf_stream *tls; /* until bridged */
 	struct kf_stream_bridge *bridge;
+	struct kf_agent_file *file; /* a "files" stream, once proven */
 	uint8_t preamble[KF_STREAM_PREAMBLE_SIZE];
 	size_t have;
 	uint64_t opened_at; /* uv_now() when the channel arrived */
@@ -45,6 +47,8 @@ static void slot_release(struct side_stream *slot)
 		kf_stream_close(slot->tls);
 	if (slot->bridge != NULL)
 		kf_stream_bridge_close(slot->bridge);
+	if (slot->file != NULL)
+		kf_agent_file_stop(slot->file, "the stream was stopped");
 	memset(slot, 0, sizeof(*slot));
 }
 
@@ -108,6 +112,42 @@ static void serve_screen(struct side_stream *slot)
 	event(streams, "screen-viewer", kf_screen_describe(streams->screen));
 }
 
+static void file_done(struct kf_agent_file *file, int status, json_t *fields, void *user)
+{
+	struct side_stream *slot = user;
+
+	(void)file;
+	if (slot->streams->callbacks.on_file != NULL)
+		slot->streams->callbacks.on_file(slot->streams->user, status, fields);
+}
+
+static void file_closed(struct kf_agent_file *file, void *user)
+{
+	struct side_stream *slot = user;
+
+	(void)file;
+	/* The file freed itself with its stream; only forget it. */
+	memset(slot, 0, sizeof(*slot));
+}
+
+/* A proven "files" stream; bytes that came with the preamble are the start of its header. */
+static void serve_file(struct side_stream *slot, const uint8_t *rest, size_t rest_len)
+{
+	char dir[4096];
+	struct kf_stream *tls = slot->tls;
+
+	slot->tls = NULL;
+	slot->file = kf_agent_file_serve(tls, kf_agent_download_dir(dir, sizeof(dir)), file_done,
+					 file_closed, slot);
+	if (slot->file == NULL) {
+		memset(slot, 0, sizeof(*slot));
+		event(slot->streams, "stream-refused", "no folder to save files in");
+		return;
+	}
+	if (rest_len > 0)
+		tls->on_read(tls, rest, rest_len, tls->user);
+}
+
 static void on_preamble_read(struct kf_stream *tls, const uint8_t *data, size_t len, void *user)
 {
 	struct side_stream *slot = user;
@@ -117,29 +157,34 @@ static void on_preamble_read(struct kf_stream *tls, const uint8_t *data, size_t 
 	size_t take = KF_STREAM_PREAMBLE_SIZE - slot->have;
 
 	(void)tls;
-	if (len > take) {
-		/* A viewer speaks only after the server's greeting: nothing may follow yet. */
-		refuse(slot, "a stream sent more than its preamble");
-		return;
-	}
-	memcpy(slot->preamble + slot->have, data, len);
-	slot->have += len;
+	if (len < take)
+		take = len;
+	memcpy(slot->preamble + slot->have, data, take);
+	slot->have += take;
 	if (slot->have < KF_STREAM_PREAMBLE_SIZE)
 		return;
 	if (kf_stream_token_check(streams->control_tls, slot->preamble, purpose, &err) != KF_OK) {
 		refuse(slot, err.message);
 		return;
 	}
-	if (strcmp(purpose, "screen") != 0) {
+	if (strcmp(purpose, "screen") != 0 && strcmp(purpose, "files") != 0) {
 		refuse(slot, "a stream for something this helper does not offer");
 		return;
 	}
-	/* The check sits here, where the screen would start to flow. */
-	if (!streams->callbacks.is_allowed(streams->user, "screen", &err)) {
+	if (strcmp(purpose, "screen") == 0 && len > take) {
+		/* A viewer speaks only after the server's greeting: nothing may follow yet. */
+		refuse(slot, "a stream sent more than its preamble");
+		return;
+	}
+	/* The check sits here, where the screen or the file would start to flow. */
+	if (!streams->callbacks.is_allowed(streams->user, purpose, &err)) {
 		refuse(slot, err.message);
 		return;
 	}
-	serve_screen(slot);
+	if (strcmp(purpose, "files") == 0)
+		serve_file(slot, data + take, len - take);
+	else
+		serve_screen(slot);
 }
 
 static void on_side_end(struct kf_stream *tls, int status, const struct kf_error *err, void *user)
@@ -178,7 +223,7 @@ static void on_sweep(uv_timer_t *timer)
 
 	for (int i = 0; i < MAX_STREAMS; i++) {
 		struct side_stream *slot = &streams->slots[i];
-		if (slot->is_used && slot->bridge == NULL &&
+		if (slot->is_used && slot->bridge == NULL && slot->file == NULL &&
 		    now - slot->opened_at >= STREAM_START_TIMEOUT_MS)
 			refuse(slot, "a stream did not start in time");
 	}
@@ -253,8 +298,19 @@ void kf_agent_streams_stop_screen(struct kf_agent_streams *streams)
 	if (streams->screen != NULL)
 		kf_screen_stop(streams->screen);
 	for (int i = 0; i < MAX_STREAMS; i++)
-		if (streams->slots[i].is_used)
+		if (streams->slots[i].is_used && streams->slots[i].file == NULL)
 			slot_release(&streams->slots[i]);
+}
+
+void kf_agent_streams_stop_files(struct kf_agent_streams *streams)
+{
+	for (int i = 0; i < MAX_STREAMS; i++)
+		if (streams->slots[i].file != NULL) {
+			/* The file reports through its slot, so the slot is cleared after. */
+			kf_agent_file_stop(streams->slots[i].file,
+					   "the customer took 'files' back");
+			memset(&streams->slots[i], 0, sizeof(streams->slots[i]));
+		}
 }
 
 int kf_agent_streams_is_sharing(const struct kf_agent_streams *streams)
@@ -270,6 +326,7 @@ void kf_agent_streams_free(struct kf_agent_streams *streams)
 	if (streams == NULL)
 		return;
 	kf_agent_streams_stop_screen(streams);
+	kf_agent_streams_stop_files(streams);
 	kf_screen_free(streams->screen);
 	uv_close((uv_handle_t *)streams->sweep, on_sweep_closed);
 	free(streams);

@@ -5,12 +5,13 @@
 #include "proto/error.h"
 #include "proto/stream.h"
 
+#include <jansson.h>
 #include <openssl/ssl.h>
 #include <uv.h>
 
 /*
  * After set-up, the technician's console opens further channels through the relay
- * for the screen. Each one must speak TLS with the session's technician
+ * for the screen and for files. Each one must speak TLS with the session's technician
  * certificate and then prove it belongs to this session (proto/stream-token.h);
  * is_allowed, the consent check, is asked right before the screen flows. A
  * proven screen stream is bridged to the screen server (agentd/screen.h) through
@@ -23,6 +24,8 @@ struct kf_agent_streams_callbacks {
 	int (*is_allowed)(void *user, const char *purpose, struct kf_error *err);
 	/* What happened: "screen-viewer", "screen-viewer-left", "stream-refused". */
 	void (*on_event)(void *user, const char *what, const char *detail);
+	/* A file was sent or fetched, or failed (agentd/files.h says what fields hold). */
+	void (*on_file)(void *user, int status, json_t *fields);
 };
 
 struct kf_agent_streams *kf_agent_streams_new(uv_loop_t *loop, SSL_CTX *tls_context,
@@ -39,6 +42,9 @@ void kf_agent_streams_set_input(struct kf_agent_streams *streams, int is_allowed
 
 /* Ends every screen stream at once (view taken back). */
 void kf_agent_streams_stop_screen(struct kf_agent_streams *streams);
+
+/* Ends every file transfer at once (files taken back); partial files are removed. */
+void kf_agent_streams_stop_files(struct kf_agent_streams *streams);
 
 /* Whether the screen is being shown now. */
 int kf_agent_streams_is_sharing(const struct kf_agent_streams *streams);

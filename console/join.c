@@ -2,6 +2,7 @@
 #include "console/cases.h"
 #include "console/commands.h"
 #include "console/session.h"
+#include "console/transfer.h"
 #include "console/view.h"
 #include "proto/buffer.h"
 #include "proto/code.h"
@@ -39,6 +40,7 @@ struct join {
 	struct kf_tls_identity technician;
 	uint16_t port; /* the customer's forward on the relay, for further streams */
 	struct kf_view *view;
+	struct kf_console_transfer *transfer; /* one file at a time */
 	int is_terminal;
 	uv_signal_t interrupt;
 	int is_json;
@@ -73,9 +75,16 @@ static void report(struct join *join, const char *event, json_t *fields, const c
 
 	if (join->is_json) {
 		json_t *object = fields != NULL ? json_deep_copy(fields) : json_object();
-		char *text;
+		char *text, line[2048];
 
 		json_object_set_new(object, "event", json_string(event));
+		/* Every event says itself in words too, unless its fields already do. */
+		if (json_object_get(object, "message") == NULL) {
+			va_start(args, format);
+			vsnprintf(line, sizeof(line), format, args);
+			va_end(args);
+			json_object_set_new(object, "message", json_string(line));
+		}
 		text = json_dumps(object, JSON_COMPACT | JSON_SORT_KEYS);
 		if (text != NULL)
 			printf("%s\n", text);
@@ -226,9 +235,11 @@ static void on_ended(struct kf_console_session *session, int status, const char 
 		report(join, "ended", fields, "%s", reason);
 	json_decref(fields);
 	journal(join, "session", "Ended: %s", reason);
-	/* Ending the session closes the screen's endpoints. */
+	/* Ending the session closes the screen's endpoints and stops a file on its way. */
 	kf_view_free(join->view);
 	join->view = NULL;
+	kf_console_transfer_free(join->transfer);
+	join->transfer = NULL;
 	record_case(join, status == KF_OK ? "ended" : "cut-off");
 	finish(join, status == KF_OK ? KF_EXIT_OK : KF_EXIT_FAILURE);
 }
@@ -259,6 +270,10 @@ static const char help_text[] =
 	"                         the customer's own last scan found (needs diagnose)\n"
 	"  run ID                 run a plugin's checks (needs diagnose)\n"
 	"  repair ID              check, repair and verify with a plugin (needs repair)\n"
+	"  send FILE              send a file to the customer's computer (needs files); it is\n"
+	"                         saved in their Downloads/kefu folder, never over another\n"
+	"  fetch PATH [FOLDER]    copy a file from the customer's computer (needs files) into\n"
+	"                         FOLDER (default: the current folder)\n"
 	"  ping                   measure the round trip to the customer's computer\n"
 	"  end [ADVICE]           end the session, leaving closing advice in the customer's\n"
 	"                         summary (asked for when not given)\n"
@@ -437,6 +452,7 @@ static void plugin_result(struct join *join, const struct kf_msg *msg)
 struct screen_open {
 	struct join *join;
 	struct kf_stream *pending;
+	const char *purpose; /* "screen" or "files" */
 };
 
 static void screen_tls_ready(struct kf_stream *tls, const struct kf_error *err, void *user)
@@ -449,7 +465,7 @@ static void screen_tls_ready(struct kf_stream *tls, const struct kf_error *err, 
 		kf_stream_pending_fail(open->pending, err);
 		kf_stream_close(tls);
 	} else if (open->join->session == NULL ||
-		   kf_console_session_stream_preamble(open->join->session, "screen", preamble,
+		   kf_console_session_stream_preamble(open->join->session, open->purpose, preamble,
 						      &failure) != KF_OK ||
 		   kf_stream_write(tls, preamble, sizeof(preamble), &failure) != KF_OK) {
 		kf_stream_pending_fail(open->pending, &failure);
@@ -481,10 +497,10 @@ static void screen_channel_open(struct kf_ssh *ssh, struct kf_stream *channel,
 	}
 }
 
-/* The view asks for a new stream to the customer's screen: a new channel of the session. */
-static int open_screen_stream(void *user, struct kf_stream **out, struct kf_error *err)
+/* A further stream of the session (a new channel, its own TLS, the session's token). */
+static int open_side_stream(struct join *join, const char *purpose, struct kf_stream **out,
+			    struct kf_error *err)
 {
-	struct join *join = user;
 	struct screen_open *open = calloc(1, sizeof(*open));
 	int r;
 
@@ -493,6 +509,7 @@ static int open_screen_stream(void *user, struct kf_stream **out, struct kf_erro
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
 	}
 	open->join = join;
+	open->purpose = purpose;
 	r = kf_ssh_open(join->ssh, "localhost", join->port, screen_channel_open, open, err);
 	if (r != KF_OK) {
 		kf_stream_close(open->pending);
@@ -501,6 +518,90 @@ static int open_screen_stream(void *user, struct kf_stream **out, struct kf_erro
 	}
 	*out = open->pending;
 	return KF_OK;
+}
+
+/* The view asks for a new stream to the customer's screen. */
+static int open_screen_stream(void *user, struct kf_stream **out, struct kf_error *err)
+{
+	return open_side_stream(user, "screen", out, err);
+}
+
+/* ---- files to and from the customer's computer ---- */
+
+static void resume_script(struct join *join)
+{
+	if (join->is_waiting && join->waiting_for == 0) {
+		join->is_waiting = 0;
+		run_next_command(join);
+	}
+}
+
+static void transfer_done(struct kf_console_transfer *transfer, int status, json_t *fields,
+			  void *user)
+{
+	struct join *join = user;
+	const char *error = json_string_value(json_object_get(fields, "error"));
+	const char *saved = json_string_value(json_object_get(fields, "saved"));
+
+	(void)transfer;
+	if (status != KF_OK) {
+		report(join, "error", fields, "The file transfer failed: %s", error ? error : "?");
+	} else {
+		report(join, "file", fields,
+		       "Done: %s (%" JSON_INTEGER_FORMAT " bytes, SHA-256 %s)", saved ? saved : "?",
+		       json_integer_value(json_object_get(fields, "size")),
+		       json_string_value(json_object_get(fields, "sha256")));
+		journal(join, "action", "File %s (%" JSON_INTEGER_FORMAT " bytes)",
+			saved ? saved : "?", json_integer_value(json_object_get(fields, "size")));
+	}
+	kf_console_transfer_free(join->transfer);
+	join->transfer = NULL;
+	resume_script(join);
+}
+
+static void start_transfer(struct join *join, int is_fetch, char *rest)
+{
+	char *local = rest + strcspn(rest, " \t"), cwd[PATH_MAX];
+	const char *folder = local;
+	struct kf_stream *stream;
+	struct kf_error err;
+	int r;
+
+	if (*local != '\0')
+		*local++ = '\0';
+	while (*local == ' ' || *local == '\t')
+		local++;
+	if (*rest == '\0') {
+		report(join, "error", NULL,
+		       is_fetch ? "Usage: fetch PATH [LOCAL-FOLDER]" : "Usage: send FILE");
+		return;
+	}
+	if (join->transfer != NULL) {
+		report(join, "error", NULL, "A file is on its way already; wait for it.");
+		return;
+	}
+	folder = local;
+	if (is_fetch && *local == '\0')
+		folder = getcwd(cwd, sizeof(cwd)) ? cwd : ".";
+	if (open_side_stream(join, "files", &stream, &err) != KF_OK) {
+		report(join, "error", NULL, "Could not open a stream for the file: %s",
+		       err.message);
+		return;
+	}
+	r = is_fetch ? kf_console_transfer_fetch(stream, rest, folder, transfer_done, join,
+						 &join->transfer, &err)
+		     : kf_console_transfer_send(stream, rest, transfer_done, join, &join->transfer,
+						&err);
+	if (r != KF_OK) {
+		report(join, "error", NULL, "%s", err.message);
+		return;
+	}
+	report(join, "file-started", NULL, "%s %s (needs 'files')...",
+	       is_fetch ? "Fetching" : "Sending", rest);
+	if (join->script != NULL) {
+		join->is_waiting = 1;
+		join->waiting_for = 0;
+	}
 }
 
 static void view_event(const char *line, void *user)
@@ -588,6 +689,10 @@ static void run_command(struct join *join, char *line)
 		json_decref(body);
 	} else if (strcmp(word, "report") == 0) {
 		request_report(join, rest);
+	} else if (strcmp(word, "send") == 0) {
+		start_transfer(join, 0, rest);
+	} else if (strcmp(word, "fetch") == 0) {
+		start_transfer(join, 1, rest);
 	} else if (strcmp(word, "plugins") == 0) {
 		request_plugins(join, "plugins.request", rest);
 	} else if (strcmp(word, "run") == 0) {
@@ -993,6 +1098,7 @@ out:
 	}
 	OPENSSL_cleanse(&join.code, sizeof(join.code));
 	kf_view_free(join.view);
+	kf_console_transfer_free(join.transfer);
 	kf_console_session_free(join.session);
 	kf_line_reader_free(join.input);
 	kf_ssh_close(join.ssh);

@@ -1,0 +1,39 @@
+/* kefu-console: sending a file to the customer's computer and fetching one from it.
+ * SPDX-License-Identifier: MIT */
+#ifndef KF_CONSOLE_TRANSFER_H
+#define KF_CONSOLE_TRANSFER_H
+
+#include "proto/error.h"
+#include "proto/stream.h"
+
+#include <jansson.h>
+
+/*
+ * One transfer over one "files" stream of the session (proto/file-transfer.h).
+ * done is called once: status KF_OK or a negative code, fields (borrowed) with
+ * what the agent answered ({saved, size, sha256} for a send; {name, size,
+ * sha256, saved} for a fetch, saved being the local file) or {error}. The
+ * transfer closes its stream then; free it afterwards (or to cancel).
+ */
+struct kf_console_transfer;
+
+typedef void (*kf_console_transfer_done_fn)(struct kf_console_transfer *transfer, int status,
+					    json_t *fields, void *user);
+
+/* Sends local_path (a regular file, at most KF_FILE_MAX_SIZE). Takes over stream. */
+int kf_console_transfer_send(struct kf_stream *stream, const char *local_path,
+			     kf_console_transfer_done_fn done, void *user,
+			     struct kf_console_transfer **out, struct kf_error *err);
+
+/*
+ * Fetches remote_path (absolute) into local_dir under the name the agent gives
+ * (checked to be a plain name; never over an existing file). Takes over stream.
+ */
+int kf_console_transfer_fetch(struct kf_stream *stream, const char *remote_path,
+			      const char *local_dir, kf_console_transfer_done_fn done, void *user,
+			      struct kf_console_transfer **out, struct kf_error *err);
+
+/* NULL is allowed. No callback follows. */
+void kf_console_transfer_free(struct kf_console_transfer *transfer);
+
+#endif

@@ -1,0 +1,150 @@
+# kefu: files to and from the customer's computer, only with 'files', never over another file.
+# SPDX-License-Identifier: MIT
+import glob
+import hashlib
+import json
+import os
+import time
+
+import pytest
+
+from session_fixtures import support  # noqa: F401 (support is a fixture)
+
+
+@pytest.fixture(autouse=True)
+def private_state(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(tmp_path / "downloads"))
+
+
+def send(console, command):
+    console.stdin.write(command + "\n")
+    console.stdin.flush()
+
+
+def next_event(console, *kinds, limit=50):
+    for _ in range(limit):
+        line = console.stdout.readline()
+        assert line, "the console ended before a %s event" % (kinds,)
+        event = json.loads(line)
+        if event["event"] in kinds:
+            return event
+    raise AssertionError("no %s event from the console" % (kinds,))
+
+
+def grant(agent, console, capability):
+    send(console, "request " + capability)
+    agent.wait_for("asks to")
+    agent.say("y")
+    assert next_event(console, "consent")["granted"] is True
+
+
+@pytest.fixture
+def session(support, tmp_path):
+    agent = support.start_agent()
+    console = support.start_console(agent.code, "--json")
+    next_event(console, "connected")
+    agent.wait_for("is now with you")
+    yield agent, console
+    if console.poll() is None:
+        send(console, "end")
+        console.wait(timeout=30)
+    # The helper never dies of what the technician did.
+    if agent.proc.returncode is None:
+        assert agent.finish() == 0
+    assert agent.proc.returncode == 0
+
+
+def audit_log(tmp_path):
+    return [json.loads(line) for line in
+            open(str(tmp_path / "state" / "kefu" / "audit.jsonl")).read().splitlines()]
+
+
+def downloads(tmp_path):
+    return sorted(os.listdir(str(tmp_path / "downloads" / "kefu"))) \
+        if (tmp_path / "downloads" / "kefu").exists() else []
+
+
+def test_without_files_nothing_is_sent_or_fetched_and_the_refusal_is_audited(session, tmp_path):
+    agent, console = session
+    local = tmp_path / "notes.txt"
+    local.write_text("for the customer\n")
+    send(console, "send %s" % local)
+    assert next_event(console, "error", "file")["event"] == "error"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the customer's\n")
+    fetched = tmp_path / "fetched"
+    fetched.mkdir()
+    send(console, "fetch %s %s" % (secret, fetched))
+    assert next_event(console, "error", "file")["event"] == "error"
+    assert downloads(tmp_path) == [] and os.listdir(str(fetched)) == []
+    send(console, "end")
+    console.wait(timeout=30)
+    agent.finish()
+    refused = [e for e in audit_log(tmp_path) if e["event"] == "action-refused"]
+    assert [(e["action"], e["missing"]) for e in refused] == [("file", "files")] * 2
+
+
+def test_files_travel_both_ways_whole_and_never_over_another_file(session, tmp_path):
+    agent, console = session
+    grant(agent, console, "files")
+    payload = os.urandom(3 * 1024 * 1024 + 17)
+    local = tmp_path / "driver-fix.bin"
+    local.write_bytes(payload)
+    for expected in ("driver-fix.bin", "driver-fix (2).bin"):
+        send(console, "send %s" % local)
+        done = next_event(console, "file", "error")
+        assert done["event"] == "file", done
+        assert done["saved"].endswith("/kefu/" + expected)
+        assert done["sha256"] == hashlib.sha256(payload).hexdigest()
+        saved = tmp_path / "downloads" / "kefu" / expected
+        assert saved.read_bytes() == payload
+        assert oct(saved.stat().st_mode & 0o777) == "0o600"
+        agent.wait_for("sent you a file")
+    # Fetch: a log from the customer's computer into a folder of the technician's.
+    log = tmp_path / "Xorg.0.log"
+    log.write_bytes(b"(EE) no screens found\n" * 5000)
+    into = tmp_path / "case"
+    into.mkdir()
+    send(console, "fetch %s %s" % (log, into))
+    done = next_event(console, "file", "error")
+    assert done["event"] == "file", done
+    assert (into / "Xorg.0.log").read_bytes() == log.read_bytes()
+    agent.wait_for("fetched a copy of")
+    # Only plain, regular files: a folder and a relative path are refused.
+    send(console, "fetch %s %s" % (tmp_path, into))
+    assert "regular file" in next_event(console, "error")["message"]
+    send(console, "fetch etc/passwd %s" % into)
+    assert "absolute" in next_event(console, "error")["message"]
+    send(console, "end")
+    console.wait(timeout=30)
+    agent.finish()
+    finished = [(e["action"], e["result"]) for e in audit_log(tmp_path)
+                if e["event"] == "action-finish" and e["action"].startswith("file")]
+    assert finished == [("file send", "ok"), ("file send", "ok"), ("file fetch", "ok"),
+                        ("file fetch", "failed")]
+    summaries = glob.glob(str(tmp_path / "data" / "kefu" / "sessions" / "*.md"))
+    text = open(summaries[0]).read().replace("\\_", "_")  # Markdown escapes underscores
+    assert "sent you a file, saved as" in text and "fetched %s" % log in text
+
+
+def test_taking_files_back_stops_a_file_on_its_way_and_leaves_no_part(session, tmp_path):
+    agent, console = session
+    grant(agent, console, "files")
+    big = tmp_path / "big.img"
+    with open(str(big), "wb") as out:
+        out.truncate(200 * 1024 * 1024)  # sparse: cheap to make, slow enough to send
+    send(console, "send %s" % big)
+    folder = tmp_path / "downloads" / "kefu"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not glob.glob(str(folder / ".kefu-receiving-*")):
+        time.sleep(0.01)
+    assert glob.glob(str(folder / ".kefu-receiving-*")), "the transfer never started"
+    agent.say("/revoke files")
+    done = next_event(console, "file", "error")
+    assert done["event"] == "error", done
+    assert os.listdir(str(folder)) == []  # the part that had arrived is gone
+    send(console, "send %s" % big)
+    assert next_event(console, "file", "error")["event"] == "error"
+    assert os.listdir(str(folder)) == []
