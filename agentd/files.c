@@ -264,8 +264,9 @@ static void on_end(struct kf_stream *stream, int status, const struct kf_error *
 	(void)status;
 	if (!file->is_reported) {
 		json_object_set_new(file->fields, "error",
-				    json_string(err != NULL ? err->message
-							    : "the console closed the stream early"));
+				    json_string(err != NULL
+							? err->message
+							: "the console closed the stream early"));
 		report(file, KF_ERR_CLOSED);
 	}
 	if (file->closed != NULL)

@@ -28,11 +28,13 @@ struct kf_screen {
 	int is_thread_started;
 	int wake[2];
 	void (*on_viewers)(int count, void *user);
+	void (*on_input_refused)(void *user);
 	void *user;
 	/* Everything below is shared with other threads, under lock. */
 	pthread_mutex_t lock;
 	int is_quitting;
 	int is_input_allowed;
+	int is_refusal_reported;
 	int is_release_pending;
 	int is_stop_pending;
 	int attach_queue[MAX_VIEWERS];
@@ -186,6 +188,15 @@ static char *utf8_from_latin1(const char *text, size_t len, size_t *out_len)
 	return out;
 }
 
+/* With the lock held: input was dropped; say so once per period without input. */
+static void refused_input(struct kf_screen *screen)
+{
+	if (screen->is_refusal_reported || screen->on_input_refused == NULL)
+		return;
+	screen->is_refusal_reported = 1;
+	screen->on_input_refused(screen->user);
+}
+
 /* Input handlers run on the screen's thread with the lock held while they inject. */
 static void on_key(rfbBool is_down, rfbKeySym keysym, rfbClientPtr client)
 {
@@ -193,6 +204,8 @@ static void on_key(rfbBool is_down, rfbKeySym keysym, rfbClientPtr client)
 	pthread_mutex_lock(&screen->lock);
 	if (screen->is_input_allowed)
 		screen->capture->ops->key(screen->capture, (uint32_t)keysym, is_down ? 1 : 0);
+	else
+		refused_input(screen);
 	pthread_mutex_unlock(&screen->lock);
 }
 
@@ -202,6 +215,8 @@ static void on_pointer(int buttons, int x, int y, rfbClientPtr client)
 	pthread_mutex_lock(&screen->lock);
 	if (screen->is_input_allowed)
 		screen->capture->ops->pointer(screen->capture, buttons, x, y);
+	else if (buttons != 0) /* moving over the picture is not an action; a click is */
+		refused_input(screen);
 	pthread_mutex_unlock(&screen->lock);
 }
 
@@ -215,6 +230,8 @@ static void on_cut_text(char *text, int len, rfbClientPtr client)
 	pthread_mutex_lock(&screen->lock);
 	if (screen->is_input_allowed)
 		screen->capture->ops->set_clipboard(screen->capture, utf8, utf8_len);
+	else
+		refused_input(screen);
 	pthread_mutex_unlock(&screen->lock);
 	free(utf8);
 }
@@ -369,6 +386,7 @@ int kf_screen_new(const struct kf_screen_options *options, struct kf_screen **ou
 	pthread_mutex_init(&screen->lock, NULL);
 	screen->is_input_allowed = options->is_input_allowed;
 	screen->on_viewers = options->on_viewers;
+	screen->on_input_refused = options->on_input_refused;
 	screen->user = options->user;
 	struct kf_capture_options capture_options = {
 		.display = options->display,
@@ -451,6 +469,7 @@ void kf_screen_set_input(struct kf_screen *screen, int is_allowed)
 	if (screen->is_input_allowed && !is_allowed)
 		screen->is_release_pending = 1;
 	screen->is_input_allowed = is_allowed ? 1 : 0;
+	screen->is_refusal_reported = 0;
 	pthread_mutex_unlock(&screen->lock);
 	wake_thread(screen);
 }
@@ -498,6 +517,7 @@ void kf_screen_free(struct kf_screen *screen)
 	}
 	if (screen->rfb != NULL) {
 		screen->on_viewers = NULL;
+		screen->on_input_refused = NULL;
 		rfbShutdownServer(screen->rfb, TRUE);
 		rfbScreenCleanup(screen->rfb);
 	}

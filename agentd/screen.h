@@ -26,6 +26,12 @@ struct kf_screen_options {
 	int is_damage_disabled; /* compare tiles instead of trusting XDamage (tests, benchmarks) */
 	/* Called on the screen's thread whenever the number of viewers changes. */
 	void (*on_viewers)(int count, void *user);
+	/*
+	 * Called on the screen's thread when a viewer's key, click or clipboard is
+	 * dropped because input is not allowed: once until input is allowed or
+	 * forbidden again (so a refusal is recorded without flooding).
+	 */
+	void (*on_input_refused)(void *user);
 	void *user;
 };
 

@@ -382,6 +382,15 @@ static void stream_event(void *user, const char *what, const char *detail)
 {
 	struct kf_agent_session *session = user;
 
+	if (strcmp(what, "input-refused") == 0) {
+		/* The viewer typed or clicked without control: dropped by the screen, noted here.
+		 */
+		audit(session, "action-refused",
+		      json_pack("{s:s, s:s}", "action", "input", "missing", "control"));
+		kf_summary_note(session->summary, "access",
+				"Refused keyboard or mouse input: it needs control");
+		return;
+	}
 	audit(session, what, json_pack("{s:s}", "detail", detail));
 	if (strcmp(what, "screen-viewer") == 0)
 		kf_summary_note(session->summary, "action", "The technician viewed your screen");

@@ -38,6 +38,8 @@ struct kf_agent_streams {
 	struct kf_screen *screen;
 	int is_input_allowed;
 	uv_timer_t *sweep; /* its own allocation: libuv may hold it after we are freed */
+	/* The screen's thread says "input refused" through this; same allocation rule. */
+	uv_async_t *refused;
 	struct side_stream slots[MAX_STREAMS];
 };
 
@@ -74,11 +76,31 @@ static void bridge_closed(void *user)
 	memset(slot, 0, sizeof(*slot));
 }
 
+/* On the screen's thread: hand the news to the loop. */
+static void screen_input_refused(void *user)
+{
+	struct kf_agent_streams *streams = user;
+
+	uv_async_send(streams->refused);
+}
+
+static void on_input_refused(uv_async_t *async)
+{
+	struct kf_agent_streams *streams = async->data;
+
+	if (streams != NULL)
+		event(streams, "input-refused", "keyboard, mouse or clipboard without control");
+}
+
 /* A proven screen stream: attach it to the screen server through a socketpair. */
 static void serve_screen(struct side_stream *slot)
 {
 	struct kf_agent_streams *streams = slot->streams;
-	struct kf_screen_options options = {.monitor = -1};
+	struct kf_screen_options options = {
+		.monitor = -1,
+		.on_input_refused = screen_input_refused,
+		.user = streams,
+	};
 	struct kf_stream *local;
 	struct kf_error err;
 	int pair[2];
@@ -229,7 +251,7 @@ static void on_sweep(uv_timer_t *timer)
 	}
 }
 
-static void on_sweep_closed(uv_handle_t *handle)
+static void on_handle_closed(uv_handle_t *handle)
 {
 	free(handle);
 }
@@ -251,10 +273,16 @@ struct kf_agent_streams *kf_agent_streams_new(uv_loop_t *loop, SSL_CTX *tls_cont
 	streams->callbacks = *callbacks;
 	streams->user = user;
 	streams->sweep = malloc(sizeof(*streams->sweep));
-	if (streams->sweep == NULL) {
+	streams->refused = malloc(sizeof(*streams->refused));
+	if (streams->sweep == NULL || streams->refused == NULL ||
+	    uv_async_init(loop, streams->refused, on_input_refused) != 0) {
+		free(streams->sweep);
+		free(streams->refused);
 		free(streams);
 		return NULL;
 	}
+	streams->refused->data = streams;
+	uv_unref((uv_handle_t *)streams->refused);
 	uv_timer_init(loop, streams->sweep);
 	streams->sweep->data = streams;
 	uv_timer_start(streams->sweep, on_sweep, SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS);
@@ -327,7 +355,10 @@ void kf_agent_streams_free(struct kf_agent_streams *streams)
 		return;
 	kf_agent_streams_stop_screen(streams);
 	kf_agent_streams_stop_files(streams);
+	/* After the screen's thread is gone nothing sends to the async any more. */
 	kf_screen_free(streams->screen);
-	uv_close((uv_handle_t *)streams->sweep, on_sweep_closed);
+	streams->refused->data = NULL;
+	uv_close((uv_handle_t *)streams->refused, on_handle_closed);
+	uv_close((uv_handle_t *)streams->sweep, on_handle_closed);
 	free(streams);
 }

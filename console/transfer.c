@@ -197,15 +197,16 @@ int kf_console_transfer_send(struct kf_stream *stream, const char *local_path,
 	if (!kf_file_name_is_safe(name)) {
 		kf_stream_close(stream);
 		return kf_error_set(err, KF_ERR_INVALID,
-				    "%s: name the file plainly (no leading dot or dash)", local_path);
+				    "%s: name the file plainly (no leading dot or dash)",
+				    local_path);
 	}
 	fd = open(local_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    (uint64_t)st.st_size > KF_FILE_MAX_SIZE) {
 		r = kf_error_set(err, KF_ERR_INVALID, "%s: %s", local_path,
-				 fd < 0			       ? strerror(errno)
-				 : !S_ISREG(st.st_mode)	       ? "not a regular file"
-							       : "larger than 256 MiB");
+				 fd < 0                 ? strerror(errno)
+				 : !S_ISREG(st.st_mode) ? "not a regular file"
+							: "larger than 256 MiB");
 		if (fd >= 0)
 			close(fd);
 		kf_stream_close(stream);
@@ -232,7 +233,8 @@ int kf_console_transfer_send(struct kf_stream *stream, const char *local_path,
 		r = kf_file_pump_start(stream, fd, size, on_pumped, t, &t->pump, err);
 		t->is_starting = 0;
 		if (r == KF_OK && t->start_status != KF_OK)
-			r = kf_error_set(err, t->start_status, "%s: %s", local_path, t->start_error);
+			r = kf_error_set(err, t->start_status, "%s: %s", local_path,
+					 t->start_error);
 	}
 	if (r != KF_OK) {
 		t->state = DONE; /* no callback for a transfer that never started */

@@ -88,7 +88,8 @@ int kf_file_hash_fd(int fd, char hex[65], uint64_t *size, struct kf_error *err)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			r = kf_error_set(err, KF_ERR_IO, "cannot read the file: %s", strerror(errno));
+			r = kf_error_set(err, KF_ERR_IO, "cannot read the file: %s",
+					 strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -201,12 +202,13 @@ int kf_file_sink_finish(struct kf_file_sink *sink, char *path, size_t path_size,
 		return kf_error_set(err, KF_ERR_IO, "cannot write the file: %s", strerror(errno));
 	/* "report.pdf", then "report (2).pdf", ...: link() never replaces a file. */
 	dot = strrchr(sink->name, '.');
-	snprintf(base, sizeof(base), "%.*s", (int)(dot ? dot - sink->name : (long)strlen(sink->name)),
-		 sink->name);
+	snprintf(base, sizeof(base), "%.*s",
+		 (int)(dot ? dot - sink->name : (long)strlen(sink->name)), sink->name);
 	snprintf(ext, sizeof(ext), "%s", dot ? dot : "");
 	for (int n = 1; n <= 100; n++) {
-		int len = n == 1 ? snprintf(path, path_size, "%s/%s", sink->dir, sink->name)
-				 : snprintf(path, path_size, "%s/%s (%d)%s", sink->dir, base, n, ext);
+		int len =
+			n == 1 ? snprintf(path, path_size, "%s/%s", sink->dir, sink->name)
+			       : snprintf(path, path_size, "%s/%s (%d)%s", sink->dir, base, n, ext);
 
 		if (len >= (int)path_size)
 			break;
@@ -262,7 +264,8 @@ static void pump(struct kf_file_pump *p)
 		if (n <= 0) {
 			p->is_done = 1;
 			p->done(p->user, KF_ERR_IO,
-				n < 0 ? strerror(errno) : "the file became shorter while it was sent");
+				n < 0 ? strerror(errno)
+				      : "the file became shorter while it was sent");
 			return;
 		}
 		if (kf_stream_write(p->stream, buf, (size_t)n, NULL) != KF_OK) {

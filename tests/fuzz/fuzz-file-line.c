@@ -15,10 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* In two pieces, as a stream may deliver it. */
 	while (offset < size && header == NULL) {
 		size_t piece = offset == 0 ? size / 2 + 1 : size - offset;
-		int used = kf_file_line_take(&line, data + offset, piece > size - offset
-									? size - offset
-									: piece,
-					     &header, NULL);
+		int used = kf_file_line_take(&line, data + offset,
+					     piece > size - offset ? size - offset : piece, &header,
+					     NULL);
 
 		if (used <= 0)
 			break;

@@ -168,6 +168,14 @@ def test_input_arrives_only_while_control_is_granted(shared, processes, tmp_path
     assert vnc_bench("input", view["address"], "--password", view["password"], "--click",
                      "60,60", "--text", "zz").returncode == 0
     assert presses(drain(xev, SETTLE_SECONDS)) == []
+    # Each time without control, the dropped input is recorded once.
+    send(console, "end")
+    console.wait(timeout=30)
+    agent.finish()
+    log = [json.loads(line) for line in
+           open(str(tmp_path / "state" / "kefu" / "audit.jsonl")).read().splitlines()]
+    refused = [e for e in log if e["event"] == "action-refused"]
+    assert [(e["action"], e["missing"]) for e in refused] == [("input", "control")] * 2
 
 
 def grant(agent, console, capability, question):

@@ -100,9 +100,9 @@ static void test_header_line_refusals(void **state)
 	assert_int_equal(kf_file_line_take(&line, (const uint8_t *)"[1]\n", 4, &header, &err),
 			 KF_ERR_INVALID);
 	memset(&line, 0, sizeof(line));
-	assert_int_equal(kf_file_line_take(&line, (const uint8_t *)"{\"a\":1,\"a\":2}\n", 14,
-					   &header, &err),
-			 KF_ERR_INVALID);
+	assert_int_equal(
+		kf_file_line_take(&line, (const uint8_t *)"{\"a\":1,\"a\":2}\n", 14, &header, &err),
+		KF_ERR_INVALID);
 }
 
 static void test_sink_saves_whole_files_and_never_overwrites(void **state)
