@@ -148,7 +148,10 @@ def test_scan_without_fix_writes_no_summary(tmp_path):
     root, report = broken_root(tmp_path)
     result = scan(root, report)
     assert "Summary saved" not in result.stdout
-    assert not (tmp_path / "state").exists()
+    # Only the record of what was found (for a technician to see), no summary file.
+    assert os.listdir(str(tmp_path / "state" / "kefu" / "scans")) == ["last.json"]
+    last = json.loads((tmp_path / "state" / "kefu" / "scans" / "last.json").read_text())
+    assert last["fix"] is False and last["checks"][0]["state"] == "problem"
 
 
 # Each detect step marks itself in a shared folder, then waits (bounded) to see

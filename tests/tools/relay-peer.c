@@ -221,7 +221,8 @@ static void on_end_fail(struct kf_stream *stream, int status, const struct kf_er
 			void *user)
 {
 	(void)stream;
-	fail(user, status == KF_OK ? "the channel ended early" : err->message);
+	fail(user, status == KF_OK ? "the channel ended early: the relay or the other end closed it"
+				   : err->message);
 }
 
 static void use_stream(struct peer *peer, struct kf_stream *stream);
