@@ -23,6 +23,11 @@ static void print_entry(json_t *entry)
 	json_t *technician = json_object_get(entry, "technician");
 	char who[300] = "";
 	char time[20];
+	/* What an action was about: a plugin, a file sent (its name) or fetched (its path). */
+	const char *what = text_of(entry, "plugin")[0]  ? text_of(entry, "plugin")
+			   : text_of(entry, "saved")[0] ? text_of(entry, "saved")
+			   : text_of(entry, "path")[0]  ? text_of(entry, "path")
+							: text_of(entry, "name");
 
 	snprintf(time, sizeof(time), "%.19s", text_of(entry, "time"));
 	for (char *c = time; *c != '\0'; c++)
@@ -52,9 +57,13 @@ static void print_entry(json_t *entry)
 		printf("REFUSED '%s': no '%s' permission\n", text_of(entry, "action"),
 		       text_of(entry, "missing"));
 	else if (strcmp(event, "action-start") == 0)
-		printf("started: %s\n", text_of(entry, "action"));
+		printf("started: %s%s%s\n", text_of(entry, "action"), what[0] ? " " : "", what);
 	else if (strcmp(event, "action-finish") == 0)
-		printf("finished: %s (%s)\n", text_of(entry, "action"), text_of(entry, "result"));
+		printf("finished: %s%s%s (%s)\n", text_of(entry, "action"), what[0] ? " " : "",
+		       what, text_of(entry, "result"));
+	else if (strcmp(event, "action-stopped") == 0)
+		printf("STOPPED: %s %s (%s)\n", text_of(entry, "action"), what,
+		       text_of(entry, "why"));
 	else if (strcmp(event, "chat") == 0)
 		printf("chat message from the %s\n", text_of(entry, "from"));
 	else if (strcmp(event, "session-summary") == 0)
