@@ -8,6 +8,8 @@
  * Closes every handle still open on loop, runs the loop until their close
  * callbacks have run, and closes the loop: nothing leaks at exit. Objects that
  * free themselves in a close callback must have started closing before this.
+ * Child processes still running get up to 3 s to exit (their exit callbacks
+ * run as usual), then are killed.
  */
 void kf_loop_close(uv_loop_t *loop);
 

@@ -125,6 +125,7 @@ static rfbClient *connect_to(const char *target, struct bench *bench)
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - target), target);
 	rfbClient *client = rfbGetClient(8, 3, 4);
 	rfbClientSetClientData(client, (void *)bench_of, bench);
+	free(client->serverHost); /* rfbGetClient put an empty string there */
 	client->serverHost = strdup(host);
 	client->serverPort = atoi(colon + 1);
 	client->GetPassword = get_password;
@@ -302,6 +303,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vnc-bench: unknown mode or missing --out\n");
 		rc = 2;
 	}
+	/* libvncclient leaves the framebuffer and the cursor's shape to its user. */
+	free(client->frameBuffer);
+	free(client->rcSource);
+	free(client->rcMask);
 	rfbClientCleanup(client);
 	return rc;
 }
