@@ -304,7 +304,7 @@ int kf_agentd_cmd_scan(int argc, char **argv)
 	json_error_t jerr;
 	struct collect found = {NULL, 0, 0};
 	struct scan_item *items;
-	char made[64] = "", summary[PATH_MAX] = "", installed[PATH_MAX];
+	char made[64] = "", summary[PATH_MAX] = "", installed[PATH_MAX], real_root[PATH_MAX];
 	size_t n_items, k, named;
 	int left = 0;
 
@@ -312,6 +312,10 @@ int kf_agentd_cmd_scan(int argc, char **argv)
 		fprintf(stderr, "usage: %s scan %s\n", KF_AGENTD_PROGRAM, KF_AGENTD_SCAN_USAGE);
 		return KF_EXIT_USAGE;
 	}
+	/* Steps, summaries and the diagnostics all see the same absolute root. */
+	if (realpath(o.root, real_root) == NULL)
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: no such folder", o.root);
+	o.root = real_root;
 	/*
 	 * By default: the plugins shipped with kefu, then those installed from
 	 * packages, which run only while their files match their signed list.

@@ -148,7 +148,9 @@ def test_scan_without_fix_writes_no_summary(tmp_path):
     root, report = broken_root(tmp_path)
     result = scan(root, report)
     assert "Summary saved" not in result.stdout
-    assert not (tmp_path / "state").exists()
+    # only the record of the last scan (for a technician) is kept, no summary file
+    scans = tmp_path / "state" / "kefu" / "scans"
+    assert not scans.exists() or os.listdir(str(scans)) == ["last.json"]
 
 
 # Each detect step marks itself in a shared folder, then waits (bounded) to see
@@ -206,3 +208,16 @@ def test_jobs_out_of_range_is_refused(tmp_path):
     root, report = broken_root(tmp_path)
     for jobs in ("0", "33", "two", ""):
         assert scan(root, report, "--jobs", jobs).returncode == 2
+
+
+def test_relative_root_is_scanned_and_fixed(tmp_path):
+    os.chmod(tmp_path, 0o755)
+    broken_root(tmp_path)
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
+    result = run([program("kefu-agentd"), "scan", "--root", "root", "--report", "report.json",
+                  "--plugins", PLUGINS, "--fix", "--yes", "--json"], env=env, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["root"] == str(tmp_path / "root")
+    assert [c["state"] for c in out["checks"]] == ["fixed"]
+    assert "dns" in (tmp_path / "root" / "etc" / "nsswitch.conf").read_text()
