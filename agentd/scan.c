@@ -22,7 +22,7 @@
 #define SCAN_MAX_JOBS 32
 
 struct scan_options {
-	const char *root, *report;
+	const char *root, *report, *profile;
 	struct kf_plugin_places places;
 	bool fix, yes, json;
 	int jobs; /* detect steps of this many plugins at once */
@@ -221,6 +221,7 @@ static int parse_options(int argc, char **argv, struct scan_options *o)
 		{"report", required_argument, NULL, 'R'},
 		{"plugins", required_argument, NULL, 'p'},
 		{"packages", required_argument, NULL, 'P'},
+		{"profile", required_argument, NULL, 'F'},
 		{"fix", no_argument, NULL, 'f'},
 		{"yes", no_argument, NULL, 'y'},
 		{"json", no_argument, NULL, 'j'},
@@ -240,6 +241,8 @@ static int parse_options(int argc, char **argv, struct scan_options *o)
 			o->places.folders[o->places.n_folders++] = optarg;
 		else if (opt == 'P')
 			o->places.installed = optarg;
+		else if (opt == 'F')
+			o->profile = optarg;
 		else if (opt == 'f')
 			o->fix = true;
 		else if (opt == 'y')
@@ -297,16 +300,111 @@ static int collect_item(const char *dir, const struct kf_plugin_manifest *m, con
 	return 0;
 }
 
-int kf_agentd_cmd_scan(int argc, char **argv)
+/* Everything after the options: the report, the plugins, the summary. Returns the exit code. */
+static int scan_run(struct scan_options *o)
 {
-	struct scan_options o = {.root = "/", .jobs = 4};
-	json_t *report = NULL, *results;
+	json_t *report = NULL, *results, *skipped;
 	json_error_t jerr;
 	struct collect found = {NULL, 0, 0};
-	struct scan_item *items;
-	char made[64] = "", summary[PATH_MAX] = "", installed[PATH_MAX], real_root[PATH_MAX];
-	size_t n_items, k, named;
+	char made[64] = "", summary[PATH_MAX] = "";
+	size_t k, i;
 	int left = 0;
+
+	if (o->report == NULL) {
+		int fd;
+
+		snprintf(made, sizeof(made), "/tmp/kefu-scan-report-XXXXXX");
+		fd = mkstemp(made);
+		if (fd < 0)
+			return kf_cli_fail(KF_AGENTD_PROGRAM, "cannot create a temporary report");
+		close(fd);
+		if (make_report(o->root, made) < 0) {
+			unlink(made);
+			return kf_cli_fail(KF_AGENTD_PROGRAM,
+					   "the diagnostics report failed (try --report FILE)");
+		}
+		o->report = made;
+	}
+	report = json_load_file(o->report, 0, &jerr);
+	if (report == NULL || !json_is_object(report)) {
+		json_decref(report);
+		if (made[0] != '\0')
+			unlink(made);
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: not a diagnostics report: %s", o->report,
+				   jerr.text);
+	}
+	results = json_array();
+	skipped = kf_plugin_places_skipped(&o->places);
+	if (kf_plugin_places_each(&o->places, report, o->root, collect_item, &found) < 0)
+		left = -1;
+	else
+		detect_all(o, found.items, found.n_items);
+	for (k = 0; k < found.n_items; k++) {
+		if (left >= 0)
+			left += scan_plugin(o, &found.items[k], results);
+		kf_plugin_manifest_free(found.items[k].m);
+		free(found.items[k].detects);
+		free(found.items[k].device);
+	}
+	free(found.items);
+	json_decref(report);
+	if (made[0] != '\0')
+		unlink(made);
+	if (left < 0) {
+		json_decref(results);
+		json_decref(skipped);
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "out of memory");
+	}
+	if (kf_scan_summary_record(results, o->root, o->fix, NULL) != KF_OK)
+		fprintf(stderr, "%s: what this scan found was not recorded\n", KF_AGENTD_PROGRAM);
+	if (o->fix) {
+		struct kf_error err;
+
+		if (kf_scan_summary_write(results, o->root, NULL, summary, sizeof(summary), &err) <
+		    0) {
+			fprintf(stderr, "%s: the scan summary was not saved: %s\n",
+				KF_AGENTD_PROGRAM, err.message);
+			summary[0] = '\0';
+		}
+	}
+	if (o->json) {
+		json_t *out = json_object();
+
+		json_object_set_new(out, "root", json_string(o->root));
+		json_object_set_new(out, "sandbox",
+				    json_string(access(KF_PLUGIN_BWRAP, X_OK) == 0
+							? "bubblewrap"
+							: "bubblewrap is not installed"));
+		json_object_set_new(out, "problems_left", json_integer(left));
+		if (summary[0] != '\0')
+			json_object_set_new(out, "summary", json_string(summary));
+		json_object_set_new(out, "checks", results);
+		json_object_set_new(out, "skipped", skipped);
+		json_dumpf(out, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(out);
+	} else {
+		json_t *entry;
+
+		json_array_foreach(skipped, i, entry)
+			printf("Note: %s\n", json_string_value(json_object_get(entry, "note")));
+		printf("%d problem%s left\n", left, left == 1 ? "" : "s");
+		if (summary[0] != '\0')
+			printf("Summary saved to %s\n", summary);
+		json_decref(results);
+		json_decref(skipped);
+	}
+	return left == 0 ? KF_EXIT_OK : KF_EXIT_FAILURE;
+}
+
+int kf_agentd_cmd_scan(int argc, char **argv)
+{
+	struct scan_options o = {.root = "/", .jobs = 4, .profile = kf_profile_default_path()};
+	struct kf_profile *profile = NULL;
+	struct kf_package_publisher *trusted = NULL;
+	char problem[KF_ERROR_MESSAGE_SIZE + 128], installed[PATH_MAX], real_root[PATH_MAX];
+	size_t k, named;
+	int code;
 
 	if (parse_options(argc, argv, &o) < 0) {
 		fprintf(stderr, "usage: %s scan %s\n", KF_AGENTD_PROGRAM, KF_AGENTD_SCAN_USAGE);
@@ -318,8 +416,9 @@ int kf_agentd_cmd_scan(int argc, char **argv)
 	o.root = real_root;
 	/*
 	 * By default: the plugins shipped with kefu, then those installed from
-	 * packages, which run only while their files match their signed list.
-	 * Folders named with --plugins must exist; the default ones may be absent.
+	 * packages, which run only while their publisher is trusted and their
+	 * files match their signed list. Folders named with --plugins must exist;
+	 * the default ones may be absent.
 	 */
 	named = o.places.n_folders;
 	for (k = 0; k < named; k++)
@@ -333,88 +432,14 @@ int kf_agentd_cmd_scan(int argc, char **argv)
 	}
 	if (o.places.installed != NULL)
 		o.places.folders[o.places.n_folders++] = o.places.installed;
-	if (o.report == NULL) {
-		int fd;
-
-		snprintf(made, sizeof(made), "/tmp/kefu-scan-report-XXXXXX");
-		fd = mkstemp(made);
-		if (fd < 0)
-			return kf_cli_fail(KF_AGENTD_PROGRAM, "cannot create a temporary report");
-		close(fd);
-		if (make_report(o.root, made) < 0) {
-			unlink(made);
-			return kf_cli_fail(KF_AGENTD_PROGRAM,
-					   "the diagnostics report failed (try --report FILE)");
-		}
-		o.report = made;
-	}
-	report = json_load_file(o.report, 0, &jerr);
-	if (report == NULL || !json_is_object(report)) {
-		json_decref(report);
-		if (made[0] != '\0')
-			unlink(made);
-		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: not a diagnostics report: %s", o.report,
-				   jerr.text);
-	}
-	results = json_array();
-	if (kf_plugin_places_each(&o.places, report, o.root, collect_item, &found) < 0) {
-		for (k = 0; k < found.n_items; k++) {
-			kf_plugin_manifest_free(found.items[k].m);
-			free(found.items[k].detects);
-			free(found.items[k].device);
-		}
-		free(found.items);
-		json_decref(report);
-		json_decref(results);
-		if (made[0] != '\0')
-			unlink(made);
-		return kf_cli_fail(KF_AGENTD_PROGRAM, "out of memory");
-	}
-	items = found.items;
-	n_items = found.n_items;
-	detect_all(&o, items, n_items);
-	for (k = 0; k < n_items; k++) {
-		left += scan_plugin(&o, &items[k], results);
-		kf_plugin_manifest_free(items[k].m);
-		free(items[k].detects);
-		free(items[k].device);
-	}
-	free(items);
-	if (kf_scan_summary_record(results, o.root, o.fix, NULL) != KF_OK)
-		fprintf(stderr, "%s: what this scan found was not recorded\n", KF_AGENTD_PROGRAM);
-	if (o.fix) {
-		struct kf_error err;
-
-		if (kf_scan_summary_write(results, o.root, NULL, summary, sizeof(summary), &err) <
-		    0) {
-			fprintf(stderr, "%s: the scan summary was not saved: %s\n",
-				KF_AGENTD_PROGRAM, err.message);
-			summary[0] = '\0';
-		}
-	}
-	if (o.json) {
-		json_t *out = json_object();
-
-		json_object_set_new(out, "root", json_string(o.root));
-		json_object_set_new(out, "sandbox",
-				    json_string(access(KF_PLUGIN_BWRAP, X_OK) == 0
-							? "bubblewrap"
-							: "bubblewrap is not installed"));
-		json_object_set_new(out, "problems_left", json_integer(left));
-		if (summary[0] != '\0')
-			json_object_set_new(out, "summary", json_string(summary));
-		json_object_set_new(out, "checks", results);
-		json_dumpf(out, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(out);
-	} else {
-		printf("%d problem%s left\n", left, left == 1 ? "" : "s");
-		if (summary[0] != '\0')
-			printf("Summary saved to %s\n", summary);
-		json_decref(results);
-	}
-	json_decref(report);
-	if (made[0] != '\0')
-		unlink(made);
-	return left == 0 ? KF_EXIT_OK : KF_EXIT_FAILURE;
+	/* The profile of now, not the one at installation, says whose plugins run. */
+	if (o.places.installed != NULL &&
+	    kf_agentd_plugins_trust(o.profile, &profile, &trusted, &o.places.n_trusted, problem,
+				    sizeof(problem)) != KF_OK)
+		o.places.trust_problem = problem;
+	o.places.trusted = trusted;
+	code = scan_run(&o);
+	free(trusted);
+	kf_profile_free(profile);
+	return code;
 }
