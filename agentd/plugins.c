@@ -8,12 +8,18 @@
 #include "proto/plugin-package.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 const char *kf_agentd_plugins_dir(char *buffer, size_t size)
 {
@@ -80,6 +86,76 @@ int kf_agentd_plugins_trust(const char *path, struct kf_profile **profile,
 		return r;
 	}
 	return KF_OK;
+}
+
+int kf_agentd_plugin_stage(const char *dir, const char *id,
+			   const struct kf_package_publisher *trusted, size_t n_trusted,
+			   char *stage, size_t stage_size, char *copy, size_t copy_size,
+			   struct kf_error *err)
+{
+	struct kf_package *pkg = NULL;
+	enum kf_package_reason reason;
+	int r;
+
+	stage[0] = '\0';
+	r = kf_package_open_installed(dir, KF_PLUGIN_PACKAGE_KIND, trusted, n_trusted,
+				      &kf_plugin_package_limits, true, &pkg, &reason, err);
+	if (r == KF_OK && strcmp(pkg->id, id) != 0)
+		r = kf_error_set(err, KF_ERR_INVALID, "the package in it is %.64s", pkg->id);
+	else if (r == KF_OK)
+		r = kf_plugin_package_check(pkg, NULL, &reason, err);
+	if (r == KF_OK) {
+		snprintf(stage, stage_size, "/tmp/kefu-plugin-step-XXXXXX");
+		if (mkdtemp(stage) == NULL) {
+			stage[0] = '\0';
+			r = kf_error_set(err, KF_ERR_IO, "cannot make a private folder: %s",
+					 strerror(errno));
+		} else if (snprintf(copy, copy_size, "%s/%s", stage, pkg->id) >= (int)copy_size) {
+			r = kf_error_set(err, KF_ERR_INVALID, "path too long");
+		} else {
+			r = kf_package_install(pkg, copy, err);
+		}
+		if (r != KF_OK)
+			kf_agentd_plugin_unstage(stage);
+	}
+	kf_package_free(pkg);
+	return r;
+}
+
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+void kf_agentd_plugin_unstage(const char *stage)
+{
+	if (stage != NULL && stage[0] != '\0')
+		nftw(stage, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int kf_agentd_plugins_report(const char *root, const char *path)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+
+		if (devnull >= 0) {
+			dup2(devnull, 1);
+			dup2(devnull, 2);
+		}
+		execl("/proc/self/exe", KF_AGENTD_PROGRAM, "diag", "--root", root, "--output", path,
+		      (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) > 1)
+		return -1;
+	return 0;
 }
 
 /* Appends one line to the customer's audit log; a log that cannot be written is not fatal. */

@@ -38,4 +38,24 @@ int kf_agentd_plugins_trust(const char *path, struct kf_profile **profile,
 			    struct kf_package_publisher **trusted, size_t *n_trusted, char *problem,
 			    size_t problem_size);
 
+#define KF_AGENTD_STAGE_SIZE 64
+
+/*
+ * For root: checks the installed plugin folder dir like kf_agentd_plugin_is_trusted,
+ * then writes the very bytes it checked into a fresh folder only root can enter
+ * (stage, under /tmp), so whoever owns dir cannot swap a file between the check
+ * and the run. copy receives the plugin folder to run from. The package's id must
+ * be id. Remove the stage with kf_agentd_plugin_unstage.
+ */
+int kf_agentd_plugin_stage(const char *dir, const char *id,
+			   const struct kf_package_publisher *trusted, size_t n_trusted,
+			   char *stage, size_t stage_size, char *copy, size_t copy_size,
+			   struct kf_error *err);
+
+/* Removes a stage folder and everything in it; "" is nothing to do. */
+void kf_agentd_plugin_unstage(const char *stage);
+
+/* Writes the diagnostics report of root to path with `kefu-agentd diag`; returns 0 or -1. */
+int kf_agentd_plugins_report(const char *root, const char *path);
+
 #endif
