@@ -56,11 +56,11 @@ static json_t *result_to_json(const struct kf_plugin_step_result *r)
 		json_array_append_new(events, obj);
 	}
 	return json_pack("{s:i, s:b, s:b, s:b, s:i, s:b, s:b, s:b, s:o, s:I, s:s}", "exit_code",
-			 r->exit_code, "timed_out", r->timed_out, "output_capped",
-			 r->output_capped, "cancelled", r->cancelled, "signal", r->signal,
-			 "sandboxed", r->sandboxed, "dropped_root", r->dropped_root, "pids_cgroup",
-			 r->pids_cgroup, "events", events, "bad_lines", (json_int_t)r->n_bad_lines,
-			 "first_bad_line", r->first_bad);
+			 r->exit_code, "timed_out", r->timed_out, "output_capped", r->output_capped,
+			 "cancelled", r->cancelled, "signal", r->signal, "sandboxed", r->sandboxed,
+			 "dropped_root", r->dropped_root, "pids_cgroup", r->pids_cgroup, "events",
+			 events, "bad_lines", (json_int_t)r->n_bad_lines, "first_bad_line",
+			 r->first_bad);
 }
 
 /* Reads the elevated side's answer back; each event goes through the step line parser. */
@@ -112,9 +112,9 @@ struct elevated {
 	uid_t user;
 	const char *root, *report, *profile;
 	const char *plugin, *check, *step;
-	char dir[PATH_MAX];   /* the plugin folder the step runs from */
+	char dir[PATH_MAX];               /* the plugin folder the step runs from */
 	char stage[KF_AGENTD_STAGE_SIZE]; /* a root-only folder holding the checked copy, or "" */
-	char made_report[64]; /* a report made here, or "" */
+	char made_report[64];             /* a report made here, or "" */
 };
 
 static int refuse(const char *format, ...) __attribute__((format(printf, 1, 2)));
@@ -147,7 +147,7 @@ static bool is_root_only(const char *path, bool is_folder)
  */
 static int stage_installed(struct elevated *e, const char *installed)
 {
-	const char *profile_path = e->by_pkexec ? SYSTEM_PROFILE
+	const char *profile_path = e->by_pkexec         ? SYSTEM_PROFILE
 				   : e->profile != NULL ? e->profile
 							: kf_profile_default_path();
 	char problem[KF_ERROR_MESSAGE_SIZE + 128];
@@ -379,7 +379,8 @@ enum kf_elevate_outcome kf_agentd_elevate_step(const char *plugin, const char *c
 	}
 	/* pkexec runs a program by its absolute path: this very program. */
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (answer == NULL || n <= 0 || (size_t)n >= sizeof(self) - 1 || pipe2(fds, O_CLOEXEC) < 0) {
+	if (answer == NULL || n <= 0 || (size_t)n >= sizeof(self) - 1 ||
+	    pipe2(fds, O_CLOEXEC) < 0) {
 		free(answer);
 		return KF_ELEVATE_FAILED;
 	}
@@ -388,8 +389,8 @@ enum kf_elevate_outcome kf_agentd_elevate_step(const char *plugin, const char *c
 	pid = fork();
 	if (pid == 0) {
 		dup2(fds[1], STDOUT_FILENO);
-		execl(KF_AGENTD_PKEXEC, "pkexec", self, KF_AGENTD_PLUGIN_STEP_COMMAND, plugin, check,
-		      step, (char *)NULL);
+		execl(KF_AGENTD_PKEXEC, "pkexec", self, KF_AGENTD_PLUGIN_STEP_COMMAND, plugin,
+		      check, step, (char *)NULL);
 		_exit(PKEXEC_NOT_APPROVED);
 	}
 	close(fds[1]);
