@@ -141,6 +141,19 @@ static void set_limit(int resource, rlim_t value)
 	setrlimit(resource, &rl);
 }
 
+/*
+ * In the child, right before exec: nothing may allocate after this (a sanitizer
+ * runtime, for one, cannot map memory under the address-space limit).
+ */
+static void set_limits(const struct kf_plugin_step *step)
+{
+	set_limit(RLIMIT_CPU, (rlim_t)step->timeout + 1);
+	set_limit(RLIMIT_AS, (rlim_t)512 << 20);
+	set_limit(RLIMIT_NPROC, KF_PLUGIN_STEP_NPROC);
+	set_limit(RLIMIT_NOFILE, 256);
+	set_limit(RLIMIT_FSIZE, (rlim_t)64 << 20);
+}
+
 #define BWRAP_MAX_ARGS (64 + 3 * KF_PLUGIN_MAX_WRITES)
 
 /* In the child: execs bubblewrap around the script. Returns only on failure. */
@@ -221,6 +234,7 @@ static void exec_bwrap(const struct kf_plugin_step_context *ctx, const struct kf
 	}
 	argv[n++] = script;
 	argv[n] = NULL;
+	set_limits(step);
 	execve(KF_PLUGIN_BWRAP, (char *const *)argv, envp);
 }
 
@@ -248,11 +262,6 @@ static void exec_step(const struct kf_plugin_step_context *ctx, const struct kf_
 		dup2(devnull, 0);
 	dup2(out_fd, 1);
 	dup2(out_fd, 2);
-	set_limit(RLIMIT_CPU, (rlim_t)step->timeout + 1);
-	set_limit(RLIMIT_AS, (rlim_t)512 << 20);
-	set_limit(RLIMIT_NPROC, KF_PLUGIN_STEP_NPROC);
-	set_limit(RLIMIT_NOFILE, 256);
-	set_limit(RLIMIT_FSIZE, (rlim_t)64 << 20);
 	snprintf(script, sizeof(script), "./%s", step->run); /* run after chdir below */
 	snprintf(e_root, sizeof(e_root), "KEFU_ROOT=%s", ctx->root);
 	if (ctx->sandbox && access(KF_PLUGIN_BWRAP, X_OK) == 0 && strcmp(ctx->root, "/") != 0)
@@ -283,6 +292,7 @@ static void exec_step(const struct kf_plugin_step_context *ctx, const struct kf_
 	}
 	if (drop && !drop_root())
 		_exit(KF_PLUGIN_EXIT_ERROR);
+	set_limits(step);
 	execle(script, script, (char *)NULL, envp);
 	_exit(KF_PLUGIN_EXIT_ERROR);
 }

@@ -56,7 +56,8 @@ def test_root_step_of_an_intact_installed_plugin_runs_in_the_sandbox_from_a_priv
     result = step(installed, PLUGIN, CHECK, "repair-1")
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
-    assert out["exit_code"] == 0 and out["sandboxed"] is True and out["dropped_root"] is False
+    assert out["exit_code"] == 0, json.dumps(out)
+    assert out["sandboxed"] is True and out["dropped_root"] is False
     assert out["events"] == [{"type": "result", "status": "fixed", "summary": "switched " +
                               PLUGIN + " on"}]
     assert open(os.path.join(installed["root"], CONF)).read() == "enabled=yes\n"
