@@ -31,7 +31,8 @@ int kf_agentd_cmd_audit(int argc, char **argv);
 
 /* plugins.c: signed plugin packages. */
 #define KF_AGENTD_PLUGINS_USAGE                                                                    \
-	"install [--profile FILE] [--dir DIR] FILE.kefupkg | list [--dir DIR] [--json]"
+	"install [--profile FILE] [--dir DIR] [--downgrade] [--replace] FILE.kefupkg | "           \
+	"list [--dir DIR] [--profile FILE] [--json]"
 #define KF_AGENTD_PLUGINS_SUMMARY "install signed plugin packages from trusted publishers"
 int kf_agentd_cmd_plugins(int argc, char **argv);
 
@@ -44,8 +45,8 @@ int kf_agentd_cmd_firmware(int argc, char **argv);
 
 /* scan.c: the diagnostic plugins, self-service. */
 #define KF_AGENTD_SCAN_USAGE                                                                       \
-	"[--root DIR] [--report FILE] [--plugins DIR]... [--packages DIR] [--jobs N] [--fix] "     \
-	"[--yes] [--json]"
+	"[--root DIR] [--report FILE] [--plugins DIR]... [--packages DIR] [--profile FILE] "       \
+	"[--jobs N] [--fix] [--yes] [--json]"
 
 /* screen-check.c: whether and how the desktop can be shared. */
 int kf_agentd_cmd_screen_check(int argc, char **argv);

@@ -1,5 +1,6 @@
 /* kefu-agentd: the customer's helper; entry point and command table. SPDX-License-Identifier: MIT */
 #include "agentd/commands.h"
+#include "agentd/plugin-elevate.h"
 
 #include <stddef.h>
 
@@ -13,6 +14,9 @@ static const struct kf_command commands[] = {
 	{"scan", KF_AGENTD_SCAN_USAGE,
 	 "find problems with the diagnostic plugins and offer their fixes", kf_agentd_cmd_scan},
 	{"plugins", KF_AGENTD_PLUGINS_USAGE, KF_AGENTD_PLUGINS_SUMMARY, kf_agentd_cmd_plugins},
+	/* run by scan --fix through pkexec: one root step of a plugin it checks itself */
+	{KF_AGENTD_PLUGIN_STEP_COMMAND, KF_AGENTD_PLUGIN_STEP_USAGE, NULL,
+	 kf_agentd_cmd_plugin_step},
 	{NULL, NULL, NULL, NULL},
 };
 

@@ -60,7 +60,9 @@ int kf_plugin_places_each(const struct kf_plugin_places *places, const json_t *r
 			if (stop == 0 && names[i]->d_name[0] != '.' &&
 			    snprintf(dir, sizeof(dir), "%s/%s", folder, names[i]->d_name) <
 				    (int)sizeof(dir) &&
-			    (!is_installed || kf_agentd_plugin_is_intact(dir)) &&
+			    (!is_installed ||
+			     kf_agentd_plugin_is_trusted(dir, places->trusted, places->n_trusted,
+							 places->trust_problem, NULL, 0)) &&
 			    kf_plugin_manifest_load(dir, &m, &err) == 0) {
 				if (json_object_get(seen, m->id) == NULL &&
 				    kf_plugin_manifest_applies(m, report, root, &device))
@@ -75,6 +77,31 @@ int kf_plugin_places_each(const struct kf_plugin_places *places, const json_t *r
 	}
 	json_decref(seen);
 	return stop;
+}
+
+json_t *kf_plugin_places_skipped(const struct kf_plugin_places *places)
+{
+	json_t *skipped = json_array();
+	struct dirent **names;
+	int n = places->installed != NULL ? scandir(places->installed, &names, NULL, alphasort)
+					  : -1;
+
+	for (int i = 0; i < n; i++) {
+		char dir[PATH_MAX], why[KF_ERROR_MESSAGE_SIZE + PATH_MAX];
+
+		if (names[i]->d_name[0] != '.' &&
+		    snprintf(dir, sizeof(dir), "%s/%s", places->installed, names[i]->d_name) <
+			    (int)sizeof(dir) &&
+		    !kf_agentd_plugin_is_trusted(dir, places->trusted, places->n_trusted,
+						 places->trust_problem, why, sizeof(why)))
+			json_array_append_new(skipped,
+					      json_pack("{s:s, s:s, s:s}", "plugin",
+							names[i]->d_name, "dir", dir, "note", why));
+		free(names[i]);
+	}
+	if (n >= 0)
+		free(names);
+	return skipped;
 }
 
 static int list_one(const char *dir, const struct kf_plugin_manifest *m, const char *device,

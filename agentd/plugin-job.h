@@ -4,6 +4,7 @@
 #define KF_AGENTD_PLUGIN_JOB_H
 
 #include "proto/error.h"
+#include "proto/package.h"
 #include "proto/plugin-manifest.h"
 
 #include <jansson.h>
@@ -16,8 +17,15 @@
 struct kf_plugin_places {
 	const char *folders[KF_PLUGIN_PLACES_MAX];
 	size_t n_folders;
-	/* Folders whose plugins came from packages: used only while their files are intact. */
+	/*
+	 * Folders whose plugins came from packages: used only while their kept
+	 * signature verifies with a key of trusted (the support profile's
+	 * plugin_publishers as of now) and their files match the signed list.
+	 */
 	const char *installed;
+	const struct kf_package_publisher *trusted;
+	size_t n_trusted;
+	const char *trust_problem; /* why no publisher is trusted (no profile), or NULL */
 };
 
 /* The default places: the plugins shipped with kefu, then those installed from packages. */
@@ -33,6 +41,12 @@ int kf_plugin_places_each(const struct kf_plugin_places *places, const json_t *r
 			  int (*visit)(const char *dir, const struct kf_plugin_manifest *m,
 				       const char *device, void *user),
 			  void *user);
+
+/*
+ * The installed plugins that are not run, and why in plain words:
+ * [{plugin, dir, note}]; the caller owns the array.
+ */
+json_t *kf_plugin_places_skipped(const struct kf_plugin_places *places);
 
 /* A list of what applies: [{id, version, title, publisher, checks: [{id, title, fix}]}]. */
 json_t *kf_plugin_places_list(const struct kf_plugin_places *places, const json_t *report,

@@ -2,6 +2,9 @@
 #ifndef KF_AGENTD_PLUGINS_H
 #define KF_AGENTD_PLUGINS_H
 
+#include "proto/package.h"
+#include "proto/profile.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -15,7 +18,44 @@
  */
 const char *kf_agentd_plugins_dir(char *buffer, size_t size);
 
-/* Whether an installed plugin folder's files still match its signed list. */
-bool kf_agentd_plugin_is_intact(const char *dir);
+/*
+ * Whether an installed plugin folder may run now: its kept signature verifies
+ * with a key of trusted under the list's publisher name, and its files match
+ * the signed list. Otherwise why (when not NULL) says in plain words why it is
+ * not run; trust_problem, when not NULL, is why no publisher is trusted.
+ */
+bool kf_agentd_plugin_is_trusted(const char *dir, const struct kf_package_publisher *trusted,
+				 size_t n_trusted, const char *trust_problem, char *why,
+				 size_t why_size);
+
+/*
+ * Loads the support profile at path and its plugin publishers. On failure
+ * *trusted is NULL and problem holds a plain sentence saying why installed
+ * plugins cannot be trusted. *profile and *trusted are the caller's (trusted
+ * borrows names from profile).
+ */
+int kf_agentd_plugins_trust(const char *path, struct kf_profile **profile,
+			    struct kf_package_publisher **trusted, size_t *n_trusted, char *problem,
+			    size_t problem_size);
+
+#define KF_AGENTD_STAGE_SIZE 64
+
+/*
+ * For root: checks the installed plugin folder dir like kf_agentd_plugin_is_trusted,
+ * then writes the very bytes it checked into a fresh folder only root can enter
+ * (stage, under /tmp), so whoever owns dir cannot swap a file between the check
+ * and the run. copy receives the plugin folder to run from. The package's id must
+ * be id. Remove the stage with kf_agentd_plugin_unstage.
+ */
+int kf_agentd_plugin_stage(const char *dir, const char *id,
+			   const struct kf_package_publisher *trusted, size_t n_trusted,
+			   char *stage, size_t stage_size, char *copy, size_t copy_size,
+			   struct kf_error *err);
+
+/* Removes a stage folder and everything in it; "" is nothing to do. */
+void kf_agentd_plugin_unstage(const char *stage);
+
+/* Writes the diagnostics report of root to path with `kefu-agentd diag`; returns 0 or -1. */
+int kf_agentd_plugins_report(const char *root, const char *path);
 
 #endif

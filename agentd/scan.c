@@ -1,6 +1,7 @@
 /* kefu-agentd: `scan` runs the applicable diagnostic plugins and, with consent, their repairs.
  * SPDX-License-Identifier: MIT */
 #include "agentd/commands.h"
+#include "agentd/plugin-elevate.h"
 #include "agentd/plugin-job.h"
 #include "agentd/plugins.h"
 #include "agentd/scan-summary.h"
@@ -21,16 +22,23 @@
 
 #define SCAN_MAX_JOBS 32
 
+#define SCAN_COMMAND_MAX (4 * PATH_MAX)
+
 struct scan_options {
-	const char *root, *report;
+	const char *root, *report, *profile;
 	struct kf_plugin_places places;
 	bool fix, yes, json;
 	int jobs; /* detect steps of this many plugins at once */
+	/* Plugins come from the default places only: pkexec's side finds the same ones. */
+	bool is_default_places;
+	/* The same scan as an administrator would run it, for a fix that needs root. */
+	char admin_command[SCAN_COMMAND_MAX];
 };
 
 /* One applicable plugin and the results of its checks' detect steps. */
 struct scan_item {
 	char dir[PATH_MAX];
+	char stage[KF_AGENTD_STAGE_SIZE]; /* root's checked copy of an installed plugin, or "" */
 	struct kf_plugin_manifest *m;
 	char *device;                          /* the matched device, or NULL */
 	struct kf_plugin_step_result *detects; /* one per check */
@@ -75,6 +83,55 @@ static int run_step(struct kf_plugin_step_context *ctx, const char *phase,
 		r->exit_code = KF_PLUGIN_EXIT_ERROR;
 	}
 	return kf_plugin_step_record(phase, steps, r);
+}
+
+/*
+ * A step that needs root when we are not: asked of an administrator through
+ * pkexec, which runs it in this program's plugin-step command. Returns its exit
+ * code, or -1 when no administrator ran it (the caller names the command).
+ */
+static int run_as_root(const struct scan_options *o, const struct scan_item *item,
+		       const struct kf_plugin_check *c, const char *phase, size_t index,
+		       json_t *steps, struct kf_plugin_step_result *r)
+{
+	enum kf_elevate_outcome how;
+	char name[32];
+
+	if (!o->is_default_places || strcmp(o->root, "/") != 0 || !kf_agentd_elevate_available())
+		return -1;
+	if (strcmp(phase, "verify") == 0)
+		snprintf(name, sizeof(name), "verify");
+	else
+		snprintf(name, sizeof(name), "repair-%zu", index + 1);
+	how = kf_agentd_elevate_step(item->m->id, c->id, name, r);
+	if (how == KF_ELEVATE_NOT_APPROVED)
+		fprintf(stderr, "%s: pkexec: no administrator approved \"%s\"\n", KF_AGENTD_PROGRAM,
+			c->title);
+	else if (how == KF_ELEVATE_FAILED)
+		fprintf(stderr, "%s: pkexec: the fix could not run as root\n", KF_AGENTD_PROGRAM);
+	if (how != KF_ELEVATE_RAN)
+		return -1;
+	kf_plugin_step_record(phase, steps, r);
+	json_object_set_new(json_array_get(steps, json_array_size(steps) - 1), "as_root",
+			    json_string("pkexec"));
+	return r->exit_code;
+}
+
+/* Runs one repair or verify step: here, or as root through pkexec when it needs root. */
+static int run_fix_step(const struct scan_options *o, const struct scan_item *item,
+			const struct kf_plugin_check *c, struct kf_plugin_step_context *ctx,
+			const char *phase, size_t index, const struct kf_plugin_step *step,
+			json_t *steps, struct kf_plugin_step_result *r)
+{
+	if (step->privileges.root && geteuid() != 0)
+		return run_as_root(o, item, c, phase, index, steps, r);
+	return run_step(ctx, phase, step, steps, r);
+}
+
+static bool may_run_as_root(const struct scan_options *o)
+{
+	return geteuid() == 0 ||
+	       (o->is_default_places && strcmp(o->root, "/") == 0 && kf_agentd_elevate_available());
 }
 
 static void *detect_worker(void *arg)
@@ -137,11 +194,14 @@ static int scan_plugin(const struct scan_options *o, const struct scan_item *ite
 					     .device = item->device,
 					     .sandbox = true};
 	struct kf_plugin_step_result *r = malloc(sizeof(*r));
+	char needs_admin[SCAN_COMMAND_MAX + 64];
 	int left = 0;
 	size_t i, j;
 
 	if (r == NULL)
 		return 1;
+	snprintf(needs_admin, sizeof(needs_admin), "problem (the fix needs an administrator: %s)",
+		 o->admin_command);
 	for (i = 0; i < m->n_checks; i++) {
 		const struct kf_plugin_check *c = &m->checks[i];
 		json_t *obj = json_object(), *steps = json_array();
@@ -156,16 +216,24 @@ static int scan_plugin(const struct scan_options *o, const struct scan_item *ite
 			state = "check-failed";
 		else if (!o->fix || c->n_repairs == 0)
 			state = "problem";
-		else if (c->repairs[0].privileges.root && geteuid() != 0)
-			state = "problem (the fix needs an administrator: sudo kefu-agentd scan "
-				"--fix)";
+		else if (c->repairs[0].privileges.root && !may_run_as_root(o))
+			state = needs_admin;
 		else if (!repair_allowed(o, c))
 			state = "problem (fix declined)";
 		else {
 			state = "problem (fix failed)";
 			for (j = 0; j < c->n_repairs; j++) {
-				run_step(&ctx, "repair", &c->repairs[j], steps, r);
-				if (run_step(&ctx, "verify", &c->verify, steps, r) == 0) {
+				int fixed = run_fix_step(o, item, c, &ctx, "repair", j,
+							 &c->repairs[j], steps, r);
+
+				if (fixed >= 0)
+					fixed = run_fix_step(o, item, c, &ctx, "verify", 0,
+							     &c->verify, steps, r);
+				if (fixed < 0) {
+					state = needs_admin;
+					break;
+				}
+				if (fixed == KF_PLUGIN_EXIT_OK) {
 					state = "fixed";
 					break;
 				}
@@ -190,28 +258,64 @@ static int scan_plugin(const struct scan_options *o, const struct scan_item *ite
 	return left;
 }
 
-/* Writes this machine's (or root's) diagnostics report to path with `kefu-agentd diag`. */
-static int make_report(const char *root, const char *path)
+/* Appends " word" to command, in single quotes unless it is plainly safe for a shell. */
+static void append_word(char *command, size_t size, const char *word)
 {
-	int status;
-	pid_t pid = fork();
+	size_t len = strlen(command);
+	bool is_plain = word[0] != '\0' && strspn(word, "abcdefghijklmnopqrstuvwxyz"
+							"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+							"_-./=:,+@%") == strlen(word);
 
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-
-		if (devnull >= 0) {
-			dup2(devnull, 1);
-			dup2(devnull, 2);
+	if (len + 1 >= size)
+		return;
+	command[len++] = ' ';
+	if (!is_plain && len < size)
+		command[len++] = '\'';
+	for (; *word != '\0' && len + 5 < size; word++) {
+		if (*word == '\'' && !is_plain) {
+			memcpy(command + len, "'\\''", 4); /* close, escaped quote, reopen */
+			len += 4;
+		} else {
+			command[len++] = *word;
 		}
-		execl("/proc/self/exe", KF_AGENTD_PROGRAM, "diag", "--root", root, "--output", path,
-		      (char *)NULL);
-		_exit(127);
 	}
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) > 1)
-		return -1;
-	return 0;
+	if (!is_plain && len + 1 < size)
+		command[len++] = '\'';
+	command[len] = '\0';
+}
+
+/* The exact command an administrator runs for the same scan with its fixes. */
+static void make_admin_command(struct scan_options *o, size_t named, bool root_given,
+			       bool packages_given, bool profile_given)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	self[n > 0 ? n : 0] = '\0';
+	snprintf(o->admin_command, sizeof(o->admin_command), "sudo");
+	append_word(o->admin_command, sizeof(o->admin_command), n > 0 ? self : KF_AGENTD_PROGRAM);
+	append_word(o->admin_command, sizeof(o->admin_command), "scan");
+	if (root_given) {
+		append_word(o->admin_command, sizeof(o->admin_command), "--root");
+		append_word(o->admin_command, sizeof(o->admin_command), o->root);
+	}
+	if (o->report != NULL) {
+		append_word(o->admin_command, sizeof(o->admin_command), "--report");
+		append_word(o->admin_command, sizeof(o->admin_command), o->report);
+	}
+	for (size_t k = 0; k < named; k++) {
+		append_word(o->admin_command, sizeof(o->admin_command), "--plugins");
+		append_word(o->admin_command, sizeof(o->admin_command), o->places.folders[k]);
+	}
+	if (packages_given) {
+		append_word(o->admin_command, sizeof(o->admin_command), "--packages");
+		append_word(o->admin_command, sizeof(o->admin_command), o->places.installed);
+	}
+	if (profile_given) {
+		append_word(o->admin_command, sizeof(o->admin_command), "--profile");
+		append_word(o->admin_command, sizeof(o->admin_command), o->profile);
+	}
+	append_word(o->admin_command, sizeof(o->admin_command), "--fix");
 }
 
 static int parse_options(int argc, char **argv, struct scan_options *o)
@@ -221,6 +325,7 @@ static int parse_options(int argc, char **argv, struct scan_options *o)
 		{"report", required_argument, NULL, 'R'},
 		{"plugins", required_argument, NULL, 'p'},
 		{"packages", required_argument, NULL, 'P'},
+		{"profile", required_argument, NULL, 'F'},
 		{"fix", no_argument, NULL, 'f'},
 		{"yes", no_argument, NULL, 'y'},
 		{"json", no_argument, NULL, 'j'},
@@ -240,6 +345,8 @@ static int parse_options(int argc, char **argv, struct scan_options *o)
 			o->places.folders[o->places.n_folders++] = optarg;
 		else if (opt == 'P')
 			o->places.installed = optarg;
+		else if (opt == 'F')
+			o->profile = optarg;
 		else if (opt == 'f')
 			o->fix = true;
 		else if (opt == 'y')
@@ -259,9 +366,19 @@ static int parse_options(int argc, char **argv, struct scan_options *o)
 }
 
 struct collect {
+	const struct scan_options *o;
 	struct scan_item *items;
 	size_t n_items, size;
 };
+
+/* Whether dir is a plugin folder right inside the folder of installed plugins. */
+static bool is_installed(const struct scan_options *o, const char *dir)
+{
+	size_t len = o->places.installed != NULL ? strlen(o->places.installed) : 0;
+
+	return len > 0 && strncmp(dir, o->places.installed, len) == 0 && dir[len] == '/' &&
+	       strchr(dir + len + 1, '/') == NULL;
+}
 
 /* Keeps each applicable plugin for the detect pool. */
 static int collect_item(const char *dir, const struct kf_plugin_manifest *m, const char *device,
@@ -271,7 +388,6 @@ static int collect_item(const char *dir, const struct kf_plugin_manifest *m, con
 	struct scan_item *item;
 	struct kf_error err;
 
-	(void)m; /* the walk's copy is borrowed: each item loads its own */
 	if (c->n_items == c->size) {
 		size_t size = c->size ? 2 * c->size : 8;
 		struct scan_item *grown = realloc(c->items, size * sizeof(*grown));
@@ -283,12 +399,29 @@ static int collect_item(const char *dir, const struct kf_plugin_manifest *m, con
 	}
 	item = &c->items[c->n_items];
 	memset(item, 0, sizeof(*item));
-	if (snprintf(item->dir, sizeof(item->dir), "%s", dir) >= (int)sizeof(item->dir) ||
-	    kf_plugin_manifest_load(dir, &item->m, &err) != 0)
+	/*
+	 * Root runs an installed plugin from a copy of the bytes it checked: the
+	 * folder may belong to a user who could otherwise swap a script in between.
+	 */
+	if (geteuid() == 0 && is_installed(c->o, dir)) {
+		if (kf_agentd_plugin_stage(dir, m->id, c->o->places.trusted, c->o->places.n_trusted,
+					   item->stage, sizeof(item->stage), item->dir,
+					   sizeof(item->dir), &err) != KF_OK) {
+			fprintf(stderr, "%s: %s is not run: %s\n", KF_AGENTD_PROGRAM, dir,
+				err.message);
+			return 0;
+		}
+	} else if (snprintf(item->dir, sizeof(item->dir), "%s", dir) >= (int)sizeof(item->dir)) {
 		return 0;
+	}
+	if (kf_plugin_manifest_load(item->dir, &item->m, &err) != 0) {
+		kf_agentd_plugin_unstage(item->stage);
+		return 0;
+	}
 	item->device = device != NULL ? strdup(device) : NULL;
 	item->detects = calloc(item->m->n_checks ? item->m->n_checks : 1, sizeof(*item->detects));
 	if (item->detects == NULL) {
+		kf_agentd_plugin_unstage(item->stage);
 		kf_plugin_manifest_free(item->m);
 		free(item->device);
 		return -1;
@@ -297,25 +430,131 @@ static int collect_item(const char *dir, const struct kf_plugin_manifest *m, con
 	return 0;
 }
 
+/* Everything after the options: the report, the plugins, the summary. Returns the exit code. */
+static int scan_run(struct scan_options *o)
+{
+	json_t *report = NULL, *results, *skipped;
+	json_error_t jerr;
+	struct collect found = {o, NULL, 0, 0};
+	char made[64] = "", summary[PATH_MAX] = "";
+	size_t k, i;
+	int left = 0;
+
+	if (o->report == NULL) {
+		int fd;
+
+		snprintf(made, sizeof(made), "/tmp/kefu-scan-report-XXXXXX");
+		fd = mkstemp(made);
+		if (fd < 0)
+			return kf_cli_fail(KF_AGENTD_PROGRAM, "cannot create a temporary report");
+		close(fd);
+		if (kf_agentd_plugins_report(o->root, made) < 0) {
+			unlink(made);
+			return kf_cli_fail(KF_AGENTD_PROGRAM,
+					   "the diagnostics report failed (try --report FILE)");
+		}
+		o->report = made;
+	}
+	report = json_load_file(o->report, 0, &jerr);
+	if (report == NULL || !json_is_object(report)) {
+		json_decref(report);
+		if (made[0] != '\0')
+			unlink(made);
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: not a diagnostics report: %s", o->report,
+				   jerr.text);
+	}
+	results = json_array();
+	skipped = kf_plugin_places_skipped(&o->places);
+	if (kf_plugin_places_each(&o->places, report, o->root, collect_item, &found) < 0)
+		left = -1;
+	else
+		detect_all(o, found.items, found.n_items);
+	for (k = 0; k < found.n_items; k++) {
+		if (left >= 0)
+			left += scan_plugin(o, &found.items[k], results);
+		kf_agentd_plugin_unstage(found.items[k].stage);
+		kf_plugin_manifest_free(found.items[k].m);
+		free(found.items[k].detects);
+		free(found.items[k].device);
+	}
+	free(found.items);
+	json_decref(report);
+	if (made[0] != '\0')
+		unlink(made);
+	if (left < 0) {
+		json_decref(results);
+		json_decref(skipped);
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "out of memory");
+	}
+	if (kf_scan_summary_record(results, o->root, o->fix, NULL) != KF_OK)
+		fprintf(stderr, "%s: what this scan found was not recorded\n", KF_AGENTD_PROGRAM);
+	if (o->fix) {
+		struct kf_error err;
+
+		if (kf_scan_summary_write(results, o->root, NULL, summary, sizeof(summary), &err) <
+		    0) {
+			fprintf(stderr, "%s: the scan summary was not saved: %s\n",
+				KF_AGENTD_PROGRAM, err.message);
+			summary[0] = '\0';
+		}
+	}
+	if (o->json) {
+		json_t *out = json_object();
+
+		json_object_set_new(out, "root", json_string(o->root));
+		json_object_set_new(out, "sandbox",
+				    json_string(access(KF_PLUGIN_BWRAP, X_OK) == 0
+							? "bubblewrap"
+							: "bubblewrap is not installed"));
+		json_object_set_new(out, "problems_left", json_integer(left));
+		if (summary[0] != '\0')
+			json_object_set_new(out, "summary", json_string(summary));
+		json_object_set_new(out, "checks", results);
+		json_object_set_new(out, "skipped", skipped);
+		json_dumpf(out, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(out);
+	} else {
+		json_t *entry;
+
+		json_array_foreach(skipped, i, entry)
+			printf("Note: %s\n", json_string_value(json_object_get(entry, "note")));
+		printf("%d problem%s left\n", left, left == 1 ? "" : "s");
+		if (summary[0] != '\0')
+			printf("Summary saved to %s\n", summary);
+		json_decref(results);
+		json_decref(skipped);
+	}
+	return left == 0 ? KF_EXIT_OK : KF_EXIT_FAILURE;
+}
+
 int kf_agentd_cmd_scan(int argc, char **argv)
 {
-	struct scan_options o = {.root = "/", .jobs = 4};
-	json_t *report = NULL, *results;
-	json_error_t jerr;
-	struct collect found = {NULL, 0, 0};
-	struct scan_item *items;
-	char made[64] = "", summary[PATH_MAX] = "", installed[PATH_MAX];
-	size_t n_items, k, named;
-	int left = 0;
+	const char *default_profile = kf_profile_default_path();
+	struct scan_options o = {.root = "/", .jobs = 4, .profile = default_profile};
+	bool root_given, packages_given, profile_given;
+	struct kf_profile *profile = NULL;
+	struct kf_package_publisher *trusted = NULL;
+	char problem[KF_ERROR_MESSAGE_SIZE + 128], installed[PATH_MAX], real_root[PATH_MAX];
+	size_t k, named;
+	int code;
 
 	if (parse_options(argc, argv, &o) < 0) {
 		fprintf(stderr, "usage: %s scan %s\n", KF_AGENTD_PROGRAM, KF_AGENTD_SCAN_USAGE);
 		return KF_EXIT_USAGE;
 	}
+	root_given = strcmp(o.root, "/") != 0;
+	packages_given = o.places.installed != NULL;
+	profile_given = o.profile != default_profile;
+	/* Steps, summaries and the diagnostics all see the same absolute root. */
+	if (realpath(o.root, real_root) == NULL)
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: no such folder", o.root);
+	o.root = real_root;
 	/*
 	 * By default: the plugins shipped with kefu, then those installed from
-	 * packages, which run only while their files match their signed list.
-	 * Folders named with --plugins must exist; the default ones may be absent.
+	 * packages, which run only while their publisher is trusted and their
+	 * files match their signed list. Folders named with --plugins must exist;
+	 * the default ones may be absent.
 	 */
 	named = o.places.n_folders;
 	for (k = 0; k < named; k++)
@@ -327,90 +566,21 @@ int kf_agentd_cmd_scan(int argc, char **argv)
 		if (o.places.installed == NULL)
 			o.places.installed = kf_agentd_plugins_dir(installed, sizeof(installed));
 	}
+	o.is_default_places = named == 0 && !packages_given;
+	/* sudo gives root its own home and environment: name this user's places for it. */
+	make_admin_command(&o, named, root_given, o.places.installed != NULL,
+			   o.places.installed != NULL &&
+				   (profile_given || getenv("KEFU_PROFILE") != NULL));
 	if (o.places.installed != NULL)
 		o.places.folders[o.places.n_folders++] = o.places.installed;
-	if (o.report == NULL) {
-		int fd;
-
-		snprintf(made, sizeof(made), "/tmp/kefu-scan-report-XXXXXX");
-		fd = mkstemp(made);
-		if (fd < 0)
-			return kf_cli_fail(KF_AGENTD_PROGRAM, "cannot create a temporary report");
-		close(fd);
-		if (make_report(o.root, made) < 0) {
-			unlink(made);
-			return kf_cli_fail(KF_AGENTD_PROGRAM,
-					   "the diagnostics report failed (try --report FILE)");
-		}
-		o.report = made;
-	}
-	report = json_load_file(o.report, 0, &jerr);
-	if (report == NULL || !json_is_object(report)) {
-		json_decref(report);
-		if (made[0] != '\0')
-			unlink(made);
-		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: not a diagnostics report: %s", o.report,
-				   jerr.text);
-	}
-	results = json_array();
-	if (kf_plugin_places_each(&o.places, report, o.root, collect_item, &found) < 0) {
-		for (k = 0; k < found.n_items; k++) {
-			kf_plugin_manifest_free(found.items[k].m);
-			free(found.items[k].detects);
-			free(found.items[k].device);
-		}
-		free(found.items);
-		json_decref(report);
-		json_decref(results);
-		if (made[0] != '\0')
-			unlink(made);
-		return kf_cli_fail(KF_AGENTD_PROGRAM, "out of memory");
-	}
-	items = found.items;
-	n_items = found.n_items;
-	detect_all(&o, items, n_items);
-	for (k = 0; k < n_items; k++) {
-		left += scan_plugin(&o, &items[k], results);
-		kf_plugin_manifest_free(items[k].m);
-		free(items[k].detects);
-		free(items[k].device);
-	}
-	free(items);
-	if (kf_scan_summary_record(results, o.root, o.fix, NULL) != KF_OK)
-		fprintf(stderr, "%s: what this scan found was not recorded\n", KF_AGENTD_PROGRAM);
-	if (o.fix) {
-		struct kf_error err;
-
-		if (kf_scan_summary_write(results, o.root, NULL, summary, sizeof(summary), &err) <
-		    0) {
-			fprintf(stderr, "%s: the scan summary was not saved: %s\n",
-				KF_AGENTD_PROGRAM, err.message);
-			summary[0] = '\0';
-		}
-	}
-	if (o.json) {
-		json_t *out = json_object();
-
-		json_object_set_new(out, "root", json_string(o.root));
-		json_object_set_new(out, "sandbox",
-				    json_string(access(KF_PLUGIN_BWRAP, X_OK) == 0
-							? "bubblewrap"
-							: "bubblewrap is not installed"));
-		json_object_set_new(out, "problems_left", json_integer(left));
-		if (summary[0] != '\0')
-			json_object_set_new(out, "summary", json_string(summary));
-		json_object_set_new(out, "checks", results);
-		json_dumpf(out, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(out);
-	} else {
-		printf("%d problem%s left\n", left, left == 1 ? "" : "s");
-		if (summary[0] != '\0')
-			printf("Summary saved to %s\n", summary);
-		json_decref(results);
-	}
-	json_decref(report);
-	if (made[0] != '\0')
-		unlink(made);
-	return left == 0 ? KF_EXIT_OK : KF_EXIT_FAILURE;
+	/* The profile of now, not the one at installation, says whose plugins run. */
+	if (o.places.installed != NULL &&
+	    kf_agentd_plugins_trust(o.profile, &profile, &trusted, &o.places.n_trusted, problem,
+				    sizeof(problem)) != KF_OK)
+		o.places.trust_problem = problem;
+	o.places.trusted = trusted;
+	code = scan_run(&o);
+	free(trusted);
+	kf_profile_free(profile);
+	return code;
 }

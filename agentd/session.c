@@ -568,7 +568,8 @@ static void list_plugins(struct kf_agent_session *session, const struct kf_msg *
 	}
 	list = kf_plugin_places_list(session->config.plugin_places, session->report,
 				     session_root(session));
-	body = json_pack("{s:O, s:o}", "plugins", list, "tried", kf_scan_summary_last());
+	body = json_pack("{s:O, s:o, s:o}", "plugins", list, "tried", kf_scan_summary_last(),
+			 "skipped", kf_plugin_places_skipped(session->config.plugin_places));
 	kf_control_send(session->control, "plugins.list", msg->id, body, NULL, NULL);
 	json_decref(body);
 	audit(session, "action-finish",

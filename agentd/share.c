@@ -7,6 +7,7 @@
 #include "proto/code.h"
 #include "proto/line-reader.h"
 #include "proto/loop.h"
+#include "proto/plugin-package.h"
 #include "proto/profile.h"
 #include "proto/ssh-transport.h"
 
@@ -48,6 +49,8 @@ struct share {
 	/* Where the technician's plugins come from, and the system they look at. */
 	struct kf_plugin_places places;
 	char installed_plugins[PATH_MAX];
+	struct kf_package_publisher *plugin_publishers; /* the profile's, for installed plugins */
+	char trust_problem[KF_ERROR_MESSAGE_SIZE];
 	const char *root;
 	/* Requests waiting for the customer, oldest first; y or n answers the first. */
 	enum kf_capability asked[KF_CAP_COUNT];
@@ -454,6 +457,13 @@ static int load_setup(struct share *share, const char *profile_path)
 		return kf_cli_fail(share->program, "%s", err.message);
 	if (kf_ssh_key_generate(&share->key, "kefu-agentd", &err) != KF_OK)
 		return kf_cli_fail(share->program, "%s", err.message);
+	/* Installed plugins run only while this profile trusts their publisher. */
+	if (kf_plugin_package_trust(share->profile, &share->plugin_publishers,
+				    &share->places.n_trusted, &err) != KF_OK) {
+		snprintf(share->trust_problem, sizeof(share->trust_problem), "%s", err.message);
+		share->places.trust_problem = share->trust_problem;
+	}
+	share->places.trusted = share->plugin_publishers;
 	return KF_EXIT_OK;
 }
 
@@ -608,6 +618,7 @@ out:
 	kf_loop_close(share.loop);
 	kf_ssh_key_free(share.key);
 	SSL_CTX_free(share.tls_context);
+	free(share.plugin_publishers);
 	kf_profile_free(share.profile);
 	kf_policy_free(share.policy);
 	kf_audit_close(share.audit);

@@ -401,6 +401,8 @@ static void plugins_listed(struct join *join, const struct kf_msg *msg)
 			"    - %s%s\n", json_string_value(json_object_get(check, "title")) ?: "",
 			json_is_true(json_object_get(check, "repairable")) ? " (can repair)" : "");
 	}
+	json_array_foreach(json_object_get(msg->body, "skipped"), j, check)
+		printf("  Not run: %s\n", json_string_value(json_object_get(check, "note")) ?: "?");
 	if (json_is_object(tried)) {
 		printf("The customer's own last scan (%s%s):\n",
 		       json_string_value(json_object_get(tried, "when")) ?: "?",

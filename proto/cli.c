@@ -11,7 +11,8 @@ static void print_commands(FILE *out, const char *program, const char *descripti
 	fprintf(out, "%s %s: %s\n\nusage: %s COMMAND [ARGS]\n\ncommands:\n", program, KF_VERSION,
 		description, program);
 	for (const struct kf_command *c = commands; c->name != NULL; c++)
-		fprintf(out, "  %-10s %s\n", c->name, c->summary);
+		if (c->summary != NULL) /* internal commands have none and are not listed */
+			fprintf(out, "  %-10s %s\n", c->name, c->summary);
 	fprintf(out, "\n'%s COMMAND --help' describes one command.\n", program);
 }
 
@@ -37,7 +38,8 @@ int kf_cli_dispatch(const char *program, const char *description, const struct k
 		if (strcmp(name, c->name) != 0)
 			continue;
 		if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
-			printf("usage: %s %s %s\n\n%s\n", program, c->name, c->usage, c->summary);
+			printf("usage: %s %s %s\n\n%s\n", program, c->name, c->usage,
+			       c->summary != NULL ? c->summary : "(internal)");
 			return KF_EXIT_OK;
 		}
 		return c->run(argc - 1, argv + 1);

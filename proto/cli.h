@@ -14,7 +14,7 @@ enum kf_exit {
 struct kf_command {
 	const char *name;
 	const char *usage;   /* the arguments, e.g. "[--json] [--root DIR]" */
-	const char *summary; /* one line for the command list */
+	const char *summary; /* one line for the command list; NULL: internal, not listed */
 	/* argv[0] is the command's name; returns a kf_exit code. */
 	int (*run)(int argc, char **argv);
 };

@@ -1168,50 +1168,142 @@ fail:
 	return kf_error_set(err, KF_ERR_IO, "cannot install into %s: %s", dest, strerror(saved));
 }
 
-int kf_package_check_installed(const char *dir, const struct kf_package_limits *limits,
-			       struct kf_package **installed, struct kf_error *err)
+/*
+ * Reads one installed file once, never through a final link, and checks it
+ * against the list; with keep its bytes stay in f->data.
+ */
+static int read_installed_file(const char *dir, struct kf_package_file *f, bool keep,
+			       enum kf_package_reason *reason, struct kf_error *err)
+{
+	char path[PATH_MAX];
+	uint8_t *data = NULL, digest[32];
+	size_t got = 0;
+	struct stat st;
+	int fd, r = KF_OK;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, f->path) >= (int)sizeof(path))
+		return refuse(err, reason, KF_PACKAGE_MISSING_FILE, KF_ERR_INVALID,
+			      "%.128s: path too long", f->path);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (data = malloc(f->size + 1)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return refuse(err, reason, KF_PACKAGE_MISSING_FILE, KF_ERR_INVALID,
+			      "%.128s is missing or was changed", f->path);
+	}
+	/* One byte more than listed: a file that grew is noticed without reading it all. */
+	while (got <= f->size) {
+		ssize_t n = read(fd, data + got, f->size + 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (got != f->size || EVP_Digest(data, got, digest, NULL, EVP_sha256(), NULL) != 1 ||
+	    CRYPTO_memcmp(digest, f->sha256, 32) != 0)
+		r = refuse(err, reason, KF_PACKAGE_HASH_MISMATCH, KF_ERR_INVALID,
+			   "%.128s was changed after installation", f->path);
+	if (r == KF_OK && keep)
+		f->data = data;
+	else
+		free(data);
+	return r;
+}
+
+static int open_installed(const char *dir, const char *kind,
+			  const struct kf_package_publisher *trusted, size_t n_trusted,
+			  bool require_signature, const struct kf_package_limits *limits,
+			  bool keep_data, struct kf_package **out, enum kf_package_reason *reason,
+			  struct kf_error *err)
 {
 	struct kf_package *pkg = calloc(1, sizeof(*pkg));
+	struct reader rd = {NULL, limits, reason, err};
 	char path[PATH_MAX];
 	size_t i;
 	int r;
 
-	if (installed != NULL)
-		*installed = NULL;
+	if (out != NULL)
+		*out = NULL;
+	if (reason != NULL)
+		*reason = KF_PACKAGE_OK;
 	if (pkg == NULL)
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
 	snprintf(path, sizeof(path), "%s/%s", dir, INSTALLED_MANIFEST);
 	if ((r = kf_package_read_file(path, KF_PACKAGE_MANIFEST_MAX, &pkg->manifest,
-				      &pkg->manifest_len, err)) != KF_OK ||
-	    (r = parse_manifest(pkg->manifest, pkg->manifest_len, NULL, limits, pkg, NULL, err)) !=
-		    KF_OK)
+				      &pkg->manifest_len, err)) != KF_OK) {
+		r = refuse(err, reason, KF_PACKAGE_NOT_A_PACKAGE, KF_ERR_INVALID,
+			   "%s: not an installed package (no readable %s)", dir,
+			   INSTALLED_MANIFEST);
 		goto out;
-	for (i = 0; i < pkg->n_files && r == KF_OK; i++) {
-		struct kf_package_file *f = &pkg->files[i];
-		uint8_t *data, digest[32];
-		size_t len;
-		struct kf_error ignored;
-		struct stat st;
-
-		snprintf(path, sizeof(path), "%s/%s", dir, f->path);
-		data = NULL;
-		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
-		    kf_package_read_file(path, f->size, &data, &len, &ignored) != KF_OK)
-			r = kf_error_set(err, KF_ERR_INVALID, "%s is missing or was changed",
-					 f->path);
-		else if (len != f->size ||
-			 EVP_Digest(data, len, digest, NULL, EVP_sha256(), NULL) != 1 ||
-			 memcmp(digest, f->sha256, 32) != 0)
-			r = kf_error_set(err, KF_ERR_INVALID, "%s was changed after installation",
-					 f->path);
-		free(data);
 	}
+	snprintf(path, sizeof(path), "%s/%s", dir, INSTALLED_SIGNATURE);
+	if (require_signature &&
+	    kf_package_read_file(path, KF_PACKAGE_SIGNATURE_MAX, &pkg->signature,
+				 &pkg->signature_len, err) != KF_OK) {
+		r = refuse(err, reason, KF_PACKAGE_UNSIGNED, KF_ERR_AUTH,
+			   "%s: no readable signature (%s) was kept at installation", dir,
+			   INSTALLED_SIGNATURE);
+		goto out;
+	}
+	/* The same order as for an archive: the signature decides before the list is parsed. */
+	if ((r = accept_manifest(&rd, pkg, kind, trusted, n_trusted, require_signature)) != KF_OK)
+		goto out;
+	for (i = 0; i < pkg->n_files && r == KF_OK; i++)
+		r = read_installed_file(dir, &pkg->files[i], keep_data, reason, err);
 out:
-	if (r == KF_OK && installed != NULL)
-		*installed = pkg;
+	if (r == KF_OK && out != NULL)
+		*out = pkg;
 	else
 		kf_package_free(pkg);
 	return r;
+}
+
+int kf_package_open_installed(const char *dir, const char *kind,
+			      const struct kf_package_publisher *trusted, size_t n_trusted,
+			      const struct kf_package_limits *limits, bool keep_data,
+			      struct kf_package **out, enum kf_package_reason *reason,
+			      struct kf_error *err)
+{
+	return open_installed(dir, kind, trusted, n_trusted, true, limits, keep_data, out, reason,
+			      err);
+}
+
+int kf_package_read_installed_list(const char *dir, const struct kf_package_limits *limits,
+				   struct kf_package **out, struct kf_error *err)
+{
+	struct kf_package *pkg = calloc(1, sizeof(*pkg));
+	char path[PATH_MAX];
+	int r;
+
+	*out = NULL;
+	if (pkg == NULL)
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	snprintf(path, sizeof(path), "%s/%s", dir, INSTALLED_MANIFEST);
+	if ((r = kf_package_read_file(path, KF_PACKAGE_MANIFEST_MAX, &pkg->manifest,
+				      &pkg->manifest_len, err)) == KF_OK &&
+	    (r = parse_manifest(pkg->manifest, pkg->manifest_len, NULL, limits, pkg, NULL, err)) ==
+		    KF_OK)
+		*out = pkg;
+	else
+		kf_package_free(pkg);
+	return r;
+}
+
+int kf_package_version_compare(const char *a, const char *b)
+{
+	int order = strverscmp(a, b);
+
+	return order < 0 ? -1 : order > 0;
+}
+
+int kf_package_check_installed(const char *dir, const struct kf_package_limits *limits,
+			       struct kf_package **installed, struct kf_error *err)
+{
+	return open_installed(dir, NULL, NULL, 0, false, limits, false, installed, NULL, err);
 }
 
 /* Keys. */

@@ -142,11 +142,43 @@ int kf_package_install(const struct kf_package *pkg, const char *dest, struct kf
 
 /*
  * Whether the files of an installed folder still match its kept list
- * (.kefu-package.json): returns KF_OK, or KF_ERR_INVALID naming the first
- * difference. On success *installed, when not NULL, holds the list (no data).
+ * (.kefu-package.json), without looking at the signature (for showing what is
+ * installed; kf_package_open_installed decides whether to run it): returns
+ * KF_OK, or KF_ERR_INVALID naming the first difference. On success
+ * *installed, when not NULL, holds the list (no data).
  */
 int kf_package_check_installed(const char *dir, const struct kf_package_limits *limits,
 			       struct kf_package **installed, struct kf_error *err);
+
+/*
+ * Reads an installed folder back and checks it as of now: its kept signature
+ * (.kefu-package.sig) must verify with a key of trusted whose name is the
+ * list's publisher (so a publisher taken out of the profile no longer counts),
+ * the list must be of kind, and every listed file must be a regular file of
+ * the listed size and SHA-256. Each file is read once, never through a final
+ * link; with keep_data its checked bytes stay in *out, so a caller can copy
+ * exactly what was checked. On success *out, when not NULL, is the caller's.
+ * On refusal sets *reason (not-a-package, unsigned, bad-signature,
+ * unknown-publisher, bad-manifest, missing-file, hash-mismatch) and err.
+ */
+int kf_package_open_installed(const char *dir, const char *kind,
+			      const struct kf_package_publisher *trusted, size_t n_trusted,
+			      const struct kf_package_limits *limits, bool keep_data,
+			      struct kf_package **out, enum kf_package_reason *reason,
+			      struct kf_error *err);
+
+/*
+ * Reads an installed folder's kept list only (no files, no signature): what
+ * is installed there, to compare a new package with. *out is the caller's.
+ */
+int kf_package_read_installed_list(const char *dir, const struct kf_package_limits *limits,
+				   struct kf_package **out, struct kf_error *err);
+
+/*
+ * Orders two package versions: -1, 0 or 1. Runs of digits compare by value
+ * (1.10 is after 1.9, 2.0 after 1.99), everything else byte by byte.
+ */
+int kf_package_version_compare(const char *a, const char *b);
 
 /* Ed25519 keys. */
 

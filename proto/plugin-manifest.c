@@ -73,6 +73,11 @@ static bool is_id(const char *s)
 	return true;
 }
 
+bool kf_plugin_id_is_valid(const char *s)
+{
+	return s != NULL && strlen(s) <= KF_PLUGIN_ID_MAX && is_id(s);
+}
+
 /* A script path: relative, no "..", no empty components, safe characters only. */
 static bool is_safe_relative_path(const char *s)
 {

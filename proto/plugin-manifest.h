@@ -93,6 +93,9 @@ int kf_plugin_manifest_load(const char *dir, struct kf_plugin_manifest **out, st
 
 void kf_plugin_manifest_free(struct kf_plugin_manifest *m);
 
+/* Whether s may be a plugin or check id: 1-64 of a-z 0-9 -, starting with a letter. */
+bool kf_plugin_id_is_valid(const char *s);
+
 /*
  * Whether the plugin applies to the machine a diagnostics report describes
  * (kefu-agentd diag --json); root prefixes "file" matchers. Returns 1 or 0,

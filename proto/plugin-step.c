@@ -82,7 +82,9 @@ static void cgroup_remove(const char *path)
 	snprintf(file, sizeof(file), "%s/cgroup.kill", path);
 	write_text(file, "1");
 	snprintf(file, sizeof(file), "%s/cgroup.procs", path);
-	for (tries = 0; tries < 200 && rmdir(path) < 0 && errno == EBUSY; tries++) {
+	/* The last processes leave the cgroup a moment after they are reaped: wait in small
+	 * steps (about 2 s in all at most), since most steps end within the first. */
+	for (tries = 0; tries < 220 && rmdir(path) < 0 && errno == EBUSY; tries++) {
 		int fd = open(file, O_RDONLY | O_CLOEXEC);
 		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
 		char *p = buf, *end;
@@ -95,7 +97,7 @@ static void cgroup_remove(const char *path)
 				kill((pid_t)pid, SIGKILL);
 			p = end;
 		}
-		usleep(10000);
+		usleep(tries < 20 ? 500 : 10000);
 	}
 }
 
@@ -139,6 +141,19 @@ static void set_limit(int resource, rlim_t value)
 	setrlimit(resource, &rl);
 }
 
+/*
+ * In the child, right before exec: nothing may allocate after this (a sanitizer
+ * runtime, for one, cannot map memory under the address-space limit).
+ */
+static void set_limits(const struct kf_plugin_step *step)
+{
+	set_limit(RLIMIT_CPU, (rlim_t)step->timeout + 1);
+	set_limit(RLIMIT_AS, (rlim_t)512 << 20);
+	set_limit(RLIMIT_NPROC, KF_PLUGIN_STEP_NPROC);
+	set_limit(RLIMIT_NOFILE, 256);
+	set_limit(RLIMIT_FSIZE, (rlim_t)64 << 20);
+}
+
 #define BWRAP_MAX_ARGS (64 + 3 * KF_PLUGIN_MAX_WRITES)
 
 /* In the child: execs bubblewrap around the script. Returns only on failure. */
@@ -151,9 +166,9 @@ static void exec_bwrap(const struct kf_plugin_step_context *ctx, const struct kf
 	bool prefixed;
 	size_t n = 0, i;
 
-	if (realpath(".", dir) == NULL ||
-	    realpath(ctx->root != NULL ? ctx->root : "/", root) == NULL)
+	if (realpath(".", dir) == NULL)
 		return;
+	snprintf(root, sizeof(root), "%s", ctx->root); /* made absolute by kf_plugin_step_run */
 	prefixed = strcmp(root, "/") != 0;
 	argv[n++] = KF_PLUGIN_BWRAP;
 	argv[n++] = "--die-with-parent";
@@ -219,6 +234,7 @@ static void exec_bwrap(const struct kf_plugin_step_context *ctx, const struct kf
 	}
 	argv[n++] = script;
 	argv[n] = NULL;
+	set_limits(step);
 	execve(KF_PLUGIN_BWRAP, (char *const *)argv, envp);
 }
 
@@ -226,8 +242,8 @@ static void exec_bwrap(const struct kf_plugin_step_context *ctx, const struct kf
 static void exec_step(const struct kf_plugin_step_context *ctx, const struct kf_plugin_step *step,
 		      int out_fd, const char *cgroup, bool drop)
 {
-	char script[PATH_MAX], real_root[PATH_MAX], e_root[PATH_MAX + 16], e_report[PATH_MAX + 16],
-		e_dev[256], e_step[64];
+	char script[PATH_MAX], e_root[PATH_MAX + 16], e_report[PATH_MAX + 16], e_dev[256],
+		e_step[64];
 	char e_path[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin", e_lang[] = "LANG=C.UTF-8";
 	char *envp[8];
 	size_t n = 0;
@@ -246,15 +262,9 @@ static void exec_step(const struct kf_plugin_step_context *ctx, const struct kf_
 		dup2(devnull, 0);
 	dup2(out_fd, 1);
 	dup2(out_fd, 2);
-	set_limit(RLIMIT_CPU, (rlim_t)step->timeout + 1);
-	set_limit(RLIMIT_AS, (rlim_t)512 << 20);
-	set_limit(RLIMIT_NPROC, KF_PLUGIN_STEP_NPROC);
-	set_limit(RLIMIT_NOFILE, 256);
-	set_limit(RLIMIT_FSIZE, (rlim_t)64 << 20);
 	snprintf(script, sizeof(script), "./%s", step->run); /* run after chdir below */
-	snprintf(e_root, sizeof(e_root), "KEFU_ROOT=%s", ctx->root != NULL ? ctx->root : "/");
-	if (ctx->sandbox && access(KF_PLUGIN_BWRAP, X_OK) == 0 && ctx->root != NULL &&
-	    realpath(ctx->root, real_root) != NULL && strcmp(real_root, "/") != 0)
+	snprintf(e_root, sizeof(e_root), "KEFU_ROOT=%s", ctx->root);
+	if (ctx->sandbox && access(KF_PLUGIN_BWRAP, X_OK) == 0 && strcmp(ctx->root, "/") != 0)
 		snprintf(e_root, sizeof(e_root), "KEFU_ROOT=%s", KF_PLUGIN_SANDBOX_ROOT);
 	envp[n++] = e_path;
 	envp[n++] = e_lang;
@@ -282,6 +292,7 @@ static void exec_step(const struct kf_plugin_step_context *ctx, const struct kf_
 	}
 	if (drop && !drop_root())
 		_exit(KF_PLUGIN_EXIT_ERROR);
+	set_limits(step);
 	execle(script, script, (char *)NULL, envp);
 	_exit(KF_PLUGIN_EXIT_ERROR);
 }
@@ -329,7 +340,8 @@ static size_t take_lines(const char *buf, size_t len, bool final,
 int kf_plugin_step_run(const struct kf_plugin_step_context *ctx, const struct kf_plugin_step *step,
 		       struct kf_plugin_step_result *result, struct kf_error *err)
 {
-	char buf[2 * KF_PLUGIN_OUTPUT_LINE_MAX + 2], cgroup[PATH_MAX] = "";
+	char buf[2 * KF_PLUGIN_OUTPUT_LINE_MAX + 2], cgroup[PATH_MAX] = "", root[PATH_MAX];
+	struct kf_plugin_step_context absolute = *ctx;
 	size_t used = 0, total = 0;
 	int fds[2], status = 0;
 	long deadline;
@@ -337,6 +349,12 @@ int kf_plugin_step_run(const struct kf_plugin_step_context *ctx, const struct kf
 	pid_t pid;
 
 	memset(result, 0, sizeof(*result));
+	/* The step starts in the plugin folder: a relative root would name another place. */
+	if (realpath(ctx->root != NULL ? ctx->root : "/", root) == NULL)
+		return kf_error_set(err, KF_ERR_NOT_FOUND, "root %s: %s",
+				    ctx->root != NULL ? ctx->root : "/", strerror(errno));
+	absolute.root = root;
+	ctx = &absolute;
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return kf_error_set(err, KF_ERR_IO, "pipe: %s", strerror(errno));
 	if (ctx->sandbox && geteuid() == 0)

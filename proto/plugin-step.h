@@ -15,7 +15,7 @@
 /* Where and how a step runs. Strings are borrowed for the call. */
 struct kf_plugin_step_context {
 	const char *plugin_dir; /* folder holding the scripts */
-	const char *root;       /* KEFU_ROOT, "/" on a live machine */
+	const char *root;       /* KEFU_ROOT, "/" on a live machine; may be relative */
 	const char *report;     /* KEFU_REPORT, may be NULL */
 	const char *device;     /* KEFU_DEVICE, may be NULL */
 	const char *phase;      /* KEFU_STEP: detect, repair, verify */

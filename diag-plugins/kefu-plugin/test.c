@@ -6,6 +6,7 @@
 
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,7 @@ int kf_plugin_cmd_test(int argc, char **argv)
 	struct kf_plugin_step_context ctx = {0};
 	struct kf_plugin_manifest *m;
 	struct kf_error err;
+	char root[PATH_MAX];
 	bool fix = false, json = false;
 	json_t *steps = json_array();
 	int opt, problems = 0;
@@ -149,6 +151,11 @@ int kf_plugin_cmd_test(int argc, char **argv)
 			KF_PLUGIN_PROGRAM);
 		return KF_EXIT_USAGE;
 	}
+	if (realpath(ctx.root, root) == NULL) {
+		json_decref(steps);
+		return kf_cli_fail(KF_PLUGIN_PROGRAM, "%s: no such folder", ctx.root);
+	}
+	ctx.root = root; /* shown as the absolute path the steps see */
 	if (kf_plugin_manifest_load(argv[optind], &m, &err) < 0) {
 		json_decref(steps);
 		return kf_cli_fail(KF_PLUGIN_PROGRAM, "%s", err.message);

@@ -248,18 +248,21 @@ def test_keygen_pack_verify_install_then_scan_finds_and_fixes(world, tmp_path):
     installed = os.path.join(world["installed"], PLUGIN)
     assert "installed plugin printer-paused 0.1.0" in result.stdout
     assert os.access(os.path.join(installed, "detect.sh"), os.X_OK)
-    listing = json.loads(agent(world["env"], "plugins", "list", "--json").stdout)
+    listing = json.loads(agent(world["env"], "plugins", "list", "--profile", world["profile"],
+                               "--json").stdout)
     assert listing[0]["plugin"] == PLUGIN and listing[0]["intact"] is True
+    assert listing[0]["trusted"] is True
     assert listing[0]["publisher"] == PUBLISHER
 
     root = str(tmp_path / "root")
     os.makedirs(os.path.join(root, "etc"))
     conf = os.path.join(root, "etc", PLUGIN + ".conf")
     open(conf, "w").write("enabled=no\n")
-    scan = agent(world["env"], "scan", "--root", root, "--json")
+    scan = agent(world["env"], "scan", "--root", root, "--profile", world["profile"], "--json")
     found = json.loads(scan.stdout)
     assert [c["state"] for c in found["checks"] if c["plugin"] == PLUGIN] == ["problem"]
-    scan = agent(world["env"], "scan", "--root", root, "--fix", "--yes", "--json")
+    scan = agent(world["env"], "scan", "--root", root, "--profile", world["profile"], "--fix",
+                 "--yes", "--json")
     assert [c["state"] for c in json.loads(scan.stdout)["checks"]
             if c["plugin"] == PLUGIN] == ["fixed"]
     assert "enabled=yes" in open(conf).read()
@@ -270,13 +273,16 @@ def test_keygen_pack_verify_install_then_scan_finds_and_fixes(world, tmp_path):
         f.write("exit 0\n")
     listing = json.loads(agent(world["env"], "plugins", "list", "--json").stdout)
     assert listing[0]["intact"] is False and "detect.sh" in listing[0]["problem"]
-    scan = json.loads(agent(world["env"], "scan", "--root", root, "--json").stdout)
+    scan = json.loads(agent(world["env"], "scan", "--root", root, "--profile", world["profile"],
+                            "--json").stdout)
     assert [c for c in scan["checks"] if c["plugin"] == PLUGIN] == []
+    assert "detect.sh was changed" in scan["skipped"][0]["note"]
 
     # Installing again restores it.
     assert agent(world["env"], "plugins", "install", "--profile", world["profile"],
                  pkg).returncode == 0
-    scan = json.loads(agent(world["env"], "scan", "--root", root, "--json").stdout)
+    scan = json.loads(agent(world["env"], "scan", "--root", root, "--profile", world["profile"],
+                            "--json").stdout)
     assert [c["state"] for c in scan["checks"] if c["plugin"] == PLUGIN] == ["problem"]
     events = [json.loads(line)["event"] for line in
               open(str(tmp_path / "state" / "kefu" / "audit.jsonl"))]
@@ -329,3 +335,147 @@ def test_pack_refuses_links_and_plugins_without_publisher(world, tmp_path):
     json.dump(manifest, open(manifest_path, "w"))
     result = plugin_tool("pack", world["plugin"], "-o", str(tmp_path / "x.kefupkg"))
     assert result.returncode == 1 and "publisher" in result.stderr
+
+
+def pack(world, tmp_path, name, version=None, publisher=None, key=None):
+    """Packs the scaffolded plugin, optionally as another version or publisher."""
+    manifest_path = os.path.join(world["plugin"], "plugin.json")
+    manifest = json.load(open(manifest_path))
+    if version is not None:
+        manifest["version"] = version
+    if publisher is not None:
+        manifest["publisher"] = publisher
+    json.dump(manifest, open(manifest_path, "w"))
+    path = str(tmp_path / name)
+    result = plugin_tool("pack", world["plugin"], "-o", path, "--key", key or world["key"])
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+def broken_fixture(tmp_path):
+    root = str(tmp_path / "root")
+    os.makedirs(os.path.join(root, "etc"))
+    open(os.path.join(root, "etc", PLUGIN + ".conf"), "w").write("enabled=no\n")
+    return root
+
+
+def scan_json(world, root, profile):
+    result = agent(world["env"], "scan", "--root", root, "--profile", profile, "--json")
+    assert result.returncode in (0, 1), result.stderr
+    return json.loads(result.stdout)
+
+
+def test_plugins_of_a_publisher_taken_out_of_the_profile_are_not_run(world, tmp_path):
+    pkg = pack(world, tmp_path, "p.kefupkg")
+    assert agent(world["env"], "plugins", "install", "--profile", world["profile"],
+                 pkg).returncode == 0
+    root = broken_fixture(tmp_path)
+    out = scan_json(world, root, world["profile"])
+    assert [c["state"] for c in out["checks"] if c["plugin"] == PLUGIN] == ["problem"]
+    assert out["skipped"] == []
+
+    # The support organisation stops trusting the publisher: same files, same signature.
+    profile = json.load(open(world["profile"]))
+    profile["plugin_publishers"] = []
+    without = str(tmp_path / "without.json")
+    json.dump(profile, open(without, "w"))
+    out = scan_json(world, root, without)
+    assert [c for c in out["checks"] if c["plugin"] == PLUGIN] == []
+    note = out["skipped"][0]["note"]
+    assert note == ('printer-paused is not run: its publisher "Acme Printers" is no longer '
+                    'trusted by the support profile')
+    text = agent(world["env"], "scan", "--root", root, "--profile", without)
+    assert "Note: " + note in text.stdout
+    listing = json.loads(agent(world["env"], "plugins", "list", "--profile", without,
+                               "--json").stdout)
+    assert listing[0]["intact"] is True and listing[0]["trusted"] is False
+    assert "no longer trusted" in listing[0]["problem"]
+
+    # The same name with another key is another publisher.
+    profile["plugin_publishers"] = [{"name": PUBLISHER, "public_key": base64.b64encode(
+        bytes(range(32))).decode()}]
+    json.dump(profile, open(without, "w"))
+    assert [c for c in scan_json(world, root, without)["checks"] if c["plugin"] == PLUGIN] == []
+
+    # The default profile (KEFU_PROFILE) is read too; without one, nothing installed runs.
+    env = dict(world["env"], KEFU_PROFILE=world["profile"])
+    out = json.loads(agent(env, "scan", "--root", root, "--json").stdout)
+    assert [c["state"] for c in out["checks"] if c["plugin"] == PLUGIN] == ["problem"]
+    env = dict(world["env"], KEFU_PROFILE=str(tmp_path / "missing.json"))
+    out = json.loads(agent(env, "scan", "--root", root, "--json").stdout)
+    assert [c for c in out["checks"] if c["plugin"] == PLUGIN] == []
+    assert "run only with a support profile" in out["skipped"][0]["note"]
+
+
+def test_tampered_kept_list_or_signature_stops_the_plugin(world, tmp_path):
+    pkg = pack(world, tmp_path, "p.kefupkg")
+    assert agent(world["env"], "plugins", "install", "--profile", world["profile"],
+                 pkg).returncode == 0
+    installed = os.path.join(world["installed"], PLUGIN)
+    root = broken_fixture(tmp_path)
+    # detect.sh changed and the kept list edited to match it: the signature no longer does
+    detect = os.path.join(installed, "detect.sh")
+    data = open(detect, "rb").read() + b"exit 0\n"
+    open(detect, "wb").write(data)
+    listed = json.load(open(os.path.join(installed, ".kefu-package.json")))
+    for f in listed["files"]:
+        if f["path"] == "detect.sh":
+            f["size"], f["sha256"] = len(data), hashlib.sha256(data).hexdigest()
+    json.dump(listed, open(os.path.join(installed, ".kefu-package.json"), "w"))
+    out = scan_json(world, root, world["profile"])
+    assert [c for c in out["checks"] if c["plugin"] == PLUGIN] == []
+    assert "bad-signature" in out["skipped"][0]["note"]
+    # the signature file removed
+    assert agent(world["env"], "plugins", "install", "--profile", world["profile"],
+                 pkg).returncode == 0
+    os.unlink(os.path.join(installed, ".kefu-package.sig"))
+    out = scan_json(world, root, world["profile"])
+    assert [c for c in out["checks"] if c["plugin"] == PLUGIN] == []
+    assert "unsigned" in out["skipped"][0]["note"]
+
+
+def test_older_version_is_refused_unless_downgrade(world, tmp_path):
+    newer = pack(world, tmp_path, "newer.kefupkg", version="0.10.0")
+    older = pack(world, tmp_path, "older.kefupkg", version="0.9.1")
+    install = ["plugins", "install", "--profile", world["profile"]]
+    assert agent(world["env"], *install, newer).returncode == 0
+    result = agent(world["env"], *install, older)
+    assert result.returncode == 1
+    assert ("refused: older-version: printer-paused 0.10.0 is installed; this package is the "
+            "older 0.9.1 (--downgrade installs it)") in result.stderr
+    listing = json.loads(agent(world["env"], "plugins", "list", "--profile", world["profile"],
+                               "--json").stdout)
+    assert listing[0]["version"] == "0.10.0"
+    # the same version again, or a newer one, needs nothing
+    assert agent(world["env"], *install, newer).returncode == 0
+    result = agent(world["env"], *install, "--downgrade", older)
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(agent(world["env"], "plugins", "list", "--profile", world["profile"],
+                               "--json").stdout)
+    assert listing[0]["version"] == "0.9.1" and listing[0]["trusted"] is True
+    audit = [json.loads(line) for line in open(str(tmp_path / "state" / "kefu" / "audit.jsonl"))]
+    assert [e["reason"] for e in audit if e["event"] == "plugin-refused"] == ["older-version"]
+
+
+def test_same_id_from_another_publisher_is_refused_unless_replace(world, tmp_path):
+    result = plugin_tool("keygen", "--out", str(tmp_path / "other.key"), "Other Printers")
+    assert result.returncode == 0, result.stderr
+    profile = json.load(open(world["profile"]))
+    profile["plugin_publishers"].append(json.loads(result.stdout))
+    json.dump(profile, open(world["profile"], "w"))
+    ours = pack(world, tmp_path, "ours.kefupkg")
+    theirs = pack(world, tmp_path, "theirs.kefupkg", version="9.0.0", publisher="Other Printers",
+                  key=str(tmp_path / "other.key"))
+    install = ["plugins", "install", "--profile", world["profile"]]
+    assert agent(world["env"], *install, ours).returncode == 0
+    result = agent(world["env"], *install, theirs)
+    assert result.returncode == 1
+    assert ('refused: other-publisher: printer-paused is installed from "Acme Printers"; this '
+            'package is from "Other Printers" (--replace installs it instead)') in result.stderr
+    listing = json.loads(agent(world["env"], "plugins", "list", "--profile", world["profile"],
+                               "--json").stdout)
+    assert listing[0]["publisher"] == PUBLISHER
+    assert agent(world["env"], *install, "--replace", theirs).returncode == 0
+    listing = json.loads(agent(world["env"], "plugins", "list", "--profile", world["profile"],
+                               "--json").stdout)
+    assert listing[0]["publisher"] == "Other Printers" and listing[0]["trusted"] is True

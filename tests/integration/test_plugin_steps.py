@@ -149,3 +149,19 @@ def test_sandbox_hides_home_unless_declared(tmp_path):
         assert steps[0]["events"][0]["summary"] == "[hunter2]"
     finally:
         os.unlink(secret)
+
+
+def test_relative_root_is_the_folder_it_names_with_and_without_sandbox(tmp_path):
+    os.chmod(tmp_path, 0o755)  # detect runs unprivileged
+    (tmp_path / "fixture" / "etc").mkdir(parents=True)
+    (tmp_path / "fixture" / "etc" / "nsswitch.conf").write_text("hosts: files\n")
+    for extra in ((), ("--no-sandbox",)):
+        # relative to where the command runs, not to the plugin folder the step starts in
+        result = run([program("kefu-plugin"), "test", "--json", *extra, "--root", "fixture",
+                      NSSWITCH], cwd=str(tmp_path))
+        out = json.loads(result.stdout)
+        assert out["root"] == str(tmp_path / "fixture")
+        assert [s["outcome"] for s in out["steps"]] == ["problem"], extra
+    result = run([program("kefu-plugin"), "test", "--root", "missing", NSSWITCH],
+                 cwd=str(tmp_path))
+    assert result.returncode == 1 and "missing: no such folder" in result.stderr

@@ -96,8 +96,11 @@ def test_fix_needing_root_names_the_administrator_command_when_not_root():
 
 
 def check_needs_administrator(tmp_path):
+    import shlex
     os.chmod(tmp_path, 0o755)
-    root, report = broken_root(tmp_path)
+    # a root whose name needs quoting in the command shown
+    (tmp_path / "it's mine").mkdir()
+    root, report = broken_root(tmp_path / "it's mine")
     # The checkout may sit in a folder only root can enter (CI's clone does): give the
     # unprivileged user its own copy of the plugins and of the program.
     plugins = os.path.join(str(tmp_path), "plugins")
@@ -109,12 +112,28 @@ def check_needs_administrator(tmp_path):
         for name in files:
             path = os.path.join(folder, name)
             os.chmod(path, 0o755 if os.access(path, os.X_OK) else 0o644)
+    state = os.path.join(str(tmp_path), "state")
+    os.mkdir(state)
+    os.chmod(state, 0o777)
+    env = dict(os.environ, XDG_STATE_HOME=state)
+    # Without pkexec (this system has none, or it cannot ask anyone: no polkit agent here),
+    # the fix is left with the exact command an administrator runs.
     result = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                   agentd, "scan", "--root", root, "--report", report,
-                  "--plugins", plugins, "--fix", "--yes"])
+                  "--plugins", plugins, "--fix", "--yes"], env=env)
     assert result.returncode == 1, result.stderr
-    assert "needs an administrator: sudo kefu-agentd scan --fix" in result.stdout
+    command = "sudo %s scan --root %s --report %s --plugins %s --fix" % (
+        agentd, shlex.quote(root).replace("'\"'\"'", "'\\''"), shlex.quote(report).replace(
+            "'\"'\"'", "'\\''"), plugins)
+    assert "problem (the fix needs an administrator: %s): " % command in result.stdout, \
+        result.stdout
     assert "dns" not in open(os.path.join(root, "etc", "nsswitch.conf")).read()
+    # The command is exact: run as root (as sudo would), it fixes the problem.
+    words = shlex.split(command)
+    assert words[0] == "sudo"
+    fixed = run(words[1:] + ["--yes"], env=env)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "dns" in open(os.path.join(root, "etc", "nsswitch.conf")).read()
 
 
 def test_fix_writes_a_summary_of_what_was_found_fixed_and_verified(tmp_path):
@@ -209,3 +228,16 @@ def test_jobs_out_of_range_is_refused(tmp_path):
     root, report = broken_root(tmp_path)
     for jobs in ("0", "33", "two", ""):
         assert scan(root, report, "--jobs", jobs).returncode == 2
+
+
+def test_relative_root_is_scanned_and_fixed(tmp_path):
+    os.chmod(tmp_path, 0o755)
+    broken_root(tmp_path)
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
+    result = run([program("kefu-agentd"), "scan", "--root", "root", "--report", "report.json",
+                  "--plugins", PLUGINS, "--fix", "--yes", "--json"], env=env, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["root"] == str(tmp_path / "root")
+    assert [c["state"] for c in out["checks"]] == ["fixed"]
+    assert "dns" in (tmp_path / "root" / "etc" / "nsswitch.conf").read_text()

@@ -246,3 +246,48 @@ def test_stop_during_a_repair_ends_the_session_and_the_repair(session, tmp_path)
     assert console.wait(timeout=30) == 0
     assert agent.finish() == 0
     assert wait_until_gone()
+
+
+def list_in_session(support, root, *extra):
+    agent = support.start_agent("--root", str(root), *extra)
+    console = support.start_console(agent.code, "--json")
+    next_event(console, "connected")
+    agent.wait_for("is now with you")
+    grant(agent, console, "diagnose", "asks to")
+    send(console, "plugins")
+    listed = next_event(console, "plugins")
+    send(console, "run quick")
+    ran = next_event(console, "plugin-result") if listed["plugins"] else next_event(
+        console, "error")
+    send(console, "end")
+    console.wait(timeout=30)
+    agent.finish()
+    return listed, ran
+
+
+def test_installed_plugins_run_in_a_session_only_while_the_profile_trusts_their_publisher(
+        support, machine, tmp_path):
+    root, plugins = machine
+    key = str(tmp_path / "example.key")
+    entry = json.loads(run([program("kefu-plugin"), "keygen", "--out", key,
+                            "Example Support"]).stdout)
+    trusting = str(tmp_path / "trusting.json")
+    profile = json.load(open(support.profile))
+    profile["plugin_publishers"] = [entry]
+    json.dump(profile, open(trusting, "w"))
+    pkg = str(tmp_path / "quick.kefupkg")
+    assert run([program("kefu-plugin"), "pack", str(plugins / "quick"), "-o", pkg,
+                "--key", key]).returncode == 0
+    result = run([program("kefu-agentd"), "plugins", "install", "--profile", trusting, pkg])
+    assert result.returncode == 0, result.stderr
+    # No --plugins: the shipped folder, then the installed ones (XDG_DATA_HOME).
+    listed, ran = list_in_session(support, root, "--profile", trusting)
+    assert [p["id"] for p in listed["plugins"]] == ["quick"] and listed["skipped"] == []
+    assert [c["state"] for c in ran["checks"]] == ["problem"]
+    # The session's profile (the fixture's) names no plugin publisher.
+    listed, ran = list_in_session(support, root)
+    assert listed["plugins"] == []
+    assert listed["skipped"][0]["note"] == (
+        'quick is not run: its publisher "Example Support" is no longer trusted by the '
+        'support profile')
+    assert "no plugin 'quick'" in ran["message"]

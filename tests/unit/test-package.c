@@ -584,6 +584,101 @@ static void install_writes_files_then_detects_changes(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+static void installed_package_is_trusted_only_while_its_publisher_is(void **state)
+{
+	struct fixture *fx = *state;
+	char base[] = "/tmp/kefu-package-test-XXXXXX", dest[128], path[192];
+	struct kf_package_publisher renamed = fx->trusted, stranger = {"Example Devices", {0}};
+	struct kf_package *pkg, *installed;
+	enum kf_package_reason reason;
+	struct kf_error err;
+	FILE *f;
+
+	assert_non_null(mkdtemp(base));
+	snprintf(dest, sizeof(dest), "%s/example", base);
+	assert_int_equal(kf_package_verify(fx->good, fx->good_len, "test", &fx->trusted, 1, &limits,
+					   &pkg, NULL, NULL),
+			 KF_OK);
+	assert_int_equal(kf_package_install(pkg, dest, &err), KF_OK);
+	kf_package_free(pkg);
+	assert_int_equal(kf_package_open_installed(dest, "test", &fx->trusted, 1, &limits, true,
+						   &installed, &reason, &err),
+			 KF_OK);
+	/* The bytes kept are the ones that were checked. */
+	assert_int_equal(installed->n_files, 3);
+	assert_non_null(installed->files[2].data);
+	assert_memory_equal(installed->files[2].data, script, sizeof(script) - 1);
+	kf_package_free(installed);
+
+	/* The profile no longer lists the key, or lists it under another name. */
+	memset(stranger.key, 7, sizeof(stranger.key));
+	assert_int_equal(kf_package_open_installed(dest, "test", &stranger, 1, &limits, false, NULL,
+						   &reason, &err),
+			 KF_ERR_AUTH);
+	assert_int_equal(reason, KF_PACKAGE_UNKNOWN_PUBLISHER);
+	assert_int_equal(kf_package_open_installed(dest, "test", NULL, 0, &limits, false, NULL,
+						   &reason, &err),
+			 KF_ERR_AUTH);
+	assert_int_equal(reason, KF_PACKAGE_UNKNOWN_PUBLISHER);
+	renamed.name = "Someone Else";
+	assert_int_equal(kf_package_open_installed(dest, "test", &renamed, 1, &limits, false, NULL,
+						   &reason, &err),
+			 KF_ERR_AUTH);
+	assert_int_equal(reason, KF_PACKAGE_UNKNOWN_PUBLISHER);
+	/* Another kind of package is not run as this kind. */
+	assert_int_not_equal(kf_package_open_installed(dest, "plugin", &fx->trusted, 1, &limits,
+						       false, NULL, &reason, &err),
+			     KF_OK);
+	assert_int_equal(reason, KF_PACKAGE_BAD_MANIFEST);
+
+	/* The kept list edited (a file's hash made to match a change): the signature fails. */
+	snprintf(path, sizeof(path), "%s/.kefu-package.json", dest);
+	f = fopen(path, "a");
+	fputs(" ", f);
+	fclose(f);
+	assert_int_equal(kf_package_open_installed(dest, "test", &fx->trusted, 1, &limits, false,
+						   NULL, &reason, &err),
+			 KF_ERR_AUTH);
+	assert_int_equal(reason, KF_PACKAGE_BAD_SIGNATURE);
+	/* Without the kept signature nothing is trusted. */
+	snprintf(path, sizeof(path), "%s/.kefu-package.sig", dest);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(kf_package_open_installed(dest, "test", &fx->trusted, 1, &limits, false,
+						   NULL, &reason, &err),
+			 KF_ERR_AUTH);
+	assert_int_equal(reason, KF_PACKAGE_UNSIGNED);
+
+	/* Reinstalled, then a file replaced by a link to the same bytes: refused. */
+	assert_int_equal(kf_package_verify(fx->good, fx->good_len, "test", &fx->trusted, 1, &limits,
+					   &pkg, NULL, NULL),
+			 KF_OK);
+	assert_int_equal(kf_package_install(pkg, dest, &err), KF_OK);
+	kf_package_free(pkg);
+	snprintf(path, sizeof(path), "%s/config", dest);
+	f = fopen(path, "w");
+	fputs("x=2\n", f);
+	fclose(f);
+	assert_int_equal(kf_package_open_installed(dest, "test", &fx->trusted, 1, &limits, false,
+						   NULL, &reason, &err),
+			 KF_ERR_INVALID);
+	assert_int_equal(reason, KF_PACKAGE_HASH_MISMATCH);
+	assert_non_null(strstr(err.message, "config"));
+	snprintf(path, sizeof(path), "%s/config", dest);
+	unlink(path);
+	snprintf(dest, sizeof(dest), "%s/copy", base);
+	f = fopen(dest, "w");
+	fputs(config, f);
+	fclose(f);
+	assert_int_equal(symlink(dest, path), 0);
+	snprintf(dest, sizeof(dest), "%s/example", base);
+	assert_int_equal(kf_package_open_installed(dest, "test", &fx->trusted, 1, &limits, false,
+						   NULL, &reason, &err),
+			 KF_ERR_INVALID);
+	assert_int_equal(reason, KF_PACKAGE_MISSING_FILE);
+	snprintf(path, sizeof(path), "rm -rf '%s'", base);
+	assert_int_equal(system(path), 0);
+}
+
 static void keys_are_saved_private_and_never_overwritten(void **state)
 {
 	struct fixture *fx = *state;
@@ -635,6 +730,7 @@ int main(void)
 		cmocka_unit_test(first_member_must_be_the_list),
 		cmocka_unit_test(paths_are_checked),
 		cmocka_unit_test(install_writes_files_then_detects_changes),
+		cmocka_unit_test(installed_package_is_trusted_only_while_its_publisher_is),
 		cmocka_unit_test(keys_are_saved_private_and_never_overwritten),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
