@@ -1,10 +1,11 @@
-/* kefu-agentd: `firmware list|check|apply|history`: LVFS cabinets onto devices, with preflight and consent. SPDX-License-Identifier: MIT */
+/* kefu-agentd: `firmware list|check|apply|history`: LVFS cabinets and kefu firmware packages onto devices, with preflight and consent. SPDX-License-Identifier: MIT */
 #include "agentd/audit.h"
 #include "agentd/commands.h"
 #include "agentd/fw-device.h"
 #include "agentd/fw-history.h"
 #include "agentd/fw-host.h"
 #include "proto/fw-cabinet.h"
+#include "proto/fw-update.h"
 #include "proto/profile.h"
 
 #include <getopt.h>
@@ -28,14 +29,14 @@ struct fw_options {
 
 /* Everything check and apply decided, for the summary and the update. */
 struct fw_plan {
-	struct kf_fw_cabinet *cabinet;
+	struct kf_fw_update *update;
 	struct kf_fw_device *device;
 	char payload_sha256[65];
 };
 
 static void plan_free(struct fw_plan *plan)
 {
-	kf_fw_cabinet_free(plan->cabinet);
+	kf_fw_update_free(plan->update);
 	kf_fw_device_free(plan->device);
 }
 
@@ -104,17 +105,14 @@ static int preflight(const struct fw_options *o, const char *file, struct fw_pla
 
 	if ((r = kf_profile_load(o->profile, &profile, err)) != KF_OK)
 		return r;
-	r = kf_fw_cabinet_load(file, (const char *const *)profile->firmware_ca_pems,
-			       profile->firmware_ca_count, NULL, &plan->cabinet, err);
+	r = kf_fw_update_load(file, profile, &plan->update, err);
 	kf_profile_free(profile);
 	if (r != KF_OK)
 		return r;
-	m = plan->cabinet->metainfo;
-	kf_fw_sha256_hex(plan->cabinet->payload, plan->cabinet->payload_size, plan->payload_sha256);
-	if (m->hardware_guid_count > 0)
-		return kf_error_set(err, KF_ERR_UNSUPPORTED,
-				    "This firmware is only for certain computer models, and kefu "
-				    "cannot check the computer model yet.");
+	m = plan->update->metainfo;
+	kf_fw_sha256_hex(plan->update->payload, plan->update->payload_size, plan->payload_sha256);
+	if ((r = kf_fw_host_check_computer(o->root, m, err)) != KF_OK)
+		return r;
 	if ((r = pick_device(o, m, &plan->device, err)) != KF_OK)
 		return r;
 	format = m->version_format != NULL ? kf_fw_version_format_from_string(m->version_format)
@@ -122,31 +120,37 @@ static int preflight(const struct fw_options *o, const char *file, struct fw_pla
 	if ((r = kf_fw_version_check_update(plan->device->version, plan->device->format, m->version,
 					    format, flags, err)) != KF_OK)
 		return r;
+	if ((m->flags & KF_FW_FLAG_REQUIRE_AC) &&
+	    kf_fw_host_check_power(o->root, KF_FW_MAINS_ONLY, NULL) != KF_OK)
+		return kf_error_set(err, KF_ERR_DENIED,
+				    "This firmware must be installed on mains power; plug in the "
+				    "power adapter.");
 	if ((r = kf_fw_host_check_power(o->root, o->battery_threshold, err)) != KF_OK)
 		return r;
 	if (plan->device->is_busy)
 		return kf_error_set(err, KF_ERR_STATE,
 				    "The device %s is busy; try again when it is idle.",
 				    plan->device->id);
-	if (plan->cabinet->payload_size > plan->device->capacity)
+	if (plan->update->payload_size > plan->device->capacity)
 		return kf_error_set(err, KF_ERR_TOO_LARGE,
 				    "The firmware (%zu bytes) does not fit the device's storage "
 				    "(%llu bytes).",
-				    plan->cabinet->payload_size,
+				    plan->update->payload_size,
 				    (unsigned long long)plan->device->capacity);
 	return KF_OK;
 }
 
 static void print_plan(const struct fw_plan *plan)
 {
-	const struct kf_fw_metainfo *m = plan->cabinet->metainfo;
+	const struct kf_fw_metainfo *m = plan->update->metainfo;
 
 	printf("%s %s (%s)%s%s\n", m->name ? m->name : m->id, m->version, m->id,
 	       m->developer_name ? " from " : "", m->developer_name ? m->developer_name : "");
 	if (m->summary != NULL)
 		printf("  %s\n", m->summary);
-	printf("  signed: %s and %s verify against the trusted firmware CAs\n",
-	       plan->cabinet->metainfo_name, m->payload_name);
+	printf("  signed: %s\n", plan->update->signed_by);
+	if (m->flags & KF_FW_FLAG_SECURITY)
+		printf("  this update fixes a security problem\n");
 	printf("  device: %s (%s), running %s\n", plan->device->id, plan->device->name,
 	       plan->device->version);
 	if (m->release_text != NULL)
@@ -218,8 +222,8 @@ static void audit(const char *event, const char *file, const struct fw_plan *pla
 		json_object_set_new(fields, "device", json_string(plan->device->id));
 		json_object_set_new(fields, "from", json_string(plan->device->version));
 	}
-	if (plan != NULL && plan->cabinet != NULL)
-		json_object_set_new(fields, "to", json_string(plan->cabinet->metainfo->version));
+	if (plan != NULL && plan->update != NULL)
+		json_object_set_new(fields, "to", json_string(plan->update->metainfo->version));
 	if (detail != NULL)
 		json_object_set_new(fields, "detail", json_string(detail));
 	if (kf_audit_event(log, event, fields, &err) != KF_OK)
@@ -310,9 +314,9 @@ static bool approved(const struct fw_options *o, const struct fw_plan *plan)
 	fprintf(stderr,
 		"Install %s %s on %s (%s, now %s)?\n"
 		"Do not unplug the device or turn off the computer while it is being written.\n",
-		plan->cabinet->metainfo->name ? plan->cabinet->metainfo->name
-					      : plan->cabinet->metainfo->id,
-		plan->cabinet->metainfo->version, plan->device->id, plan->device->name,
+		plan->update->metainfo->name ? plan->update->metainfo->name
+					     : plan->update->metainfo->id,
+		plan->update->metainfo->version, plan->device->id, plan->device->name,
 		plan->device->version);
 	if (o->yes)
 		return true;
@@ -352,7 +356,7 @@ static int wait_for_restart(const struct fw_plan *plan, struct kf_fw_device **ou
 static const char *install(const struct fw_plan *plan, struct progress *progress, char *detail,
 			   size_t size)
 {
-	const struct kf_fw_metainfo *m = plan->cabinet->metainfo;
+	const struct kf_fw_metainfo *m = plan->update->metainfo;
 	struct kf_fw_device *after = NULL;
 	struct kf_error err;
 	char sha[65];
@@ -360,7 +364,7 @@ static const char *install(const struct fw_plan *plan, struct progress *progress
 	const char *result;
 
 	show_phase(progress, "write");
-	if (kf_fw_device_write(plan->device, plan->cabinet->payload, plan->cabinet->payload_size,
+	if (kf_fw_device_write(plan->device, plan->update->payload, plan->update->payload_size,
 			       plan->payload_sha256, show_progress, progress, &err) != KF_OK) {
 		snprintf(detail, size, "writing failed: %s", err.message);
 		return "failed";
@@ -371,7 +375,7 @@ static const char *install(const struct fw_plan *plan, struct progress *progress
 		return "failed";
 	}
 	show_progress(progress, 1, 1);
-	if (strcmp(sha, plan->payload_sha256) != 0 || stored != plan->cabinet->payload_size) {
+	if (strcmp(sha, plan->payload_sha256) != 0 || stored != plan->update->payload_size) {
 		snprintf(detail, size, "the device holds a different image than was sent");
 		return "failed";
 	}
@@ -436,7 +440,7 @@ static int apply(const struct fw_options *o, const char *file)
 	kf_fw_history_now(when, sizeof(when));
 	entry = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "device", plan.device->id,
 			  "device_name", plan.device->name, "from", plan.device->version, "to",
-			  plan.cabinet->metainfo->version, "file", file, "when", when, "boot_id",
+			  plan.update->metainfo->version, "file", file, "when", when, "boot_id",
 			  boot_id);
 	json_array_append_new(history, entry);
 	record(o, history, entry, "writing", NULL);
@@ -456,8 +460,8 @@ static int apply(const struct fw_options *o, const char *file)
 						      : "firmware-failed",
 	      file, &plan, detail);
 	if (strcmp(result, "success") == 0)
-		printf("Installed %s on %s: %s.\n", plan.cabinet->metainfo->version,
-		       plan.device->id, detail);
+		printf("Installed %s on %s: %s.\n", plan.update->metainfo->version, plan.device->id,
+		       detail);
 	else if (strcmp(result, "pending-reboot") == 0)
 		printf("Restart the computer to finish: %s. `%s firmware history` shows the result "
 		       "afterwards.\n",
@@ -484,7 +488,7 @@ static int check(const struct fw_options *o, const char *file)
 	}
 	print_plan(&plan);
 	printf("Ready to install: %s %s -> %s.\n", plan.device->id, plan.device->version,
-	       plan.cabinet->metainfo->version);
+	       plan.update->metainfo->version);
 	plan_free(&plan);
 	return KF_EXIT_OK;
 }
