@@ -83,7 +83,8 @@ static int text(json_t *object, const char *key, size_t max, bool required, bool
 	if (s == NULL || json_string_length(value) == 0 || json_string_length(value) > max ||
 	    strlen(s) != json_string_length(value))
 		return kf_error_set(err, KF_ERR_INVALID,
-				    "firmware.json: \"%s\" must be text of 1 to %zu bytes", key, max);
+				    "firmware.json: \"%s\" must be text of 1 to %zu bytes", key,
+				    max);
 	for (const char *p = s; *p != '\0'; p++) {
 		unsigned char c = (unsigned char)*p;
 
@@ -123,8 +124,9 @@ static int add_device(char ***list, size_t *count, const char *id, struct kf_err
 		for (int i = 0; i < KF_FW_GUID_STRING_SIZE; i++)
 			guid[i] = (char)tolower((unsigned char)id[i]);
 	} else if (!is_instance_id(id) || (r = kf_fw_guid_from_instance_id(id, guid, err)) != 0)
-		return invalid(err, "firmware.json: \"devices\" holds %s, which is neither a GUID "
-				    "nor an instance ID",
+		return invalid(err,
+			       "firmware.json: \"devices\" holds %s, which is neither a GUID "
+			       "nor an instance ID",
 			       "an entry");
 	grown = realloc(*list, (*count + 1) * sizeof(char *));
 	if (grown == NULL)
@@ -143,7 +145,8 @@ static int parse_devices(json_t *devices, struct kf_fw_metainfo *m, struct kf_er
 	int r;
 
 	if (!json_is_array(devices) || json_array_size(devices) == 0)
-		return invalid(err, "firmware.json: %s must list the devices' instance IDs or GUIDs",
+		return invalid(err,
+			       "firmware.json: %s must list the devices' instance IDs or GUIDs",
 			       "\"devices\"");
 	if (json_array_size(devices) > KF_FW_MANIFEST_MAX_IDS)
 		return kf_error_set(err, KF_ERR_TOO_LARGE,
@@ -170,7 +173,8 @@ static int parse_image(json_t *image, struct kf_fw_metainfo *m, struct kf_error 
 	int r;
 
 	if (!json_is_object(image))
-		return invalid(err, "firmware.json: %s must be an object with \"file\"", "\"image\"");
+		return invalid(err, "firmware.json: %s must be an object with \"file\"",
+			       "\"image\"");
 	if (!has_only_keys(image, keys, &unknown))
 		return invalid(err, "firmware.json: \"image\" has an unknown field \"%.64s\"",
 			       unknown);
@@ -250,13 +254,15 @@ static int parse_requires(json_t *requires, struct kf_fw_metainfo *m, struct kf_
 		{
 			struct kf_fw_computer *c = &m->computers[i];
 
-			if (!json_is_object(value) || !has_only_keys(value, computer_keys, &unknown))
+			if (!json_is_object(value) ||
+			    !has_only_keys(value, computer_keys, &unknown))
 				return invalid(err,
 					       "firmware.json: each of %s has \"vendor\" and "
 					       "maybe \"product\"",
 					       "\"requires\" \"computers\"");
 			m->computer_count++;
-			if ((r = text(value, "vendor", 256, true, false, &c->vendor, err)) != KF_OK ||
+			if ((r = text(value, "vendor", 256, true, false, &c->vendor, err)) !=
+				    KF_OK ||
 			    (r = text(value, "product", 256, false, false, &c->product, err)) !=
 				    KF_OK)
 				return r;
@@ -285,9 +291,9 @@ static int parse_requires(json_t *requires, struct kf_fw_metainfo *m, struct kf_
 static int parse(json_t *root, struct kf_fw_metainfo *m, struct kf_error *err)
 {
 	static const char *const keys[] = {
-		"format", "id", "name", "summary", "vendor", "publisher", "devices",
-		"version",	  "version_format", "image",	"flags",   "release_notes", "requires",
-		NULL,
+		"format",   "id",      "name",           "summary", "vendor", "publisher",
+		"devices",  "version", "version_format", "image",   "flags",  "release_notes",
+		"requires", NULL,
 	};
 	const char *unknown = NULL;
 	json_t *format = json_object_get(root, "format");
@@ -307,8 +313,8 @@ static int parse(json_t *root, struct kf_fw_metainfo *m, struct kf_error *err)
 	    (r = text(root, "version", 64, true, false, &m->version, err)) != KF_OK ||
 	    (r = text(root, "version_format", 32, false, false, &m->version_format, err)) !=
 		    KF_OK ||
-	    (r = text(root, "release_notes", KF_FW_METAINFO_MAX_TEXT, false, true,
-		      &m->release_text, err)) != KF_OK)
+	    (r = text(root, "release_notes", KF_FW_METAINFO_MAX_TEXT, false, true, &m->release_text,
+		      err)) != KF_OK)
 		return r;
 	if ((r = parse_devices(json_object_get(root, "devices"), m, err)) != KF_OK ||
 	    (r = parse_image(json_object_get(root, "image"), m, err)) != KF_OK ||
@@ -321,7 +327,8 @@ static int parse(json_t *root, struct kf_fw_metainfo *m, struct kf_error *err)
 	if (m->version_format != NULL) {
 		version_format = kf_fw_version_format_from_string(m->version_format);
 		if (version_format == KF_FW_VERSION_UNKNOWN)
-			return invalid(err, "firmware.json: the version format \"%.32s\" is unknown",
+			return invalid(err,
+				       "firmware.json: the version format \"%.32s\" is unknown",
 				       m->version_format);
 	}
 	return KF_OK;
@@ -374,7 +381,8 @@ int kf_fw_package_trust(const struct kf_profile *profile, struct kf_package_publ
 			free(*trusted);
 			*trusted = NULL;
 			return kf_error_set(err, KF_ERR_INVALID,
-					    "profile: firmware publisher %s has a bad key", p->name);
+					    "profile: firmware publisher %s has a bad key",
+					    p->name);
 		}
 	}
 	*n_trusted = profile->firmware_publisher_count;
@@ -419,8 +427,9 @@ int kf_fw_package_check(const struct kf_package *pkg, struct kf_fw_metainfo **me
 		r = refuse(reason, err,
 			   "firmware.json: its \"publisher\" is not the package's publisher");
 	else if (image == NULL || image == json) {
-		snprintf(detail, sizeof(detail), "firmware.json names the image %.128s, which is "
-						 "not in the package",
+		snprintf(detail, sizeof(detail),
+			 "firmware.json names the image %.128s, which is "
+			 "not in the package",
 			 m->payload_name);
 		r = refuse(reason, err, detail);
 	} else if (image->size == 0)

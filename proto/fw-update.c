@@ -119,8 +119,9 @@ static int load_package(const char *path, const struct kf_profile *profile,
 		goto out;
 	}
 	key = kf_base64_encode(pkg->key, sizeof(pkg->key));
-	if (asprintf(&update->signed_by, "the package is signed by the trusted publisher \"%s\" (%s)",
-		     pkg->publisher, key != NULL ? key : "?") < 0) {
+	if (asprintf(&update->signed_by,
+		     "the package is signed by the trusted publisher \"%s\" (%s)", pkg->publisher,
+		     key != NULL ? key : "?") < 0) {
 		update->signed_by = NULL;
 		r = kf_error_set(err, KF_ERR_NOMEM, "out of memory");
 		goto out;
@@ -136,8 +137,8 @@ out:
 	return r;
 }
 
-int kf_fw_update_load(const char *path, const struct kf_profile *profile,
-		      struct kf_fw_update **out, struct kf_error *err)
+int kf_fw_update_load(const char *path, const struct kf_profile *profile, struct kf_fw_update **out,
+		      struct kf_error *err)
 {
 	struct kf_fw_update *update;
 	int r;
@@ -147,8 +148,9 @@ int kf_fw_update_load(const char *path, const struct kf_profile *profile,
 	if (update == NULL)
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
 	if ((r = kf_fw_update_sniff(path, &update->source, err)) == KF_OK)
-		r = update->source == KF_FW_SOURCE_CABINET ? load_cabinet(path, profile, update, err)
-							   : load_package(path, profile, update, err);
+		r = update->source == KF_FW_SOURCE_CABINET
+			    ? load_cabinet(path, profile, update, err)
+			    : load_package(path, profile, update, err);
 	if (r != KF_OK) {
 		kf_fw_update_free(update);
 		return r;

@@ -12,7 +12,8 @@
 
 enum kf_fw_update_source {
 	KF_FW_SOURCE_CABINET, /* LVFS cabinet: Jcat PKCS#7 against the profile's firmware_cas */
-	KF_FW_SOURCE_PACKAGE, /* kefu package: Ed25519 by one of the profile's firmware_publishers */
+	KF_FW_SOURCE_PACKAGE, /* kefu package: Ed25519 by one of the profile's firmware_publishers
+			       */
 };
 
 struct kf_fw_update {

@@ -15,7 +15,8 @@
 
 #define FAKE_GUID "b585990a-003e-5270-89d5-3705a17f9a43"
 #define HEAD                                                                                       \
-	"{\"format\":1,\"id\":\"com.example.emu\",\"publisher\":\"Example\",\"version\":\"1.2.5\","
+	"{\"format\":1,\"id\":\"com.example.emu\",\"publisher\":\"Example\",\"version\":\"1.2."    \
+	"5\","
 
 static int parse(const char *json, struct kf_fw_metainfo **m, struct kf_error *err)
 {
@@ -29,27 +30,29 @@ static void full_manifest_parses(void **state)
 	(void)state;
 
 	assert_int_equal(
-		parse(HEAD "\"name\":\"Emu\",\"summary\":\"s\",\"vendor\":\"Example Inc.\","
-			   "\"devices\":[\"USB\\\\VID_273F&PID_1004\",\"B585990A-003E-5270-89D5-"
-			   "3705A17F9A43\"],\"version_format\":\"triplet\","
-			   "\"image\":{\"file\":\"fw/emu.bin\",\"sha256\":\"" FAKE_GUID
-			   "\"},\"flags\":[\"security\",\"require-ac\"],"
-			   "\"release_notes\":\"line one\\nline two\","
-			   "\"requires\":{\"computers\":[{\"vendor\":\"LENOVO\"},{\"vendor\":\"Dell "
-			   "Inc.\",\"product\":\"XPS\"}]}}",
+		parse(HEAD
+		      "\"name\":\"Emu\",\"summary\":\"s\",\"vendor\":\"Example Inc.\","
+		      "\"devices\":[\"USB\\\\VID_273F&PID_1004\",\"B585990A-003E-5270-89D5-"
+		      "3705A17F9A43\"],\"version_format\":\"triplet\","
+		      "\"image\":{\"file\":\"fw/emu.bin\",\"sha256\":\"" FAKE_GUID
+		      "\"},\"flags\":[\"security\",\"require-ac\"],"
+		      "\"release_notes\":\"line one\\nline two\","
+		      "\"requires\":{\"computers\":[{\"vendor\":\"LENOVO\"},{\"vendor\":\"Dell "
+		      "Inc.\",\"product\":\"XPS\"}]}}",
 		      &m, &err),
 		KF_ERR_INVALID); /* a GUID is not a SHA-256 */
 	assert_non_null(strstr(err.message, "64 hexadecimal digits"));
 	assert_int_equal(
-		parse(HEAD "\"name\":\"Emu\",\"vendor\":\"Example Inc.\","
-			   "\"devices\":[\"USB\\\\VID_273F&PID_1004\",\"B585990A-003E-5270-89D5-"
-			   "3705A17F9A43\"],\"version_format\":\"triplet\","
-			   "\"image\":{\"file\":\"fw/emu.bin\",\"sha256\":"
-			   "\"77F3E17BAD9D510786133804FC1E050488F628257CE00C7E23938F7B31C4CAC2\"},"
-			   "\"flags\":[\"security\",\"require-ac\"],"
-			   "\"release_notes\":\"line one\\nline two\","
-			   "\"requires\":{\"computers\":[{\"vendor\":\"LENOVO\"},{\"vendor\":\"Dell "
-			   "Inc.\",\"product\":\"XPS\"}]}}",
+		parse(HEAD
+		      "\"name\":\"Emu\",\"vendor\":\"Example Inc.\","
+		      "\"devices\":[\"USB\\\\VID_273F&PID_1004\",\"B585990A-003E-5270-89D5-"
+		      "3705A17F9A43\"],\"version_format\":\"triplet\","
+		      "\"image\":{\"file\":\"fw/emu.bin\",\"sha256\":"
+		      "\"77F3E17BAD9D510786133804FC1E050488F628257CE00C7E23938F7B31C4CAC2\"},"
+		      "\"flags\":[\"security\",\"require-ac\"],"
+		      "\"release_notes\":\"line one\\nline two\","
+		      "\"requires\":{\"computers\":[{\"vendor\":\"LENOVO\"},{\"vendor\":\"Dell "
+		      "Inc.\",\"product\":\"XPS\"}]}}",
 		      &m, &err),
 		KF_OK);
 	assert_string_equal(m->id, "com.example.emu");
@@ -107,7 +110,8 @@ static void hostile_or_incomplete_manifests_are_refused(void **state)
 		 "plain file name"},
 		{HEAD "\"devices\":[\"" FAKE_GUID "\"],\"image\":{\"file\":\"a\",\"size\":1}}",
 		 "unknown field \"size\""},
-		{HEAD "\"devices\":[\"" FAKE_GUID "\"],\"image\":{\"file\":\"a\"},\"flags\":[\"x\"]}",
+		{HEAD "\"devices\":[\"" FAKE_GUID
+		      "\"],\"image\":{\"file\":\"a\"},\"flags\":[\"x\"]}",
 		 "flag \"x\" is unknown"},
 		{HEAD "\"devices\":[\"" FAKE_GUID "\"],\"image\":{\"file\":\"a\"},"
 		      "\"version_format\":\"octal\"}",
@@ -176,8 +180,8 @@ static struct kf_package *package_of(const char *manifest, const char *image_nam
 		 .data = (uint8_t *)manifest},
 		{.path = (char *)image_name, .size = strlen(image), .data = (uint8_t *)image},
 	};
-	struct kf_package_spec spec = {KF_FW_PACKAGE_KIND, "com.example.emu", version, "Example",
-				       2, files};
+	struct kf_package_spec spec = {
+		KF_FW_PACKAGE_KIND, "com.example.emu", version, "Example", 2, files};
 	struct kf_package *pkg = NULL;
 	struct kf_error err;
 	uint8_t *data;
