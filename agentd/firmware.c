@@ -2,6 +2,7 @@
 #include "agentd/audit.h"
 #include "agentd/commands.h"
 #include "agentd/fw-device.h"
+#include "agentd/fw-fwupd.h"
 #include "agentd/fw-history.h"
 #include "agentd/fw-host.h"
 #include "agentd/fw-ssh.h"
@@ -27,6 +28,7 @@
 struct fw_options {
 	const char *profile, *devices, *root, *device_id, *history;
 	bool reinstall, downgrade, yes, json;
+	bool use_fwupd; /* --fwupd: hand cabinets to fwupd, never to kefu's devices */
 	int battery_threshold;
 	/* An appliance over SSH (--ssh) instead of the devices folder. */
 	const char *ssh, *identity;
@@ -41,7 +43,9 @@ struct fw_options {
 struct fw_plan {
 	struct kf_fw_update *update;
 	struct kf_fw_device *device;
-	struct kf_fw_ssh *ssh; /* the logged-in connection to an appliance */
+	struct kf_fw_ssh *ssh;     /* the logged-in connection to an appliance */
+	char fwupd_tool[PATH_MAX]; /* set when fwupd installs it: fwupdmgr or fwupdtool */
+	char *fwupd_device_id;
 	char payload_sha256[65];
 };
 
@@ -50,6 +54,8 @@ static void plan_free(struct fw_plan *plan)
 	kf_fw_update_free(plan->update);
 	kf_fw_device_free(plan->device);
 	kf_fw_ssh_close(plan->ssh);
+	free(plan->fwupd_device_id);
+	plan->fwupd_device_id = NULL;
 	plan->update = NULL;
 	plan->device = NULL;
 	plan->ssh = NULL;
@@ -170,6 +176,49 @@ static int pick_device(const struct fw_options *o, const struct kf_fw_metainfo *
 	return r;
 }
 
+/* A device fwupd manages and the cabinet is for, as a kefu device for the checks. */
+static int pick_fwupd_device(const struct fw_options *o, const struct kf_fw_metainfo *m,
+			     struct fw_plan *plan, struct kf_error *err)
+{
+	struct kf_fwupd_device *devices = NULL;
+	const struct kf_fwupd_device *match;
+	struct kf_fw_device *d;
+	size_t count = 0;
+	int r;
+
+	(void)o;
+	if ((r = kf_fwupd_open(plan->fwupd_tool, sizeof(plan->fwupd_tool), &devices, &count,
+			       err)) != KF_OK)
+		return r;
+	match = kf_fwupd_match(devices, count, m);
+	if (match == NULL || match->version == NULL) {
+		kf_fwupd_devices_free(devices, count);
+		return kf_error_set(err, KF_ERR_NOT_FOUND,
+				    "fwupd manages no updatable device that takes this firmware.");
+	}
+	d = calloc(1, sizeof(*d));
+	if (d != NULL) {
+		d->id = strdup(match->id);
+		d->name = strdup(match->name != NULL ? match->name : match->id);
+		d->version = strdup(match->version);
+		d->boot_id = strdup("");
+		d->format = match->version_format != NULL
+				    ? kf_fw_version_format_from_string(match->version_format)
+				    : kf_fw_version_guess_format(match->version);
+		/* fwupd checks the image's size itself. */
+		d->capacity = UINT64_MAX;
+	}
+	plan->fwupd_device_id = strdup(match->id);
+	kf_fwupd_devices_free(devices, count);
+	if (d == NULL || d->id == NULL || d->name == NULL || d->version == NULL ||
+	    d->boot_id == NULL || plan->fwupd_device_id == NULL) {
+		kf_fw_device_free(d);
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	}
+	plan->device = d;
+	return KF_OK;
+}
+
 /*
  * Every check that must pass before a single byte goes to the device, in the order a
  * customer would ask about them. The first failure is one plain sentence in err.
@@ -210,7 +259,16 @@ static int preflight(struct fw_options *o, const char *file, struct fw_plan *pla
 	} else {
 		if ((r = kf_fw_host_check_computer(o->root, m, err)) != KF_OK)
 			return r;
-		if ((r = pick_device(o, m, &plan->device, err)) != KF_OK)
+		if (o->use_fwupd)
+			r = KF_ERR_NOT_FOUND;
+		else
+			r = pick_device(o, m, &plan->device, err);
+		/* A device that speaks kefu's protocol comes first; fwupd's devices next. */
+		if (r == KF_ERR_NOT_FOUND && o->device_id == NULL &&
+		    plan->update->source == KF_FW_SOURCE_CABINET &&
+		    pick_fwupd_device(o, m, plan, o->use_fwupd ? err : NULL) == KF_OK)
+			r = KF_OK;
+		if (r != KF_OK)
 			return r;
 	}
 	format = m->version_format != NULL ? kf_fw_version_format_from_string(m->version_format)
@@ -250,8 +308,8 @@ static void print_plan(const struct fw_plan *plan)
 	printf("  signed: %s\n", plan->update->signed_by);
 	if (m->flags & KF_FW_FLAG_SECURITY)
 		printf("  this update fixes a security problem\n");
-	printf("  device: %s (%s), running %s\n", plan->device->id, plan->device->name,
-	       plan->device->version);
+	printf("  device: %s (%s), running %s%s\n", plan->device->id, plan->device->name,
+	       plan->device->version, plan->fwupd_device_id != NULL ? ", managed by fwupd" : "");
 	if (m->release_text != NULL)
 		printf("  changes: %s\n", m->release_text);
 }
@@ -504,6 +562,59 @@ static const char *install(const struct fw_plan *plan, struct progress *progress
 	return result;
 }
 
+struct fwupd_relay {
+	struct progress *progress;
+	char phase[64];
+};
+
+static void relay_fwupd_progress(void *data, const char *phase, int percent)
+{
+	struct fwupd_relay *relay = data;
+
+	if (strcmp(relay->phase, phase) != 0) {
+		snprintf(relay->phase, sizeof(relay->phase), "%s", phase);
+		show_phase(relay->progress, relay->phase);
+	}
+	show_progress(relay->progress, (uint64_t)percent, 100);
+}
+
+/* fwupd writes, checks and restarts the device; kefu relays and reads back its record. */
+static const char *install_fwupd(const struct fw_options *o, const char *file,
+				 const struct fw_plan *plan, struct progress *progress,
+				 char *detail, size_t size)
+{
+	const char *target = plan->update->metainfo->version;
+	struct fwupd_relay relay = {progress, ""};
+	struct kf_error err;
+	char version[64];
+	int state;
+
+	if (kf_fwupd_install(plan->fwupd_tool, file, plan->fwupd_device_id, o->reinstall,
+			     o->downgrade, relay_fwupd_progress, &relay, &state, version,
+			     sizeof(version), &err) != KF_OK) {
+		snprintf(detail, size, "%s", err.message);
+		return "failed";
+	}
+	if (state == KF_FWUPD_STATE_NEEDS_REBOOT || state == KF_FWUPD_STATE_PENDING) {
+		snprintf(detail, size, "fwupd wrote %s; it starts when the computer restarts",
+			 target);
+		return "pending-reboot";
+	}
+	if (state != KF_FWUPD_STATE_SUCCESS || strcmp(version, target) != 0) {
+		snprintf(detail, size, "fwupd records the update as %s, version %s",
+			 state == KF_FWUPD_STATE_FAILED || state == KF_FWUPD_STATE_FAILED_TRANSIENT
+				 ? "failed"
+				 : "unfinished",
+			 version[0] != '\0' ? version : "unknown");
+		return "failed";
+	}
+	snprintf(detail, size, "fwupd (%.32s) installed it and records the device at %s",
+		 strrchr(plan->fwupd_tool, '/') != NULL ? strrchr(plan->fwupd_tool, '/') + 1
+							: plan->fwupd_tool,
+		 version);
+	return "success";
+}
+
 /* The name the upload gets in the appliance's SFTP folder: plain, so no quoting is needed. */
 static void upload_name(const struct fw_plan *plan, char *out, size_t size)
 {
@@ -686,8 +797,12 @@ static int apply(struct fw_options *o, const char *file)
 	sigaction(SIGINT, &ignore, &old_int);
 	sigaction(SIGTERM, &ignore, &old_term);
 	sigaction(SIGHUP, &ignore, &old_hup);
-	result = o->ssh != NULL ? install_ssh(o, &plan, &progress, detail, sizeof(detail))
-				: install(&plan, &progress, detail, sizeof(detail));
+	if (o->ssh != NULL)
+		result = install_ssh(o, &plan, &progress, detail, sizeof(detail));
+	else if (plan.fwupd_device_id != NULL)
+		result = install_fwupd(o, file, &plan, &progress, detail, sizeof(detail));
+	else
+		result = install(&plan, &progress, detail, sizeof(detail));
 	end_progress(&progress);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
@@ -843,6 +958,7 @@ int kf_agentd_cmd_firmware(int argc, char **argv)
 		{"password-stdin", no_argument, NULL, 'P'},
 		{"identity", required_argument, NULL, 'i'},
 		{"restart-timeout", required_argument, NULL, 'T'},
+		{"fwupd", no_argument, NULL, 'F'},
 		{NULL, 0, NULL, 0},
 	};
 	struct fw_options o = {
@@ -902,6 +1018,9 @@ int kf_agentd_cmd_firmware(int argc, char **argv)
 			break;
 		case 'P':
 			o.password_from_stdin = true;
+			break;
+		case 'F':
+			o.use_fwupd = true;
 			break;
 		case 'i':
 			o.identity = optarg;

@@ -32,8 +32,8 @@
 #define HOST_KEY_ALGORITHMS                                                                        \
 	"ssh-ed25519,ecdsa-sha2-nistp521,ecdsa-sha2-nistp384,ecdsa-sha2-nistp256,rsa-sha2-512,"    \
 	"rsa-sha2-256"
-#define CIPHERS     "aes256-ctr,aes192-ctr,aes128-ctr"
-#define MACS        "hmac-sha2-512,hmac-sha2-256"
+#define CIPHERS      "aes256-ctr,aes192-ctr,aes128-ctr"
+#define MACS         "hmac-sha2-512,hmac-sha2-256"
 #define UPLOAD_CHUNK (32 * 1024)
 
 struct kf_fw_ssh {
@@ -68,7 +68,8 @@ int kf_fw_ssh_parse_target(const char *text, struct kf_fw_ssh_target *t, struct 
 	if (*host == '[') {
 		end = strchr(host, ']');
 		if (end == NULL || (end[1] != '\0' && end[1] != ':'))
-			return kf_error_set(err, KF_ERR_INVALID, "--ssh: an IPv6 address goes in []");
+			return kf_error_set(err, KF_ERR_INVALID,
+					    "--ssh: an IPv6 address goes in []");
 		colon = end[1] == ':' ? end + 1 : NULL;
 		host++;
 		host_len = (size_t)(end - host);
@@ -90,7 +91,8 @@ int kf_fw_ssh_parse_target(const char *text, struct kf_fw_ssh_target *t, struct 
 	memcpy(t->host, host, host_len);
 	for (size_t i = 0; i < user_len; i++)
 		if ((unsigned char)t->user[i] <= ' ' || t->user[i] == 0x7f)
-			return kf_error_set(err, KF_ERR_INVALID, "--ssh: the user name is not valid");
+			return kf_error_set(err, KF_ERR_INVALID,
+					    "--ssh: the user name is not valid");
 	return KF_OK;
 }
 
@@ -113,8 +115,8 @@ static int connect_tcp(const struct kf_fw_ssh_target *t, unsigned timeout_ms, in
 
 	snprintf(port, sizeof(port), "%u", t->port);
 	if ((r = getaddrinfo(t->host, port, &hints, &list)) != 0)
-		return kf_error_set(err, KF_ERR_NOT_FOUND, "cannot find the device %s: %s",
-				    t->host, gai_strerror(r));
+		return kf_error_set(err, KF_ERR_NOT_FOUND, "cannot find the device %s: %s", t->host,
+				    gai_strerror(r));
 	for (ai = list; ai != NULL; ai = ai->ai_next) {
 		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
 				ai->ai_protocol);
@@ -167,8 +169,8 @@ static int set_preferences(LIBSSH2_SESSION *session)
 		libssh2_session_method_pref(session, LIBSSH2_METHOD_COMP_CS, "none") |
 		libssh2_session_method_pref(session, LIBSSH2_METHOD_COMP_SC, "none");
 
-	return r | libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY,
-					       HOST_KEY_ALGORITHMS);
+	return r |
+	       libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, HOST_KEY_ALGORITHMS);
 }
 
 static void answer_prompts(const char *name, int name_len, const char *instruction,
@@ -231,7 +233,8 @@ static int log_in(struct kf_fw_ssh *ssh, const struct kf_fw_ssh_options *o, stru
 		return kf_error_set(err, KF_ERR_CLOSED, "the device ended the login: %s",
 				    last_error(ssh->session));
 	if (o->identity == NULL && o->get_password != NULL &&
-	    (strstr(methods, "password") != NULL || strstr(methods, "keyboard-interactive") != NULL) &&
+	    (strstr(methods, "password") != NULL ||
+	     strstr(methods, "keyboard-interactive") != NULL) &&
 	    (password = o->get_password(o->password_data)) == NULL)
 		return kf_error_set(err, KF_ERR_DENIED, "No password was given for the device.");
 	if (o->identity != NULL && strstr(methods, "publickey") != NULL)
@@ -284,7 +287,8 @@ int kf_fw_ssh_connect(const struct kf_fw_ssh_options *o, struct kf_fw_ssh **out,
 	libssh2_session_set_blocking(ssh->session, 1);
 	libssh2_session_set_timeout(ssh->session, (long)ssh->timeout_ms);
 	if (set_preferences(ssh->session) != 0) {
-		r = kf_error_set(err, KF_ERR_UNSUPPORTED, "libssh2 lacks the SSH algorithms kefu uses");
+		r = kf_error_set(err, KF_ERR_UNSUPPORTED,
+				 "libssh2 lacks the SSH algorithms kefu uses");
 		goto fail;
 	}
 	if (libssh2_session_handshake(ssh->session, ssh->fd) != 0) {
@@ -350,8 +354,9 @@ int kf_fw_ssh_run(struct kf_fw_ssh *ssh, const char *command, unsigned timeout_m
 		if (n == 0 && libssh2_channel_eof(channel))
 			break;
 		if (n == LIBSSH2_ERROR_TIMEOUT) {
-			r = kf_error_set(err, KF_ERR_TIMEOUT, "the device did not finish %s in %u s",
-					 command, timeout_ms / 1000);
+			r = kf_error_set(err, KF_ERR_TIMEOUT,
+					 "the device did not finish %s in %u s", command,
+					 timeout_ms / 1000);
 			goto out;
 		}
 		if (n < 0) {
@@ -397,8 +402,8 @@ int kf_fw_ssh_upload(struct kf_fw_ssh *ssh, const char *remote_path, const uint8
 		return kf_error_set(err, KF_ERR_UNSUPPORTED, "the device offers no SFTP: %s",
 				    last_error(ssh->session));
 	file = libssh2_sftp_open_ex(ssh->sftp, remote_path, (unsigned int)strlen(remote_path),
-				    LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC,
-				    0600, LIBSSH2_SFTP_OPENFILE);
+				    LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, 0600,
+				    LIBSSH2_SFTP_OPENFILE);
 	if (file == NULL)
 		return kf_error_set(err, KF_ERR_IO, "cannot create %s on the device: %s",
 				    remote_path, last_error(ssh->session));
@@ -407,9 +412,10 @@ int kf_fw_ssh_upload(struct kf_fw_ssh *ssh, const char *remote_path, const uint8
 		ssize_t n = libssh2_sftp_write(file, (const char *)data + sent, want);
 
 		if (n <= 0) {
-			r = kf_error_set(err, n == LIBSSH2_ERROR_TIMEOUT ? KF_ERR_TIMEOUT : KF_ERR_CLOSED,
-					 "uploading to the device failed after %zu of %zu bytes: %s",
-					 sent, size, last_error(ssh->session));
+			r = kf_error_set(
+				err, n == LIBSSH2_ERROR_TIMEOUT ? KF_ERR_TIMEOUT : KF_ERR_CLOSED,
+				"uploading to the device failed after %zu of %zu bytes: %s", sent,
+				size, last_error(ssh->session));
 			break;
 		}
 		sent += (size_t)n;

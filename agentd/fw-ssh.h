@@ -10,11 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KF_FW_SSH_PORT          22
-#define KF_FW_SSH_TIMEOUT_MS    15000   /* connecting, the handshake, logging in, one request */
-#define KF_FW_SSH_UPDATE_MS     600000  /* the appliance writing and checking an image */
-#define KF_FW_SSH_OUTPUT_MAX    65536   /* bytes a command may print */
-#define KF_FW_SSH_PASSWORD_MAX  1024
+#define KF_FW_SSH_PORT         22
+#define KF_FW_SSH_TIMEOUT_MS   15000  /* connecting, the handshake, logging in, one request */
+#define KF_FW_SSH_UPDATE_MS    600000 /* the appliance writing and checking an image */
+#define KF_FW_SSH_OUTPUT_MAX   65536  /* bytes a command may print */
+#define KF_FW_SSH_PASSWORD_MAX 1024
 
 /* USER@HOST[:PORT]; HOST may be a name, an IPv4 address or [IPv6]. */
 struct kf_fw_ssh_target {
@@ -24,8 +24,7 @@ struct kf_fw_ssh_target {
 };
 
 /* Parses text into target; KF_ERR_INVALID with a sentence for anything else. */
-int kf_fw_ssh_parse_target(const char *text, struct kf_fw_ssh_target *target,
-			   struct kf_error *err);
+int kf_fw_ssh_parse_target(const char *text, struct kf_fw_ssh_target *target, struct kf_error *err);
 
 /* Asked when no fingerprint was given: may the connection go on with this host key? */
 typedef bool (*kf_fw_ssh_confirm_fn)(void *data, const char *fingerprint);

@@ -30,8 +30,9 @@ static void targets_parse(void **state)
 static void bad_targets_are_refused(void **state)
 {
 	static const char *const bad[] = {
-		"host",	      "@host",	       "user@",	   "user@host:",  "user@host:0",
-		"user@host:65536", "user@host:22x", "user@[::1", "user@[::1]x", "us er@host",
+		"host",        "@host",           "user@",         "user@host:",
+		"user@host:0", "user@host:65536", "user@host:22x", "user@[::1",
+		"user@[::1]x", "us er@host",
 	};
 	struct kf_fw_ssh_target t;
 	struct kf_error err;
