@@ -65,7 +65,7 @@ static int fill(struct kf_fwupd_device *d, json_t *object)
 		json_array_foreach(guids, i, value)
 		{
 			char *guid = json_is_string(value) ? strndup(json_string_value(value), 64)
-							    : NULL;
+							   : NULL;
 
 			if (guid == NULL)
 				continue;
@@ -194,14 +194,15 @@ static int run(const char *const argv[], int timeout_ms, size_t cap, struct kf_b
 	if (pid < 0) {
 		close(pipefd[0]);
 		close(pipefd[1]);
-		return kf_error_set(err, KF_ERR_IO, "cannot start %s: %s", argv[0], strerror(errno));
+		return kf_error_set(err, KF_ERR_IO, "cannot start %s: %s", argv[0],
+				    strerror(errno));
 	}
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 		setpgid(0, 0);
-		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(pipefd[1], STDOUT_FILENO) < 0 ||
-		    dup2(pipefd[1], STDERR_FILENO) < 0)
+		if (null < 0 || dup2(null, STDIN_FILENO) < 0 ||
+		    dup2(pipefd[1], STDOUT_FILENO) < 0 || dup2(pipefd[1], STDERR_FILENO) < 0)
 			_exit(127);
 		setenv("LC_ALL", "C.UTF-8", 1);
 		execv(argv[0], (char *const *)argv);
@@ -254,8 +255,8 @@ static int list_devices(const char *tool, const char *command, struct kf_fwupd_d
 {
 	const char *argv[] = {tool, command, "--json", NULL};
 	struct kf_buf out = {0};
-	int status, r = run(argv, KF_FWUPD_QUERY_MS, KF_FWUPD_OUTPUT_MAX, &out, NULL, NULL,
-			    &status, err);
+	int status, r = run(argv, KF_FWUPD_QUERY_MS, KF_FWUPD_OUTPUT_MAX, &out, NULL, NULL, &status,
+			    err);
 
 	if (r == KF_OK && status != 0)
 		r = kf_error_set(err, KF_ERR_STATE, "%s %s failed (status %d)", tool, command,

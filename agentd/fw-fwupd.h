@@ -10,10 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define KF_FWUPD_OUTPUT_MAX    (4 * 1024 * 1024) /* bytes of JSON a tool may print */
-#define KF_FWUPD_QUERY_MS      30000
-#define KF_FWUPD_INSTALL_MS    (30 * 60 * 1000)
-#define KF_FWUPD_MAX_DEVICES   256
+#define KF_FWUPD_OUTPUT_MAX  (4 * 1024 * 1024) /* bytes of JSON a tool may print */
+#define KF_FWUPD_QUERY_MS    30000
+#define KF_FWUPD_INSTALL_MS  (30 * 60 * 1000)
+#define KF_FWUPD_MAX_DEVICES 256
 
 /* fwupd's FwupdUpdateState, as get-history --json gives it in "UpdateState". */
 enum kf_fwupd_update_state {
@@ -33,8 +33,8 @@ struct kf_fwupd_device {
 	char *version_format; /* VersionFormat, NULL when not given */
 	char **guids;         /* Guid, lower case */
 	size_t guid_count;
-	bool is_updatable; /* Flags holds "updatable" */
-	int update_state;  /* UpdateState (history entries), 0 when absent */
+	bool is_updatable;  /* Flags holds "updatable" */
+	int update_state;   /* UpdateState (history entries), 0 when absent */
 	long long modified; /* Modified (history entries), 0 when absent */
 };
 

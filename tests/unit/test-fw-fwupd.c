@@ -82,8 +82,7 @@ static void odd_json_is_refused_or_skipped(void **state)
 		assert_int_equal(kf_fwupd_parse_devices(refused[i], strlen(refused[i]), &devices,
 							&count, NULL),
 				 KF_ERR_INVALID);
-	assert_int_equal(kf_fwupd_parse_devices(skip, strlen(skip), &devices, &count, NULL),
-			 KF_OK);
+	assert_int_equal(kf_fwupd_parse_devices(skip, strlen(skip), &devices, &count, NULL), KF_OK);
 	assert_int_equal(count, 1);
 	assert_int_equal(devices[0].guid_count, 1);
 	assert_string_equal(devices[0].guids[0], "ab");
