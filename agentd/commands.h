@@ -39,8 +39,11 @@ int kf_agentd_cmd_plugins(int argc, char **argv);
 /* firmware.c: LVFS firmware cabinets onto devices, with preflight checks and consent. */
 #define KF_AGENTD_FIRMWARE_USAGE                                                                   \
 	"list|check FILE|apply FILE|history [--device ID] [--reinstall] [--downgrade] [--yes] "    \
-	"[--json] [--profile FILE] [--devices DIR] [--root DIR] [--history-file FILE]"
-#define KF_AGENTD_FIRMWARE_SUMMARY "list devices, check and install LVFS firmware, show history"
+	"[--json] [--profile FILE] [--devices DIR] [--root DIR] [--history-file FILE] [--fwupd] "  \
+	"[--ssh USER@HOST[:PORT] [--host-key-fingerprint SHA256:...] [--password-stdin | "         \
+	"--identity KEY] [--restart-timeout S]]"
+#define KF_AGENTD_FIRMWARE_SUMMARY                                                                 \
+	"list devices, check and install LVFS or kefu firmware (local or over SSH), show history"
 int kf_agentd_cmd_firmware(int argc, char **argv);
 
 /* scan.c: the diagnostic plugins, self-service. */

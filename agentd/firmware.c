@@ -1,10 +1,13 @@
-/* kefu-agentd: `firmware list|check|apply|history`: LVFS cabinets onto devices, with preflight and consent. SPDX-License-Identifier: MIT */
+/* kefu-agentd: `firmware list|check|apply|history`: LVFS cabinets and kefu firmware packages onto devices, with preflight and consent. SPDX-License-Identifier: MIT */
 #include "agentd/audit.h"
 #include "agentd/commands.h"
 #include "agentd/fw-device.h"
+#include "agentd/fw-fwupd.h"
 #include "agentd/fw-history.h"
 #include "agentd/fw-host.h"
+#include "agentd/fw-ssh.h"
 #include "proto/fw-cabinet.h"
+#include "proto/fw-update.h"
 #include "proto/profile.h"
 
 #include <getopt.h>
@@ -18,25 +21,110 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RESTART_WAIT_MS 30000 /* how long a restarting device may take to answer again */
+#define RESTART_WAIT_MS    30000 /* how long a restarting device may take to answer again */
+#define SSH_RESTART_WAIT_S 120   /* the same for an appliance, which reboots whole */
+#define SSH_RETRY_PAUSE_MS 1000  /* between attempts to log in again after a restart */
 
 struct fw_options {
 	const char *profile, *devices, *root, *device_id, *history;
 	bool reinstall, downgrade, yes, json;
+	bool use_fwupd; /* --fwupd: hand cabinets to fwupd, never to kefu's devices */
 	int battery_threshold;
+	/* An appliance over SSH (--ssh) instead of the devices folder. */
+	const char *ssh, *identity;
+	struct kf_fw_ssh_target target;
+	char fingerprint[64]; /* given, or accepted by the customer: pinned for the command */
+	bool password_from_stdin;
+	char *password; /* asked once, wiped when the command ends */
+	int restart_wait_s;
 };
 
 /* Everything check and apply decided, for the summary and the update. */
 struct fw_plan {
-	struct kf_fw_cabinet *cabinet;
+	struct kf_fw_update *update;
 	struct kf_fw_device *device;
+	struct kf_fw_ssh *ssh;     /* the logged-in connection to an appliance */
+	char fwupd_tool[PATH_MAX]; /* set when fwupd installs it: fwupdmgr or fwupdtool */
+	char *fwupd_device_id;
 	char payload_sha256[65];
 };
 
 static void plan_free(struct fw_plan *plan)
 {
-	kf_fw_cabinet_free(plan->cabinet);
+	kf_fw_update_free(plan->update);
 	kf_fw_device_free(plan->device);
+	kf_fw_ssh_close(plan->ssh);
+	free(plan->fwupd_device_id);
+	plan->fwupd_device_id = NULL;
+	plan->update = NULL;
+	plan->device = NULL;
+	plan->ssh = NULL;
+}
+
+/* ---- appliances over SSH ---- */
+
+static const char *ask_password(void *data)
+{
+	struct fw_options *o = data;
+	char prompt[512];
+	struct kf_error err;
+
+	if (o->password != NULL)
+		return o->password;
+	snprintf(prompt, sizeof(prompt),
+		 "Password of %s on %s (used for this update only): ", o->target.user,
+		 o->target.host);
+	if (kf_fw_ssh_password_read(prompt, o->password_from_stdin, &o->password, &err) != KF_OK) {
+		fprintf(stderr, "%s: %s\n", KF_AGENTD_PROGRAM, err.message);
+		return NULL;
+	}
+	return o->password;
+}
+
+/* Asks the customer at the terminal whether the host key is the device's. */
+static bool confirm_host_key(void *data, const char *fingerprint)
+{
+	const struct fw_options *o = data;
+	char answer[16];
+
+	fprintf(stderr,
+		"The device %s shows the host key %s.\n"
+		"Check that the device itself shows this fingerprint. Connect? [y/N] ",
+		o->target.host, fingerprint);
+	if (fgets(answer, sizeof(answer), stdin) == NULL)
+		return false;
+	return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+static int ssh_connect(struct fw_options *o, struct kf_fw_ssh **ssh, struct kf_error *err)
+{
+	struct kf_fw_ssh_options options = {
+		.target = &o->target,
+		.fingerprint = o->fingerprint[0] != '\0' ? o->fingerprint : NULL,
+		/* Without a customer at a terminal nobody can vouch for the key: fail closed. */
+		.confirm =
+			o->password_from_stdin || !isatty(STDIN_FILENO) ? NULL : confirm_host_key,
+		.confirm_data = o,
+		.get_password = o->identity == NULL ? ask_password : NULL,
+		.password_data = o,
+		.identity = o->identity,
+	};
+	int r = kf_fw_ssh_connect(&options, ssh, err);
+
+	/* Whatever key was accepted is the only one accepted again after the restart. */
+	if (r == KF_OK)
+		snprintf(o->fingerprint, sizeof(o->fingerprint), "%s", kf_fw_ssh_fingerprint(*ssh));
+	return r;
+}
+
+/* The appliance as a device: logged in, its info read. */
+static int open_appliance(struct fw_options *o, struct fw_plan *plan, struct kf_error *err)
+{
+	int r = ssh_connect(o, &plan->ssh, err);
+
+	if (r == KF_OK)
+		r = kf_fw_ssh_info(plan->ssh, o->ssh, &plan->device, err);
+	return r;
 }
 
 static int usage(void)
@@ -88,11 +176,54 @@ static int pick_device(const struct fw_options *o, const struct kf_fw_metainfo *
 	return r;
 }
 
+/* A device fwupd manages and the cabinet is for, as a kefu device for the checks. */
+static int pick_fwupd_device(const struct fw_options *o, const struct kf_fw_metainfo *m,
+			     struct fw_plan *plan, struct kf_error *err)
+{
+	struct kf_fwupd_device *devices = NULL;
+	const struct kf_fwupd_device *match;
+	struct kf_fw_device *d;
+	size_t count = 0;
+	int r;
+
+	(void)o;
+	if ((r = kf_fwupd_open(plan->fwupd_tool, sizeof(plan->fwupd_tool), &devices, &count,
+			       err)) != KF_OK)
+		return r;
+	match = kf_fwupd_match(devices, count, m);
+	if (match == NULL || match->version == NULL) {
+		kf_fwupd_devices_free(devices, count);
+		return kf_error_set(err, KF_ERR_NOT_FOUND,
+				    "fwupd manages no updatable device that takes this firmware.");
+	}
+	d = calloc(1, sizeof(*d));
+	if (d != NULL) {
+		d->id = strdup(match->id);
+		d->name = strdup(match->name != NULL ? match->name : match->id);
+		d->version = strdup(match->version);
+		d->boot_id = strdup("");
+		d->format = match->version_format != NULL
+				    ? kf_fw_version_format_from_string(match->version_format)
+				    : kf_fw_version_guess_format(match->version);
+		/* fwupd checks the image's size itself. */
+		d->capacity = UINT64_MAX;
+	}
+	plan->fwupd_device_id = strdup(match->id);
+	kf_fwupd_devices_free(devices, count);
+	if (d == NULL || d->id == NULL || d->name == NULL || d->version == NULL ||
+	    d->boot_id == NULL || plan->fwupd_device_id == NULL) {
+		kf_fw_device_free(d);
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	}
+	plan->device = d;
+	return KF_OK;
+}
+
 /*
  * Every check that must pass before a single byte goes to the device, in the order a
  * customer would ask about them. The first failure is one plain sentence in err.
  */
-static int preflight(const struct fw_options *o, const char *file, struct fw_plan *plan,
+static int preflight(struct fw_options *o, const char *file, struct fw_plan *plan,
 		     struct kf_error *err)
 {
 	struct kf_profile *profile = NULL;
@@ -104,51 +235,81 @@ static int preflight(const struct fw_options *o, const char *file, struct fw_pla
 
 	if ((r = kf_profile_load(o->profile, &profile, err)) != KF_OK)
 		return r;
-	r = kf_fw_cabinet_load(file, (const char *const *)profile->firmware_ca_pems,
-			       profile->firmware_ca_count, NULL, &plan->cabinet, err);
+	r = kf_fw_update_load(file, profile, &plan->update, err);
 	kf_profile_free(profile);
 	if (r != KF_OK)
 		return r;
-	m = plan->cabinet->metainfo;
-	kf_fw_sha256_hex(plan->cabinet->payload, plan->cabinet->payload_size, plan->payload_sha256);
-	if (m->hardware_guid_count > 0)
-		return kf_error_set(err, KF_ERR_UNSUPPORTED,
-				    "This firmware is only for certain computer models, and kefu "
-				    "cannot check the computer model yet.");
-	if ((r = pick_device(o, m, &plan->device, err)) != KF_OK)
-		return r;
+	m = plan->update->metainfo;
+	kf_fw_sha256_hex(plan->update->payload, plan->update->payload_size, plan->payload_sha256);
+	if (o->ssh != NULL) {
+		/* The computer's model and power say nothing about an appliance on the network. */
+		if (m->computer_count > 0 || m->hardware_guid_count > 0)
+			return kf_error_set(
+				err, KF_ERR_UNSUPPORTED,
+				"This firmware is only for certain computer models, which "
+				"kefu cannot check on a network device.");
+		if ((r = open_appliance(o, plan, err)) != KF_OK)
+			return r;
+		if (!kf_fw_device_matches(plan->device, m))
+			return kf_error_set(
+				err, KF_ERR_NOT_FOUND,
+				"This firmware is not for the device %s (%s); it is for "
+				"%s.",
+				o->ssh, plan->device->name, m->guids[0]);
+	} else {
+		if ((r = kf_fw_host_check_computer(o->root, m, err)) != KF_OK)
+			return r;
+		if (o->use_fwupd)
+			r = KF_ERR_NOT_FOUND;
+		else
+			r = pick_device(o, m, &plan->device, err);
+		/* A device that speaks kefu's protocol comes first; fwupd's devices next. */
+		if (r == KF_ERR_NOT_FOUND && o->device_id == NULL &&
+		    plan->update->source == KF_FW_SOURCE_CABINET &&
+		    pick_fwupd_device(o, m, plan, o->use_fwupd ? err : NULL) == KF_OK)
+			r = KF_OK;
+		if (r != KF_OK)
+			return r;
+	}
 	format = m->version_format != NULL ? kf_fw_version_format_from_string(m->version_format)
 					   : kf_fw_version_guess_format(m->version);
 	if ((r = kf_fw_version_check_update(plan->device->version, plan->device->format, m->version,
 					    format, flags, err)) != KF_OK)
 		return r;
-	if ((r = kf_fw_host_check_power(o->root, o->battery_threshold, err)) != KF_OK)
+	if (o->ssh == NULL && (m->flags & KF_FW_FLAG_REQUIRE_AC) &&
+	    kf_fw_host_check_power(o->root, KF_FW_MAINS_ONLY, NULL) != KF_OK)
+		return kf_error_set(err, KF_ERR_DENIED,
+				    "This firmware must be installed on mains power; plug in the "
+				    "power adapter.");
+	if (o->ssh == NULL &&
+	    (r = kf_fw_host_check_power(o->root, o->battery_threshold, err)) != KF_OK)
 		return r;
 	if (plan->device->is_busy)
 		return kf_error_set(err, KF_ERR_STATE,
 				    "The device %s is busy; try again when it is idle.",
 				    plan->device->id);
-	if (plan->cabinet->payload_size > plan->device->capacity)
+	if (plan->update->payload_size > plan->device->capacity)
 		return kf_error_set(err, KF_ERR_TOO_LARGE,
 				    "The firmware (%zu bytes) does not fit the device's storage "
 				    "(%llu bytes).",
-				    plan->cabinet->payload_size,
+				    plan->update->payload_size,
 				    (unsigned long long)plan->device->capacity);
 	return KF_OK;
 }
 
 static void print_plan(const struct fw_plan *plan)
 {
-	const struct kf_fw_metainfo *m = plan->cabinet->metainfo;
+	const struct kf_fw_metainfo *m = plan->update->metainfo;
 
 	printf("%s %s (%s)%s%s\n", m->name ? m->name : m->id, m->version, m->id,
 	       m->developer_name ? " from " : "", m->developer_name ? m->developer_name : "");
 	if (m->summary != NULL)
 		printf("  %s\n", m->summary);
-	printf("  signed: %s and %s verify against the trusted firmware CAs\n",
-	       plan->cabinet->metainfo_name, m->payload_name);
-	printf("  device: %s (%s), running %s\n", plan->device->id, plan->device->name,
-	       plan->device->version);
+	printf("  signed: %s\n", plan->update->signed_by);
+	if (m->flags & KF_FW_FLAG_SECURITY)
+		printf("  this update fixes a security problem\n");
+	printf("  device: %s (%s), running %s%s\n", plan->device->id, plan->device->name,
+	       plan->device->version, plan->fwupd_device_id != NULL ? ", managed by fwupd" : "");
 	if (m->release_text != NULL)
 		printf("  changes: %s\n", m->release_text);
 }
@@ -218,8 +379,8 @@ static void audit(const char *event, const char *file, const struct fw_plan *pla
 		json_object_set_new(fields, "device", json_string(plan->device->id));
 		json_object_set_new(fields, "from", json_string(plan->device->version));
 	}
-	if (plan != NULL && plan->cabinet != NULL)
-		json_object_set_new(fields, "to", json_string(plan->cabinet->metainfo->version));
+	if (plan != NULL && plan->update != NULL)
+		json_object_set_new(fields, "to", json_string(plan->update->metainfo->version));
 	if (detail != NULL)
 		json_object_set_new(fields, "detail", json_string(detail));
 	if (kf_audit_event(log, event, fields, &err) != KF_OK)
@@ -310,9 +471,9 @@ static bool approved(const struct fw_options *o, const struct fw_plan *plan)
 	fprintf(stderr,
 		"Install %s %s on %s (%s, now %s)?\n"
 		"Do not unplug the device or turn off the computer while it is being written.\n",
-		plan->cabinet->metainfo->name ? plan->cabinet->metainfo->name
-					      : plan->cabinet->metainfo->id,
-		plan->cabinet->metainfo->version, plan->device->id, plan->device->name,
+		plan->update->metainfo->name ? plan->update->metainfo->name
+					     : plan->update->metainfo->id,
+		plan->update->metainfo->version, plan->device->id, plan->device->name,
 		plan->device->version);
 	if (o->yes)
 		return true;
@@ -352,7 +513,7 @@ static int wait_for_restart(const struct fw_plan *plan, struct kf_fw_device **ou
 static const char *install(const struct fw_plan *plan, struct progress *progress, char *detail,
 			   size_t size)
 {
-	const struct kf_fw_metainfo *m = plan->cabinet->metainfo;
+	const struct kf_fw_metainfo *m = plan->update->metainfo;
 	struct kf_fw_device *after = NULL;
 	struct kf_error err;
 	char sha[65];
@@ -360,7 +521,7 @@ static const char *install(const struct fw_plan *plan, struct progress *progress
 	const char *result;
 
 	show_phase(progress, "write");
-	if (kf_fw_device_write(plan->device, plan->cabinet->payload, plan->cabinet->payload_size,
+	if (kf_fw_device_write(plan->device, plan->update->payload, plan->update->payload_size,
 			       plan->payload_sha256, show_progress, progress, &err) != KF_OK) {
 		snprintf(detail, size, "writing failed: %s", err.message);
 		return "failed";
@@ -371,7 +532,7 @@ static const char *install(const struct fw_plan *plan, struct progress *progress
 		return "failed";
 	}
 	show_progress(progress, 1, 1);
-	if (strcmp(sha, plan->payload_sha256) != 0 || stored != plan->cabinet->payload_size) {
+	if (strcmp(sha, plan->payload_sha256) != 0 || stored != plan->update->payload_size) {
 		snprintf(detail, size, "the device holds a different image than was sent");
 		return "failed";
 	}
@@ -401,7 +562,198 @@ static const char *install(const struct fw_plan *plan, struct progress *progress
 	return result;
 }
 
-static int apply(const struct fw_options *o, const char *file)
+struct fwupd_relay {
+	struct progress *progress;
+	char phase[64];
+};
+
+static void relay_fwupd_progress(void *data, const char *phase, int percent)
+{
+	struct fwupd_relay *relay = data;
+
+	if (strcmp(relay->phase, phase) != 0) {
+		snprintf(relay->phase, sizeof(relay->phase), "%s", phase);
+		show_phase(relay->progress, relay->phase);
+	}
+	show_progress(relay->progress, (uint64_t)percent, 100);
+}
+
+/* fwupd writes, checks and restarts the device; kefu relays and reads back its record. */
+static const char *install_fwupd(const struct fw_options *o, const char *file,
+				 const struct fw_plan *plan, struct progress *progress,
+				 char *detail, size_t size)
+{
+	const char *target = plan->update->metainfo->version;
+	struct fwupd_relay relay = {progress, ""};
+	struct kf_error err;
+	char version[64];
+	int state;
+
+	if (kf_fwupd_install(plan->fwupd_tool, file, plan->fwupd_device_id, o->reinstall,
+			     o->downgrade, relay_fwupd_progress, &relay, &state, version,
+			     sizeof(version), &err) != KF_OK) {
+		snprintf(detail, size, "%s", err.message);
+		return "failed";
+	}
+	if (state == KF_FWUPD_STATE_NEEDS_REBOOT || state == KF_FWUPD_STATE_PENDING) {
+		snprintf(detail, size, "fwupd wrote %s; it starts when the computer restarts",
+			 target);
+		return "pending-reboot";
+	}
+	if (state != KF_FWUPD_STATE_SUCCESS || strcmp(version, target) != 0) {
+		snprintf(detail, size, "fwupd records the update as %s, version %s",
+			 state == KF_FWUPD_STATE_FAILED || state == KF_FWUPD_STATE_FAILED_TRANSIENT
+				 ? "failed"
+				 : "unfinished",
+			 version[0] != '\0' ? version : "unknown");
+		return "failed";
+	}
+	snprintf(detail, size, "fwupd (%.32s) installed it and records the device at %s",
+		 strrchr(plan->fwupd_tool, '/') != NULL ? strrchr(plan->fwupd_tool, '/') + 1
+							: plan->fwupd_tool,
+		 version);
+	return "success";
+}
+
+/* The name the upload gets in the appliance's SFTP folder: plain, so no quoting is needed. */
+static void upload_name(const struct fw_plan *plan, char *out, size_t size)
+{
+	snprintf(out, size, "kefu-firmware-%.16s.bin", plan->payload_sha256);
+}
+
+/*
+ * Logs in again until the appliance answers with a new boot id (it restarted) or the
+ * wait runs out. The host key must be the one accepted before.
+ */
+static int wait_for_appliance(struct fw_options *o, const char *old_boot_id,
+			      struct kf_fw_device **out, struct kf_error *err)
+{
+	struct timespec pause = {SSH_RETRY_PAUSE_MS / 1000, (SSH_RETRY_PAUSE_MS % 1000) * 1000000L};
+	struct timespec start, now;
+	struct kf_error last = {0};
+	int attempts = 0;
+
+	*out = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		struct kf_fw_ssh *ssh = NULL;
+		struct kf_fw_device *device = NULL;
+		int r;
+
+		nanosleep(&pause, NULL);
+		attempts++;
+		r = ssh_connect(o, &ssh, &last);
+		if (r == KF_OK)
+			r = kf_fw_ssh_info(ssh, o->ssh, &device, &last);
+		kf_fw_ssh_close(ssh);
+		/* A host key or password the device now refuses will not get better by waiting. */
+		if (r == KF_ERR_AUTH || r == KF_ERR_DENIED)
+			return kf_error_set(err, r, "%s", last.message);
+		if (r == KF_OK && strcmp(device->boot_id, old_boot_id) != 0) {
+			*out = device;
+			return KF_OK;
+		}
+		kf_fw_device_free(device);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= o->restart_wait_s)
+			return kf_error_set(
+				err, KF_ERR_TIMEOUT,
+				"the device did not come back within %d s (%d attempts; "
+				"last: %.120s)",
+				o->restart_wait_s, attempts,
+				last.message[0] != '\0' ? last.message : "no restart");
+	}
+}
+
+/* The last line of the update command's output that is a JSON object, parsed. */
+static json_t *update_result(const char *output)
+{
+	json_t *result = NULL;
+	const char *line = output;
+
+	while (line != NULL && *line != '\0') {
+		const char *end = strchr(line, '\n');
+		size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+		json_t *parsed = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+
+		if (json_is_object(parsed)) {
+			json_decref(result);
+			result = parsed;
+		} else
+			json_decref(parsed);
+		line = end != NULL ? end + 1 : NULL;
+	}
+	return result;
+}
+
+/* Uploads, has the appliance write and check it, waits for its restart, checks. */
+static const char *install_ssh(struct fw_options *o, struct fw_plan *plan,
+			       struct progress *progress, char *detail, size_t size)
+{
+	const struct kf_fw_metainfo *m = plan->update->metainfo;
+	struct kf_fw_device *after = NULL;
+	struct kf_error err;
+	char remote[64], command[160], *output = NULL;
+	const char *result = "failed", *refusal;
+	json_t *answer;
+	int status = -1, r;
+
+	upload_name(plan, remote, sizeof(remote));
+	show_phase(progress, "upload");
+	if (kf_fw_ssh_upload(plan->ssh, remote, plan->update->payload, plan->update->payload_size,
+			     show_progress, progress, &err) != KF_OK) {
+		kf_fw_ssh_remove(plan->ssh, remote);
+		snprintf(detail, size, "uploading failed: %s", err.message);
+		return "failed";
+	}
+	show_phase(progress, "write");
+	snprintf(command, sizeof(command), "kefu-fw-update %s %s", remote, plan->payload_sha256);
+	r = kf_fw_ssh_run(plan->ssh, command, KF_FW_SSH_UPDATE_MS, &output, &status, &err);
+	answer = update_result(output);
+	refusal = json_string_value(json_object_get(answer, "error"));
+	if (json_is_true(json_object_get(answer, "ok"))) {
+		result = NULL; /* written and checked: the appliance restarts now */
+	} else if (refusal != NULL) {
+		snprintf(detail, size, "the device refused: %.200s", refusal);
+		kf_fw_ssh_remove(plan->ssh, remote);
+	} else if (r != KF_OK)
+		snprintf(detail, size, "the device stopped answering while writing (%s)",
+			 err.message);
+	else
+		snprintf(detail, size, "the device's update command failed (status %d)", status);
+	json_decref(answer);
+	free(output);
+	kf_fw_ssh_close(plan->ssh);
+	plan->ssh = NULL;
+	show_phase(progress, "restart");
+	if (wait_for_appliance(o, plan->device->boot_id, &after, &err) != KF_OK) {
+		if (result == NULL)
+			snprintf(detail, size, "restarting failed: %s", err.message);
+		else
+			snprintf(detail + strlen(detail), size - strlen(detail),
+				 "; its state is unknown: %s", err.message);
+		return "failed";
+	}
+	show_progress(progress, 1, 1);
+	if (result != NULL) {
+		/* Whatever went wrong, the customer learns what the device runs now. */
+		snprintf(detail + strlen(detail), size - strlen(detail),
+			 "; the device restarted and runs %s", after->version);
+	} else if (strcmp(after->version, m->version) != 0 ||
+		   (after->image_sha256 != NULL &&
+		    strcmp(after->image_sha256, plan->payload_sha256) != 0)) {
+		snprintf(detail, size, "after restarting the device runs %s, not %s",
+			 after->version, m->version);
+		result = "failed";
+	} else {
+		snprintf(detail, size, "the device runs %s and its image matches", after->version);
+		result = "success";
+	}
+	kf_fw_device_free(after);
+	return result;
+}
+
+static int apply(struct fw_options *o, const char *file)
 {
 	struct fw_plan plan = {0};
 	struct progress progress = {isatty(STDERR_FILENO), -1, NULL};
@@ -436,7 +788,7 @@ static int apply(const struct fw_options *o, const char *file)
 	kf_fw_history_now(when, sizeof(when));
 	entry = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "device", plan.device->id,
 			  "device_name", plan.device->name, "from", plan.device->version, "to",
-			  plan.cabinet->metainfo->version, "file", file, "when", when, "boot_id",
+			  plan.update->metainfo->version, "file", file, "when", when, "boot_id",
 			  boot_id);
 	json_array_append_new(history, entry);
 	record(o, history, entry, "writing", NULL);
@@ -445,7 +797,12 @@ static int apply(const struct fw_options *o, const char *file)
 	sigaction(SIGINT, &ignore, &old_int);
 	sigaction(SIGTERM, &ignore, &old_term);
 	sigaction(SIGHUP, &ignore, &old_hup);
-	result = install(&plan, &progress, detail, sizeof(detail));
+	if (o->ssh != NULL)
+		result = install_ssh(o, &plan, &progress, detail, sizeof(detail));
+	else if (plan.fwupd_device_id != NULL)
+		result = install_fwupd(o, file, &plan, &progress, detail, sizeof(detail));
+	else
+		result = install(&plan, &progress, detail, sizeof(detail));
 	end_progress(&progress);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
@@ -456,8 +813,8 @@ static int apply(const struct fw_options *o, const char *file)
 						      : "firmware-failed",
 	      file, &plan, detail);
 	if (strcmp(result, "success") == 0)
-		printf("Installed %s on %s: %s.\n", plan.cabinet->metainfo->version,
-		       plan.device->id, detail);
+		printf("Installed %s on %s: %s.\n", plan.update->metainfo->version, plan.device->id,
+		       detail);
 	else if (strcmp(result, "pending-reboot") == 0)
 		printf("Restart the computer to finish: %s. `%s firmware history` shows the result "
 		       "afterwards.\n",
@@ -472,7 +829,7 @@ static int apply(const struct fw_options *o, const char *file)
 	return KF_EXIT_OK;
 }
 
-static int check(const struct fw_options *o, const char *file)
+static int check(struct fw_options *o, const char *file)
 {
 	struct fw_plan plan = {0};
 	struct kf_error err;
@@ -484,21 +841,37 @@ static int check(const struct fw_options *o, const char *file)
 	}
 	print_plan(&plan);
 	printf("Ready to install: %s %s -> %s.\n", plan.device->id, plan.device->version,
-	       plan.cabinet->metainfo->version);
+	       plan.update->metainfo->version);
 	plan_free(&plan);
 	return KF_EXIT_OK;
 }
 
 /* ---- list and history ---- */
 
-static int list(const struct fw_options *o)
+static int list(struct fw_options *o)
 {
-	struct kf_fw_device **devices;
+	struct kf_fw_device **devices = NULL;
 	struct kf_error err;
-	size_t count, unreachable;
+	size_t count, unreachable = 0;
 	json_t *out = json_array();
+	int r;
 
-	if (kf_fw_device_list(o->devices, &devices, &count, &unreachable, &err) != KF_OK) {
+	if (o->ssh != NULL) {
+		struct fw_plan plan = {0};
+
+		devices = calloc(1, sizeof(*devices));
+		r = devices == NULL ? kf_error_set(&err, KF_ERR_NOMEM, "out of memory")
+				    : open_appliance(o, &plan, &err);
+		count = r == KF_OK ? 1 : 0;
+		if (r == KF_OK) {
+			devices[0] = plan.device;
+			plan.device = NULL;
+		}
+		plan_free(&plan);
+	} else
+		r = kf_fw_device_list(o->devices, &devices, &count, &unreachable, &err);
+	if (r != KF_OK) {
+		free(devices);
 		json_decref(out);
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
 	}
@@ -580,6 +953,12 @@ int kf_agentd_cmd_firmware(int argc, char **argv)
 		{"downgrade", no_argument, NULL, 'o'},
 		{"yes", no_argument, NULL, 'y'},
 		{"json", no_argument, NULL, 'j'},
+		{"ssh", required_argument, NULL, 's'},
+		{"host-key-fingerprint", required_argument, NULL, 'f'},
+		{"password-stdin", no_argument, NULL, 'P'},
+		{"identity", required_argument, NULL, 'i'},
+		{"restart-timeout", required_argument, NULL, 'T'},
+		{"fwupd", no_argument, NULL, 'F'},
 		{NULL, 0, NULL, 0},
 	};
 	struct fw_options o = {
@@ -587,9 +966,11 @@ int kf_agentd_cmd_firmware(int argc, char **argv)
 		.devices = KF_FW_DEVICES_DIR,
 		.root = "/",
 		.battery_threshold = KF_FW_BATTERY_THRESHOLD,
+		.restart_wait_s = SSH_RESTART_WAIT_S,
 	};
 	const char *action, *file = NULL;
-	int opt;
+	struct kf_error err;
+	int opt, status;
 
 	if (argc < 2)
 		return usage();
@@ -624,21 +1005,52 @@ int kf_agentd_cmd_firmware(int argc, char **argv)
 		case 'j':
 			o.json = true;
 			break;
+		case 's':
+			o.ssh = optarg;
+			break;
+		case 'f':
+			if (strncmp(optarg, "SHA256:", 7) != 0 ||
+			    strlen(optarg) >= sizeof(o.fingerprint))
+				return kf_cli_fail(KF_AGENTD_PROGRAM,
+						   "--host-key-fingerprint wants SHA256:... as "
+						   "ssh-keygen -lf prints it");
+			snprintf(o.fingerprint, sizeof(o.fingerprint), "%s", optarg);
+			break;
+		case 'P':
+			o.password_from_stdin = true;
+			break;
+		case 'F':
+			o.use_fwupd = true;
+			break;
+		case 'i':
+			o.identity = optarg;
+			break;
+		case 'T':
+			o.restart_wait_s = atoi(optarg);
+			if (o.restart_wait_s < 1 || o.restart_wait_s > 3600)
+				return kf_cli_fail(KF_AGENTD_PROGRAM,
+						   "--restart-timeout wants 1 to 3600 seconds");
+			break;
 		default:
 			return usage();
 		}
 	}
+	if (o.ssh != NULL && kf_fw_ssh_parse_target(o.ssh, &o.target, &err) != KF_OK)
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
 	if (optind < argc - 1)
 		file = argv[1 + optind++];
 	if (optind != argc - 1)
 		return usage();
 	if (strcmp(action, "list") == 0 && file == NULL)
-		return list(&o);
-	if (strcmp(action, "history") == 0 && file == NULL)
-		return show_history(&o);
-	if (strcmp(action, "check") == 0 && file != NULL)
-		return check(&o, file);
-	if (strcmp(action, "apply") == 0 && file != NULL)
-		return apply(&o, file);
-	return usage();
+		status = list(&o);
+	else if (strcmp(action, "history") == 0 && file == NULL)
+		status = show_history(&o);
+	else if (strcmp(action, "check") == 0 && file != NULL)
+		status = check(&o, file);
+	else if (strcmp(action, "apply") == 0 && file != NULL)
+		status = apply(&o, file);
+	else
+		status = usage();
+	kf_fw_ssh_password_free(o.password);
+	return status;
 }

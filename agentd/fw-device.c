@@ -242,6 +242,35 @@ int kf_fw_device_open(const char *socket_path, const char *id, struct kf_fw_devi
 	return KF_OK;
 }
 
+int kf_fw_device_from_info(const char *text, size_t len, const char *id, struct kf_fw_device **out,
+			   struct kf_error *err)
+{
+	struct kf_fw_device *d;
+	json_t *info;
+	int r;
+
+	*out = NULL;
+	if (len > REPLY_MAX)
+		return kf_error_set(err, KF_ERR_TOO_LARGE, "the device's answer is too long");
+	info = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(info)) {
+		json_decref(info);
+		return kf_error_set(err, KF_ERR_INVALID, "the device's answer is not JSON");
+	}
+	d = calloc(1, sizeof(*d));
+	if (d == NULL || (d->id = strdup(id)) == NULL)
+		r = kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	else
+		r = fill(d, info, err);
+	json_decref(info);
+	if (r != KF_OK) {
+		kf_fw_device_free(d);
+		return r;
+	}
+	*out = d;
+	return KF_OK;
+}
+
 void kf_fw_device_list_free(struct kf_fw_device **devices, size_t count)
 {
 	for (size_t i = 0; i < count; i++)

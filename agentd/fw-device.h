@@ -37,6 +37,14 @@ int kf_fw_device_open(const char *socket_path, const char *id, struct kf_fw_devi
 		      struct kf_error *err);
 
 /*
+ * Builds a device named id from the text of an info reply (one JSON object, as
+ * proto/FW-DEVICE.md describes; "ok" is not required). socket_path is NULL. Used for
+ * devices reached another way (SSH appliances). The caller owns *device.
+ */
+int kf_fw_device_from_info(const char *text, size_t len, const char *id,
+			   struct kf_fw_device **device, struct kf_error *err);
+
+/*
  * Opens every device whose socket (NAME.sock) is in dir, sorted by id. Devices that
  * do not answer are left out and counted in *unreachable. A missing folder is an
  * empty list. The caller owns the array and frees it with kf_fw_device_list_free().

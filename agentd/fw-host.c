@@ -54,6 +54,42 @@ int kf_fw_host_check_power(const char *root, int threshold, struct kf_error *err
 			    total / batteries, threshold);
 }
 
+#define DMI_CLASS "/sys/class/dmi/id"
+
+int kf_fw_host_check_computer(const char *root, const struct kf_fw_metainfo *metainfo,
+			      struct kf_error *err)
+{
+	char vendor[256] = "", product[256] = "";
+
+	if (metainfo->hardware_guid_count > 0)
+		return kf_error_set(err, KF_ERR_UNSUPPORTED,
+				    "This firmware is only for certain computer models named by "
+				    "hardware IDs, which kefu cannot check yet.");
+	if (metainfo->computer_count == 0)
+		return KF_OK;
+	kf_sysfs_attr(root, DMI_CLASS, "sys_vendor", vendor, sizeof(vendor));
+	kf_sysfs_attr(root, DMI_CLASS, "product_name", product, sizeof(product));
+	for (size_t i = 0; i < metainfo->computer_count; i++) {
+		const struct kf_fw_computer *c = &metainfo->computers[i];
+
+		if (strcmp(c->vendor, vendor) == 0 &&
+		    (c->product == NULL || strcmp(c->product, product) == 0))
+			return KF_OK;
+	}
+	if (vendor[0] == '\0')
+		return kf_error_set(err, KF_ERR_DENIED,
+				    "This firmware is only for certain computer models, and this "
+				    "computer does not say which model it is.");
+	return kf_error_set(err, KF_ERR_DENIED,
+			    "This firmware is not for this computer (%.100s %.100s); it is for "
+			    "%.100s%s%.100s%s.",
+			    vendor, product, metainfo->computers[0].vendor,
+			    metainfo->computers[0].product != NULL ? " " : "",
+			    metainfo->computers[0].product != NULL ? metainfo->computers[0].product
+								   : "",
+			    metainfo->computer_count > 1 ? " and other models" : "");
+}
+
 int kf_fw_host_boot_id(const char *root, char *out, size_t size, struct kf_error *err)
 {
 	if (kf_sysfs_read_attr(root, "/proc/sys/kernel/random/boot_id", out, size) != KF_OK ||

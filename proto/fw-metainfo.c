@@ -395,6 +395,7 @@ void kf_fw_metainfo_free(struct kf_fw_metainfo *info)
 	free(info->name);
 	free(info->summary);
 	free(info->developer_name);
+	free(info->publisher);
 	free_list(info->guids, info->guid_count);
 	free_list(info->hardware_guids, info->hardware_guid_count);
 	free(info->version_format);
@@ -402,5 +403,10 @@ void kf_fw_metainfo_free(struct kf_fw_metainfo *info)
 	free(info->payload_name);
 	free(info->payload_sha256);
 	free(info->release_text);
+	for (size_t i = 0; i < info->computer_count; i++) {
+		free(info->computers[i].vendor);
+		free(info->computers[i].product);
+	}
+	free(info->computers);
 	free(info);
 }

@@ -10,21 +10,38 @@
 #define KF_FW_METAINFO_MAX_DEPTH 16
 #define KF_FW_METAINFO_MAX_TEXT  (64 * 1024) /* bytes of text in one element */
 #define KF_FW_METAINFO_MAX_GUIDS 64
+#define KF_FW_MAX_COMPUTERS      16 /* computer models one firmware may name */
+
+/* What a firmware asks of the update beyond the version rules. */
+enum kf_fw_firmware_flags {
+	KF_FW_FLAG_REQUIRE_AC = 1 << 0, /* mains power, batteries are not enough */
+	KF_FW_FLAG_SECURITY = 1 << 1,   /* fixes a security problem (shown to the customer) */
+};
+
+/* A computer model from DMI: the firmware is only for computers that match one. */
+struct kf_fw_computer {
+	char *vendor;  /* DMI sys_vendor, compared exactly (after trimming) */
+	char *product; /* DMI product_name; NULL matches any product of the vendor */
+};
 
 struct kf_fw_metainfo {
 	char *id;             /* component id, e.g. org.fwupd.fakedevice.firmware */
 	char *name;           /* may be NULL */
 	char *summary;        /* may be NULL */
 	char *developer_name; /* may be NULL */
+	char *publisher;      /* kefu packages: the signer's name in the profile; NULL for LVFS */
 	char **guids;         /* <provides><firmware type="flashed">: the devices it is for */
 	size_t guid_count;
 	char **hardware_guids; /* <requires><hardware>: computer hardware IDs, one must match */
 	size_t hardware_guid_count;
-	char *version_format; /* LVFS::VersionFormat, NULL when not given */
-	char *version;        /* the release's version */
-	char *payload_name;   /* the file the release's content checksum names */
-	char *payload_sha256; /* lower-case hex, 64 characters */
-	char *release_text;   /* the release's description as plain text, may be NULL */
+	char *version_format;             /* LVFS::VersionFormat, NULL when not given */
+	char *version;                    /* the release's version */
+	char *payload_name;               /* the file the release's content checksum names */
+	char *payload_sha256;             /* lower-case hex, 64 characters */
+	char *release_text;               /* the release's description as plain text, may be NULL */
+	unsigned flags;                   /* enum kf_fw_firmware_flags */
+	struct kf_fw_computer *computers; /* kefu packages' "requires": "computers" */
+	size_t computer_count;
 };
 
 /*

@@ -15,7 +15,7 @@ int kf_plugin_cmd_test(int argc, char **argv);
 int kf_plugin_cmd_new(int argc, char **argv);
 /* keygen [--out FILE] NAME: a publisher's Ed25519 key and its support-profile entry. */
 int kf_plugin_cmd_keygen(int argc, char **argv);
-/* pack DIR -o FILE [--key KEY]: a plugin folder as a (signed) package. */
+/* pack [--kind K] DIR -o FILE [--key KEY]: a plugin or firmware folder as a (signed) package. */
 int kf_plugin_cmd_pack(int argc, char **argv);
 /* sign FILE --key KEY [-o OUT]: signs a package after checking its files. */
 int kf_plugin_cmd_sign(int argc, char **argv);

@@ -108,7 +108,7 @@ int kf_plugin_cmd_keygen(int argc, char **argv)
 	printf("%s\n", line);
 	fprintf(stderr,
 		"%s: private key in %s (keep it secret), profile entry in %s: add it to "
-		"\"plugin_publishers\"\n",
+		"\"plugin_publishers\" or \"firmware_publishers\"\n",
 		KF_PLUGIN_PROGRAM, key_path, pub_path);
 	free(line);
 	return KF_EXIT_OK;

@@ -11,18 +11,21 @@ static const struct kf_command commands[] = {
 	 "run a plugin's steps and show the structured results", kf_plugin_cmd_test},
 	{"keygen", "[--out FILE] PUBLISHER-NAME",
 	 "make an Ed25519 signing key and print its support-profile entry", kf_plugin_cmd_keygen},
-	{"pack", "DIR -o FILE.kefupkg [--key KEY]", "pack (and sign) a plugin folder",
+	{"pack", "[--kind plugin|firmware] DIR -o FILE [--key KEY]",
+	 "pack (and sign) a plugin folder, or a firmware folder (firmware.json and image)",
 	 kf_plugin_cmd_pack},
-	{"sign", "FILE.kefupkg --key KEY [-o OUT]", "check a package's files and sign it",
+	{"sign", "FILE --key KEY [-o OUT]", "check a package's files and sign it",
 	 kf_plugin_cmd_sign},
-	{"verify", "(--profile FILE | --publisher-key BASE64...) FILE.kefupkg",
-	 "check a package as the agent will before installing it", kf_plugin_cmd_verify},
+	{"verify", "(--profile FILE | --publisher-key BASE64...) FILE",
+	 "check a plugin or firmware package as the agent will before installing it",
+	 kf_plugin_cmd_verify},
 	{NULL, NULL, NULL, NULL},
 };
 
 int main(int argc, char **argv)
 {
 	return kf_cli_dispatch(KF_PLUGIN_PROGRAM,
-			       "write, test, pack and sign kefu diagnostic and repair plugins",
+			       "write, test, pack and sign kefu diagnostic and repair plugins and "
+			       "firmware packages",
 			       commands, argc, argv);
 }

@@ -1,8 +1,8 @@
-/* kefu-plugin: `pack` turns a plugin folder into a signed package; `sign` signs a package.
- * SPDX-License-Identifier: MIT */
+/* kefu-plugin: `pack` turns a plugin or firmware folder into a signed package; `sign` signs a
+ * package. SPDX-License-Identifier: MIT */
 #include "diag-plugins/kefu-plugin/commands.h"
+#include "diag-plugins/kefu-plugin/package-kind.h"
 #include "proto/package.h"
-#include "proto/plugin-package.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -33,10 +33,10 @@ static void collection_free(struct collection *c)
  * Adds the files under root/rel (rel "" for the folder itself), skipping hidden
  * names and the top-level tests/ folder, and refusing links and special files.
  */
-static int collect(const char *root, const char *rel, int depth, struct collection *c,
+static int collect(const char *root, const char *rel, int depth,
+		   const struct kf_package_limits *limits, struct collection *c,
 		   struct kf_error *err)
 {
-	const struct kf_package_limits *limits = &kf_plugin_package_limits;
 	char dir[PATH_MAX];
 	struct dirent **names;
 	int n, i, r = KF_OK;
@@ -61,7 +61,7 @@ static int collect(const char *root, const char *rel, int depth, struct collecti
 		else if (lstat(path, &st) < 0)
 			r = kf_error_set(err, KF_ERR_IO, "%s: %s", path, strerror(errno));
 		else if (S_ISDIR(st.st_mode))
-			r = collect(root, child, depth + 1, c, err);
+			r = collect(root, child, depth + 1, limits, c, err);
 		else if (!S_ISREG(st.st_mode))
 			r = kf_error_set(err, KF_ERR_INVALID,
 					 "%s: links and special files cannot be packed", child);
@@ -70,6 +70,7 @@ static int collect(const char *root, const char *rel, int depth, struct collecti
 					 "%s: names may use letters, digits and . _ - + only",
 					 child);
 		else if (c->n_files == limits->max_files ||
+			 c->n_files == sizeof(c->files) / sizeof(c->files[0]) ||
 			 (size_t)st.st_size > limits->max_member ||
 			 c->total + (size_t)st.st_size > limits->max_total)
 			r = kf_error_set(err, KF_ERR_TOO_LARGE,
@@ -101,8 +102,9 @@ static int collect(const char *root, const char *rel, int depth, struct collecti
  * Reads back what was built, as the agent will, so that nothing leaves this tool
  * that an agent trusting key would refuse; then writes it.
  */
-static int check_and_save(const uint8_t *data, size_t len, EVP_PKEY *key, const char *out,
-			  struct kf_package **pkg_out, struct kf_error *err)
+static int check_and_save(const struct kf_package_kind *kind, const uint8_t *data, size_t len,
+			  EVP_PKEY *key, const char *out, struct kf_package **pkg_out,
+			  struct kf_error *err)
 {
 	struct kf_package_publisher self = {NULL, {0}};
 	struct kf_package *pkg = NULL;
@@ -112,14 +114,13 @@ static int check_and_save(const uint8_t *data, size_t len, EVP_PKEY *key, const 
 
 	if (key != NULL && EVP_PKEY_get_raw_public_key(key, raw, &raw_len) == 1) {
 		memcpy(self.key, raw, sizeof(raw));
-		r = kf_package_verify(data, len, KF_PLUGIN_PACKAGE_KIND, &self, 1,
-				      &kf_plugin_package_limits, &pkg, NULL, err);
+		r = kf_package_verify(data, len, kind->name, &self, 1, kind->limits, &pkg, NULL,
+				      err);
 	} else {
-		r = kf_package_read_unsigned(data, len, KF_PLUGIN_PACKAGE_KIND,
-					     &kf_plugin_package_limits, &pkg, NULL, err);
+		r = kf_package_read_unsigned(data, len, kind->name, kind->limits, &pkg, NULL, err);
 	}
 	if (r == KF_OK)
-		r = kf_plugin_package_check(pkg, NULL, NULL, err);
+		r = kind->check(pkg, NULL, err);
 	if (r == KF_OK)
 		r = kf_package_save(out, data, len, err);
 	if (r == KF_OK)
@@ -133,17 +134,19 @@ static void print_written(const char *out, const struct kf_package *pkg, EVP_PKE
 {
 	char *public = key != NULL ? kf_package_key_public_base64(key) : NULL;
 
-	printf("%s: plugin %s %s from \"%s\", %zu files, %s%s\n", out, pkg->id, pkg->version,
+	printf("%s: %s %s %s from \"%s\", %zu files, %s%s\n", out, pkg->kind, pkg->id, pkg->version,
 	       pkg->publisher, pkg->n_files, public != NULL ? "signed by key " : "NOT signed",
 	       public != NULL ? public : " (sign it: kefu-plugin sign FILE --key KEY)");
 	free(public);
 }
 
-static int parse_key_and_out(int argc, char **argv, const char **key_path, const char **out)
+static int parse_key_and_out(int argc, char **argv, const char **key_path, const char **out,
+			     const char **kind)
 {
 	static const struct option options[] = {
 		{"key", required_argument, NULL, 'k'},
 		{"output", required_argument, NULL, 'o'},
+		{"kind", required_argument, NULL, 'K'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt;
@@ -154,6 +157,8 @@ static int parse_key_and_out(int argc, char **argv, const char **key_path, const
 			*key_path = optarg;
 		else if (opt == 'o')
 			*out = optarg;
+		else if (opt == 'K' && kind != NULL)
+			*kind = optarg;
 		else
 			return -1;
 	}
@@ -162,9 +167,10 @@ static int parse_key_and_out(int argc, char **argv, const char **key_path, const
 
 int kf_plugin_cmd_pack(int argc, char **argv)
 {
-	const char *key_path = NULL, *out = NULL;
+	const char *key_path = NULL, *out = NULL, *kind_name = "plugin";
+	const struct kf_package_kind *kind;
 	struct collection *c = calloc(1, sizeof(*c));
-	struct kf_plugin_manifest *m = NULL;
+	struct kf_package_identity identity = {0};
 	struct kf_package *pkg = NULL;
 	struct kf_error err;
 	EVP_PKEY *key = NULL;
@@ -174,35 +180,32 @@ int kf_plugin_cmd_pack(int argc, char **argv)
 
 	if (c == NULL)
 		return kf_cli_fail(KF_PLUGIN_PROGRAM, "out of memory");
-	if ((dir = parse_key_and_out(argc, argv, &key_path, &out)) < 0 || out == NULL) {
+	if ((dir = parse_key_and_out(argc, argv, &key_path, &out, &kind_name)) < 0 || out == NULL ||
+	    (kind = kf_package_kind_find(kind_name)) == NULL) {
 		free(c);
-		fprintf(stderr, "usage: %s pack DIR -o FILE.kefupkg [--key KEY]\n",
+		fprintf(stderr, "usage: %s pack [--kind plugin|firmware] DIR -o FILE [--key KEY]\n",
 			KF_PLUGIN_PROGRAM);
 		return KF_EXIT_USAGE;
 	}
-	r = kf_plugin_manifest_load(argv[dir], &m, &err);
-	if (r == KF_OK && m->publisher == NULL)
-		r = kf_error_set(&err, KF_ERR_INVALID,
-				 "plugin.json: a packed plugin needs \"publisher\", the name its "
-				 "signing key has in the support profile");
+	r = kind->identify(argv[dir], &identity, &err);
 	if (r == KF_OK && key_path != NULL)
 		r = kf_package_key_load(key_path, &key, &err);
 	if (r == KF_OK)
-		r = collect(argv[dir], "", 0, c, &err);
+		r = collect(argv[dir], "", 0, kind->limits, c, &err);
 	if (r == KF_OK) {
-		struct kf_package_spec spec = {KF_PLUGIN_PACKAGE_KIND, m->id,      m->version,
-					       m->publisher,           c->n_files, c->files};
+		struct kf_package_spec spec = {kind->name,         identity.id, identity.version,
+					       identity.publisher, c->n_files,  c->files};
 
 		r = kf_package_build(&spec, key, &data, &len, &err);
 	}
 	if (r == KF_OK)
-		r = check_and_save(data, len, key, out, &pkg, &err);
+		r = check_and_save(kind, data, len, key, out, &pkg, &err);
 	if (r == KF_OK)
 		print_written(out, pkg, key);
 	kf_package_free(pkg);
 	free(data);
 	EVP_PKEY_free(key);
-	kf_plugin_manifest_free(m);
+	kf_package_identity_clear(&identity);
 	collection_free(c);
 	free(c);
 	return r == KF_OK ? KF_EXIT_OK : kf_cli_fail(KF_PLUGIN_PROGRAM, "%s", err.message);
@@ -211,6 +214,7 @@ int kf_plugin_cmd_pack(int argc, char **argv)
 int kf_plugin_cmd_sign(int argc, char **argv)
 {
 	const char *key_path = NULL, *out = NULL;
+	const struct kf_package_kind *kind = NULL;
 	struct kf_package *pkg = NULL, *written = NULL;
 	struct kf_error err;
 	EVP_PKEY *key = NULL;
@@ -218,23 +222,20 @@ int kf_plugin_cmd_sign(int argc, char **argv)
 	size_t len, signed_len;
 	int file, r;
 
-	if ((file = parse_key_and_out(argc, argv, &key_path, &out)) < 0 || key_path == NULL) {
-		fprintf(stderr, "usage: %s sign FILE.kefupkg --key KEY [-o OUT]\n",
-			KF_PLUGIN_PROGRAM);
+	if ((file = parse_key_and_out(argc, argv, &key_path, &out, NULL)) < 0 || key_path == NULL) {
+		fprintf(stderr, "usage: %s sign FILE --key KEY [-o OUT]\n", KF_PLUGIN_PROGRAM);
 		return KF_EXIT_USAGE;
 	}
 	if (out == NULL)
 		out = argv[file];
 	r = kf_package_key_load(key_path, &key, &err);
 	if (r == KF_OK)
-		r = kf_package_read_file(argv[file], kf_plugin_package_limits.max_archive, &data,
-					 &len, &err);
+		r = kf_package_kind_read(argv[file], &kind, &data, &len, &err);
 	/* The signer checks every file against the list it is about to sign. */
 	if (r == KF_OK)
-		r = kf_package_read_unsigned(data, len, KF_PLUGIN_PACKAGE_KIND,
-					     &kf_plugin_package_limits, &pkg, NULL, &err);
+		r = kf_package_read_unsigned(data, len, kind->name, kind->limits, &pkg, NULL, &err);
 	if (r == KF_OK)
-		r = kf_plugin_package_check(pkg, NULL, NULL, &err);
+		r = kind->check(pkg, NULL, &err);
 	if (r == KF_OK) {
 		struct kf_package_spec spec = {pkg->kind,      pkg->id,      pkg->version,
 					       pkg->publisher, pkg->n_files, pkg->files};
@@ -242,7 +243,7 @@ int kf_plugin_cmd_sign(int argc, char **argv)
 		r = kf_package_build(&spec, key, &signed_data, &signed_len, &err);
 	}
 	if (r == KF_OK)
-		r = check_and_save(signed_data, signed_len, key, out, &written, &err);
+		r = check_and_save(kind, signed_data, signed_len, key, out, &written, &err);
 	if (r == KF_OK)
 		print_written(out, written, key);
 	kf_package_free(written);

@@ -1,8 +1,8 @@
-/* kefu-plugin: `verify` checks a plugin package exactly as the agent does before installing.
- * SPDX-License-Identifier: MIT */
+/* kefu-plugin: `verify` checks a plugin or firmware package exactly as the agent does before
+ * installing. SPDX-License-Identifier: MIT */
 #include "diag-plugins/kefu-plugin/commands.h"
+#include "diag-plugins/kefu-plugin/package-kind.h"
 #include "proto/base64.h"
-#include "proto/plugin-package.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -21,7 +21,10 @@ int kf_plugin_cmd_verify(int argc, char **argv)
 	const char *profile_path = NULL;
 	struct kf_profile *profile = NULL;
 	struct kf_package *pkg = NULL;
+	const struct kf_package_kind *kind = NULL;
 	enum kf_package_reason reason;
+	uint8_t *data = NULL;
+	size_t len = 0;
 	struct kf_error err;
 	size_t n_trusted = 0, i;
 	char *public;
@@ -43,22 +46,27 @@ int kf_plugin_cmd_verify(int argc, char **argv)
 	}
 	if (optind != argc - 1 || (profile_path == NULL) == (n_trusted == 0))
 		goto usage;
-	if (profile_path != NULL) {
-		if (kf_profile_load(profile_path, &profile, &err) != KF_OK ||
-		    kf_plugin_package_trust(profile, &trusted, &n_trusted, &err) != KF_OK) {
-			kf_profile_free(profile);
-			return kf_cli_fail(KF_PLUGIN_PROGRAM, "%s", err.message);
-		}
+	r = kf_package_kind_read(argv[optind], &kind, &data, &len, &err);
+	if (r == KF_OK && profile_path != NULL) {
+		if ((r = kf_profile_load(profile_path, &profile, &err)) == KF_OK)
+			r = kind->trust(profile, &trusted, &n_trusted, &err);
 	}
-	r = kf_plugin_package_open(argv[optind], trusted, n_trusted, &pkg, &reason, &err);
+	if (r == KF_OK)
+		r = kf_package_verify(data, len, kind->name, trusted, n_trusted, kind->limits, &pkg,
+				      &reason, &err);
+	if (r == KF_OK && (r = kind->check(pkg, &reason, &err)) != KF_OK) {
+		kf_package_free(pkg);
+		pkg = NULL;
+	}
 	if (trusted != keys)
 		free(trusted);
+	free(data);
 	kf_profile_free(profile);
 	if (r != KF_OK)
 		return kf_cli_fail(KF_PLUGIN_PROGRAM, "%s: refused: %s", argv[optind], err.message);
 	public = kf_base64_encode(pkg->key, sizeof(pkg->key));
-	printf("%s: verified: plugin %s %s from \"%s\", signed by key %s\n", argv[optind], pkg->id,
-	       pkg->version, pkg->publisher, public != NULL ? public : "?");
+	printf("%s: verified: %s %s %s from \"%s\", signed by key %s\n", argv[optind], pkg->kind,
+	       pkg->id, pkg->version, pkg->publisher, public != NULL ? public : "?");
 	free(public);
 	for (i = 0; i < pkg->n_files; i++)
 		printf("  %s %8zu  %s\n", pkg->files[i].executable ? "x" : "-", pkg->files[i].size,

@@ -122,8 +122,9 @@ def lvfs_cab(fixtures_dir, folder, release, zip_=False, replace=None):
     return gcab("lvfs%s%s.cab" % (release, "-z" if zip_ else ""), names, folder, zip_)
 
 
-def write_profile(path, firmware_cas):
-    """A support profile trusting the given firmware CA files (PEM)."""
+def write_profile(path, firmware_cas, firmware_publishers=()):
+    """A support profile trusting the given firmware CA files (PEM) and firmware package
+    publishers ({"name": ..., "public_key": ...} entries as kefu-plugin keygen prints)."""
     folder = os.path.dirname(path)
     support_key = os.path.join(folder, "support.key")
     support = os.path.join(folder, "support.pem")
@@ -144,6 +145,8 @@ def write_profile(path, firmware_cas):
                "relays": [{"host": "127.0.0.1", "port": 22, "agent_user": "kefu-agent",
                            "technician_user": "kefu-tech", "host_keys": [host_key]}],
                "support_ca": support_pem, "firmware_cas": cas}
+    if firmware_publishers:
+        profile["firmware_publishers"] = list(firmware_publishers)
     with open(path, "w") as f:
         json.dump(profile, f)
     return path
@@ -179,14 +182,14 @@ def set_boot_id(root, boot_id):
 class FirmwareBench:
     """One emulated device in a short socket folder, a profile, a root and a state folder."""
 
-    def __init__(self, tmp_path, processes, cas):
+    def __init__(self, tmp_path, processes, cas, publishers=()):
         self.tmp = str(tmp_path)
         self.processes = processes
         self.devices = tempfile.mkdtemp(prefix="kfw")
         self.device_dir = os.path.join(self.tmp, "device")
         self.root = make_root(os.path.join(self.tmp, "root"))
         self.state = os.path.join(self.tmp, "state")
-        self.profile = write_profile(os.path.join(self.tmp, "profile.json"), cas)
+        self.profile = write_profile(os.path.join(self.tmp, "profile.json"), cas, publishers)
         self.emu = None
 
     def init_device(self, *args):
@@ -246,3 +249,41 @@ class FirmwareBench:
     def cleanup(self):
         self.stop_device()
         shutil.rmtree(self.devices, ignore_errors=True)
+
+
+class Publisher:
+    """A firmware publisher's Ed25519 key made by kefu-plugin keygen."""
+
+    def __init__(self, folder, name="Example Devices"):
+        os.makedirs(folder, exist_ok=True)
+        self.name = name
+        self.key = os.path.join(folder, "publisher.key")
+        result = run([program("kefu-plugin"), "keygen", "--out", self.key, name])
+        result.check_returncode()
+        self.entry = json.loads(result.stdout)
+
+
+def firmware_package(folder, version_hex, version, publisher=None, size=None, sign=True,
+                     claimed_publisher=None, **fields):
+    """A kefu firmware package made with kefu-plugin pack --kind firmware: an emulator
+    image and firmware.json (fields override or add to the manifest)."""
+    src = os.path.join(folder, "src-" + version)
+    os.makedirs(src, exist_ok=True)
+    run([FW_EMU, "image", version_hex, str(size or 16), os.path.join(src, "emu.bin")]
+        ).check_returncode()
+    manifest = {"format": 1, "id": "com.example.emu.firmware", "name": "EmuDevice",
+                "vendor": "Example",
+                "publisher": claimed_publisher or (publisher.name if publisher else
+                                                   "Example Devices"), "devices": [FAKE_GUID], "version": version,
+                "version_format": "triplet", "image": {"file": "emu.bin"},
+                "release_notes": "Release %s." % version}
+    manifest.update(fields)
+    with open(os.path.join(src, "firmware.json"), "w") as f:
+        json.dump(manifest, f)
+    out = os.path.join(folder, "emu-%s.kefufw" % version)
+    args = [program("kefu-plugin"), "pack", "--kind", "firmware", src, "-o", out]
+    if sign and publisher is not None:
+        args += ["--key", publisher.key]
+    result = run(args)
+    assert result.returncode == 0, result.stderr
+    return out

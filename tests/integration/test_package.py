@@ -181,7 +181,10 @@ def test_hostile_packages_are_refused_with_their_reason_and_nothing_is_written(w
         open(path, "wb").write(data)
         verify = plugin_tool("verify", "--profile", world["profile"], path)
         assert verify.returncode == 1, name
-        assert "refused: " + reason + ":" in verify.stderr, (name, verify.stderr)
+        # verify checks a package as its own kind: a firmware package needs a firmware
+        # publisher, and this profile trusts the key for plugins only.
+        said = "unknown-publisher" if name == "another kind of package" else reason
+        assert "refused: " + said + ":" in verify.stderr, (name, verify.stderr)
         assert len(verify.stderr.strip().splitlines()) == 1, name
         install = agent(world["env"], "plugins", "install", "--profile", world["profile"],
                         "--dir", str(target), path)

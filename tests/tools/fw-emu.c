@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -28,11 +29,12 @@
  * byte leaves that slot without a valid header or with an image whose hash does not
  * match. At power-on the device boots the valid slot with the highest sequence number.
  */
-#define HEADER_SIZE  128
-#define SLOT_MAGIC   "KFEMUSLT"
-#define LINE_MAX_LEN (64 * 1024)
-#define CHUNK        (64 * 1024)
-#define EXIT_POWER   75 /* the exit status of a power loss */
+#define HEADER_SIZE   128
+#define SLOT_MAGIC    "KFEMUSLT"
+#define LINE_MAX_LEN  (64 * 1024)
+#define CHUNK         (64 * 1024)
+#define EXIT_POWER    75 /* the exit status of a power loss */
+#define EXIT_STARTING 76 /* info while the appliance restarts */
 
 struct slot_header {
 	uint64_t seq, size;
@@ -53,6 +55,13 @@ struct emu {
 	int staged; /* the slot written last by this run, -1 if none */
 	char version[64];
 	char boot_id[33];
+	/*
+	 * As an SSH appliance (the info and update commands) each command is a new process,
+	 * so the boot id lives in DIR/boot-id and a restart takes restart_seconds, during
+	 * which DIR/starting-until makes info fail.
+	 */
+	bool is_appliance;
+	int restart_seconds;
 };
 
 static void die(const char *message)
@@ -147,6 +156,47 @@ out:
 	return ok;
 }
 
+static void write_state(const struct emu *emu, const char *name, const char *value)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", emu->dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", emu->dir, name);
+	f = fopen(tmp, "w");
+	if (f == NULL || fprintf(f, "%s\n", value) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
+		die("cannot write the appliance's state");
+}
+
+static void unlink_state(const struct emu *emu, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", emu->dir, name);
+	unlink(path);
+}
+
+static bool read_state(const struct emu *emu, const char *name, char *out, size_t size)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/%s", emu->dir, name);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	ok = fgets(out, (int)size, f) != NULL;
+	fclose(f);
+	out[strcspn(out, "\n")] = '\0';
+	return ok && out[0] != '\0';
+}
+
+static bool read_boot_id(struct emu *emu)
+{
+	return read_state(emu, "boot-id", emu->boot_id, sizeof(emu->boot_id));
+}
+
 /* Power-on: boot the verified slot with the highest sequence number. */
 static void boot(struct emu *emu)
 {
@@ -163,11 +213,25 @@ static void boot(struct emu *emu)
 	}
 	snprintf(emu->version, sizeof(emu->version), "%s",
 		 emu->booted >= 0 ? versions[emu->booted] : "");
+	emu->staged = -1;
+	if (emu->is_appliance && read_boot_id(emu))
+		return;
 	if (getrandom(random, sizeof(random), 0) != sizeof(random))
 		die("no random numbers");
 	for (int i = 0; i < 16; i++)
 		snprintf(emu->boot_id + 2 * i, 3, "%02x", random[i]);
-	emu->staged = -1;
+	if (emu->is_appliance)
+		write_state(emu, "boot-id", emu->boot_id);
+}
+
+/* An appliance restarting: a new boot id, and info fails until it is up again. */
+static void appliance_restart(struct emu *emu)
+{
+	char until[32];
+
+	snprintf(until, sizeof(until), "%lld", (long long)time(NULL) + emu->restart_seconds);
+	write_state(emu, "starting-until", until);
+	unlink_state(emu, "boot-id");
 }
 
 /* Writes to the flash, or dies in the middle of it when the power-loss budget runs out. */
@@ -177,6 +241,8 @@ static void flash_write(struct emu *emu, int fd, const void *data, size_t len, o
 		size_t part = (size_t)(emu->power_loss_at - emu->flash_written);
 		if (part > 0 && pwrite(fd, data, part, offset) != (ssize_t)part)
 			die("cannot write the flash");
+		if (emu->is_appliance)
+			appliance_restart(emu); /* the power comes back and it starts again */
 		_exit(EXIT_POWER);
 	}
 	if (pwrite(fd, data, len, offset) != (ssize_t)len)
@@ -205,7 +271,9 @@ static void load_descriptor(struct emu *emu)
 
 /* A connection: a line reader that can hand the bytes after the line to the image reader. */
 struct conn {
-	int fd;
+	int fd;          /* requests and image bytes come from here */
+	int out_fd;      /* replies go here */
+	bool is_command; /* an appliance command: no "ready" reply, the image is a file */
 	char buf[LINE_MAX_LEN + 1];
 	size_t used;
 };
@@ -244,7 +312,7 @@ static void reply(struct conn *c, json_t *answer)
 		return;
 	len = strlen(text);
 	text[len] = '\n';
-	if (send(c->fd, text, len + 1, MSG_NOSIGNAL) < 0)
+	if (write(c->out_fd, text, len + 1) < 0)
 		fprintf(stderr, "fw-emu: the agent went away\n");
 	free(text);
 }
@@ -299,7 +367,8 @@ static void do_write(struct emu *emu, struct conn *c, json_t *request)
 	ctx = EVP_MD_CTX_new();
 	if (fd < 0 || ctx == NULL)
 		die("cannot open a slot");
-	reply(c, json_pack("{s:b, s:b}", "ok", 1, "ready", 1));
+	if (!c->is_command)
+		reply(c, json_pack("{s:b, s:b}", "ok", 1, "ready", 1));
 	/* The old header goes first: from here on this slot does not boot until it is complete. */
 	flash_write(emu, fd, header, HEADER_SIZE, 0);
 	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
@@ -411,6 +480,7 @@ static _Noreturn void serve(struct emu *emu, const char *socket_path)
 		c->fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
 		if (c->fd < 0)
 			continue;
+		c->out_fd = c->fd;
 		c->used = 0;
 		request = read_request(c);
 		op = json_string_value(json_object_get(request, "op"));
@@ -543,12 +613,60 @@ static int make_image(const char *version, long long size, const char *out)
 	return fclose(f) == 0 ? 0 : 1;
 }
 
+/* kefu-fw-info of proto/FW-DEVICE.md "Appliances over SSH": the info reply on stdout. */
+static int appliance_info(struct emu *emu)
+{
+	struct conn c = {.fd = -1, .out_fd = STDOUT_FILENO, .is_command = true};
+	char until[32];
+
+	if (read_state(emu, "starting-until", until, sizeof(until))) {
+		if (time(NULL) < atoll(until)) {
+			fprintf(stderr, "fw-emu: the device is starting\n");
+			return EXIT_STARTING;
+		}
+		unlink_state(emu, "starting-until");
+	}
+	boot(emu);
+	do_info(emu, &c);
+	return 0;
+}
+
+/* kefu-fw-update PATH SHA256: writes the image beside the running one, then restarts. */
+static int appliance_update(struct emu *emu, const char *path, const char *sha256)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	struct stat st;
+	json_t *request;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (c == NULL || fd < 0 || fstat(fd, &st) != 0) {
+		printf("{\"ok\": false, \"error\": \"The image was not uploaded.\"}\n");
+		return 1;
+	}
+	boot(emu);
+	*c = (struct conn){.fd = fd, .out_fd = STDOUT_FILENO, .is_command = true};
+	request = json_pack("{s:I, s:s}", "size", (json_int_t)st.st_size, "sha256", sha256);
+	fflush(stdout);
+	do_write(emu, c, request);
+	json_decref(request);
+	close(fd);
+	if (emu->staged < 0) {
+		free(c);
+		return 1; /* do_write said why */
+	}
+	free(c);
+	appliance_restart(emu);
+	return 0;
+}
+
 static const char usage[] =
 	"usage: fw-emu init DIR [--version 0xHEX] [--format F] [--instance-id ID]... [--name N]\n"
 	"                       [--vendor V] [--capacity BYTES] [--activation "
 	"restart|host-reboot]\n"
 	"       fw-emu serve DIR --socket PATH [--power-loss-at BYTES] [--busy]\n"
 	"       fw-emu boot DIR\n"
+	"       fw-emu info DIR                        (an SSH appliance's kefu-fw-info)\n"
+	"       fw-emu update DIR FILE SHA256 [--power-loss-at BYTES] [--restart-seconds S]\n"
 	"       fw-emu image 0xHEX SIZE FILE\n";
 
 int main(int argc, char **argv)
@@ -586,6 +704,32 @@ int main(int argc, char **argv)
 		       emu.version, emu.booted >= 0 ? "true" : "false", sha);
 		json_decref(emu.descriptor);
 		return emu.booted >= 0 ? 0 : 1;
+	}
+	if (strcmp(argv[1], "info") == 0) {
+		emu.is_appliance = true;
+		return appliance_info(&emu);
+	}
+	if (strcmp(argv[1], "update") == 0 && argc >= 5) {
+		static const struct option update_options[] = {
+			{"power-loss-at", required_argument, NULL, 'p'},
+			{"restart-seconds", required_argument, NULL, 'r'},
+			{NULL, 0, NULL, 0},
+		};
+		emu.is_appliance = true;
+		emu.restart_seconds = 2;
+		signal(SIGPIPE, SIG_IGN);
+		optind = 1;
+		while ((opt = getopt_long(argc - 4, argv + 4, "", update_options, NULL)) != -1) {
+			if (opt == 'p')
+				emu.power_loss_at = atoll(optarg);
+			else if (opt == 'r')
+				emu.restart_seconds = atoi(optarg);
+			else {
+				fputs(usage, stderr);
+				return 2;
+			}
+		}
+		return appliance_update(&emu, argv[3], argv[4]);
 	}
 	if (strcmp(argv[1], "serve") != 0) {
 		fputs(usage, stderr);

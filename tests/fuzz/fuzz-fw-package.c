@@ -1,0 +1,18 @@
+/* kefu: libFuzzer target for firmware.json, the manifest of kefu firmware packages.
+ * SPDX-License-Identifier: MIT */
+#include "proto/fw-package.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct kf_fw_metainfo *metainfo = NULL;
+	struct kf_error err;
+
+	if (kf_fw_manifest_parse((const char *)data, size, &metainfo, &err) == 0)
+		kf_fw_metainfo_free(metainfo);
+	return 0;
+}
