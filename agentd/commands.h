@@ -20,7 +20,7 @@ int kf_agentd_cmd_diag(int argc, char **argv);
 /* share.c: a support session with a technician through the relay. */
 #define KF_AGENTD_SHARE_USAGE                                                                      \
 	"[--profile FILE] [--relay N] [--code-minutes N] [--policy FILE] [--consent-timeout S] "   \
-	"[--plugins DIR]... [--root DIR]"
+	"[--plugins DIR]... [--root DIR] [--firmware-devices DIR]"
 #define KF_AGENTD_SHARE_SUMMARY "let a technician help: show a code, then chat and share"
 int kf_agentd_cmd_share(int argc, char **argv);
 
@@ -41,7 +41,7 @@ int kf_agentd_cmd_plugins(int argc, char **argv);
 	"list|check FILE|apply FILE|history [--device ID] [--reinstall] [--downgrade] [--yes] "    \
 	"[--json] [--profile FILE] [--devices DIR] [--root DIR] [--history-file FILE] [--fwupd] "  \
 	"[--ssh USER@HOST[:PORT] [--host-key-fingerprint SHA256:...] [--password-stdin | "         \
-	"--identity KEY] [--restart-timeout S]]"
+	"--identity KEY] [--restart-timeout S]] [--progress-json]"
 #define KF_AGENTD_FIRMWARE_SUMMARY                                                                 \
 	"list devices, check and install LVFS or kefu firmware (local or over SSH), show history"
 int kf_agentd_cmd_firmware(int argc, char **argv);

@@ -232,6 +232,9 @@ static void on_read(struct kf_stream *stream, const uint8_t *data, size_t len, v
 		return;
 	op = json_string_value(json_object_get(header, "op"));
 	json_object_set_new(file->fields, "op", json_string(op ? op : ""));
+	/* What the receiver is to do with the file (firmware: check or apply, and flags). */
+	if (json_is_object(json_object_get(header, "options")))
+		json_object_set(file->fields, "options", json_object_get(header, "options"));
 	if (op != NULL && strcmp(op, "send") == 0)
 		start_send(file, header);
 	else if (op != NULL && strcmp(op, "fetch") == 0)

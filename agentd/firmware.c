@@ -28,7 +28,8 @@
 struct fw_options {
 	const char *profile, *devices, *root, *device_id, *history;
 	bool reinstall, downgrade, yes, json;
-	bool use_fwupd; /* --fwupd: hand cabinets to fwupd, never to kefu's devices */
+	bool use_fwupd;        /* --fwupd: hand cabinets to fwupd, never to kefu's devices */
+	bool is_progress_json; /* --progress-json: phases and percents as JSON lines on stdout */
 	int battery_threshold;
 	/* An appliance over SSH (--ssh) instead of the devices folder. */
 	const char *ssh, *identity;
@@ -320,10 +321,18 @@ struct progress {
 	bool is_tty;
 	int last_percent;
 	const char *phase;
+	bool is_json; /* --progress-json: one JSON line per phase and percent, on stdout */
 };
 
 static void show_phase(struct progress *p, const char *phase)
 {
+	if (p->is_json) {
+		p->phase = phase;
+		p->last_percent = -1;
+		printf("{\"phase\":\"%s\"}\n", phase);
+		fflush(stdout);
+		return;
+	}
 	if (p->is_tty && p->phase != NULL)
 		fputc('\n', stderr);
 	p->phase = phase;
@@ -338,6 +347,12 @@ static void show_progress(void *data, uint64_t done, uint64_t total)
 	int percent = total > 0 ? (int)(done * 100 / total) : 100;
 	char bar[41];
 
+	if (p->is_json && percent != p->last_percent && p->phase != NULL) {
+		p->last_percent = percent;
+		printf("{\"phase\":\"%s\",\"percent\":%d}\n", p->phase, percent);
+		fflush(stdout);
+		return;
+	}
 	if (!p->is_tty || percent == p->last_percent)
 		return;
 	p->last_percent = percent;
@@ -756,7 +771,7 @@ static const char *install_ssh(struct fw_options *o, struct fw_plan *plan,
 static int apply(struct fw_options *o, const char *file)
 {
 	struct fw_plan plan = {0};
-	struct progress progress = {isatty(STDERR_FILENO), -1, NULL};
+	struct progress progress = {isatty(STDERR_FILENO), -1, NULL, o->is_progress_json};
 	struct sigaction ignore = {.sa_handler = SIG_IGN}, old_int, old_term, old_hup;
 	struct kf_error err;
 	json_t *history = NULL, *entry;
@@ -959,6 +974,7 @@ int kf_agentd_cmd_firmware(int argc, char **argv)
 		{"identity", required_argument, NULL, 'i'},
 		{"restart-timeout", required_argument, NULL, 'T'},
 		{"fwupd", no_argument, NULL, 'F'},
+		{"progress-json", no_argument, NULL, 'G'},
 		{NULL, 0, NULL, 0},
 	};
 	struct fw_options o = {
@@ -1018,6 +1034,9 @@ int kf_agentd_cmd_firmware(int argc, char **argv)
 			break;
 		case 'P':
 			o.password_from_stdin = true;
+			break;
+		case 'G':
+			o.is_progress_json = true;
 			break;
 		case 'F':
 			o.use_fwupd = true;

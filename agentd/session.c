@@ -1,6 +1,7 @@
 /* kefu-agentd: one support session with a technician, from TLS to its end. SPDX-License-Identifier: MIT */
 #include "agentd/session.h"
 #include "agentd/collect.h"
+#include "agentd/firmware-job.h"
 #include "agentd/scan-summary.h"
 #include "agentd/streams.h"
 #include "agentd/summary.h"
@@ -11,6 +12,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,13 @@ struct kf_agent_session {
 	uint32_t job_request;
 	enum kf_capability job_capability;
 	char job_plugin[128];
+	/* The firmware command the technician started, if any: one at a time. */
+	struct kf_firmware_job *firmware;
+	uint32_t firmware_request; /* firmware.list's id; 0 for an update */
+	char firmware_file[4096];  /* the uploaded update, removed when the job ends */
+	char firmware_name[256];
+	bool is_firmware_writing;
+	json_t *firmware_out; /* firmware.list: the lines printed */
 	/* The diagnostics report plugins read: kept from the first collection on. */
 	json_t *report;
 	char report_path[64];
@@ -63,6 +72,18 @@ static void session_destroy(struct kf_agent_session *session)
 {
 	/* A plugin still running is stopped; its end is no one's business any more. */
 	kf_plugin_job_detach(session->job);
+	kf_firmware_job_detach(session->firmware);
+	json_decref(session->firmware_out);
+	if (session->firmware_file[0] != '\0') {
+		char *slash;
+
+		unlink(session->firmware_file);
+		slash = strrchr(session->firmware_file, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			rmdir(session->firmware_file);
+		}
+	}
 	json_decref(session->report);
 	if (session->report_path[0] != '\0')
 		unlink(session->report_path);
@@ -95,6 +116,8 @@ static void leave(struct kf_agent_session *session)
 
 static void begin(struct kf_agent_session *session);
 static void status_changed(struct kf_agent_session *session);
+static int refuse_without(struct kf_agent_session *session, const struct kf_msg *msg,
+			  enum kf_capability capability);
 
 static void reject(struct kf_agent_session *session, int is_wrong_code, const struct kf_error *err)
 {
@@ -270,7 +293,20 @@ static void on_consent_revoked(struct kf_consent *consent, enum kf_capability ca
 	if (capability == KF_CAP_VIEW && session->streams != NULL)
 		kf_agent_streams_stop_screen(session->streams);
 	if (capability == KF_CAP_FILES && session->streams != NULL)
-		kf_agent_streams_stop_files(session->streams);
+		kf_agent_streams_stop_files(session->streams, 0);
+	if (capability == KF_CAP_FIRMWARE && session->streams != NULL)
+		kf_agent_streams_stop_files(session->streams, 1);
+	if (capability == KF_CAP_FIRMWARE && session->firmware != NULL) {
+		/* Before the write it stops; once writing, stopping would harm the device. */
+		kf_firmware_job_stop(session->firmware);
+		audit(session, "action-stopped",
+		      json_pack(
+			      "{s:s, s:s, s:s}", "action", "firmware", "name",
+			      session->firmware_name, "why",
+			      session->is_firmware_writing
+				      ? "the grant was taken back while writing: the write finishes"
+				      : "the grant was taken back"));
+	}
 	if (session->job != NULL && capability == session->job_capability) {
 		kf_plugin_job_cancel(session->job);
 		audit(session, "action-stopped",
@@ -308,18 +344,27 @@ static int stream_is_allowed(void *user, const char *purpose, struct kf_error *e
 {
 	struct kf_agent_session *session = user;
 	int is_files = strcmp(purpose, "files") == 0;
-	enum kf_capability needs = is_files ? KF_CAP_FILES : KF_CAP_VIEW;
+	int is_firmware = strcmp(purpose, "firmware") == 0;
+	enum kf_capability needs = is_files      ? KF_CAP_FILES
+				   : is_firmware ? KF_CAP_FIRMWARE
+						 : KF_CAP_VIEW;
+	const char *what = is_files ? "file" : is_firmware ? "firmware" : "screen";
 
+	if (is_firmware && kf_consent_check(session->consent, needs) && session->firmware != NULL) {
+		kf_error_set(err, KF_ERR_STATE, "a firmware update is already running");
+		return 0;
+	}
 	if (kf_consent_check(session->consent, needs))
 		return 1;
 	audit(session, "action-refused",
-	      json_pack("{s:s, s:s}", "action", is_files ? "file" : "screen", "missing",
-			kf_capability_name(needs)));
+	      json_pack("{s:s, s:s}", "action", what, "missing", kf_capability_name(needs)));
 	kf_summary_note(session->summary, "access", "Refused to %s: it needs %s",
-			is_files ? "send or fetch a file" : "show the screen",
+			is_files      ? "send or fetch a file"
+			: is_firmware ? "update firmware"
+				      : "show the screen",
 			kf_capability_name(needs));
-	kf_error_set(err, KF_ERR_DENIED, "%s needs the customer's '%s' grant",
-		     is_files ? "a file" : "the screen", kf_capability_name(needs));
+	kf_error_set(err, KF_ERR_DENIED, "%s needs the customer's '%s' grant", what,
+		     kf_capability_name(needs));
 	return 0;
 }
 
@@ -340,9 +385,193 @@ static void activity(struct kf_agent_session *session, const char *format, ...)
 	session->events.on_activity(session, text, session->user);
 }
 
-static void stream_file(void *user, int status, json_t *fields)
+static void firmware_line(struct kf_firmware_job *job, const char *line, bool is_error, void *user)
 {
 	struct kf_agent_session *session = user;
+	json_t *progress = line[0] == '{' ? json_loads(line, 0, NULL) : NULL;
+	json_t *body;
+
+	(void)job;
+	if (session->firmware_request != 0) {
+		/* firmware.list: collect, answer at the end. */
+		if (!is_error)
+			json_array_append_new(session->firmware_out, json_string(line));
+		json_decref(progress);
+		return;
+	}
+	if (json_is_object(progress)) {
+		const char *phase = json_string_value(json_object_get(progress, "phase"));
+
+		if (phase != NULL && (strcmp(phase, "write") == 0 || strcmp(phase, "upload") == 0))
+			session->is_firmware_writing = true;
+		body = json_pack("{s:s, s:O}", "name", session->firmware_name, "progress",
+				 progress);
+		if (phase != NULL && json_object_get(progress, "percent") == NULL)
+			activity(session, "Firmware update: %s%s", phase,
+				 session->is_firmware_writing
+					 ? " (do not unplug the device or turn off the computer)"
+					 : "");
+	} else {
+		body = json_pack("{s:s, s:s, s:b}", "name", session->firmware_name, "line", line,
+				 "error", is_error);
+		activity(session, "Firmware: %s", line);
+	}
+	if (session->state == STATE_ACTIVE || session->state == STATE_ENDING)
+		kf_control_send(session->control, "firmware.progress", 0, body, NULL, NULL);
+	json_decref(body);
+	json_decref(progress);
+}
+
+static void firmware_exit(struct kf_firmware_job *job, int code, void *user)
+{
+	struct kf_agent_session *session = user;
+	json_t *body;
+
+	(void)job;
+	session->firmware = NULL;
+	enter(session);
+	if (session->firmware_request != 0) {
+		body = json_pack("{s:i, s:O}", "code", code, "lines", session->firmware_out);
+		if (session->state == STATE_ACTIVE || session->state == STATE_ENDING)
+			kf_control_send(session->control, "firmware.devices",
+					session->firmware_request, body, NULL, NULL);
+		json_decref(body);
+		json_decref(session->firmware_out);
+		session->firmware_out = NULL;
+		session->firmware_request = 0;
+		leave(session);
+		return;
+	}
+	audit(session, "action-finish",
+	      json_pack("{s:s, s:s, s:s, s:i}", "action", "firmware", "name",
+			session->firmware_name, "result", code == 0 ? "ok" : "failed", "code",
+			code));
+	kf_summary_note(session->summary, "action", "The technician's firmware update %s %s",
+			session->firmware_name,
+			code == 0 ? "finished (see `kefu-agentd firmware history`)"
+				  : "did not complete; the device keeps working firmware");
+	activity(session, "Firmware update %s %s.", session->firmware_name,
+		 code == 0 ? "finished" : "did not complete");
+	body = json_pack("{s:s, s:i, s:b}", "name", session->firmware_name, "code", code, "ok",
+			 code == 0);
+	if (session->state == STATE_ACTIVE || session->state == STATE_ENDING)
+		kf_control_send(session->control, "firmware.result", 0, body, NULL, NULL);
+	json_decref(body);
+	if (session->firmware_file[0] != '\0') {
+		char *slash = strrchr(session->firmware_file, '/');
+
+		unlink(session->firmware_file);
+		if (slash != NULL) {
+			*slash = '\0';
+			rmdir(session->firmware_file);
+		}
+		session->firmware_file[0] = '\0';
+	}
+	session->is_firmware_writing = false;
+	status_changed(session);
+	leave(session);
+}
+
+static const struct kf_firmware_job_events firmware_events = {firmware_line, firmware_exit};
+
+/* Runs `kefu-agentd firmware WHAT [FILE] ...` with the session's arguments and options. */
+static int start_firmware(struct kf_agent_session *session, const char *what, const char *file,
+			  const json_t *options, struct kf_error *err)
+{
+	const char *args[24];
+	size_t n = 0;
+
+	args[n++] = what;
+	if (file != NULL)
+		args[n++] = file;
+	if (strcmp(what, "list") == 0) {
+		args[n++] = "--json";
+	} else {
+		/* The technician's grant is the customer's consent; the output is for both. */
+		if (strcmp(what, "apply") == 0)
+			args[n++] = "--yes";
+		args[n++] = "--progress-json";
+		if (json_is_true(json_object_get(options, "reinstall")))
+			args[n++] = "--reinstall";
+		if (json_is_true(json_object_get(options, "downgrade")))
+			args[n++] = "--downgrade";
+		if (json_is_string(json_object_get(options, "device"))) {
+			args[n++] = "--device";
+			args[n++] = json_string_value(json_object_get(options, "device"));
+		}
+	}
+	for (size_t i = 0; session->config.firmware_args != NULL &&
+			   session->config.firmware_args[i] != NULL && n < 23;
+	     i++)
+		args[n++] = session->config.firmware_args[i];
+	args[n] = NULL;
+	return kf_firmware_job_start(session->loop, args, &firmware_events, session,
+				     &session->firmware, err);
+}
+
+static void list_firmware(struct kf_agent_session *session, const struct kf_msg *msg)
+{
+	struct kf_error err;
+
+	if (refuse_without(session, msg, KF_CAP_FIRMWARE))
+		return;
+	if (session->firmware != NULL) {
+		kf_control_send_error(session->control, msg->id, "busy",
+				      "a firmware command is already running", NULL);
+		return;
+	}
+	session->firmware_request = msg->id;
+	session->firmware_out = json_array();
+	if (start_firmware(session, "list", NULL, NULL, &err) != KF_OK) {
+		session->firmware_request = 0;
+		json_decref(session->firmware_out);
+		session->firmware_out = NULL;
+		kf_control_send_error(session->control, msg->id, "failed", err.message, NULL);
+	}
+}
+
+/* An update arrived whole through a "firmware" stream: check it, or install it. */
+static void firmware_arrived(struct kf_agent_session *session, json_t *fields)
+{
+	const char *saved = json_string_value(json_object_get(fields, "saved"));
+	const char *name = json_string_value(json_object_get(fields, "name"));
+	json_t *options = json_object_get(fields, "options");
+	int is_check = json_is_true(json_object_get(options, "check"));
+	struct kf_error err;
+
+	snprintf(session->firmware_file, sizeof(session->firmware_file), "%s", saved);
+	snprintf(session->firmware_name, sizeof(session->firmware_name), "%s", name ? name : "");
+	session->is_firmware_writing = false;
+	audit(session, "action-start",
+	      json_pack("{s:s, s:s, s:s, s:s}", "action", "firmware", "name",
+			session->firmware_name, "mode", is_check ? "check" : "apply", "sha256",
+			json_string_value(json_object_get(fields, "sha256"))));
+	activity(session, "%s is %s the firmware update %s.", session->technician.name,
+		 is_check ? "checking" : "installing", session->firmware_name);
+	if (start_firmware(session, is_check ? "check" : "apply", saved, options, &err) != KF_OK) {
+		json_t *body = json_pack("{s:s, s:i, s:b, s:s}", "name", session->firmware_name,
+					 "code", -1, "ok", 0, "error", err.message);
+
+		kf_control_send(session->control, "firmware.result", 0, body, NULL, NULL);
+		json_decref(body);
+	}
+}
+
+static void stream_file(void *user, const char *purpose, int status, json_t *fields)
+{
+	struct kf_agent_session *session = user;
+
+	if (strcmp(purpose, "firmware") == 0) {
+		if (status == KF_OK) {
+			firmware_arrived(session, fields);
+			return;
+		}
+		audit(session, "action-finish",
+		      json_pack("{s:s, s:s, s:s}", "action", "firmware upload", "result", "failed",
+				"error",
+				json_string_value(json_object_get(fields, "error")) ?: "?"));
+		return;
+	}
 	const char *op = json_string_value(json_object_get(fields, "op"));
 	const char *error = json_string_value(json_object_get(fields, "error"));
 	int is_send = op != NULL && strcmp(op, "send") == 0;
@@ -710,6 +939,8 @@ static void handle_session_message(struct kf_agent_session *session, const struc
 		handle_consent_message(session, msg);
 	} else if (strcmp(msg->type, "diag.request") == 0) {
 		run_diagnostics(session, msg);
+	} else if (strcmp(msg->type, "firmware.list") == 0) {
+		list_firmware(session, msg);
 	} else if (strcmp(msg->type, "plugins.request") == 0) {
 		list_plugins(session, msg);
 	} else if (strcmp(msg->type, "plugin.run") == 0) {

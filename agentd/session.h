@@ -59,6 +59,8 @@ struct kf_agent_session_config {
 	const char *diagnostics_root;   /* NULL: "/" */
 	/* Where the technician's `plugins`, `run` and `repair` find plugins; borrowed. */
 	const struct kf_plugin_places *plugin_places;
+	/* Arguments every `firmware` command of the session gets (--profile, --devices...). */
+	const char *const *firmware_args;
 };
 
 /* How long a connection may take from arriving to a proven code. */

@@ -52,6 +52,9 @@ struct share {
 	struct kf_package_publisher *plugin_publishers; /* the profile's, for installed plugins */
 	char trust_problem[KF_ERROR_MESSAGE_SIZE];
 	const char *root;
+	/* What the session's firmware commands get: the profile (its firmware CAs and
+	 * publishers) and, for emulated or test devices, their folder. */
+	const char *firmware_args[8];
 	/* Requests waiting for the customer, oldest first; y or n answers the first. */
 	enum kf_capability asked[KF_CAP_COUNT];
 	int asked_count;
@@ -288,6 +291,7 @@ static void on_channel(struct kf_ssh *ssh, struct kf_stream *channel, void *user
 		.audit = share->audit,
 		.diagnostics_root = share->root,
 		.plugin_places = &share->places,
+		.firmware_args = share->firmware_args,
 	};
 	struct kf_error err;
 
@@ -502,11 +506,14 @@ int kf_agentd_cmd_share(int argc, char **argv)
 		{"consent-timeout", required_argument, NULL, 't'},
 		{"plugins", required_argument, NULL, 'g'},
 		{"root", required_argument, NULL, 'R'},
+		{"firmware-devices", required_argument, NULL, 'F'},
 		{NULL, 0, NULL, 0},
 	};
 	static const struct kf_command usage = {"share", KF_AGENTD_SHARE_USAGE, "", NULL};
 	const char *plugin_folders[KF_PLUGIN_PLACES_MAX];
 	size_t n_plugin_folders = 0;
+	const char *firmware_devices = NULL;
+	size_t n_firmware_args = 0;
 	struct kf_line_reader_callbacks input_callbacks = {on_line, on_input_eof};
 	struct share share = {.program = KF_AGENTD_PROGRAM,
 			      .code_lifetime_ms = CODE_LIFETIME_MS,
@@ -558,6 +565,9 @@ int kf_agentd_cmd_share(int argc, char **argv)
 		case 'R':
 			share.root = optarg;
 			break;
+		case 'F':
+			firmware_devices = optarg;
+			break;
 		default:
 			return kf_cli_usage(share.program, &usage);
 		}
@@ -579,6 +589,17 @@ int kf_agentd_cmd_share(int argc, char **argv)
 	}
 	if (share.root != NULL && access(share.root, R_OK | X_OK) != 0)
 		return kf_cli_fail(share.program, "%s: cannot read this folder", share.root);
+	share.firmware_args[n_firmware_args++] = "--profile";
+	share.firmware_args[n_firmware_args++] = profile_path;
+	if (firmware_devices != NULL) {
+		share.firmware_args[n_firmware_args++] = "--devices";
+		share.firmware_args[n_firmware_args++] = firmware_devices;
+	}
+	if (share.root != NULL) {
+		share.firmware_args[n_firmware_args++] = "--root";
+		share.firmware_args[n_firmware_args++] = share.root;
+	}
+	share.firmware_args[n_firmware_args] = NULL;
 	if (policy_path != NULL && kf_policy_load(policy_path, &share.policy, &err) != KF_OK)
 		return kf_cli_fail(share.program, "%s", err.message);
 	/* No session without its record: the customer must be able to read what happened. */

@@ -7,6 +7,7 @@
 #include "proto/stream-token.h"
 #include "proto/tls-stream.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,7 +22,9 @@ struct side_stream {
 	struct kf_agent_streams *streams;
 	struct kf_stream *tls; /* until bridged */
 	struct kf_stream_bridge *bridge;
-	struct kf_agent_file *file; /* a "files" stream, once proven */
+	struct kf_agent_file *file; /* a "files" or "firmware" stream, once proven */
+	int is_firmware;
+	char firmware_dir[4096]; /* the private folder of an update on its way */
 	uint8_t preamble[KF_STREAM_PREAMBLE_SIZE];
 	size_t have;
 	uint64_t opened_at; /* uv_now() when the channel arrived */
@@ -139,8 +142,13 @@ static void file_done(struct kf_agent_file *file, int status, json_t *fields, vo
 	struct side_stream *slot = user;
 
 	(void)file;
+	/* An update that did not arrive leaves nothing: its part is gone, so is its folder. */
+	if (slot->is_firmware && status != KF_OK)
+		rmdir(slot->firmware_dir);
 	if (slot->streams->callbacks.on_file != NULL)
-		slot->streams->callbacks.on_file(slot->streams->user, status, fields);
+		slot->streams->callbacks.on_file(slot->streams->user,
+						 slot->is_firmware ? "firmware" : "files", status,
+						 fields);
 }
 
 static void file_closed(struct kf_agent_file *file, void *user)
@@ -152,18 +160,34 @@ static void file_closed(struct kf_agent_file *file, void *user)
 	memset(slot, 0, sizeof(*slot));
 }
 
-/* A proven "files" stream; bytes that came with the preamble are the start of its header. */
-static void serve_file(struct side_stream *slot, const uint8_t *rest, size_t rest_len)
+/*
+ * A proven "files" or "firmware" stream; bytes that came with the preamble are
+ * the start of its header. Files go to the downloads folder; an update goes to
+ * a private folder of its own, for the firmware command to check and install.
+ */
+static void serve_file(struct side_stream *slot, const char *purpose, const uint8_t *rest,
+		       size_t rest_len)
 {
 	char dir[4096];
+	const char *where;
 	struct kf_stream *tls = slot->tls;
+	struct kf_agent_streams *streams = slot->streams;
 
+	slot->is_firmware = strcmp(purpose, "firmware") == 0;
+	if (slot->is_firmware) {
+		snprintf(dir, sizeof(dir), "%s/kefu-firmware-XXXXXX",
+			 getenv("TMPDIR") && getenv("TMPDIR")[0] == '/' ? getenv("TMPDIR")
+									: "/tmp");
+		where = mkdtemp(dir);
+		snprintf(slot->firmware_dir, sizeof(slot->firmware_dir), "%s", dir);
+	} else {
+		where = kf_agent_download_dir(dir, sizeof(dir));
+	}
 	slot->tls = NULL;
-	slot->file = kf_agent_file_serve(tls, kf_agent_download_dir(dir, sizeof(dir)), file_done,
-					 file_closed, slot);
+	slot->file = kf_agent_file_serve(tls, where, file_done, file_closed, slot);
 	if (slot->file == NULL) {
 		memset(slot, 0, sizeof(*slot));
-		event(slot->streams, "stream-refused", "no folder to save files in");
+		event(streams, "stream-refused", "no folder to save the file in");
 		return;
 	}
 	if (rest_len > 0)
@@ -189,7 +213,8 @@ static void on_preamble_read(struct kf_stream *tls, const uint8_t *data, size_t 
 		refuse(slot, err.message);
 		return;
 	}
-	if (strcmp(purpose, "screen") != 0 && strcmp(purpose, "files") != 0) {
+	if (strcmp(purpose, "screen") != 0 && strcmp(purpose, "files") != 0 &&
+	    strcmp(purpose, "firmware") != 0) {
 		refuse(slot, "a stream for something this helper does not offer");
 		return;
 	}
@@ -203,10 +228,10 @@ static void on_preamble_read(struct kf_stream *tls, const uint8_t *data, size_t 
 		refuse(slot, err.message);
 		return;
 	}
-	if (strcmp(purpose, "files") == 0)
-		serve_file(slot, data + take, len - take);
-	else
+	if (strcmp(purpose, "screen") == 0)
 		serve_screen(slot);
+	else
+		serve_file(slot, purpose, data + take, len - take);
 }
 
 static void on_side_end(struct kf_stream *tls, int status, const struct kf_error *err, void *user)
@@ -330,13 +355,15 @@ void kf_agent_streams_stop_screen(struct kf_agent_streams *streams)
 			slot_release(&streams->slots[i]);
 }
 
-void kf_agent_streams_stop_files(struct kf_agent_streams *streams)
+void kf_agent_streams_stop_files(struct kf_agent_streams *streams, int is_firmware)
 {
 	for (int i = 0; i < MAX_STREAMS; i++)
-		if (streams->slots[i].file != NULL) {
+		if (streams->slots[i].file != NULL &&
+		    streams->slots[i].is_firmware == is_firmware) {
 			/* The file reports through its slot, so the slot is cleared after. */
 			kf_agent_file_stop(streams->slots[i].file,
-					   "the customer took 'files' back");
+					   is_firmware ? "the customer took 'firmware' back"
+						       : "the customer took 'files' back");
 			memset(&streams->slots[i], 0, sizeof(streams->slots[i]));
 		}
 }
@@ -354,7 +381,8 @@ void kf_agent_streams_free(struct kf_agent_streams *streams)
 	if (streams == NULL)
 		return;
 	kf_agent_streams_stop_screen(streams);
-	kf_agent_streams_stop_files(streams);
+	kf_agent_streams_stop_files(streams, 0);
+	kf_agent_streams_stop_files(streams, 1);
 	/* After the screen's thread is gone nothing sends to the async any more. */
 	kf_screen_free(streams->screen);
 	streams->refused->data = NULL;

@@ -20,12 +20,15 @@
 struct kf_agent_streams;
 
 struct kf_agent_streams_callbacks {
-	/* Whether the customer allows purpose ("screen") now; err says why not. */
+	/* Whether the customer allows purpose ("screen", "files", "firmware") now; err says why. */
 	int (*is_allowed)(void *user, const char *purpose, struct kf_error *err);
 	/* What happened: "screen-viewer", "screen-viewer-left", "stream-refused". */
 	void (*on_event)(void *user, const char *what, const char *detail);
-	/* A file was sent or fetched, or failed (agentd/files.h says what fields hold). */
-	void (*on_file)(void *user, int status, json_t *fields);
+	/*
+	 * A file was sent or fetched, or failed (agentd/files.h says what fields
+	 * hold); purpose is "files", or "firmware" for an update saved privately.
+	 */
+	void (*on_file)(void *user, const char *purpose, int status, json_t *fields);
 };
 
 struct kf_agent_streams *kf_agent_streams_new(uv_loop_t *loop, SSL_CTX *tls_context,
@@ -43,8 +46,11 @@ void kf_agent_streams_set_input(struct kf_agent_streams *streams, int is_allowed
 /* Ends every screen stream at once (view taken back). */
 void kf_agent_streams_stop_screen(struct kf_agent_streams *streams);
 
-/* Ends every file transfer at once (files taken back); partial files are removed. */
-void kf_agent_streams_stop_files(struct kf_agent_streams *streams);
+/*
+ * Ends every file transfer at once (files taken back), or every firmware upload
+ * (is_firmware: firmware taken back); partial files are removed.
+ */
+void kf_agent_streams_stop_files(struct kf_agent_streams *streams, int is_firmware);
 
 /* Whether the screen is being shown now. */
 int kf_agent_streams_is_sharing(const struct kf_agent_streams *streams);

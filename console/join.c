@@ -274,6 +274,10 @@ static const char help_text[] =
 	"                         saved in their Downloads/kefu folder, never over another\n"
 	"  fetch PATH [FOLDER]    copy a file from the customer's computer (needs files) into\n"
 	"                         FOLDER (default: the current folder)\n"
+	"  firmware list          the devices whose firmware kefu can update (needs firmware)\n"
+	"  firmware check FILE    send an update (LVFS .cab or kefu package) and check it\n"
+	"  firmware apply FILE [--reinstall] [--downgrade] [--device ID]\n"
+	"                         send an update and install it (needs firmware), with progress\n"
 	"  ping                   measure the round trip to the customer's computer\n"
 	"  end [ADVICE]           end the session, leaving closing advice in the customer's\n"
 	"                         summary (asked for when not given)\n"
@@ -449,6 +453,145 @@ static void plugin_result(struct join *join, const struct kf_msg *msg)
 	}
 }
 
+/* ---- firmware updates on the customer's computer ---- */
+
+static void resume_script(struct join *join);
+static int open_side_stream(struct join *join, const char *purpose, struct kf_stream **out,
+			    struct kf_error *err);
+
+static void firmware_uploaded(struct kf_console_transfer *transfer, int status, json_t *fields,
+			      void *user)
+{
+	struct join *join = user;
+	const char *error = json_string_value(json_object_get(fields, "error"));
+
+	(void)transfer;
+	if (status != KF_OK)
+		report(join, "error", fields,
+		       "The update did not reach the customer's computer: %s", error ? error : "?");
+	else
+		report(join, "firmware-uploaded", fields,
+		       "The update arrived (SHA-256 %s); the customer's computer checks it now.",
+		       json_string_value(json_object_get(fields, "sha256")));
+	kf_console_transfer_free(join->transfer);
+	join->transfer = NULL;
+	/* The script goes on when the result comes, or now if the upload failed. */
+	if (status != KF_OK)
+		resume_script(join);
+}
+
+static void run_firmware(struct join *join, char *rest)
+{
+	char *word = rest, *file, *flag;
+	struct kf_stream *stream;
+	struct kf_error err;
+	json_t *options;
+	uint32_t id;
+
+	file = word + strcspn(word, " \t");
+	if (*file != '\0')
+		*file++ = '\0';
+	if (strcmp(word, "list") == 0) {
+		if (kf_console_session_send(join->session, "firmware.list", NULL, &id, &err) !=
+		    KF_OK)
+			report(join, "error", NULL, "Could not ask: %s", err.message);
+		else
+			wait_for(join, id);
+		return;
+	}
+	if (strcmp(word, "check") != 0 && strcmp(word, "apply") != 0) {
+		report(join, "error", NULL,
+		       "Usage: firmware list | check FILE | apply FILE [--reinstall] [--downgrade] "
+		       "[--device ID]");
+		return;
+	}
+	options = json_pack("{s:b}", "check", strcmp(word, "check") == 0);
+	file += strspn(file, " \t");
+	flag = file + strcspn(file, " \t");
+	while (*flag != '\0') {
+		*flag++ = '\0';
+		flag += strspn(flag, " \t");
+		if (strncmp(flag, "--reinstall", 11) == 0)
+			json_object_set_new(options, "reinstall", json_true());
+		else if (strncmp(flag, "--downgrade", 11) == 0)
+			json_object_set_new(options, "downgrade", json_true());
+		else if (strncmp(flag, "--device ", 9) == 0) {
+			char *id_text = flag + 9, *end = id_text + strcspn(id_text, " \t");
+			char saved = *end;
+
+			*end = '\0';
+			json_object_set_new(options, "device", json_string(id_text));
+			*end = saved;
+			flag = end;
+			continue;
+		} else if (*flag != '\0') {
+			report(join, "error", NULL, "Unknown firmware option '%s'", flag);
+			json_decref(options);
+			return;
+		}
+		flag += strcspn(flag, " \t");
+	}
+	if (*file == '\0' || join->transfer != NULL) {
+		report(join, "error", NULL,
+		       *file == '\0' ? "Name the update file (.cab or kefu package)"
+				     : "A file is on its way already; wait for it.");
+		json_decref(options);
+		return;
+	}
+	if (open_side_stream(join, "firmware", &stream, &err) != KF_OK ||
+	    kf_console_transfer_send(stream, file, options, firmware_uploaded, join,
+				     &join->transfer, &err) != KF_OK) {
+		report(join, "error", NULL, "%s", err.message);
+		json_decref(options);
+		return;
+	}
+	json_decref(options);
+	report(join, "firmware-started", NULL,
+	       "Sending %s to the customer's computer (needs 'firmware')...", file);
+	if (join->script != NULL) {
+		join->is_waiting = 1;
+		join->waiting_for = 0;
+	}
+}
+
+static void firmware_message(struct join *join, const struct kf_msg *msg)
+{
+	if (strcmp(msg->type, "firmware.devices") == 0) {
+		json_t *line;
+		size_t i;
+
+		report(join, "firmware-devices", msg->body, "Firmware on the customer's computer:");
+		if (!join->is_json)
+			json_array_foreach(json_object_get(msg->body, "lines"), i, line)
+				printf("  %s\n", json_string_value(line));
+		answered(join, msg->re);
+	} else if (strcmp(msg->type, "firmware.progress") == 0) {
+		json_t *progress = json_object_get(msg->body, "progress");
+		const char *line = json_string_value(json_object_get(msg->body, "line"));
+
+		if (json_is_object(progress) && json_object_get(progress, "percent") != NULL)
+			report(join, "firmware-progress", msg->body,
+			       "  %s %3" JSON_INTEGER_FORMAT "%%",
+			       json_string_value(json_object_get(progress, "phase")),
+			       json_integer_value(json_object_get(progress, "percent")));
+		else if (json_is_object(progress))
+			report(join, "firmware-progress", msg->body, "  %s...",
+			       json_string_value(json_object_get(progress, "phase")));
+		else
+			report(join, "firmware-progress", msg->body, "  %s", line ? line : "");
+	} else if (strcmp(msg->type, "firmware.result") == 0) {
+		int ok = json_is_true(json_object_get(msg->body, "ok"));
+
+		journal(join, "action", "Firmware %s: %s",
+			json_string_value(json_object_get(msg->body, "name")),
+			ok ? "done" : "not done");
+		report(join, "firmware-result", msg->body, "Firmware %s: %s",
+		       json_string_value(json_object_get(msg->body, "name")),
+		       ok ? "done" : "not done (see the lines above)");
+		resume_script(join);
+	}
+}
+
 /* ---- the customer's screen, on a loopback port ---- */
 
 struct screen_open {
@@ -592,8 +735,8 @@ static void start_transfer(struct join *join, int is_fetch, char *rest)
 	}
 	r = is_fetch ? kf_console_transfer_fetch(stream, rest, folder, transfer_done, join,
 						 &join->transfer, &err)
-		     : kf_console_transfer_send(stream, rest, transfer_done, join, &join->transfer,
-						&err);
+		     : kf_console_transfer_send(stream, rest, NULL, transfer_done, join,
+						&join->transfer, &err);
 	if (r != KF_OK) {
 		report(join, "error", NULL, "%s", err.message);
 		return;
@@ -695,6 +838,8 @@ static void run_command(struct join *join, char *line)
 		start_transfer(join, 0, rest);
 	} else if (strcmp(word, "fetch") == 0) {
 		start_transfer(join, 1, rest);
+	} else if (strcmp(word, "firmware") == 0) {
+		run_firmware(join, rest);
 	} else if (strcmp(word, "plugins") == 0) {
 		request_plugins(join, "plugins.request", rest);
 	} else if (strcmp(word, "run") == 0) {
@@ -817,6 +962,8 @@ static void on_message(struct kf_console_session *session, const struct kf_msg *
 			join->report_id = 0;
 			answered(join, msg->re);
 		}
+	} else if (strncmp(msg->type, "firmware.", 9) == 0) {
+		firmware_message(join, msg);
 	} else if (strcmp(msg->type, "plugins.list") == 0) {
 		plugins_listed(join, msg);
 		answered(join, msg->re);

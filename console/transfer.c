@@ -182,7 +182,7 @@ static struct kf_console_transfer *transfer_new(struct kf_stream *stream,
 }
 
 int kf_console_transfer_send(struct kf_stream *stream, const char *local_path,
-			     kf_console_transfer_done_fn done, void *user,
+			     const json_t *options, kf_console_transfer_done_fn done, void *user,
 			     struct kf_console_transfer **out, struct kf_error *err)
 {
 	const char *name = strrchr(local_path, '/') ? strrchr(local_path, '/') + 1 : local_path;
@@ -226,6 +226,8 @@ int kf_console_transfer_send(struct kf_stream *stream, const char *local_path,
 	t->fd = fd;
 	header = json_pack("{s:s, s:s, s:I, s:s}", "op", "send", "name", name, "size",
 			   (json_int_t)size, "sha256", sha256);
+	if (options != NULL)
+		json_object_set(header, "options", (json_t *)options);
 	r = kf_file_line_send(stream, header, err);
 	json_decref(header);
 	if (r == KF_OK) {

@@ -20,9 +20,13 @@ struct kf_console_transfer;
 typedef void (*kf_console_transfer_done_fn)(struct kf_console_transfer *transfer, int status,
 					    json_t *fields, void *user);
 
-/* Sends local_path (a regular file, at most KF_FILE_MAX_SIZE). Takes over stream. */
+/*
+ * Sends local_path (a regular file, at most KF_FILE_MAX_SIZE). Takes over
+ * stream. options (may be NULL, borrowed) go with the header: what the agent is
+ * to do with the file (a firmware update: check or apply, and its flags).
+ */
 int kf_console_transfer_send(struct kf_stream *stream, const char *local_path,
-			     kf_console_transfer_done_fn done, void *user,
+			     const json_t *options, kf_console_transfer_done_fn done, void *user,
 			     struct kf_console_transfer **out, struct kf_error *err);
 
 /*

@@ -35,6 +35,11 @@ static const char *const known_types[] = {
 	"plugin.repair",   /* console: detect, then repair and verify what is broken */
 	"plugin.started",  /* agent: the run began */
 	"plugin.result",   /* agent: each check's state and steps */
+	/* Firmware under the firmware grant; updates travel on a "firmware" stream. */
+	"firmware.list",     /* console: asks which devices kefu can update */
+	"firmware.devices",  /* agent: what `kefu-agentd firmware list --json` printed */
+	"firmware.progress", /* agent: a phase, a percent, or a line of the update */
+	"firmware.result",   /* agent: the update's end: ok and the command's exit code */
 };
 
 int kf_msg_type_is_known(const char *type)

@@ -1,0 +1,142 @@
+# kefu: a firmware update driven from the technician's console, under the 'firmware' grant,
+# with progress on both sides, on the emulated A/B device. SPDX-License-Identifier: MIT
+import glob
+import json
+
+import pytest
+
+from firmware_fixtures import FirmwareBench, Publisher, firmware_package, make_root
+from session_fixtures import support  # noqa: F401 (support is a fixture)
+
+
+@pytest.fixture(autouse=True)
+def private_state(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+def send(console, command):
+    console.stdin.write(command + "\n")
+    console.stdin.flush()
+
+
+def next_event(console, *kinds, limit=200):
+    for _ in range(limit):
+        line = console.stdout.readline()
+        assert line, "the console ended before a %s event" % (kinds,)
+        event = json.loads(line)
+        if event["event"] in kinds:
+            return event
+    raise AssertionError("no %s event from the console" % (kinds,))
+
+
+@pytest.fixture
+def device(tmp_path, processes, support):
+    """The emulated device running 1.2.2, and the session profile trusting its publisher."""
+    publisher = Publisher(str(tmp_path / "publisher"))
+    with open(support.profile) as f:
+        profile = json.load(f)
+    profile["firmware_publishers"] = [publisher.entry]
+    with open(support.profile, "w") as f:
+        json.dump(profile, f)
+    (tmp_path / "bench").mkdir()  # its own profile.json, beside the session's
+    bench = FirmwareBench(tmp_path / "bench", processes, [], [publisher.entry])
+    bench.init_device("--version", "0x1020002")
+    bench.start_device()
+    package = firmware_package(str(tmp_path), "0x1020005", "1.2.5", publisher=publisher)
+    yield bench, package
+    bench.cleanup()
+
+
+@pytest.fixture
+def session(support, device, tmp_path):
+    bench, package = device
+    root = make_root(str(tmp_path / "customer-root"))
+    agent = support.start_agent("--firmware-devices", bench.devices, "--root", root)
+    console = support.start_console(agent.code, "--json")
+    next_event(console, "connected")
+    agent.wait_for("is now with you")
+    yield agent, console, bench, package
+    if console.poll() is None:
+        send(console, "end")
+        console.wait(timeout=30)
+    if agent.proc.returncode is None:
+        assert agent.finish() == 0
+    assert agent.proc.returncode == 0
+
+
+def audit_log(tmp_path):
+    return [json.loads(line) for line in
+            open(str(tmp_path / "state" / "kefu" / "audit.jsonl")).read().splitlines()]
+
+
+def grant(agent, console, capability):
+    send(console, "request " + capability)
+    agent.wait_for("asks to")
+    agent.say("y")
+    assert next_event(console, "consent")["granted"] is True
+
+
+def test_without_firmware_nothing_is_sent_or_written_and_the_refusal_is_audited(session,
+                                                                                 tmp_path):
+    agent, console, bench, package = session
+    send(console, "firmware list")
+    assert "'firmware' grant" in next_event(console, "error")["message"]
+    send(console, "firmware apply %s" % package)
+    assert next_event(console, "error", "firmware-result")["event"] == "error"
+    assert bench.boot()["version"] == "1.2.2"
+    send(console, "end")
+    console.wait(timeout=30)
+    agent.finish()
+    refused = [(e["action"], e["missing"]) for e in audit_log(tmp_path)
+               if e["event"] == "action-refused"]
+    assert refused == [("firmware.list", "firmware"), ("firmware", "firmware")]
+
+
+def test_the_technician_updates_the_device_with_progress_on_both_sides(session, tmp_path):
+    agent, console, bench, package = session
+    grant(agent, console, "firmware")
+    send(console, "firmware list")
+    devices = next_event(console, "firmware-devices")
+    assert devices["code"] == 0
+    listed = json.loads("\n".join(devices["lines"]))
+    assert [(d["id"], d["version"]) for d in listed] == [("emu0", "1.2.2")]
+    send(console, "firmware apply %s" % package)
+    assert next_event(console, "firmware-uploaded")["sha256"]
+    phases = []
+    while True:
+        event = next_event(console, "firmware-progress", "firmware-result")
+        if event["event"] == "firmware-result":
+            break
+        progress = event.get("progress")
+        if progress and progress["phase"] not in phases:
+            phases.append(progress["phase"])
+    assert event["ok"] is True, event
+    assert phases == ["verify", "write", "verify-after-write", "restart"]
+    assert bench.boot()["version"] == "1.2.5"
+    agent.wait_for("do not unplug")
+    agent.wait_for("Firmware update emu-1.2.5.kefufw finished")
+    # A second try of the same version is refused before anything is written.
+    send(console, "firmware apply %s" % package)
+    event = next_event(console, "firmware-result")
+    assert event["ok"] is False
+    send(console, "end")
+    console.wait(timeout=30)
+    agent.finish()
+    finished = [(e["action"], e["result"]) for e in audit_log(tmp_path)
+                if e["event"] == "action-finish" and e["action"] == "firmware"]
+    assert finished == [("firmware", "ok"), ("firmware", "failed")]
+    summaries = glob.glob(str(tmp_path / "data" / "kefu" / "sessions" / "*.md"))
+    assert "firmware update emu-1.2.5.kefufw finished" in open(summaries[0]).read()
+    # The uploaded update does not stay behind.
+    assert glob.glob("/tmp/kefu-firmware-*/emu-1.2.5.kefufw") == []
+
+
+def test_taking_firmware_back_refuses_the_next_update(session, tmp_path):
+    agent, console, bench, package = session
+    grant(agent, console, "firmware")
+    agent.say("/revoke firmware")
+    assert next_event(console, "revoked")["capability"] == "firmware"
+    send(console, "firmware apply %s" % package)
+    assert next_event(console, "error", "firmware-result")["event"] == "error"
+    assert bench.boot()["version"] == "1.2.2"
