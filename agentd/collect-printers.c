@@ -13,7 +13,8 @@ static char *as_text(const struct kf_buf *buf)
 
 	if (text == NULL)
 		return NULL;
-	memcpy(text, buf->data, buf->len);
+	if (buf->len > 0) /* an empty file has no data at all */
+		memcpy(text, buf->data, buf->len);
 	text[buf->len] = '\0';
 	kf_text_sanitize(text, buf->len);
 	return text;
