@@ -1,6 +1,7 @@
 /* kefu-agentd: power supply and boot id for firmware updates, read under a root prefix. SPDX-License-Identifier: MIT */
 #include "agentd/fw-host.h"
 #include "agentd/sysfs.h"
+#include "proto/fw-chid.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define POWER_CLASS "/sys/class/power_supply"
 
@@ -56,19 +58,90 @@ int kf_fw_host_check_power(const char *root, int threshold, struct kf_error *err
 
 #define DMI_CLASS "/sys/class/dmi/id"
 
+/*
+ * This computer's hardware IDs from the kernel's DMI attributes, the numbers
+ * written as fwupd writes SMBIOS ones before hashing: the BIOS release (the
+ * kernel's "5.32") as "05" and "20", the chassis type (the kernel's "10") as "a".
+ */
+static int check_hardware_ids(const char *root, const struct kf_fw_metainfo *metainfo,
+			      struct kf_error *err)
+{
+	static const char *const attrs[KF_CHID_FIELD_COUNT] = {
+		[KF_CHID_MANUFACTURER] = "sys_vendor",
+		[KF_CHID_FAMILY] = "product_family",
+		[KF_CHID_PRODUCT_NAME] = "product_name",
+		[KF_CHID_PRODUCT_SKU] = "product_sku",
+		[KF_CHID_BASEBOARD_MANUFACTURER] = "board_vendor",
+		[KF_CHID_BASEBOARD_PRODUCT] = "board_name",
+		[KF_CHID_BIOS_VENDOR] = "bios_vendor",
+		[KF_CHID_BIOS_VERSION] = "bios_version",
+	};
+	char values[KF_CHID_FIELD_COUNT][256], release[64] = "", chassis[32] = "";
+	const char *fields[KF_CHID_FIELD_COUNT] = {NULL};
+	char ids[KF_FW_CHID_COUNT][KF_FW_GUID_STRING_SIZE];
+	bool present[KF_FW_CHID_COUNT], any = false;
+	unsigned major, minor, kind;
+	int r;
+
+	for (int f = 0; f < KF_CHID_FIELD_COUNT; f++) {
+		values[f][0] = '\0';
+		if (attrs[f] != NULL &&
+		    kf_sysfs_attr(root, DMI_CLASS, attrs[f], values[f], sizeof(values[f])) == KF_OK)
+			fields[f] = values[f];
+	}
+	kf_sysfs_attr(root, DMI_CLASS, "bios_release", release, sizeof(release));
+	if (sscanf(release, "%u.%u", &major, &minor) == 2 && major < 256 && minor < 256) {
+		snprintf(values[KF_CHID_BIOS_MAJOR_RELEASE], 256, "%02x", major);
+		snprintf(values[KF_CHID_BIOS_MINOR_RELEASE], 256, "%02x", minor);
+		fields[KF_CHID_BIOS_MAJOR_RELEASE] = values[KF_CHID_BIOS_MAJOR_RELEASE];
+		fields[KF_CHID_BIOS_MINOR_RELEASE] = values[KF_CHID_BIOS_MINOR_RELEASE];
+	}
+	kf_sysfs_attr(root, DMI_CLASS, "chassis_type", chassis, sizeof(chassis));
+	if (sscanf(chassis, "%u", &kind) == 1 && kind < 256) {
+		snprintf(values[KF_CHID_ENCLOSURE_KIND], 256, "%x", kind);
+		fields[KF_CHID_ENCLOSURE_KIND] = values[KF_CHID_ENCLOSURE_KIND];
+	}
+	if ((r = kf_fw_chid_compute(fields, ids, present, err)) != KF_OK)
+		return r;
+	for (int i = 0; i < KF_FW_CHID_COUNT; i++) {
+		if (!present[i])
+			continue;
+		any = true;
+		for (size_t g = 0; g < metainfo->hardware_guid_count; g++)
+			if (strcasecmp(ids[i], metainfo->hardware_guids[g]) == 0)
+				return KF_OK;
+	}
+	if (!any)
+		return kf_error_set(err, KF_ERR_DENIED,
+				    "This firmware is only for certain computer models, and this "
+				    "computer does not say which model it is.");
+	return kf_error_set(err, KF_ERR_DENIED,
+			    "This firmware is for other computer models: none of its %zu hardware "
+			    "IDs is this computer's",
+			    metainfo->hardware_guid_count);
+}
+
 int kf_fw_host_check_computer(const char *root, const struct kf_fw_metainfo *metainfo,
 			      struct kf_error *err)
 {
 	char vendor[256] = "", product[256] = "";
 
-	if (metainfo->hardware_guid_count > 0)
-		return kf_error_set(err, KF_ERR_UNSUPPORTED,
-				    "This firmware is only for certain computer models named by "
-				    "hardware IDs, which kefu cannot check yet.");
-	if (metainfo->computer_count == 0)
-		return KF_OK;
 	kf_sysfs_attr(root, DMI_CLASS, "sys_vendor", vendor, sizeof(vendor));
 	kf_sysfs_attr(root, DMI_CLASS, "product_name", product, sizeof(product));
+	if (metainfo->hardware_guid_count > 0) {
+		int r = check_hardware_ids(root, metainfo, err);
+
+		if (r != KF_OK && vendor[0] != '\0' && r == KF_ERR_DENIED)
+			return kf_error_set(
+				err, r,
+				"This firmware is for other computer models: none of "
+				"its %zu hardware IDs is this computer's (%.60s %.60s).",
+				metainfo->hardware_guid_count, vendor, product);
+		if (r != KF_OK)
+			return r;
+	}
+	if (metainfo->computer_count == 0)
+		return KF_OK;
 	for (size_t i = 0; i < metainfo->computer_count; i++) {
 		const struct kf_fw_computer *c = &metainfo->computers[i];
 

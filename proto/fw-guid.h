@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "proto/error.h"
 
@@ -17,6 +18,10 @@
  */
 int kf_fw_guid_from_instance_id(const char *instance_id, char out[KF_FW_GUID_STRING_SIZE],
 				struct kf_error *err);
+
+/* A name-based (version 5, SHA-1) UUID of name in namespace_id, as text. */
+int kf_fw_guid_v5(const uint8_t namespace_id[16], const void *name, size_t len,
+		  char out[KF_FW_GUID_STRING_SIZE], struct kf_error *err);
 
 /* True when text is a GUID in 8-4-4-4-12 hexadecimal form (either case). */
 bool kf_fw_guid_is_valid(const char *text);

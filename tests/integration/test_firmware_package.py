@@ -219,3 +219,37 @@ def test_neither_cabinet_nor_package_is_refused(bench, tmp_path):
     result = bench.agent("check", str(junk))
     assert result.returncode == 1
     assert "neither an LVFS cabinet nor a kefu firmware package" in result.stderr
+
+
+def set_thinkpad_dmi(root, chassis_type="10"):
+    """The DMI attributes of fwupd's ThinkPad T440s test machine, as the kernel shows them."""
+    dmi = os.path.join(root, "sys", "class", "dmi", "id")
+    os.makedirs(dmi, exist_ok=True)
+    for name, value in (("sys_vendor", "LENOVO"), ("product_family", "ThinkPad T440s"),
+                        ("product_name", "20ARS19C0C"),
+                        ("product_sku", "LENOVO_MT_20AR_BU_Think_FM_ThinkPad T440s"),
+                        ("board_vendor", "LENOVO"), ("board_name", "20ARS19C0C"),
+                        ("bios_vendor", "LENOVO"), ("bios_version", "GJET75WW (2.25 )"),
+                        ("bios_release", "2.25"), ("chassis_type", chassis_type)):
+        with open(os.path.join(dmi, name), "w") as f:
+            f.write(value + "\n")
+
+
+def test_hardware_id_requirement_is_checked_as_fwupd_computes_it(bench, publisher, tmp_path):
+    # HardwareID-0 (with the BIOS release) and HardwareID-12 (with the enclosure) of
+    # that machine as fwupd computes them: the kernel's "2.25" and "10" must be
+    # written as fwupd writes SMBIOS numbers for them to match.
+    for chid in ("147efce9-f201-5fc8-ab0c-c859751c3440", "e093d715-70f7-51f4-b6c8-b4a7e31def85"):
+        pkg = firmware_package(str(tmp_path / chid), "0x1020005", "1.2.5", publisher,
+                               requires={"hardware_ids": [chid]})
+        no_dmi = bench.agent("check", pkg)
+        assert no_dmi.returncode == 1 and "does not say which model" in no_dmi.stderr
+        set_dmi(bench.root, "Dell Inc.", "Latitude 7420")
+        other = bench.agent("check", pkg)
+        assert other.returncode == 1, other.stdout
+        assert "for other computer models" in other.stderr
+        assert "(Dell Inc. Latitude 7420)" in other.stderr
+        set_thinkpad_dmi(bench.root)
+        result = bench.agent("check", pkg)
+        assert result.returncode == 0, result.stderr
+        shutil.rmtree(os.path.join(bench.root, "sys", "class", "dmi"))
