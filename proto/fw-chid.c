@@ -20,8 +20,8 @@ static const unsigned chid_fields[KF_FW_CHID_COUNT] = {
 		F(BIOS_MAJOR_RELEASE) | F(BIOS_MINOR_RELEASE),
 	F(MANUFACTURER) | F(PRODUCT_NAME) | F(BIOS_VENDOR) | F(BIOS_VERSION) |
 		F(BIOS_MAJOR_RELEASE) | F(BIOS_MINOR_RELEASE),
-	F(MANUFACTURER) | F(FAMILY) | F(PRODUCT_NAME) | F(PRODUCT_SKU) |
-		F(BASEBOARD_MANUFACTURER) | F(BASEBOARD_PRODUCT),
+	F(MANUFACTURER) | F(FAMILY) | F(PRODUCT_NAME) | F(PRODUCT_SKU) | F(BASEBOARD_MANUFACTURER) |
+		F(BASEBOARD_PRODUCT),
 	F(MANUFACTURER) | F(FAMILY) | F(PRODUCT_NAME) | F(PRODUCT_SKU),
 	F(MANUFACTURER) | F(FAMILY) | F(PRODUCT_NAME),
 	F(MANUFACTURER) | F(PRODUCT_SKU) | F(BASEBOARD_MANUFACTURER) | F(BASEBOARD_PRODUCT),
@@ -69,7 +69,8 @@ static size_t put_utf16le(uint8_t *out, size_t len, size_t cap, const char *text
 		s += extra + 1;
 		if (c >= 0x10000) {
 			uint32_t v = c - 0x10000;
-			uint16_t hi = (uint16_t)(0xd800 | (v >> 10)), lo = (uint16_t)(0xdc00 | (v & 0x3ff));
+			uint16_t hi = (uint16_t)(0xd800 | (v >> 10)),
+				 lo = (uint16_t)(0xdc00 | (v & 0x3ff));
 
 			if (len + 4 > cap)
 				return 0;

@@ -459,7 +459,7 @@ static _Noreturn void serve(struct emu *emu, const char *socket_path)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct conn *c = malloc(sizeof(*c));
+	struct conn *c = calloc(1, sizeof(*c)); /* a device connection: not an appliance command */
 
 	if (listener < 0 || c == NULL || strlen(socket_path) >= sizeof(addr.sun_path))
 		die("cannot make the socket");
