@@ -53,6 +53,9 @@ static void report(struct kf_agent_file *file, int status)
 	if (file->is_reported)
 		return;
 	file->is_reported = 1;
+	/* What arrived of a file that failed is gone before anyone hears of it. */
+	kf_file_sink_free(file->sink);
+	file->sink = NULL;
 	file->done(file, status, file->fields, file->user);
 }
 

@@ -2,6 +2,8 @@
 # with progress on both sides, on the emulated A/B device. SPDX-License-Identifier: MIT
 import glob
 import json
+import os
+import time
 
 import pytest
 
@@ -139,4 +141,26 @@ def test_taking_firmware_back_refuses_the_next_update(session, tmp_path):
     assert next_event(console, "revoked")["capability"] == "firmware"
     send(console, "firmware apply %s" % package)
     assert next_event(console, "error", "firmware-result")["event"] == "error"
+    assert bench.boot()["version"] == "1.2.2"
+
+
+def test_taking_firmware_back_during_the_upload_stops_it_and_writes_nothing(session, tmp_path):
+    agent, console, bench, package = session
+    grant(agent, console, "firmware")
+    big = tmp_path / "big.kefufw"
+    with open(str(big), "wb") as out:
+        out.truncate(200 * 1024 * 1024)  # sparse: cheap to make, slow enough to send
+    send(console, "firmware apply %s" % big)
+    deadline = time.monotonic() + 30
+    parts = []
+    while time.monotonic() < deadline and not parts:
+        parts = glob.glob("/tmp/kefu-firmware-*/.kefu-receiving-*")
+        time.sleep(0.01)
+    assert parts, "the upload never started"
+    agent.say("/revoke firmware")
+    assert next_event(console, "error", "firmware-result")["event"] == "error"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and os.path.exists(os.path.dirname(parts[0])):
+        time.sleep(0.05)
+    assert not os.path.exists(os.path.dirname(parts[0]))  # nothing of it is left
     assert bench.boot()["version"] == "1.2.2"
