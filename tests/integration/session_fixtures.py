@@ -139,3 +139,46 @@ def support(processes, tmp_path):
     instance = Support(processes, tmp_path)
     yield instance
     instance.cleanup()
+
+
+# ---- driving a `kefu-console join --json` and reading what both sides recorded ----
+
+def send(console, command):
+    """Types one command into a running console."""
+    console.stdin.write(command + "\n")
+    console.stdin.flush()
+
+
+def next_event(console, *kinds, limit=200):
+    """The console's next --json event of one of kinds (others are skipped)."""
+    for _ in range(limit):
+        line = console.stdout.readline()
+        assert line, "the console ended before a %s event" % (kinds,)
+        event = json.loads(line)
+        if event["event"] in kinds:
+            return event
+    raise AssertionError("no %s event from the console" % (kinds,))
+
+
+def grant(agent, console, capability, question="asks to"):
+    """The technician asks for capability and the customer says yes."""
+    send(console, "request " + capability)
+    agent.wait_for(question)
+    agent.say("y")
+    assert next_event(console, "consent")["granted"] is True
+
+
+def audit_log(state_parent):
+    """The customer's audit log under XDG_STATE_HOME=state_parent/state."""
+    path = os.path.join(str(state_parent), "state", "kefu", "audit.jsonl")
+    with open(path) as f:
+        return [json.loads(line) for line in f.read().splitlines()]
+
+
+@pytest.fixture
+def private_state(tmp_path, monkeypatch):
+    """The customer's state, data and downloads in the test's own folder."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(tmp_path / "downloads"))
+    return tmp_path

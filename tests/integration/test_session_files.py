@@ -2,42 +2,16 @@
 # SPDX-License-Identifier: MIT
 import glob
 import hashlib
-import json
 import os
 import time
 
 import pytest
 
-from session_fixtures import support  # noqa: F401 (support is a fixture)
+from session_fixtures import (audit_log, grant, next_event, private_state,  # noqa: F401
+                              send, support)
 
-
-@pytest.fixture(autouse=True)
-def private_state(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(tmp_path / "downloads"))
-
-
-def send(console, command):
-    console.stdin.write(command + "\n")
-    console.stdin.flush()
-
-
-def next_event(console, *kinds, limit=50):
-    for _ in range(limit):
-        line = console.stdout.readline()
-        assert line, "the console ended before a %s event" % (kinds,)
-        event = json.loads(line)
-        if event["event"] in kinds:
-            return event
-    raise AssertionError("no %s event from the console" % (kinds,))
-
-
-def grant(agent, console, capability):
-    send(console, "request " + capability)
-    agent.wait_for("asks to")
-    agent.say("y")
-    assert next_event(console, "consent")["granted"] is True
+# Each test keeps the customer's audit log, summaries and downloads in its own folder.
+pytestmark = pytest.mark.usefixtures("private_state")
 
 
 @pytest.fixture
@@ -54,11 +28,6 @@ def session(support, tmp_path):
     if agent.proc.returncode is None:
         assert agent.finish() == 0
     assert agent.proc.returncode == 0
-
-
-def audit_log(tmp_path):
-    return [json.loads(line) for line in
-            open(str(tmp_path / "state" / "kefu" / "audit.jsonl")).read().splitlines()]
 
 
 def downloads(tmp_path):

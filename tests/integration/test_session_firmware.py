@@ -8,28 +8,11 @@ import time
 import pytest
 
 from firmware_fixtures import FirmwareBench, Publisher, firmware_package, make_root
-from session_fixtures import support  # noqa: F401 (support is a fixture)
+from session_fixtures import (audit_log, grant, next_event, private_state,  # noqa: F401
+                              send, support)
 
-
-@pytest.fixture(autouse=True)
-def private_state(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-
-
-def send(console, command):
-    console.stdin.write(command + "\n")
-    console.stdin.flush()
-
-
-def next_event(console, *kinds, limit=200):
-    for _ in range(limit):
-        line = console.stdout.readline()
-        assert line, "the console ended before a %s event" % (kinds,)
-        event = json.loads(line)
-        if event["event"] in kinds:
-            return event
-    raise AssertionError("no %s event from the console" % (kinds,))
+# Each test keeps the customer's audit log, summaries and downloads in its own folder.
+pytestmark = pytest.mark.usefixtures("private_state")
 
 
 @pytest.fixture
@@ -65,18 +48,6 @@ def session(support, device, tmp_path):
     if agent.proc.returncode is None:
         assert agent.finish() == 0
     assert agent.proc.returncode == 0
-
-
-def audit_log(tmp_path):
-    return [json.loads(line) for line in
-            open(str(tmp_path / "state" / "kefu" / "audit.jsonl")).read().splitlines()]
-
-
-def grant(agent, console, capability):
-    send(console, "request " + capability)
-    agent.wait_for("asks to")
-    agent.say("y")
-    assert next_event(console, "consent")["granted"] is True
 
 
 def test_without_firmware_nothing_is_sent_or_written_and_the_refusal_is_audited(session,

@@ -9,13 +9,11 @@ import time
 import pytest
 
 from conftest import program, run
-from session_fixtures import support  # noqa: F401 (support is a fixture)
+from session_fixtures import (audit_log, grant, next_event, private_state,  # noqa: F401
+                              send, support)
 
-
-@pytest.fixture(autouse=True)
-def private_state(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+# Each test keeps the customer's audit log, summaries and downloads in its own folder.
+pytestmark = pytest.mark.usefixtures("private_state")
 
 
 def write_plugin(folder, plugin_id, repair_script, repair_timeout=20):
@@ -61,28 +59,6 @@ def machine(tmp_path):
 SLOW_SLEEP = "59.371"
 
 
-def send(console, command):
-    console.stdin.write(command + "\n")
-    console.stdin.flush()
-
-
-def next_event(console, kind, limit=50):
-    for _ in range(limit):
-        line = console.stdout.readline()
-        assert line, "the console ended before a %s event" % kind
-        event = json.loads(line)
-        if event["event"] == kind:
-            return event
-    raise AssertionError("no %s event from the console" % kind)
-
-
-def grant(agent, console, capability, question):
-    send(console, "request " + capability)
-    agent.wait_for(question)
-    agent.say("y")
-    assert next_event(console, "consent")["granted"] is True
-
-
 @pytest.fixture
 def session(support, machine):
     root, plugins = machine
@@ -98,11 +74,6 @@ def session(support, machine):
     if agent.proc.returncode is None:
         assert agent.finish() == 0
     assert agent.proc.returncode == 0
-
-
-def audit_log(tmp_path):
-    return [json.loads(line) for line in
-            open(str(tmp_path / "state" / "kefu" / "audit.jsonl")).read().splitlines()]
 
 
 def test_plugins_run_and_repair_are_refused_and_audited_without_their_grants(session, tmp_path):

@@ -12,7 +12,7 @@ from conftest import run
 from screen_fixtures import (HEIGHT, WIDTH, LineReader, block_colour, browser_pattern_errors,
                              draw_pattern, is_port_open, require, start_xvfb, tool, vnc_bench,
                              wait_port, web_port)
-from session_fixtures import support  # noqa: F401 (support is a fixture)
+from session_fixtures import grant, next_event, send, support  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -25,21 +25,6 @@ def load_rgb(path):
     from PIL import Image
     image = Image.open(path).convert("RGB")
     return image.size, image.load()
-
-
-def send(console, command):
-    console.stdin.write(command + "\n")
-    console.stdin.flush()
-
-
-def next_event(console, kind):
-    for _ in range(50):
-        line = console.stdout.readline()
-        assert line, "the console ended before a %s event" % kind
-        event = json.loads(line)
-        if event["event"] == kind:
-            return event
-    raise AssertionError("no %s event from the console" % kind)
 
 
 @pytest.fixture
@@ -176,13 +161,6 @@ def test_input_arrives_only_while_control_is_granted(shared, processes, tmp_path
            open(str(tmp_path / "state" / "kefu" / "audit.jsonl")).read().splitlines()]
     refused = [e for e in log if e["event"] == "action-refused"]
     assert [(e["action"], e["missing"]) for e in refused] == [("input", "control")] * 2
-
-
-def grant(agent, console, capability, question):
-    send(console, "request " + capability)
-    agent.wait_for(question)
-    agent.say("y")
-    assert next_event(console, "consent")["granted"] is True
 
 
 def test_the_browser_view_renders_the_desktop_through_the_session(shared, processes, tmp_path):
