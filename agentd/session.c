@@ -68,22 +68,28 @@ static void timer_closed(uv_handle_t *handle)
 	free(handle->data);
 }
 
+/* The uploaded update and its private folder go once the firmware command is done. */
+static void forget_firmware_file(struct kf_agent_session *session)
+{
+	char *slash = strrchr(session->firmware_file, '/');
+
+	if (session->firmware_file[0] == '\0')
+		return;
+	unlink(session->firmware_file);
+	if (slash != NULL) {
+		*slash = '\0';
+		rmdir(session->firmware_file);
+	}
+	session->firmware_file[0] = '\0';
+}
+
 static void session_destroy(struct kf_agent_session *session)
 {
 	/* A plugin still running is stopped; its end is no one's business any more. */
 	kf_plugin_job_detach(session->job);
 	kf_firmware_job_detach(session->firmware);
 	json_decref(session->firmware_out);
-	if (session->firmware_file[0] != '\0') {
-		char *slash;
-
-		unlink(session->firmware_file);
-		slash = strrchr(session->firmware_file, '/');
-		if (slash != NULL) {
-			*slash = '\0';
-			rmdir(session->firmware_file);
-		}
-	}
+	forget_firmware_file(session);
 	json_decref(session->report);
 	if (session->report_path[0] != '\0')
 		unlink(session->report_path);
@@ -457,16 +463,7 @@ static void firmware_exit(struct kf_firmware_job *job, int code, void *user)
 	if (session->state == STATE_ACTIVE || session->state == STATE_ENDING)
 		kf_control_send(session->control, "firmware.result", 0, body, NULL, NULL);
 	json_decref(body);
-	if (session->firmware_file[0] != '\0') {
-		char *slash = strrchr(session->firmware_file, '/');
-
-		unlink(session->firmware_file);
-		if (slash != NULL) {
-			*slash = '\0';
-			rmdir(session->firmware_file);
-		}
-		session->firmware_file[0] = '\0';
-	}
+	forget_firmware_file(session);
 	session->is_firmware_writing = false;
 	status_changed(session);
 	leave(session);
@@ -779,22 +776,31 @@ static const char *session_root(const struct kf_agent_session *session)
 	return session->config.diagnostics_root ? session->config.diagnostics_root : "/";
 }
 
-static void list_plugins(struct kf_agent_session *session, const struct kf_msg *msg)
+/* Plugins need a folder to come from and the report they read; answers msg if not. */
+static bool is_ready_for_plugins(struct kf_agent_session *session, const struct kf_msg *msg)
 {
 	struct kf_error err;
+
+	if (session->config.plugin_places == NULL) {
+		kf_control_send_error(session->control, msg->id, "failed",
+				      "this helper has no plugins", NULL);
+		return false;
+	}
+	if (ensure_report(session, session_root(session), &err) != KF_OK) {
+		kf_control_send_error(session->control, msg->id, "failed", err.message, NULL);
+		return false;
+	}
+	return true;
+}
+
+static void list_plugins(struct kf_agent_session *session, const struct kf_msg *msg)
+{
 	json_t *list, *body;
 
 	if (refuse_without(session, msg, KF_CAP_DIAGNOSE))
 		return;
-	if (session->config.plugin_places == NULL ||
-	    ensure_report(session, session_root(session), &err) != KF_OK) {
-		kf_control_send_error(session->control, msg->id, "failed",
-				      session->config.plugin_places == NULL
-					      ? "this helper has no plugins"
-					      : err.message,
-				      NULL);
+	if (!is_ready_for_plugins(session, msg))
 		return;
-	}
 	list = kf_plugin_places_list(session->config.plugin_places, session->report,
 				     session_root(session));
 	body = json_pack("{s:O, s:o, s:o}", "plugins", list, "tried", kf_scan_summary_last(),
@@ -862,15 +868,8 @@ static void run_plugin(struct kf_agent_session *session, const struct kf_msg *ms
 				      "a plugin is already running", NULL);
 		return;
 	}
-	if (session->config.plugin_places == NULL ||
-	    ensure_report(session, session_root(session), &err) != KF_OK) {
-		kf_control_send_error(session->control, msg->id, "failed",
-				      session->config.plugin_places == NULL
-					      ? "this helper has no plugins"
-					      : err.message,
-				      NULL);
+	if (!is_ready_for_plugins(session, msg))
 		return;
-	}
 	request = (struct kf_plugin_job_request){
 		.places = session->config.plugin_places,
 		.plugin_id = id,

@@ -246,3 +246,28 @@ def browser_pattern_errors(processes, url, tmp_path, timeout=60):
             if max(abs(a - b) for a, b in zip(got, block_colour(x, y))) > 8:
                 wrong.append((bx, by, got))
     return wrong
+
+
+def customer_clipboard(display, wanted, seconds):
+    """The desktop's clipboard once it holds wanted, or what it holds after seconds."""
+    deadline = time.monotonic() + seconds
+    text = None
+    while time.monotonic() < deadline and text != wanted:
+        text = subprocess.run(["xclip", "-display", display, "-selection", "clipboard", "-o"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True, timeout=10).stdout
+        time.sleep(0.1)
+    return text
+
+
+def customer_copy_reaches_viewer(processes, display, address, password):
+    """The customer copies a text; a viewer connected to address sees it arrive."""
+    watcher = processes.start([tool("vnc-bench"), "watch", address, "--password", password,
+                               "--seconds", "30"], stdout=subprocess.PIPE, text=True)
+    reader = LineReader(watcher)
+    reader.wait_for(lambda l: l == "update")
+    copy = processes.start(["xclip", "-display", display, "-selection", "clipboard", "-i"],
+                           stdin=subprocess.PIPE, text=True)
+    copy.stdin.write("from the customer")
+    copy.stdin.close()
+    reader.wait_for(lambda l: l == "cut from the customer")

@@ -8,7 +8,8 @@ import pytest
 
 from conftest import program, run
 from screen_fixtures import (HEIGHT, WIDTH, LineReader, ScreenPipe, block_colour,
-                             browser_pattern_errors, draw_pattern, is_port_open, require,
+                             browser_pattern_errors, customer_clipboard,
+                             customer_copy_reaches_viewer, draw_pattern, is_port_open, require,
                              start_xvfb, tool, vnc_bench, wait_port)
 
 # How long "nothing more arrives" is watched after a call has returned.
@@ -189,23 +190,8 @@ def test_clipboard_travels_both_ways_with_control(processes, display):
     pipe = ScreenPipe(processes, display, "--input")
     assert vnc_bench("input", pipe.address, "--password", pipe.password,
                      "--cut", "from the technician").returncode == 0
-    deadline = time.monotonic() + 10
-    text = ""
-    while time.monotonic() < deadline and text != "from the technician":
-        text = run(["xclip", "-display", display, "-selection", "clipboard", "-o"],
-                   timeout=10).stdout
-        time.sleep(0.1)
-    assert text == "from the technician"
-    watcher = processes.start([tool("vnc-bench"), "watch", pipe.address, "--password",
-                               pipe.password, "--seconds", "30"], stdout=subprocess.PIPE,
-                              text=True)
-    reader = LineReader(watcher)
-    reader.wait_for(lambda l: l == "update")
-    copy = processes.start(["xclip", "-display", display, "-selection", "clipboard", "-i"],
-                           stdin=subprocess.PIPE, text=True)
-    copy.stdin.write("from the customer")
-    copy.stdin.close()
-    reader.wait_for(lambda l: l == "cut from the customer")
+    assert customer_clipboard(display, "from the technician", 10) == "from the technician"
+    customer_copy_reaches_viewer(processes, display, pipe.address, pipe.password)
 
 
 def test_browser_renders_the_pattern_through_novnc(processes, display, tmp_path):

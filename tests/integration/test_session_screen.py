@@ -9,9 +9,9 @@ import time
 import pytest
 
 from conftest import run
-from screen_fixtures import (HEIGHT, WIDTH, LineReader, block_colour, browser_pattern_errors,
-                             draw_pattern, is_port_open, require, start_xvfb, tool, vnc_bench,
-                             wait_port, web_port)
+from screen_fixtures import (HEIGHT, WIDTH, block_colour, browser_pattern_errors,
+                             customer_clipboard, customer_copy_reaches_viewer, draw_pattern,
+                             is_port_open, require, start_xvfb, vnc_bench, wait_port, web_port)
 from session_fixtures import grant, next_event, send, support  # noqa: F401
 
 
@@ -224,33 +224,15 @@ def test_the_clipboard_travels_both_ways_only_with_control(shared, processes):
     send(console, "view --no-viewer")
     view = next_event(console, "view")
 
-    def customer_clipboard(wanted, seconds):
-        deadline = time.monotonic() + seconds
-        text = None
-        while time.monotonic() < deadline and text != wanted:
-            text = run(["xclip", "-display", display, "-selection", "clipboard", "-o"],
-                       timeout=10).stdout
-            time.sleep(0.1)
-        return text
-
     # View only: the technician's clipboard does not reach the customer.
     assert vnc_bench("input", view["address"], "--password", view["password"],
                      "--cut", "not without control").returncode == 0
-    assert customer_clipboard("not without control", 2) != "not without control"
+    assert customer_clipboard(display, "not without control", 2) != "not without control"
     grant(agent, console, "control", "asks to use your keyboard")
     assert vnc_bench("input", view["address"], "--password", view["password"],
                      "--cut", "from the technician").returncode == 0
-    assert customer_clipboard("from the technician", 10) == "from the technician"
-    watcher = processes.start([tool("vnc-bench"), "watch", view["address"], "--password",
-                               view["password"], "--seconds", "30"], stdout=subprocess.PIPE,
-                              text=True)
-    reader = LineReader(watcher)
-    reader.wait_for(lambda l: l == "update")
-    copy = processes.start(["xclip", "-display", display, "-selection", "clipboard", "-i"],
-                           stdin=subprocess.PIPE, text=True)
-    copy.stdin.write("from the customer")
-    copy.stdin.close()
-    reader.wait_for(lambda l: l == "cut from the customer")
+    assert customer_clipboard(display, "from the technician", 10) == "from the technician"
+    customer_copy_reaches_viewer(processes, display, view["address"], view["password"])
 
 
 def test_a_channel_that_never_starts_is_closed_by_the_agent(shared, support, tmp_path):
