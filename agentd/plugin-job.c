@@ -16,6 +16,7 @@
 struct kf_plugin_job {
 	uv_work_t work;
 	char dir[PATH_MAX];
+	char stage[KF_AGENTD_STAGE_SIZE]; /* root's checked copy of an installed plugin, or "" */
 	char *root, *report_path, *device;
 	struct kf_plugin_manifest *manifest;
 	bool is_repair;
@@ -135,20 +136,42 @@ json_t *kf_plugin_places_list(const struct kf_plugin_places *places, const json_
 
 struct find {
 	const char *id;
+	const struct kf_plugin_places *places;
 	struct kf_plugin_job *job;
+	struct kf_error err;
 };
+
+bool kf_plugin_places_is_installed(const struct kf_plugin_places *places, const char *dir)
+{
+	size_t len = places->installed != NULL ? strlen(places->installed) : 0;
+
+	return len > 0 && strncmp(dir, places->installed, len) == 0 && dir[len] == '/' &&
+	       strchr(dir + len + 1, '/') == NULL;
+}
 
 static int find_one(const char *dir, const struct kf_plugin_manifest *m, const char *device,
 		    void *user)
 {
 	struct find *find = user;
-	struct kf_error err;
+	struct kf_plugin_job *job = find->job;
+	const struct kf_plugin_places *places = find->places;
 
 	if (strcmp(m->id, find->id) != 0)
 		return 0;
-	/* The walk's manifest is borrowed: the job loads its own from the same folder. */
-	snprintf(find->job->dir, sizeof(find->job->dir), "%s", dir);
-	if (kf_plugin_manifest_load(dir, &find->job->manifest, &err) != 0)
+	/*
+	 * Root runs an installed plugin from a copy of the bytes it checked: the
+	 * folder may belong to a user who could otherwise swap a script in between.
+	 */
+	if (geteuid() == 0 && kf_plugin_places_is_installed(places, dir)) {
+		if (kf_agentd_plugin_stage(dir, m->id, places->trusted, places->n_trusted,
+					   job->stage, sizeof(job->stage), job->dir,
+					   sizeof(job->dir), &find->err) != KF_OK)
+			return -1;
+	} else {
+		snprintf(job->dir, sizeof(job->dir), "%s", dir);
+	}
+	/* The walk's manifest is borrowed: the job loads its own from the folder it runs. */
+	if (kf_plugin_manifest_load(job->dir, &job->manifest, &find->err) != 0)
 		return -1;
 	find->job->device = device != NULL ? strdup(device) : NULL;
 	return 1;
@@ -251,6 +274,7 @@ static void work(uv_work_t *work)
 
 static void job_free(struct kf_plugin_job *job)
 {
+	kf_agentd_plugin_unstage(job->stage);
 	close(job->cancel_pipe[0]);
 	close(job->cancel_pipe[1]);
 	kf_plugin_manifest_free(job->manifest);
@@ -276,7 +300,7 @@ int kf_plugin_job_start(uv_loop_t *loop, const struct kf_plugin_job_request *req
 			struct kf_error *err)
 {
 	struct kf_plugin_job *job = calloc(1, sizeof(*job));
-	struct find find = {request->plugin_id, job};
+	struct find find = {request->plugin_id, request->places, job, {0}};
 	int found;
 
 	*out = NULL;

@@ -28,6 +28,9 @@ struct kf_plugin_places {
 	const char *trust_problem; /* why no publisher is trusted (no profile), or NULL */
 };
 
+/* Whether dir is a plugin folder directly inside places->installed. */
+bool kf_plugin_places_is_installed(const struct kf_plugin_places *places, const char *dir);
+
 /* The default places: the plugins shipped with kefu, then those installed from packages. */
 void kf_plugin_places_default(struct kf_plugin_places *places, char *buffer, size_t size);
 

@@ -372,14 +372,6 @@ struct collect {
 };
 
 /* Whether dir is a plugin folder right inside the folder of installed plugins. */
-static bool is_installed(const struct scan_options *o, const char *dir)
-{
-	size_t len = o->places.installed != NULL ? strlen(o->places.installed) : 0;
-
-	return len > 0 && strncmp(dir, o->places.installed, len) == 0 && dir[len] == '/' &&
-	       strchr(dir + len + 1, '/') == NULL;
-}
-
 /* Keeps each applicable plugin for the detect pool. */
 static int collect_item(const char *dir, const struct kf_plugin_manifest *m, const char *device,
 			void *user)
@@ -403,7 +395,7 @@ static int collect_item(const char *dir, const struct kf_plugin_manifest *m, con
 	 * Root runs an installed plugin from a copy of the bytes it checked: the
 	 * folder may belong to a user who could otherwise swap a script in between.
 	 */
-	if (geteuid() == 0 && is_installed(c->o, dir)) {
+	if (geteuid() == 0 && kf_plugin_places_is_installed(&c->o->places, dir)) {
 		if (kf_agentd_plugin_stage(dir, m->id, c->o->places.trusted, c->o->places.n_trusted,
 					   item->stage, sizeof(item->stage), item->dir,
 					   sizeof(item->dir), &err) != KF_OK) {

@@ -252,9 +252,19 @@ def test_installed_plugins_run_in_a_session_only_while_the_profile_trusts_their_
     result = run([program("kefu-agentd"), "plugins", "install", "--profile", trusting, pkg])
     assert result.returncode == 0, result.stderr
     # No --plugins: the shipped folder, then the installed ones (XDG_DATA_HOME).
+    stages = set(glob.glob("/tmp/kefu-plugin-step-*"))
     listed, ran = list_in_session(support, root, "--profile", trusting)
     assert [p["id"] for p in listed["plugins"]] == ["quick"] and listed["skipped"] == []
     assert [c["state"] for c in ran["checks"]] == ["problem"]
+    # Root ran it from a checked copy of its own, which is gone afterwards.
+    assert set(glob.glob("/tmp/kefu-plugin-step-*")) == stages
+    # A script changed after installing: the session does not run the plugin.
+    installed = tmp_path / "data" / "kefu" / "plugins" / "quick" / "detect.sh"
+    original = installed.read_text()
+    installed.write_text(original + "# changed\n")
+    listed, ran = list_in_session(support, root, "--profile", trusting)
+    assert listed["plugins"] == [] and "no plugin 'quick'" in ran["message"]
+    installed.write_text(original)
     # The session's profile (the fixture's) names no plugin publisher.
     listed, ran = list_in_session(support, root)
     assert listed["plugins"] == []
