@@ -524,6 +524,23 @@ static int wait_for_restart(const struct fw_plan *plan, struct kf_fw_device **ou
 	return kf_error_set(err, KF_ERR_TIMEOUT, "The device did not come back after restarting.");
 }
 
+/* After a restart: success only when the device runs the new version and its image. */
+static const char *settle_restart(const struct fw_plan *plan, const struct kf_fw_device *after,
+				  char *detail, size_t size)
+{
+	const char *target = plan->update->metainfo->version;
+
+	if (strcmp(after->version, target) != 0 ||
+	    (after->image_sha256 != NULL &&
+	     strcmp(after->image_sha256, plan->payload_sha256) != 0)) {
+		snprintf(detail, size, "after restarting the device runs %s, not %s",
+			 after->version, target);
+		return "failed";
+	}
+	snprintf(detail, size, "the device runs %s and its image matches", after->version);
+	return "success";
+}
+
 /* Writes, reads back, restarts and checks; returns the history result and fills detail. */
 static const char *install(const struct fw_plan *plan, struct progress *progress, char *detail,
 			   size_t size)
@@ -563,16 +580,7 @@ static const char *install(const struct fw_plan *plan, struct progress *progress
 		return "failed";
 	}
 	show_progress(progress, 1, 1);
-	if (strcmp(after->version, m->version) != 0 ||
-	    (after->image_sha256 != NULL &&
-	     strcmp(after->image_sha256, plan->payload_sha256) != 0)) {
-		snprintf(detail, size, "after restarting the device runs %s, not %s",
-			 after->version, m->version);
-		result = "failed";
-	} else {
-		snprintf(detail, size, "the device runs %s and its image matches", after->version);
-		result = "success";
-	}
+	result = settle_restart(plan, after, detail, size);
 	kf_fw_device_free(after);
 	return result;
 }
@@ -705,7 +713,6 @@ static json_t *update_result(const char *output)
 static const char *install_ssh(struct fw_options *o, struct fw_plan *plan,
 			       struct progress *progress, char *detail, size_t size)
 {
-	const struct kf_fw_metainfo *m = plan->update->metainfo;
 	struct kf_fw_device *after = NULL;
 	struct kf_error err;
 	char remote[64], command[160], *output = NULL;
@@ -754,15 +761,8 @@ static const char *install_ssh(struct fw_options *o, struct fw_plan *plan,
 		/* Whatever went wrong, the customer learns what the device runs now. */
 		snprintf(detail + strlen(detail), size - strlen(detail),
 			 "; the device restarted and runs %s", after->version);
-	} else if (strcmp(after->version, m->version) != 0 ||
-		   (after->image_sha256 != NULL &&
-		    strcmp(after->image_sha256, plan->payload_sha256) != 0)) {
-		snprintf(detail, size, "after restarting the device runs %s, not %s",
-			 after->version, m->version);
-		result = "failed";
 	} else {
-		snprintf(detail, size, "the device runs %s and its image matches", after->version);
-		result = "success";
+		result = settle_restart(plan, after, detail, size);
 	}
 	kf_fw_device_free(after);
 	return result;

@@ -195,9 +195,9 @@ int kf_plugin_step_record(const char *phase, json_t *steps, const struct kf_plug
 	return r->exit_code;
 }
 
-static int run_step(struct kf_plugin_job *job, struct kf_plugin_step_context *ctx,
-		    const char *phase, const struct kf_plugin_step *step, json_t *steps,
-		    struct kf_plugin_step_result *r)
+int kf_plugin_step_run_recorded(struct kf_plugin_step_context *ctx, const char *phase,
+				const struct kf_plugin_step *step, json_t *steps,
+				struct kf_plugin_step_result *r)
 {
 	struct kf_error err;
 
@@ -206,9 +206,18 @@ static int run_step(struct kf_plugin_job *job, struct kf_plugin_step_context *ct
 		memset(r, 0, sizeof(*r));
 		r->exit_code = KF_PLUGIN_EXIT_ERROR;
 	}
+	return kf_plugin_step_record(phase, steps, r);
+}
+
+static int run_step(struct kf_plugin_job *job, struct kf_plugin_step_context *ctx,
+		    const char *phase, const struct kf_plugin_step *step, json_t *steps,
+		    struct kf_plugin_step_result *r)
+{
+	int code = kf_plugin_step_run_recorded(ctx, phase, step, steps, r);
+
 	if (r->cancelled)
 		atomic_store(&job->is_cancelled, true);
-	return kf_plugin_step_record(phase, steps, r);
+	return code;
 }
 
 static const char *check_state(struct kf_plugin_job *job, struct kf_plugin_step_context *ctx,

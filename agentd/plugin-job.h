@@ -60,6 +60,13 @@ struct kf_plugin_step_result;
 /* Appends one step's outcome to steps as `scan --json` shows it; returns its exit code. */
 int kf_plugin_step_record(const char *phase, json_t *steps, const struct kf_plugin_step_result *r);
 
+/* Runs one step (as phase) and records its outcome in steps; returns its exit code. */
+struct kf_plugin_step_context;
+struct kf_plugin_step;
+int kf_plugin_step_run_recorded(struct kf_plugin_step_context *ctx, const char *phase,
+				const struct kf_plugin_step *step, json_t *steps,
+				struct kf_plugin_step_result *r);
+
 struct kf_plugin_job;
 
 struct kf_plugin_job_request {

@@ -71,20 +71,6 @@ static bool repair_allowed(const struct scan_options *o, const struct kf_plugin_
 	return answer[0] == 'y' || answer[0] == 'Y';
 }
 
-static int run_step(struct kf_plugin_step_context *ctx, const char *phase,
-		    const struct kf_plugin_step *step, json_t *steps,
-		    struct kf_plugin_step_result *r)
-{
-	struct kf_error err;
-
-	ctx->phase = phase;
-	if (kf_plugin_step_run(ctx, step, r, &err) < 0) {
-		memset(r, 0, sizeof(*r));
-		r->exit_code = KF_PLUGIN_EXIT_ERROR;
-	}
-	return kf_plugin_step_record(phase, steps, r);
-}
-
 /*
  * A step that needs root when we are not: asked of an administrator through
  * pkexec, which runs it in this program's plugin-step command. Returns its exit
@@ -125,7 +111,7 @@ static int run_fix_step(const struct scan_options *o, const struct scan_item *it
 {
 	if (step->privileges.root && geteuid() != 0)
 		return run_as_root(o, item, c, phase, index, steps, r);
-	return run_step(ctx, phase, step, steps, r);
+	return kf_plugin_step_run_recorded(ctx, phase, step, steps, r);
 }
 
 static bool may_run_as_root(const struct scan_options *o)
