@@ -8,6 +8,7 @@
 #include "proto/cli.h"
 #include "proto/control.h"
 #include "proto/proof.h"
+#include "proto/session-core.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -31,12 +32,8 @@ struct kf_agent_session {
 	struct kf_agent_session_events events;
 	void *user;
 	enum session_state state;
-	struct kf_stream *tls;
-	struct kf_control *control;
-	struct kf_proof proof;
+	struct kf_session_core core; /* TLS, control, proof, secret, timer, deferred free */
 	struct kf_tls_identity technician;
-	char *secret;
-	uv_loop_t *loop;
 	struct kf_agent_session_config config;
 	struct kf_consent *consent;
 	struct kf_summary *summary;
@@ -58,15 +55,7 @@ struct kf_agent_session {
 	char report_path[64];
 	char session_id[33];
 	char advice[1024];
-	uv_timer_t setup_timer;
-	int depth;
-	int is_freed;
 };
-
-static void timer_closed(uv_handle_t *handle)
-{
-	free(handle->data);
-}
 
 /* The uploaded update and its private folder go once the firmware command is done. */
 static void forget_firmware_file(struct kf_agent_session *session)
@@ -96,27 +85,17 @@ static void session_destroy(struct kf_agent_session *session)
 	kf_agent_streams_free(session->streams);
 	kf_consent_free(session->consent);
 	kf_summary_free(session->summary);
-	kf_proof_clear(&session->proof);
-	if (session->control != NULL)
-		kf_control_free(session->control); /* closes TLS and the channel below */
-	else if (session->tls != NULL)
-		kf_stream_close(session->tls);
-	if (session->secret != NULL) {
-		OPENSSL_cleanse(session->secret, strlen(session->secret));
-		free(session->secret);
-	}
-	/* The timer lives in the session's memory: free it once libuv let go. */
-	uv_close((uv_handle_t *)&session->setup_timer, timer_closed);
+	kf_session_core_release(&session->core); /* the session's memory goes with it */
 }
 
 static void enter(struct kf_agent_session *session)
 {
-	session->depth++;
+	kf_session_core_enter(&session->core);
 }
 
 static void leave(struct kf_agent_session *session)
 {
-	if (--session->depth == 0 && session->is_freed)
+	if (kf_session_core_leave(&session->core))
 		session_destroy(session);
 }
 
@@ -130,7 +109,7 @@ static void reject(struct kf_agent_session *session, int is_wrong_code, const st
 	if (session->state == STATE_OVER)
 		return;
 	session->state = STATE_OVER;
-	uv_timer_stop(&session->setup_timer);
+	uv_timer_stop(&session->core.timer);
 	if (session->events.on_rejected != NULL)
 		session->events.on_rejected(session, is_wrong_code, err, session->user);
 }
@@ -186,7 +165,7 @@ static int send_hello(struct kf_agent_session *session, struct kf_error *err)
 	body = json_pack("{s:s, s:s, s:s, s:[s,s]}", "software", "kefu-agentd " KF_VERSION, "role",
 			 "agent", "session", session->session_id, "capabilities", "chat",
 			 "diagnose");
-	r = kf_control_send(session->control, "hello", 0, body, NULL, err);
+	r = kf_control_send(session->core.control, "hello", 0, body, NULL, err);
 
 	json_decref(body);
 	return r;
@@ -198,11 +177,11 @@ static void handle_setup_message(struct kf_agent_session *session, const struct 
 	int r;
 
 	if (session->state == STATE_PROOF && strcmp(msg->type, "proof.reply") == 0) {
-		r = kf_proof_agent_on_reply(&session->proof, session->control, msg, &err);
+		r = kf_proof_agent_on_reply(&session->core.proof, session->core.control, msg, &err);
 		if (r == KF_ERR_AUTH) {
-			kf_control_send_error(session->control, msg->id, KF_PROOF_ERROR_WRONG_CODE,
-					      "the code is wrong", NULL);
-			kf_control_shutdown(session->control);
+			kf_control_send_error(session->core.control, msg->id,
+					      KF_PROOF_ERROR_WRONG_CODE, "the code is wrong", NULL);
+			kf_control_shutdown(session->core.control);
 			reject(session, 1, &err);
 			return;
 		}
@@ -216,7 +195,7 @@ static void handle_setup_message(struct kf_agent_session *session, const struct 
 		return;
 	}
 	if (session->state == STATE_HELLO && strcmp(msg->type, "hello") == 0) {
-		uv_timer_stop(&session->setup_timer);
+		uv_timer_stop(&session->core.timer);
 		session->state = STATE_ACTIVE;
 		begin(session);
 		if (session->events.on_connected != NULL)
@@ -227,7 +206,7 @@ static void handle_setup_message(struct kf_agent_session *session, const struct 
 	/* Before the code is proven, anything else ends the attempt. */
 	kf_error_set(&err, KF_ERR_DENIED, "the other side sent '%s' before proving the code",
 		     msg->type);
-	kf_control_send_error(session->control, msg->id, "denied", err.message, NULL);
+	kf_control_send_error(session->core.control, msg->id, "denied", err.message, NULL);
 	reject(session, 0, &err);
 }
 
@@ -274,7 +253,8 @@ static void on_consent_decided(struct kf_consent *consent, enum kf_capability ca
 	body = json_pack("{s:s, s:b, s:s}", "capability", kf_capability_name(capability), "granted",
 			 is_granted, "by", by);
 	if (session->state == STATE_ACTIVE)
-		kf_control_send(session->control, "consent.answer", request_id, body, NULL, NULL);
+		kf_control_send(session->core.control, "consent.answer", request_id, body, NULL,
+				NULL);
 	json_decref(body);
 	audit(session, "consent-answered",
 	      json_pack("{s:s, s:b, s:s}", "capability", kf_capability_name(capability), "granted",
@@ -324,7 +304,7 @@ static void on_consent_revoked(struct kf_consent *consent, enum kf_capability ca
 	body = json_pack("{s:s, s:s}", "capability", kf_capability_name(capability), "by",
 			 kf_consent_source_name(source));
 	if (session->state == STATE_ACTIVE || session->state == STATE_ENDING)
-		kf_control_send(session->control, "consent.revoked", 0, body, NULL, NULL);
+		kf_control_send(session->core.control, "consent.revoked", 0, body, NULL, NULL);
 	json_decref(body);
 	audit(session, "consent-revoked",
 	      json_pack("{s:s, s:s}", "capability", kf_capability_name(capability), "by",
@@ -423,7 +403,7 @@ static void firmware_line(struct kf_firmware_job *job, const char *line, bool is
 		activity(session, "Firmware: %s", line);
 	}
 	if (session->state == STATE_ACTIVE || session->state == STATE_ENDING)
-		kf_control_send(session->control, "firmware.progress", 0, body, NULL, NULL);
+		kf_control_send(session->core.control, "firmware.progress", 0, body, NULL, NULL);
 	json_decref(body);
 	json_decref(progress);
 }
@@ -439,7 +419,7 @@ static void firmware_exit(struct kf_firmware_job *job, int code, void *user)
 	if (session->firmware_request != 0) {
 		body = json_pack("{s:i, s:O}", "code", code, "lines", session->firmware_out);
 		if (session->state == STATE_ACTIVE || session->state == STATE_ENDING)
-			kf_control_send(session->control, "firmware.devices",
+			kf_control_send(session->core.control, "firmware.devices",
 					session->firmware_request, body, NULL, NULL);
 		json_decref(body);
 		json_decref(session->firmware_out);
@@ -461,7 +441,7 @@ static void firmware_exit(struct kf_firmware_job *job, int code, void *user)
 	body = json_pack("{s:s, s:i, s:b}", "name", session->firmware_name, "code", code, "ok",
 			 code == 0);
 	if (session->state == STATE_ACTIVE || session->state == STATE_ENDING)
-		kf_control_send(session->control, "firmware.result", 0, body, NULL, NULL);
+		kf_control_send(session->core.control, "firmware.result", 0, body, NULL, NULL);
 	json_decref(body);
 	forget_firmware_file(session);
 	session->is_firmware_writing = false;
@@ -502,7 +482,7 @@ static int start_firmware(struct kf_agent_session *session, const char *what, co
 	     i++)
 		args[n++] = session->config.firmware_args[i];
 	args[n] = NULL;
-	return kf_firmware_job_start(session->loop, args, &firmware_events, session,
+	return kf_firmware_job_start(session->core.loop, args, &firmware_events, session,
 				     &session->firmware, err);
 }
 
@@ -513,7 +493,7 @@ static void list_firmware(struct kf_agent_session *session, const struct kf_msg 
 	if (refuse_without(session, msg, KF_CAP_FIRMWARE))
 		return;
 	if (session->firmware != NULL) {
-		kf_control_send_error(session->control, msg->id, "busy",
+		kf_control_send_error(session->core.control, msg->id, "busy",
 				      "a firmware command is already running", NULL);
 		return;
 	}
@@ -523,7 +503,7 @@ static void list_firmware(struct kf_agent_session *session, const struct kf_msg 
 		session->firmware_request = 0;
 		json_decref(session->firmware_out);
 		session->firmware_out = NULL;
-		kf_control_send_error(session->control, msg->id, "failed", err.message, NULL);
+		kf_control_send_error(session->core.control, msg->id, "failed", err.message, NULL);
 	}
 }
 
@@ -549,7 +529,7 @@ static void firmware_arrived(struct kf_agent_session *session, json_t *fields)
 		json_t *body = json_pack("{s:s, s:i, s:b, s:s}", "name", session->firmware_name,
 					 "code", -1, "ok", 0, "error", err.message);
 
-		kf_control_send(session->control, "firmware.result", 0, body, NULL, NULL);
+		kf_control_send(session->core.control, "firmware.result", 0, body, NULL, NULL);
 		json_decref(body);
 	}
 }
@@ -631,11 +611,11 @@ static const struct kf_agent_streams_callbacks stream_callbacks = {
 
 static void begin(struct kf_agent_session *session)
 {
-	session->streams =
-		kf_agent_streams_new(session->loop, session->config.tls_context, session->tls,
-				     session->technician.fingerprint, &stream_callbacks, session);
+	session->streams = kf_agent_streams_new(session->core.loop, session->config.tls_context,
+						session->core.tls, session->technician.fingerprint,
+						&stream_callbacks, session);
 	session->consent =
-		kf_consent_new(session->loop, session->config.policy,
+		kf_consent_new(session->core.loop, session->config.policy,
 			       session->config.consent_timeout_ms, &consent_events, session);
 	session->summary = kf_summary_new(session->session_id, session->technician.name,
 					  session->technician.organisation);
@@ -662,7 +642,7 @@ static int refuse_without(struct kf_agent_session *session, const struct kf_msg 
 		return 0;
 	snprintf(text, sizeof(text), "'%s' needs the customer's '%s' grant", msg->type,
 		 kf_capability_name(capability));
-	kf_control_send_error(session->control, msg->id, "denied", text, NULL);
+	kf_control_send_error(session->core.control, msg->id, "denied", text, NULL);
 	audit(session, "action-refused",
 	      json_pack("{s:s, s:s}", "action", msg->type, "missing",
 			kf_capability_name(capability)));
@@ -684,7 +664,7 @@ static void send_report(struct kf_agent_session *session, uint32_t re, const cha
 		json_t *body = json_pack("{s:I, s:I, s:s%}", "part", (json_int_t)i + 1, "parts",
 					 (json_int_t)parts, "data", text + start, size);
 
-		kf_control_send(session->control, "diag.report", re, body, NULL, NULL);
+		kf_control_send(session->core.control, "diag.report", re, body, NULL, NULL);
 		json_decref(body);
 	}
 }
@@ -704,7 +684,8 @@ static void run_diagnostics(struct kf_agent_session *session, const struct kf_ms
 	ctx.tool_timeout_ms = KF_TOOL_TIMEOUT_MS;
 	ctx.report = kf_report_new();
 	if (ctx.report == NULL) {
-		kf_control_send_error(session->control, msg->id, "failed", "out of memory", NULL);
+		kf_control_send_error(session->core.control, msg->id, "failed", "out of memory",
+				      NULL);
 		return;
 	}
 	kf_collect_all(&ctx);
@@ -713,7 +694,7 @@ static void run_diagnostics(struct kf_agent_session *session, const struct kf_ms
 	if (text != NULL)
 		send_report(session, msg->id, text);
 	else
-		kf_control_send_error(session->control, msg->id, "failed",
+		kf_control_send_error(session->core.control, msg->id, "failed",
 				      "the report could not be written", NULL);
 	audit(session, "action-finish",
 	      json_pack("{s:s, s:s, s:I}", "action", "diagnostics report", "result",
@@ -782,12 +763,12 @@ static bool is_ready_for_plugins(struct kf_agent_session *session, const struct 
 	struct kf_error err;
 
 	if (session->config.plugin_places == NULL) {
-		kf_control_send_error(session->control, msg->id, "failed",
+		kf_control_send_error(session->core.control, msg->id, "failed",
 				      "this helper has no plugins", NULL);
 		return false;
 	}
 	if (ensure_report(session, session_root(session), &err) != KF_OK) {
-		kf_control_send_error(session->control, msg->id, "failed", err.message, NULL);
+		kf_control_send_error(session->core.control, msg->id, "failed", err.message, NULL);
 		return false;
 	}
 	return true;
@@ -805,7 +786,7 @@ static void list_plugins(struct kf_agent_session *session, const struct kf_msg *
 				     session_root(session));
 	body = json_pack("{s:O, s:o, s:o}", "plugins", list, "tried", kf_scan_summary_last(),
 			 "skipped", kf_plugin_places_skipped(session->config.plugin_places));
-	kf_control_send(session->control, "plugins.list", msg->id, body, NULL, NULL);
+	kf_control_send(session->core.control, "plugins.list", msg->id, body, NULL, NULL);
 	json_decref(body);
 	audit(session, "action-finish",
 	      json_pack("{s:s, s:s, s:I}", "action", "plugin list", "result", "ok", "plugins",
@@ -842,7 +823,7 @@ static void on_plugin_done(struct kf_plugin_job *job, const json_t *result, void
 				title, json_string_value(json_object_get(check, "title")), state);
 	}
 	if (session->state == STATE_ACTIVE || session->state == STATE_ENDING)
-		kf_control_send(session->control, "plugin.result", session->job_request,
+		kf_control_send(session->core.control, "plugin.result", session->job_request,
 				(json_t *)result, NULL, NULL);
 	status_changed(session);
 	leave(session);
@@ -859,12 +840,12 @@ static void run_plugin(struct kf_agent_session *session, const struct kf_msg *ms
 	if (refuse_without(session, msg, needs))
 		return;
 	if (id == NULL || id[0] == '\0' || strlen(id) >= sizeof(session->job_plugin)) {
-		kf_control_send_error(session->control, msg->id, "bad-message",
+		kf_control_send_error(session->core.control, msg->id, "bad-message",
 				      "name the plugin to run", NULL);
 		return;
 	}
 	if (session->job != NULL) {
-		kf_control_send_error(session->control, msg->id, "busy",
+		kf_control_send_error(session->core.control, msg->id, "busy",
 				      "a plugin is already running", NULL);
 		return;
 	}
@@ -878,9 +859,10 @@ static void run_plugin(struct kf_agent_session *session, const struct kf_msg *ms
 		.report = session->report,
 		.is_repair = is_repair,
 	};
-	if (kf_plugin_job_start(session->loop, &request, on_plugin_done, session, &session->job,
-				&err) != KF_OK) {
-		kf_control_send_error(session->control, msg->id, "not-found", err.message, NULL);
+	if (kf_plugin_job_start(session->core.loop, &request, on_plugin_done, session,
+				&session->job, &err) != KF_OK) {
+		kf_control_send_error(session->core.control, msg->id, "not-found", err.message,
+				      NULL);
 		return;
 	}
 	snprintf(session->job_plugin, sizeof(session->job_plugin), "%s", id);
@@ -890,7 +872,7 @@ static void run_plugin(struct kf_agent_session *session, const struct kf_msg *ms
 	      json_pack("{s:s, s:s}", "action", is_repair ? "plugin repair" : "plugin check",
 			"plugin", id));
 	body = json_pack("{s:s, s:s}", "plugin", id, "mode", is_repair ? "repair" : "detect");
-	kf_control_send(session->control, "plugin.started", msg->id, body, NULL, NULL);
+	kf_control_send(session->core.control, "plugin.started", msg->id, body, NULL, NULL);
 	json_decref(body);
 	status_changed(session);
 }
@@ -904,7 +886,7 @@ static void handle_consent_message(struct kf_agent_session *session, const struc
 
 	if (!json_is_string(name) ||
 	    kf_capability_parse(json_string_value(name), &capability) != KF_OK) {
-		kf_control_send_error(session->control, msg->id, "bad-message",
+		kf_control_send_error(session->core.control, msg->id, "bad-message",
 				      "unknown capability", NULL);
 		return;
 	}
@@ -918,7 +900,7 @@ static void handle_consent_message(struct kf_agent_session *session, const struc
 	if (kf_consent_request(session->consent, capability, msg->id,
 			       json_is_string(reason) ? json_string_value(reason) : "",
 			       &err) != KF_OK)
-		kf_control_send_error(session->control, msg->id, "busy", err.message, NULL);
+		kf_control_send_error(session->core.control, msg->id, "busy", err.message, NULL);
 }
 
 #define KF_AGENT_END_WAIT_MS 3000
@@ -932,7 +914,7 @@ static void handle_session_message(struct kf_agent_session *session, const struc
 	json_t *text;
 
 	if (strcmp(msg->type, "ping") == 0) {
-		kf_control_send(session->control, "pong", msg->id, NULL, NULL, NULL);
+		kf_control_send(session->core.control, "pong", msg->id, NULL, NULL, NULL);
 	} else if (strcmp(msg->type, "consent.request") == 0 ||
 		   strcmp(msg->type, "consent.release") == 0) {
 		handle_consent_message(session, msg);
@@ -949,7 +931,7 @@ static void handle_session_message(struct kf_agent_session *session, const struc
 	} else if (strcmp(msg->type, "chat") == 0) {
 		text = json_object_get(msg->body, "text");
 		if (!json_is_string(text)) {
-			kf_control_send_error(session->control, msg->id, "bad-message",
+			kf_control_send_error(session->core.control, msg->id, "bad-message",
 					      "chat needs a text", NULL);
 			return;
 		}
@@ -967,13 +949,13 @@ static void handle_session_message(struct kf_agent_session *session, const struc
 			snprintf(session->advice, sizeof(session->advice), "%s",
 				 json_string_value(advice));
 		text = json_object_get(msg->body, "reason");
-		kf_control_shutdown(session->control);
+		kf_control_shutdown(session->core.control);
 		ended(session, KF_OK,
 		      json_is_string(text) ? json_string_value(text) : "the technician ended it");
 	} else if (strcmp(msg->type, "pong") == 0 || strcmp(msg->type, "error") == 0) {
 		/* Answers to our own messages; nothing to do. */
 	} else {
-		kf_control_send_error(session->control, msg->id, "unexpected",
+		kf_control_send_error(session->core.control, msg->id, "unexpected",
 				      "this message does not fit an established session", NULL);
 	}
 }
@@ -1026,9 +1008,10 @@ static void on_handshake(struct kf_stream *tls, const struct kf_error *err, void
 		goto out;
 	}
 	if (kf_tls_stream_peer_identity(tls, &session->technician, &failure) != KF_OK ||
-	    kf_control_new(tls, &callbacks, session, &session->control, &failure) != KF_OK ||
-	    kf_proof_agent_start(&session->proof, session->control, tls, session->secret,
-				 session->technician.fingerprint, &failure) != KF_OK) {
+	    kf_control_new(tls, &callbacks, session, &session->core.control, &failure) != KF_OK ||
+	    kf_proof_agent_start(&session->core.proof, session->core.control, tls,
+				 session->core.secret, session->technician.fingerprint,
+				 &failure) != KF_OK) {
 		reject(session, 0, &failure);
 		goto out;
 	}
@@ -1063,23 +1046,21 @@ int kf_agent_session_start(uv_loop_t *loop, struct kf_stream *channel,
 	int r;
 
 	*out = NULL;
-	if (session == NULL || (session->secret = strdup(config->secret)) == NULL) {
+	if (session == NULL || (session->core.secret = strdup(config->secret)) == NULL) {
 		free(session);
 		kf_stream_close(channel);
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory for a session");
 	}
 	session->events = *events;
 	session->user = user;
-	session->loop = loop;
 	session->config = *config;
 	session->config.secret = NULL;
-	uv_timer_init(loop, &session->setup_timer);
-	session->setup_timer.data = session;
-	uv_timer_start(&session->setup_timer, on_setup_timeout, KF_AGENT_SETUP_TIMEOUT_MS, 0);
+	kf_session_core_init(&session->core, loop, session);
+	uv_timer_start(&session->core.timer, on_setup_timeout, KF_AGENT_SETUP_TIMEOUT_MS, 0);
 	*out = session;
 	enter(session);
-	r = kf_tls_stream_new(config->tls_context, 0, channel, on_handshake, session, &session->tls,
-			      err);
+	r = kf_tls_stream_new(config->tls_context, 0, channel, on_handshake, session,
+			      &session->core.tls, err);
 	if (r != KF_OK) {
 		kf_stream_close(channel);
 		session->state = STATE_OVER;
@@ -1098,7 +1079,7 @@ int kf_agent_session_chat(struct kf_agent_session *session, const char *text, st
 	body = json_pack("{s:s}", "text", text);
 	if (body == NULL)
 		return kf_error_set(err, KF_ERR_INVALID, "the message is not valid text");
-	r = kf_control_send(session->control, "chat", 0, body, NULL, err);
+	r = kf_control_send(session->core.control, "chat", 0, body, NULL, err);
 	json_decref(body);
 	return r;
 }
@@ -1113,21 +1094,21 @@ void kf_agent_session_end(struct kf_agent_session *session, const char *reason)
 	kf_consent_revoke_all(session->consent, KF_CONSENT_BY_CUSTOMER);
 	audit(session, "stop", json_pack("{s:s}", "reason", reason));
 	body = json_pack("{s:s}", "reason", reason);
-	kf_control_send(session->control, "end", 0, body, NULL, NULL);
+	kf_control_send(session->core.control, "end", 0, body, NULL, NULL);
 	json_decref(body);
-	kf_control_shutdown(session->control);
+	kf_control_shutdown(session->core.control);
 	/* on_ended fires when the console closes its side, or after a short wait. */
 	session->state = STATE_ENDING;
-	uv_timer_start(&session->setup_timer, on_setup_timeout, KF_AGENT_END_WAIT_MS, 0);
+	uv_timer_start(&session->core.timer, on_setup_timeout, KF_AGENT_END_WAIT_MS, 0);
 }
 
 void kf_agent_session_free(struct kf_agent_session *session)
 {
-	if (session == NULL || session->is_freed)
+	if (session == NULL || session->core.is_freed)
 		return;
-	session->is_freed = 1;
+	session->core.is_freed = true;
 	session->state = STATE_OVER;
-	if (session->depth == 0)
+	if (session->core.depth == 0)
 		session_destroy(session);
 }
 

@@ -3,6 +3,7 @@
 #include "proto/cli.h"
 #include "proto/control.h"
 #include "proto/proof.h"
+#include "proto/session-core.h"
 #include "proto/stream-token.h"
 
 #include <openssl/crypto.h>
@@ -26,50 +27,25 @@ struct kf_console_session {
 	struct kf_console_session_events events;
 	void *user;
 	enum session_state state;
-	struct kf_stream *tls;
-	struct kf_control *control;
-	struct kf_proof proof;
+	struct kf_session_core core; /* TLS, control, proof, secret, timer, deferred free */
 	struct kf_tls_identity own;
-	char *secret;
 	char end_reason[256]; /* what the technician said when ending */
-	uv_loop_t *loop;
-	uv_timer_t timer;
 	struct {
 		uint32_t id;
 		uint64_t sent_ns;
 	} pings[PINGS_IN_FLIGHT];
-	int depth;
-	int is_freed;
 };
-
-static void timer_closed(uv_handle_t *handle)
-{
-	free(handle->data);
-}
-
-static void session_destroy(struct kf_console_session *session)
-{
-	kf_proof_clear(&session->proof);
-	if (session->control != NULL)
-		kf_control_free(session->control);
-	else if (session->tls != NULL)
-		kf_stream_close(session->tls);
-	if (session->secret != NULL) {
-		OPENSSL_cleanse(session->secret, strlen(session->secret));
-		free(session->secret);
-	}
-	uv_close((uv_handle_t *)&session->timer, timer_closed);
-}
 
 static void enter(struct kf_console_session *session)
 {
-	session->depth++;
+	kf_session_core_enter(&session->core);
 }
 
 static void leave(struct kf_console_session *session)
 {
-	if (--session->depth == 0 && session->is_freed)
-		session_destroy(session);
+	/* The session's memory goes with its core. */
+	if (kf_session_core_leave(&session->core))
+		kf_session_core_release(&session->core);
 }
 
 static void ended(struct kf_console_session *session, int status, const char *reason)
@@ -77,7 +53,7 @@ static void ended(struct kf_console_session *session, int status, const char *re
 	if (session->state == STATE_OVER)
 		return;
 	session->state = STATE_OVER;
-	uv_timer_stop(&session->timer);
+	uv_timer_stop(&session->core.timer);
 	if (session->events.on_ended != NULL)
 		session->events.on_ended(session, status, reason, session->user);
 }
@@ -100,20 +76,21 @@ static void handle_setup_message(struct kf_console_session *session, const struc
 		return;
 	}
 	if (session->state == STATE_PROOF && strcmp(msg->type, "proof.share") == 0 &&
-	    session->proof.pake == NULL) {
-		r = kf_proof_console_on_share(&session->proof, session->control, session->tls,
-					      session->secret, session->own.fingerprint, msg, &err);
+	    session->core.proof.pake == NULL) {
+		r = kf_proof_console_on_share(&session->core.proof, session->core.control,
+					      session->core.tls, session->core.secret,
+					      session->own.fingerprint, msg, &err);
 		if (r != KF_OK)
 			ended(session, r, err.message);
 		return;
 	}
 	if (session->state == STATE_PROOF && strcmp(msg->type, "proof.confirm") == 0) {
-		r = kf_proof_console_on_confirm(&session->proof, msg, &err);
+		r = kf_proof_console_on_confirm(&session->core.proof, msg, &err);
 		if (r == KF_OK) {
 			json_t *body = json_pack("{s:s, s:s}", "software",
 						 "kefu-console " KF_VERSION, "role", "console");
 
-			r = kf_control_send(session->control, "hello", 0, body, NULL, &err);
+			r = kf_control_send(session->core.control, "hello", 0, body, NULL, &err);
 			json_decref(body);
 		}
 		if (r != KF_OK) {
@@ -127,7 +104,7 @@ static void handle_setup_message(struct kf_console_session *session, const struc
 		json_t *software = json_object_get(msg->body, "software");
 		json_t *id = json_object_get(msg->body, "session");
 
-		uv_timer_stop(&session->timer);
+		uv_timer_stop(&session->core.timer);
 		session->state = STATE_ACTIVE;
 		if (session->events.on_connected != NULL)
 			session->events.on_connected(
@@ -161,14 +138,14 @@ static void handle_session_message(struct kf_console_session *session, const str
 	if (strcmp(msg->type, "pong") == 0) {
 		handle_pong(session, msg);
 	} else if (strcmp(msg->type, "ping") == 0) {
-		kf_control_send(session->control, "pong", msg->id, NULL, NULL, NULL);
+		kf_control_send(session->core.control, "pong", msg->id, NULL, NULL, NULL);
 	} else if (strcmp(msg->type, "chat") == 0) {
 		text = json_object_get(msg->body, "text");
 		if (json_is_string(text) && session->events.on_chat != NULL)
 			session->events.on_chat(session, json_string_value(text), session->user);
 	} else if (strcmp(msg->type, "end") == 0) {
 		text = json_object_get(msg->body, "reason");
-		kf_control_shutdown(session->control);
+		kf_control_shutdown(session->core.control);
 		ended(session, KF_OK,
 		      json_is_string(text) ? json_string_value(text) : "the customer ended it");
 	} else if (session->events.on_message != NULL) {
@@ -218,7 +195,8 @@ static void on_handshake(struct kf_stream *tls, const struct kf_error *err, void
 	if (err != NULL) {
 		ended(session, err->code, err->message);
 	} else if (kf_tls_stream_local_identity(tls, &session->own, &failure) != KF_OK ||
-		   kf_control_new(tls, &callbacks, session, &session->control, &failure) != KF_OK) {
+		   kf_control_new(tls, &callbacks, session, &session->core.control, &failure) !=
+			   KF_OK) {
 		ended(session, failure.code, failure.message);
 	} else {
 		session->state = STATE_PROOF;
@@ -247,20 +225,19 @@ int kf_console_session_start(uv_loop_t *loop, struct kf_stream *channel, SSL_CTX
 	int r;
 
 	*out = NULL;
-	if (session == NULL || (session->secret = strdup(secret)) == NULL) {
+	if (session == NULL || (session->core.secret = strdup(secret)) == NULL) {
 		free(session);
 		kf_stream_close(channel);
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory for a session");
 	}
 	session->events = *events;
 	session->user = user;
-	session->loop = loop;
-	uv_timer_init(loop, &session->timer);
-	session->timer.data = session;
-	uv_timer_start(&session->timer, on_timer, KF_CONSOLE_SETUP_TIMEOUT_MS, 0);
+	kf_session_core_init(&session->core, loop, session);
+	uv_timer_start(&session->core.timer, on_timer, KF_CONSOLE_SETUP_TIMEOUT_MS, 0);
 	*out = session;
 	enter(session);
-	r = kf_tls_stream_new(tls_context, 1, channel, on_handshake, session, &session->tls, err);
+	r = kf_tls_stream_new(tls_context, 1, channel, on_handshake, session, &session->core.tls,
+			      err);
 	if (r != KF_OK) {
 		kf_stream_close(channel);
 		session->state = STATE_OVER;
@@ -280,7 +257,7 @@ int kf_console_session_chat(struct kf_console_session *session, const char *text
 	body = json_pack("{s:s}", "text", text);
 	if (body == NULL)
 		return kf_error_set(err, KF_ERR_INVALID, "the message is not valid text");
-	r = kf_control_send(session->control, "chat", 0, body, NULL, err);
+	r = kf_control_send(session->core.control, "chat", 0, body, NULL, err);
 	json_decref(body);
 	return r;
 }
@@ -297,7 +274,7 @@ int kf_console_session_ping(struct kf_console_session *session, struct kf_error 
 			slot = i;
 	if (slot < 0)
 		return kf_error_set(err, KF_ERR_STATE, "too many pings without an answer");
-	r = kf_control_send(session->control, "ping", 0, NULL, &id, err);
+	r = kf_control_send(session->core.control, "ping", 0, NULL, &id, err);
 	if (r == KF_OK) {
 		session->pings[slot].id = id;
 		session->pings[slot].sent_ns = uv_hrtime();
@@ -310,7 +287,7 @@ int kf_console_session_send(struct kf_console_session *session, const char *type
 {
 	if (session->state != STATE_ACTIVE)
 		return kf_error_set(err, KF_ERR_STATE, "not connected to the customer");
-	return kf_control_send(session->control, type, 0, body, id, err);
+	return kf_control_send(session->core.control, type, 0, body, id, err);
 }
 
 void kf_console_session_end(struct kf_console_session *session, const char *reason,
@@ -323,22 +300,22 @@ void kf_console_session_end(struct kf_console_session *session, const char *reas
 	body = json_pack("{s:s}", "reason", reason);
 	if (advice != NULL && advice[0] != '\0')
 		json_object_set_new(body, "advice", json_string(advice));
-	kf_control_send(session->control, "end", 0, body, NULL, NULL);
+	kf_control_send(session->core.control, "end", 0, body, NULL, NULL);
 	json_decref(body);
-	kf_control_shutdown(session->control);
+	kf_control_shutdown(session->core.control);
 	snprintf(session->end_reason, sizeof(session->end_reason), "%s", reason);
 	session->state = STATE_ENDING;
-	uv_timer_start(&session->timer, on_timer, END_WAIT_MS, 0);
+	uv_timer_start(&session->core.timer, on_timer, END_WAIT_MS, 0);
 }
 
 void kf_console_session_free(struct kf_console_session *session)
 {
-	if (session == NULL || session->is_freed)
+	if (session == NULL || session->core.is_freed)
 		return;
-	session->is_freed = 1;
+	session->core.is_freed = true;
 	session->state = STATE_OVER;
-	if (session->depth == 0)
-		session_destroy(session);
+	if (session->core.depth == 0)
+		kf_session_core_release(&session->core);
 }
 
 const struct kf_tls_identity *kf_console_session_identity(struct kf_console_session *session)
@@ -351,5 +328,5 @@ int kf_console_session_stream_preamble(struct kf_console_session *session, const
 {
 	if (session->state != STATE_ACTIVE)
 		return kf_error_set(err, KF_ERR_STATE, "not connected to the customer");
-	return kf_stream_token_preamble(session->tls, purpose, out, err);
+	return kf_stream_token_preamble(session->core.tls, purpose, out, err);
 }
