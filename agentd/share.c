@@ -595,10 +595,7 @@ int kf_agentd_cmd_share(int argc, char **argv)
 		share.firmware_args[n_firmware_args++] = "--devices";
 		share.firmware_args[n_firmware_args++] = firmware_devices;
 	}
-	if (share.root != NULL) {
-		share.firmware_args[n_firmware_args++] = "--root";
-		share.firmware_args[n_firmware_args++] = share.root;
-	}
+	/* Not --root: firmware goes into this computer's devices, whatever tree is repaired. */
 	share.firmware_args[n_firmware_args] = NULL;
 	if (policy_path != NULL && kf_policy_load(policy_path, &share.policy, &err) != KF_OK)
 		return kf_cli_fail(share.program, "%s", err.message);
