@@ -32,7 +32,8 @@ WARN_FLAGS = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-protot
              -Wold-style-definition -Wformat=2 -Wformat-security -Wpointer-arith \
              -Wwrite-strings -Wvla -Wundef -Wimplicit-fallthrough -Wmissing-declarations
 # Recursive (=) so that pkg-config runs after 'deps' has installed what is missing.
-CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -I. $(WARN_FLAGS) $(OPT_FLAGS) $(SAN_FLAGS) \
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DKF_DATADIR='"$(PREFIX)/share/kefu"' -I. $(WARN_FLAGS) \
+             $(OPT_FLAGS) $(SAN_FLAGS) \
              -fstack-protector-strong -fPIE -MMD -MP $(shell pkg-config --cflags $(PKGS)) \
              $(EXTRA_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SAN_FLAGS) -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(EXTRA_LDFLAGS) $(LDFLAGS)
@@ -59,7 +60,7 @@ PROGRAMS    = $(B)/kefu-agentd $(B)/kefu-console $(B)/kefu-plugin
 UNIT_TESTS  = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 TEST_TOOLS  = $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 
-.PHONY: all deps deps-test check unit-tests test-tools demo bench fuzz fuzz-build format format-check \
+.PHONY: prefix-check all deps deps-test check unit-tests test-tools demo bench fuzz fuzz-build format format-check \
         install clean
 .DEFAULT_GOAL := all
 
@@ -71,7 +72,14 @@ deps:
 deps-test:
 	@scripts/deps build test fuzz
 
-$(B)/%.o: %.c | deps
+# PREFIX is compiled in (where the shipped plugins are looked for): the stamp's
+# content changes with it, and every object is rebuilt then, never otherwise.
+PREFIX_STAMP = $(B)/prefix.stamp
+$(PREFIX_STAMP): prefix-check
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = '$(PREFIX)' ] || echo '$(PREFIX)' > $@
+
+$(B)/%.o: %.c $(PREFIX_STAMP) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 

@@ -8,8 +8,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Where `make install` puts kefu's data (PREFIX/share/kefu); the Makefile defines it. */
+#ifndef KF_DATADIR
+#define KF_DATADIR "/usr/local/share/kefu"
+#endif
+
 /* The plugins shipped with kefu; trusted as installed. */
-#define KF_AGENTD_SHIPPED_PLUGINS "/usr/share/kefu/plugins"
+#define KF_AGENTD_SHIPPED_PLUGINS KF_DATADIR "/plugins"
 
 /*
  * Writes the folder of plugins installed from packages into buffer and returns
