@@ -76,6 +76,10 @@ static void print_entry(json_t *entry)
 	else if (strcmp(event, "plugin-refused") == 0)
 		printf("REFUSED plugin package %s: %s\n", text_of(entry, "file"),
 		       text_of(entry, "detail"));
+	else if (strcmp(event, "self-service-scan") == 0)
+		printf("self-service scan%s: %" JSON_INTEGER_FORMAT " problem(s) left\n",
+		       json_is_true(json_object_get(entry, "fix")) ? " with fixes" : "",
+		       json_integer_value(json_object_get(entry, "problems_left")));
 	else if (strcmp(event, "stop") == 0)
 		printf("stopped: %s\n", text_of(entry, "reason"));
 	else

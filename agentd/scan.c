@@ -1,5 +1,6 @@
 /* kefu-agentd: `scan` runs the applicable diagnostic plugins and, with consent, their repairs.
  * SPDX-License-Identifier: MIT */
+#include "agentd/audit.h"
 #include "agentd/commands.h"
 #include "agentd/plugin-elevate.h"
 #include "agentd/plugin-job.h"
@@ -358,6 +359,35 @@ struct collect {
 };
 
 /* Whether dir is a plugin folder right inside the folder of installed plugins. */
+/* The scan in the customer's audit log: what each check found, and what was fixed. */
+static void audit_scan(const struct scan_options *o, const json_t *results, int left)
+{
+	json_t *checks = json_array(), *check, *fields;
+	struct kf_audit *log;
+	size_t i;
+
+	if (kf_audit_open(NULL, &log, NULL) != KF_OK) {
+		json_decref(checks);
+		fprintf(stderr, "%s: the audit log cannot be written\n", KF_AGENTD_PROGRAM);
+		return;
+	}
+	json_array_foreach(results, i, check)
+	{
+		const char *state = json_string_value(json_object_get(check, "state"));
+
+		if (state != NULL && strcmp(state, "not-applicable") != 0)
+			json_array_append_new(
+				checks, json_pack("{s:O, s:O, s:s}", "plugin",
+						  json_object_get(check, "plugin"), "check",
+						  json_object_get(check, "check"), "state", state));
+	}
+	fields = json_pack("{s:s, s:s, s:b, s:i, s:o}", "action", "self-service scan", "root",
+			   o->root, "fix", o->fix, "problems_left", left, "checks", checks);
+	kf_audit_event(log, "self-service-scan", fields, NULL);
+	json_decref(fields);
+	kf_audit_close(log);
+}
+
 /* Keeps each applicable plugin for the detect pool. */
 static int collect_item(const char *dir, const struct kf_plugin_manifest *m, const char *device,
 			void *user)
@@ -466,6 +496,7 @@ static int scan_run(struct scan_options *o)
 	}
 	if (kf_scan_summary_record(results, o->root, o->fix, NULL) != KF_OK)
 		fprintf(stderr, "%s: what this scan found was not recorded\n", KF_AGENTD_PROGRAM);
+	audit_scan(o, results, left);
 	if (o->fix) {
 		struct kf_error err;
 

@@ -241,3 +241,17 @@ def test_relative_root_is_scanned_and_fixed(tmp_path):
     assert out["root"] == str(tmp_path / "root")
     assert [c["state"] for c in out["checks"]] == ["fixed"]
     assert "dns" in (tmp_path / "root" / "etc" / "nsswitch.conf").read_text()
+
+
+def test_scans_and_their_fixes_are_in_the_audit_log(tmp_path):
+    root, report = broken_root(tmp_path)
+    assert scan(root, report).returncode == 1
+    assert scan(root, report, "--fix", "--yes").returncode == 0
+    state = os.path.join(os.path.dirname(root), "state")
+    with open(os.path.join(state, "kefu", "audit.jsonl")) as f:
+        scans = [json.loads(line) for line in f if '"self-service-scan"' in line]
+    assert [(s["fix"], s["problems_left"], s["checks"][0]["state"]) for s in scans] == [
+        (False, 1, "problem"), (True, 0, "fixed")]
+    shown = run([program("kefu-agentd"), "audit"],
+                env=dict(os.environ, XDG_STATE_HOME=state)).stdout
+    assert "self-service scan with fixes: 0 problem(s) left" in shown
