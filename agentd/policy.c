@@ -1,5 +1,6 @@
 /* kefu-agentd: capabilities and the policy that may pre-answer requests for them. SPDX-License-Identifier: MIT */
 #include "agentd/policy.h"
+#include "proto/json-fields.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -55,6 +56,8 @@ enum kf_policy_rule kf_policy_rule_for(const struct kf_policy *policy,
 
 int kf_policy_parse(const char *json, size_t len, struct kf_policy **out, struct kf_error *err)
 {
+	static const char *const policy_fields[] = {"schema", "name", "description", "capabilities",
+						    NULL};
 	json_error_t json_error;
 	json_t *root, *rules, *value;
 	struct kf_policy *policy;
@@ -76,13 +79,9 @@ int kf_policy_parse(const char *json, size_t len, struct kf_policy **out, struct
 		kf_error_set(err, KF_ERR_INVALID, "policy: 'schema' must be \"kefu.policy/1\"");
 		goto out;
 	}
-	json_object_foreach(root, key, value)
-	{
-		if (strcmp(key, "schema") != 0 && strcmp(key, "name") != 0 &&
-		    strcmp(key, "description") != 0 && strcmp(key, "capabilities") != 0) {
-			kf_error_set(err, KF_ERR_INVALID, "policy: unknown field '%.40s'", key);
-			goto out;
-		}
+	if ((key = kf_json_unknown_field(root, policy_fields)) != NULL) {
+		kf_error_set(err, KF_ERR_INVALID, "policy: unknown field '%.40s'", key);
+		goto out;
 	}
 	value = json_object_get(root, "name");
 	if (!json_is_string(value) || json_string_length(value) == 0 ||

@@ -1,6 +1,7 @@
 /* kefu: firmware packages: firmware.json parsed strictly, checked against the signed list.
  * SPDX-License-Identifier: MIT */
 #include "proto/fw-package.h"
+#include "proto/json-fields.h"
 #include "proto/fw-guid.h"
 #include "proto/fw-version.h"
 
@@ -45,22 +46,8 @@ static int invalid(struct kf_error *err, const char *format, ...)
 
 static bool has_only_keys(json_t *object, const char *const *allowed, const char **unknown)
 {
-	const char *key;
-	json_t *value;
-
-	json_object_foreach(object, key, value)
-	{
-		bool known = false;
-
-		(void)value;
-		for (size_t i = 0; allowed[i] != NULL && !known; i++)
-			known = strcmp(key, allowed[i]) == 0;
-		if (!known) {
-			*unknown = key;
-			return false;
-		}
-	}
-	return true;
+	*unknown = kf_json_unknown_field(object, allowed);
+	return *unknown == NULL;
 }
 
 /*

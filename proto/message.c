@@ -1,5 +1,6 @@
 /* kefu: the JSON control-message envelope carried in control frames. SPDX-License-Identifier: MIT */
 #include "proto/message.h"
+#include "proto/json-fields.h"
 #include "proto/frame.h"
 
 #include <stdlib.h>
@@ -130,9 +131,9 @@ int kf_msg_decode(const uint8_t *data, size_t len, struct kf_msg *msg, struct kf
 {
 	struct limit_walk walk = {0, err};
 	json_error_t json_error;
+	static const char *const envelope_fields[] = {"v", "type", "id", "re", "body", NULL};
 	json_t *root, *version, *type, *body;
 	const char *key;
-	json_t *member;
 	int r;
 
 	memset(msg, 0, sizeof(*msg));
@@ -160,14 +161,9 @@ int kf_msg_decode(const uint8_t *data, size_t len, struct kf_msg *msg, struct kf
 		goto out;
 	if ((r = check_limits(root, 1, &walk)) != KF_OK)
 		goto out;
-	json_object_foreach(root, key, member)
-	{
-		if (strcmp(key, "v") != 0 && strcmp(key, "type") != 0 && strcmp(key, "id") != 0 &&
-		    strcmp(key, "re") != 0 && strcmp(key, "body") != 0) {
-			r = kf_error_set(err, KF_ERR_INVALID,
-					 "message has an unknown field '%.64s'", key);
-			goto out;
-		}
+	if ((key = kf_json_unknown_field(root, envelope_fields)) != NULL) {
+		r = kf_error_set(err, KF_ERR_INVALID, "message has an unknown field '%.64s'", key);
+		goto out;
 	}
 	version = json_object_get(root, "v");
 	if (version == NULL || !json_is_integer(version)) {

@@ -1,6 +1,7 @@
 /* kefu: signed packages: read and verify in memory, build, install atomically, Ed25519 keys.
  * SPDX-License-Identifier: MIT */
 #include "proto/package.h"
+#include "proto/json-fields.h"
 #include "proto/base64.h"
 #include "proto/buffer.h"
 
@@ -203,21 +204,11 @@ void kf_package_free(struct kf_package *pkg)
 static int only_keys(const json_t *obj, const char *where, const char *const *allowed,
 		     enum kf_package_reason *reason, struct kf_error *err)
 {
-	const char *key;
-	json_t *value;
+	const char *key = kf_json_unknown_field(obj, allowed);
 
-	json_object_foreach((json_t *)obj, key, value)
-	{
-		size_t i;
-		bool known = false;
-
-		(void)value;
-		for (i = 0; allowed[i] != NULL; i++)
-			known = known || strcmp(key, allowed[i]) == 0;
-		if (!known)
-			return refuse(err, reason, KF_PACKAGE_BAD_MANIFEST, KF_ERR_INVALID,
-				      "%s: unknown field \"%.64s\"", where, key);
-	}
+	if (key != NULL)
+		return refuse(err, reason, KF_PACKAGE_BAD_MANIFEST, KF_ERR_INVALID,
+			      "%s: unknown field \"%.64s\"", where, key);
 	return KF_OK;
 }
 

@@ -1,6 +1,7 @@
 /* kefu: strict parser for plugin.json manifests and the step output protocol.
  * SPDX-License-Identifier: MIT */
 #include "proto/plugin-manifest.h"
+#include "proto/json-fields.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,22 +17,10 @@
 static int check_keys(const json_t *obj, const char *where, const char *const *allowed,
 		      struct kf_error *err)
 {
-	const char *key;
-	json_t *value;
+	const char *key = kf_json_unknown_field(obj, allowed);
 
-	json_object_foreach((json_t *)obj, key, value)
-	{
-		size_t i;
-		bool known = false;
-
-		(void)value;
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(key, allowed[i]) == 0)
-				known = true;
-		if (!known)
-			return kf_error_set(err, KF_ERR_INVALID, "%s: unknown field \"%.64s\"",
-					    where, key);
-	}
+	if (key != NULL)
+		return kf_error_set(err, KF_ERR_INVALID, "%s: unknown field \"%.64s\"", where, key);
 	return 0;
 }
 

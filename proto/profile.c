@@ -1,5 +1,6 @@
 /* kefu: the support profile a vendor ships with the helper. SPDX-License-Identifier: MIT */
 #include "proto/profile.h"
+#include "proto/json-fields.h"
 #include "proto/base64.h"
 #include "proto/ssh-key.h"
 
@@ -19,19 +20,11 @@
 static int only_fields(json_t *object, const char *where, const char *const *allowed,
 		       struct kf_error *err)
 {
-	const char *key;
-	json_t *value;
+	const char *key = kf_json_unknown_field(object, allowed);
 
-	json_object_foreach(object, key, value)
-	{
-		int is_allowed = 0;
-
-		for (const char *const *name = allowed; *name != NULL; name++)
-			is_allowed |= strcmp(key, *name) == 0;
-		if (!is_allowed)
-			return kf_error_set(err, KF_ERR_INVALID,
-					    "profile: %s has an unknown field '%.40s'", where, key);
-	}
+	if (key != NULL)
+		return kf_error_set(err, KF_ERR_INVALID, "profile: %s has an unknown field '%.40s'",
+				    where, key);
 	return KF_OK;
 }
 
