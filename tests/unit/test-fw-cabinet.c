@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "proto/cabinet.h"
 #include "proto/fw-cabinet.h"
 
@@ -24,19 +25,8 @@ static char *lvfs_ca;
 
 static int load_path(const char *path, struct blob *out)
 {
-	FILE *f = fopen(path, "rb");
-	long size;
-
-	if (f == NULL)
-		return -1;
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	out->data = malloc((size_t)size + 1);
-	out->len = fread(out->data, 1, (size_t)size, f);
-	out->data[out->len] = 0;
-	fclose(f);
-	return 0;
+	out->data = read_whole_file(path, &out->len);
+	return out->data != NULL ? 0 : -1;
 }
 
 /* Runs gcab in the work folder: gcab [-z] --create NAME FILES (FILES relative to work). */
@@ -57,16 +47,11 @@ static void path_in_work(const char *name, char *out, size_t size)
 
 static int setup(void **state)
 {
-	const char *dir = getenv("KEFU_FIXTURES_DIR");
 	char command[1024], path[600];
 	struct blob ca;
 	(void)state;
 
-	if (dir == NULL)
-		dir = access("../shared/fixtures/fwupd/LVFS-CA.pem", R_OK) == 0
-			      ? "../shared/fixtures"
-			      : "../../shared/fixtures";
-	snprintf(fixture_dir, sizeof(fixture_dir), "%s/fwupd", dir);
+	snprintf(fixture_dir, sizeof(fixture_dir), "%s/fwupd", fixtures_dir());
 	snprintf(path, sizeof(path), "%s/LVFS-CA.pem", fixture_dir);
 	if (load_path(path, &ca) < 0 || system("command -v gcab >/dev/null") != 0)
 		return 0; /* each test skips */

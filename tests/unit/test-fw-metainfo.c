@@ -5,45 +5,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "proto/fw-metainfo.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *fixtures(void)
-{
-	const char *dir = getenv("KEFU_FIXTURES_DIR");
-	FILE *probe;
-
-	if (dir != NULL)
-		return dir;
-	probe = fopen("../shared/fixtures/fwupd/LVFS-CA.pem", "rb");
-	if (probe != NULL) {
-		fclose(probe);
-		return "../shared/fixtures";
-	}
-	return "../../shared/fixtures";
-}
-
 static char *load_fixture(const char *name, size_t *len)
 {
-	char path[512], *data;
-	FILE *f;
-	long size;
-
-	snprintf(path, sizeof(path), "%s/fwupd/%s", fixtures(), name);
-	f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	data = malloc((size_t)size + 1);
-	*len = fread(data, 1, (size_t)size, f);
-	data[*len] = '\0';
-	fclose(f);
-	return data;
+	return (char *)read_fwupd_fixture(name, len);
 }
 
 static int parse(const char *xml, struct kf_fw_metainfo **info, struct kf_error *err)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "fixtures.h"
 #include "proto/jcat.h"
 
 #include <stdio.h>
@@ -16,44 +17,15 @@ struct blob {
 	size_t len;
 };
 
-static const char *fixtures(void)
-{
-	const char *dir = getenv("KEFU_FIXTURES_DIR");
-	FILE *probe;
-
-	if (dir != NULL)
-		return dir;
-	/* Beside the checkout (../shared) or beside a worktree folder (../../shared). */
-	probe = fopen("../shared/fixtures/fwupd/LVFS-CA.pem", "rb");
-	if (probe != NULL) {
-		fclose(probe);
-		return "../shared/fixtures";
-	}
-	return "../../shared/fixtures";
-}
-
 static int load(const char *name, struct blob *out)
 {
-	char path[512];
-	FILE *f;
-	long size;
-
-	snprintf(path, sizeof(path), "%s/fwupd/%s", fixtures(), name);
-	f = fopen(path, "rb");
-	if (f == NULL)
-		return -1;
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	out->data = malloc((size_t)size + 1);
-	out->len = fread(out->data, 1, (size_t)size, f);
-	fclose(f);
-	return 0;
+	out->data = read_fwupd_fixture(name, &out->len);
+	return out->data != NULL ? 0 : -1;
 }
 
 static void ca_path(char *out, size_t size)
 {
-	snprintf(out, size, "%s/fwupd/LVFS-CA.pem", fixtures());
+	snprintf(out, size, "%s/fwupd/LVFS-CA.pem", fixtures_dir());
 }
 
 static void lvfs_payload_verifies_and_tampering_is_refused(void **state)
