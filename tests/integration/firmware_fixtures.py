@@ -208,6 +208,17 @@ class FirmwareBench:
             time.sleep(0.01)
         raise AssertionError("the emulated device did not start")
 
+    def start_factory_device(self):
+        """The emulated device with its factory image (1.2.2), serving."""
+        self.init_device("--version", "0x1020002")
+        return self.start_device()
+
+    def version(self):
+        """The version the (first) device runs, as `firmware list --json` says."""
+        result = self.agent("list", "--json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)[0]["version"]
+
     def stop_device(self):
         if self.emu is not None and self.emu.poll() is None:
             self.emu.terminate()

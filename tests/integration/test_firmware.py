@@ -1,6 +1,5 @@
 # kefu: `kefu-agentd firmware` against real LVFS cabinets and the emulated A/B device.
 # SPDX-License-Identifier: MIT
-import json
 import os
 import pty
 import select
@@ -26,16 +25,9 @@ def test_ca(tmp_path_factory):
 def bench(tmp_path, processes, fixtures_dir, test_ca):
     lvfs_ca = os.path.join(fixtures_dir, "fwupd", "LVFS-CA.pem")
     b = FirmwareBench(tmp_path, processes, [lvfs_ca, test_ca.ca])
-    b.init_device("--version", "0x1020002")
-    b.start_device()
+    b.start_factory_device()
     yield b
     b.cleanup()
-
-
-def device_version(bench):
-    result = bench.agent("list", "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)[0]["version"]
 
 
 def test_list_shows_the_device_with_guids(bench):
@@ -61,20 +53,20 @@ def test_lvfs_upgrade_applies_then_older_needs_downgrade_flag(bench, fixtures_di
     assert "Do not unplug" in applied.stderr
     for phase in ("verify", "write", "verify-after-write", "restart"):
         assert phase + "..." in applied.stderr
-    assert device_version(bench) == "1.2.4"
+    assert bench.version() == "1.2.4"
     assert bench.boot()["version"] == "1.2.4"
 
     refused = bench.agent("apply", cab123, "--yes")
     assert refused.returncode == 1
     assert "older than the installed 1.2.4; downgrading needs --downgrade" in refused.stderr
-    assert device_version(bench) == "1.2.4"
+    assert bench.version() == "1.2.4"
 
     same = bench.agent("apply", plain124, "--yes")
     assert same.returncode == 1 and "--reinstall" in same.stderr
 
     downgraded = bench.agent("apply", cab123, "--yes", "--downgrade")
     assert downgraded.returncode == 0, downgraded.stderr
-    assert device_version(bench) == "1.2.3"
+    assert bench.version() == "1.2.3"
 
     history = bench.history()
     assert [(h["from"], h["to"], h["result"]) for h in history] == [
@@ -107,7 +99,7 @@ def test_tampered_lvfs_cabinet_is_refused_before_any_write(bench, fixtures_dir, 
     assert len(result.stderr.strip().splitlines()) <= 2, result.stderr
     assert "kefu-agentd:" in result.stderr
     assert bench.slot_b() == before
-    assert device_version(bench) == "1.2.2"
+    assert bench.version() == "1.2.2"
     assert bench.history() == []
     assert bench.audit_events() == ["firmware-refused"]
 
@@ -265,7 +257,7 @@ def test_consent_denied_writes_nothing_and_approved_shows_progress(bench, tmp_pa
     code, output = run_in_pty(args, b"y\n", bench.env())
     assert code == 0, output
     assert "] 100%" in output and "write" in output
-    assert device_version(bench) == "1.2.5"
+    assert bench.version() == "1.2.5"
     events = bench.audit_events()
     assert events[:2] == ["firmware-declined", "firmware-declined"]
     assert events[-2:] == ["firmware-approved", "firmware-installed"]
@@ -315,7 +307,7 @@ def test_update_activating_at_computer_restart_is_settled_after_it(bench, tmp_pa
     result = bench.agent("apply", cab, "--yes")
     assert result.returncode == 0, result.stderr
     assert "Restart the computer to finish" in result.stdout
-    assert device_version(bench) == "1.2.2"
+    assert bench.version() == "1.2.2"
     assert bench.history()[0]["result"] == "pending-reboot"
 
     # The device powers up again with the computer, but the boot id says no restart yet.

@@ -18,16 +18,9 @@ def publisher(tmp_path_factory):
 @pytest.fixture
 def bench(tmp_path, processes, publisher):
     b = FirmwareBench(tmp_path, processes, [], [publisher.entry])
-    b.init_device("--version", "0x1020002")
-    b.start_device()
+    b.start_factory_device()
     yield b
     b.cleanup()
-
-
-def device_version(bench):
-    result = bench.agent("list", "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)[0]["version"]
 
 
 def replace_once(path, old, new, out):
@@ -46,7 +39,7 @@ def assert_refused_before_any_write(bench, path, words):
     assert words in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) <= 2, result.stderr
     assert bench.slot_b() == before
-    assert device_version(bench) == "1.2.2"
+    assert bench.version() == "1.2.2"
     assert bench.history() == []
     return result
 
@@ -67,7 +60,7 @@ def test_signed_package_applies_on_the_emulated_device(bench, publisher, tmp_pat
     applied = bench.agent("apply", pkg, "--yes")
     assert applied.returncode == 0, applied.stderr
     assert "Installed 1.2.5 on emu0" in applied.stdout
-    assert device_version(bench) == "1.2.5"
+    assert bench.version() == "1.2.5"
     assert bench.boot()["version"] == "1.2.5"
     assert [(h["from"], h["to"], h["result"]) for h in bench.history()] == [
         ("1.2.2", "1.2.5", "success")]
@@ -78,7 +71,7 @@ def test_signed_package_applies_on_the_emulated_device(bench, publisher, tmp_pat
     refused = bench.agent("apply", older, "--yes")
     assert refused.returncode == 1 and "--downgrade" in refused.stderr
     assert bench.agent("apply", older, "--yes", "--downgrade").returncode == 0
-    assert device_version(bench) == "1.2.3"
+    assert bench.version() == "1.2.3"
 
 
 def test_instance_ids_in_the_manifest_match_as_fwupd_derives_them(bench, publisher, tmp_path):
@@ -176,7 +169,7 @@ def test_sign_and_verify_use_the_firmware_publishers(bench, publisher, tmp_path)
     assert verified.returncode == 0, verified.stderr
     assert "verified: firmware com.example.emu.firmware 1.2.5" in verified.stdout
     assert bench.agent("apply", unsigned, "--yes").returncode == 0
-    assert device_version(bench) == "1.2.5"
+    assert bench.version() == "1.2.5"
 
 
 def test_require_ac_flag_needs_mains_power(bench, publisher, tmp_path):
@@ -210,7 +203,7 @@ def test_computer_model_requirement_is_checked_from_dmi(bench, publisher, tmp_pa
     assert bench.agent("check", pkg).returncode == 0
     set_dmi(bench.root, "Dell Inc.", "Latitude 7420")
     assert bench.agent("apply", pkg, "--yes").returncode == 0
-    assert device_version(bench) == "1.2.5"
+    assert bench.version() == "1.2.5"
 
 
 def test_neither_cabinet_nor_package_is_refused(bench, tmp_path):

@@ -26,8 +26,7 @@ def device(tmp_path, processes, support):
         json.dump(profile, f)
     (tmp_path / "bench").mkdir()  # its own profile.json, beside the session's
     bench = FirmwareBench(tmp_path / "bench", processes, [], [publisher.entry])
-    bench.init_device("--version", "0x1020002")
-    bench.start_device()
+    bench.start_factory_device()
     package = firmware_package(str(tmp_path), "0x1020005", "1.2.5", publisher=publisher)
     yield bench, package
     bench.cleanup()

@@ -166,29 +166,33 @@ def slow_repair_running():
     return False
 
 
-def wait_for_slow_repair(root):
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if (root / "etc" / "repair-slow.started").exists() and slow_repair_running():
-            return
+def within(seconds, predicate):
+    """Whether predicate comes true within seconds (asked every 50 ms)."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.05)
-    raise AssertionError("the repair never started")
+    return True
 
 
-def wait_until_gone():
-    deadline = time.monotonic() + 5
-    while slow_repair_running() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not slow_repair_running()
-
-
-def test_revoking_repair_stops_the_running_repair_and_refuses_the_next(session, tmp_path):
-    agent, console, root = session
+def start_slow_repair(agent, console, root):
+    """With diagnose and repair granted, the technician starts the minute-long repair."""
     grant(agent, console, "diagnose", "asks to")
     grant(agent, console, "repair", "asks to")
     send(console, "repair slow")
     next_event(console, "plugin-started")
-    wait_for_slow_repair(root)
+    assert within(20, lambda: (root / "etc" / "repair-slow.started").exists()
+                  and slow_repair_running()), "the repair never started"
+
+
+def wait_until_gone():
+    return within(5, lambda: not slow_repair_running())
+
+
+def test_revoking_repair_stops_the_running_repair_and_refuses_the_next(session, tmp_path):
+    agent, console, root = session
+    start_slow_repair(agent, console, root)
     agent.say("/revoke repair")
     result = next_event(console, "plugin-result")
     assert result["stopped"] is True
@@ -207,11 +211,7 @@ def test_revoking_repair_stops_the_running_repair_and_refuses_the_next(session, 
 
 def test_stop_during_a_repair_ends_the_session_and_the_repair(session, tmp_path):
     agent, console, root = session
-    grant(agent, console, "diagnose", "asks to")
-    grant(agent, console, "repair", "asks to")
-    send(console, "repair slow")
-    next_event(console, "plugin-started")
-    wait_for_slow_repair(root)
+    start_slow_repair(agent, console, root)
     agent.say("/stop")
     assert next_event(console, "ended")
     assert console.wait(timeout=30) == 0
