@@ -56,7 +56,28 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+	static const char *const sandbox_args[] = {KF_PLUGIN_BWRAP,
+						   "--die-with-parent",
+						   "--unshare-pid",
+						   "--unshare-net",
+						   "--ro-bind",
+						   "/",
+						   "/",
+						   "--dev",
+						   "/dev",
+						   "--proc",
+						   "/proc",
+						   "--tmpfs",
+						   "/tmp",
+						   "--tmpfs",
+						   "/run",
+						   "--ro-bind"};
+	static const char *const setpriv_args[] = {KF_PLUGIN_SETPRIV, "--reuid=65534",
+						   "--regid=65534",   "--clear-groups",
+						   "--no-new-privs",  "--"};
 	static double times[MAX_RUNS];
+	const char *bwrap[40];
+	size_t nb = 0;
 	struct kf_plugin_manifest *m;
 	struct kf_plugin_step_result result;
 	struct kf_plugin_step step;
@@ -88,64 +109,25 @@ int main(int argc, char **argv)
 	    snprintf(script, sizeof(script), "%s/%s", dir, step.run) >= (int)sizeof(script))
 		return 1;
 	snprintf(relative, sizeof(relative), "./%s", step.run);
+	/* The peers: bubblewrap with the step's mounts, then (bwrap-setpriv) nobody's uid. */
+	for (size_t i = 0; i < sizeof(sandbox_args) / sizeof(sandbox_args[0]); i++)
+		bwrap[nb++] = sandbox_args[i];
+	bwrap[nb++] = dir;
+	bwrap[nb++] = KF_PLUGIN_SANDBOX_DIR;
+	bwrap[nb++] = "--chdir";
+	bwrap[nb++] = KF_PLUGIN_SANDBOX_DIR;
+	bwrap[nb++] = "--";
+	if (strcmp(mode, "bwrap-setpriv") == 0)
+		for (size_t i = 0; i < sizeof(setpriv_args) / sizeof(setpriv_args[0]); i++)
+			bwrap[nb++] = setpriv_args[i];
+	bwrap[nb++] = relative;
+	bwrap[nb] = NULL;
 	memset(&result, 0, sizeof(result));
 	/* Three runs first, not counted: caches, page tables and the cgroup tree warm up. */
 	for (n = -3; n < runs; n++) {
 		struct kf_plugin_step_context ctx = {
 			.plugin_dir = argv[2], .root = "/", .phase = "detect", .sandbox = sandbox};
 		const char *direct[] = {script, NULL};
-		const char *bwrap[] = {KF_PLUGIN_BWRAP,
-				       "--die-with-parent",
-				       "--unshare-pid",
-				       "--unshare-net",
-				       "--ro-bind",
-				       "/",
-				       "/",
-				       "--dev",
-				       "/dev",
-				       "--proc",
-				       "/proc",
-				       "--tmpfs",
-				       "/tmp",
-				       "--tmpfs",
-				       "/run",
-				       "--ro-bind",
-				       dir,
-				       KF_PLUGIN_SANDBOX_DIR,
-				       "--chdir",
-				       KF_PLUGIN_SANDBOX_DIR,
-				       "--",
-				       relative,
-				       NULL};
-		const char *bwrap_setpriv[] = {KF_PLUGIN_BWRAP,
-					       "--die-with-parent",
-					       "--unshare-pid",
-					       "--unshare-net",
-					       "--ro-bind",
-					       "/",
-					       "/",
-					       "--dev",
-					       "/dev",
-					       "--proc",
-					       "/proc",
-					       "--tmpfs",
-					       "/tmp",
-					       "--tmpfs",
-					       "/run",
-					       "--ro-bind",
-					       dir,
-					       KF_PLUGIN_SANDBOX_DIR,
-					       "--chdir",
-					       KF_PLUGIN_SANDBOX_DIR,
-					       "--",
-					       KF_PLUGIN_SETPRIV,
-					       "--reuid=65534",
-					       "--regid=65534",
-					       "--clear-groups",
-					       "--no-new-privs",
-					       "--",
-					       relative,
-					       NULL};
 		double start = now_ms();
 		int code;
 
@@ -155,10 +137,8 @@ int main(int argc, char **argv)
 				       : -1;
 		else if (strcmp(mode, "direct") == 0)
 			code = spawn(direct);
-		else if (strcmp(mode, "bwrap") == 0)
+		else if (strcmp(mode, "bwrap") == 0 || strcmp(mode, "bwrap-setpriv") == 0)
 			code = spawn(bwrap);
-		else if (strcmp(mode, "bwrap-setpriv") == 0)
-			code = spawn(bwrap_setpriv);
 		else
 			usage();
 		if (n >= 0)

@@ -12,7 +12,7 @@ const char *fixtures_dir(void)
 	if (dir != NULL)
 		return dir;
 	return access("../shared/fixtures/fwupd/LVFS-CA.pem", R_OK) == 0 ? "../shared/fixtures"
-									    : "../../shared/fixtures";
+									 : "../../shared/fixtures";
 }
 
 uint8_t *read_whole_file(const char *path, size_t *len)
