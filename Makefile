@@ -41,9 +41,9 @@ LIBS_ALL = $(shell pkg-config --libs $(PKGS)) -lm
 
 # Every program is a library of its own modules plus main.c, so that unit tests
 # link the same objects the program runs.
-PROTO_SRC   := $(wildcard proto/*.c)
-AGENTD_SRC  := $(filter-out agentd/main.c,$(wildcard agentd/*.c))
-CONSOLE_SRC := $(filter-out console/main.c,$(wildcard console/*.c))
+PROTO_SRC   := $(wildcard proto/*.c proto/*/*.c)
+AGENTD_SRC  := $(filter-out agentd/main.c,$(wildcard agentd/*.c agentd/*/*.c))
+CONSOLE_SRC := $(filter-out console/main.c,$(wildcard console/*.c console/*/*.c))
 PLUGIN_SRC  := $(filter-out diag-plugins/kefu-plugin/main.c,$(wildcard diag-plugins/kefu-plugin/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test-*.c)
 UNIT_HELPER := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
