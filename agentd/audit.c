@@ -1,6 +1,6 @@
 /* kefu-agentd: the audit log on the customer's machine, JSON lines. SPDX-License-Identifier: MIT */
 #include "agentd/audit.h"
-#include "proto/fs.h"
+#include "proto/base/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>

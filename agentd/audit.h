@@ -2,7 +2,7 @@
 #ifndef KF_AGENTD_AUDIT_H
 #define KF_AGENTD_AUDIT_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #include <jansson.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /* kefu-agentd: the diagnostics bundle (.tar.zst, manifest, README). SPDX-License-Identifier: MIT */
 #include "agentd/bundle.h"
 #include "agentd/redact.h"
-#include "proto/buffer.h"
+#include "proto/base/buffer.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -4,7 +4,7 @@
 
 #include "agentd/collect.h"
 #include "agentd/report.h"
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -4,8 +4,8 @@
 
 #include "agentd/kernel-log.h"
 #include "agentd/report.h"
-#include "proto/buffer.h"
-#include "proto/error.h"
+#include "proto/base/buffer.h"
+#include "proto/base/error.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -2,7 +2,7 @@
 #ifndef KF_AGENTD_COMMANDS_H
 #define KF_AGENTD_COMMANDS_H
 
-#include "proto/cli.h"
+#include "proto/base/cli.h"
 
 #define KF_AGENTD_PROGRAM "kefu-agentd"
 

@@ -3,7 +3,7 @@
 #define KF_AGENTD_CONSENT_H
 
 #include "agentd/policy.h"
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #include <stdint.h>
 #include <uv.h>

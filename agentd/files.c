@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: MIT */
 #include "agentd/files.h"
 #include "proto/file-transfer.h"
-#include "proto/fs.h"
+#include "proto/base/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
 #ifndef KF_AGENTD_FW_DEVICE_H
 #define KF_AGENTD_FW_DEVICE_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 #include "proto/fw-guid.h"
 #include "proto/fw-metainfo.h"
 #include "proto/fw-version.h"

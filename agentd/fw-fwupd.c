@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: MIT */
 #include "agentd/fw-fwupd.h"
 #include "agentd/tool.h"
-#include "proto/buffer.h"
+#include "proto/base/buffer.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -4,7 +4,7 @@
 #define KF_AGENTD_FW_FWUPD_H
 
 #include "agentd/fw-device.h"
-#include "proto/error.h"
+#include "proto/base/error.h"
 #include "proto/fw-metainfo.h"
 
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 /* kefu-agentd: the firmware update history, replaced whole on each change. SPDX-License-Identifier: MIT */
 #include "agentd/fw-history.h"
-#include "proto/fs.h"
+#include "proto/base/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>

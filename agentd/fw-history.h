@@ -2,7 +2,7 @@
 #ifndef KF_AGENTD_FW_HISTORY_H
 #define KF_AGENTD_FW_HISTORY_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #include <jansson.h>
 #include <stddef.h>

@@ -4,7 +4,7 @@
 #define KF_AGENTD_FW_SSH_H
 
 #include "agentd/fw-device.h"
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #include <stdbool.h>
 #include <stddef.h>

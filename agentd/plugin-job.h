@@ -3,7 +3,7 @@
 #ifndef KF_AGENTD_PLUGIN_JOB_H
 #define KF_AGENTD_PLUGIN_JOB_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 #include "proto/package.h"
 #include "proto/plugin-manifest.h"
 

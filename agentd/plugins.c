@@ -3,8 +3,8 @@
 #include "agentd/plugins.h"
 #include "agentd/audit.h"
 #include "agentd/commands.h"
-#include "proto/base64.h"
-#include "proto/fs.h"
+#include "proto/base/base64.h"
+#include "proto/base/fs.h"
 #include "proto/plugin-package.h"
 
 #include <dirent.h>

@@ -1,6 +1,6 @@
 /* kefu-agentd: capabilities and the policy that may pre-answer requests for them. SPDX-License-Identifier: MIT */
 #include "agentd/policy.h"
-#include "proto/json-fields.h"
+#include "proto/base/json-fields.h"
 
 #include <errno.h>
 #include <jansson.h>

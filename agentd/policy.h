@@ -2,7 +2,7 @@
 #ifndef KF_AGENTD_POLICY_H
 #define KF_AGENTD_POLICY_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #include <stddef.h>
 

@@ -2,7 +2,7 @@
 #ifndef KF_AGENTD_REPORT_H
 #define KF_AGENTD_REPORT_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #include <jansson.h>
 #include <stdio.h>

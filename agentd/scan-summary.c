@@ -1,8 +1,8 @@
 /* kefu-agentd: the summary `scan --fix` leaves: what was found, fixed and verified.
  * SPDX-License-Identifier: MIT */
 #include "agentd/scan-summary.h"
-#include "proto/buffer.h"
-#include "proto/fs.h"
+#include "proto/base/buffer.h"
+#include "proto/base/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>

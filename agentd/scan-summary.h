@@ -3,7 +3,7 @@
 #ifndef KF_AGENTD_SCAN_SUMMARY_H
 #define KF_AGENTD_SCAN_SUMMARY_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #include <jansson.h>
 #include <stdbool.h>

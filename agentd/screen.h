@@ -2,7 +2,7 @@
 #ifndef KF_AGENTD_SCREEN_H
 #define KF_AGENTD_SCREEN_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 /*
  * A kf_screen serves the desktop (through agentd/capture.h) with libvncserver

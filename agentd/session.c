@@ -5,7 +5,7 @@
 #include "agentd/scan-summary.h"
 #include "agentd/streams.h"
 #include "agentd/summary.h"
-#include "proto/cli.h"
+#include "proto/base/cli.h"
 #include "proto/control.h"
 #include "proto/proof.h"
 #include "proto/session-core.h"

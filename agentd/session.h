@@ -5,7 +5,7 @@
 #include "agentd/audit.h"
 #include "agentd/consent.h"
 #include "agentd/plugin-job.h"
-#include "proto/error.h"
+#include "proto/base/error.h"
 #include "proto/stream.h"
 #include "proto/tls-stream.h"
 

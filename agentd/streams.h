@@ -2,7 +2,7 @@
 #ifndef KF_AGENTD_STREAMS_H
 #define KF_AGENTD_STREAMS_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 #include "proto/stream.h"
 
 #include <jansson.h>

@@ -1,7 +1,7 @@
 /* kefu-agentd: the session summary the customer keeps ("no second call"). SPDX-License-Identifier: MIT */
 #include "agentd/summary.h"
-#include "proto/buffer.h"
-#include "proto/fs.h"
+#include "proto/base/buffer.h"
+#include "proto/base/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>

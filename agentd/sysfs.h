@@ -2,8 +2,8 @@
 #ifndef KF_AGENTD_SYSFS_H
 #define KF_AGENTD_SYSFS_H
 
-#include "proto/buffer.h"
-#include "proto/error.h"
+#include "proto/base/buffer.h"
+#include "proto/base/error.h"
 
 #include <stdbool.h>
 #include <stddef.h>

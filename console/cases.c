@@ -1,7 +1,7 @@
 /* kefu-console: the technician's case history, in SQLite. SPDX-License-Identifier: MIT */
 #include "console/cases.h"
 #include "console/commands.h"
-#include "proto/fs.h"
+#include "proto/base/fs.h"
 
 #include <errno.h>
 #include <getopt.h>

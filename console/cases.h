@@ -2,7 +2,7 @@
 #ifndef KF_CONSOLE_CASES_H
 #define KF_CONSOLE_CASES_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #include <jansson.h>
 #include <stddef.h>

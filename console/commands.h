@@ -2,7 +2,7 @@
 #ifndef KF_CONSOLE_COMMANDS_H
 #define KF_CONSOLE_COMMANDS_H
 
-#include "proto/cli.h"
+#include "proto/base/cli.h"
 
 #define KF_CONSOLE_PROGRAM "kefu-console"
 

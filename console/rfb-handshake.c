@@ -1,7 +1,7 @@
 /* kefu-console: the RFB handshake messages the view reads. SPDX-License-Identifier: MIT */
 #include "console/rfb-handshake.h"
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #include <string.h>
 

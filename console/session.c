@@ -1,6 +1,6 @@
 /* kefu-console: the technician's side of one support session. SPDX-License-Identifier: MIT */
 #include "console/session.h"
-#include "proto/cli.h"
+#include "proto/base/cli.h"
 #include "proto/control.h"
 #include "proto/proof.h"
 #include "proto/session-core.h"

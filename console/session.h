@@ -2,7 +2,7 @@
 #ifndef KF_CONSOLE_SESSION_H
 #define KF_CONSOLE_SESSION_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 #include "proto/message.h"
 #include "proto/stream.h"
 #include "proto/tls-stream.h"

@@ -3,7 +3,7 @@
 #ifndef KF_CONSOLE_TRANSFER_H
 #define KF_CONSOLE_TRANSFER_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 #include "proto/stream.h"
 
 #include <jansson.h>

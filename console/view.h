@@ -2,7 +2,7 @@
 #ifndef KF_CONSOLE_VIEW_H
 #define KF_CONSOLE_VIEW_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 #include "proto/stream.h"
 
 #include <uv.h>

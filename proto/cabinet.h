@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 /* Defaults for the limits below: generous for firmware, small enough for a helper's memory. */
 #define KF_CABINET_MAX_MEMBERS     64

@@ -2,7 +2,7 @@
 #ifndef KF_PROTO_CONTROL_H
 #define KF_PROTO_CONTROL_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 #include "proto/message.h"
 #include "proto/stream.h"
 

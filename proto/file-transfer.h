@@ -3,7 +3,7 @@
 #ifndef KF_PROTO_FILE_TRANSFER_H
 #define KF_PROTO_FILE_TRANSFER_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 #include "proto/stream.h"
 
 #include <jansson.h>

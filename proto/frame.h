@@ -2,8 +2,8 @@
 #ifndef KF_PROTO_FRAME_H
 #define KF_PROTO_FRAME_H
 
-#include "proto/buffer.h"
-#include "proto/error.h"
+#include "proto/base/buffer.h"
+#include "proto/base/error.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "proto/cabinet.h"
-#include "proto/error.h"
+#include "proto/base/error.h"
 #include "proto/fw-metainfo.h"
 
 struct kf_fw_cabinet {

@@ -3,7 +3,7 @@
 #ifndef KF_PROTO_FW_CHID_H
 #define KF_PROTO_FW_CHID_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 #include "proto/fw-guid.h"
 
 #include <stdbool.h>

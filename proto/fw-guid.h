@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #define KF_FW_GUID_STRING_SIZE 37 /* 36 characters and the terminating NUL */
 

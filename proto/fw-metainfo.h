@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #define KF_FW_METAINFO_MAX_SIZE  (1024 * 1024) /* bytes of XML */
 #define KF_FW_METAINFO_MAX_DEPTH 16

@@ -1,7 +1,7 @@
 /* kefu: firmware packages: firmware.json parsed strictly, checked against the signed list.
  * SPDX-License-Identifier: MIT */
 #include "proto/fw-package.h"
-#include "proto/json-fields.h"
+#include "proto/base/json-fields.h"
 #include "proto/fw-guid.h"
 #include "proto/fw-version.h"
 

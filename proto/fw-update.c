@@ -1,6 +1,6 @@
 /* kefu: firmware updates from cabinets or kefu packages, detected by content. SPDX-License-Identifier: MIT */
 #include "proto/fw-update.h"
-#include "proto/base64.h"
+#include "proto/base/base64.h"
 #include "proto/fw-cabinet.h"
 #include "proto/fw-package.h"
 #include "proto/package.h"

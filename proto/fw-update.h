@@ -3,7 +3,7 @@
 #ifndef KF_PROTO_FW_UPDATE_H
 #define KF_PROTO_FW_UPDATE_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 #include "proto/fw-metainfo.h"
 #include "proto/profile.h"
 

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 enum kf_fw_version_format {
 	KF_FW_VERSION_UNKNOWN = 0,

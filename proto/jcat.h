@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #define KF_JCAT_MAX_SIZE (1024 * 1024) /* decompressed JSON cap */
 

@@ -1,6 +1,6 @@
 /* kefu: the JSON control-message envelope carried in control frames. SPDX-License-Identifier: MIT */
 #include "proto/message.h"
-#include "proto/json-fields.h"
+#include "proto/base/json-fields.h"
 #include "proto/frame.h"
 
 #include <stdlib.h>

@@ -2,8 +2,8 @@
 #ifndef KF_PROTO_MESSAGE_H
 #define KF_PROTO_MESSAGE_H
 
-#include "proto/buffer.h"
-#include "proto/error.h"
+#include "proto/base/buffer.h"
+#include "proto/base/error.h"
 
 #include <jansson.h>
 #include <stdint.h>

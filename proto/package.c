@@ -1,9 +1,9 @@
 /* kefu: signed packages: read and verify in memory, build, install atomically, Ed25519 keys.
  * SPDX-License-Identifier: MIT */
 #include "proto/package.h"
-#include "proto/json-fields.h"
-#include "proto/base64.h"
-#include "proto/buffer.h"
+#include "proto/base/json-fields.h"
+#include "proto/base/base64.h"
+#include "proto/base/buffer.h"
 
 #include <archive.h>
 #include <archive_entry.h>

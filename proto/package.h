@@ -3,7 +3,7 @@
 #ifndef KF_PROTO_PACKAGE_H
 #define KF_PROTO_PACKAGE_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #include <openssl/evp.h>
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 /* kefu: SPAKE2 (RFC 9382) proof of the session code's secret, bound to TLS. SPDX-License-Identifier: MIT */
 #include "proto/pake.h"
-#include "proto/buffer.h"
+#include "proto/base/buffer.h"
 
 #include <openssl/bn.h>
 #include <openssl/crypto.h>

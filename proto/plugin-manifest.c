@@ -1,7 +1,7 @@
 /* kefu: strict parser for plugin.json manifests and the step output protocol.
  * SPDX-License-Identifier: MIT */
 #include "proto/plugin-manifest.h"
-#include "proto/json-fields.h"
+#include "proto/base/json-fields.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
 #ifndef KF_PROTO_PLUGIN_MANIFEST_H
 #define KF_PROTO_PLUGIN_MANIFEST_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #include <jansson.h>
 #include <stdbool.h>

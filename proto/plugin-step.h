@@ -3,7 +3,7 @@
 #ifndef KF_PROTO_PLUGIN_STEP_H
 #define KF_PROTO_PLUGIN_STEP_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 #include "proto/plugin-manifest.h"
 
 #include <stdbool.h>

@@ -1,7 +1,7 @@
 /* kefu: the support profile a vendor ships with the helper. SPDX-License-Identifier: MIT */
 #include "proto/profile.h"
-#include "proto/json-fields.h"
-#include "proto/base64.h"
+#include "proto/base/json-fields.h"
+#include "proto/base/base64.h"
 #include "proto/ssh-key.h"
 
 #include <errno.h>

@@ -2,7 +2,7 @@
 #ifndef KF_PROTO_PROFILE_H
 #define KF_PROTO_PROFILE_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* kefu: the code-proof messages both sides exchange after TLS. SPDX-License-Identifier: MIT */
 #include "proto/proof.h"
-#include "proto/base64.h"
+#include "proto/base/base64.h"
 #include "proto/tls-stream.h"
 
 #include <openssl/crypto.h>

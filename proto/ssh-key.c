@@ -1,7 +1,7 @@
 /* kefu: SSH keys for the relay: ephemeral Ed25519 keys, key files, pinned host keys. SPDX-License-Identifier: MIT */
 #include "proto/ssh-key.h"
-#include "proto/base64.h"
-#include "proto/buffer.h"
+#include "proto/base/base64.h"
+#include "proto/base/buffer.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

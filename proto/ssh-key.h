@@ -2,7 +2,7 @@
 #ifndef KF_PROTO_SSH_KEY_H
 #define KF_PROTO_SSH_KEY_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #include <stddef.h>
 #include <stdint.h>

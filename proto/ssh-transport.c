@@ -1,6 +1,6 @@
 /* kefu: the SSH connection to the relay, driven by libuv; channels as kf_streams. SPDX-License-Identifier: MIT */
 #include "proto/ssh-transport.h"
-#include "proto/buffer.h"
+#include "proto/base/buffer.h"
 
 #include <errno.h>
 #include <libssh2.h>

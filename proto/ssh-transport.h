@@ -2,7 +2,7 @@
 #ifndef KF_PROTO_SSH_TRANSPORT_H
 #define KF_PROTO_SSH_TRANSPORT_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 #include "proto/ssh-key.h"
 #include "proto/stream.h"
 

@@ -1,6 +1,6 @@
 /* kefu: a kf_stream handed out at once and connected when its transport is ready. SPDX-License-Identifier: MIT */
 #include "proto/stream-pending.h"
-#include "proto/buffer.h"
+#include "proto/base/buffer.h"
 
 #include <stdlib.h>
 

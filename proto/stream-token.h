@@ -2,7 +2,7 @@
 #ifndef KF_PROTO_STREAM_TOKEN_H
 #define KF_PROTO_STREAM_TOKEN_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 #include "proto/stream.h"
 
 #include <stdint.h>

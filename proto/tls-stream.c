@@ -1,6 +1,6 @@
 /* kefu: TLS 1.3 end to end, as a kf_stream layered on another kf_stream. SPDX-License-Identifier: MIT */
 #include "proto/tls-stream.h"
-#include "proto/buffer.h"
+#include "proto/base/buffer.h"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>

@@ -2,7 +2,7 @@
 #ifndef KF_PLUGIN_COMMANDS_H
 #define KF_PLUGIN_COMMANDS_H
 
-#include "proto/cli.h"
+#include "proto/base/cli.h"
 
 #define KF_PLUGIN_PROGRAM "kefu-plugin"
 

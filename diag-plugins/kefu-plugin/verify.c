@@ -2,7 +2,7 @@
  * installing. SPDX-License-Identifier: MIT */
 #include "diag-plugins/kefu-plugin/commands.h"
 #include "diag-plugins/kefu-plugin/package-kind.h"
-#include "proto/base64.h"
+#include "proto/base/base64.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* kefu: libFuzzer target for what a peer controls during session set-up. SPDX-License-Identifier: MIT */
-#include "proto/base64.h"
+#include "proto/base/base64.h"
 #include "proto/code.h"
 #include "proto/message.h"
 #include "proto/pake.h"

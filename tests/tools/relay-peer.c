@@ -13,7 +13,7 @@
  * carries TLS 1.3 as in a real session (proto/tls-stream.h).
  * Failures print "failed: MESSAGE" and exit 1.
  */
-#include "proto/buffer.h"
+#include "proto/base/buffer.h"
 #include "proto/ssh-transport.h"
 #include "proto/tls-stream.h"
 

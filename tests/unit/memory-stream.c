@@ -1,6 +1,6 @@
 /* kefu tests: a pair of in-memory kf_streams pumped by the test itself. SPDX-License-Identifier: MIT */
 #include "tests/unit/memory-stream.h"
-#include "proto/buffer.h"
+#include "proto/base/buffer.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* kefu: the command dispatcher every kefu program's main() uses. SPDX-License-Identifier: MIT */
-#include "proto/cli.h"
+#include "proto/base/cli.h"
 
 #include <stdarg.h>
 #include <stdio.h>

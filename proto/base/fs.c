@@ -1,5 +1,5 @@
 /* kefu: small file-system helpers shared by the programs. SPDX-License-Identifier: MIT */
-#include "proto/fs.h"
+#include "proto/base/fs.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,5 +1,5 @@
 /* kefu: lines from standard input (a terminal, a pipe or a file) on a libuv loop. SPDX-License-Identifier: MIT */
-#include "proto/line-reader.h"
+#include "proto/base/line-reader.h"
 
 #include <stdlib.h>
 #include <string.h>

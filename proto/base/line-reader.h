@@ -2,7 +2,7 @@
 #ifndef KF_PROTO_LINE_READER_H
 #define KF_PROTO_LINE_READER_H
 
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #include <uv.h>
 

@@ -1,6 +1,6 @@
 /* kefu: a growable byte buffer. SPDX-License-Identifier: MIT */
-#include "proto/buffer.h"
-#include "proto/error.h"
+#include "proto/base/buffer.h"
+#include "proto/base/error.h"
 
 #include <openssl/crypto.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* kefu: error codes and messages shared by every library module. SPDX-License-Identifier: MIT */
-#include "proto/error.h"
+#include "proto/base/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* kefu: strict JSON objects: the formats kefu reads refuse fields they do not know.
  * SPDX-License-Identifier: MIT */
-#include "proto/json-fields.h"
+#include "proto/base/json-fields.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* kefu: standard base64 (RFC 4648) for keys and proofs in text formats. SPDX-License-Identifier: MIT */
-#include "proto/base64.h"
+#include "proto/base/base64.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

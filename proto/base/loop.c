@@ -1,5 +1,5 @@
 /* kefu: ending a program's libuv loop cleanly. SPDX-License-Identifier: MIT */
-#include "proto/loop.h"
+#include "proto/base/loop.h"
 
 #include <signal.h>
 #include <stddef.h>
