@@ -1,7 +1,7 @@
 /* kefu-agentd: one file sent to or fetched from this computer in a session.
  * SPDX-License-Identifier: MIT */
 #include "agentd/files.h"
-#include "proto/file-transfer.h"
+#include "proto/session/file-transfer.h"
 #include "proto/base/fs.h"
 
 #include <errno.h>

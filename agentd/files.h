@@ -3,12 +3,12 @@
 #ifndef KF_AGENTD_FILES_H
 #define KF_AGENTD_FILES_H
 
-#include "proto/stream.h"
+#include "proto/session/stream.h"
 
 #include <jansson.h>
 
 /*
- * Serves one proven "files" stream (proto/file-transfer.h): a file the
+ * Serves one proven "files" stream (proto/session/file-transfer.h): a file the
  * technician sends is saved in a new file in the downloads folder, never over
  * another; a file the technician fetches is read as the customer's user can
  * read it (regular files only, at most KF_FILE_MAX_SIZE). The caller has

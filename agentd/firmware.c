@@ -8,7 +8,7 @@
 #include "agentd/fw-ssh.h"
 #include "proto/fw-cabinet.h"
 #include "proto/fw-update.h"
-#include "proto/profile.h"
+#include "proto/session/profile.h"
 
 #include <getopt.h>
 #include <jansson.h>

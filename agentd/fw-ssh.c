@@ -1,7 +1,7 @@
 /* kefu-agentd: SSH appliances with blocking libssh2: host key check, login, commands, SFTP.
  * SPDX-License-Identifier: MIT */
 #include "agentd/fw-ssh.h"
-#include "proto/ssh-key.h"
+#include "proto/session/ssh-key.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
 #define KF_AGENTD_PLUGINS_H
 
 #include "proto/package.h"
-#include "proto/profile.h"
+#include "proto/session/profile.h"
 
 #include <stdbool.h>
 #include <stddef.h>

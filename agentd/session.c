@@ -6,9 +6,9 @@
 #include "agentd/streams.h"
 #include "agentd/summary.h"
 #include "proto/base/cli.h"
-#include "proto/control.h"
-#include "proto/proof.h"
-#include "proto/session-core.h"
+#include "proto/session/control.h"
+#include "proto/session/proof.h"
+#include "proto/session/core.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>

@@ -6,8 +6,8 @@
 #include "agentd/consent.h"
 #include "agentd/plugin-job.h"
 #include "proto/base/error.h"
-#include "proto/stream.h"
-#include "proto/tls-stream.h"
+#include "proto/session/stream.h"
+#include "proto/session/tls-stream.h"
 
 #include <openssl/ssl.h>
 #include <uv.h>

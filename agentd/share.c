@@ -4,12 +4,12 @@
 #include "agentd/plugin-job.h"
 #include "agentd/policy.h"
 #include "agentd/session.h"
-#include "proto/code.h"
+#include "proto/session/code.h"
 #include "proto/base/line-reader.h"
 #include "proto/base/loop.h"
 #include "proto/plugin-package.h"
-#include "proto/profile.h"
-#include "proto/ssh-transport.h"
+#include "proto/session/profile.h"
+#include "proto/session/ssh-transport.h"
 
 #include <getopt.h>
 #include <limits.h>

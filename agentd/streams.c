@@ -2,10 +2,10 @@
 #include "agentd/streams.h"
 #include "agentd/files.h"
 #include "agentd/screen.h"
-#include "proto/stream-bridge.h"
-#include "proto/stream-socket.h"
-#include "proto/stream-token.h"
-#include "proto/tls-stream.h"
+#include "proto/session/stream-bridge.h"
+#include "proto/session/stream-socket.h"
+#include "proto/session/stream-token.h"
+#include "proto/session/tls-stream.h"
 
 #include <stdio.h>
 #include <stdlib.h>

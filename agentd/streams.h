@@ -3,7 +3,7 @@
 #define KF_AGENTD_STREAMS_H
 
 #include "proto/base/error.h"
-#include "proto/stream.h"
+#include "proto/session/stream.h"
 
 #include <jansson.h>
 #include <openssl/ssl.h>
@@ -12,7 +12,7 @@
 /*
  * After set-up, the technician's console opens further channels through the relay
  * for the screen and for files. Each one must speak TLS with the session's technician
- * certificate and then prove it belongs to this session (proto/stream-token.h);
+ * certificate and then prove it belongs to this session (proto/session/stream-token.h);
  * is_allowed, the consent check, is asked right before the screen flows. A
  * proven screen stream is bridged to the screen server (agentd/screen.h) through
  * a socketpair: nothing on this machine listens.

@@ -1,7 +1,7 @@
 /* kefu-console ca: the support CA and the technicians' credentials. SPDX-License-Identifier: MIT */
 #include "console/commands.h"
-#include "proto/profile.h"
-#include "proto/ssh-key.h"
+#include "proto/session/profile.h"
+#include "proto/session/ssh-key.h"
 
 #include <errno.h>
 #include <fcntl.h>

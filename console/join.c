@@ -5,13 +5,13 @@
 #include "console/transfer.h"
 #include "console/view.h"
 #include "proto/base/buffer.h"
-#include "proto/code.h"
+#include "proto/session/code.h"
 #include "proto/base/line-reader.h"
 #include "proto/base/loop.h"
-#include "proto/profile.h"
-#include "proto/ssh-transport.h"
-#include "proto/stream-pending.h"
-#include "proto/stream-token.h"
+#include "proto/session/profile.h"
+#include "proto/session/ssh-transport.h"
+#include "proto/session/stream-pending.h"
+#include "proto/session/stream-token.h"
 
 #include <getopt.h>
 #include <jansson.h>

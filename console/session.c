@@ -1,10 +1,10 @@
 /* kefu-console: the technician's side of one support session. SPDX-License-Identifier: MIT */
 #include "console/session.h"
 #include "proto/base/cli.h"
-#include "proto/control.h"
-#include "proto/proof.h"
-#include "proto/session-core.h"
-#include "proto/stream-token.h"
+#include "proto/session/control.h"
+#include "proto/session/proof.h"
+#include "proto/session/core.h"
+#include "proto/session/stream-token.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>

@@ -3,9 +3,9 @@
 #define KF_CONSOLE_SESSION_H
 
 #include "proto/base/error.h"
-#include "proto/message.h"
-#include "proto/stream.h"
-#include "proto/tls-stream.h"
+#include "proto/session/message.h"
+#include "proto/session/stream.h"
+#include "proto/session/tls-stream.h"
 
 #include <openssl/ssl.h>
 #include <uv.h>
@@ -44,7 +44,7 @@ int kf_console_session_start(uv_loop_t *loop, struct kf_stream *channel, SSL_CTX
 			     const char *secret, const struct kf_console_session_events *events,
 			     void *user, struct kf_console_session **session, struct kf_error *err);
 
-/* The preamble that names a further stream of this session (proto/stream-token.h). */
+/* The preamble that names a further stream of this session (proto/session/stream-token.h). */
 int kf_console_session_stream_preamble(struct kf_console_session *session, const char *purpose,
 				       uint8_t *out, struct kf_error *err);
 

@@ -1,7 +1,7 @@
 /* kefu-console: sending a file to the customer's computer and fetching one from it.
  * SPDX-License-Identifier: MIT */
 #include "console/transfer.h"
-#include "proto/file-transfer.h"
+#include "proto/session/file-transfer.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,12 +4,12 @@
 #define KF_CONSOLE_TRANSFER_H
 
 #include "proto/base/error.h"
-#include "proto/stream.h"
+#include "proto/session/stream.h"
 
 #include <jansson.h>
 
 /*
- * One transfer over one "files" stream of the session (proto/file-transfer.h).
+ * One transfer over one "files" stream of the session (proto/session/file-transfer.h).
  * done is called once: status KF_OK or a negative code, fields (borrowed) with
  * what the agent answered ({saved, size, sha256} for a send; {name, size,
  * sha256, saved} for a fetch, saved being the local file) or {error}. The

@@ -3,7 +3,7 @@
 #define KF_CONSOLE_VIEW_H
 
 #include "proto/base/error.h"
-#include "proto/stream.h"
+#include "proto/session/stream.h"
 
 #include <uv.h>
 

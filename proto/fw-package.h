@@ -6,7 +6,7 @@
 
 #include "proto/fw-metainfo.h"
 #include "proto/package.h"
-#include "proto/profile.h"
+#include "proto/session/profile.h"
 
 #define KF_FW_PACKAGE_KIND     "firmware"
 #define KF_FW_MANIFEST_NAME    "firmware.json"

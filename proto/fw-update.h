@@ -5,7 +5,7 @@
 
 #include "proto/base/error.h"
 #include "proto/fw-metainfo.h"
-#include "proto/profile.h"
+#include "proto/session/profile.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,7 +5,7 @@
 
 #include "proto/package.h"
 #include "proto/plugin-manifest.h"
-#include "proto/profile.h"
+#include "proto/session/profile.h"
 
 #define KF_PLUGIN_PACKAGE_KIND "plugin"
 

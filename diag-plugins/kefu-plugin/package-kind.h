@@ -4,7 +4,7 @@
 #define KF_PLUGIN_PACKAGE_KIND_H
 
 #include "proto/package.h"
-#include "proto/profile.h"
+#include "proto/session/profile.h"
 
 #include <stddef.h>
 #include <stdint.h>

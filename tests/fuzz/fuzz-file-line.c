@@ -1,5 +1,5 @@
 /* kefu: libFuzzer target for the header line of a "files" stream. SPDX-License-Identifier: MIT */
-#include "proto/file-transfer.h"
+#include "proto/session/file-transfer.h"
 
 #include <stddef.h>
 #include <stdint.h>

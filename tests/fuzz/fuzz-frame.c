@@ -1,6 +1,6 @@
 /* kefu: libFuzzer target for the frame decoder and the message envelope. SPDX-License-Identifier: MIT */
-#include "proto/frame.h"
-#include "proto/message.h"
+#include "proto/session/frame.h"
+#include "proto/session/message.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* kefu: libFuzzer target for what a peer controls during session set-up. SPDX-License-Identifier: MIT */
 #include "proto/base/base64.h"
-#include "proto/code.h"
-#include "proto/message.h"
-#include "proto/pake.h"
+#include "proto/session/code.h"
+#include "proto/session/message.h"
+#include "proto/session/pake.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* kefu: libFuzzer target for the support profile parser. SPDX-License-Identifier: MIT */
-#include "proto/profile.h"
+#include "proto/session/profile.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -10,12 +10,12 @@
  *       while pinging on the control one, and prints how many pings came back before
  *       the bulk echo finished, the bulk throughput and the slowest ping.
  * With TLS=CA_PEM (agent) or TLS=CERT:KEY (console) in the environment, every channel
- * carries TLS 1.3 as in a real session (proto/tls-stream.h).
+ * carries TLS 1.3 as in a real session (proto/session/tls-stream.h).
  * Failures print "failed: MESSAGE" and exit 1.
  */
 #include "proto/base/buffer.h"
-#include "proto/ssh-transport.h"
-#include "proto/tls-stream.h"
+#include "proto/session/ssh-transport.h"
+#include "proto/session/tls-stream.h"
 
 #include <stdio.h>
 #include <stdlib.h>

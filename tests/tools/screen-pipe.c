@@ -15,7 +15,7 @@
  */
 #include "agentd/screen.h"
 #include "console/view.h"
-#include "proto/stream-socket.h"
+#include "proto/session/stream-socket.h"
 
 #include <signal.h>
 #include <stdio.h>

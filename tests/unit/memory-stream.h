@@ -2,7 +2,7 @@
 #ifndef KF_TESTS_MEMORY_STREAM_H
 #define KF_TESTS_MEMORY_STREAM_H
 
-#include "proto/stream.h"
+#include "proto/session/stream.h"
 
 /*
  * Bytes written on one end wait in the other end's inbox until

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "proto/code.h"
+#include "proto/session/code.h"
 
 #include <string.h>
 

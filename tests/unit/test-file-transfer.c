@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "proto/file-transfer.h"
+#include "proto/session/file-transfer.h"
 
 #include <dirent.h>
 #include <limits.h>

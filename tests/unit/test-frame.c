@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "proto/frame.h"
+#include "proto/session/frame.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "proto/frame.h"
-#include "proto/message.h"
+#include "proto/session/frame.h"
+#include "proto/session/message.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "proto/profile.h"
+#include "proto/session/profile.h"
 #include "tests/unit/certs.h"
 
 #include <jansson.h>

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "proto/ssh-key.h"
+#include "proto/session/ssh-key.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "proto/stream-socket.h"
+#include "proto/session/stream-socket.h"
 
 #include <stdlib.h>
 #include <string.h>

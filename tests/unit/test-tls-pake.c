@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "proto/pake.h"
-#include "proto/tls-stream.h"
+#include "proto/session/pake.h"
+#include "proto/session/tls-stream.h"
 #include "tests/unit/certs.h"
 #include "tests/unit/memory-stream.h"
 

@@ -1,0 +1,304 @@
+/* kefu: files through a session's "files" stream: header lines, receiving, sending.
+ * SPDX-License-Identifier: MIT */
+#include "proto/session/file-transfer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CHUNK (64 * 1024)
+
+int kf_file_line_take(struct kf_file_line *state, const uint8_t *data, size_t len, json_t **line,
+		      struct kf_error *err)
+{
+	const uint8_t *end = memchr(data, '\n', len);
+	size_t take = end != NULL ? (size_t)(end - data) + 1 : len;
+	json_error_t jerr;
+
+	*line = NULL;
+	if (state->len + take > KF_FILE_HEADER_MAX)
+		return kf_error_set(err, KF_ERR_TOO_LARGE, "a header line longer than %d bytes",
+				    KF_FILE_HEADER_MAX);
+	memcpy(state->text + state->len, data, take);
+	state->len += take;
+	if (end == NULL)
+		return (int)take;
+	state->text[state->len - 1] = '\0';
+	*line = json_loads(state->text, JSON_REJECT_DUPLICATES, &jerr);
+	if (*line == NULL || !json_is_object(*line)) {
+		json_decref(*line);
+		*line = NULL;
+		return kf_error_set(err, KF_ERR_INVALID, "a header line that is not a JSON object");
+	}
+	return (int)take;
+}
+
+int kf_file_line_send(struct kf_stream *stream, json_t *object, struct kf_error *err)
+{
+	char *text = json_dumps(object, JSON_COMPACT);
+	int r;
+
+	if (text == NULL)
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	r = kf_stream_write(stream, text, strlen(text), err);
+	if (r == KF_OK)
+		r = kf_stream_write(stream, "\n", 1, err);
+	free(text);
+	return r;
+}
+
+bool kf_file_name_is_safe(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > KF_FILE_NAME_MAX || name[0] == '.' || name[0] == '-')
+		return false;
+	for (const unsigned char *c = (const unsigned char *)name; *c != '\0'; c++)
+		if (*c == '/' || *c < 0x20 || *c == 0x7f)
+			return false;
+	return true;
+}
+
+static void to_hex(const unsigned char *digest, char hex[65])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
+int kf_file_hash_fd(int fd, char hex[65], uint64_t *size, struct kf_error *err)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char *buf = malloc(CHUNK), digest[32];
+	uint64_t total = 0;
+	int r = KF_OK;
+
+	if (md == NULL || buf == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		r = kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = pread(fd, buf, CHUNK, (off_t)total);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = kf_error_set(err, KF_ERR_IO, "cannot read the file: %s",
+					 strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		EVP_DigestUpdate(md, buf, (size_t)n);
+		total += (uint64_t)n;
+	}
+	EVP_DigestFinal_ex(md, digest, NULL);
+	to_hex(digest, hex);
+	*size = total;
+out:
+	EVP_MD_CTX_free(md);
+	free(buf);
+	return r;
+}
+
+struct kf_file_sink {
+	int fd;
+	char dir[PATH_MAX];
+	char temp[PATH_MAX + 32];
+	char name[KF_FILE_NAME_MAX + 1];
+	char sha256[65];
+	uint64_t size, received;
+	EVP_MD_CTX *md;
+};
+
+int kf_file_sink_new(const char *dir, const char *name, uint64_t size, const char *sha256,
+		     struct kf_file_sink **out, struct kf_error *err)
+{
+	struct kf_file_sink *sink;
+
+	*out = NULL;
+	if (!kf_file_name_is_safe(name))
+		return kf_error_set(err, KF_ERR_INVALID, "not a plain file name");
+	if (size > KF_FILE_MAX_SIZE)
+		return kf_error_set(err, KF_ERR_TOO_LARGE, "larger than %llu MiB",
+				    KF_FILE_MAX_SIZE >> 20);
+	if (sha256 == NULL || strlen(sha256) != 64 || strspn(sha256, "0123456789abcdef") != 64)
+		return kf_error_set(err, KF_ERR_INVALID, "no SHA-256 for the file");
+	sink = calloc(1, sizeof(*sink));
+	if (sink == NULL)
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	sink->fd = -1;
+	snprintf(sink->dir, sizeof(sink->dir), "%s", dir);
+	snprintf(sink->name, sizeof(sink->name), "%s", name);
+	memcpy(sink->sha256, sha256, 65);
+	sink->size = size;
+	snprintf(sink->temp, sizeof(sink->temp), "%s/.kefu-receiving-XXXXXX", dir);
+	sink->md = EVP_MD_CTX_new();
+	if (sink->md == NULL || EVP_DigestInit_ex(sink->md, EVP_sha256(), NULL) != 1) {
+		sink->temp[0] = '\0';
+		kf_file_sink_free(sink);
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	}
+	sink->fd = mkostemp(sink->temp, O_CLOEXEC);
+	if (sink->fd < 0) {
+		int saved = errno;
+
+		sink->temp[0] = '\0';
+		kf_file_sink_free(sink);
+		return kf_error_set(err, KF_ERR_IO, "cannot write in %s: %s", dir, strerror(saved));
+	}
+	*out = sink;
+	return KF_OK;
+}
+
+int kf_file_sink_write(struct kf_file_sink *sink, const uint8_t *data, size_t len,
+		       struct kf_error *err)
+{
+	if (len > sink->size - sink->received)
+		return kf_error_set(err, KF_ERR_INVALID, "more bytes than the %llu announced",
+				    (unsigned long long)sink->size);
+	EVP_DigestUpdate(sink->md, data, len);
+	while (len > 0) {
+		ssize_t n = write(sink->fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return kf_error_set(err, KF_ERR_IO, "cannot write the file: %s",
+					    strerror(errno));
+		data += n;
+		len -= (size_t)n;
+		sink->received += (uint64_t)n;
+	}
+	return KF_OK;
+}
+
+bool kf_file_sink_is_complete(const struct kf_file_sink *sink)
+{
+	return sink->received == sink->size;
+}
+
+int kf_file_sink_finish(struct kf_file_sink *sink, char *path, size_t path_size,
+			struct kf_error *err)
+{
+	unsigned char digest[32];
+	char hex[65], base[KF_FILE_NAME_MAX + 1], ext[KF_FILE_NAME_MAX + 1];
+	const char *dot;
+
+	if (!kf_file_sink_is_complete(sink))
+		return kf_error_set(err, KF_ERR_CLOSED, "the file ended after %llu of %llu bytes",
+				    (unsigned long long)sink->received,
+				    (unsigned long long)sink->size);
+	EVP_DigestFinal_ex(sink->md, digest, NULL);
+	to_hex(digest, hex);
+	if (strcmp(hex, sink->sha256) != 0)
+		return kf_error_set(err, KF_ERR_AUTH, "the file arrived changed (SHA-256 differs)");
+	if (fsync(sink->fd) != 0 || fchmod(sink->fd, 0600) != 0)
+		return kf_error_set(err, KF_ERR_IO, "cannot write the file: %s", strerror(errno));
+	/* "report.pdf", then "report (2).pdf", ...: link() never replaces a file. */
+	dot = strrchr(sink->name, '.');
+	snprintf(base, sizeof(base), "%.*s",
+		 (int)(dot ? dot - sink->name : (long)strlen(sink->name)), sink->name);
+	snprintf(ext, sizeof(ext), "%s", dot ? dot : "");
+	for (int n = 1; n <= 100; n++) {
+		int len =
+			n == 1 ? snprintf(path, path_size, "%s/%s", sink->dir, sink->name)
+			       : snprintf(path, path_size, "%s/%s (%d)%s", sink->dir, base, n, ext);
+
+		if (len >= (int)path_size)
+			break;
+		if (link(sink->temp, path) == 0) {
+			unlink(sink->temp);
+			sink->temp[0] = '\0';
+			return KF_OK;
+		}
+		if (errno != EEXIST)
+			return kf_error_set(err, KF_ERR_IO, "cannot name the file: %s",
+					    strerror(errno));
+	}
+	return kf_error_set(err, KF_ERR_IO, "no free name for %s in %s", sink->name, sink->dir);
+}
+
+void kf_file_sink_free(struct kf_file_sink *sink)
+{
+	if (sink == NULL)
+		return;
+	if (sink->fd >= 0)
+		close(sink->fd);
+	if (sink->temp[0] != '\0')
+		unlink(sink->temp);
+	EVP_MD_CTX_free(sink->md);
+	free(sink);
+}
+
+struct kf_file_pump {
+	struct kf_stream *stream;
+	int fd;
+	uint64_t size, sent;
+	void (*done)(void *user, int status, const char *message);
+	void *user;
+	int is_done;
+};
+
+static void pump(struct kf_file_pump *p)
+{
+	unsigned char buf[CHUNK];
+
+	while (!p->is_done && kf_stream_pending(p->stream) < KF_STREAM_HIGH_WATER) {
+		size_t want = p->size - p->sent < CHUNK ? (size_t)(p->size - p->sent) : CHUNK;
+		ssize_t n;
+
+		if (want == 0) {
+			p->is_done = 1;
+			p->done(p->user, KF_OK, NULL);
+			return;
+		}
+		n = pread(p->fd, buf, want, (off_t)p->sent);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			p->is_done = 1;
+			p->done(p->user, KF_ERR_IO,
+				n < 0 ? strerror(errno)
+				      : "the file became shorter while it was sent");
+			return;
+		}
+		if (kf_stream_write(p->stream, buf, (size_t)n, NULL) != KF_OK) {
+			p->is_done = 1;
+			p->done(p->user, KF_ERR_CLOSED, "the stream closed");
+			return;
+		}
+		p->sent += (uint64_t)n;
+	}
+}
+
+int kf_file_pump_start(struct kf_stream *stream, int fd, uint64_t size,
+		       void (*done)(void *user, int status, const char *message), void *user,
+		       struct kf_file_pump **out, struct kf_error *err)
+{
+	struct kf_file_pump *p = calloc(1, sizeof(*p));
+
+	*out = NULL;
+	if (p == NULL)
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	*p = (struct kf_file_pump){stream, fd, size, 0, done, user, 0};
+	*out = p;
+	pump(p);
+	return KF_OK;
+}
+
+void kf_file_pump_drained(struct kf_file_pump *pump_)
+{
+	if (pump_ != NULL)
+		pump(pump_);
+}
+
+void kf_file_pump_free(struct kf_file_pump *p)
+{
+	free(p);
+}

@@ -1,0 +1,90 @@
+/* kefu: files through a session's "files" stream: header lines, receiving, sending.
+ * SPDX-License-Identifier: MIT */
+#ifndef KF_PROTO_FILE_TRANSFER_H
+#define KF_PROTO_FILE_TRANSFER_H
+
+#include "proto/base/error.h"
+#include "proto/session/stream.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A "files" stream carries one file (PROTOCOL.md, "Files"). The console opens
+ * it and writes one header line, a JSON object of at most KF_FILE_HEADER_MAX
+ * bytes ending in "\n":
+ *   {"op":"send","name":NAME,"size":N,"sha256":HEX} then exactly N bytes;
+ *       the agent answers {"ok":true,"saved":PATH,"size":N} or {"ok":false,"error":TEXT};
+ *   {"op":"fetch","path":PATH}; the agent answers
+ *       {"ok":true,"name":NAME,"size":N,"sha256":HEX} then exactly N bytes, or
+ *       {"ok":false,"error":TEXT}.
+ * Then the agent ends the stream. A file is never larger than KF_FILE_MAX_SIZE.
+ */
+#define KF_FILE_HEADER_MAX 4096
+#define KF_FILE_MAX_SIZE   (256ull * 1024 * 1024)
+#define KF_FILE_NAME_MAX   200
+
+/* Collects one header line from a stream's bytes. */
+struct kf_file_line {
+	char text[KF_FILE_HEADER_MAX + 1];
+	size_t len;
+};
+
+/*
+ * Takes bytes until the line is complete. Returns how many of data were used
+ * (the rest follows the line), with *line set to the parsed JSON object once
+ * complete (NULL before); KF_ERR_TOO_LARGE or KF_ERR_INVALID for a line that is
+ * too long or not a JSON object.
+ */
+int kf_file_line_take(struct kf_file_line *state, const uint8_t *data, size_t len, json_t **line,
+		      struct kf_error *err);
+
+/* Writes object as one compact line to stream. */
+int kf_file_line_send(struct kf_stream *stream, json_t *object, struct kf_error *err);
+
+/*
+ * Whether name is a plain file name to save under: no '/', not "." or "..", no
+ * control characters, at most KF_FILE_NAME_MAX bytes, not starting with '.'
+ * (no hidden files, nor a '-' an unwary shell command could take as an option).
+ */
+bool kf_file_name_is_safe(const char *name);
+
+/* SHA-256 of a whole open file as 64 lowercase hex digits; *size receives its length. */
+int kf_file_hash_fd(int fd, char hex[65], uint64_t *size, struct kf_error *err);
+
+/*
+ * Receives exactly size bytes into a new file in dir: written to a hidden
+ * temporary file, checked against sha256, synced, then linked under name (or
+ * "name (2)", "name (3)", ... when taken: nothing is ever overwritten).
+ */
+struct kf_file_sink;
+
+int kf_file_sink_new(const char *dir, const char *name, uint64_t size, const char *sha256,
+		     struct kf_file_sink **out, struct kf_error *err);
+/* Takes the next bytes; more than announced is an error. */
+int kf_file_sink_write(struct kf_file_sink *sink, const uint8_t *data, size_t len,
+		       struct kf_error *err);
+bool kf_file_sink_is_complete(const struct kf_file_sink *sink);
+/* Checks the hash and names the file; path receives where it is. */
+int kf_file_sink_finish(struct kf_file_sink *sink, char *path, size_t path_size,
+			struct kf_error *err);
+/* Frees the sink; an unfinished file is removed. NULL is allowed. */
+void kf_file_sink_free(struct kf_file_sink *sink);
+
+/*
+ * Sends size bytes of fd from its start to stream, keeping at most
+ * KF_STREAM_HIGH_WATER queued: call kf_file_pump_drained() from the stream's
+ * on_drain. done runs once, when everything is queued or reading failed.
+ */
+struct kf_file_pump;
+
+int kf_file_pump_start(struct kf_stream *stream, int fd, uint64_t size,
+		       void (*done)(void *user, int status, const char *message), void *user,
+		       struct kf_file_pump **out, struct kf_error *err);
+void kf_file_pump_drained(struct kf_file_pump *pump);
+/* Frees the pump (the fd stays the caller's). NULL is allowed. */
+void kf_file_pump_free(struct kf_file_pump *pump);
+
+#endif
