@@ -5,7 +5,7 @@
 #include "agentd/plugin-elevate.h"
 #include "agentd/commands.h"
 #include "agentd/plugins.h"
-#include "proto/plugin-package.h"
+#include "proto/plugin/package.h"
 
 #include <errno.h>
 #include <fcntl.h>

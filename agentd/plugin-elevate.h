@@ -3,7 +3,7 @@
 #ifndef KF_AGENTD_PLUGIN_ELEVATE_H
 #define KF_AGENTD_PLUGIN_ELEVATE_H
 
-#include "proto/plugin-step.h"
+#include "proto/plugin/step.h"
 
 #include <stdbool.h>
 #include <stddef.h>

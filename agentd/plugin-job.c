@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: MIT */
 #include "agentd/plugin-job.h"
 #include "agentd/plugins.h"
-#include "proto/plugin-step.h"
+#include "proto/plugin/step.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -4,8 +4,8 @@
 #define KF_AGENTD_PLUGIN_JOB_H
 
 #include "proto/base/error.h"
-#include "proto/package.h"
-#include "proto/plugin-manifest.h"
+#include "proto/package/package.h"
+#include "proto/plugin/manifest.h"
 
 #include <jansson.h>
 #include <stdbool.h>

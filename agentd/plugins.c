@@ -5,7 +5,7 @@
 #include "agentd/commands.h"
 #include "proto/base/base64.h"
 #include "proto/base/fs.h"
-#include "proto/plugin-package.h"
+#include "proto/plugin/package.h"
 
 #include <dirent.h>
 #include <errno.h>

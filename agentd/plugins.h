@@ -2,7 +2,7 @@
 #ifndef KF_AGENTD_PLUGINS_H
 #define KF_AGENTD_PLUGINS_H
 
-#include "proto/package.h"
+#include "proto/package/package.h"
 #include "proto/session/profile.h"
 
 #include <stdbool.h>

@@ -6,8 +6,8 @@
 #include "agentd/plugin-job.h"
 #include "agentd/plugins.h"
 #include "agentd/scan-summary.h"
-#include "proto/plugin-manifest.h"
-#include "proto/plugin-step.h"
+#include "proto/plugin/manifest.h"
+#include "proto/plugin/step.h"
 
 #include <dirent.h>
 #include <fcntl.h>

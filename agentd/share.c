@@ -7,7 +7,7 @@
 #include "proto/session/code.h"
 #include "proto/base/line-reader.h"
 #include "proto/base/loop.h"
-#include "proto/plugin-package.h"
+#include "proto/plugin/package.h"
 #include "proto/session/profile.h"
 #include "proto/session/ssh-transport.h"
 

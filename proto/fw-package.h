@@ -5,7 +5,7 @@
 #define KF_PROTO_FW_PACKAGE_H
 
 #include "proto/fw-metainfo.h"
-#include "proto/package.h"
+#include "proto/package/package.h"
 #include "proto/session/profile.h"
 
 #define KF_FW_PACKAGE_KIND     "firmware"

@@ -3,7 +3,7 @@
 #include "proto/base/base64.h"
 #include "proto/fw-cabinet.h"
 #include "proto/fw-package.h"
-#include "proto/package.h"
+#include "proto/package/package.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* kefu-plugin: `keygen` makes a publisher's Ed25519 signing key and prints its profile entry.
  * SPDX-License-Identifier: MIT */
 #include "diag-plugins/kefu-plugin/commands.h"
-#include "proto/package.h"
+#include "proto/package/package.h"
 
 #include <getopt.h>
 #include <jansson.h>

@@ -1,7 +1,7 @@
 /* kefu-plugin: `lint` checks a plugin folder: manifest, step scripts, shellcheck.
  * SPDX-License-Identifier: MIT */
 #include "diag-plugins/kefu-plugin/commands.h"
-#include "proto/plugin-manifest.h"
+#include "proto/plugin/manifest.h"
 
 #include <limits.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* kefu-plugin: `new` scaffolds a working plugin folder with fixtures and a test script.
  * SPDX-License-Identifier: MIT */
 #include "diag-plugins/kefu-plugin/commands.h"
-#include "proto/plugin-manifest.h"
+#include "proto/plugin/manifest.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
  * package. SPDX-License-Identifier: MIT */
 #include "diag-plugins/kefu-plugin/commands.h"
 #include "diag-plugins/kefu-plugin/package-kind.h"
-#include "proto/package.h"
+#include "proto/package/package.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: MIT */
 #include "diag-plugins/kefu-plugin/package-kind.h"
 #include "proto/fw-package.h"
-#include "proto/plugin-package.h"
+#include "proto/plugin/package.h"
 
 #include <limits.h>
 #include <stdio.h>

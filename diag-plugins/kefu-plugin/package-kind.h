@@ -3,7 +3,7 @@
 #ifndef KF_PLUGIN_PACKAGE_KIND_H
 #define KF_PLUGIN_PACKAGE_KIND_H
 
-#include "proto/package.h"
+#include "proto/package/package.h"
 #include "proto/session/profile.h"
 
 #include <stddef.h>

@@ -1,8 +1,8 @@
 /* kefu-plugin: `test` runs a plugin's steps against a fixture root and shows the structured
  * results. SPDX-License-Identifier: MIT */
 #include "diag-plugins/kefu-plugin/commands.h"
-#include "proto/plugin-manifest.h"
-#include "proto/plugin-step.h"
+#include "proto/plugin/manifest.h"
+#include "proto/plugin/step.h"
 
 #include <getopt.h>
 #include <jansson.h>

@@ -1,6 +1,6 @@
 /* kefu: libFuzzer target for the package reader: tar headers, caps, the signed list, member
  * checks, hashes, and the plugin checks on top. SPDX-License-Identifier: MIT */
-#include "proto/plugin-package.h"
+#include "proto/plugin/package.h"
 
 #include <stddef.h>
 #include <stdint.h>

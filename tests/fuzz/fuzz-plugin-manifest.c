@@ -1,6 +1,6 @@
 /* kefu: libFuzzer target for the plugin manifest parser and applicability. SPDX-License-Identifier:
  * MIT */
-#include "proto/plugin-manifest.h"
+#include "proto/plugin/manifest.h"
 
 #include <stddef.h>
 #include <stdint.h>

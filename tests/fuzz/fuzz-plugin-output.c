@@ -1,5 +1,5 @@
 /* kefu: libFuzzer target for the step output protocol parser. SPDX-License-Identifier: MIT */
-#include "proto/plugin-manifest.h"
+#include "proto/plugin/manifest.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* kefu test tool: times one plugin step run again and again through kf_plugin_step_run, and the
  * same script started by its peers (plain fork and exec, bubblewrap alone), in one process so
  * only the step's own cost differs. SPDX-License-Identifier: MIT */
-#include "proto/plugin-manifest.h"
-#include "proto/plugin-step.h"
+#include "proto/plugin/manifest.h"
+#include "proto/plugin/step.h"
 
 #include <errno.h>
 #include <limits.h>

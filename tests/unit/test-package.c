@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "proto/package.h"
+#include "proto/package/package.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,6 +1,6 @@
 /* kefu: unit tests for plugin manifests, applicability and the step output protocol.
  * SPDX-License-Identifier: MIT */
-#include "proto/plugin-manifest.h"
+#include "proto/plugin/manifest.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* kefu: diagnostic plugins as signed packages. SPDX-License-Identifier: MIT */
-#include "proto/plugin-package.h"
+#include "proto/plugin/package.h"
 
 #include <stdlib.h>
 #include <string.h>

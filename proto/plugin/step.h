@@ -4,7 +4,7 @@
 #define KF_PROTO_PLUGIN_STEP_H
 
 #include "proto/base/error.h"
-#include "proto/plugin-manifest.h"
+#include "proto/plugin/manifest.h"
 
 #include <stdbool.h>
 #include <stddef.h>

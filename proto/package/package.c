@@ -1,6 +1,6 @@
 /* kefu: signed packages: read and verify in memory, build, install atomically, Ed25519 keys.
  * SPDX-License-Identifier: MIT */
-#include "proto/package.h"
+#include "proto/package/package.h"
 #include "proto/base/json-fields.h"
 #include "proto/base/base64.h"
 #include "proto/base/buffer.h"

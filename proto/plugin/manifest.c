@@ -1,6 +1,6 @@
 /* kefu: strict parser for plugin.json manifests and the step output protocol.
  * SPDX-License-Identifier: MIT */
-#include "proto/plugin-manifest.h"
+#include "proto/plugin/manifest.h"
 #include "proto/base/json-fields.h"
 
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* kefu: runs one plugin step in its own process group with limits, a timeout and an output cap.
  * SPDX-License-Identifier: MIT */
-#include "proto/plugin-step.h"
+#include "proto/plugin/step.h"
 
 #include <dirent.h>
 #include <errno.h>

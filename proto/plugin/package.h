@@ -1,10 +1,10 @@
 /* kefu: diagnostic plugins as signed packages: limits, trust and the plugin checks on top of
- * proto/package.h (diag-plugins/FORMAT.md "Packages"). SPDX-License-Identifier: MIT */
+ * proto/package/package.h (diag-plugins/FORMAT.md "Packages"). SPDX-License-Identifier: MIT */
 #ifndef KF_PROTO_PLUGIN_PACKAGE_H
 #define KF_PROTO_PLUGIN_PACKAGE_H
 
-#include "proto/package.h"
-#include "proto/plugin-manifest.h"
+#include "proto/package/package.h"
+#include "proto/plugin/manifest.h"
 #include "proto/session/profile.h"
 
 #define KF_PLUGIN_PACKAGE_KIND "plugin"
