@@ -6,8 +6,8 @@
 #include "agentd/fw-history.h"
 #include "agentd/fw-host.h"
 #include "agentd/fw-ssh.h"
-#include "proto/fw-cabinet.h"
-#include "proto/fw-update.h"
+#include "proto/firmware/cabinet.h"
+#include "proto/firmware/update.h"
 #include "proto/session/profile.h"
 
 #include <getopt.h>

@@ -1,4 +1,4 @@
-/* kefu-agentd: the client side of proto/FW-DEVICE.md: info, write, read back, restart. SPDX-License-Identifier: MIT */
+/* kefu-agentd: the client side of proto/firmware/DEVICE.md: info, write, read back, restart. SPDX-License-Identifier: MIT */
 #include "agentd/fw-device.h"
 
 #include <ctype.h>

@@ -1,11 +1,11 @@
-/* kefu-agentd: firmware devices reached over proto/FW-DEVICE.md (a Unix socket per device). SPDX-License-Identifier: MIT */
+/* kefu-agentd: firmware devices reached over proto/firmware/DEVICE.md (a Unix socket per device). SPDX-License-Identifier: MIT */
 #ifndef KF_AGENTD_FW_DEVICE_H
 #define KF_AGENTD_FW_DEVICE_H
 
 #include "proto/base/error.h"
-#include "proto/fw-guid.h"
-#include "proto/fw-metainfo.h"
-#include "proto/fw-version.h"
+#include "proto/firmware/guid.h"
+#include "proto/firmware/metainfo.h"
+#include "proto/firmware/version.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,7 +38,7 @@ int kf_fw_device_open(const char *socket_path, const char *id, struct kf_fw_devi
 
 /*
  * Builds a device named id from the text of an info reply (one JSON object, as
- * proto/FW-DEVICE.md describes; "ok" is not required). socket_path is NULL. Used for
+ * proto/firmware/DEVICE.md describes; "ok" is not required). socket_path is NULL. Used for
  * devices reached another way (SSH appliances). The caller owns *device.
  */
 int kf_fw_device_from_info(const char *text, size_t len, const char *id,

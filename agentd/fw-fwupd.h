@@ -5,7 +5,7 @@
 
 #include "agentd/fw-device.h"
 #include "proto/base/error.h"
-#include "proto/fw-metainfo.h"
+#include "proto/firmware/metainfo.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /* kefu-agentd: power supply and boot id for firmware updates, read under a root prefix. SPDX-License-Identifier: MIT */
 #include "agentd/fw-host.h"
 #include "agentd/sysfs.h"
-#include "proto/fw-chid.h"
+#include "proto/firmware/chid.h"
 
 #include <dirent.h>
 #include <limits.h>

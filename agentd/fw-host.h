@@ -3,7 +3,7 @@
 #define KF_AGENTD_FW_HOST_H
 
 #include "proto/base/error.h"
-#include "proto/fw-metainfo.h"
+#include "proto/firmware/metainfo.h"
 
 #include <stddef.h>
 

@@ -1,5 +1,5 @@
 /* kefu-agentd: firmware appliances on the customer's network, reached over SSH with libssh2
- * (proto/FW-DEVICE.md "Appliances over SSH"). SPDX-License-Identifier: MIT */
+ * (proto/firmware/DEVICE.md "Appliances over SSH"). SPDX-License-Identifier: MIT */
 #ifndef KF_AGENTD_FW_SSH_H
 #define KF_AGENTD_FW_SSH_H
 

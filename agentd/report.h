@@ -10,7 +10,7 @@
 #define KF_REPORT_SCHEMA "kefu.report/1"
 
 /*
- * The report is a JSON document (proto/report.schema.json). Collectors fill its
+ * The report is a JSON document (proto/diag/report.schema.json). Collectors fill its
  * sections directly; the report owns every json_t below and frees them with
  * kf_report_free. The section pointers are borrowed references into root.
  */

@@ -1,7 +1,7 @@
 /* kefu-plugin: plugin and firmware packages: their manifests, limits, checks and trust.
  * SPDX-License-Identifier: MIT */
 #include "diag-plugins/kefu-plugin/package-kind.h"
-#include "proto/fw-package.h"
+#include "proto/firmware/package.h"
 #include "proto/plugin/package.h"
 
 #include <limits.h>

@@ -1,5 +1,5 @@
 /* kefu: libFuzzer target for cabinet reading (libarchive CAB, names, sizes, duplicates). SPDX-License-Identifier: MIT */
-#include "proto/cabinet.h"
+#include "proto/firmware/cab-archive.h"
 
 #include <stddef.h>
 #include <stdint.h>

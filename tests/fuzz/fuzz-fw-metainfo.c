@@ -1,5 +1,5 @@
 /* kefu: libFuzzer target for the LVFS metainfo parser (expat, no entities, capped). SPDX-License-Identifier: MIT */
-#include "proto/fw-metainfo.h"
+#include "proto/firmware/metainfo.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* kefu: libFuzzer target for firmware.json, the manifest of kefu firmware packages.
  * SPDX-License-Identifier: MIT */
-#include "proto/fw-package.h"
+#include "proto/firmware/package.h"
 
 #include <stddef.h>
 #include <stdint.h>

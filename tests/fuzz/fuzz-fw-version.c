@@ -1,5 +1,5 @@
 /* kefu: libFuzzer target for firmware version parsing and the update rules. SPDX-License-Identifier: MIT */
-#include "proto/fw-version.h"
+#include "proto/firmware/version.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* kefu: libFuzzer target for Jcat decompression, JSON parsing and blob lookup. SPDX-License-Identifier: MIT */
-#include "proto/jcat.h"
+#include "proto/firmware/jcat.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 # kefu: an SSH firmware appliance for the tests: a real OpenSSH sshd on loopback whose user's
-# ForceCommand speaks kefu's appliance contract (proto/FW-DEVICE.md) on the emulated device.
+# ForceCommand speaks kefu's appliance contract (proto/firmware/DEVICE.md) on the emulated device.
 # SPDX-License-Identifier: MIT
 #
 #   appliance = Appliance(processes, version="0x1020002")

@@ -1,5 +1,5 @@
-/* kefu test tool: an emulated firmware device (A/B slots, boot rule, power loss) speaking proto/FW-DEVICE.md. SPDX-License-Identifier: MIT */
-#include "proto/fw-version.h"
+/* kefu test tool: an emulated firmware device (A/B slots, boot rule, power loss) speaking proto/firmware/DEVICE.md. SPDX-License-Identifier: MIT */
+#include "proto/firmware/version.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -613,7 +613,7 @@ static int make_image(const char *version, long long size, const char *out)
 	return fclose(f) == 0 ? 0 : 1;
 }
 
-/* kefu-fw-info of proto/FW-DEVICE.md "Appliances over SSH": the info reply on stdout. */
+/* kefu-fw-info of proto/firmware/DEVICE.md "Appliances over SSH": the info reply on stdout. */
 static int appliance_info(struct emu *emu)
 {
 	struct conn c = {.fd = -1, .out_fd = STDOUT_FILENO, .is_command = true};

@@ -6,8 +6,8 @@
 #include <cmocka.h>
 
 #include "fixtures.h"
-#include "proto/cabinet.h"
-#include "proto/fw-cabinet.h"
+#include "proto/firmware/cab-archive.h"
+#include "proto/firmware/cabinet.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "proto/fw-chid.h"
+#include "proto/firmware/chid.h"
 
 #include <string.h>
 

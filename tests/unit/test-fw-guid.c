@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "proto/fw-guid.h"
+#include "proto/firmware/guid.h"
 
 static void instance_ids_hash_to_known_guids(void **state)
 {

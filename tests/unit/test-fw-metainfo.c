@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "fixtures.h"
-#include "proto/fw-metainfo.h"
+#include "proto/firmware/metainfo.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "proto/fw-package.h"
+#include "proto/firmware/package.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "proto/fw-version.h"
+#include "proto/firmware/version.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "fixtures.h"
-#include "proto/jcat.h"
+#include "proto/firmware/jcat.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* kefu: Jcat verification: gunzip in memory, find the item, check SHA-256 and the PKCS#7 signature. SPDX-License-Identifier: MIT */
-#include "proto/jcat.h"
+#include "proto/firmware/jcat.h"
 
 #include <stdio.h>
 #include <stdlib.h>

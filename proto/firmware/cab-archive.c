@@ -1,5 +1,5 @@
 /* kefu: cabinet reading through libarchive, every member checked and capped. SPDX-License-Identifier: MIT */
-#include "proto/cabinet.h"
+#include "proto/firmware/cab-archive.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
 #define KF_PROTO_FW_UPDATE_H
 
 #include "proto/base/error.h"
-#include "proto/fw-metainfo.h"
+#include "proto/firmware/metainfo.h"
 #include "proto/session/profile.h"
 
 #include <stddef.h>

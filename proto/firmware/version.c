@@ -1,5 +1,5 @@
 /* kefu: firmware version formats and the same/older/newer update rules. SPDX-License-Identifier: MIT */
-#include "proto/fw-version.h"
+#include "proto/firmware/version.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* kefu: LVFS cabinet verification: signed metainfo first, then the payload it names. SPDX-License-Identifier: MIT */
-#include "proto/fw-cabinet.h"
-#include "proto/jcat.h"
+#include "proto/firmware/cabinet.h"
+#include "proto/firmware/jcat.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* kefu: firmware packages: firmware.json parsed strictly, checked against the signed list.
  * SPDX-License-Identifier: MIT */
-#include "proto/fw-package.h"
+#include "proto/firmware/package.h"
 #include "proto/base/json-fields.h"
-#include "proto/fw-guid.h"
-#include "proto/fw-version.h"
+#include "proto/firmware/guid.h"
+#include "proto/firmware/version.h"
 
 #include <ctype.h>
 #include <jansson.h>

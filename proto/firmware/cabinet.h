@@ -5,9 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/cabinet.h"
+#include "proto/firmware/cab-archive.h"
 #include "proto/base/error.h"
-#include "proto/fw-metainfo.h"
+#include "proto/firmware/metainfo.h"
 
 struct kf_fw_cabinet {
 	struct kf_fw_metainfo *metainfo;

@@ -1,5 +1,5 @@
 /* kefu: firmware device GUIDs from instance IDs (UUID v5 over the DNS namespace). SPDX-License-Identifier: MIT */
-#include "proto/fw-guid.h"
+#include "proto/firmware/guid.h"
 
 #include <ctype.h>
 #include <stdint.h>

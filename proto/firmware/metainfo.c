@@ -1,6 +1,6 @@
 /* kefu: metainfo parsing with expat: no document type, no entities, bounded depth and text. SPDX-License-Identifier: MIT */
-#include "proto/fw-metainfo.h"
-#include "proto/fw-guid.h"
+#include "proto/firmware/metainfo.h"
+#include "proto/firmware/guid.h"
 
 #include <ctype.h>
 #include <stdbool.h>

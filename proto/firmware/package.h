@@ -1,10 +1,10 @@
 /* kefu: firmware as a kefu signed package: firmware.json (what metainfo says) and the image, for
- * vendors who do not publish on the LVFS (proto/FW-DEVICE.md "Firmware packages").
+ * vendors who do not publish on the LVFS (proto/firmware/DEVICE.md "Firmware packages").
  * SPDX-License-Identifier: MIT */
 #ifndef KF_PROTO_FW_PACKAGE_H
 #define KF_PROTO_FW_PACKAGE_H
 
-#include "proto/fw-metainfo.h"
+#include "proto/firmware/metainfo.h"
 #include "proto/package/package.h"
 #include "proto/session/profile.h"
 

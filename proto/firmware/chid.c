@@ -1,6 +1,6 @@
 /* kefu: computer hardware IDs (CHIDs), as fwupd and Windows derive them from SMBIOS.
  * SPDX-License-Identifier: MIT */
-#include "proto/fw-chid.h"
+#include "proto/firmware/chid.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
 #define KF_PROTO_FW_CHID_H
 
 #include "proto/base/error.h"
-#include "proto/fw-guid.h"
+#include "proto/firmware/guid.h"
 
 #include <stdbool.h>
 

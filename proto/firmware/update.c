@@ -1,8 +1,8 @@
 /* kefu: firmware updates from cabinets or kefu packages, detected by content. SPDX-License-Identifier: MIT */
-#include "proto/fw-update.h"
+#include "proto/firmware/update.h"
 #include "proto/base/base64.h"
-#include "proto/fw-cabinet.h"
-#include "proto/fw-package.h"
+#include "proto/firmware/cabinet.h"
+#include "proto/firmware/package.h"
 #include "proto/package/package.h"
 
 #include <errno.h>
