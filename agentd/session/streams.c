@@ -1,6 +1,6 @@
 /* kefu-agentd: a session's further streams (the screen), admitted and bridged. SPDX-License-Identifier: MIT */
-#include "agentd/streams.h"
-#include "agentd/files.h"
+#include "agentd/session/streams.h"
+#include "agentd/session/files.h"
 #include "agentd/screen.h"
 #include "proto/session/stream-bridge.h"
 #include "proto/session/stream-socket.h"

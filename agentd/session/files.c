@@ -1,6 +1,6 @@
 /* kefu-agentd: one file sent to or fetched from this computer in a session.
  * SPDX-License-Identifier: MIT */
-#include "agentd/files.h"
+#include "agentd/session/files.h"
 #include "proto/session/file-transfer.h"
 #include "proto/base/fs.h"
 

@@ -25,7 +25,7 @@ struct kf_agent_streams_callbacks {
 	/* What happened: "screen-viewer", "screen-viewer-left", "stream-refused". */
 	void (*on_event)(void *user, const char *what, const char *detail);
 	/*
-	 * A file was sent or fetched, or failed (agentd/files.h says what fields
+	 * A file was sent or fetched, or failed (agentd/session/files.h says what fields
 	 * hold); purpose is "files", or "firmware" for an update saved privately.
 	 */
 	void (*on_file)(void *user, const char *purpose, int status, json_t *fields);

@@ -1,5 +1,5 @@
 /* kefu-agentd: the session summary the customer keeps ("no second call"). SPDX-License-Identifier: MIT */
-#include "agentd/summary.h"
+#include "agentd/session/summary.h"
 #include "proto/base/buffer.h"
 #include "proto/base/fs.h"
 

@@ -1,10 +1,10 @@
 /* kefu-agentd: one support session with a technician, from TLS to its end. SPDX-License-Identifier: MIT */
-#include "agentd/session.h"
+#include "agentd/session/session.h"
 #include "agentd/collect.h"
 #include "agentd/firmware-job.h"
 #include "agentd/scan-summary.h"
-#include "agentd/streams.h"
-#include "agentd/summary.h"
+#include "agentd/session/streams.h"
+#include "agentd/session/summary.h"
 #include "proto/base/cli.h"
 #include "proto/session/control.h"
 #include "proto/session/proof.h"

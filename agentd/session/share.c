@@ -3,7 +3,7 @@
 #include "agentd/commands.h"
 #include "agentd/plugin-job.h"
 #include "agentd/policy.h"
-#include "agentd/session.h"
+#include "agentd/session/session.h"
 #include "proto/session/code.h"
 #include "proto/base/line-reader.h"
 #include "proto/base/loop.h"
