@@ -1,6 +1,6 @@
 /* kefu-agentd: one support session with a technician, from TLS to its end. SPDX-License-Identifier: MIT */
 #include "agentd/session/session.h"
-#include "agentd/collect.h"
+#include "agentd/diag/collect.h"
 #include "agentd/firmware-job.h"
 #include "agentd/scan-summary.h"
 #include "agentd/session/streams.h"

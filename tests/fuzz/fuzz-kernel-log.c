@@ -1,6 +1,6 @@
 /* kefu: fuzz target for the kernel-log parser and redaction. SPDX-License-Identifier: MIT */
-#include "agentd/kernel-log.h"
-#include "agentd/redact.h"
+#include "agentd/diag/kernel-log.h"
+#include "agentd/diag/redact.h"
 
 #include <stdint.h>
 #include <stdlib.h>

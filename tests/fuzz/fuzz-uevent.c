@@ -1,5 +1,5 @@
 /* kefu: fuzz target for uevent, text sanitising and ids lookup. SPDX-License-Identifier: MIT */
-#include "agentd/ids.h"
+#include "agentd/diag/ids.h"
 #include "agentd/sysfs.h"
 
 #include <stdint.h>

@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "agentd/ids.h"
-#include "agentd/kernel-log.h"
-#include "agentd/redact.h"
+#include "agentd/diag/ids.h"
+#include "agentd/diag/kernel-log.h"
+#include "agentd/diag/redact.h"
 #include "agentd/sysfs.h"
 
 #include <stdio.h>

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "agentd/driver-status.h"
+#include "agentd/diag/driver-status.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* kefu-agentd: the diagnostics bundle (.tar.zst, manifest, README). SPDX-License-Identifier: MIT */
-#include "agentd/bundle.h"
-#include "agentd/redact.h"
+#include "agentd/diag/bundle.h"
+#include "agentd/diag/redact.h"
 #include "proto/base/buffer.h"
 
 #include <archive.h>

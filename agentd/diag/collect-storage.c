@@ -1,5 +1,5 @@
 /* kefu-agentd collector: disks, mounts and usage, SMART health. SPDX-License-Identifier: MIT */
-#include "agentd/collect.h"
+#include "agentd/diag/collect.h"
 #include "agentd/sysfs.h"
 #include "agentd/tool.h"
 

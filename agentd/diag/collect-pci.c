@@ -1,5 +1,5 @@
 /* kefu-agentd collector: PCI devices, IDs, class, driver, module. SPDX-License-Identifier: MIT */
-#include "agentd/collect.h"
+#include "agentd/diag/collect.h"
 #include "agentd/sysfs.h"
 
 #include <ctype.h>

@@ -1,5 +1,5 @@
 /* kefu-agentd: the diagnostics report (kefu.report/1), summary. SPDX-License-Identifier: MIT */
-#include "agentd/report.h"
+#include "agentd/diag/report.h"
 #include "agentd/sysfs.h"
 
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* kefu-agentd collector: device names from pci.ids and usb.ids. SPDX-License-Identifier: MIT */
-#include "agentd/collect.h"
-#include "agentd/ids.h"
+#include "agentd/diag/collect.h"
+#include "agentd/diag/ids.h"
 #include "agentd/sysfs.h"
 
 #include <limits.h>

@@ -1,5 +1,5 @@
 /* kefu-agentd: consistent pseudonyms for identifying values. SPDX-License-Identifier: MIT */
-#include "agentd/redact.h"
+#include "agentd/diag/redact.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

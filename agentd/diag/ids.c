@@ -1,5 +1,5 @@
 /* kefu-agentd: PCI and USB names from hwdata's pci.ids/usb.ids. SPDX-License-Identifier: MIT */
-#include "agentd/ids.h"
+#include "agentd/diag/ids.h"
 #include "agentd/sysfs.h"
 
 #include <errno.h>

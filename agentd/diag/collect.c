@@ -1,6 +1,6 @@
 /* kefu-agentd: running the collectors and what they share. SPDX-License-Identifier: MIT */
-#include "agentd/collect.h"
-#include "agentd/driver-status.h"
+#include "agentd/diag/collect.h"
+#include "agentd/diag/driver-status.h"
 #include "agentd/sysfs.h"
 
 #include <ctype.h>

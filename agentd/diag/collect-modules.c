@@ -1,5 +1,5 @@
 /* kefu-agentd collector: loaded kernel modules with their versions. SPDX-License-Identifier: MIT */
-#include "agentd/collect.h"
+#include "agentd/diag/collect.h"
 #include "agentd/sysfs.h"
 
 #include <limits.h>

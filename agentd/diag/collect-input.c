@@ -1,5 +1,5 @@
 /* kefu-agentd collector: input devices not behind PCI or USB. SPDX-License-Identifier: MIT */
-#include "agentd/collect.h"
+#include "agentd/diag/collect.h"
 #include "agentd/sysfs.h"
 
 #include <limits.h>

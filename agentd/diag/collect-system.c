@@ -1,5 +1,5 @@
 /* kefu-agentd collector: OS release, kernel, uptime, DMI identity. SPDX-License-Identifier: MIT */
-#include "agentd/collect.h"
+#include "agentd/diag/collect.h"
 #include "agentd/sysfs.h"
 
 #include <stdio.h>

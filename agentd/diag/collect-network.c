@@ -1,5 +1,5 @@
 /* kefu-agentd collector: interfaces, addresses, routes, DNS. SPDX-License-Identifier: MIT */
-#include "agentd/collect.h"
+#include "agentd/diag/collect.h"
 #include "agentd/sysfs.h"
 
 #include <arpa/inet.h>

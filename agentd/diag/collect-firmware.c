@@ -1,5 +1,5 @@
 /* kefu-agentd collector: firmware versions as fwupd sees them. SPDX-License-Identifier: MIT */
-#include "agentd/collect.h"
+#include "agentd/diag/collect.h"
 #include "agentd/tool.h"
 
 #include <stdio.h>

@@ -2,8 +2,8 @@
 #ifndef KF_AGENTD_BUNDLE_H
 #define KF_AGENTD_BUNDLE_H
 
-#include "agentd/collect.h"
-#include "agentd/report.h"
+#include "agentd/diag/collect.h"
+#include "agentd/diag/report.h"
 #include "proto/base/error.h"
 
 #include <stdbool.h>

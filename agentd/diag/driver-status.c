@@ -1,5 +1,5 @@
 /* kefu-agentd: driver-status rules and the problems found. SPDX-License-Identifier: MIT */
-#include "agentd/driver-status.h"
+#include "agentd/diag/driver-status.h"
 
 #include <ctype.h>
 #include <stdarg.h>

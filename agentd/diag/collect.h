@@ -2,8 +2,8 @@
 #ifndef KF_AGENTD_COLLECT_H
 #define KF_AGENTD_COLLECT_H
 
-#include "agentd/kernel-log.h"
-#include "agentd/report.h"
+#include "agentd/diag/kernel-log.h"
+#include "agentd/diag/report.h"
 #include "proto/base/buffer.h"
 #include "proto/base/error.h"
 

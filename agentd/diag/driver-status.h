@@ -2,8 +2,8 @@
 #ifndef KF_AGENTD_DRIVER_STATUS_H
 #define KF_AGENTD_DRIVER_STATUS_H
 
-#include "agentd/kernel-log.h"
-#include "agentd/report.h"
+#include "agentd/diag/kernel-log.h"
+#include "agentd/diag/report.h"
 
 /*
  * The fixed vocabulary, in the report's "status":

@@ -1,8 +1,8 @@
 /* kefu-agentd diag: diagnostics report, summary and bundle. SPDX-License-Identifier: MIT */
-#include "agentd/bundle.h"
-#include "agentd/collect.h"
+#include "agentd/diag/bundle.h"
+#include "agentd/diag/collect.h"
 #include "agentd/commands.h"
-#include "agentd/report.h"
+#include "agentd/diag/report.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,5 +1,5 @@
 /* kefu-agentd: finding device problems in kernel log text. SPDX-License-Identifier: MIT */
-#include "agentd/kernel-log.h"
+#include "agentd/diag/kernel-log.h"
 #include "agentd/sysfs.h"
 
 #include <ctype.h>
