@@ -1,6 +1,6 @@
 /* kefu-agentd: the customer's helper; entry point and command table. SPDX-License-Identifier: MIT */
 #include "agentd/commands.h"
-#include "agentd/plugin-elevate.h"
+#include "agentd/plugins/elevate.h"
 
 #include <stddef.h>
 

@@ -2,7 +2,7 @@
 #include "agentd/session/session.h"
 #include "agentd/diag/collect.h"
 #include "agentd/firmware-job.h"
-#include "agentd/scan-summary.h"
+#include "agentd/plugins/scan-summary.h"
 #include "agentd/session/streams.h"
 #include "agentd/session/summary.h"
 #include "proto/base/cli.h"

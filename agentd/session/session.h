@@ -4,7 +4,7 @@
 
 #include "agentd/audit.h"
 #include "agentd/consent.h"
-#include "agentd/plugin-job.h"
+#include "agentd/plugins/job.h"
 #include "proto/base/error.h"
 #include "proto/session/stream.h"
 #include "proto/session/tls-stream.h"

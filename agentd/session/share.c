@@ -1,7 +1,7 @@
 /* kefu-agentd share: let a technician in through the relay, with a code. SPDX-License-Identifier: MIT */
 #include "agentd/audit.h"
 #include "agentd/commands.h"
-#include "agentd/plugin-job.h"
+#include "agentd/plugins/job.h"
 #include "agentd/policy.h"
 #include "agentd/session/session.h"
 #include "proto/session/code.h"

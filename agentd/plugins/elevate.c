@@ -2,9 +2,9 @@
  * The elevated side trusts no path it is given: it takes ids, finds the plugin in
  * its own places, checks it, and runs the one step from a copy only root can change
  * (diag-plugins/FORMAT.md "Steps that need root"). SPDX-License-Identifier: MIT */
-#include "agentd/plugin-elevate.h"
+#include "agentd/plugins/elevate.h"
 #include "agentd/commands.h"
-#include "agentd/plugins.h"
+#include "agentd/plugins/plugins.h"
 #include "proto/plugin/package.h"
 
 #include <errno.h>

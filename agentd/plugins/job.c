@@ -1,7 +1,7 @@
 /* kefu-agentd: plugins run for a technician, off the session's loop and stoppable at once.
  * SPDX-License-Identifier: MIT */
-#include "agentd/plugin-job.h"
-#include "agentd/plugins.h"
+#include "agentd/plugins/job.h"
+#include "agentd/plugins/plugins.h"
 #include "proto/plugin/step.h"
 
 #include <dirent.h>

@@ -2,10 +2,10 @@
  * SPDX-License-Identifier: MIT */
 #include "agentd/audit.h"
 #include "agentd/commands.h"
-#include "agentd/plugin-elevate.h"
-#include "agentd/plugin-job.h"
-#include "agentd/plugins.h"
-#include "agentd/scan-summary.h"
+#include "agentd/plugins/elevate.h"
+#include "agentd/plugins/job.h"
+#include "agentd/plugins/plugins.h"
+#include "agentd/plugins/scan-summary.h"
 #include "proto/plugin/manifest.h"
 #include "proto/plugin/step.h"
 

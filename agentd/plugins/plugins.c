@@ -1,6 +1,6 @@
 /* kefu-agentd: `plugins install` verifies a signed plugin package and installs it;
  * `plugins list` shows what is installed. SPDX-License-Identifier: MIT */
-#include "agentd/plugins.h"
+#include "agentd/plugins/plugins.h"
 #include "agentd/audit.h"
 #include "agentd/commands.h"
 #include "proto/base/base64.h"

@@ -1,6 +1,6 @@
 /* kefu-agentd: the summary `scan --fix` leaves: what was found, fixed and verified.
  * SPDX-License-Identifier: MIT */
-#include "agentd/scan-summary.h"
+#include "agentd/plugins/scan-summary.h"
 #include "proto/base/buffer.h"
 #include "proto/base/fs.h"
 
