@@ -1,7 +1,7 @@
 /* kefu-agentd: one support session with a technician, from TLS to its end. SPDX-License-Identifier: MIT */
 #include "agentd/session/session.h"
 #include "agentd/diag/collect.h"
-#include "agentd/firmware-job.h"
+#include "agentd/firmware/job.h"
 #include "agentd/plugins/scan-summary.h"
 #include "agentd/session/streams.h"
 #include "agentd/session/summary.h"

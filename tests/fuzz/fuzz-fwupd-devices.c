@@ -1,5 +1,5 @@
 /* kefu: libFuzzer target for fwupd's device list and history JSON. SPDX-License-Identifier: MIT */
-#include "agentd/fw-fwupd.h"
+#include "agentd/firmware/fwupd.h"
 
 #include <stddef.h>
 #include <stdint.h>

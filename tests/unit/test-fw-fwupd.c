@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "agentd/fw-fwupd.h"
+#include "agentd/firmware/fwupd.h"
 
 #include <stdio.h>
 #include <stdlib.h>

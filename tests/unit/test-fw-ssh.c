@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "agentd/fw-ssh.h"
+#include "agentd/firmware/ssh.h"
 
 static void targets_parse(void **state)
 {

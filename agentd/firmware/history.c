@@ -1,5 +1,5 @@
 /* kefu-agentd: the firmware update history, replaced whole on each change. SPDX-License-Identifier: MIT */
-#include "agentd/fw-history.h"
+#include "agentd/firmware/history.h"
 #include "proto/base/fs.h"
 
 #include <errno.h>

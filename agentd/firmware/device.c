@@ -1,5 +1,5 @@
 /* kefu-agentd: the client side of proto/firmware/DEVICE.md: info, write, read back, restart. SPDX-License-Identifier: MIT */
-#include "agentd/fw-device.h"
+#include "agentd/firmware/device.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -1,5 +1,5 @@
 /* kefu-agentd: power supply and boot id for firmware updates, read under a root prefix. SPDX-License-Identifier: MIT */
-#include "agentd/fw-host.h"
+#include "agentd/firmware/host.h"
 #include "agentd/sysfs.h"
 #include "proto/firmware/chid.h"
 

@@ -1,6 +1,6 @@
 /* kefu-agentd: SSH appliances with blocking libssh2: host key check, login, commands, SFTP.
  * SPDX-License-Identifier: MIT */
-#include "agentd/fw-ssh.h"
+#include "agentd/firmware/ssh.h"
 #include "proto/session/ssh-key.h"
 
 #include <errno.h>

@@ -3,7 +3,7 @@
 #ifndef KF_AGENTD_FW_SSH_H
 #define KF_AGENTD_FW_SSH_H
 
-#include "agentd/fw-device.h"
+#include "agentd/firmware/device.h"
 #include "proto/base/error.h"
 
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 /* kefu-agentd: `kefu-agentd firmware ...` run for a technician, its output read line by line.
  * SPDX-License-Identifier: MIT */
-#include "agentd/firmware-job.h"
+#include "agentd/firmware/job.h"
 #include "agentd/commands.h"
 
 #include <signal.h>

@@ -1,6 +1,6 @@
 /* kefu-agentd: fwupd as a firmware backend: its JSON, its tools, its progress lines.
  * SPDX-License-Identifier: MIT */
-#include "agentd/fw-fwupd.h"
+#include "agentd/firmware/fwupd.h"
 #include "agentd/tool.h"
 #include "proto/base/buffer.h"
 
