@@ -1,7 +1,7 @@
 /* kefu-agentd: a session's further streams (the screen), admitted and bridged. SPDX-License-Identifier: MIT */
 #include "agentd/session/streams.h"
 #include "agentd/session/files.h"
-#include "agentd/screen.h"
+#include "agentd/screen/screen.h"
 #include "proto/session/stream-bridge.h"
 #include "proto/session/stream-socket.h"
 #include "proto/session/stream-token.h"

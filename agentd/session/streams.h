@@ -14,7 +14,7 @@
  * for the screen and for files. Each one must speak TLS with the session's technician
  * certificate and then prove it belongs to this session (proto/session/stream-token.h);
  * is_allowed, the consent check, is asked right before the screen flows. A
- * proven screen stream is bridged to the screen server (agentd/screen.h) through
+ * proven screen stream is bridged to the screen server (agentd/screen/screen.h) through
  * a socketpair: nothing on this machine listens.
  */
 struct kf_agent_streams;

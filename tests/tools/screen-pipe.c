@@ -13,7 +13,7 @@
  * "ok COMMAND" once the call has returned: "input on", "input off", "stop",
  * "viewers" (answers "viewers AGENT VIEW"), "quit". EOF on stdin quits.
  */
-#include "agentd/screen.h"
+#include "agentd/screen/screen.h"
 #include "console/view.h"
 #include "proto/session/stream-socket.h"
 

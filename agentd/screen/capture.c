@@ -1,6 +1,6 @@
 /* kefu-agentd: picks the capture backend, or says why none. SPDX-License-Identifier: MIT */
-#include "agentd/capture.h"
-#include "agentd/capture-x11.h"
+#include "agentd/screen/capture.h"
+#include "agentd/screen/capture-x11.h"
 
 #include <stdlib.h>
 #include <string.h>

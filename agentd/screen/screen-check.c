@@ -1,5 +1,5 @@
 /* kefu-agentd screen-check: can this desktop be shared, and how. SPDX-License-Identifier: MIT */
-#include "agentd/capture.h"
+#include "agentd/screen/capture.h"
 #include "agentd/commands.h"
 
 #include <stdio.h>

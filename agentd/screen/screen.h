@@ -5,7 +5,7 @@
 #include "proto/base/error.h"
 
 /*
- * A kf_screen serves the desktop (through agentd/capture.h) with libvncserver
+ * A kf_screen serves the desktop (through agentd/screen/capture.h) with libvncserver
  * on a thread of its own. It opens no port: each viewer is a connected stream
  * socket handed to kf_screen_attach, normally one end of a socketpair whose
  * other end the session bridges into its screen stream.

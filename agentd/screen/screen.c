@@ -1,6 +1,6 @@
 /* kefu-agentd: the screen share, an RFB server that never listens. SPDX-License-Identifier: MIT */
-#include "agentd/screen.h"
-#include "agentd/capture.h"
+#include "agentd/screen/screen.h"
+#include "agentd/screen/capture.h"
 
 #include <errno.h>
 #include <fcntl.h>

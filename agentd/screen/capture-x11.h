@@ -2,7 +2,7 @@
 #ifndef KF_AGENTD_CAPTURE_X11_H
 #define KF_AGENTD_CAPTURE_X11_H
 
-#include "agentd/capture.h"
+#include "agentd/screen/capture.h"
 
 /*
  * Opens the X display named by options->display (or $DISPLAY). Frames come

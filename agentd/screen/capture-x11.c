@@ -1,5 +1,5 @@
 /* kefu-agentd: X11 capture (XShm, XDamage, XFixes, XRandR, XTest). SPDX-License-Identifier: MIT */
-#include "agentd/capture-x11.h"
+#include "agentd/screen/capture-x11.h"
 
 #include <X11/Xatom.h>
 #include <X11/Xlib.h>
