@@ -1,5 +1,5 @@
 /* kefu: libFuzzer target for the view's RFB handshake parsers. SPDX-License-Identifier: MIT */
-#include "console/rfb-handshake.h"
+#include "console/screen/rfb-handshake.h"
 
 #include <stddef.h>
 #include <stdint.h>

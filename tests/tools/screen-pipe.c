@@ -14,7 +14,7 @@
  * "viewers" (answers "viewers AGENT VIEW"), "quit". EOF on stdin quits.
  */
 #include "agentd/screen/screen.h"
-#include "console/view.h"
+#include "console/screen/view.h"
 #include "proto/session/stream-socket.h"
 
 #include <signal.h>

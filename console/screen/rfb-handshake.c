@@ -1,5 +1,5 @@
 /* kefu-console: the RFB handshake messages the view reads. SPDX-License-Identifier: MIT */
-#include "console/rfb-handshake.h"
+#include "console/screen/rfb-handshake.h"
 
 #include "proto/base/error.h"
 

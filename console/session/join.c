@@ -1,9 +1,9 @@
 /* kefu-console join: connect to a customer's computer with the code they read out. SPDX-License-Identifier: MIT */
 #include "console/cases.h"
 #include "console/commands.h"
-#include "console/session.h"
-#include "console/transfer.h"
-#include "console/view.h"
+#include "console/session/session.h"
+#include "console/session/transfer.h"
+#include "console/screen/view.h"
 #include "proto/base/buffer.h"
 #include "proto/session/code.h"
 #include "proto/base/line-reader.h"

@@ -1,6 +1,6 @@
 /* kefu-console: sending a file to the customer's computer and fetching one from it.
  * SPDX-License-Identifier: MIT */
-#include "console/transfer.h"
+#include "console/session/transfer.h"
 #include "proto/session/file-transfer.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* kefu-console: the technician's side of one support session. SPDX-License-Identifier: MIT */
-#include "console/session.h"
+#include "console/session/session.h"
 #include "proto/base/cli.h"
 #include "proto/session/control.h"
 #include "proto/session/proof.h"

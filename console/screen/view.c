@@ -1,6 +1,6 @@
 /* kefu-console: the customer's screen on a loopback port. SPDX-License-Identifier: MIT */
-#include "console/view.h"
-#include "console/rfb-handshake.h"
+#include "console/screen/view.h"
+#include "console/screen/rfb-handshake.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
