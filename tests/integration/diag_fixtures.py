@@ -270,7 +270,7 @@ def diag_json(root, *extra, timeout=60, **kwargs):
 def validate(report):
     """Checks the report against proto/diag/report.schema.json (Debian's python3-jsonschema)."""
     import jsonschema
-    with open(os.path.join(SOURCE_DIR, "proto", "report.schema.json")) as file:
+    with open(os.path.join(SOURCE_DIR, "proto", "diag", "report.schema.json")) as file:
         schema = json.load(file)
     jsonschema.validate(report, schema, cls=jsonschema.Draft202012Validator)
 

@@ -99,6 +99,6 @@ def test_printed_profile_validates_against_the_published_schema(ca, tmp_path):
     host_key = " ".join(open(str(tmp_path / "h.pub")).read().split()[:2])
     profile = json.loads(console("profile", "--dir", ca, "--relay", "relay.example.com",
                                  "--host-key", host_key).stdout)
-    schema = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "proto",
+    schema = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "proto", "session",
                                          "profile.schema.json")))
     jsonschema.validate(profile, schema)
