@@ -11,7 +11,7 @@ import tempfile
 import pytest
 
 from conftest import SOURCE_DIR, program, run
-from test_package import PLUGIN, agent, pack, world  # noqa: F401 (world is a fixture)
+from test_plugins_package import PLUGIN, agent, pack, world  # noqa: F401 (world is a fixture)
 
 CHECK = "switched-off"
 CONF = "etc/" + PLUGIN + ".conf"
