@@ -86,7 +86,7 @@ static void print_entry(json_t *entry)
 		printf("%s\n", event);
 }
 
-int kf_agentd_cmd_audit(int argc, char **argv)
+int kf_agent_cmd_audit(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"json", no_argument, NULL, 'j'},

@@ -8,33 +8,33 @@
 
 /* Each command's table row lives next to its code; main.c lists them. */
 /* scan: runs the applicable diagnostic plugins, repairs with consent (--fix). */
-int kf_agentd_cmd_scan(int argc, char **argv);
+int kf_agent_cmd_scan(int argc, char **argv);
 
 /* diag.c: device and driver diagnostics. */
 #define KF_AGENTD_DIAG_USAGE                                                                       \
 	"[--root DIR] [--json] [--output FILE] [--bundle FILE [--no-redact] [--map FILE]] "        \
 	"[--resolve NAME] [--ids-dir DIR] [--timeout MS]"
 #define KF_AGENTD_DIAG_SUMMARY "device and driver diagnostics: report, summary, redacted bundle"
-int kf_agentd_cmd_diag(int argc, char **argv);
+int kf_agent_cmd_diag(int argc, char **argv);
 
 /* share.c: a support session with a technician through the relay. */
 #define KF_AGENTD_SHARE_USAGE                                                                      \
 	"[--profile FILE] [--relay N] [--code-minutes N] [--policy FILE] [--consent-timeout S] "   \
 	"[--plugins DIR]... [--root DIR] [--firmware-devices DIR]"
 #define KF_AGENTD_SHARE_SUMMARY "let a technician help: show a code, then chat and share"
-int kf_agentd_cmd_share(int argc, char **argv);
+int kf_agent_cmd_share(int argc, char **argv);
 
 /* audit-show.c: the audit log in words or JSON lines. */
 #define KF_AGENTD_AUDIT_USAGE   "[--json] [--session ID] [--file PATH]"
 #define KF_AGENTD_AUDIT_SUMMARY "show what every support session asked for and did"
-int kf_agentd_cmd_audit(int argc, char **argv);
+int kf_agent_cmd_audit(int argc, char **argv);
 
 /* plugins.c: signed plugin packages. */
 #define KF_AGENTD_PLUGINS_USAGE                                                                    \
 	"install [--profile FILE] [--dir DIR] [--downgrade] [--replace] FILE.kefupkg | "           \
 	"list [--dir DIR] [--profile FILE] [--json]"
 #define KF_AGENTD_PLUGINS_SUMMARY "install signed plugin packages from trusted publishers"
-int kf_agentd_cmd_plugins(int argc, char **argv);
+int kf_agent_cmd_plugins(int argc, char **argv);
 
 /* firmware.c: LVFS firmware cabinets onto devices, with preflight checks and consent. */
 #define KF_AGENTD_FIRMWARE_USAGE                                                                   \
@@ -44,7 +44,7 @@ int kf_agentd_cmd_plugins(int argc, char **argv);
 	"--identity KEY] [--restart-timeout S]] [--progress-json]"
 #define KF_AGENTD_FIRMWARE_SUMMARY                                                                 \
 	"list devices, check and install LVFS or kefu firmware (local or over SSH), show history"
-int kf_agentd_cmd_firmware(int argc, char **argv);
+int kf_agent_cmd_firmware(int argc, char **argv);
 
 /* scan.c: the diagnostic plugins, self-service. */
 #define KF_AGENTD_SCAN_USAGE                                                                       \
@@ -52,6 +52,6 @@ int kf_agentd_cmd_firmware(int argc, char **argv);
 	"[--jobs N] [--fix] [--yes] [--json]"
 
 /* screen-check.c: whether and how the desktop can be shared. */
-int kf_agentd_cmd_screen_check(int argc, char **argv);
+int kf_agent_cmd_screen_check(int argc, char **argv);
 
 #endif

@@ -5,18 +5,18 @@
 #include <stddef.h>
 
 static const struct kf_command commands[] = {
-	{"diag", KF_AGENTD_DIAG_USAGE, KF_AGENTD_DIAG_SUMMARY, kf_agentd_cmd_diag},
-	{"share", KF_AGENTD_SHARE_USAGE, KF_AGENTD_SHARE_SUMMARY, kf_agentd_cmd_share},
-	{"audit", KF_AGENTD_AUDIT_USAGE, KF_AGENTD_AUDIT_SUMMARY, kf_agentd_cmd_audit},
-	{"firmware", KF_AGENTD_FIRMWARE_USAGE, KF_AGENTD_FIRMWARE_SUMMARY, kf_agentd_cmd_firmware},
+	{"diag", KF_AGENTD_DIAG_USAGE, KF_AGENTD_DIAG_SUMMARY, kf_agent_cmd_diag},
+	{"share", KF_AGENTD_SHARE_USAGE, KF_AGENTD_SHARE_SUMMARY, kf_agent_cmd_share},
+	{"audit", KF_AGENTD_AUDIT_USAGE, KF_AGENTD_AUDIT_SUMMARY, kf_agent_cmd_audit},
+	{"firmware", KF_AGENTD_FIRMWARE_USAGE, KF_AGENTD_FIRMWARE_SUMMARY, kf_agent_cmd_firmware},
 	{"screen-check", "[--display D] [--monitor N]",
-	 "say whether this desktop can be shared, and how", kf_agentd_cmd_screen_check},
+	 "say whether this desktop can be shared, and how", kf_agent_cmd_screen_check},
 	{"scan", KF_AGENTD_SCAN_USAGE,
-	 "find problems with the diagnostic plugins and offer their fixes", kf_agentd_cmd_scan},
-	{"plugins", KF_AGENTD_PLUGINS_USAGE, KF_AGENTD_PLUGINS_SUMMARY, kf_agentd_cmd_plugins},
+	 "find problems with the diagnostic plugins and offer their fixes", kf_agent_cmd_scan},
+	{"plugins", KF_AGENTD_PLUGINS_USAGE, KF_AGENTD_PLUGINS_SUMMARY, kf_agent_cmd_plugins},
 	/* run by scan --fix through pkexec: one root step of a plugin it checks itself */
 	{KF_AGENTD_PLUGIN_STEP_COMMAND, KF_AGENTD_PLUGIN_STEP_USAGE, NULL,
-	 kf_agentd_cmd_plugin_step},
+	 kf_agent_cmd_plugin_step},
 	{NULL, NULL, NULL, NULL},
 };
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 static const struct kf_command diag_command = {"diag", KF_AGENTD_DIAG_USAGE, KF_AGENTD_DIAG_SUMMARY,
-					       kf_agentd_cmd_diag};
+					       kf_agent_cmd_diag};
 
 /* Writes text to path through a temporary file and a rename: never a half-written file. */
 static int write_atomically(const char *path, const char *text, size_t len)
@@ -39,7 +39,7 @@ static int write_atomically(const char *path, const char *text, size_t len)
 	return KF_OK;
 }
 
-int kf_agentd_cmd_diag(int argc, char **argv)
+int kf_agent_cmd_diag(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"root", required_argument, NULL, 'r'},

@@ -956,7 +956,7 @@ static int show_history(const struct fw_options *o)
 	return KF_EXIT_OK;
 }
 
-int kf_agentd_cmd_firmware(int argc, char **argv)
+int kf_agent_cmd_firmware(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"profile", required_argument, NULL, 'p'},

@@ -157,10 +157,10 @@ static int stage_installed(struct elevated *e, const char *installed)
 	size_t n_trusted = 0;
 	int r;
 
-	if (kf_agentd_plugins_trust(profile_path, &profile, &trusted, &n_trusted, problem,
+	if (kf_agent_plugins_trust(profile_path, &profile, &trusted, &n_trusted, problem,
 				    sizeof(problem)) != KF_OK)
 		return refuse("%s", problem);
-	r = kf_agentd_plugin_stage(installed, e->plugin, trusted, n_trusted, e->stage,
+	r = kf_agent_plugin_stage(installed, e->plugin, trusted, n_trusted, e->stage,
 				   sizeof(e->stage), e->dir, sizeof(e->dir), &err);
 	free(trusted);
 	kf_profile_free(profile);
@@ -187,7 +187,7 @@ static int find_plugin(struct elevated *e)
 		if (pw == NULL || pw->pw_dir[0] != '/')
 			return refuse("user %u has no home folder", (unsigned)e->user);
 		snprintf(base, sizeof(base), "%s/.local/share/kefu/plugins", pw->pw_dir);
-	} else if (kf_agentd_plugins_dir(base, sizeof(base)) == NULL) {
+	} else if (kf_agent_plugins_dir(base, sizeof(base)) == NULL) {
 		return refuse("no HOME or XDG_DATA_HOME to find installed plugins in");
 	}
 	if (snprintf(installed, sizeof(installed), "%s/%s", base, e->plugin) >=
@@ -257,7 +257,7 @@ static int run_checked(struct elevated *e)
 
 		snprintf(e->made_report, sizeof(e->made_report), "/tmp/kefu-step-report-XXXXXX");
 		fd = mkstemp(e->made_report);
-		if (fd < 0 || (close(fd), kf_agentd_plugins_report(e->root, e->made_report)) < 0) {
+		if (fd < 0 || (close(fd), kf_agent_plugins_report(e->root, e->made_report)) < 0) {
 			code = refuse("the diagnostics report of %s failed", e->root);
 			goto out;
 		}
@@ -291,7 +291,7 @@ out:
 	return code;
 }
 
-int kf_agentd_cmd_plugin_step(int argc, char **argv)
+int kf_agent_cmd_plugin_step(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"root", required_argument, NULL, 'r'},
@@ -345,7 +345,7 @@ int kf_agentd_cmd_plugin_step(int argc, char **argv)
 			      SYSTEM_PROFILE);
 	if ((code = find_plugin(&e)) == KF_EXIT_OK)
 		code = run_checked(&e);
-	kf_agentd_plugin_unstage(e.stage);
+	kf_agent_plugin_unstage(e.stage);
 	if (e.made_report[0] != '\0')
 		unlink(e.made_report);
 	return code;
@@ -357,12 +357,12 @@ usage:
 
 /* The unprivileged side. */
 
-bool kf_agentd_elevate_available(void)
+bool kf_agent_elevate_available(void)
 {
 	return access(KF_AGENTD_PKEXEC, X_OK) == 0;
 }
 
-enum kf_elevate_outcome kf_agentd_elevate_step(const char *plugin, const char *check,
+enum kf_elevate_outcome kf_agent_elevate_step(const char *plugin, const char *check,
 					       const char *step,
 					       struct kf_plugin_step_result *result)
 {
@@ -373,7 +373,7 @@ enum kf_elevate_outcome kf_agentd_elevate_step(const char *plugin, const char *c
 	pid_t pid;
 
 	memset(result, 0, sizeof(*result));
-	if (!kf_agentd_elevate_available()) {
+	if (!kf_agent_elevate_available()) {
 		free(answer);
 		return KF_ELEVATE_UNAVAILABLE;
 	}

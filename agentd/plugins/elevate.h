@@ -14,7 +14,7 @@
 #define KF_AGENTD_PLUGIN_STEP_COMMAND "plugin-step"
 #define KF_AGENTD_PLUGIN_STEP_USAGE                                                                \
 	"[--root DIR] [--report FILE] [--profile FILE] PLUGIN CHECK repair-N|verify"
-int kf_agentd_cmd_plugin_step(int argc, char **argv);
+int kf_agent_cmd_plugin_step(int argc, char **argv);
 
 /* How an elevated step went, as the unprivileged side sees it. */
 enum kf_elevate_outcome {
@@ -31,11 +31,11 @@ enum kf_elevate_outcome {
  * *result when it returns KF_ELEVATE_RAN. Only for the live system (root "/"):
  * the elevated side looks the plugin up, checks it and makes its own report.
  */
-enum kf_elevate_outcome kf_agentd_elevate_step(const char *plugin, const char *check,
+enum kf_elevate_outcome kf_agent_elevate_step(const char *plugin, const char *check,
 					       const char *step,
 					       struct kf_plugin_step_result *result);
 
 /* Whether this system has pkexec to ask with. */
-bool kf_agentd_elevate_available(void);
+bool kf_agent_elevate_available(void);
 
 #endif

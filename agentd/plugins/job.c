@@ -32,7 +32,7 @@ void kf_plugin_places_default(struct kf_plugin_places *places, char *buffer, siz
 {
 	memset(places, 0, sizeof(*places));
 	places->folders[places->n_folders++] = KF_AGENTD_SHIPPED_PLUGINS;
-	places->installed = kf_agentd_plugins_dir(buffer, size);
+	places->installed = kf_agent_plugins_dir(buffer, size);
 	if (places->installed != NULL)
 		places->folders[places->n_folders++] = places->installed;
 }
@@ -62,7 +62,7 @@ int kf_plugin_places_each(const struct kf_plugin_places *places, const json_t *r
 			    snprintf(dir, sizeof(dir), "%s/%s", folder, names[i]->d_name) <
 				    (int)sizeof(dir) &&
 			    (!is_installed ||
-			     kf_agentd_plugin_is_trusted(dir, places->trusted, places->n_trusted,
+			     kf_agent_plugin_is_trusted(dir, places->trusted, places->n_trusted,
 							 places->trust_problem, NULL, 0)) &&
 			    kf_plugin_manifest_load(dir, &m, &err) == 0) {
 				if (json_object_get(seen, m->id) == NULL &&
@@ -93,7 +93,7 @@ json_t *kf_plugin_places_skipped(const struct kf_plugin_places *places)
 		if (names[i]->d_name[0] != '.' &&
 		    snprintf(dir, sizeof(dir), "%s/%s", places->installed, names[i]->d_name) <
 			    (int)sizeof(dir) &&
-		    !kf_agentd_plugin_is_trusted(dir, places->trusted, places->n_trusted,
+		    !kf_agent_plugin_is_trusted(dir, places->trusted, places->n_trusted,
 						 places->trust_problem, why, sizeof(why)))
 			json_array_append_new(skipped,
 					      json_pack("{s:s, s:s, s:s}", "plugin",
@@ -163,7 +163,7 @@ static int find_one(const char *dir, const struct kf_plugin_manifest *m, const c
 	 * folder may belong to a user who could otherwise swap a script in between.
 	 */
 	if (geteuid() == 0 && kf_plugin_places_is_installed(places, dir)) {
-		if (kf_agentd_plugin_stage(dir, m->id, places->trusted, places->n_trusted,
+		if (kf_agent_plugin_stage(dir, m->id, places->trusted, places->n_trusted,
 					   job->stage, sizeof(job->stage), job->dir,
 					   sizeof(job->dir), &find->err) != KF_OK)
 			return -1;
@@ -283,7 +283,7 @@ static void work(uv_work_t *work)
 
 static void job_free(struct kf_plugin_job *job)
 {
-	kf_agentd_plugin_unstage(job->stage);
+	kf_agent_plugin_unstage(job->stage);
 	close(job->cancel_pipe[0]);
 	close(job->cancel_pipe[1]);
 	kf_plugin_manifest_free(job->manifest);

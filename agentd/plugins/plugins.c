@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-const char *kf_agentd_plugins_dir(char *buffer, size_t size)
+const char *kf_agent_plugins_dir(char *buffer, size_t size)
 {
 	const char *data = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
 
@@ -34,7 +34,7 @@ const char *kf_agentd_plugins_dir(char *buffer, size_t size)
 	return buffer;
 }
 
-bool kf_agentd_plugin_is_trusted(const char *dir, const struct kf_package_publisher *trusted,
+bool kf_agent_plugin_is_trusted(const char *dir, const struct kf_package_publisher *trusted,
 				 size_t n_trusted, const char *trust_problem, char *why,
 				 size_t why_size)
 {
@@ -65,7 +65,7 @@ bool kf_agentd_plugin_is_trusted(const char *dir, const struct kf_package_publis
 	return false;
 }
 
-int kf_agentd_plugins_trust(const char *path, struct kf_profile **profile,
+int kf_agent_plugins_trust(const char *path, struct kf_profile **profile,
 			    struct kf_package_publisher **trusted, size_t *n_trusted, char *problem,
 			    size_t problem_size)
 {
@@ -88,7 +88,7 @@ int kf_agentd_plugins_trust(const char *path, struct kf_profile **profile,
 	return KF_OK;
 }
 
-int kf_agentd_plugin_stage(const char *dir, const char *id,
+int kf_agent_plugin_stage(const char *dir, const char *id,
 			   const struct kf_package_publisher *trusted, size_t n_trusted,
 			   char *stage, size_t stage_size, char *copy, size_t copy_size,
 			   struct kf_error *err)
@@ -116,7 +116,7 @@ int kf_agentd_plugin_stage(const char *dir, const char *id,
 			r = kf_package_install(pkg, copy, err);
 		}
 		if (r != KF_OK)
-			kf_agentd_plugin_unstage(stage);
+			kf_agent_plugin_unstage(stage);
 	}
 	kf_package_free(pkg);
 	return r;
@@ -129,13 +129,13 @@ static int remove_one(const char *path, const struct stat *st, int type, struct 
 	return type == FTW_DP ? rmdir(path) : unlink(path);
 }
 
-void kf_agentd_plugin_unstage(const char *stage)
+void kf_agent_plugin_unstage(const char *stage)
 {
 	if (stage != NULL && stage[0] != '\0')
 		nftw(stage, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-int kf_agentd_plugins_report(const char *root, const char *path)
+int kf_agent_plugins_report(const char *root, const char *path)
 {
 	int status;
 	pid_t pid = fork();
@@ -242,7 +242,7 @@ static int install(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		goto usage;
-	if (dir == NULL && (dir = kf_agentd_plugins_dir(default_dir, sizeof(default_dir))) == NULL)
+	if (dir == NULL && (dir = kf_agent_plugins_dir(default_dir, sizeof(default_dir))) == NULL)
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "no HOME or XDG_DATA_HOME: give --dir DIR");
 	if (kf_profile_load(profile_path, &profile, &err) != KF_OK ||
 	    kf_plugin_package_trust(profile, &trusted, &n_trusted, &err) != KF_OK) {
@@ -329,11 +329,11 @@ static int list(int argc, char **argv)
 		}
 	}
 	if (dir == NULL &&
-	    (dir = kf_agentd_plugins_dir(default_dir, sizeof(default_dir))) == NULL) {
+	    (dir = kf_agent_plugins_dir(default_dir, sizeof(default_dir))) == NULL) {
 		json_decref(out);
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "no HOME or XDG_DATA_HOME: give --dir DIR");
 	}
-	trust_loaded = kf_agentd_plugins_trust(profile_path, &profile, &trusted, &n_trusted,
+	trust_loaded = kf_agent_plugins_trust(profile_path, &profile, &trusted, &n_trusted,
 					       problem, sizeof(problem)) == KF_OK;
 	n = scandir(dir, &names, NULL, alphasort);
 	for (i = 0; i < n; i++) {
@@ -350,7 +350,7 @@ static int list(int argc, char **argv)
 		}
 		if (kf_package_check_installed(path, &kf_plugin_package_limits, &pkg, &err) ==
 		    KF_OK) {
-			bool runs = kf_agentd_plugin_is_trusted(path, trusted, n_trusted,
+			bool runs = kf_agent_plugin_is_trusted(path, trusted, n_trusted,
 								trust_loaded ? NULL : problem, why,
 								sizeof(why));
 
@@ -388,7 +388,7 @@ static int list(int argc, char **argv)
 	return KF_EXIT_OK;
 }
 
-int kf_agentd_cmd_plugins(int argc, char **argv)
+int kf_agent_cmd_plugins(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "install") == 0)
 		return install(argc - 1, argv + 1);

@@ -21,7 +21,7 @@
  * it: $XDG_DATA_HOME/kefu/plugins, else ~/.local/share/kefu/plugins; NULL when
  * neither variable is an absolute path.
  */
-const char *kf_agentd_plugins_dir(char *buffer, size_t size);
+const char *kf_agent_plugins_dir(char *buffer, size_t size);
 
 /*
  * Whether an installed plugin folder may run now: its kept signature verifies
@@ -29,7 +29,7 @@ const char *kf_agentd_plugins_dir(char *buffer, size_t size);
  * the signed list. Otherwise why (when not NULL) says in plain words why it is
  * not run; trust_problem, when not NULL, is why no publisher is trusted.
  */
-bool kf_agentd_plugin_is_trusted(const char *dir, const struct kf_package_publisher *trusted,
+bool kf_agent_plugin_is_trusted(const char *dir, const struct kf_package_publisher *trusted,
 				 size_t n_trusted, const char *trust_problem, char *why,
 				 size_t why_size);
 
@@ -39,28 +39,28 @@ bool kf_agentd_plugin_is_trusted(const char *dir, const struct kf_package_publis
  * plugins cannot be trusted. *profile and *trusted are the caller's (trusted
  * borrows names from profile).
  */
-int kf_agentd_plugins_trust(const char *path, struct kf_profile **profile,
+int kf_agent_plugins_trust(const char *path, struct kf_profile **profile,
 			    struct kf_package_publisher **trusted, size_t *n_trusted, char *problem,
 			    size_t problem_size);
 
 #define KF_AGENTD_STAGE_SIZE 64
 
 /*
- * For root: checks the installed plugin folder dir like kf_agentd_plugin_is_trusted,
+ * For root: checks the installed plugin folder dir like kf_agent_plugin_is_trusted,
  * then writes the very bytes it checked into a fresh folder only root can enter
  * (stage, under /tmp), so whoever owns dir cannot swap a file between the check
  * and the run. copy receives the plugin folder to run from. The package's id must
- * be id. Remove the stage with kf_agentd_plugin_unstage.
+ * be id. Remove the stage with kf_agent_plugin_unstage.
  */
-int kf_agentd_plugin_stage(const char *dir, const char *id,
+int kf_agent_plugin_stage(const char *dir, const char *id,
 			   const struct kf_package_publisher *trusted, size_t n_trusted,
 			   char *stage, size_t stage_size, char *copy, size_t copy_size,
 			   struct kf_error *err);
 
 /* Removes a stage folder and everything in it; "" is nothing to do. */
-void kf_agentd_plugin_unstage(const char *stage);
+void kf_agent_plugin_unstage(const char *stage);
 
 /* Writes the diagnostics report of root to path with `kefu-agentd diag`; returns 0 or -1. */
-int kf_agentd_plugins_report(const char *root, const char *path);
+int kf_agent_plugins_report(const char *root, const char *path);
 
 #endif

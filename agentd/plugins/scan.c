@@ -84,13 +84,13 @@ static int run_as_root(const struct scan_options *o, const struct scan_item *ite
 	enum kf_elevate_outcome how;
 	char name[32];
 
-	if (!o->is_default_places || strcmp(o->root, "/") != 0 || !kf_agentd_elevate_available())
+	if (!o->is_default_places || strcmp(o->root, "/") != 0 || !kf_agent_elevate_available())
 		return -1;
 	if (strcmp(phase, "verify") == 0)
 		snprintf(name, sizeof(name), "verify");
 	else
 		snprintf(name, sizeof(name), "repair-%zu", index + 1);
-	how = kf_agentd_elevate_step(item->m->id, c->id, name, r);
+	how = kf_agent_elevate_step(item->m->id, c->id, name, r);
 	if (how == KF_ELEVATE_NOT_APPROVED)
 		fprintf(stderr, "%s: pkexec: no administrator approved \"%s\"\n", KF_AGENTD_PROGRAM,
 			c->title);
@@ -118,7 +118,7 @@ static int run_fix_step(const struct scan_options *o, const struct scan_item *it
 static bool may_run_as_root(const struct scan_options *o)
 {
 	return geteuid() == 0 ||
-	       (o->is_default_places && strcmp(o->root, "/") == 0 && kf_agentd_elevate_available());
+	       (o->is_default_places && strcmp(o->root, "/") == 0 && kf_agent_elevate_available());
 }
 
 static void *detect_worker(void *arg)
@@ -412,7 +412,7 @@ static int collect_item(const char *dir, const struct kf_plugin_manifest *m, con
 	 * folder may belong to a user who could otherwise swap a script in between.
 	 */
 	if (geteuid() == 0 && kf_plugin_places_is_installed(&c->o->places, dir)) {
-		if (kf_agentd_plugin_stage(dir, m->id, c->o->places.trusted, c->o->places.n_trusted,
+		if (kf_agent_plugin_stage(dir, m->id, c->o->places.trusted, c->o->places.n_trusted,
 					   item->stage, sizeof(item->stage), item->dir,
 					   sizeof(item->dir), &err) != KF_OK) {
 			fprintf(stderr, "%s: %s is not run: %s\n", KF_AGENTD_PROGRAM, dir,
@@ -423,13 +423,13 @@ static int collect_item(const char *dir, const struct kf_plugin_manifest *m, con
 		return 0;
 	}
 	if (kf_plugin_manifest_load(item->dir, &item->m, &err) != 0) {
-		kf_agentd_plugin_unstage(item->stage);
+		kf_agent_plugin_unstage(item->stage);
 		return 0;
 	}
 	item->device = device != NULL ? strdup(device) : NULL;
 	item->detects = calloc(item->m->n_checks ? item->m->n_checks : 1, sizeof(*item->detects));
 	if (item->detects == NULL) {
-		kf_agentd_plugin_unstage(item->stage);
+		kf_agent_plugin_unstage(item->stage);
 		kf_plugin_manifest_free(item->m);
 		free(item->device);
 		return -1;
@@ -456,7 +456,7 @@ static int scan_run(struct scan_options *o)
 		if (fd < 0)
 			return kf_cli_fail(KF_AGENTD_PROGRAM, "cannot create a temporary report");
 		close(fd);
-		if (kf_agentd_plugins_report(o->root, made) < 0) {
+		if (kf_agent_plugins_report(o->root, made) < 0) {
 			unlink(made);
 			return kf_cli_fail(KF_AGENTD_PROGRAM,
 					   "the diagnostics report failed (try --report FILE)");
@@ -480,7 +480,7 @@ static int scan_run(struct scan_options *o)
 	for (k = 0; k < found.n_items; k++) {
 		if (left >= 0)
 			left += scan_plugin(o, &found.items[k], results);
-		kf_agentd_plugin_unstage(found.items[k].stage);
+		kf_agent_plugin_unstage(found.items[k].stage);
 		kf_plugin_manifest_free(found.items[k].m);
 		free(found.items[k].detects);
 		free(found.items[k].device);
@@ -537,7 +537,7 @@ static int scan_run(struct scan_options *o)
 	return left == 0 ? KF_EXIT_OK : KF_EXIT_FAILURE;
 }
 
-int kf_agentd_cmd_scan(int argc, char **argv)
+int kf_agent_cmd_scan(int argc, char **argv)
 {
 	const char *default_profile = kf_profile_default_path();
 	struct scan_options o = {.root = "/", .jobs = 4, .profile = default_profile};
@@ -573,7 +573,7 @@ int kf_agentd_cmd_scan(int argc, char **argv)
 	if (named == 0) {
 		o.places.folders[o.places.n_folders++] = KF_AGENTD_SHIPPED_PLUGINS;
 		if (o.places.installed == NULL)
-			o.places.installed = kf_agentd_plugins_dir(installed, sizeof(installed));
+			o.places.installed = kf_agent_plugins_dir(installed, sizeof(installed));
 	}
 	o.is_default_places = named == 0 && !packages_given;
 	/* sudo gives root its own home and environment: name this user's places for it. */
@@ -584,7 +584,7 @@ int kf_agentd_cmd_scan(int argc, char **argv)
 		o.places.folders[o.places.n_folders++] = o.places.installed;
 	/* The profile of now, not the one at installation, says whose plugins run. */
 	if (o.places.installed != NULL &&
-	    kf_agentd_plugins_trust(o.profile, &profile, &trusted, &o.places.n_trusted, problem,
+	    kf_agent_plugins_trust(o.profile, &profile, &trusted, &o.places.n_trusted, problem,
 				    sizeof(problem)) != KF_OK)
 		o.places.trust_problem = problem;
 	o.places.trusted = trusted;

@@ -8,9 +8,9 @@
 
 static const struct kf_command screen_check_command = {
 	"screen-check", "[--display D] [--monitor N]",
-	"say whether this desktop can be shared, and how", kf_agentd_cmd_screen_check};
+	"say whether this desktop can be shared, and how", kf_agent_cmd_screen_check};
 
-int kf_agentd_cmd_screen_check(int argc, char **argv)
+int kf_agent_cmd_screen_check(int argc, char **argv)
 {
 	struct kf_capture_options options = {.monitor = -1};
 	for (int i = 1; i < argc; i++) {

@@ -496,7 +496,7 @@ static int connect_relay(struct share *share)
 	return KF_EXIT_OK;
 }
 
-int kf_agentd_cmd_share(int argc, char **argv)
+int kf_agent_cmd_share(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"profile", required_argument, NULL, 'p'},
