@@ -158,10 +158,10 @@ static int stage_installed(struct elevated *e, const char *installed)
 	int r;
 
 	if (kf_agent_plugins_trust(profile_path, &profile, &trusted, &n_trusted, problem,
-				    sizeof(problem)) != KF_OK)
+				   sizeof(problem)) != KF_OK)
 		return refuse("%s", problem);
 	r = kf_agent_plugin_stage(installed, e->plugin, trusted, n_trusted, e->stage,
-				   sizeof(e->stage), e->dir, sizeof(e->dir), &err);
+				  sizeof(e->stage), e->dir, sizeof(e->dir), &err);
 	free(trusted);
 	kf_profile_free(profile);
 	return r == KF_OK ? KF_EXIT_OK : refuse("%s: %s", installed, err.message);
@@ -363,8 +363,8 @@ bool kf_agent_elevate_available(void)
 }
 
 enum kf_elevate_outcome kf_agent_elevate_step(const char *plugin, const char *check,
-					       const char *step,
-					       struct kf_plugin_step_result *result)
+					      const char *step,
+					      struct kf_plugin_step_result *result)
 {
 	char self[PATH_MAX], *answer = malloc(ELEVATED_OUTPUT_MAX + 1);
 	size_t used = 0;

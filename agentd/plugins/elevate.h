@@ -32,8 +32,8 @@ enum kf_elevate_outcome {
  * the elevated side looks the plugin up, checks it and makes its own report.
  */
 enum kf_elevate_outcome kf_agent_elevate_step(const char *plugin, const char *check,
-					       const char *step,
-					       struct kf_plugin_step_result *result);
+					      const char *step,
+					      struct kf_plugin_step_result *result);
 
 /* Whether this system has pkexec to ask with. */
 bool kf_agent_elevate_available(void);

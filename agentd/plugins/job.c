@@ -63,7 +63,7 @@ int kf_plugin_places_each(const struct kf_plugin_places *places, const json_t *r
 				    (int)sizeof(dir) &&
 			    (!is_installed ||
 			     kf_agent_plugin_is_trusted(dir, places->trusted, places->n_trusted,
-							 places->trust_problem, NULL, 0)) &&
+							places->trust_problem, NULL, 0)) &&
 			    kf_plugin_manifest_load(dir, &m, &err) == 0) {
 				if (json_object_get(seen, m->id) == NULL &&
 				    kf_plugin_manifest_applies(m, report, root, &device))
@@ -94,7 +94,7 @@ json_t *kf_plugin_places_skipped(const struct kf_plugin_places *places)
 		    snprintf(dir, sizeof(dir), "%s/%s", places->installed, names[i]->d_name) <
 			    (int)sizeof(dir) &&
 		    !kf_agent_plugin_is_trusted(dir, places->trusted, places->n_trusted,
-						 places->trust_problem, why, sizeof(why)))
+						places->trust_problem, why, sizeof(why)))
 			json_array_append_new(skipped,
 					      json_pack("{s:s, s:s, s:s}", "plugin",
 							names[i]->d_name, "dir", dir, "note", why));
@@ -164,8 +164,8 @@ static int find_one(const char *dir, const struct kf_plugin_manifest *m, const c
 	 */
 	if (geteuid() == 0 && kf_plugin_places_is_installed(places, dir)) {
 		if (kf_agent_plugin_stage(dir, m->id, places->trusted, places->n_trusted,
-					   job->stage, sizeof(job->stage), job->dir,
-					   sizeof(job->dir), &find->err) != KF_OK)
+					  job->stage, sizeof(job->stage), job->dir,
+					  sizeof(job->dir), &find->err) != KF_OK)
 			return -1;
 	} else {
 		snprintf(job->dir, sizeof(job->dir), "%s", dir);

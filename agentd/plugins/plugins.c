@@ -35,8 +35,8 @@ const char *kf_agent_plugins_dir(char *buffer, size_t size)
 }
 
 bool kf_agent_plugin_is_trusted(const char *dir, const struct kf_package_publisher *trusted,
-				 size_t n_trusted, const char *trust_problem, char *why,
-				 size_t why_size)
+				size_t n_trusted, const char *trust_problem, char *why,
+				size_t why_size)
 {
 	static const struct kf_package_publisher none;
 	const char *name = strrchr(dir, '/') != NULL ? strrchr(dir, '/') + 1 : dir;
@@ -66,8 +66,8 @@ bool kf_agent_plugin_is_trusted(const char *dir, const struct kf_package_publish
 }
 
 int kf_agent_plugins_trust(const char *path, struct kf_profile **profile,
-			    struct kf_package_publisher **trusted, size_t *n_trusted, char *problem,
-			    size_t problem_size)
+			   struct kf_package_publisher **trusted, size_t *n_trusted, char *problem,
+			   size_t problem_size)
 {
 	struct kf_error err;
 	int r;
@@ -89,9 +89,8 @@ int kf_agent_plugins_trust(const char *path, struct kf_profile **profile,
 }
 
 int kf_agent_plugin_stage(const char *dir, const char *id,
-			   const struct kf_package_publisher *trusted, size_t n_trusted,
-			   char *stage, size_t stage_size, char *copy, size_t copy_size,
-			   struct kf_error *err)
+			  const struct kf_package_publisher *trusted, size_t n_trusted, char *stage,
+			  size_t stage_size, char *copy, size_t copy_size, struct kf_error *err)
 {
 	struct kf_package *pkg = NULL;
 	enum kf_package_reason reason;
@@ -328,13 +327,12 @@ static int list(int argc, char **argv)
 			return KF_EXIT_USAGE;
 		}
 	}
-	if (dir == NULL &&
-	    (dir = kf_agent_plugins_dir(default_dir, sizeof(default_dir))) == NULL) {
+	if (dir == NULL && (dir = kf_agent_plugins_dir(default_dir, sizeof(default_dir))) == NULL) {
 		json_decref(out);
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "no HOME or XDG_DATA_HOME: give --dir DIR");
 	}
-	trust_loaded = kf_agent_plugins_trust(profile_path, &profile, &trusted, &n_trusted,
-					       problem, sizeof(problem)) == KF_OK;
+	trust_loaded = kf_agent_plugins_trust(profile_path, &profile, &trusted, &n_trusted, problem,
+					      sizeof(problem)) == KF_OK;
 	n = scandir(dir, &names, NULL, alphasort);
 	for (i = 0; i < n; i++) {
 		char path[PATH_MAX];
@@ -351,8 +349,8 @@ static int list(int argc, char **argv)
 		if (kf_package_check_installed(path, &kf_plugin_package_limits, &pkg, &err) ==
 		    KF_OK) {
 			bool runs = kf_agent_plugin_is_trusted(path, trusted, n_trusted,
-								trust_loaded ? NULL : problem, why,
-								sizeof(why));
+							       trust_loaded ? NULL : problem, why,
+							       sizeof(why));
 
 			entry = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "plugin", pkg->id,
 					  "version", pkg->version, "publisher", pkg->publisher,

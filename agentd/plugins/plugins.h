@@ -30,8 +30,8 @@ const char *kf_agent_plugins_dir(char *buffer, size_t size);
  * not run; trust_problem, when not NULL, is why no publisher is trusted.
  */
 bool kf_agent_plugin_is_trusted(const char *dir, const struct kf_package_publisher *trusted,
-				 size_t n_trusted, const char *trust_problem, char *why,
-				 size_t why_size);
+				size_t n_trusted, const char *trust_problem, char *why,
+				size_t why_size);
 
 /*
  * Loads the support profile at path and its plugin publishers. On failure
@@ -40,8 +40,8 @@ bool kf_agent_plugin_is_trusted(const char *dir, const struct kf_package_publish
  * borrows names from profile).
  */
 int kf_agent_plugins_trust(const char *path, struct kf_profile **profile,
-			    struct kf_package_publisher **trusted, size_t *n_trusted, char *problem,
-			    size_t problem_size);
+			   struct kf_package_publisher **trusted, size_t *n_trusted, char *problem,
+			   size_t problem_size);
 
 #define KF_AGENTD_STAGE_SIZE 64
 
@@ -53,9 +53,8 @@ int kf_agent_plugins_trust(const char *path, struct kf_profile **profile,
  * be id. Remove the stage with kf_agent_plugin_unstage.
  */
 int kf_agent_plugin_stage(const char *dir, const char *id,
-			   const struct kf_package_publisher *trusted, size_t n_trusted,
-			   char *stage, size_t stage_size, char *copy, size_t copy_size,
-			   struct kf_error *err);
+			  const struct kf_package_publisher *trusted, size_t n_trusted, char *stage,
+			  size_t stage_size, char *copy, size_t copy_size, struct kf_error *err);
 
 /* Removes a stage folder and everything in it; "" is nothing to do. */
 void kf_agent_plugin_unstage(const char *stage);

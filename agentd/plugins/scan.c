@@ -413,8 +413,8 @@ static int collect_item(const char *dir, const struct kf_plugin_manifest *m, con
 	 */
 	if (geteuid() == 0 && kf_plugin_places_is_installed(&c->o->places, dir)) {
 		if (kf_agent_plugin_stage(dir, m->id, c->o->places.trusted, c->o->places.n_trusted,
-					   item->stage, sizeof(item->stage), item->dir,
-					   sizeof(item->dir), &err) != KF_OK) {
+					  item->stage, sizeof(item->stage), item->dir,
+					  sizeof(item->dir), &err) != KF_OK) {
 			fprintf(stderr, "%s: %s is not run: %s\n", KF_AGENTD_PROGRAM, dir,
 				err.message);
 			return 0;
@@ -585,7 +585,7 @@ int kf_agent_cmd_scan(int argc, char **argv)
 	/* The profile of now, not the one at installation, says whose plugins run. */
 	if (o.places.installed != NULL &&
 	    kf_agent_plugins_trust(o.profile, &profile, &trusted, &o.places.n_trusted, problem,
-				    sizeof(problem)) != KF_OK)
+				   sizeof(problem)) != KF_OK)
 		o.places.trust_problem = problem;
 	o.places.trusted = trusted;
 	code = scan_run(&o);
