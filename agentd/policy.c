@@ -10,46 +10,26 @@
 
 #define POLICY_MAX_SIZE (64 * 1024)
 
-static const struct {
-	const char *name;
-	const char *plain;
-} capabilities[KF_CAP_COUNT] = {
-	[KF_CAP_VIEW] = {"view", "see your screen"},
-	[KF_CAP_CONTROL] = {"control", "use your keyboard, mouse and clipboard"},
-	[KF_CAP_DIAGNOSE] = {"diagnose",
-			     "collect a report about your computer's devices and drivers, and run "
-			     "checks that change nothing"},
-	[KF_CAP_REPAIR] = {"repair",
-			   "run repairs that change settings or software on your computer"},
-	[KF_CAP_FIRMWARE] = {"firmware", "update the firmware inside your devices"},
-	[KF_CAP_FILES] = {"files", "send files to your computer or fetch files from it"},
+/* What each grant lets the technician do, in the customer's words. */
+static const char *const plain_words[KF_CAP_COUNT] = {
+	[KF_CAP_VIEW] = "see your screen",
+	[KF_CAP_CONTROL] = "use your keyboard, mouse and clipboard",
+	[KF_CAP_DIAGNOSE] = "collect a report about your computer's devices and drivers, and run "
+			    "checks that change nothing",
+	[KF_CAP_REPAIR] = "run repairs that change settings or software on your computer",
+	[KF_CAP_FIRMWARE] = "update the firmware inside your devices",
+	[KF_CAP_FILES] = "send files to your computer or fetch files from it",
 };
-
-const char *kf_capability_name(enum kf_capability capability)
-{
-	return capability < KF_CAP_COUNT ? capabilities[capability].name : "unknown";
-}
 
 const char *kf_capability_plain(enum kf_capability capability)
 {
-	return capability < KF_CAP_COUNT ? capabilities[capability].plain : "unknown";
-}
-
-int kf_capability_parse(const char *name, enum kf_capability *capability)
-{
-	for (int i = 0; i < KF_CAP_COUNT; i++) {
-		if (strcmp(name, capabilities[i].name) == 0) {
-			*capability = (enum kf_capability)i;
-			return KF_OK;
-		}
-	}
-	return KF_ERR_INVALID;
+	return capability >= 0 && capability < KF_CAP_COUNT ? plain_words[capability] : "unknown";
 }
 
 enum kf_policy_rule kf_policy_rule_for(const struct kf_policy *policy,
 				       enum kf_capability capability)
 {
-	if (policy == NULL || capability >= KF_CAP_COUNT)
+	if (policy == NULL || capability < 0 || capability >= KF_CAP_COUNT)
 		return KF_POLICY_ASK;
 	return policy->rules[capability];
 }

@@ -3,27 +3,14 @@
 #define KF_AGENTD_POLICY_H
 
 #include "proto/base/error.h"
+#include "proto/session/messages.h"
 
 #include <stddef.h>
 
-enum kf_capability {
-	KF_CAP_VIEW,     /* see the screen */
-	KF_CAP_CONTROL,  /* keyboard, mouse, clipboard */
-	KF_CAP_DIAGNOSE, /* collect reports, run detect steps */
-	KF_CAP_REPAIR,   /* run repair steps */
-	KF_CAP_FIRMWARE, /* update firmware */
-	KF_CAP_FILES,    /* send or fetch files */
-	KF_CAP_COUNT,
-};
-
-/* "view", "control", ... */
-const char *kf_capability_name(enum kf_capability capability);
+/* The capabilities and their names are the protocol's (proto/session/messages.h). */
 
 /* What granting it lets the technician do, in words for the customer. */
 const char *kf_capability_plain(enum kf_capability capability);
-
-/* Parses a capability name; KF_ERR_INVALID for anything else. */
-int kf_capability_parse(const char *name, enum kf_capability *capability);
 
 enum kf_policy_rule {
 	KF_POLICY_ASK,   /* the customer decides (the default) */

@@ -651,29 +651,12 @@ static int refuse_without(struct kf_agent_session *session, const struct kf_msg 
 	return 1;
 }
 
-/* The report in parts that fit control messages, answered to request re. */
-#define REPORT_PART_SIZE (48 * 1024)
-
-static void send_report(struct kf_agent_session *session, uint32_t re, const char *text)
-{
-	size_t len = strlen(text), parts = len / REPORT_PART_SIZE + 1;
-
-	for (size_t i = 0; i < parts; i++) {
-		size_t start = i * REPORT_PART_SIZE;
-		size_t size = len - start < REPORT_PART_SIZE ? len - start : REPORT_PART_SIZE;
-		json_t *body = json_pack("{s:I, s:I, s:s%}", "part", (json_int_t)i + 1, "parts",
-					 (json_int_t)parts, "data", text + start, size);
-
-		kf_control_send(session->core.control, "diag.report", re, body, NULL, NULL);
-		json_decref(body);
-	}
-}
-
 static void run_diagnostics(struct kf_agent_session *session, const struct kf_msg *msg)
 {
 	struct kf_collect_ctx ctx;
-	json_t *problems;
-	char *text;
+	struct kf_error err;
+	json_t *problems, *body;
+	int r;
 
 	if (refuse_without(session, msg, KF_CAP_DIAGNOSE))
 		return;
@@ -689,16 +672,20 @@ static void run_diagnostics(struct kf_agent_session *session, const struct kf_ms
 		return;
 	}
 	kf_collect_all(&ctx);
-	text = kf_report_dump(ctx.report);
 	problems = json_object_get(ctx.report->root, "problems");
-	if (text != NULL)
-		send_report(session, msg->id, text);
-	else
-		kf_control_send_error(session->core.control, msg->id, "failed",
-				      "the report could not be written", NULL);
+	/* However large, the report is one message; the control channel cuts it into parts. */
+	body = json_pack("{s:O}", "report", ctx.report->root);
+	r = body != NULL ? kf_control_send(session->core.control, "diag.report", msg->id, body,
+					   NULL, &err)
+			 : kf_error_set(&err, KF_ERR_NOMEM, "out of memory for the report");
+	json_decref(body);
+	if (r != KF_OK)
+		kf_control_send_error(session->core.control, msg->id,
+				      r == KF_ERR_TOO_LARGE ? "too-large" : "failed", err.message,
+				      NULL);
 	audit(session, "action-finish",
 	      json_pack("{s:s, s:s, s:I}", "action", "diagnostics report", "result",
-			text != NULL ? "ok" : "failed", "problems",
+			r == KF_OK ? "ok" : "failed", "problems",
 			(json_int_t)json_array_size(problems)));
 	kf_summary_note(session->summary, "action",
 			"The technician collected a diagnostics report");
@@ -711,7 +698,6 @@ static void run_diagnostics(struct kf_agent_session *session, const struct kf_ms
 	}
 	if (json_array_size(problems) == 0)
 		kf_summary_note(session->summary, "finding", "The diagnostics found no problem");
-	free(text);
 	kf_collect_ctx_release(&ctx);
 	kf_report_free(ctx.report);
 }
@@ -1008,7 +994,8 @@ static void on_handshake(struct kf_stream *tls, const struct kf_error *err, void
 		goto out;
 	}
 	if (kf_tls_stream_peer_identity(tls, &session->technician, &failure) != KF_OK ||
-	    kf_control_new(tls, &callbacks, session, &session->core.control, &failure) != KF_OK ||
+	    kf_control_new(tls, KF_PARTY_AGENT, &callbacks, session, &session->core.control,
+			   &failure) != KF_OK ||
 	    kf_proof_agent_start(&session->core.proof, session->core.control, tls,
 				 session->core.secret, session->technician.fingerprint,
 				 &failure) != KF_OK) {

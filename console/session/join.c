@@ -52,7 +52,6 @@ struct join {
 	int is_awaiting_advice; /* the next typed line is the closing advice */
 	/* The diagnostics report arriving in parts. */
 	uint32_t report_id;
-	struct kf_buf report;
 	char *report_file;
 	/* The case history's record of this session. */
 	json_t *journal;
@@ -350,7 +349,6 @@ static void request_report(struct join *join, const char *file)
 
 	free(join->report_file);
 	join->report_file = *file != '\0' ? strdup(file) : NULL;
-	kf_buf_reset(&join->report);
 	if (kf_console_session_send(join->session, "diag.request", NULL, &id, &err) != KF_OK) {
 		report(join, "error", NULL, "Could not ask for the report: %s", err.message);
 		return;
@@ -871,14 +869,12 @@ static void run_command(struct join *join, char *line)
 }
 
 /* Sums up a report for the technician, or saves it whole. */
-static void report_arrived(struct join *join)
+static void report_arrived(struct join *join, json_t *root)
 {
-	json_t *root, *problems, *devices;
-	json_error_t error;
+	json_t *problems, *devices;
 
-	root = json_loadb((const char *)join->report.data, join->report.len, 0, &error);
-	if (root == NULL) {
-		report(join, "error", NULL, "The report arrived damaged: %s", error.text);
+	if (!json_is_object(root)) {
+		report(join, "error", NULL, "The report arrived without its content");
 		return;
 	}
 	problems = json_object_get(root, "problems");
@@ -910,7 +906,6 @@ static void report_arrived(struct join *join)
 		if (summary != NULL && !join->is_json)
 			report(join, "problem", NULL, "  problem: %s", summary);
 	}
-	json_decref(root);
 }
 
 static void on_message(struct kf_console_session *session, const struct kf_msg *msg, void *user)
@@ -944,24 +939,9 @@ static void on_message(struct kf_console_session *session, const struct kf_msg *
 		       capability ? capability : "?");
 		json_decref(fields);
 	} else if (strcmp(msg->type, "diag.report") == 0 && msg->re == join->report_id) {
-		json_t *data = json_object_get(msg->body, "data");
-		json_int_t part = json_integer_value(json_object_get(msg->body, "part"));
-		json_int_t parts = json_integer_value(json_object_get(msg->body, "parts"));
-
-		/* A report is at most 64 parts of 48 KiB; anything else is refused. */
-		if (!json_is_string(data) || parts < 1 || parts > 64 || part < 1 || part > parts ||
-		    join->report.len + json_string_length(data) > 64u * 48 * 1024) {
-			report(join, "error", NULL, "The report arrived damaged");
-			join->report_id = 0;
-			answered(join, msg->re);
-			return;
-		}
-		kf_buf_append(&join->report, json_string_value(data), json_string_length(data));
-		if (part == parts) {
-			report_arrived(join);
-			join->report_id = 0;
-			answered(join, msg->re);
-		}
+		report_arrived(join, json_object_get(msg->body, "report"));
+		join->report_id = 0;
+		answered(join, msg->re);
 	} else if (strncmp(msg->type, "firmware.", 9) == 0) {
 		firmware_message(join, msg);
 	} else if (strcmp(msg->type, "plugins.list") == 0) {
@@ -1257,7 +1237,6 @@ out:
 	kf_profile_free(join.profile);
 	free(join.script);
 	free(join.report_file);
-	kf_buf_free(&join.report);
 	json_decref(join.journal);
 	return code;
 }

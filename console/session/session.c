@@ -195,8 +195,8 @@ static void on_handshake(struct kf_stream *tls, const struct kf_error *err, void
 	if (err != NULL) {
 		ended(session, err->code, err->message);
 	} else if (kf_tls_stream_local_identity(tls, &session->own, &failure) != KF_OK ||
-		   kf_control_new(tls, &callbacks, session, &session->core.control, &failure) !=
-			   KF_OK) {
+		   kf_control_new(tls, KF_PARTY_CONSOLE, &callbacks, session,
+				  &session->core.control, &failure) != KF_OK) {
 		ended(session, failure.code, failure.message);
 	} else {
 		session->state = STATE_PROOF;

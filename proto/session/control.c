@@ -1,6 +1,7 @@
 /* kefu: the control channel: framed JSON messages over a kf_stream. SPDX-License-Identifier: MIT */
 #include "proto/session/control.h"
 #include "proto/session/frame.h"
+#include "proto/session/parts.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,8 @@ struct kf_control {
 	struct kf_control_callbacks callbacks;
 	void *user;
 	struct kf_frame_decoder *decoder;
+	enum kf_msg_party self, peer;
+	struct kf_parts_assembly assembly; /* a large body on its way in */
 	uint32_t next_id;
 	int bad_messages;
 	int is_closed; /* on_closed fired */
@@ -21,6 +24,7 @@ static void control_destroy(struct kf_control *control)
 {
 	kf_stream_close(control->stream);
 	kf_frame_decoder_free(control->decoder);
+	kf_parts_reset(&control->assembly);
 	free(control);
 }
 
@@ -33,10 +37,37 @@ static void closed(struct kf_control *control, int status, const struct kf_error
 		control->callbacks.on_closed(control, status, err, control->user);
 }
 
+/* Answers a message that cannot be handled; a peer that keeps sending them is cut off. */
+static void refuse(struct kf_control *control, const struct kf_msg *msg, const struct kf_error *why)
+{
+	struct kf_buf reply = {0};
+	struct kf_error err;
+
+	/*
+	 * Replies are always well-formed, so two kefu peers cannot answer each
+	 * other's errors forever; a hostile peer is cut off below.
+	 */
+	if (kf_msg_encode_error_for(&reply, ++control->next_id, msg, why, NULL) == KF_OK)
+		kf_stream_write(control->stream, reply.data, reply.len, NULL);
+	kf_buf_free(&reply);
+	if (++control->bad_messages > KF_CONTROL_MAX_BAD_MESSAGES) {
+		kf_error_set(&err, KF_ERR_INVALID,
+			     "the other side keeps sending messages that make no sense");
+		closed(control, KF_ERR_INVALID, &err);
+	}
+}
+
+static void deliver(struct kf_control *control, const struct kf_msg *msg)
+{
+	if (control->callbacks.on_message != NULL)
+		control->callbacks.on_message(control, msg, control->user);
+}
+
 static void handle_frame(struct kf_control *control, const struct kf_frame *frame)
 {
 	struct kf_error err;
-	struct kf_msg msg;
+	struct kf_msg msg, whole;
+	int r;
 
 	if (frame->type != KF_FRAME_CONTROL) {
 		kf_error_set(&err, KF_ERR_INVALID,
@@ -46,25 +77,36 @@ static void handle_frame(struct kf_control *control, const struct kf_frame *fram
 		return;
 	}
 	if (kf_msg_decode(frame->payload, frame->length, &msg, &err) != KF_OK) {
-		struct kf_buf reply = {0};
-
-		/*
-		 * Replies are always well-formed, so two kefu peers cannot answer each
-		 * other's errors forever; a hostile peer is cut off below.
-		 */
-		if (kf_msg_encode_error_for(&reply, ++control->next_id, &msg, &err, NULL) == KF_OK)
-			kf_stream_write(control->stream, reply.data, reply.len, NULL);
-		kf_buf_free(&reply);
+		refuse(control, &msg, &err);
 		kf_msg_clear(&msg);
-		if (++control->bad_messages > KF_CONTROL_MAX_BAD_MESSAGES) {
-			kf_error_set(&err, KF_ERR_INVALID,
-				     "the other side keeps sending messages that make no sense");
-			closed(control, KF_ERR_INVALID, &err);
-		}
 		return;
 	}
-	if (control->callbacks.on_message != NULL)
-		control->callbacks.on_message(control, &msg, control->user);
+	if (!(msg.row->sender & control->peer)) {
+		kf_error_set(&err, KF_ERR_INVALID, "'%s' is not a message the %s sends", msg.type,
+			     control->peer == KF_PARTY_AGENT ? "customer's helper" : "console");
+		msg.error_code = KF_MSG_ERROR_UNEXPECTED;
+		refuse(control, &msg, &err);
+	} else if (msg.row->type == KF_MSG_PART) {
+		r = kf_parts_feed(&control->assembly, control->peer, &msg, &whole, &err);
+		if (r < 0)
+			refuse(control, &whole, &err);
+		else if (r == 1)
+			deliver(control, &whole);
+		kf_msg_clear(&whole);
+	} else {
+		if (kf_parts_is_open(&control->assembly)) {
+			/* Parts are sent back to back; anything between them abandons the body. */
+			kf_error_set(&err, KF_ERR_INVALID,
+				     "a '%s' body stopped after part %u of %u",
+				     control->assembly.row->name, control->assembly.received,
+				     control->assembly.parts);
+			kf_parts_reset(&control->assembly);
+			whole = (struct kf_msg){.error_code = KF_MSG_ERROR_BAD_MESSAGE};
+			refuse(control, &whole, &err);
+		}
+		if (!control->is_closed)
+			deliver(control, &msg);
+	}
 	kf_msg_clear(&msg);
 }
 
@@ -111,8 +153,9 @@ static void on_end(struct kf_stream *stream, int status, const struct kf_error *
 		control_destroy(control);
 }
 
-int kf_control_new(struct kf_stream *stream, const struct kf_control_callbacks *callbacks,
-		   void *user, struct kf_control **out, struct kf_error *err)
+int kf_control_new(struct kf_stream *stream, enum kf_msg_party self,
+		   const struct kf_control_callbacks *callbacks, void *user,
+		   struct kf_control **out, struct kf_error *err)
 {
 	struct kf_control *control = calloc(1, sizeof(*control));
 
@@ -123,6 +166,8 @@ int kf_control_new(struct kf_stream *stream, const struct kf_control_callbacks *
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory for the control channel");
 	}
 	control->stream = stream;
+	control->self = self;
+	control->peer = self == KF_PARTY_AGENT ? KF_PARTY_CONSOLE : KF_PARTY_AGENT;
 	control->callbacks = *callbacks;
 	control->user = user;
 	stream->on_read = on_read;
@@ -136,18 +181,21 @@ int kf_control_new(struct kf_stream *stream, const struct kf_control_callbacks *
 int kf_control_send(struct kf_control *control, const char *type, uint32_t re, json_t *body,
 		    uint32_t *id, struct kf_error *err)
 {
+	const struct kf_msg_row *row = kf_msg_row_find(type);
 	struct kf_buf out = {0};
-	uint32_t new_id = ++control->next_id;
 	int r;
 
 	if (control->is_closed)
 		return kf_error_set(err, KF_ERR_CLOSED, "the session has ended");
-	r = kf_msg_encode(&out, type, new_id, re, body, err);
+	if (row == NULL || !(row->sender & control->self))
+		return kf_error_set(err, KF_ERR_INVALID, "this side does not send '%s' messages",
+				    type);
+	r = kf_parts_encode(&out, type, &control->next_id, re, body, err);
 	if (r == KF_OK)
 		r = kf_stream_write(control->stream, out.data, out.len, err);
 	kf_buf_free(&out);
 	if (r == KF_OK && id != NULL)
-		*id = new_id;
+		*id = control->next_id;
 	return r;
 }
 

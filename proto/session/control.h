@@ -4,6 +4,7 @@
 
 #include "proto/base/error.h"
 #include "proto/session/message.h"
+#include "proto/session/messages.h"
 #include "proto/session/stream.h"
 
 #include <jansson.h>
@@ -32,13 +33,20 @@ struct kf_control_callbacks {
 #define KF_CONTROL_MAX_BAD_MESSAGES 8
 
 /*
- * Takes over stream (freeing the control closes it) and its callbacks. The caller
- * owns *control and releases it with kf_control_free().
+ * Takes over stream (freeing the control closes it) and its callbacks; self is
+ * this side's party, so that messages the other side may not send (the
+ * message table's sender column) are answered "unexpected" and never handed
+ * on. The caller owns *control and releases it with kf_control_free().
  */
-int kf_control_new(struct kf_stream *stream, const struct kf_control_callbacks *callbacks,
-		   void *user, struct kf_control **control, struct kf_error *err);
+int kf_control_new(struct kf_stream *stream, enum kf_msg_party self,
+		   const struct kf_control_callbacks *callbacks, void *user,
+		   struct kf_control **control, struct kf_error *err);
 
-/* Sends a message; returns its id in *id when id is not NULL. body is borrowed. */
+/*
+ * Sends a message, in parts when its row allows a large body and it does not
+ * fit one frame; returns its id (the last part's) in *id when id is not NULL.
+ * body is borrowed.
+ */
 int kf_control_send(struct kf_control *control, const char *type, uint32_t re, json_t *body,
 		    uint32_t *id, struct kf_error *err);
 

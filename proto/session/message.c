@@ -2,54 +2,10 @@
 #include "proto/session/message.h"
 #include "proto/base/json-fields.h"
 #include "proto/session/frame.h"
+#include "proto/session/messages.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/*
- * The message types of protocol version 1, one row each; proto/session/PROTOCOL.md
- * describes their bodies. A type missing here is answered with "unknown-type".
- */
-static const char *const known_types[] = {
-	"hello", /* each side's version, software and capabilities */
-	"ping",  /* liveness and round-trip time */
-	"pong",  /* the answer to ping */
-	"chat",  /* a line of text between customer and technician */
-	"end",   /* an orderly end of the session, with a reason */
-	"error", /* the answer to a message that could not be handled */
-	/* Session set-up: the SPAKE2 proof of the code's secret (proto/session/proof.h). */
-	"proof.share",   /* agent: its share */
-	"proof.reply",   /* console: its share and confirmation */
-	"proof.confirm", /* agent: its confirmation */
-	/* Consent (agentd/consent.h): the console asks, the customer decides. */
-	"consent.request", /* console: asks for a capability */
-	"consent.answer",  /* agent: granted or denied, and by whom */
-	"consent.revoked", /* agent: a grant ended */
-	"consent.release", /* console: gives a grant back */
-	/* Diagnostics under the diagnose grant. */
-	"diag.request", /* console: asks for the diagnostics report */
-	"diag.report",  /* agent: one part of the report */
-	/* Plugins: listing and checks under diagnose, repairs under repair. */
-	"plugins.request", /* console: asks what applies */
-	"plugins.list",    /* agent: the applicable plugins and the customer's last scan */
-	"plugin.run",      /* console: runs a plugin's detect steps */
-	"plugin.repair",   /* console: detect, then repair and verify what is broken */
-	"plugin.started",  /* agent: the run began */
-	"plugin.result",   /* agent: each check's state and steps */
-	/* Firmware under the firmware grant; updates travel on a "firmware" stream. */
-	"firmware.list",     /* console: asks which devices kefu can update */
-	"firmware.devices",  /* agent: what `kefu-agentd firmware list --json` printed */
-	"firmware.progress", /* agent: a phase, a percent, or a line of the update */
-	"firmware.result",   /* agent: the update's end: ok and the command's exit code */
-};
-
-int kf_msg_type_is_known(const char *type)
-{
-	for (size_t i = 0; i < sizeof(known_types) / sizeof(known_types[0]); i++)
-		if (strcmp(type, known_types[i]) == 0)
-			return 1;
-	return 0;
-}
 
 void kf_msg_clear(struct kf_msg *msg)
 {
@@ -59,6 +15,8 @@ void kf_msg_clear(struct kf_msg *msg)
 
 struct limit_walk {
 	size_t values;
+	size_t max_values;
+	size_t max_string;
 	struct kf_error *err;
 };
 
@@ -73,17 +31,17 @@ static int check_limits(json_t *value, int depth, struct limit_walk *walk)
 	if (depth > KF_MSG_MAX_DEPTH)
 		return kf_error_set(walk->err, KF_ERR_TOO_LARGE,
 				    "message nests deeper than %d levels", KF_MSG_MAX_DEPTH);
-	if (++walk->values > KF_MSG_MAX_VALUES)
-		return kf_error_set(walk->err, KF_ERR_TOO_LARGE, "message has more than %d values",
-				    KF_MSG_MAX_VALUES);
+	if (++walk->values > walk->max_values)
+		return kf_error_set(walk->err, KF_ERR_TOO_LARGE, "message has more than %zu values",
+				    walk->max_values);
 	switch (json_typeof(value)) {
 	case JSON_OBJECT:
 		json_object_foreach(value, key, member)
 		{
-			if (strlen(key) > KF_MSG_MAX_STRING)
+			if (strlen(key) > walk->max_string)
 				return kf_error_set(walk->err, KF_ERR_TOO_LARGE,
-						    "message has a key longer than %d bytes",
-						    KF_MSG_MAX_STRING);
+						    "message has a key longer than %zu bytes",
+						    walk->max_string);
 			if ((r = check_limits(member, depth + 1, walk)) != KF_OK)
 				return r;
 		}
@@ -96,10 +54,10 @@ static int check_limits(json_t *value, int depth, struct limit_walk *walk)
 		}
 		break;
 	case JSON_STRING:
-		if (json_string_length(value) > KF_MSG_MAX_STRING)
+		if (json_string_length(value) > walk->max_string)
 			return kf_error_set(walk->err, KF_ERR_TOO_LARGE,
-					    "message has a string longer than %d bytes",
-					    KF_MSG_MAX_STRING);
+					    "message has a string longer than %zu bytes",
+					    walk->max_string);
 		break;
 	default:
 		break;
@@ -129,7 +87,8 @@ static int read_id(json_t *root, const char *name, uint32_t *out, struct kf_erro
 
 int kf_msg_decode(const uint8_t *data, size_t len, struct kf_msg *msg, struct kf_error *err)
 {
-	struct limit_walk walk = {0, err};
+	struct limit_walk walk = {0, KF_MSG_MAX_VALUES, KF_MSG_MAX_STRING, err};
+	const struct kf_msg_row *row;
 	json_error_t json_error;
 	static const char *const envelope_fields[] = {"v", "type", "id", "re", "body", NULL};
 	json_t *root, *version, *type, *body;
@@ -194,13 +153,14 @@ int kf_msg_decode(const uint8_t *data, size_t len, struct kf_msg *msg, struct kf
 				 "message type is empty or longer than %d bytes", KF_MSG_TYPE_MAX);
 		goto out;
 	}
-	if (!kf_msg_type_is_known(json_string_value(type))) {
+	if ((row = kf_msg_row_find(json_string_value(type))) == NULL) {
 		msg->error_code = KF_MSG_ERROR_UNKNOWN_TYPE;
 		r = kf_error_set(err, KF_ERR_UNSUPPORTED, "unknown message type '%s'",
 				 json_string_value(type));
 		goto out;
 	}
 	memcpy(msg->type, json_string_value(type), json_string_length(type) + 1);
+	msg->row = row;
 	body = json_object_get(root, "body");
 	if (body != NULL && !json_is_object(body)) {
 		r = kf_error_set(err, KF_ERR_INVALID, "message field 'body' is not an object");
@@ -218,6 +178,36 @@ out:
 			r == KF_ERR_TOO_LARGE ? KF_MSG_ERROR_TOO_LARGE : KF_MSG_ERROR_BAD_MESSAGE;
 	json_decref(root);
 	return r;
+}
+
+int kf_msg_decode_body(const struct kf_msg_row *row, const char *text, size_t len, json_t **body,
+		       struct kf_error *err)
+{
+	struct limit_walk walk = {0, row->max_values, row->max_string, err};
+	json_error_t json_error;
+	json_t *root;
+	int r;
+
+	*body = NULL;
+	if (len > row->max_body)
+		return kf_error_set(err, KF_ERR_TOO_LARGE,
+				    "a '%s' body of %zu bytes is over %zu bytes", row->name, len,
+				    row->max_body);
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &json_error);
+	if (root == NULL)
+		return kf_error_set(err, KF_ERR_INVALID, "a '%s' body is not valid JSON: %s",
+				    row->name, json_error.text);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return kf_error_set(err, KF_ERR_INVALID, "a '%s' body is not an object", row->name);
+	}
+	/* The body sits at the envelope's second level, as in a single message. */
+	if ((r = check_limits(root, 2, &walk)) != KF_OK) {
+		json_decref(root);
+		return r;
+	}
+	*body = root;
+	return KF_OK;
 }
 
 int kf_msg_encode(struct kf_buf *out, const char *type, uint32_t id, uint32_t re, json_t *body,

@@ -27,12 +27,16 @@
 #define KF_MSG_ERROR_TOO_LARGE           "too-large"
 #define KF_MSG_ERROR_UNKNOWN_TYPE        "unknown-type"
 #define KF_MSG_ERROR_UNSUPPORTED_VERSION "unsupported-version"
+#define KF_MSG_ERROR_UNEXPECTED          "unexpected" /* a type this side does not take now */
+
+struct kf_msg_row;
 
 struct kf_msg {
 	int version;
 	char type[KF_MSG_TYPE_MAX + 1];
-	uint32_t id;  /* 0 when the message had no usable id */
-	uint32_t re;  /* the id this message answers, or 0 */
+	const struct kf_msg_row *row; /* the type's row in the message table (messages.h) */
+	uint32_t id;                  /* 0 when the message had no usable id */
+	uint32_t re;                  /* the id this message answers, or 0 */
 	json_t *body; /* owned by the message; an object, never NULL after a successful decode */
 	/* After a failed decode: the error code to answer with (KF_MSG_ERROR_*). */
 	const char *error_code;
@@ -70,7 +74,14 @@ int kf_msg_encode_error(struct kf_buf *out, uint32_t id, uint32_t re, const char
 int kf_msg_encode_error_for(struct kf_buf *out, uint32_t id, const struct kf_msg *failed,
 			    const struct kf_error *decode_error, struct kf_error *err);
 
-/* True when type is one of the message types of this protocol version. */
+/*
+ * Decodes the JSON text of a body of row's type with the row's limits: an
+ * object, no duplicate keys, at most 16 levels, max_values and max_string.
+ */
+int kf_msg_decode_body(const struct kf_msg_row *row, const char *text, size_t len, json_t **body,
+		       struct kf_error *err);
+
+/* True when type is one of the message types of this protocol version (messages.h). */
 int kf_msg_type_is_known(const char *type);
 
 #endif
