@@ -5,9 +5,8 @@
 #include <string.h>
 
 static const char *const capability_names[KF_CAP_COUNT] = {
-	[KF_CAP_VIEW] = "view",         [KF_CAP_CONTROL] = "control",
-	[KF_CAP_DIAGNOSE] = "diagnose", [KF_CAP_REPAIR] = "repair",
-	[KF_CAP_FIRMWARE] = "firmware", [KF_CAP_FILES] = "files",
+	[KF_CAP_VIEW] = "view",     [KF_CAP_CONTROL] = "control",   [KF_CAP_DIAGNOSE] = "diagnose",
+	[KF_CAP_REPAIR] = "repair", [KF_CAP_FIRMWARE] = "firmware", [KF_CAP_FILES] = "files",
 };
 
 const char *kf_capability_name(enum kf_capability capability)
@@ -15,7 +14,7 @@ const char *kf_capability_name(enum kf_capability capability)
 	if (capability == KF_CAP_NONE)
 		return "none";
 	return capability >= 0 && capability < KF_CAP_COUNT ? capability_names[capability]
-							     : "unknown";
+							    : "unknown";
 }
 
 int kf_capability_parse(const char *name, enum kf_capability *capability)

@@ -53,7 +53,8 @@ int kf_parts_encode(struct kf_buf *out, const char *type, uint32_t *next_id, uin
 					  (json_int_t)part + 1, "parts", (json_int_t)parts, "data",
 					  text + offset, size);
 
-		if (piece == NULL || (re != 0 && json_object_set_new(piece, "re", json_integer(re))))
+		if (piece == NULL ||
+		    (re != 0 && json_object_set_new(piece, "re", json_integer(re))))
 			r = kf_error_set(err, KF_ERR_NOMEM, "out of memory for a '%s' message",
 					 type);
 		else
@@ -76,8 +77,7 @@ void kf_parts_reset(struct kf_parts_assembly *assembly)
 	memset(assembly, 0, sizeof(*assembly));
 }
 
-static int refuse(struct kf_parts_assembly *assembly, struct kf_msg *out, const char *code,
-		  int r)
+static int refuse(struct kf_parts_assembly *assembly, struct kf_msg *out, const char *code, int r)
 {
 	kf_parts_reset(assembly);
 	out->error_code = code;
@@ -116,8 +116,8 @@ int kf_parts_feed(struct kf_parts_assembly *assembly, enum kf_msg_party party,
 	if (parts < 1 || (size_t)parts > row->max_body / (KF_PARTS_DATA - 3) + 1)
 		return refuse(assembly, out, KF_MSG_ERROR_TOO_LARGE,
 			      kf_error_set(err, KF_ERR_TOO_LARGE,
-					   "a '%s' body in %lld parts is over its limit",
-					   row->name, (long long)parts));
+					   "a '%s' body in %lld parts is over its limit", row->name,
+					   (long long)parts));
 	if (number == 1 && !kf_parts_is_open(assembly)) {
 		assembly->row = row;
 		assembly->parts = (unsigned)parts;
@@ -134,9 +134,8 @@ int kf_parts_feed(struct kf_parts_assembly *assembly, enum kf_msg_party party,
 	if (json_string_length(data) > KF_PARTS_DATA ||
 	    assembly->text.len + json_string_length(data) > row->max_body)
 		return refuse(assembly, out, KF_MSG_ERROR_TOO_LARGE,
-			      kf_error_set(err, KF_ERR_TOO_LARGE,
-					   "a '%s' body is over %zu bytes", row->name,
-					   row->max_body));
+			      kf_error_set(err, KF_ERR_TOO_LARGE, "a '%s' body is over %zu bytes",
+					   row->name, row->max_body));
 	if (kf_buf_append(&assembly->text, json_string_value(data), json_string_length(data)) !=
 	    KF_OK)
 		return refuse(assembly, out, KF_MSG_ERROR_TOO_LARGE,
