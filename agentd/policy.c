@@ -14,8 +14,8 @@
 static const char *const plain_words[KF_CAP_COUNT] = {
 	[KF_CAP_VIEW] = "see your screen",
 	[KF_CAP_CONTROL] = "use your keyboard, mouse and clipboard",
-	[KF_CAP_DIAGNOSE] = "collect a report about your computer's devices and drivers, and run "
-			    "checks that change nothing",
+	[KF_CAP_DIAGNOSE] = ("collect a report about your computer's devices and drivers, and run "
+			     "checks that change nothing"),
 	[KF_CAP_REPAIR] = "run repairs that change settings or software on your computer",
 	[KF_CAP_FIRMWARE] = "update the firmware inside your devices",
 	[KF_CAP_FILES] = "send files to your computer or fetch files from it",
