@@ -94,7 +94,7 @@ int kf_package_key_decode(const char *base64, uint8_t key[KF_PACKAGE_KEY_SIZE])
 	uint8_t raw[KF_PACKAGE_KEY_SIZE + 3];
 
 	if (kf_base64_decode(base64, strlen(base64), raw, sizeof(raw)) != KF_PACKAGE_KEY_SIZE)
-		return -1;
+		return KF_ERR_INVALID;
 	memcpy(key, raw, KF_PACKAGE_KEY_SIZE);
-	return 0;
+	return KF_OK;
 }

@@ -187,24 +187,25 @@ static bool is_package_id(const char *s)
 	return true;
 }
 
+/* Decodes 64 lower-case hex digits: KF_OK or KF_ERR_INVALID. */
 static int hex_decode32(const char *hex, uint8_t out[32])
 {
 	size_t i;
 
 	if (strlen(hex) != 64)
-		return -1;
+		return KF_ERR_INVALID;
 	for (i = 0; i < 64; i++) {
 		char c = hex[i];
 		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 
 		if (v < 0)
-			return -1;
+			return KF_ERR_INVALID;
 		if (i % 2 == 0)
 			out[i / 2] = (uint8_t)(v << 4);
 		else
 			out[i / 2] |= (uint8_t)v;
 	}
-	return 0;
+	return KF_OK;
 }
 
 static int compare_files(const void *a, const void *b)
