@@ -1,5 +1,6 @@
 /* kefu: lines from standard input (a terminal, a pipe or a file) on a libuv loop. SPDX-License-Identifier: MIT */
 #include "proto/base/line-reader.h"
+#include "proto/base/guard.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,7 @@ struct kf_line_reader {
 	int fd;
 	int is_file;
 	int is_eof;
-	int is_freed;
-	int depth;
+	struct kf_guard guard; /* defers destroying it while on_line or on_eof runs */
 	struct kf_line_reader_callbacks callbacks;
 	void *user;
 	char line[KF_LINE_MAX + 1];
@@ -48,13 +48,13 @@ static void emit_eof(struct kf_line_reader *reader)
 		reader->line_len = 0;
 		reader->callbacks.on_line(reader, reader->line, reader->user);
 	}
-	if (!reader->is_freed && reader->callbacks.on_eof != NULL)
+	if (!kf_guard_is_freed(&reader->guard) && reader->callbacks.on_eof != NULL)
 		reader->callbacks.on_eof(reader, reader->user);
 }
 
 static void take_bytes(struct kf_line_reader *reader, const char *data, size_t len)
 {
-	for (size_t i = 0; i < len && !reader->is_freed; i++) {
+	for (size_t i = 0; i < len && !kf_guard_is_freed(&reader->guard); i++) {
 		if (data[i] == '\n') {
 			reader->line[reader->line_len] = '\0';
 			if (reader->line_len > 0 && reader->line[reader->line_len - 1] == '\r')
@@ -81,14 +81,14 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
 	struct kf_line_reader *reader = stream->data;
 
-	reader->depth++;
+	kf_guard_enter(&reader->guard);
 	if (n > 0)
 		take_bytes(reader, buf->base, (size_t)n);
 	else if (n < 0) {
 		uv_read_stop(stream);
 		emit_eof(reader);
 	}
-	if (--reader->depth == 0 && reader->is_freed)
+	if (kf_guard_leave(&reader->guard))
 		reader_destroy(reader);
 }
 
@@ -97,14 +97,14 @@ static void on_file_idle(uv_idle_t *idle)
 	struct kf_line_reader *reader = idle->data;
 	ssize_t n = read(reader->fd, reader->read_buffer, sizeof(reader->read_buffer));
 
-	reader->depth++;
+	kf_guard_enter(&reader->guard);
 	if (n > 0) {
 		take_bytes(reader, reader->read_buffer, (size_t)n);
 	} else {
 		uv_idle_stop(idle);
 		emit_eof(reader);
 	}
-	if (--reader->depth == 0 && reader->is_freed)
+	if (kf_guard_leave(&reader->guard))
 		reader_destroy(reader);
 }
 
@@ -152,9 +152,6 @@ int kf_line_reader_new(uv_loop_t *loop, int fd, const struct kf_line_reader_call
 
 void kf_line_reader_free(struct kf_line_reader *reader)
 {
-	if (reader == NULL || reader->is_freed)
-		return;
-	reader->is_freed = 1;
-	if (reader->depth == 0)
+	if (reader != NULL && kf_guard_free(&reader->guard))
 		reader_destroy(reader);
 }

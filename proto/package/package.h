@@ -194,7 +194,8 @@ int kf_package_key_load(const char *path, EVP_PKEY **key, struct kf_error *err);
 /* The base64 of the raw public key, as support profiles list it; the caller frees it. */
 char *kf_package_key_public_base64(EVP_PKEY *key);
 
-/* Decodes a base64 raw Ed25519 public key; returns 0 or -1. */
+/* Decodes a base64 raw Ed25519 public key: KF_OK, or KF_ERR_INVALID when it is not 32 bytes of
+ * base64 (callers say which key, so there is no err). */
 int kf_package_key_decode(const char *base64, uint8_t key[KF_PACKAGE_KEY_SIZE]);
 
 #endif
