@@ -60,9 +60,9 @@ static void capability_names_round_trip(void **state)
 
 	(void)state;
 	for (int i = 0; i < KF_CAP_COUNT; i++) {
-		assert_int_equal(kf_capability_parse(kf_capability_name((enum kf_capability)i),
-						     &capability),
-				 KF_OK);
+		assert_int_equal(
+			kf_capability_parse(kf_capability_name((enum kf_capability)i), &capability),
+			KF_OK);
 		assert_int_equal(capability, i);
 	}
 	assert_string_equal(kf_capability_name(KF_CAP_NONE), "none");
@@ -126,9 +126,9 @@ static size_t decode_frames(const struct kf_buf *out, struct kf_msg *msgs, size_
 		if (r == 1) {
 			assert_true(frame.length <= KF_MSG_MAX_SIZE);
 			assert_true(count < max);
-			assert_int_equal(kf_msg_decode(frame.payload, frame.length, &msgs[count],
-						       &err),
-					 KF_OK);
+			assert_int_equal(
+				kf_msg_decode(frame.payload, frame.length, &msgs[count], &err),
+				KF_OK);
 			count++;
 		}
 	}
@@ -144,7 +144,8 @@ static json_t *large_body(size_t size, const char *filler)
 
 	for (size_t i = 0, total = 0; total < size; i++) {
 		/* Each entry's JSON is the text plus about 40 bytes of keys and numbers. */
-		total += (size_t)snprintf(text, sizeof(text), "%s device %zu %s", filler, i, filler) +
+		total += (size_t)snprintf(text, sizeof(text), "%s device %zu %s", filler, i,
+					  filler) +
 			 40;
 		json_array_append_new(devices, json_pack("{s:I, s:s, s:s}", "index", (json_int_t)i,
 							 "name", text, "driver", "e1000e"));
@@ -238,8 +239,7 @@ static void large_body_of_a_small_type_is_refused_by_the_sender(void **state)
 	(void)state;
 	assert_int_equal(kf_parts_encode(&out, "chat", &next_id, 0, body, &err), KF_ERR_TOO_LARGE);
 	assert_int_equal(out.len, 0);
-	assert_int_equal(kf_parts_encode(&out, "no.such", &next_id, 0, body, &err),
-			 KF_ERR_INVALID);
+	assert_int_equal(kf_parts_encode(&out, "no.such", &next_id, 0, body, &err), KF_ERR_INVALID);
 	json_decref(body);
 }
 
@@ -280,11 +280,10 @@ static void parts_from_the_wrong_side_or_of_small_types_are_refused(void **state
 
 	(void)state;
 	/* A console must not push a report to the agent, nor parts of a small type. */
-	assert_true(feed_forged(&assembly, KF_PARTY_CONSOLE, "diag.report", 1, 2, "{", &code) <
-		    0);
+	assert_true(feed_forged(&assembly, KF_PARTY_CONSOLE, "diag.report", 1, 2, "{", &code) < 0);
 	assert_string_equal(code, KF_MSG_ERROR_BAD_MESSAGE);
-	assert_true(feed_forged(&assembly, KF_PARTY_CONSOLE, "consent.request", 1, 2, "{",
-				&code) < 0);
+	assert_true(feed_forged(&assembly, KF_PARTY_CONSOLE, "consent.request", 1, 2, "{", &code) <
+		    0);
 	assert_true(feed_forged(&assembly, KF_PARTY_AGENT, "chat", 1, 2, "{", &code) < 0);
 	assert_true(feed_forged(&assembly, KF_PARTY_AGENT, "part", 1, 2, "{", &code) < 0);
 	assert_true(feed_forged(&assembly, KF_PARTY_AGENT, "nope", 1, 2, "{", &code) < 0);
@@ -307,8 +306,7 @@ static void parts_out_of_order_or_changing_count_are_refused(void **state)
 	assert_true(feed_forged(&assembly, KF_PARTY_AGENT, "diag.report", 2, 4, "}", &code) < 0);
 	assert_int_equal(feed_forged(&assembly, KF_PARTY_AGENT, "diag.report", 1, 2, "{", &code),
 			 0);
-	assert_true(feed_forged(&assembly, KF_PARTY_AGENT, "plugin.result", 2, 2, "}", &code) <
-		    0);
+	assert_true(feed_forged(&assembly, KF_PARTY_AGENT, "plugin.result", 2, 2, "}", &code) < 0);
 	assert_false(kf_parts_is_open(&assembly));
 	kf_parts_reset(&assembly);
 }
@@ -358,8 +356,8 @@ static void joined_text_must_be_one_object_within_the_row_limits(void **state)
 	assert_true(feed_forged(&assembly, KF_PARTY_AGENT, "diag.report", 1, 1, "[1,2]", &code) <
 		    0);
 	assert_string_equal(code, KF_MSG_ERROR_BAD_MESSAGE);
-	assert_true(feed_forged(&assembly, KF_PARTY_AGENT, "diag.report", 1, 1,
-				"{\"a\":1,\"a\":2}", &code) < 0);
+	assert_true(feed_forged(&assembly, KF_PARTY_AGENT, "diag.report", 1, 1, "{\"a\":1,\"a\":2}",
+				&code) < 0);
 	assert_true(feed_forged(&assembly, KF_PARTY_AGENT, "diag.report", 1, 1, "{\"a\":", &code) <
 		    0);
 	/* 17 levels with the envelope's two: deeper than any single message may nest. */
@@ -368,12 +366,10 @@ static void joined_text_must_be_one_object_within_the_row_limits(void **state)
 	assert_string_equal(code, KF_MSG_ERROR_TOO_LARGE);
 }
 
-
 static void count_handled(void *user, const struct kf_msg *msg)
 {
 	(void)msg;
 	*(int *)user += 1;
-
 }
 
 static void dispatch_runs_the_registered_handler_only(void **state)
