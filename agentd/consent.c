@@ -1,5 +1,6 @@
 /* kefu-agentd: the customer's consent, one capability at a time. SPDX-License-Identifier: MIT */
 #include "agentd/consent.h"
+#include "proto/base/guard.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +22,7 @@ struct kf_consent {
 	int is_granted[KF_CAP_COUNT];
 	struct pending pending[KF_CAP_COUNT];
 	int open_timers;
-	int depth;
-	int is_freed;
+	struct kf_guard guard; /* defers destroying it while an event callback runs */
 };
 
 const char *kf_consent_source_name(enum kf_consent_source source)
@@ -60,7 +60,7 @@ static void destroy(struct kf_consent *consent)
 
 static void leave(struct kf_consent *consent)
 {
-	if (--consent->depth == 0 && consent->is_freed)
+	if (kf_guard_leave(&consent->guard))
 		destroy(consent);
 }
 
@@ -83,7 +83,7 @@ static void on_timeout(uv_timer_t *timer)
 	struct pending *pending = timer->data;
 	struct kf_consent *consent = pending->consent;
 
-	consent->depth++;
+	kf_guard_enter(&consent->guard);
 	if (pending->is_waiting)
 		decide(consent, pending->capability, 0, KF_CONSENT_BY_TIMEOUT);
 	leave(consent);
@@ -126,7 +126,7 @@ int kf_consent_request(struct kf_consent *consent, enum kf_capability capability
 				    kf_capability_name(capability));
 	pending->is_waiting = 1;
 	pending->request_id = request_id;
-	consent->depth++;
+	kf_guard_enter(&consent->guard);
 	rule = kf_policy_rule_for(consent->policy, capability);
 	if (consent->is_granted[capability])
 		decide(consent, capability, 1, KF_CONSENT_BY_CUSTOMER);
@@ -148,7 +148,7 @@ int kf_consent_answer(struct kf_consent *consent, enum kf_capability capability,
 {
 	if (capability >= KF_CAP_COUNT || !consent->pending[capability].is_waiting)
 		return kf_error_set(err, KF_ERR_STATE, "nothing waits for an answer");
-	consent->depth++;
+	kf_guard_enter(&consent->guard);
 	decide(consent, capability, is_granted, KF_CONSENT_BY_CUSTOMER);
 	leave(consent);
 	return KF_OK;
@@ -159,7 +159,7 @@ void kf_consent_revoke(struct kf_consent *consent, enum kf_capability capability
 {
 	if (capability >= KF_CAP_COUNT)
 		return;
-	consent->depth++;
+	kf_guard_enter(&consent->guard);
 	if (consent->pending[capability].is_waiting)
 		decide(consent, capability, 0, source);
 	if (consent->is_granted[capability]) {
@@ -173,16 +173,16 @@ void kf_consent_revoke(struct kf_consent *consent, enum kf_capability capability
 
 void kf_consent_revoke_all(struct kf_consent *consent, enum kf_consent_source source)
 {
-	consent->depth++;
-	for (int i = 0; i < KF_CAP_COUNT && !consent->is_freed; i++)
+	kf_guard_enter(&consent->guard);
+	for (int i = 0; i < KF_CAP_COUNT && !kf_guard_is_freed(&consent->guard); i++)
 		kf_consent_revoke(consent, (enum kf_capability)i, source);
 	leave(consent);
 }
 
 int kf_consent_check(const struct kf_consent *consent, enum kf_capability capability)
 {
-	return consent != NULL && capability < KF_CAP_COUNT && !consent->is_freed &&
-	       consent->is_granted[capability];
+	return consent != NULL && capability < KF_CAP_COUNT &&
+	       !kf_guard_is_freed(&consent->guard) && consent->is_granted[capability];
 }
 
 int kf_consent_is_pending(const struct kf_consent *consent, enum kf_capability capability)
@@ -208,13 +208,12 @@ void kf_consent_describe(const struct kf_consent *consent, char *out, size_t siz
 
 void kf_consent_free(struct kf_consent *consent)
 {
-	if (consent == NULL || consent->is_freed)
+	if (consent == NULL || kf_guard_is_freed(&consent->guard))
 		return;
-	consent->is_freed = 1;
 	for (int i = 0; i < KF_CAP_COUNT; i++) {
 		consent->is_granted[i] = 0;
 		uv_timer_stop(&consent->pending[i].timer);
 	}
-	if (consent->depth == 0)
+	if (kf_guard_free(&consent->guard))
 		destroy(consent);
 }

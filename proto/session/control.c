@@ -1,5 +1,6 @@
 /* kefu: the control channel: framed JSON messages over a kf_stream. SPDX-License-Identifier: MIT */
 #include "proto/session/control.h"
+#include "proto/base/guard.h"
 #include "proto/session/frame.h"
 #include "proto/session/parts.h"
 
@@ -16,8 +17,7 @@ struct kf_control {
 	uint32_t next_id;
 	int bad_messages;
 	int is_closed; /* on_closed fired */
-	int is_freed;
-	int depth;
+	struct kf_guard guard;
 };
 
 static void control_destroy(struct kf_control *control)
@@ -30,7 +30,7 @@ static void control_destroy(struct kf_control *control)
 
 static void closed(struct kf_control *control, int status, const struct kf_error *err)
 {
-	if (control->is_closed || control->is_freed)
+	if (control->is_closed || kf_guard_is_freed(&control->guard))
 		return;
 	control->is_closed = 1;
 	if (control->callbacks.on_closed != NULL)
@@ -119,8 +119,8 @@ static void on_read(struct kf_stream *stream, const uint8_t *data, size_t len, v
 	int r;
 
 	(void)stream;
-	control->depth++;
-	while (len > 0 && !control->is_closed && !control->is_freed) {
+	kf_guard_enter(&control->guard);
+	while (len > 0 && !control->is_closed && !kf_guard_is_freed(&control->guard)) {
 		r = kf_frame_decoder_feed(control->decoder, data, len, &consumed, &frame, &err);
 		if (r < 0) {
 			closed(control, r, &err);
@@ -131,7 +131,7 @@ static void on_read(struct kf_stream *stream, const uint8_t *data, size_t len, v
 		if (r == 1)
 			handle_frame(control, &frame);
 	}
-	if (--control->depth == 0 && control->is_freed)
+	if (kf_guard_leave(&control->guard))
 		control_destroy(control);
 }
 
@@ -141,7 +141,7 @@ static void on_end(struct kf_stream *stream, int status, const struct kf_error *
 	struct kf_error cut;
 
 	(void)stream;
-	control->depth++;
+	kf_guard_enter(&control->guard);
 	if (status == KF_OK && kf_frame_decoder_is_partial(control->decoder)) {
 		kf_error_set(&cut, KF_ERR_CLOSED,
 			     "the other side stopped in the middle of a message");
@@ -149,7 +149,7 @@ static void on_end(struct kf_stream *stream, int status, const struct kf_error *
 	} else {
 		closed(control, status, err);
 	}
-	if (--control->depth == 0 && control->is_freed)
+	if (kf_guard_leave(&control->guard))
 		control_destroy(control);
 }
 
@@ -224,9 +224,6 @@ void kf_control_shutdown(struct kf_control *control)
 
 void kf_control_free(struct kf_control *control)
 {
-	if (control == NULL || control->is_freed)
-		return;
-	control->is_freed = 1;
-	if (control->depth == 0)
+	if (control != NULL && kf_guard_free(&control->guard))
 		control_destroy(control);
 }
