@@ -31,8 +31,8 @@ static void fwupd_close(void *state)
 }
 
 /* A device fwupd manages and the cabinet is for, as a kefu device for the checks. */
-static int fwupd_describe(void *state, const struct kf_fw_update *update,
-			  struct kf_fw_device **out, struct kf_error *err)
+static int fwupd_describe(void *state, const struct kf_fw_update *update, struct kf_fw_device **out,
+			  struct kf_error *err)
 {
 	struct fwupd_backend *fwupd = state;
 	struct kf_fwupd_device *devices = NULL;

@@ -41,8 +41,8 @@ static int kefu_list(void *state, struct kf_fw_listing *listing, struct kf_error
 				 &listing->unreachable, err);
 }
 
-static int kefu_describe(void *state, const struct kf_fw_update *update,
-			 struct kf_fw_device **out, struct kf_error *err)
+static int kefu_describe(void *state, const struct kf_fw_update *update, struct kf_fw_device **out,
+			 struct kf_error *err)
 {
 	const struct kefu_backend *kefu = state;
 	const struct kf_fw_metainfo *metainfo = update->metainfo;
@@ -86,8 +86,8 @@ static int kefu_describe(void *state, const struct kf_fw_update *update,
 }
 
 /* Writes and reads back; the device keeps running its old image until restart(). */
-static enum kf_fw_installed kefu_install(void *state, const struct kf_fw_install *job,
-					 char *detail, size_t size)
+static enum kf_fw_installed kefu_install(void *state, const struct kf_fw_install *job, char *detail,
+					 size_t size)
 {
 	const struct kf_fw_update *update = job->update;
 	struct kf_error err;
@@ -120,8 +120,8 @@ static enum kf_fw_installed kefu_install(void *state, const struct kf_fw_install
 }
 
 /* Asks for the restart, then waits for the device to answer with a new boot id. */
-static int kefu_restart(void *state, const struct kf_fw_device *device,
-			struct kf_fw_device **out, struct kf_error *err)
+static int kefu_restart(void *state, const struct kf_fw_device *device, struct kf_fw_device **out,
+			struct kf_error *err)
 {
 	struct timespec pause = {0, 100 * 1000 * 1000};
 	int r;

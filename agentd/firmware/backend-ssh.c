@@ -17,8 +17,8 @@
 struct ssh_backend {
 	const struct kf_fw_settings *settings;
 	struct kf_fw_ssh_target target;
-	char fingerprint[64]; /* given, or accepted by the customer: pinned for the command */
-	char *password;       /* asked once, wiped in close() */
+	char fingerprint[64];  /* given, or accepted by the customer: pinned for the command */
+	char *password;        /* asked once, wiped in close() */
 	struct kf_fw_ssh *ssh; /* the logged-in connection, from describe() to install() */
 };
 
@@ -114,8 +114,7 @@ static int ssh_connect(struct ssh_backend *b, struct kf_fw_ssh **ssh, struct kf_
 }
 
 /* The appliance as a device: logged in (the connection kept in b->ssh), its info read. */
-static int open_appliance(struct ssh_backend *b, struct kf_fw_device **device,
-			  struct kf_error *err)
+static int open_appliance(struct ssh_backend *b, struct kf_fw_device **device, struct kf_error *err)
 {
 	int r;
 
@@ -141,8 +140,8 @@ static int ssh_list(void *state, struct kf_fw_listing *listing, struct kf_error 
 	return r;
 }
 
-static int ssh_describe(void *state, const struct kf_fw_update *update,
-			struct kf_fw_device **out, struct kf_error *err)
+static int ssh_describe(void *state, const struct kf_fw_update *update, struct kf_fw_device **out,
+			struct kf_error *err)
 {
 	struct ssh_backend *b = state;
 	const struct kf_fw_metainfo *m = update->metainfo;
@@ -228,8 +227,8 @@ static json_t *update_result(const char *output)
  * own. A failed update still waits for the restart, so that the customer learns what the
  * device runs now.
  */
-static enum kf_fw_installed ssh_install(void *state, const struct kf_fw_install *job,
-					char *detail, size_t size)
+static enum kf_fw_installed ssh_install(void *state, const struct kf_fw_install *job, char *detail,
+					size_t size)
 {
 	struct ssh_backend *b = state;
 	struct kf_fw_device *after = NULL;
@@ -284,8 +283,8 @@ static enum kf_fw_installed ssh_install(void *state, const struct kf_fw_install 
 }
 
 /* The appliance restarts by itself once it has written the image: only the wait is left. */
-static int ssh_restart(void *state, const struct kf_fw_device *device,
-		       struct kf_fw_device **after, struct kf_error *err)
+static int ssh_restart(void *state, const struct kf_fw_device *device, struct kf_fw_device **after,
+		       struct kf_error *err)
 {
 	return wait_for_appliance(state, device->boot_id, after, err);
 }

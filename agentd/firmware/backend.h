@@ -82,8 +82,8 @@ struct kf_fw_backend {
 	 * when it reaches no such device. The caller owns *device, which may be set even on
 	 * failure (a device reached that does not take the update: the audit names it).
 	 */
-	int (*describe)(void *state, const struct kf_fw_update *update, struct kf_fw_device **device,
-			struct kf_error *err);
+	int (*describe)(void *state, const struct kf_fw_update *update,
+			struct kf_fw_device **device, struct kf_error *err);
 	/* Writes the image and checks what was stored; fills detail (size bytes). */
 	enum kf_fw_installed (*install)(void *state, const struct kf_fw_install *install,
 					char *detail, size_t size);

@@ -4,6 +4,7 @@
 #include "agentd/firmware/backend.h"
 #include "agentd/firmware/history.h"
 #include "agentd/firmware/host.h"
+#include "agentd/firmware/progress.h"
 #include "proto/firmware/cabinet.h"
 #include "proto/firmware/update.h"
 #include "proto/session/profile.h"
@@ -212,63 +213,6 @@ static void print_plan(const struct fw_plan *plan)
 		printf("  changes: %s\n", m->release_text);
 }
 
-/* ---- progress ---- */
-
-struct progress {
-	bool is_tty;
-	int last_percent;
-	const char *phase;
-	bool is_json; /* --progress-json: one JSON line per phase and percent, on stdout */
-};
-
-static void show_phase(void *data, const char *phase)
-{
-	struct progress *p = data;
-
-	if (p->is_json) {
-		p->phase = phase;
-		p->last_percent = -1;
-		printf("{\"phase\":\"%s\"}\n", phase);
-		fflush(stdout);
-		return;
-	}
-	if (p->is_tty && p->phase != NULL)
-		fputc('\n', stderr);
-	p->phase = phase;
-	p->last_percent = -1;
-	if (!p->is_tty)
-		fprintf(stderr, "%s...\n", phase);
-}
-
-static void show_progress(void *data, uint64_t done, uint64_t total)
-{
-	struct progress *p = data;
-	int percent = total > 0 ? (int)(done * 100 / total) : 100;
-	char bar[41];
-
-	if (p->is_json && percent != p->last_percent && p->phase != NULL) {
-		p->last_percent = percent;
-		printf("{\"phase\":\"%s\",\"percent\":%d}\n", p->phase, percent);
-		fflush(stdout);
-		return;
-	}
-	if (!p->is_tty || percent == p->last_percent)
-		return;
-	p->last_percent = percent;
-	for (int i = 0; i < 40; i++)
-		bar[i] = i < percent * 40 / 100 ? '#' : '.';
-	bar[40] = '\0';
-	fprintf(stderr, "\r%-20s [%s] %3d%%", p->phase, bar, percent);
-	fflush(stderr);
-}
-
-static void end_progress(struct progress *p)
-{
-	if (p->is_tty && p->phase != NULL)
-		fputc('\n', stderr);
-	p->phase = NULL;
-}
-
 /* ---- history and audit ---- */
 
 static const char *history_path(const struct fw_options *o, char *buffer, size_t size)
@@ -317,63 +261,15 @@ static void record(const struct fw_options *o, json_t *history, json_t *entry, c
 		fprintf(stderr, "%s: %s\n", KF_AGENTD_PROGRAM, err.message);
 }
 
-/*
- * Settles entries that an earlier run could not finish: "writing" (the helper stopped
- * in the middle) and "pending-reboot" once the computer has restarted. The device's
- * running version decides. Returns true when an entry changed.
- */
-static bool settle(const struct fw_options *o, json_t *history)
-{
-	char boot_id[64] = "";
-	json_t *entry;
-	size_t i;
-	bool changed = false;
-
-	kf_fw_host_boot_id(o->root, boot_id, sizeof(boot_id), NULL);
-	json_array_foreach(history, i, entry)
-	{
-		const char *result = json_string_value(json_object_get(entry, "result"));
-		const char *id = json_string_value(json_object_get(entry, "device"));
-		const char *to = json_string_value(json_object_get(entry, "to"));
-		const char *booted = json_string_value(json_object_get(entry, "boot_id"));
-		struct kf_fw_device *device = NULL;
-		char detail[256];
-		int order = 1;
-
-		if (result == NULL || id == NULL || to == NULL ||
-		    (strcmp(result, "writing") != 0 && strcmp(result, "pending-reboot") != 0))
-			continue;
-		if (strcmp(result, "pending-reboot") == 0 &&
-		    (booted == NULL || strcmp(booted, boot_id) == 0))
-			continue; /* the computer has not restarted yet */
-		/* The history does not say which backend wrote it: any that finds the id again. */
-		for (size_t k = 0; kf_fw_backends[k] != NULL && device == NULL; k++)
-			if (kf_fw_backends[k]->reopen != NULL)
-				kf_fw_backends[k]->reopen(&o->settings, id, &device, NULL);
-		if (device == NULL)
-			continue; /* settled when the device is back */
-		kf_fw_version_compare(device->version, to, &order, NULL);
-		snprintf(detail, sizeof(detail), "%s: the device runs %s",
-			 strcmp(result, "writing") == 0 ? "the helper stopped during the update"
-							: "after the computer restarted",
-			 device->version);
-		json_object_set_new(entry, "result",
-				    json_string(order == 0                       ? "success"
-						: strcmp(result, "writing") == 0 ? "interrupted"
-										 : "failed"));
-		json_object_set_new(entry, "detail", json_string(detail));
-		kf_fw_device_free(device);
-		changed = true;
-	}
-	return changed;
-}
-
 static int load_settled_history(const struct fw_options *o, json_t **history, struct kf_error *err)
 {
 	char path[PATH_MAX];
 	int r = kf_fw_history_load(history_path(o, path, sizeof(path)), history, err);
 
-	if (r == KF_OK && settle(o, *history))
+	char boot_id[64] = "";
+
+	kf_fw_host_boot_id(o->root, boot_id, sizeof(boot_id), NULL);
+	if (r == KF_OK && kf_fw_history_settle(*history, boot_id, &o->settings))
 		r = kf_fw_history_save(path, *history, err);
 	return r;
 }
@@ -421,8 +317,8 @@ static const char *settle_restart(const struct fw_plan *plan, const struct kf_fw
 }
 
 /* Has the backend install it, restarts the device when it asks for that, and checks. */
-static const char *install(const char *file, const struct fw_plan *plan, struct progress *progress,
-			   char *detail, size_t size)
+static const char *install(const char *file, const struct fw_plan *plan,
+			   struct kf_fw_progress *progress, char *detail, size_t size)
 {
 	const struct kf_fw_backend *backend = plan->slot->backend;
 	const struct kf_fw_install job = {
@@ -430,8 +326,8 @@ static const char *install(const char *file, const struct fw_plan *plan, struct 
 		.update = plan->update,
 		.payload_sha256 = plan->payload_sha256,
 		.device = plan->device,
-		.phase = show_phase,
-		.progress = show_progress,
+		.phase = kf_fw_progress_phase,
+		.progress = kf_fw_progress_show,
 		.data = progress,
 	};
 	struct kf_fw_device *after = NULL;
@@ -448,7 +344,7 @@ static const char *install(const char *file, const struct fw_plan *plan, struct 
 	case KF_FW_INSTALL_RESTART:
 		break;
 	}
-	show_phase(progress, "restart");
+	kf_fw_progress_phase(progress, "restart");
 	if (backend->restart == NULL)
 		kf_error_set(&err, KF_ERR_UNSUPPORTED, "the %s backend cannot restart the device",
 			     backend->name);
@@ -457,7 +353,7 @@ static const char *install(const char *file, const struct fw_plan *plan, struct 
 		snprintf(detail, size, "restarting failed: %s", err.message);
 		return "failed";
 	}
-	show_progress(progress, 1, 1);
+	kf_fw_progress_show(progress, 1, 1);
 	result = settle_restart(plan, after, detail, size);
 	kf_fw_device_free(after);
 	return result;
@@ -466,7 +362,7 @@ static const char *install(const char *file, const struct fw_plan *plan, struct 
 static int apply(struct fw_options *o, const char *file)
 {
 	struct fw_plan plan = {0};
-	struct progress progress = {isatty(STDERR_FILENO), -1, NULL, o->is_progress_json};
+	struct kf_fw_progress progress;
 	struct sigaction ignore = {.sa_handler = SIG_IGN}, old_int, old_term, old_hup;
 	struct kf_error err;
 	json_t *history = NULL, *entry;
@@ -476,9 +372,10 @@ static int apply(struct fw_options *o, const char *file)
 
 	if (load_settled_history(o, &history, &err) != KF_OK)
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
-	show_phase(&progress, "verify");
+	kf_fw_progress_init(&progress, o->is_progress_json);
+	kf_fw_progress_phase(&progress, "verify");
 	r = preflight(o, file, &plan, &err);
-	end_progress(&progress);
+	kf_fw_progress_end(&progress);
 	if (r != KF_OK) {
 		audit("firmware-refused", file, &plan, err.message);
 		plan_free(&plan);
@@ -508,7 +405,7 @@ static int apply(struct fw_options *o, const char *file)
 	sigaction(SIGTERM, &ignore, &old_term);
 	sigaction(SIGHUP, &ignore, &old_hup);
 	result = install(file, &plan, &progress, detail, sizeof(detail));
-	end_progress(&progress);
+	kf_fw_progress_end(&progress);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);
