@@ -12,13 +12,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#define RESTART_WAIT_S 120  /* how long an appliance, which reboots whole, may take */
 #define RETRY_PAUSE_MS 1000 /* between attempts to log in again after a restart */
 
 struct ssh_backend {
 	const struct kf_fw_settings *settings;
 	struct kf_fw_ssh_target target;
-	char fingerprint[64];  /* given, or accepted by the customer: pinned for the command */
-	char *password;        /* asked once, wiped in close() */
+	char fingerprint[64]; /* given, or accepted by the customer: pinned for the command */
+	char *password;       /* asked once, wiped in close() */
+	int restart_wait_s;
 	struct kf_fw_ssh *ssh; /* the logged-in connection, from describe() to install() */
 };
 
@@ -39,6 +41,8 @@ static int ssh_open(const struct kf_fw_settings *settings, void **state, struct 
 		free(b);
 		return r;
 	}
+	b->restart_wait_s =
+		settings->restart_wait_s != 0 ? settings->restart_wait_s : RESTART_WAIT_S;
 	if (settings->fingerprint != NULL)
 		snprintf(b->fingerprint, sizeof(b->fingerprint), "%s", settings->fingerprint);
 	*state = b;
@@ -191,12 +195,12 @@ static int wait_for_appliance(struct ssh_backend *b, const char *old_boot_id,
 		}
 		kf_fw_device_free(device);
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec >= b->settings->restart_wait_s)
+		if (now.tv_sec - start.tv_sec >= b->restart_wait_s)
 			return kf_error_set(
 				err, KF_ERR_TIMEOUT,
 				"the device did not come back within %d s (%d attempts; "
 				"last: %.120s)",
-				b->settings->restart_wait_s, attempts,
+				b->restart_wait_s, attempts,
 				last.message[0] != '\0' ? last.message : "no restart");
 	}
 }

@@ -30,7 +30,7 @@ struct kf_fw_settings {
 	const char *fingerprint;     /* --host-key-fingerprint SHA256:..., or NULL */
 	const char *identity;        /* --identity KEY, or NULL */
 	bool is_password_from_stdin; /* --password-stdin */
-	int restart_wait_s;          /* --restart-timeout */
+	int restart_wait_s;          /* --restart-timeout; 0: the backend's own bound */
 };
 
 /* What `firmware list` shows from one backend. Free devices with kf_fw_device_list_free(). */

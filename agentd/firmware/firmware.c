@@ -19,8 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SSH_RESTART_WAIT_S 120 /* how long an appliance, which reboots whole, may take */
-
 /* A backend the command may use, with the state its open() made. */
 struct fw_slot {
 	const struct kf_fw_backend *backend;
@@ -573,7 +571,7 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 		.profile = kf_profile_default_path(),
 		.root = "/",
 		.battery_threshold = KF_FW_BATTERY_THRESHOLD,
-		.settings = {.devices = KF_FW_DEVICES_DIR, .restart_wait_s = SSH_RESTART_WAIT_S},
+		.settings = {.devices = KF_FW_DEVICES_DIR},
 	};
 	const char *action, *file = NULL, *backend = NULL;
 	bool use_fwupd = false;
