@@ -1,8 +1,6 @@
 /* kefu-agentd: the list of firmware backends, one row each. SPDX-License-Identifier: MIT */
 #include "agentd/firmware/backend.h"
 
-#include <string.h>
-
 /* The order is the preference: a device that speaks kefu's protocol before fwupd's devices. */
 const struct kf_fw_backend *const kf_fw_backends[] = {
 	&kf_fw_backend_kefu,
@@ -13,11 +11,3 @@ const struct kf_fw_backend *const kf_fw_backends[] = {
 
 _Static_assert(sizeof(kf_fw_backends) / sizeof(kf_fw_backends[0]) <= KF_FW_BACKEND_MAX + 1,
 	       "KF_FW_BACKEND_MAX is too small for the list of backends");
-
-const struct kf_fw_backend *kf_fw_backend_find(const char *name)
-{
-	for (size_t i = 0; kf_fw_backends[i] != NULL; i++)
-		if (strcmp(kf_fw_backends[i]->name, name) == 0)
-			return kf_fw_backends[i];
-	return NULL;
-}

@@ -113,7 +113,4 @@ extern const struct kf_fw_backend *const kf_fw_backends[];
 
 #define KF_FW_BACKEND_MAX 8 /* rows kf_fw_backends may hold */
 
-/* The backend called name, or NULL. */
-const struct kf_fw_backend *kf_fw_backend_find(const char *name);
-
 #endif
