@@ -1,11 +1,10 @@
 /* kefu-agentd: `firmware list|check|apply|history`: LVFS cabinets and kefu firmware packages onto devices, with preflight and consent. SPDX-License-Identifier: MIT */
 #include "agentd/audit.h"
 #include "agentd/commands.h"
-#include "agentd/firmware/device.h"
-#include "agentd/firmware/fwupd.h"
+#include "agentd/firmware/backend.h"
 #include "agentd/firmware/history.h"
 #include "agentd/firmware/host.h"
-#include "agentd/firmware/ssh.h"
+#include "agentd/firmware/progress.h"
 #include "proto/firmware/cabinet.h"
 #include "proto/firmware/update.h"
 #include "proto/session/profile.h"
@@ -18,35 +17,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#define RESTART_WAIT_MS    30000 /* how long a restarting device may take to answer again */
-#define SSH_RESTART_WAIT_S 120   /* the same for an appliance, which reboots whole */
-#define SSH_RETRY_PAUSE_MS 1000  /* between attempts to log in again after a restart */
+/* A backend the command may use, with the state its open() made. */
+struct fw_slot {
+	const struct kf_fw_backend *backend;
+	void *state;
+};
 
 struct fw_options {
-	const char *profile, *devices, *root, *device_id, *history;
-	bool reinstall, downgrade, yes, json;
-	bool use_fwupd;        /* --fwupd: hand cabinets to fwupd, never to kefu's devices */
+	const char *profile, *root, *history;
+	bool yes, json;
 	bool is_progress_json; /* --progress-json: phases and percents as JSON lines on stdout */
 	int battery_threshold;
-	/* An appliance over SSH (--ssh) instead of the devices folder. */
-	const char *ssh, *identity;
-	struct kf_fw_ssh_target target;
-	char fingerprint[64]; /* given, or accepted by the customer: pinned for the command */
-	bool password_from_stdin;
-	char *password; /* asked once, wiped when the command ends */
-	int restart_wait_s;
+	char fingerprint[64]; /* --host-key-fingerprint, checked when it is read */
+	struct kf_fw_settings settings;
+	/* The backend an option names (--ssh, --fwupd), or every default one in list order. */
+	struct fw_slot slots[KF_FW_BACKEND_MAX];
+	size_t slot_count;
 };
 
 /* Everything check and apply decided, for the summary and the update. */
 struct fw_plan {
+	const struct fw_slot *slot; /* the backend that reaches the device */
 	struct kf_fw_update *update;
 	struct kf_fw_device *device;
-	struct kf_fw_ssh *ssh;     /* the logged-in connection to an appliance */
-	char fwupd_tool[PATH_MAX]; /* set when fwupd installs it: fwupdmgr or fwupdtool */
-	char *fwupd_device_id;
 	char payload_sha256[65];
 };
 
@@ -54,78 +49,39 @@ static void plan_free(struct fw_plan *plan)
 {
 	kf_fw_update_free(plan->update);
 	kf_fw_device_free(plan->device);
-	kf_fw_ssh_close(plan->ssh);
-	free(plan->fwupd_device_id);
-	plan->fwupd_device_id = NULL;
 	plan->update = NULL;
 	plan->device = NULL;
-	plan->ssh = NULL;
+	plan->slot = NULL;
 }
 
-/* ---- appliances over SSH ---- */
+/* ---- backends ---- */
 
-static const char *ask_password(void *data)
+/* Opens the backend called named, or every default one; KF_ERR_NOMEM or the backend's error. */
+static int open_backends(const struct kf_fw_settings *settings, const char *named,
+			 struct fw_slot *slots, size_t *count, struct kf_error *err)
 {
-	struct fw_options *o = data;
-	char prompt[512];
-	struct kf_error err;
+	*count = 0;
+	for (size_t i = 0; kf_fw_backends[i] != NULL && *count < KF_FW_BACKEND_MAX; i++) {
+		const struct kf_fw_backend *b = kf_fw_backends[i];
+		void *state = NULL;
+		int r;
 
-	if (o->password != NULL)
-		return o->password;
-	snprintf(prompt, sizeof(prompt),
-		 "Password of %s on %s (used for this update only): ", o->target.user,
-		 o->target.host);
-	if (kf_fw_ssh_password_read(prompt, o->password_from_stdin, &o->password, &err) != KF_OK) {
-		fprintf(stderr, "%s: %s\n", KF_AGENTD_PROGRAM, err.message);
-		return NULL;
+		if (named != NULL ? strcmp(b->name, named) != 0 : !b->is_default)
+			continue;
+		if ((r = b->open(settings, &state, err)) != KF_OK)
+			return r;
+		slots[(*count)++] = (struct fw_slot){b, state};
 	}
-	return o->password;
+	if (*count == 0)
+		return kf_error_set(err, KF_ERR_UNSUPPORTED, "no firmware backend %s",
+				    named != NULL ? named : "is tried by default");
+	return KF_OK;
 }
 
-/* Asks the customer at the terminal whether the host key is the device's. */
-static bool confirm_host_key(void *data, const char *fingerprint)
+static void close_backends(struct fw_slot *slots, size_t count)
 {
-	const struct fw_options *o = data;
-	char answer[16];
-
-	fprintf(stderr,
-		"The device %s shows the host key %s.\n"
-		"Check that the device itself shows this fingerprint. Connect? [y/N] ",
-		o->target.host, fingerprint);
-	if (fgets(answer, sizeof(answer), stdin) == NULL)
-		return false;
-	return answer[0] == 'y' || answer[0] == 'Y';
-}
-
-static int ssh_connect(struct fw_options *o, struct kf_fw_ssh **ssh, struct kf_error *err)
-{
-	struct kf_fw_ssh_options options = {
-		.target = &o->target,
-		.fingerprint = o->fingerprint[0] != '\0' ? o->fingerprint : NULL,
-		/* Without a customer at a terminal nobody can vouch for the key: fail closed. */
-		.confirm =
-			o->password_from_stdin || !isatty(STDIN_FILENO) ? NULL : confirm_host_key,
-		.confirm_data = o,
-		.get_password = o->identity == NULL ? ask_password : NULL,
-		.password_data = o,
-		.identity = o->identity,
-	};
-	int r = kf_fw_ssh_connect(&options, ssh, err);
-
-	/* Whatever key was accepted is the only one accepted again after the restart. */
-	if (r == KF_OK)
-		snprintf(o->fingerprint, sizeof(o->fingerprint), "%s", kf_fw_ssh_fingerprint(*ssh));
-	return r;
-}
-
-/* The appliance as a device: logged in, its info read. */
-static int open_appliance(struct fw_options *o, struct fw_plan *plan, struct kf_error *err)
-{
-	int r = ssh_connect(o, &plan->ssh, err);
-
-	if (r == KF_OK)
-		r = kf_fw_ssh_info(plan->ssh, o->ssh, &plan->device, err);
-	return r;
+	for (size_t i = 0; i < count; i++)
+		slots[i].backend->close(slots[i].state);
 }
 
 static int usage(void)
@@ -136,88 +92,53 @@ static int usage(void)
 
 /* ---- preflight ---- */
 
-static int pick_device(const struct fw_options *o, const struct kf_fw_metainfo *metainfo,
-		       struct kf_fw_device **out, struct kf_error *err)
+/* The computer's model and power say something about its own devices only. */
+static int check_computer(const struct fw_options *o, const struct kf_fw_backend *backend,
+			  const struct kf_fw_metainfo *m, struct kf_error *err)
 {
-	struct kf_fw_device **devices;
-	size_t count, unreachable, matches = 0, chosen = 0;
-	int r = kf_fw_device_list(o->devices, &devices, &count, &unreachable, err);
-
-	*out = NULL;
-	if (r != KF_OK)
-		return r;
-	for (size_t i = 0; i < count; i++) {
-		if (o->device_id != NULL && strcmp(devices[i]->id, o->device_id) != 0)
-			continue;
-		if (kf_fw_device_matches(devices[i], metainfo)) {
-			matches++;
-			chosen = i;
-		}
-	}
-	if (matches == 0) {
-		if (o->device_id != NULL)
-			r = kf_error_set(err, KF_ERR_NOT_FOUND,
-					 "The device %s is not connected, or this firmware is not "
-					 "for it.",
-					 o->device_id);
-		else
-			r = kf_error_set(err, KF_ERR_NOT_FOUND,
-					 "No connected device takes this firmware (it is for %s).",
-					 metainfo->guids[0]);
-	} else if (matches > 1)
-		r = kf_error_set(err, KF_ERR_INVALID,
-				 "Several connected devices take this firmware; choose one with "
-				 "--device ID (see `%s firmware list`).",
-				 KF_AGENTD_PROGRAM);
-	else {
-		*out = devices[chosen];
-		devices[chosen] = NULL;
-	}
-	kf_fw_device_list_free(devices, count);
-	return r;
+	if (backend->is_on_this_computer)
+		return kf_fw_host_check_computer(o->root, m, err);
+	if (m->computer_count > 0 || m->hardware_guid_count > 0)
+		return kf_error_set(err, KF_ERR_UNSUPPORTED,
+				    "This firmware is only for certain computer models, which "
+				    "kefu cannot check on a network device.");
+	return KF_OK;
 }
 
-/* A device fwupd manages and the cabinet is for, as a kefu device for the checks. */
-static int pick_fwupd_device(const struct fw_options *o, const struct kf_fw_metainfo *m,
-			     struct fw_plan *plan, struct kf_error *err)
+/*
+ * The backends are asked in order; the first that reaches a device the update is for
+ * takes it. The next one is asked only when the one before found none, and the first
+ * one's refusal is what the customer reads: with the defaults, "no connected device takes
+ * this firmware" says more than fwupd's reason for not taking it either.
+ */
+static int pick_device(const struct fw_options *o, struct fw_plan *plan, struct kf_error *err)
 {
-	struct kf_fwupd_device *devices = NULL;
-	const struct kf_fwupd_device *match;
-	struct kf_fw_device *d;
-	size_t count = 0;
-	int r;
+	const struct kf_fw_metainfo *m = plan->update->metainfo;
+	int first = KF_ERR_NOT_FOUND;
 
-	(void)o;
-	if ((r = kf_fwupd_open(plan->fwupd_tool, sizeof(plan->fwupd_tool), &devices, &count,
-			       err)) != KF_OK)
-		return r;
-	match = kf_fwupd_match(devices, count, m);
-	if (match == NULL || match->version == NULL) {
-		kf_fwupd_devices_free(devices, count);
-		return kf_error_set(err, KF_ERR_NOT_FOUND,
-				    "fwupd manages no updatable device that takes this firmware.");
+	for (size_t i = 0; i < o->slot_count; i++) {
+		const struct fw_slot *slot = &o->slots[i];
+		struct kf_error *e = i == 0 ? err : NULL;
+		struct kf_fw_device *device = NULL;
+		int r = check_computer(o, slot->backend, m, e);
+
+		if (r == KF_OK)
+			r = slot->backend->describe(slot->state, plan->update, &device, e);
+		if (r == KF_OK) {
+			kf_fw_device_free(plan->device);
+			plan->device = device;
+			plan->slot = slot;
+			return KF_OK;
+		}
+		if (i == 0) {
+			first = r;
+			plan->device = device;
+		} else
+			kf_fw_device_free(device);
+		if (r != KF_ERR_NOT_FOUND)
+			break;
 	}
-	d = calloc(1, sizeof(*d));
-	if (d != NULL) {
-		d->id = strdup(match->id);
-		d->name = strdup(match->name != NULL ? match->name : match->id);
-		d->version = strdup(match->version);
-		d->boot_id = strdup("");
-		d->format = match->version_format != NULL
-				    ? kf_fw_version_format_from_string(match->version_format)
-				    : kf_fw_version_guess_format(match->version);
-		/* fwupd checks the image's size itself. */
-		d->capacity = UINT64_MAX;
-	}
-	plan->fwupd_device_id = strdup(match->id);
-	kf_fwupd_devices_free(devices, count);
-	if (d == NULL || d->id == NULL || d->name == NULL || d->version == NULL ||
-	    d->boot_id == NULL || plan->fwupd_device_id == NULL) {
-		kf_fw_device_free(d);
-		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
-	}
-	plan->device = d;
-	return KF_OK;
+	return first;
 }
 
 /*
@@ -230,8 +151,9 @@ static int preflight(struct fw_options *o, const char *file, struct fw_plan *pla
 	struct kf_profile *profile = NULL;
 	const struct kf_fw_metainfo *m;
 	enum kf_fw_version_format format;
-	unsigned flags =
-		(o->reinstall ? KF_FW_ALLOW_REINSTALL : 0) | (o->downgrade ? KF_FW_ALLOW_OLDER : 0);
+	unsigned flags = (o->settings.allow_reinstall ? KF_FW_ALLOW_REINSTALL : 0) |
+			 (o->settings.allow_older ? KF_FW_ALLOW_OLDER : 0);
+	bool is_local;
 	int r;
 
 	if ((r = kf_profile_load(o->profile, &profile, err)) != KF_OK)
@@ -242,48 +164,20 @@ static int preflight(struct fw_options *o, const char *file, struct fw_plan *pla
 		return r;
 	m = plan->update->metainfo;
 	kf_fw_sha256_hex(plan->update->payload, plan->update->payload_size, plan->payload_sha256);
-	if (o->ssh != NULL) {
-		/* The computer's model and power say nothing about an appliance on the network. */
-		if (m->computer_count > 0 || m->hardware_guid_count > 0)
-			return kf_error_set(
-				err, KF_ERR_UNSUPPORTED,
-				"This firmware is only for certain computer models, which "
-				"kefu cannot check on a network device.");
-		if ((r = open_appliance(o, plan, err)) != KF_OK)
-			return r;
-		if (!kf_fw_device_matches(plan->device, m))
-			return kf_error_set(
-				err, KF_ERR_NOT_FOUND,
-				"This firmware is not for the device %s (%s); it is for "
-				"%s.",
-				o->ssh, plan->device->name, m->guids[0]);
-	} else {
-		if ((r = kf_fw_host_check_computer(o->root, m, err)) != KF_OK)
-			return r;
-		if (o->use_fwupd)
-			r = KF_ERR_NOT_FOUND;
-		else
-			r = pick_device(o, m, &plan->device, err);
-		/* A device that speaks kefu's protocol comes first; fwupd's devices next. */
-		if (r == KF_ERR_NOT_FOUND && o->device_id == NULL &&
-		    plan->update->source == KF_FW_SOURCE_CABINET &&
-		    pick_fwupd_device(o, m, plan, o->use_fwupd ? err : NULL) == KF_OK)
-			r = KF_OK;
-		if (r != KF_OK)
-			return r;
-	}
+	if ((r = pick_device(o, plan, err)) != KF_OK)
+		return r;
+	is_local = plan->slot->backend->is_on_this_computer;
 	format = m->version_format != NULL ? kf_fw_version_format_from_string(m->version_format)
 					   : kf_fw_version_guess_format(m->version);
 	if ((r = kf_fw_version_check_update(plan->device->version, plan->device->format, m->version,
 					    format, flags, err)) != KF_OK)
 		return r;
-	if (o->ssh == NULL && (m->flags & KF_FW_FLAG_REQUIRE_AC) &&
+	if (is_local && (m->flags & KF_FW_FLAG_REQUIRE_AC) &&
 	    kf_fw_host_check_power(o->root, KF_FW_MAINS_ONLY, NULL) != KF_OK)
 		return kf_error_set(err, KF_ERR_DENIED,
 				    "This firmware must be installed on mains power; plug in the "
 				    "power adapter.");
-	if (o->ssh == NULL &&
-	    (r = kf_fw_host_check_power(o->root, o->battery_threshold, err)) != KF_OK)
+	if (is_local && (r = kf_fw_host_check_power(o->root, o->battery_threshold, err)) != KF_OK)
 		return r;
 	if (plan->device->is_busy)
 		return kf_error_set(err, KF_ERR_STATE,
@@ -309,65 +203,12 @@ static void print_plan(const struct fw_plan *plan)
 	printf("  signed: %s\n", plan->update->signed_by);
 	if (m->flags & KF_FW_FLAG_SECURITY)
 		printf("  this update fixes a security problem\n");
-	printf("  device: %s (%s), running %s%s\n", plan->device->id, plan->device->name,
-	       plan->device->version, plan->fwupd_device_id != NULL ? ", managed by fwupd" : "");
+	printf("  device: %s (%s), running %s%s%s\n", plan->device->id, plan->device->name,
+	       plan->device->version,
+	       plan->slot->backend->managed_by != NULL ? ", managed by " : "",
+	       plan->slot->backend->managed_by != NULL ? plan->slot->backend->managed_by : "");
 	if (m->release_text != NULL)
 		printf("  changes: %s\n", m->release_text);
-}
-
-/* ---- progress ---- */
-
-struct progress {
-	bool is_tty;
-	int last_percent;
-	const char *phase;
-	bool is_json; /* --progress-json: one JSON line per phase and percent, on stdout */
-};
-
-static void show_phase(struct progress *p, const char *phase)
-{
-	if (p->is_json) {
-		p->phase = phase;
-		p->last_percent = -1;
-		printf("{\"phase\":\"%s\"}\n", phase);
-		fflush(stdout);
-		return;
-	}
-	if (p->is_tty && p->phase != NULL)
-		fputc('\n', stderr);
-	p->phase = phase;
-	p->last_percent = -1;
-	if (!p->is_tty)
-		fprintf(stderr, "%s...\n", phase);
-}
-
-static void show_progress(void *data, uint64_t done, uint64_t total)
-{
-	struct progress *p = data;
-	int percent = total > 0 ? (int)(done * 100 / total) : 100;
-	char bar[41];
-
-	if (p->is_json && percent != p->last_percent && p->phase != NULL) {
-		p->last_percent = percent;
-		printf("{\"phase\":\"%s\",\"percent\":%d}\n", p->phase, percent);
-		fflush(stdout);
-		return;
-	}
-	if (!p->is_tty || percent == p->last_percent)
-		return;
-	p->last_percent = percent;
-	for (int i = 0; i < 40; i++)
-		bar[i] = i < percent * 40 / 100 ? '#' : '.';
-	bar[40] = '\0';
-	fprintf(stderr, "\r%-20s [%s] %3d%%", p->phase, bar, percent);
-	fflush(stderr);
-}
-
-static void end_progress(struct progress *p)
-{
-	if (p->is_tty && p->phase != NULL)
-		fputc('\n', stderr);
-	p->phase = NULL;
 }
 
 /* ---- history and audit ---- */
@@ -418,61 +259,15 @@ static void record(const struct fw_options *o, json_t *history, json_t *entry, c
 		fprintf(stderr, "%s: %s\n", KF_AGENTD_PROGRAM, err.message);
 }
 
-/*
- * Settles entries that an earlier run could not finish: "writing" (the helper stopped
- * in the middle) and "pending-reboot" once the computer has restarted. The device's
- * running version decides. Returns true when an entry changed.
- */
-static bool settle(const struct fw_options *o, json_t *history)
-{
-	char boot_id[64] = "";
-	json_t *entry;
-	size_t i;
-	bool changed = false;
-
-	kf_fw_host_boot_id(o->root, boot_id, sizeof(boot_id), NULL);
-	json_array_foreach(history, i, entry)
-	{
-		const char *result = json_string_value(json_object_get(entry, "result"));
-		const char *id = json_string_value(json_object_get(entry, "device"));
-		const char *to = json_string_value(json_object_get(entry, "to"));
-		const char *booted = json_string_value(json_object_get(entry, "boot_id"));
-		struct kf_fw_device *device = NULL;
-		char socket_path[PATH_MAX], detail[256];
-		int order = 1;
-
-		if (result == NULL || id == NULL || to == NULL ||
-		    (strcmp(result, "writing") != 0 && strcmp(result, "pending-reboot") != 0))
-			continue;
-		if (strcmp(result, "pending-reboot") == 0 &&
-		    (booted == NULL || strcmp(booted, boot_id) == 0))
-			continue; /* the computer has not restarted yet */
-		if (snprintf(socket_path, sizeof(socket_path), "%s/%s.sock", o->devices, id) >=
-			    (int)sizeof(socket_path) ||
-		    kf_fw_device_open(socket_path, id, &device, NULL) != KF_OK)
-			continue; /* settled when the device is back */
-		kf_fw_version_compare(device->version, to, &order, NULL);
-		snprintf(detail, sizeof(detail), "%s: the device runs %s",
-			 strcmp(result, "writing") == 0 ? "the helper stopped during the update"
-							: "after the computer restarted",
-			 device->version);
-		json_object_set_new(entry, "result",
-				    json_string(order == 0                       ? "success"
-						: strcmp(result, "writing") == 0 ? "interrupted"
-										 : "failed"));
-		json_object_set_new(entry, "detail", json_string(detail));
-		kf_fw_device_free(device);
-		changed = true;
-	}
-	return changed;
-}
-
 static int load_settled_history(const struct fw_options *o, json_t **history, struct kf_error *err)
 {
 	char path[PATH_MAX];
 	int r = kf_fw_history_load(history_path(o, path, sizeof(path)), history, err);
 
-	if (r == KF_OK && settle(o, *history))
+	char boot_id[64] = "";
+
+	kf_fw_host_boot_id(o->root, boot_id, sizeof(boot_id), NULL);
+	if (r == KF_OK && kf_fw_history_settle(*history, boot_id, &o->settings))
 		r = kf_fw_history_save(path, *history, err);
 	return r;
 }
@@ -502,28 +297,6 @@ static bool approved(const struct fw_options *o, const struct fw_plan *plan)
 	return answer[0] == 'y' || answer[0] == 'Y';
 }
 
-/* Waits for a restarted device to answer with a new boot id. */
-static int wait_for_restart(const struct fw_plan *plan, struct kf_fw_device **out,
-			    struct kf_error *err)
-{
-	struct timespec pause = {0, 100 * 1000 * 1000};
-
-	for (int waited = 0; waited < RESTART_WAIT_MS; waited += 100) {
-		struct kf_fw_device *device = NULL;
-
-		if (kf_fw_device_open(plan->device->socket_path, plan->device->id, &device, NULL) ==
-		    KF_OK) {
-			if (strcmp(device->boot_id, plan->device->boot_id) != 0) {
-				*out = device;
-				return KF_OK;
-			}
-			kf_fw_device_free(device);
-		}
-		nanosleep(&pause, NULL);
-	}
-	return kf_error_set(err, KF_ERR_TIMEOUT, "The device did not come back after restarting.");
-}
-
 /* After a restart: success only when the device runs the new version and its image. */
 static const char *settle_restart(const struct fw_plan *plan, const struct kf_fw_device *after,
 				  char *detail, size_t size)
@@ -541,229 +314,45 @@ static const char *settle_restart(const struct fw_plan *plan, const struct kf_fw
 	return "success";
 }
 
-/* Writes, reads back, restarts and checks; returns the history result and fills detail. */
-static const char *install(const struct fw_plan *plan, struct progress *progress, char *detail,
-			   size_t size)
+/* Has the backend install it, restarts the device when it asks for that, and checks. */
+static const char *install(const char *file, const struct fw_plan *plan,
+			   struct kf_fw_progress *progress, char *detail, size_t size)
 {
-	const struct kf_fw_metainfo *m = plan->update->metainfo;
+	const struct kf_fw_backend *backend = plan->slot->backend;
+	const struct kf_fw_install job = {
+		.file = file,
+		.update = plan->update,
+		.payload_sha256 = plan->payload_sha256,
+		.device = plan->device,
+		.phase = kf_fw_progress_phase,
+		.progress = kf_fw_progress_show,
+		.data = progress,
+	};
 	struct kf_fw_device *after = NULL;
 	struct kf_error err;
-	char sha[65];
-	uint64_t stored = 0;
 	const char *result;
 
-	show_phase(progress, "write");
-	if (kf_fw_device_write(plan->device, plan->update->payload, plan->update->payload_size,
-			       plan->payload_sha256, show_progress, progress, &err) != KF_OK) {
-		snprintf(detail, size, "writing failed: %s", err.message);
+	switch (backend->install(plan->slot->state, &job, detail, size)) {
+	case KF_FW_INSTALL_FAILED:
 		return "failed";
-	}
-	show_phase(progress, "verify-after-write");
-	if (kf_fw_device_read_back(plan->device, sha, &stored, &err) != KF_OK) {
-		snprintf(detail, size, "reading back failed: %s", err.message);
-		return "failed";
-	}
-	show_progress(progress, 1, 1);
-	if (strcmp(sha, plan->payload_sha256) != 0 || stored != plan->update->payload_size) {
-		snprintf(detail, size, "the device holds a different image than was sent");
-		return "failed";
-	}
-	if (plan->device->activates_on_host_reboot) {
-		snprintf(detail, size, "written and checked; %s starts when the computer restarts",
-			 m->version);
+	case KF_FW_INSTALL_PENDING_REBOOT:
 		return "pending-reboot";
+	case KF_FW_INSTALL_DONE:
+		return "success";
+	case KF_FW_INSTALL_RESTART:
+		break;
 	}
-	show_phase(progress, "restart");
-	if (kf_fw_device_restart(plan->device, &err) != KF_OK ||
-	    wait_for_restart(plan, &after, &err) != KF_OK) {
+	kf_fw_progress_phase(progress, "restart");
+	if (backend->restart == NULL)
+		kf_error_set(&err, KF_ERR_UNSUPPORTED, "the %s backend cannot restart the device",
+			     backend->name);
+	if (backend->restart == NULL ||
+	    backend->restart(plan->slot->state, plan->device, &after, &err) != KF_OK) {
 		snprintf(detail, size, "restarting failed: %s", err.message);
 		return "failed";
 	}
-	show_progress(progress, 1, 1);
+	kf_fw_progress_show(progress, 1, 1);
 	result = settle_restart(plan, after, detail, size);
-	kf_fw_device_free(after);
-	return result;
-}
-
-struct fwupd_relay {
-	struct progress *progress;
-	char phase[64];
-};
-
-static void relay_fwupd_progress(void *data, const char *phase, int percent)
-{
-	struct fwupd_relay *relay = data;
-
-	if (strcmp(relay->phase, phase) != 0) {
-		snprintf(relay->phase, sizeof(relay->phase), "%s", phase);
-		show_phase(relay->progress, relay->phase);
-	}
-	show_progress(relay->progress, (uint64_t)percent, 100);
-}
-
-/* fwupd writes, checks and restarts the device; kefu relays and reads back its record. */
-static const char *install_fwupd(const struct fw_options *o, const char *file,
-				 const struct fw_plan *plan, struct progress *progress,
-				 char *detail, size_t size)
-{
-	const char *target = plan->update->metainfo->version;
-	struct fwupd_relay relay = {progress, ""};
-	struct kf_error err;
-	char version[64];
-	int state;
-
-	if (kf_fwupd_install(plan->fwupd_tool, file, plan->fwupd_device_id, o->reinstall,
-			     o->downgrade, relay_fwupd_progress, &relay, &state, version,
-			     sizeof(version), &err) != KF_OK) {
-		snprintf(detail, size, "%s", err.message);
-		return "failed";
-	}
-	if (state == KF_FWUPD_STATE_NEEDS_REBOOT || state == KF_FWUPD_STATE_PENDING) {
-		snprintf(detail, size, "fwupd wrote %s; it starts when the computer restarts",
-			 target);
-		return "pending-reboot";
-	}
-	if (state != KF_FWUPD_STATE_SUCCESS || strcmp(version, target) != 0) {
-		snprintf(detail, size, "fwupd records the update as %s, version %s",
-			 state == KF_FWUPD_STATE_FAILED || state == KF_FWUPD_STATE_FAILED_TRANSIENT
-				 ? "failed"
-				 : "unfinished",
-			 version[0] != '\0' ? version : "unknown");
-		return "failed";
-	}
-	snprintf(detail, size, "fwupd (%.32s) installed it and records the device at %s",
-		 strrchr(plan->fwupd_tool, '/') != NULL ? strrchr(plan->fwupd_tool, '/') + 1
-							: plan->fwupd_tool,
-		 version);
-	return "success";
-}
-
-/* The name the upload gets in the appliance's SFTP folder: plain, so no quoting is needed. */
-static void upload_name(const struct fw_plan *plan, char *out, size_t size)
-{
-	snprintf(out, size, "kefu-firmware-%.16s.bin", plan->payload_sha256);
-}
-
-/*
- * Logs in again until the appliance answers with a new boot id (it restarted) or the
- * wait runs out. The host key must be the one accepted before.
- */
-static int wait_for_appliance(struct fw_options *o, const char *old_boot_id,
-			      struct kf_fw_device **out, struct kf_error *err)
-{
-	struct timespec pause = {SSH_RETRY_PAUSE_MS / 1000, (SSH_RETRY_PAUSE_MS % 1000) * 1000000L};
-	struct timespec start, now;
-	struct kf_error last = {0};
-	int attempts = 0;
-
-	*out = NULL;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		struct kf_fw_ssh *ssh = NULL;
-		struct kf_fw_device *device = NULL;
-		int r;
-
-		nanosleep(&pause, NULL);
-		attempts++;
-		r = ssh_connect(o, &ssh, &last);
-		if (r == KF_OK)
-			r = kf_fw_ssh_info(ssh, o->ssh, &device, &last);
-		kf_fw_ssh_close(ssh);
-		/* A host key or password the device now refuses will not get better by waiting. */
-		if (r == KF_ERR_AUTH || r == KF_ERR_DENIED)
-			return kf_error_set(err, r, "%s", last.message);
-		if (r == KF_OK && strcmp(device->boot_id, old_boot_id) != 0) {
-			*out = device;
-			return KF_OK;
-		}
-		kf_fw_device_free(device);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec >= o->restart_wait_s)
-			return kf_error_set(
-				err, KF_ERR_TIMEOUT,
-				"the device did not come back within %d s (%d attempts; "
-				"last: %.120s)",
-				o->restart_wait_s, attempts,
-				last.message[0] != '\0' ? last.message : "no restart");
-	}
-}
-
-/* The last line of the update command's output that is a JSON object, parsed. */
-static json_t *update_result(const char *output)
-{
-	json_t *result = NULL;
-	const char *line = output;
-
-	while (line != NULL && *line != '\0') {
-		const char *end = strchr(line, '\n');
-		size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
-		json_t *parsed = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
-
-		if (json_is_object(parsed)) {
-			json_decref(result);
-			result = parsed;
-		} else
-			json_decref(parsed);
-		line = end != NULL ? end + 1 : NULL;
-	}
-	return result;
-}
-
-/* Uploads, has the appliance write and check it, waits for its restart, checks. */
-static const char *install_ssh(struct fw_options *o, struct fw_plan *plan,
-			       struct progress *progress, char *detail, size_t size)
-{
-	struct kf_fw_device *after = NULL;
-	struct kf_error err;
-	char remote[64], command[160], *output = NULL;
-	const char *result = "failed", *refusal;
-	json_t *answer;
-	int status = -1, r;
-
-	upload_name(plan, remote, sizeof(remote));
-	show_phase(progress, "upload");
-	if (kf_fw_ssh_upload(plan->ssh, remote, plan->update->payload, plan->update->payload_size,
-			     show_progress, progress, &err) != KF_OK) {
-		kf_fw_ssh_remove(plan->ssh, remote);
-		snprintf(detail, size, "uploading failed: %s", err.message);
-		return "failed";
-	}
-	show_phase(progress, "write");
-	snprintf(command, sizeof(command), "kefu-fw-update %s %s", remote, plan->payload_sha256);
-	r = kf_fw_ssh_run(plan->ssh, command, KF_FW_SSH_UPDATE_MS, &output, &status, &err);
-	answer = update_result(output);
-	refusal = json_string_value(json_object_get(answer, "error"));
-	if (json_is_true(json_object_get(answer, "ok"))) {
-		result = NULL; /* written and checked: the appliance restarts now */
-	} else if (refusal != NULL) {
-		snprintf(detail, size, "the device refused: %.200s", refusal);
-		kf_fw_ssh_remove(plan->ssh, remote);
-	} else if (r != KF_OK)
-		snprintf(detail, size, "the device stopped answering while writing (%s)",
-			 err.message);
-	else
-		snprintf(detail, size, "the device's update command failed (status %d)", status);
-	json_decref(answer);
-	free(output);
-	kf_fw_ssh_close(plan->ssh);
-	plan->ssh = NULL;
-	show_phase(progress, "restart");
-	if (wait_for_appliance(o, plan->device->boot_id, &after, &err) != KF_OK) {
-		if (result == NULL)
-			snprintf(detail, size, "restarting failed: %s", err.message);
-		else
-			snprintf(detail + strlen(detail), size - strlen(detail),
-				 "; its state is unknown: %s", err.message);
-		return "failed";
-	}
-	show_progress(progress, 1, 1);
-	if (result != NULL) {
-		/* Whatever went wrong, the customer learns what the device runs now. */
-		snprintf(detail + strlen(detail), size - strlen(detail),
-			 "; the device restarted and runs %s", after->version);
-	} else {
-		result = settle_restart(plan, after, detail, size);
-	}
 	kf_fw_device_free(after);
 	return result;
 }
@@ -771,7 +360,7 @@ static const char *install_ssh(struct fw_options *o, struct fw_plan *plan,
 static int apply(struct fw_options *o, const char *file)
 {
 	struct fw_plan plan = {0};
-	struct progress progress = {isatty(STDERR_FILENO), -1, NULL, o->is_progress_json};
+	struct kf_fw_progress progress;
 	struct sigaction ignore = {.sa_handler = SIG_IGN}, old_int, old_term, old_hup;
 	struct kf_error err;
 	json_t *history = NULL, *entry;
@@ -781,9 +370,10 @@ static int apply(struct fw_options *o, const char *file)
 
 	if (load_settled_history(o, &history, &err) != KF_OK)
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
-	show_phase(&progress, "verify");
+	kf_fw_progress_init(&progress, o->is_progress_json);
+	kf_fw_progress_phase(&progress, "verify");
 	r = preflight(o, file, &plan, &err);
-	end_progress(&progress);
+	kf_fw_progress_end(&progress);
 	if (r != KF_OK) {
 		audit("firmware-refused", file, &plan, err.message);
 		plan_free(&plan);
@@ -812,13 +402,8 @@ static int apply(struct fw_options *o, const char *file)
 	sigaction(SIGINT, &ignore, &old_int);
 	sigaction(SIGTERM, &ignore, &old_term);
 	sigaction(SIGHUP, &ignore, &old_hup);
-	if (o->ssh != NULL)
-		result = install_ssh(o, &plan, &progress, detail, sizeof(detail));
-	else if (plan.fwupd_device_id != NULL)
-		result = install_fwupd(o, file, &plan, &progress, detail, sizeof(detail));
-	else
-		result = install(&plan, &progress, detail, sizeof(detail));
-	end_progress(&progress);
+	result = install(file, &plan, &progress, detail, sizeof(detail));
+	kf_fw_progress_end(&progress);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);
@@ -863,35 +448,39 @@ static int check(struct fw_options *o, const char *file)
 
 /* ---- list and history ---- */
 
+static const struct fw_slot *lister(const struct fw_slot *slots, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (slots[i].backend->list != NULL)
+			return &slots[i];
+	return NULL;
+}
+
+/* The named backend's devices; one without a list of its own (fwupd) shows the defaults'. */
 static int list(struct fw_options *o)
 {
-	struct kf_fw_device **devices = NULL;
+	struct fw_slot defaults[KF_FW_BACKEND_MAX];
+	size_t default_count = 0;
+	const struct fw_slot *slot = lister(o->slots, o->slot_count);
+	struct kf_fw_listing listing = {0};
 	struct kf_error err;
-	size_t count, unreachable = 0;
-	json_t *out = json_array();
-	int r;
+	json_t *out;
+	int r = KF_OK;
 
-	if (o->ssh != NULL) {
-		struct fw_plan plan = {0};
-
-		devices = calloc(1, sizeof(*devices));
-		r = devices == NULL ? kf_error_set(&err, KF_ERR_NOMEM, "out of memory")
-				    : open_appliance(o, &plan, &err);
-		count = r == KF_OK ? 1 : 0;
-		if (r == KF_OK) {
-			devices[0] = plan.device;
-			plan.device = NULL;
-		}
-		plan_free(&plan);
-	} else
-		r = kf_fw_device_list(o->devices, &devices, &count, &unreachable, &err);
+	if (slot == NULL &&
+	    (r = open_backends(&o->settings, NULL, defaults, &default_count, &err)) == KF_OK &&
+	    (slot = lister(defaults, default_count)) == NULL)
+		r = kf_error_set(&err, KF_ERR_UNSUPPORTED, "no firmware backend lists devices");
+	if (r == KF_OK)
+		r = slot->backend->list(slot->state, &listing, &err);
 	if (r != KF_OK) {
-		free(devices);
-		json_decref(out);
+		kf_fw_device_list_free(listing.devices, listing.count);
+		close_backends(defaults, default_count);
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
 	}
-	for (size_t i = 0; i < count; i++) {
-		struct kf_fw_device *d = devices[i];
+	out = json_array();
+	for (size_t i = 0; i < listing.count; i++) {
+		struct kf_fw_device *d = listing.devices[i];
 		json_t *ids = json_array(), *guids = json_array();
 
 		for (size_t j = 0; j < d->instance_id_count; j++) {
@@ -916,13 +505,14 @@ static int list(struct fw_options *o)
 	if (o->json) {
 		json_dumpf(out, stdout, JSON_INDENT(2));
 		putchar('\n');
-	} else if (count == 0)
-		printf("No firmware devices in %s.\n", o->devices);
-	if (unreachable > 0)
-		fprintf(stderr, "%zu device%s in %s did not answer.\n", unreachable,
-			unreachable == 1 ? "" : "s", o->devices);
+	} else if (listing.count == 0)
+		printf("No firmware devices in %s.\n", listing.where);
+	if (listing.unreachable > 0)
+		fprintf(stderr, "%zu device%s in %s did not answer.\n", listing.unreachable,
+			listing.unreachable == 1 ? "" : "s", listing.where);
 	json_decref(out);
-	kf_fw_device_list_free(devices, count);
+	kf_fw_device_list_free(listing.devices, listing.count);
+	close_backends(defaults, default_count);
 	return KF_EXIT_OK;
 }
 
@@ -979,12 +569,12 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 	};
 	struct fw_options o = {
 		.profile = kf_profile_default_path(),
-		.devices = KF_FW_DEVICES_DIR,
 		.root = "/",
 		.battery_threshold = KF_FW_BATTERY_THRESHOLD,
-		.restart_wait_s = SSH_RESTART_WAIT_S,
+		.settings = {.devices = KF_FW_DEVICES_DIR},
 	};
-	const char *action, *file = NULL;
+	const char *action, *file = NULL, *backend = NULL;
+	bool use_fwupd = false;
 	struct kf_error err;
 	int opt, status;
 
@@ -998,22 +588,22 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 			o.profile = optarg;
 			break;
 		case 'D':
-			o.devices = optarg;
+			o.settings.devices = optarg;
 			break;
 		case 'r':
 			o.root = optarg;
 			break;
 		case 'd':
-			o.device_id = optarg;
+			o.settings.device_id = optarg;
 			break;
 		case 'H':
 			o.history = optarg;
 			break;
 		case 'R':
-			o.reinstall = true;
+			o.settings.allow_reinstall = true;
 			break;
 		case 'o':
-			o.downgrade = true;
+			o.settings.allow_older = true;
 			break;
 		case 'y':
 			o.yes = true;
@@ -1022,7 +612,7 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 			o.json = true;
 			break;
 		case 's':
-			o.ssh = optarg;
+			o.settings.target = optarg;
 			break;
 		case 'f':
 			if (strncmp(optarg, "SHA256:", 7) != 0 ||
@@ -1031,22 +621,23 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 						   "--host-key-fingerprint wants SHA256:... as "
 						   "ssh-keygen -lf prints it");
 			snprintf(o.fingerprint, sizeof(o.fingerprint), "%s", optarg);
+			o.settings.fingerprint = o.fingerprint;
 			break;
 		case 'P':
-			o.password_from_stdin = true;
+			o.settings.is_password_from_stdin = true;
 			break;
 		case 'G':
 			o.is_progress_json = true;
 			break;
 		case 'F':
-			o.use_fwupd = true;
+			use_fwupd = true;
 			break;
 		case 'i':
-			o.identity = optarg;
+			o.settings.identity = optarg;
 			break;
 		case 'T':
-			o.restart_wait_s = atoi(optarg);
-			if (o.restart_wait_s < 1 || o.restart_wait_s > 3600)
+			o.settings.restart_wait_s = atoi(optarg);
+			if (o.settings.restart_wait_s < 1 || o.settings.restart_wait_s > 3600)
 				return kf_cli_fail(KF_AGENTD_PROGRAM,
 						   "--restart-timeout wants 1 to 3600 seconds");
 			break;
@@ -1054,12 +645,22 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 			return usage();
 		}
 	}
-	if (o.ssh != NULL && kf_fw_ssh_parse_target(o.ssh, &o.target, &err) != KF_OK)
+	/* Chosen once, here: --ssh names the appliance backend (before --fwupd), --fwupd fwupd's.
+	 */
+	if (o.settings.target != NULL)
+		backend = kf_fw_backend_ssh.name;
+	else if (use_fwupd)
+		backend = kf_fw_backend_fwupd.name;
+	if (open_backends(&o.settings, backend, o.slots, &o.slot_count, &err) != KF_OK) {
+		close_backends(o.slots, o.slot_count);
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
+	}
 	if (optind < argc - 1)
 		file = argv[1 + optind++];
-	if (optind != argc - 1)
+	if (optind != argc - 1) {
+		close_backends(o.slots, o.slot_count);
 		return usage();
+	}
 	if (strcmp(action, "list") == 0 && file == NULL)
 		status = list(&o);
 	else if (strcmp(action, "history") == 0 && file == NULL)
@@ -1070,6 +671,6 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 		status = apply(&o, file);
 	else
 		status = usage();
-	kf_fw_ssh_password_free(o.password);
+	close_backends(o.slots, o.slot_count);
 	return status;
 }

@@ -1,5 +1,6 @@
 /* kefu-agentd: the firmware update history, replaced whole on each change. SPDX-License-Identifier: MIT */
 #include "agentd/firmware/history.h"
+#include "agentd/firmware/backend.h"
 #include "proto/base/fs.h"
 
 #include <errno.h>
@@ -100,4 +101,49 @@ int kf_fw_history_save(const char *path, json_t *entries, struct kf_error *err)
 		unlink(temp);
 	json_decref(kept);
 	return r;
+}
+
+bool kf_fw_history_settle(json_t *history, const char *boot_id,
+			  const struct kf_fw_settings *settings)
+{
+	json_t *entry;
+	size_t i;
+	bool changed = false;
+
+	json_array_foreach(history, i, entry)
+	{
+		const char *result = json_string_value(json_object_get(entry, "result"));
+		const char *id = json_string_value(json_object_get(entry, "device"));
+		const char *to = json_string_value(json_object_get(entry, "to"));
+		const char *booted = json_string_value(json_object_get(entry, "boot_id"));
+		struct kf_fw_device *device = NULL;
+		char detail[256];
+		int order = 1;
+
+		if (result == NULL || id == NULL || to == NULL ||
+		    (strcmp(result, "writing") != 0 && strcmp(result, "pending-reboot") != 0))
+			continue;
+		if (strcmp(result, "pending-reboot") == 0 &&
+		    (booted == NULL || strcmp(booted, boot_id) == 0))
+			continue; /* the computer has not restarted yet */
+		/* The history does not say which backend wrote it: any that finds the id again. */
+		for (size_t k = 0; kf_fw_backends[k] != NULL && device == NULL; k++)
+			if (kf_fw_backends[k]->reopen != NULL)
+				kf_fw_backends[k]->reopen(settings, id, &device, NULL);
+		if (device == NULL)
+			continue; /* settled when the device is back */
+		kf_fw_version_compare(device->version, to, &order, NULL);
+		snprintf(detail, sizeof(detail), "%s: the device runs %s",
+			 strcmp(result, "writing") == 0 ? "the helper stopped during the update"
+							: "after the computer restarted",
+			 device->version);
+		json_object_set_new(entry, "result",
+				    json_string(order == 0                       ? "success"
+						: strcmp(result, "writing") == 0 ? "interrupted"
+										 : "failed"));
+		json_object_set_new(entry, "detail", json_string(detail));
+		kf_fw_device_free(device);
+		changed = true;
+	}
+	return changed;
 }

@@ -2,9 +2,11 @@
 #ifndef KF_AGENTD_FW_HISTORY_H
 #define KF_AGENTD_FW_HISTORY_H
 
+#include "agentd/firmware/backend.h"
 #include "proto/base/error.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -29,6 +31,15 @@ int kf_fw_history_load(const char *path, json_t **entries, struct kf_error *err)
 /* Replaces the file with entries (the last KF_FW_HISTORY_MAX of them); entries stays the caller's.
  */
 int kf_fw_history_save(const char *path, json_t *entries, struct kf_error *err);
+
+/*
+ * Settles entries that an earlier run could not finish: "writing" (the helper stopped
+ * in the middle) and "pending-reboot" once the computer has restarted (its boot id is no
+ * longer boot_id). The device's running version decides; the backends that can find a
+ * device again by its id (reopen) are asked. Returns true when an entry changed.
+ */
+bool kf_fw_history_settle(json_t *history, const char *boot_id,
+			  const struct kf_fw_settings *settings);
 
 /* The current time as "2026-11-22T10:40:01Z" in out (at least 32 bytes). */
 void kf_fw_history_now(char *out, size_t size);
