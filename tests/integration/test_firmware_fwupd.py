@@ -90,3 +90,12 @@ def test_fwupd_flag_refuses_a_cabinet_fwupd_has_no_device_for(bench, tmp_path, f
     result = bench.agent("check", cab, "--fwupd")
     assert result.returncode == 1
     assert "fwupd manages no updatable device that takes this firmware" in result.stderr
+
+
+def test_fwupd_flag_with_a_device_or_a_kefu_package_says_why_it_cannot(bench, fixtures_dir,
+                                                                        tmp_path):
+    cab = lvfs_cab(fixtures_dir, str(tmp_path / "c"), "124")
+    result = bench.agent("check", cab, "--fwupd", "--device", "emu0")
+    assert result.returncode == 1
+    assert "--device chooses among kefu's devices" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
