@@ -706,8 +706,12 @@ int main(int argc, char **argv)
 		return emu.booted >= 0 ? 0 : 1;
 	}
 	if (strcmp(argv[1], "info") == 0) {
+		int code;
+
 		emu.is_appliance = true;
-		return appliance_info(&emu);
+		code = appliance_info(&emu);
+		json_decref(emu.descriptor);
+		return code;
 	}
 	if (strcmp(argv[1], "update") == 0 && argc >= 5) {
 		static const struct option update_options[] = {
