@@ -439,7 +439,8 @@ static int collect_item(const char *dir, const struct kf_plugin_manifest *m, con
 
 /*
  * How many plugins the places hold that this scan may run (installed ones only
- * while trusted), whether they apply or not: none means nothing can be checked.
+ * while trusted), whether they apply or not. None, and none skipped for want of
+ * trust (those have their notes), means there is nothing to check with.
  */
 static size_t plugins_found(const struct kf_plugin_places *places)
 {
@@ -478,13 +479,8 @@ static size_t plugins_found(const struct kf_plugin_places *places)
 static int fail_without_plugins(const struct scan_options *o)
 {
 	char folders[KF_PLUGIN_PLACES_MAX * (PATH_MAX + 4)] = "";
-	size_t len = 0;
-	json_t *skipped = kf_plugin_places_skipped(&o->places), *entry;
-	size_t i;
+	size_t len = 0, i;
 
-	json_array_foreach(skipped, i, entry)
-		fprintf(stderr, "Note: %s\n", json_string_value(json_object_get(entry, "note")));
-	json_decref(skipped);
 	for (i = 0; i < o->places.n_folders && len < sizeof(folders); i++) {
 		const char *glue = i == 0 ? "" : i + 1 == o->places.n_folders ? " or " : ", ";
 		int n = snprintf(folders + len, sizeof(folders) - len, "%s%s", glue,
@@ -508,8 +504,13 @@ static int scan_run(struct scan_options *o)
 	size_t k, i;
 	int left = 0;
 
-	if (plugins_found(&o->places) == 0)
-		return fail_without_plugins(o);
+	if (plugins_found(&o->places) == 0) {
+		skipped = kf_plugin_places_skipped(&o->places);
+		i = json_array_size(skipped);
+		json_decref(skipped);
+		if (i == 0)
+			return fail_without_plugins(o);
+	}
 	if (o->report == NULL) {
 		int fd;
 
