@@ -9,17 +9,6 @@
 
 #define POWER_CLASS "/sys/class/power_supply"
 
-static long long attr_ll(const struct kf_collect_ctx *ctx, const char *dir, const char *name)
-{
-	char text[64], *end;
-	long long value;
-
-	if (kf_sysfs_attr(ctx->root, dir, name, text, sizeof(text)) != KF_OK || text[0] == '\0')
-		return -1;
-	value = strtoll(text, &end, 10);
-	return *end == '\0' ? value : -1;
-}
-
 static void add_battery(struct kf_collect_ctx *ctx, const char *dir, const char *name, json_t *list)
 {
 	json_t *battery = json_object();
@@ -27,22 +16,22 @@ static void add_battery(struct kf_collect_ctx *ctx, const char *dir, const char 
 	long long full, design, capacity, cycles;
 
 	kf_json_set_str(battery, "name", name);
-	capacity = attr_ll(ctx, dir, "capacity");
+	capacity = kf_collect_attr_number(ctx, dir, "capacity");
 	json_object_set_new(battery, "capacity_percent",
 			    capacity >= 0 ? json_integer(capacity) : json_null());
 	kf_sysfs_attr(ctx->root, dir, "status", value, sizeof(value));
 	kf_json_set_str(battery, "status", value);
 	/* Health: what the battery holds now against what it held new (energy or charge). */
-	full = attr_ll(ctx, dir, "energy_full");
-	design = attr_ll(ctx, dir, "energy_full_design");
+	full = kf_collect_attr_number(ctx, dir, "energy_full");
+	design = kf_collect_attr_number(ctx, dir, "energy_full_design");
 	if (full < 0 || design <= 0) {
-		full = attr_ll(ctx, dir, "charge_full");
-		design = attr_ll(ctx, dir, "charge_full_design");
+		full = kf_collect_attr_number(ctx, dir, "charge_full");
+		design = kf_collect_attr_number(ctx, dir, "charge_full_design");
 	}
 	json_object_set_new(battery, "health_percent",
 			    full >= 0 && design > 0 ? json_integer(full * 100 / design)
 						    : json_null());
-	cycles = attr_ll(ctx, dir, "cycle_count");
+	cycles = kf_collect_attr_number(ctx, dir, "cycle_count");
 	json_object_set_new(battery, "cycle_count",
 			    cycles >= 0 ? json_integer(cycles) : json_null());
 	kf_sysfs_attr(ctx->root, dir, "health", value, sizeof(value));
@@ -83,7 +72,7 @@ int kf_collect_power(struct kf_collect_ctx *ctx, struct kf_error *err)
 		if (strcmp(type, "Battery") == 0) {
 			add_battery(ctx, dir, names[i], batteries);
 		} else if (strcmp(type, "Mains") == 0) {
-			long long online = attr_ll(ctx, dir, "online");
+			long long online = kf_collect_attr_number(ctx, dir, "online");
 			if (online >= 0 && !json_is_true(ac)) {
 				json_decref(ac);
 				ac = json_boolean(online == 1);

@@ -11,17 +11,6 @@
 
 #define BLOCK_CLASS "/sys/block"
 
-static long long attr_ll(const struct kf_collect_ctx *ctx, const char *dir, const char *name)
-{
-	char text[64], *end;
-	long long value;
-
-	if (kf_sysfs_attr(ctx->root, dir, name, text, sizeof(text)) != KF_OK || text[0] == '\0')
-		return -1;
-	value = strtoll(text, &end, 10);
-	return *end == '\0' ? value : -1;
-}
-
 /* smartctl's JSON answer: smart_status.passed. */
 static void add_smart(struct kf_collect_ctx *ctx, json_t *disk, const char *name, bool *has_tool)
 {
@@ -60,7 +49,7 @@ static void add_disk(struct kf_collect_ctx *ctx, const char *name, json_t *list,
 	json_t *disk;
 
 	snprintf(dir, sizeof(dir), BLOCK_CLASS "/%s", name);
-	sectors = attr_ll(ctx, dir, "size");
+	sectors = kf_collect_attr_number(ctx, dir, "size");
 	if ((strncmp(name, "loop", 4) == 0 || strncmp(name, "ram", 3) == 0 ||
 	     strncmp(name, "zram", 4) == 0) &&
 	    sectors <= 0)
@@ -69,11 +58,11 @@ static void add_disk(struct kf_collect_ctx *ctx, const char *name, json_t *list,
 	kf_json_set_str(disk, "name", name);
 	json_object_set_new(disk, "size_bytes",
 			    sectors >= 0 ? json_integer(sectors * 512) : json_null());
-	flag = attr_ll(ctx, dir, "removable");
+	flag = kf_collect_attr_number(ctx, dir, "removable");
 	json_object_set_new(disk, "removable", flag >= 0 ? json_boolean(flag) : json_null());
-	flag = attr_ll(ctx, dir, "ro");
+	flag = kf_collect_attr_number(ctx, dir, "ro");
 	json_object_set_new(disk, "read_only", flag >= 0 ? json_boolean(flag) : json_null());
-	flag = attr_ll(ctx, dir, "queue/rotational");
+	flag = kf_collect_attr_number(ctx, dir, "queue/rotational");
 	json_object_set_new(disk, "rotational", flag >= 0 ? json_boolean(flag) : json_null());
 	snprintf(devdir, sizeof(devdir), "%.3000s/device", dir);
 	kf_sysfs_attr(ctx->root, devdir, "vendor", value, sizeof(value));

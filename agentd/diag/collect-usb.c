@@ -31,17 +31,6 @@ static unsigned long attr_hex(const struct kf_collect_ctx *ctx, const char *dir,
 	return value;
 }
 
-static long attr_long(const struct kf_collect_ctx *ctx, const char *dir, const char *name)
-{
-	char text[64], *end;
-	long value;
-
-	if (kf_sysfs_attr(ctx->root, dir, name, text, sizeof(text)) != KF_OK || text[0] == '\0')
-		return -1;
-	value = strtol(text, &end, 10);
-	return *end == '\0' ? value : -1;
-}
-
 static json_t *interface_of(const struct kf_collect_ctx *ctx, const char *name)
 {
 	char dir[PATH_MAX], value[KF_ATTR_SIZE], driver[128] = "";
@@ -84,7 +73,7 @@ static void add_device(struct kf_collect_ctx *ctx, const char *name, char **name
 	unsigned long vendor, product, bcd, cls, sub, proto;
 	bool known_vendor, known_product, known_bcd, known_cls, known_sub, known_proto;
 	size_t i, prefix_len;
-	long busnum, devnum;
+	long long busnum, devnum;
 
 	snprintf(dir, sizeof(dir), USB_DEVICES "/%s", name);
 	uevent = kf_collect_uevent(ctx, dir);
@@ -122,8 +111,8 @@ static void add_device(struct kf_collect_ctx *ctx, const char *name, char **name
 	kf_json_set_str(device, "product", value);
 	kf_sysfs_attr(ctx->root, dir, "serial", value, sizeof(value));
 	kf_json_set_str(device, "serial", value);
-	busnum = attr_long(ctx, dir, "busnum");
-	devnum = attr_long(ctx, dir, "devnum");
+	busnum = kf_collect_attr_number(ctx, dir, "busnum");
+	devnum = kf_collect_attr_number(ctx, dir, "devnum");
 	if (busnum < 0)
 		busnum =
 			kf_json_str(uevent, "BUSNUM")[0] ? atol(kf_json_str(uevent, "BUSNUM")) : -1;

@@ -79,40 +79,6 @@ void kf_collect_ctx_release(struct kf_collect_ctx *ctx)
 	ctx->raw_count = 0;
 }
 
-static bool is_pci_component(const char *s, size_t len)
-{
-	static const char shape[] = "hhhh:hh:hh.h";
-	size_t i;
-
-	if (len != sizeof(shape) - 1)
-		return false;
-	for (i = 0; i < len; i++)
-		if (shape[i] == 'h' ? !isxdigit((unsigned char)s[i]) : s[i] != shape[i])
-			return false;
-	return true;
-}
-
-/* A USB device (not an interface): "1-1.5.2" or "usb1". */
-static bool is_usb_component(const char *s, size_t len)
-{
-	size_t i = 0;
-
-	if (len > 3 && strncmp(s, "usb", 3) == 0) {
-		for (i = 3; i < len; i++)
-			if (!isdigit((unsigned char)s[i]))
-				return false;
-		return true;
-	}
-	while (i < len && isdigit((unsigned char)s[i]))
-		i++;
-	if (i == 0 || i + 1 >= len || s[i] != '-')
-		return false;
-	for (i++; i < len; i++)
-		if (!isdigit((unsigned char)s[i]) && s[i] != '.')
-			return false;
-	return true;
-}
-
 void kf_collect_device_of(const char *sysfs_path, char *out, size_t cap)
 {
 	const char *p = sysfs_path, *best = NULL, *best_bus = NULL;
@@ -128,11 +94,11 @@ void kf_collect_device_of(const char *sysfs_path, char *out, size_t cap)
 			p++;
 		end = strchr(p, '/');
 		len = end ? (size_t)(end - p) : strlen(p);
-		if (is_pci_component(p, len)) {
+		if (kf_device_name_is_pci(p, len)) {
 			best = p;
 			best_len = len;
 			best_bus = "pci";
-		} else if (is_usb_component(p, len)) {
+		} else if (kf_device_name_usb(p, len) == KF_USB_NAME_DEVICE) {
 			best = p;
 			best_len = len;
 			best_bus = "usb";
@@ -243,6 +209,18 @@ void kf_collect_firmware_version(const struct kf_collect_ctx *ctx, const char *d
 			return;
 	}
 	out[0] = '\0';
+}
+
+long long kf_collect_attr_number(const struct kf_collect_ctx *ctx, const char *dir,
+				 const char *name)
+{
+	char text[64], *end;
+	long long value;
+
+	if (kf_sysfs_attr(ctx->root, dir, name, text, sizeof(text)) != KF_OK || text[0] == '\0')
+		return -1;
+	value = strtoll(text, &end, 10);
+	return *end == '\0' ? value : -1;
 }
 
 static int compare_names(const void *a, const void *b)

@@ -78,11 +78,28 @@ json_t *kf_collect_uevent(const struct kf_collect_ctx *ctx, const char *dir);
 void kf_collect_firmware_version(const struct kf_collect_ctx *ctx, const char *dir, char *out,
 				 size_t cap);
 
+/* A decimal attribute of dir (e.g. "capacity"), or -1 when it is absent or not a number. */
+long long kf_collect_attr_number(const struct kf_collect_ctx *ctx, const char *dir,
+				 const char *name);
+
 /* Lists the entries of root+path (no "." or ".."), sorted; caller frees with kf_collect_list_free.
  */
 int kf_collect_list(const struct kf_collect_ctx *ctx, const char *path, char ***names,
 		    size_t *count, struct kf_error *err);
 void kf_collect_list_free(char **names, size_t count);
+
+/* The kernel's names for devices (device-name.c). */
+enum kf_usb_name {
+	KF_USB_NAME_NONE,
+	KF_USB_NAME_DEVICE,    /* "1-1.5.2", a root hub "usb1" */
+	KF_USB_NAME_INTERFACE, /* "1-1.5.2:1.0" */
+};
+
+/* Whether s (len bytes, not terminated) is a PCI device name: "0000:00:1a.0". */
+bool kf_device_name_is_pci(const char *s, size_t len);
+
+/* What kind of USB name s (len bytes, not terminated) is, if any. */
+enum kf_usb_name kf_device_name_usb(const char *s, size_t len);
 
 /* Collectors: each fills its part of the report; 0 or a negative code with err set. */
 typedef int (*kf_collector_fn)(struct kf_collect_ctx *ctx, struct kf_error *err);

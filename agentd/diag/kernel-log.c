@@ -1,5 +1,5 @@
 /* kefu-agentd: finding device problems in kernel log text. SPDX-License-Identifier: MIT */
-#include "agentd/diag/kernel-log.h"
+#include "agentd/diag/collect.h"
 #include "agentd/sysfs.h"
 
 #include <ctype.h>
@@ -34,49 +34,9 @@ static void copy_token(char *out, size_t cap, const char *start, size_t len)
 	out[len] = '\0';
 }
 
-/* "0000:00:1a.0" */
-static bool is_pci_name(const char *s, size_t len)
-{
-	static const char shape[] = "hhhh:hh:hh.h";
-	size_t i;
-
-	if (len != sizeof(shape) - 1)
-		return false;
-	for (i = 0; i < len; i++) {
-		if (shape[i] == 'h' ? !isxdigit((unsigned char)s[i]) : s[i] != shape[i])
-			return false;
-	}
-	return true;
-}
-
-/* "1-1.5.2", "1-1.5.4.2:1.0", "usb1" */
-static bool is_usb_name(const char *s, size_t len)
-{
-	size_t i = 0;
-
-	if (len > 3 && strncmp(s, "usb", 3) == 0) {
-		for (i = 3; i < len; i++)
-			if (!isdigit((unsigned char)s[i]))
-				return false;
-		return true;
-	}
-	while (i < len && isdigit((unsigned char)s[i]))
-		i++;
-	if (i == 0 || i >= len || s[i] != '-')
-		return false;
-	if (++i >= len || !isdigit((unsigned char)s[i]))
-		return false;
-	for (; i < len; i++) {
-		char c = s[i];
-		if (!isdigit((unsigned char)c) && c != '.' && c != ':')
-			return false;
-	}
-	return true;
-}
-
 static bool is_device_name(const char *s, size_t len)
 {
-	return is_pci_name(s, len) || is_usb_name(s, len);
+	return kf_device_name_is_pci(s, len) || kf_device_name_usb(s, len) != KF_USB_NAME_NONE;
 }
 
 /* Skips the timestamp, priority and syslog prefixes of every format we read. */

@@ -2,6 +2,10 @@
 #ifndef KF_AGENTD_KERNEL_LOG_H
 #define KF_AGENTD_KERNEL_LOG_H
 
+#include "proto/base/buffer.h"
+#include "proto/base/error.h"
+
+#include <stdbool.h>
 #include <stddef.h>
 
 #define KF_KERNEL_EVENTS_MAX 256
@@ -47,5 +51,26 @@ const char *kf_kernel_event_kind_name(enum kf_kernel_event_kind kind);
  * accepted; lines are cut at 4 KiB.
  */
 void kf_kernel_log_parse(const char *text, size_t len, struct kf_kernel_events *events);
+
+/* What kf_kernel_journal_text read. */
+struct kf_kernel_journal_stats {
+	size_t entries;    /* kernel messages turned into lines */
+	size_t other;      /* entries of other transports than the kernel, left out */
+	size_t skipped;    /* lines that were no journal entry (not JSON, no MESSAGE) */
+	bool is_truncated; /* the text reached its cap; later entries were left out */
+};
+
+/*
+ * Turns journal entries (what `journalctl -o json` prints: one JSON object a
+ * line) into kernel-log lines that kf_kernel_log_parse reads:
+ * "[   12.345678] MESSAGE" when the entry has _SOURCE_MONOTONIC_TIMESTAMP (or
+ * __MONOTONIC_TIMESTAMP), "2026-11-22T09:00:00Z kernel: MESSAGE" when it has only
+ * __REALTIME_TIMESTAMP. MESSAGE is a string or, when it is not UTF-8, an array of
+ * byte values. Entries whose _TRANSPORT is not "kernel" are left out. Appends at
+ * most cap bytes to out (whole lines only). Any bytes are accepted; KF_OK, or
+ * KF_ERR_NOMEM.
+ */
+int kf_kernel_journal_text(const char *data, size_t len, size_t cap, struct kf_buf *out,
+			   struct kf_kernel_journal_stats *stats);
 
 #endif

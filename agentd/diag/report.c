@@ -40,8 +40,9 @@ struct kf_report *kf_report_new(void)
 	SECTION(firmware, json_object);
 	SECTION(problems, json_array);
 	SECTION(collectors, json_array);
+	SECTION(not_checked, json_array);
 #undef SECTION
-	if (json_object_size(report->root) != 13) {
+	if (json_object_size(report->root) != 14) {
 		kf_report_free(report);
 		return NULL;
 	}
@@ -133,6 +134,18 @@ void kf_report_add_problem(struct kf_report *report, const char *device, const c
 	json_array_append_new(report->problems, problem);
 }
 
+void kf_report_add_not_checked(struct kf_report *report, const char *check, const char *cause,
+			       const char *summary, const char *advice)
+{
+	json_t *entry = json_object();
+
+	kf_json_set_str(entry, "check", check);
+	kf_json_set_str(entry, "cause", cause);
+	kf_json_set_str(entry, "summary", summary);
+	kf_json_set_str(entry, "advice", advice);
+	json_array_append_new(report->not_checked, entry);
+}
+
 char *kf_report_dump(const struct kf_report *report)
 {
 	return json_dumps(report->root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -151,6 +164,16 @@ void kf_report_print_summary(const struct kf_report *report, FILE *out)
 	json_t *item;
 	size_t i, failed = 0;
 
+	/* What was not checked comes first: a clean report must not hide it. */
+	json_array_foreach(report->not_checked, i, item)
+	{
+		const char *advice = kf_json_str(item, "advice");
+
+		fprintf(out, "%s%s%s\n", kf_json_str(item, "summary"), advice[0] ? " " : "",
+			advice);
+	}
+	if (json_array_size(report->not_checked) > 0)
+		fprintf(out, "\n");
 	fprintf(out, "System: %s, kernel %s\n", or_dash(kf_json_str(os, "pretty_name")),
 		or_dash(kf_json_str(kernel, "release")));
 	if (json_is_object(dmi))
@@ -161,7 +184,9 @@ void kf_report_print_summary(const struct kf_report *report, FILE *out)
 			or_dash(kf_json_str(dmi, "bios_date")));
 	fprintf(out, "\n");
 	if (json_array_size(report->problems) == 0) {
-		fprintf(out, "No problems found.\n");
+		fprintf(out, json_array_size(report->not_checked) > 0
+				     ? "No problems found in what could be checked.\n"
+				     : "No problems found.\n");
 	} else {
 		fprintf(out, "Problems (%zu):\n", json_array_size(report->problems));
 		json_array_foreach(report->problems, i, item)

@@ -16,17 +16,18 @@
  */
 struct kf_report {
 	json_t *root;
-	json_t *system;     /* object: os, kernel, dmi, cpu, memory, ... */
-	json_t *devices;    /* array of device objects */
-	json_t *modules;    /* array of loaded kernel modules */
-	json_t *storage;    /* object: block, mounts */
-	json_t *network;    /* object: interfaces, routes, dns */
-	json_t *printers;   /* object: queues, jobs */
-	json_t *power;      /* object: batteries, ac */
-	json_t *kernel_log; /* object: source, events, ... */
-	json_t *firmware;   /* object: fwupd devices */
-	json_t *problems;   /* array of problems */
-	json_t *collectors; /* array of per-collector results */
+	json_t *system;      /* object: os, kernel, dmi, cpu, memory, ... */
+	json_t *devices;     /* array of device objects */
+	json_t *modules;     /* array of loaded kernel modules */
+	json_t *storage;     /* object: block, mounts */
+	json_t *network;     /* object: interfaces, routes, dns */
+	json_t *printers;    /* object: queues, jobs */
+	json_t *power;       /* object: batteries, ac */
+	json_t *kernel_log;  /* object: source, events, ... */
+	json_t *firmware;    /* object: fwupd devices */
+	json_t *problems;    /* array of problems */
+	json_t *collectors;  /* array of per-collector results */
+	json_t *not_checked; /* array: what could not be checked, and how to allow it */
 };
 
 /* Returns a new empty report with "generated" set to now, or NULL without memory. */
@@ -63,10 +64,19 @@ json_t *kf_report_find_device(const struct kf_report *report, const char *id);
 void kf_report_add_problem(struct kf_report *report, const char *device, const char *severity,
 			   const char *summary, json_t *evidence);
 
+/*
+ * Records that a check could not run: check names it ("kernel-log"), cause is
+ * "denied", "absent" or "unavailable", summary says in plain words what was not
+ * checked and why, advice how to allow it (may be NULL). The text summary leads
+ * with these.
+ */
+void kf_report_add_not_checked(struct kf_report *report, const char *check, const char *cause,
+			       const char *summary, const char *advice);
+
 /* Serialises the report as indented JSON; the caller frees the string. */
 char *kf_report_dump(const struct kf_report *report);
 
-/* Writes the readable summary (problems first) to out. */
+/* Writes the readable summary (what could not be checked, then problems) to out. */
 void kf_report_print_summary(const struct kf_report *report, FILE *out);
 
 #endif

@@ -358,7 +358,6 @@ struct collect {
 	size_t n_items, size;
 };
 
-/* Whether dir is a plugin folder right inside the folder of installed plugins. */
 /* The scan in the customer's audit log: what each check found, and what was fixed. */
 static void audit_scan(const struct scan_options *o, const json_t *results, int left)
 {
@@ -401,7 +400,7 @@ static int collect_item(const char *dir, const struct kf_plugin_manifest *m, con
 		struct scan_item *grown = realloc(c->items, size * sizeof(*grown));
 
 		if (grown == NULL)
-			return -1;
+			return KF_ERR_NOMEM;
 		c->items = grown;
 		c->size = size;
 	}
@@ -432,10 +431,67 @@ static int collect_item(const char *dir, const struct kf_plugin_manifest *m, con
 		kf_agent_plugin_unstage(item->stage);
 		kf_plugin_manifest_free(item->m);
 		free(item->device);
-		return -1;
+		return KF_ERR_NOMEM;
 	}
 	c->n_items++;
 	return 0;
+}
+
+/*
+ * How many plugins the places hold that this scan may run (installed ones only
+ * while trusted), whether they apply or not. None, and none skipped for want of
+ * trust (those have their notes), means there is nothing to check with.
+ */
+static size_t plugins_found(const struct kf_plugin_places *places)
+{
+	size_t found = 0;
+
+	for (size_t f = 0; f < places->n_folders; f++) {
+		bool is_installed =
+			places->installed != NULL && places->folders[f] == places->installed;
+		struct dirent **names;
+		int n = scandir(places->folders[f], &names, NULL, alphasort);
+
+		for (int i = 0; i < n; i++) {
+			char dir[PATH_MAX];
+			struct kf_plugin_manifest *m;
+			struct kf_error err;
+
+			if (names[i]->d_name[0] != '.' &&
+			    snprintf(dir, sizeof(dir), "%s/%s", places->folders[f],
+				     names[i]->d_name) < (int)sizeof(dir) &&
+			    (!is_installed ||
+			     kf_agent_plugin_is_trusted(dir, places->trusted, places->n_trusted,
+							places->trust_problem, NULL, 0)) &&
+			    kf_plugin_manifest_load(dir, &m, &err) == 0) {
+				found++;
+				kf_plugin_manifest_free(m);
+			}
+			free(names[i]);
+		}
+		if (n >= 0)
+			free(names);
+	}
+	return found;
+}
+
+/* "no plugins found in A, B or C": the folders this scan looked in. */
+static int fail_without_plugins(const struct scan_options *o)
+{
+	char folders[KF_PLUGIN_PLACES_MAX * (PATH_MAX + 4)] = "";
+	size_t len = 0, i;
+
+	for (i = 0; i < o->places.n_folders && len < sizeof(folders); i++) {
+		const char *glue = i == 0 ? "" : i + 1 == o->places.n_folders ? " or " : ", ";
+		int n = snprintf(folders + len, sizeof(folders) - len, "%s%s", glue,
+				 o->places.folders[i]);
+
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+	return kf_cli_fail(KF_AGENTD_PROGRAM, "no plugins found in %s: nothing was checked",
+			   folders);
 }
 
 /* Everything after the options: the report, the plugins, the summary. Returns the exit code. */
@@ -448,6 +504,13 @@ static int scan_run(struct scan_options *o)
 	size_t k, i;
 	int left = 0;
 
+	if (plugins_found(&o->places) == 0) {
+		skipped = kf_plugin_places_skipped(&o->places);
+		i = json_array_size(skipped);
+		json_decref(skipped);
+		if (i == 0)
+			return fail_without_plugins(o);
+	}
 	if (o->report == NULL) {
 		int fd;
 
@@ -515,6 +578,8 @@ static int scan_run(struct scan_options *o)
 				    json_string(access(KF_PLUGIN_BWRAP, X_OK) == 0
 							? "bubblewrap"
 							: "bubblewrap is not installed"));
+		json_object_set_new(out, "checks_ran",
+				    json_integer((json_int_t)json_array_size(results)));
 		json_object_set_new(out, "problems_left", json_integer(left));
 		if (summary[0] != '\0')
 			json_object_set_new(out, "summary", json_string(summary));
@@ -528,7 +593,8 @@ static int scan_run(struct scan_options *o)
 
 		json_array_foreach(skipped, i, entry)
 			printf("Note: %s\n", json_string_value(json_object_get(entry, "note")));
-		printf("%d problem%s left\n", left, left == 1 ? "" : "s");
+		printf("%zu check%s ran, %d problem%s left\n", json_array_size(results),
+		       json_array_size(results) == 1 ? "" : "s", left, left == 1 ? "" : "s");
 		if (summary[0] != '\0')
 			printf("Summary saved to %s\n", summary);
 		json_decref(results);

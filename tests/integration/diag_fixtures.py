@@ -162,6 +162,44 @@ def pci_device(root, slot, vendor, device, cls, driver=None, module=None, module
     return path
 
 
+# The kernel log of status_machine(): a missing firmware file, a failed probe, USB and disk errors.
+STATUS_MACHINE_LOG = [
+    "[    0.000000] Linux version 6.1.0-13-amd64",
+    "[    2.103000] iwlwifi 0000:00:14.3: Direct firmware load for "
+    "iwlwifi-9000-pu-b0-jf-b0-46.ucode failed with error -2",
+    "[    2.104000] iwlwifi 0000:00:14.3: no suitable firmware found!",
+    "[    2.300000] snd_hda_intel: probe of 0000:00:1f.3 failed with error -22",
+    "[    3.000000] amdgpu 0000:02:00.0: Direct firmware load for amdgpu/polaris12_k_smc.bin "
+    "failed with error -2",
+    "[   90.000000] usb 1-2: device descriptor read/64, error -71",
+    "[   91.000000] usb 1-2: device descriptor read/64, error -71",
+    "[  120.000000] blk_update_request: I/O error, dev sda, sector 123456 op 0x0:(READ)",
+    "[   5.000000] Bluetooth: hci0: Direct firmware load for intel/ibt-17-16-1.sfi failed "
+    "with error -2",
+    "[  121.000000] Buffer I/O error on dev sda1, logical block 15432, async page read",
+]
+
+
+def journal_of(log_lines, as_bytes=()):
+    """The same kernel messages as `journalctl -k -b -o json` prints them: one JSON object a
+    line. Messages whose index is in as_bytes are arrays of byte values, as journald writes a
+    MESSAGE that is not UTF-8; a message of another transport and a broken line are mixed in."""
+    entries = []
+    for index, line in enumerate(log_lines):
+        stamp, _, message = line.partition("] ")
+        seconds = float(stamp.strip("[ "))
+        entry = {"__CURSOR": "s=1;i=%x" % index, "__REALTIME_TIMESTAMP": str(1700000000000000 + index),
+                 "__MONOTONIC_TIMESTAMP": str(int(seconds * 1e6) + 7), "_BOOT_ID": "0" * 32,
+                 "_TRANSPORT": "kernel", "_SOURCE_MONOTONIC_TIMESTAMP": str(int(seconds * 1e6)),
+                 "MESSAGE": list(message.encode()) if index in as_bytes else message}
+        entries.append(json.dumps(entry))
+        if index == 1:
+            entries.append(json.dumps({"_TRANSPORT": "stdout", "MESSAGE":
+                                       "usb 9-9: device descriptor read/64, error -71"}))
+            entries.append("{not json")
+    return "".join(entry + "\n" for entry in entries)
+
+
 def status_machine(root):
     """A laptop with one device in each driver status; returns {device id: expected status}."""
     base_system(root)
@@ -225,21 +263,7 @@ def status_machine(root):
     _link(os.path.join(root, "sys/bus/usb/devices/usb1"), "../../../devices" + hub[len("/sys/devices"):])
     _link(os.path.join(root, "sys/bus/usb/devices/1-0:1.0"),
           "../../../devices" + hub[len("/sys/devices"):] + "/1-0:1.0")
-    write(root, "/var/log/dmesg", "\n".join([
-        "[    0.000000] Linux version 6.1.0-13-amd64",
-        "[    2.103000] iwlwifi 0000:00:14.3: Direct firmware load for "
-        "iwlwifi-9000-pu-b0-jf-b0-46.ucode failed with error -2",
-        "[    2.104000] iwlwifi 0000:00:14.3: no suitable firmware found!",
-        "[    2.300000] snd_hda_intel: probe of 0000:00:1f.3 failed with error -22",
-        "[    3.000000] amdgpu 0000:02:00.0: Direct firmware load for amdgpu/polaris12_k_smc.bin "
-        "failed with error -2",
-        "[   90.000000] usb 1-2: device descriptor read/64, error -71",
-        "[   91.000000] usb 1-2: device descriptor read/64, error -71",
-        "[  120.000000] blk_update_request: I/O error, dev sda, sector 123456 op 0x0:(READ)",
-        "[   5.000000] Bluetooth: hci0: Direct firmware load for intel/ibt-17-16-1.sfi failed "
-        "with error -2",
-        "[  121.000000] Buffer I/O error on dev sda1, logical block 15432, async page read",
-        ""]))
+    write(root, "/var/log/dmesg", "".join(line + "\n" for line in STATUS_MACHINE_LOG))
     write(root, "/proc/modules",
           "i915 3096576 12 - Live 0x0000000000000000\n"
           "amdgpu 9474048 0 - Live 0x0000000000000000\n"

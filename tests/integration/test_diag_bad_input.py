@@ -123,6 +123,7 @@ def check_unreadable(scratch):
     assert status["modules"]["ok"] is False and "Permission denied" in status["modules"]["error"]
     assert status["system"]["ok"] is False
     assert status["kernel-log"]["ok"] is False
+    assert [e["cause"] for e in report["not_checked"]] == ["denied"]
     device = devices_by_id(report)["pci:0000:00:02.0"]
     assert device["vendor_id"] is None and device["driver"] == "i915"
     assert status["pci"]["ok"] is True

@@ -32,6 +32,7 @@ def test_scan_reports_problem_and_offered_fix_without_changing_anything(tmp_path
     assert result.returncode == 1
     assert "problem: Web addresses cannot be looked up" in result.stdout
     assert "fix: Add dns to the hosts line" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "1 check ran, 1 problem left"
     assert open(os.path.join(root, "etc", "nsswitch.conf")).read() == before
 
 
@@ -58,7 +59,7 @@ def test_healthy_root_reports_nothing(tmp_path):
     root, report = broken_root(tmp_path, "hosts: files dns")
     result = scan(root, report)
     assert result.returncode == 0
-    assert result.stdout.strip() == "0 problems left"
+    assert result.stdout.strip() == "1 check ran, 0 problems left"
 
 
 def test_plugin_not_applying_is_not_run(tmp_path):
@@ -255,3 +256,35 @@ def test_scans_and_their_fixes_are_in_the_audit_log(tmp_path):
     shown = run([program("kefu-agentd"), "audit"],
                 env=dict(os.environ, XDG_STATE_HOME=state)).stdout
     assert "self-service scan with fixes: 0 problem(s) left" in shown
+
+
+def test_scan_without_plugins_fails_naming_the_folders_it_looked_in(tmp_path):
+    root, report = broken_root(tmp_path)
+    empty = tmp_path / "no-plugins"
+    empty.mkdir()
+    (empty / "not-a-plugin").mkdir()  # a folder without a manifest is no plugin
+    result = scan(root, report, "--json", plugins=str(empty))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "kefu-agentd: no plugins found in %s: nothing was checked" % empty]
+    # The default places: the folder of shipped plugins and this user's installed ones.
+    data = tmp_path / "data"
+    env = dict(os.environ, XDG_DATA_HOME=str(data), XDG_STATE_HOME=str(tmp_path / "state"))
+    result = run([program("kefu-agentd"), "scan", "--root", root, "--report", report], env=env)
+    if result.returncode != 1 and os.path.isdir("/usr/local/share/kefu/plugins"):
+        return  # kefu is installed here with its plugins: the scan had something to run
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr
+    line = result.stderr.strip()
+    assert line.startswith("kefu-agentd: no plugins found in /")
+    assert line.endswith("/share/kefu/plugins or %s/kefu/plugins: nothing was checked" % data)
+
+
+def test_scan_says_how_many_checks_ran(tmp_path):
+    root, report = broken_root(tmp_path, "hosts: files dns")
+    result = scan(root, report, "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["checks_ran"] == len(out["checks"]) == 1
+    os.unlink(os.path.join(root, "etc", "nsswitch.conf"))
+    result = scan(root, report)
+    assert result.returncode == 0 and result.stdout.strip() == "0 checks ran, 0 problems left"

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "agentd/diag/collect.h"
 #include "agentd/diag/ids.h"
 #include "agentd/diag/kernel-log.h"
 #include "agentd/diag/redact.h"
@@ -136,6 +137,117 @@ static void kernel_log_keeps_a_bounded_number_of_events(void **state)
 	free(events);
 }
 
+static void journal_entries_become_kernel_log_lines_with_the_same_events(void **state)
+{
+	/* "Direct firmware ..." is given as bytes, as journald writes a MESSAGE that is not UTF-8.
+	 */
+	static const char journal[] =
+		"{\"_TRANSPORT\":\"kernel\",\"_SOURCE_MONOTONIC_TIMESTAMP\":\"2300000\","
+		"\"MESSAGE\":\"snd_hda_intel: probe of 0000:00:1f.3 failed with error -22\"}\n"
+		"not json at all\n"
+		"\n"
+		"{\"_TRANSPORT\":\"stdout\",\"MESSAGE\":\"usb 1-2: device descriptor read/64, "
+		"error -71\"}\n"
+		"{\"__REALTIME_TIMESTAMP\":\"1700000000000000\",\"MESSAGE\":[105,119,108,119,105,"
+		"102,105,32,48,48,48,48,58,48,48,58,49,52,46,51,58,32,68,105,114,101,99,116,32,102,"
+		"105,114,109,119,97,114,101,32,108,111,97,100,32,102,111,114,32,120,46,117,99,111,"
+		"100,"
+		"101,32,102,97,105,108,101,100,32,119,105,116,104,32,101,114,114,111,114,32,45,50]}"
+		"\n"
+		"{\"MESSAGE\":null}\n"
+		"{\"MESSAGE\":[300]}\n";
+	struct kf_kernel_events *events = calloc(1, sizeof(*events));
+	struct kf_kernel_journal_stats stats;
+	struct kf_buf text = {0};
+	char *line;
+
+	(void)state;
+	assert_int_equal(kf_kernel_journal_text(journal, strlen(journal), 1 << 20, &text, &stats),
+			 KF_OK);
+	assert_int_equal(stats.entries, 2);
+	assert_int_equal(stats.other, 1);
+	assert_int_equal(stats.skipped, 3);
+	assert_false(stats.is_truncated);
+	assert_int_equal(kf_buf_append(&text, "", 1), KF_OK);
+	line = (char *)text.data;
+	assert_string_equal(line, "[    2.300000] snd_hda_intel: probe of 0000:00:1f.3 failed "
+				  "with error -22\n"
+				  "2023-11-14T22:13:20Z kernel: iwlwifi 0000:00:14.3: Direct "
+				  "firmware load for x.ucode failed with error -2\n");
+	kf_kernel_log_parse(line, strlen(line), events);
+	assert_int_equal(events->count, 2);
+	assert_int_equal(events->items[0].kind, KF_KEV_PROBE_FAILED);
+	assert_string_equal(events->items[0].device, "0000:00:1f.3");
+	assert_string_equal(events->items[0].driver, "snd_hda_intel");
+	assert_int_equal(events->items[1].kind, KF_KEV_FIRMWARE_MISSING);
+	assert_string_equal(events->items[1].device, "0000:00:14.3");
+	assert_string_equal(events->items[1].detail, "x.ucode");
+	kf_buf_free(&text);
+	free(events);
+}
+
+static void journal_text_stops_at_its_cap_on_a_whole_line(void **state)
+{
+	static const char entry[] = "{\"MESSAGE\":\"0123456789\"}\n";
+	struct kf_kernel_journal_stats stats;
+	struct kf_buf journal = {0}, text = {0};
+	int i;
+
+	(void)state;
+	for (i = 0; i < 10; i++)
+		assert_int_equal(kf_buf_append(&journal, entry, strlen(entry)), KF_OK);
+	assert_int_equal(
+		kf_kernel_journal_text((const char *)journal.data, journal.len, 35, &text, &stats),
+		KF_OK);
+	assert_int_equal(stats.entries, 3); /* 11 bytes a line */
+	assert_true(stats.is_truncated);
+	assert_int_equal(text.len, 33);
+	kf_buf_free(&journal);
+	kf_buf_free(&text);
+}
+
+static void device_names_of_pci_and_usb_are_told_apart(void **state)
+{
+	static const struct {
+		const char *name;
+		bool is_pci;
+		enum kf_usb_name usb;
+	} cases[] = {
+		{"0000:00:1a.0", true, KF_USB_NAME_NONE},
+		{"0000:00:1a", false, KF_USB_NAME_NONE},
+		{"usb1", false, KF_USB_NAME_DEVICE},
+		{"usb", false, KF_USB_NAME_NONE},
+		{"usbx", false, KF_USB_NAME_NONE},
+		{"1-1.5.2", false, KF_USB_NAME_DEVICE},
+		{"3-10", false, KF_USB_NAME_DEVICE},
+		{"1-1.5.2:1.0", false, KF_USB_NAME_INTERFACE},
+		{"1-0:1.0", false, KF_USB_NAME_INTERFACE},
+		{"1-", false, KF_USB_NAME_NONE},
+		{"1-.2", false, KF_USB_NAME_NONE},
+		{"1-1.", false, KF_USB_NAME_NONE},
+		{"1-1:1", false, KF_USB_NAME_NONE},
+		{"1-1:1.0:2", false, KF_USB_NAME_NONE},
+		{"sda", false, KF_USB_NAME_NONE},
+	};
+	char out[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = strlen(cases[i].name);
+
+		assert_int_equal(kf_device_name_is_pci(cases[i].name, len), cases[i].is_pci);
+		assert_int_equal(kf_device_name_usb(cases[i].name, len), cases[i].usb);
+	}
+	/* The deepest device on a sysfs path owns it; interfaces are not devices of their own. */
+	kf_collect_device_of("/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/0003:046D", out,
+			     sizeof(out));
+	assert_string_equal(out, "usb:1-2");
+	kf_collect_device_of("/sys/devices/pci0000:00/0000:00:02.0/virtio1/block/vda", out,
+			     sizeof(out));
+	assert_string_equal(out, "pci:0000:00:02.0");
+}
+
 static void ids_lookup_names_vendor_device_and_subclass(void **state)
 {
 	static const char ids[] = "# comment\n"
@@ -251,6 +363,9 @@ int main(void)
 		cmocka_unit_test(kernel_log_finds_probe_firmware_io_and_usb_problems),
 		cmocka_unit_test(kernel_log_reads_the_dev_err_form_of_probe_failures),
 		cmocka_unit_test(kernel_log_keeps_a_bounded_number_of_events),
+		cmocka_unit_test(journal_entries_become_kernel_log_lines_with_the_same_events),
+		cmocka_unit_test(journal_text_stops_at_its_cap_on_a_whole_line),
+		cmocka_unit_test(device_names_of_pci_and_usb_are_told_apart),
 		cmocka_unit_test(ids_lookup_names_vendor_device_and_subclass),
 		cmocka_unit_test(ids_lookup_matches_the_system_pci_ids),
 		cmocka_unit_test(redaction_replaces_whole_words_consistently),
