@@ -70,9 +70,8 @@ static void on_consent_revoked(struct kf_consent *consent, enum kf_capability ca
 		kf_control_send(session->core.control, "consent.revoked", 0, body, NULL, NULL);
 	json_decref(body);
 	kf_agent_session_audit(session, "consent-revoked",
-			       json_pack("{s:s, s:s}", "capability",
-					 kf_capability_name(capability), "by",
-					 kf_consent_source_name(source)));
+			       json_pack("{s:s, s:s}", "capability", kf_capability_name(capability),
+					 "by", kf_consent_source_name(source)));
 	if (source == KF_CONSENT_BY_SESSION_END)
 		kf_summary_note(session->summary, "access", "Ended with the session: %s",
 				kf_capability_plain(capability));
@@ -100,9 +99,9 @@ bool kf_agent_session_allows(struct kf_agent_session *session, const struct kf_m
 	snprintf(text, sizeof(text), "'%s' needs the customer's '%s' grant", msg->type,
 		 kf_capability_name(needs));
 	kf_control_send_error(session->core.control, msg->id, "denied", text, NULL);
-	kf_agent_session_audit(session, "action-refused",
-			       json_pack("{s:s, s:s}", "action", msg->type, "missing",
-					 kf_capability_name(needs)));
+	kf_agent_session_audit(
+		session, "action-refused",
+		json_pack("{s:s, s:s}", "action", msg->type, "missing", kf_capability_name(needs)));
 	kf_summary_note(session->summary, "access", "Refused '%s': it needs %s", msg->type,
 			kf_capability_name(needs));
 	return false;
@@ -124,9 +123,9 @@ int kf_agent_session_stream_is_allowed(void *user, const char *purpose, struct k
 	}
 	if (kf_consent_check(session->consent, needs))
 		return 1;
-	kf_agent_session_audit(session, "action-refused",
-			       json_pack("{s:s, s:s}", "action", what, "missing",
-					 kf_capability_name(needs)));
+	kf_agent_session_audit(
+		session, "action-refused",
+		json_pack("{s:s, s:s}", "action", what, "missing", kf_capability_name(needs)));
 	kf_summary_note(session->summary, "access", "Refused to %s: it needs %s",
 			is_files      ? "send or fetch a file"
 			: is_firmware ? "update firmware"
@@ -161,8 +160,8 @@ void kf_agent_session_on_consent_request(void *user, const struct kf_msg *msg)
 	if (named_capability(session, msg, &capability) != KF_OK)
 		return;
 	kf_agent_session_audit(session, "consent-requested",
-			       json_pack("{s:s, s:s}", "capability",
-					 kf_capability_name(capability), "reason",
+			       json_pack("{s:s, s:s}", "capability", kf_capability_name(capability),
+					 "reason",
 					 json_is_string(reason) ? json_string_value(reason) : ""));
 	if (kf_consent_request(session->consent, capability, msg->id,
 			       json_is_string(reason) ? json_string_value(reason) : "",

@@ -36,8 +36,8 @@ void kf_agent_session_on_plugins_request(void *user, const struct kf_msg *msg)
 	kf_control_send(session->core.control, "plugins.list", msg->id, body, NULL, NULL);
 	json_decref(body);
 	kf_agent_session_audit(session, "action-finish",
-			       json_pack("{s:s, s:s, s:I}", "action", "plugin list", "result",
-					 "ok", "plugins", (json_int_t)json_array_size(list)));
+			       json_pack("{s:s, s:s, s:I}", "action", "plugin list", "result", "ok",
+					 "plugins", (json_int_t)json_array_size(list)));
 	json_decref(list);
 }
 
