@@ -341,3 +341,15 @@ def checkout_umockdev_dir():
     if not os.path.isdir(directory):
         pytest.skip("tests/fixtures/umockdev is missing from the checkout")
     return directory
+
+
+def many_users_machine(root, modules=240, users=12):
+    """Short-named modules each used by users others, as in a sound or DRM stack: a report
+    of many small values (about 5000 at the defaults) in under 64 KiB."""
+    base_system(root)
+    write(root, "/proc/modules", "".join(
+        "snd%d %d %d %s, Live 0x0000000000000000\n" % (
+            i, 16384 + 64 * i, users, ",".join("snd%d" % ((i + k) % modules)
+                                              for k in range(1, users + 1)))
+        for i in range(modules)))
+    write(root, "/var/log/dmesg", "[    0.000000] Linux version 6.1.0-13-amd64\n")

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from diag_fixtures import (checkout_umockdev_dir, desktop_machine, devices_by_id,  # noqa: F401
-                           diag_json, replay_umockdev)
+                           diag_json, many_users_machine, replay_umockdev)
 from session_fixtures import next_event, private_state, send, support  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("private_state")
@@ -86,6 +86,30 @@ def test_a_desktop_report_of_400_modules_arrives_whole(support, tmp_path):
     assert (event["devices"], event["problems"]) == (40, 8)
     assert {i: d["status"] for i, d in devices_by_id(saved).items()} == expected
     assert [m["name"] for m in saved["modules"]] == [m["name"] for m in printed["modules"]]
+
+
+def count_values(value):
+    """Values at every level, as the message decoder counts them."""
+    if isinstance(value, dict):
+        return 1 + sum(count_values(v) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(count_values(v) for v in value)
+    return 1
+
+
+def test_a_report_of_many_small_values_in_one_frame_arrives_whole(support, tmp_path):
+    # Under one control frame in bytes, but more values than one message may carry
+    # (KF_MSG_MAX_VALUES): it must travel in parts like a large report.
+    root = tmp_path / "root"
+    many_users_machine(str(root))
+    result, printed = diag_json(str(root))
+    assert result.returncode == 0, result.stderr
+    body = {"report": printed}
+    assert len(json.dumps(body, separators=(",", ":"))) < 60 * 1024
+    assert count_values(body) > 4096 + 5
+    saved, event = report_through_session(support, tmp_path, root)
+    assert_same_report(saved, printed)
+    assert len(saved["modules"]) == 240
 
 
 @pytest.mark.parametrize("name", UMOCKDEV)
