@@ -1,6 +1,7 @@
 /* kefu: bodies larger than one control frame, carried in "part" messages. SPDX-License-Identifier: MIT */
 #include "proto/session/parts.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,12 +15,41 @@ static size_t utf8_cut(const char *text, size_t len, size_t max)
 	return cut;
 }
 
+/*
+ * Whether body keeps the value and string limits every single message is
+ * decoded with (message.h). A large row's body can fit one frame in bytes and
+ * still break them; the receiver would refuse it, so it goes in parts.
+ */
+static bool keeps_message_limits(json_t *value, size_t *values)
+{
+	const char *key;
+	json_t *member;
+	size_t index;
+
+	/* 5 for the envelope: the message itself, v, type, id and re. */
+	if (++*values + 5 > KF_MSG_MAX_VALUES)
+		return false;
+	if (json_is_string(value))
+		return json_string_length(value) <= KF_MSG_MAX_STRING;
+	json_object_foreach(value, key, member)
+	{
+		if (strlen(key) > KF_MSG_MAX_STRING || !keeps_message_limits(member, values))
+			return false;
+	}
+	json_array_foreach(value, index, member)
+	{
+		if (!keeps_message_limits(member, values))
+			return false;
+	}
+	return true;
+}
+
 int kf_parts_encode(struct kf_buf *out, const char *type, uint32_t *next_id, uint32_t re,
 		    json_t *body, struct kf_error *err)
 {
 	const struct kf_msg_row *row = kf_msg_row_find(type);
 	struct kf_error single;
-	size_t len, offset = 0, parts, part = 0;
+	size_t len, offset = 0, parts, part = 0, start = out->len, values = 0;
 	char *text;
 	int r;
 
@@ -27,6 +57,11 @@ int kf_parts_encode(struct kf_buf *out, const char *type, uint32_t *next_id, uin
 		return kf_error_set(err, KF_ERR_INVALID, "cannot encode unknown message type '%s'",
 				    type);
 	r = kf_msg_encode(out, type, ++*next_id, re, body, &single);
+	if (r == KF_OK && kf_msg_row_is_large(row) && body != NULL &&
+	    !keeps_message_limits(body, &values)) {
+		out->len = start;
+		r = KF_ERR_TOO_LARGE;
+	}
 	if (r != KF_ERR_TOO_LARGE || !kf_msg_row_is_large(row)) {
 		if (r != KF_OK && err != NULL)
 			*err = single;

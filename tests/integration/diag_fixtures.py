@@ -301,3 +301,79 @@ def validate(report):
 
 def devices_by_id(report):
     return {device["id"]: device for device in report["devices"]}
+
+
+# ---- a machine of real size: hundreds of modules, dozens of PCI devices, a long kernel log ----
+
+MODULE_STEMS = ["snd_hda_codec", "i915", "drm_kms_helper", "iwlmvm", "btusb", "uvcvideo",
+                "nvme_core", "xhci_pci", "e1000e", "thinkpad_acpi", "intel_rapl", "kvm_intel",
+                "cfg80211", "mac80211", "videobuf2_vmalloc", "hid_multitouch", "usbhid",
+                "ext4", "crc32c_intel", "aesni_intel", "nf_conntrack", "bridge", "overlay"]
+
+
+def module_name(i):
+    return "%s_%d" % (MODULE_STEMS[i % len(MODULE_STEMS)], i)
+
+
+def desktop_machine(root, modules=400, pci=40, log_lines=20000):
+    """A busy desktop: modules loaded (with /sys/module entries), PCI devices of which every
+    tenth lacks its firmware and every tenth fails its probe, and a kernel log of log_lines
+    ordinary lines around their errors. Returns {device id: expected status}."""
+    base_system(root, hostname="desktop")
+    lines = []
+    for i in range(modules):
+        users = [module_name((i + k) % modules) for k in range(1, 1 + i % 4)]
+        lines.append("%s %d %d %s Live 0xffffffffc%07x\n" % (
+            module_name(i), 16384 + 512 * i, len(users),
+            ",".join(users) + "," if users else "-", 4096 * i))
+        write(root, "/sys/module/%s/version" % module_name(i), "%d.%d.%d\n" % (1 + i % 5, i % 11, i % 7))
+        write(root, "/sys/module/%s/srcversion" % module_name(i), "%023X\n" % (7919 * i + 1))
+    write(root, "/proc/modules", "".join(lines))
+    expected, log = {}, []
+    for i in range(pci):
+        slot = "0000:%02x:%02x.%d" % (1 + i // 64, (i // 8) % 8, i % 8)
+        if i % 10 == 3:
+            pci_device(root, slot, "8086", "%04x" % (0x2700 + i), "028000")
+            log.append("iwlwifi %s: Direct firmware load for iwlwifi-%d-b0-jf-b0-%d.ucode failed "
+                       "with error -2" % (slot, 9000 + i, 40 + i % 9))
+            expected["pci:" + slot] = "failed"
+        elif i % 10 == 7:
+            pci_device(root, slot, "8086", "%04x" % (0x2700 + i), "040300")
+            log.append("snd_hda_intel: probe of %s failed with error -22" % slot)
+            expected["pci:" + slot] = "failed"
+        else:
+            pci_device(root, slot, "8086", "%04x" % (0x2700 + i), "020000", "e1000e_%d" % i,
+                       module_name(i % modules), "3.2.6-k", "%023X" % (104729 * i + 3))
+            expected["pci:" + slot] = "works"
+    text, problem = [], 0
+    for n in range(log_lines):
+        if log and n % max(1, log_lines // len(log)) == 0 and problem < len(log):
+            text.append("[%6d.%06d] %s" % (n // 100, (n * 7919) % 1000000, log[problem]))
+            problem += 1
+        text.append("[%6d.%06d] e1000e 0000:01:00.%d eno%d: NIC Link is Up 1000 Mbps Full Duplex, "
+                    "Flow Control: Rx/Tx (line %d)" % (n // 100, (n * 104729) % 1000000, n % 8,
+                                                       n % 8, n))
+    text += ["[%6d.000000] %s" % (log_lines // 100 + 1, line) for line in log[problem:]]
+    write(root, "/var/log/dmesg", "\n".join(text) + "\n")
+    return expected
+
+
+@pytest.fixture
+def checkout_umockdev_dir():
+    """The umockdev recordings kept in the checkout (tests/fixtures/umockdev)."""
+    directory = os.path.join(SOURCE_DIR, "tests", "fixtures", "umockdev")
+    if not os.path.isdir(directory):
+        pytest.skip("tests/fixtures/umockdev is missing from the checkout")
+    return directory
+
+
+def many_users_machine(root, modules=240, users=12):
+    """Short-named modules each used by users others, as in a sound or DRM stack: a report
+    of many small values (about 5000 at the defaults) in under 64 KiB."""
+    base_system(root)
+    write(root, "/proc/modules", "".join(
+        "snd%d %d %d %s, Live 0x0000000000000000\n" % (
+            i, 16384 + 64 * i, users, ",".join("snd%d" % ((i + k) % modules)
+                                              for k in range(1, users + 1)))
+        for i in range(modules)))
+    write(root, "/var/log/dmesg", "[    0.000000] Linux version 6.1.0-13-amd64\n")

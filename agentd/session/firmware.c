@@ -1,0 +1,210 @@
+/* kefu-agentd: firmware in a session: the device list and the updates the technician uploads. SPDX-License-Identifier: MIT */
+#include "agentd/session/session-private.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The uploaded update and its private folder go once the firmware command is done. */
+static void forget_firmware_file(struct kf_agent_session *session)
+{
+	char *slash = strrchr(session->firmware_file, '/');
+
+	if (session->firmware_file[0] == '\0')
+		return;
+	unlink(session->firmware_file);
+	if (slash != NULL) {
+		*slash = '\0';
+		rmdir(session->firmware_file);
+	}
+	session->firmware_file[0] = '\0';
+}
+
+static void firmware_line(struct kf_firmware_job *job, const char *line, bool is_error, void *user)
+{
+	struct kf_agent_session *session = user;
+	json_t *progress = line[0] == '{' ? json_loads(line, 0, NULL) : NULL;
+	json_t *body;
+
+	(void)job;
+	if (session->firmware_request != 0) {
+		/* firmware.list: collect, answer at the end. */
+		if (!is_error)
+			json_array_append_new(session->firmware_out, json_string(line));
+		json_decref(progress);
+		return;
+	}
+	if (json_is_object(progress)) {
+		const char *phase = json_string_value(json_object_get(progress, "phase"));
+
+		if (phase != NULL && (strcmp(phase, "write") == 0 || strcmp(phase, "upload") == 0))
+			session->is_firmware_writing = true;
+		body = json_pack("{s:s, s:O}", "name", session->firmware_name, "progress",
+				 progress);
+		if (phase != NULL && json_object_get(progress, "percent") == NULL)
+			kf_agent_session_activity(
+				session, "Firmware update: %s%s", phase,
+				session->is_firmware_writing
+					? " (do not unplug the device or turn off the computer)"
+					: "");
+	} else {
+		body = json_pack("{s:s, s:s, s:b}", "name", session->firmware_name, "line", line,
+				 "error", is_error);
+		kf_agent_session_activity(session, "Firmware: %s", line);
+	}
+	if (kf_agent_session_is_open(session))
+		kf_control_send(session->core.control, "firmware.progress", 0, body, NULL, NULL);
+	json_decref(body);
+	json_decref(progress);
+}
+
+static void firmware_exit(struct kf_firmware_job *job, int code, void *user)
+{
+	struct kf_agent_session *session = user;
+	json_t *body;
+
+	(void)job;
+	session->firmware = NULL;
+	kf_agent_session_enter(session);
+	if (session->firmware_request != 0) {
+		body = json_pack("{s:i, s:O}", "code", code, "lines", session->firmware_out);
+		if (kf_agent_session_is_open(session))
+			kf_control_send(session->core.control, "firmware.devices",
+					session->firmware_request, body, NULL, NULL);
+		json_decref(body);
+		json_decref(session->firmware_out);
+		session->firmware_out = NULL;
+		session->firmware_request = 0;
+		kf_agent_session_leave(session);
+		return;
+	}
+	kf_agent_session_audit(session, "action-finish",
+			       json_pack("{s:s, s:s, s:s, s:i}", "action", "firmware", "name",
+					 session->firmware_name, "result",
+					 code == 0 ? "ok" : "failed", "code", code));
+	kf_summary_note(session->summary, "action", "The technician's firmware update %s %s",
+			session->firmware_name,
+			code == 0 ? "finished (see `kefu-agentd firmware history`)"
+				  : "did not complete; the device keeps working firmware");
+	kf_agent_session_activity(session, "Firmware update %s %s.", session->firmware_name,
+				  code == 0 ? "finished" : "did not complete");
+	body = json_pack("{s:s, s:i, s:b}", "name", session->firmware_name, "code", code, "ok",
+			 code == 0);
+	if (kf_agent_session_is_open(session))
+		kf_control_send(session->core.control, "firmware.result", 0, body, NULL, NULL);
+	json_decref(body);
+	forget_firmware_file(session);
+	session->is_firmware_writing = false;
+	kf_agent_session_status_changed(session);
+	kf_agent_session_leave(session);
+}
+
+static const struct kf_firmware_job_events firmware_events = {firmware_line, firmware_exit};
+
+/* Runs `kefu-agentd firmware WHAT [FILE] ...` with the session's arguments and options. */
+static int start_firmware(struct kf_agent_session *session, const char *what, const char *file,
+			  const json_t *options, struct kf_error *err)
+{
+	const char *args[24];
+	size_t n = 0;
+
+	args[n++] = what;
+	if (file != NULL)
+		args[n++] = file;
+	if (strcmp(what, "list") == 0) {
+		args[n++] = "--json";
+	} else {
+		/* The technician's grant is the customer's consent; the output is for both. */
+		if (strcmp(what, "apply") == 0)
+			args[n++] = "--yes";
+		args[n++] = "--progress-json";
+		if (json_is_true(json_object_get(options, "reinstall")))
+			args[n++] = "--reinstall";
+		if (json_is_true(json_object_get(options, "downgrade")))
+			args[n++] = "--downgrade";
+		if (json_is_string(json_object_get(options, "device"))) {
+			args[n++] = "--device";
+			args[n++] = json_string_value(json_object_get(options, "device"));
+		}
+	}
+	for (size_t i = 0; session->config.firmware_args != NULL &&
+			   session->config.firmware_args[i] != NULL && n < 23;
+	     i++)
+		args[n++] = session->config.firmware_args[i];
+	args[n] = NULL;
+	return kf_firmware_job_start(session->core.loop, args, &firmware_events, session,
+				     &session->firmware, err);
+}
+
+/* firmware.list; the dispatcher has checked the firmware grant. */
+void kf_agent_session_on_firmware_list(void *user, const struct kf_msg *msg)
+{
+	struct kf_agent_session *session = user;
+	struct kf_error err;
+
+	if (session->firmware != NULL) {
+		kf_control_send_error(session->core.control, msg->id, "busy",
+				      "a firmware command is already running", NULL);
+		return;
+	}
+	session->firmware_request = msg->id;
+	session->firmware_out = json_array();
+	if (start_firmware(session, "list", NULL, NULL, &err) != KF_OK) {
+		session->firmware_request = 0;
+		json_decref(session->firmware_out);
+		session->firmware_out = NULL;
+		kf_control_send_error(session->core.control, msg->id, "failed", err.message, NULL);
+	}
+}
+
+void kf_agent_session_firmware_arrived(struct kf_agent_session *session, json_t *fields)
+{
+	const char *saved = json_string_value(json_object_get(fields, "saved"));
+	const char *name = json_string_value(json_object_get(fields, "name"));
+	json_t *options = json_object_get(fields, "options");
+	int is_check = json_is_true(json_object_get(options, "check"));
+	struct kf_error err;
+
+	snprintf(session->firmware_file, sizeof(session->firmware_file), "%s", saved);
+	snprintf(session->firmware_name, sizeof(session->firmware_name), "%s", name ? name : "");
+	session->is_firmware_writing = false;
+	kf_agent_session_audit(session, "action-start",
+			       json_pack("{s:s, s:s, s:s, s:s}", "action", "firmware", "name",
+					 session->firmware_name, "mode",
+					 is_check ? "check" : "apply", "sha256",
+					 json_string_value(json_object_get(fields, "sha256"))));
+	kf_agent_session_activity(session, "%s is %s the firmware update %s.",
+				  session->technician.name, is_check ? "checking" : "installing",
+				  session->firmware_name);
+	if (start_firmware(session, is_check ? "check" : "apply", saved, options, &err) != KF_OK) {
+		json_t *body = json_pack("{s:s, s:i, s:b, s:s}", "name", session->firmware_name,
+					 "code", -1, "ok", 0, "error", err.message);
+
+		kf_control_send(session->core.control, "firmware.result", 0, body, NULL, NULL);
+		json_decref(body);
+	}
+}
+
+void kf_agent_session_firmware_revoked(struct kf_agent_session *session)
+{
+	if (session->firmware == NULL)
+		return;
+	/* Before the write it stops; once writing, stopping would harm the device. */
+	kf_firmware_job_stop(session->firmware);
+	kf_agent_session_audit(
+		session, "action-stopped",
+		json_pack("{s:s, s:s, s:s}", "action", "firmware", "name", session->firmware_name,
+			  "why",
+			  session->is_firmware_writing
+				  ? "the grant was taken back while writing: the write finishes"
+				  : "the grant was taken back"));
+}
+
+void kf_agent_session_firmware_release(struct kf_agent_session *session)
+{
+	kf_firmware_job_detach(session->firmware);
+	session->firmware = NULL;
+	json_decref(session->firmware_out);
+	session->firmware_out = NULL;
+	forget_firmware_file(session);
+}
