@@ -34,8 +34,10 @@ int kf_capability_parse(const char *name, enum kf_capability *capability)
 
 /*
  * Large bodies and why they are as large as they are:
- * - diag.report: a desktop with 400 modules, 40 PCI devices and a long kernel
- *   log makes a report of about 1 MB; 16 MiB leaves room for the largest trees.
+ * - diag.report: a desktop with 150 modules makes about 30 KB, one with 400
+ *   modules, 40 PCI devices and a long kernel log about 150 KB of compact JSON;
+ *   3000 modules and 400 PCI devices pass 1 MB. 16 MiB leaves room for the
+ *   largest machines a technician meets.
  * - plugins.list: up to a few hundred installed plugins of 16 checks each.
  * - plugin.result: 16 checks, each step's output capped at 256 KiB
  *   (KF_PLUGIN_STEP_OUTPUT_CAP), so one string holds one step's whole output.

@@ -473,6 +473,27 @@ static void control_carries_a_large_report_whole(void **state)
 	pair_close(&p);
 }
 
+static void control_carries_a_small_report_of_many_values(void **state)
+{
+	struct pair p;
+	json_t *modules = json_array(), *body;
+
+	(void)state;
+	/* Under 64 KiB of text, but more values than one message may carry: parts, too. */
+	for (int i = 0; i < 6000; i++)
+		json_array_append_new(modules, json_integer(i % 10));
+	body = json_pack("{s:{s:o}}", "report", "modules", modules);
+	pair_open(&p);
+	assert_int_equal(kf_control_send(p.agent.control, "diag.report", 5, body, NULL, NULL),
+			 KF_OK);
+	memory_stream_pump(p.agent_stream, p.console_stream);
+	assert_int_equal(p.console.messages, 1);
+	assert_string_equal(p.console.last_type, "diag.report");
+	assert_true(json_equal(p.console.last_body, body));
+	json_decref(body);
+	pair_close(&p);
+}
+
 static void control_refuses_types_the_other_side_may_not_send(void **state)
 {
 	struct pair p;
@@ -552,6 +573,7 @@ int main(void)
 		cmocka_unit_test(joined_text_must_be_one_object_within_the_row_limits),
 		cmocka_unit_test(dispatch_runs_the_registered_handler_only),
 		cmocka_unit_test(control_carries_a_large_report_whole),
+		cmocka_unit_test(control_carries_a_small_report_of_many_values),
 		cmocka_unit_test(control_refuses_types_the_other_side_may_not_send),
 		cmocka_unit_test(message_between_parts_abandons_the_body),
 	};
