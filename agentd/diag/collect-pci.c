@@ -38,7 +38,7 @@ static bool parse_pair(const char *text, unsigned long *first, unsigned long *se
 
 static void add_device(struct kf_collect_ctx *ctx, const char *name)
 {
-	char dir[PATH_MAX], path[PATH_MAX], value[KF_ATTR_SIZE], driver[128] = "";
+	char dir[PATH_MAX], value[KF_ATTR_SIZE], driver[128] = "";
 	unsigned long vendor = 0, product = 0, sub_vendor = 0, sub_product = 0, class_code = 0;
 	bool has_ids, has_sub, has_class;
 	json_t *device = json_object(), *uevent;
@@ -94,16 +94,7 @@ static void add_device(struct kf_collect_ctx *ctx, const char *name)
 		snprintf(driver, sizeof(driver), "%s", kf_json_str(uevent, "DRIVER"));
 	kf_json_set_str(device, "driver", driver);
 	kf_json_set_new(device, "module", kf_collect_module_of(ctx, "pci", driver));
-	kf_collect_firmware_version(ctx, dir, value, sizeof(value));
-	kf_json_set_str(device, "firmware_version", value);
-
-	if (kf_sysfs_link_path(ctx->root, PCI_DEVICES, name, path, sizeof(path)) != KF_OK)
-		snprintf(path, sizeof(path), "%s", dir);
-	kf_json_set_str(device, "sysfs_path", path);
-	kf_json_set_str(device, "status", "detected");
-	json_object_set_new(device, "evidence", json_array());
-	json_decref(uevent);
-	kf_report_add_device(ctx->report, device);
+	kf_collect_device_add(ctx, device, uevent, PCI_DEVICES, name, dir);
 }
 
 int kf_collect_pci(struct kf_collect_ctx *ctx, struct kf_error *err)
@@ -112,12 +103,7 @@ int kf_collect_pci(struct kf_collect_ctx *ctx, struct kf_error *err)
 	size_t count, i;
 	int r;
 
-	r = kf_collect_list(ctx, PCI_DEVICES, &names, &count, err);
-	if (r == KF_ERR_NOT_FOUND) {
-		kf_collect_note(ctx, "no PCI bus (%s absent)", PCI_DEVICES);
-		kf_error_clear(err);
-		return KF_OK;
-	}
+	r = kf_collect_bus(ctx, PCI_DEVICES, "PCI", &names, &count, err);
 	if (r != KF_OK)
 		return r;
 	for (i = 0; i < count; i++)

@@ -68,7 +68,7 @@ static json_t *interface_of(const struct kf_collect_ctx *ctx, const char *name)
 
 static void add_device(struct kf_collect_ctx *ctx, const char *name, char **names, size_t count)
 {
-	char dir[PATH_MAX], path[PATH_MAX], value[KF_ATTR_SIZE], driver[128] = "", prefix[160];
+	char dir[PATH_MAX], value[KF_ATTR_SIZE], driver[128] = "", prefix[160];
 	json_t *device = json_object(), *uevent, *interfaces = json_array(), *first_bound = NULL;
 	unsigned long vendor, product, bcd, cls, sub, proto;
 	bool known_vendor, known_product, known_bcd, known_cls, known_sub, known_proto;
@@ -169,15 +169,7 @@ static void add_device(struct kf_collect_ctx *ctx, const char *name, char **name
 		kf_json_set_str(device, "driver", NULL);
 		json_object_set_new(device, "module", json_null());
 	}
-	kf_collect_firmware_version(ctx, dir, value, sizeof(value));
-	kf_json_set_str(device, "firmware_version", value);
-	if (kf_sysfs_link_path(ctx->root, USB_DEVICES, name, path, sizeof(path)) != KF_OK)
-		snprintf(path, sizeof(path), "%s", dir);
-	kf_json_set_str(device, "sysfs_path", path);
-	kf_json_set_str(device, "status", "detected");
-	json_object_set_new(device, "evidence", json_array());
-	json_decref(uevent);
-	kf_report_add_device(ctx->report, device);
+	kf_collect_device_add(ctx, device, uevent, USB_DEVICES, name, dir);
 }
 
 int kf_collect_usb(struct kf_collect_ctx *ctx, struct kf_error *err)
@@ -186,12 +178,7 @@ int kf_collect_usb(struct kf_collect_ctx *ctx, struct kf_error *err)
 	size_t count, i;
 	int r;
 
-	r = kf_collect_list(ctx, USB_DEVICES, &names, &count, err);
-	if (r == KF_ERR_NOT_FOUND) {
-		kf_collect_note(ctx, "no USB bus (%s absent)", USB_DEVICES);
-		kf_error_clear(err);
-		return KF_OK;
-	}
+	r = kf_collect_bus(ctx, USB_DEVICES, "USB", &names, &count, err);
 	if (r != KF_OK)
 		return r;
 	for (i = 0; i < count; i++) {

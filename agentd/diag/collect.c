@@ -211,6 +211,37 @@ void kf_collect_firmware_version(const struct kf_collect_ctx *ctx, const char *d
 	out[0] = '\0';
 }
 
+void kf_collect_device_add(struct kf_collect_ctx *ctx, json_t *device, json_t *uevent,
+			   const char *bus_dir, const char *name, const char *dir)
+{
+	char value[KF_ATTR_SIZE], path[PATH_MAX];
+
+	kf_collect_firmware_version(ctx, dir, value, sizeof(value));
+	kf_json_set_str(device, "firmware_version", value);
+	if (kf_sysfs_link_path(ctx->root, bus_dir, name, path, sizeof(path)) != KF_OK)
+		snprintf(path, sizeof(path), "%s", dir);
+	kf_json_set_str(device, "sysfs_path", path);
+	kf_json_set_str(device, "status", "detected");
+	json_object_set_new(device, "evidence", json_array());
+	json_decref(uevent);
+	kf_report_add_device(ctx->report, device);
+}
+
+int kf_collect_bus(struct kf_collect_ctx *ctx, const char *bus_dir, const char *bus_label,
+		   char ***names, size_t *count, struct kf_error *err)
+{
+	int r = kf_collect_list(ctx, bus_dir, names, count, err);
+
+	if (r == KF_ERR_NOT_FOUND) {
+		kf_collect_note(ctx, "no %s bus (%s absent)", bus_label, bus_dir);
+		kf_error_clear(err);
+		*names = NULL;
+		*count = 0;
+		return KF_OK;
+	}
+	return r;
+}
+
 long long kf_collect_attr_number(const struct kf_collect_ctx *ctx, const char *dir,
 				 const char *name)
 {

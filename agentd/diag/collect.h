@@ -82,6 +82,22 @@ void kf_collect_firmware_version(const struct kf_collect_ctx *ctx, const char *d
 long long kf_collect_attr_number(const struct kf_collect_ctx *ctx, const char *dir,
 				 const char *name);
 
+/*
+ * What every bus collector does last: the firmware version sysfs shows in dir,
+ * the device's own sysfs path (the link bus_dir/name resolved), the status
+ * "detected" with no evidence yet (driver-status.c decides the rest), and the
+ * device into the report. Takes over device and uevent.
+ */
+void kf_collect_device_add(struct kf_collect_ctx *ctx, json_t *device, json_t *uevent,
+			   const char *bus_dir, const char *name, const char *dir);
+
+/*
+ * The entries of a bus folder such as /sys/bus/pci/devices. A computer without
+ * that bus is a note ("no PCI bus"), not a failure: KF_OK with *count 0.
+ */
+int kf_collect_bus(struct kf_collect_ctx *ctx, const char *bus_dir, const char *bus_label,
+		   char ***names, size_t *count, struct kf_error *err);
+
 /* Lists the entries of root+path (no "." or ".."), sorted; caller frees with kf_collect_list_free.
  */
 int kf_collect_list(const struct kf_collect_ctx *ctx, const char *path, char ***names,
