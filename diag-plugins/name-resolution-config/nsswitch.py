@@ -58,10 +58,12 @@ def without_bad_items(value):
 
 
 def rewrite_line(line, value):
-    m = re.match(r"(\s*[^\s:]+[\s:]+)([^#\n]*)(#[^\n]*)?(\n?)$", line)
+    m = re.match(r"([ \t]*[^\s:]+[ \t:]*)([^#\n]*)(#[^\n]*)?(\n?)$", line)
     prefix, comment, end = m.group(1), m.group(3), m.group(4) or "\n"
     if ":" not in prefix:
         prefix = prefix.rstrip() + ": "
+    elif not prefix[-1].isspace():
+        prefix += " "
     return prefix + value + (" " + comment if comment else "") + end
 
 
