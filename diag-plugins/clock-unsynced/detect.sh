@@ -1,11 +1,15 @@
 #!/bin/sh
 # kefu plugin clock-unsynced: automatic time setting off, and the clock's offset. SPDX-License-Identifier: MIT
 . ./lib.sh
-if ! unit_file >/dev/null; then
-	echo '{"type":"result","status":"not-applicable","summary":"systemd-timesyncd is not installed"}'
-	exit 2
-fi
 reason=$(sync_off_reason)
+case $? in
+0) ;;
+2)
+	echo '{"type":"result","status":"not-applicable","summary":"no time daemon (systemd-timesyncd, chrony, ntpsec, openntpd) is installed"}'
+	exit 2
+	;;
+*) exit 3 ;;
+esac
 if found=$(clock_offset); then
 	offset=${found%% *}
 	if [ "${offset#-}" -ge 60 ]; then

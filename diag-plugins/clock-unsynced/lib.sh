@@ -6,29 +6,10 @@ kefu_root() {
 	echo "${r%/}"
 }
 
-unit_file() {
-	r=$(kefu_root)
-	for dir in etc/systemd/system usr/lib/systemd/system lib/systemd/system; do
-		if [ -f "$r/$dir/systemd-timesyncd.service" ] && [ ! -L "$r/$dir/systemd-timesyncd.service" ]; then
-			echo "$r/$dir/systemd-timesyncd.service"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# Prints why automatic time setting is off, nothing when it is on.
+# Why automatic time setting is off (nothing when it is on); exits 2 when no time daemon
+# is installed. The unit links are read inside the root (timesync.py).
 sync_off_reason() {
-	r=$(kefu_root)
-	for other in chrony ntpsec ntp openntpd; do
-		[ -e "$r/etc/systemd/system/multi-user.target.wants/$other.service" ] && return 0
-	done
-	mask="$r/etc/systemd/system/systemd-timesyncd.service"
-	if [ -L "$mask" ] && [ "$(readlink "$mask")" = /dev/null ]; then
-		echo "systemd-timesyncd is masked"
-	elif [ ! -e "$r/etc/systemd/system/sysinit.target.wants/systemd-timesyncd.service" ]; then
-		echo "systemd-timesyncd is disabled"
-	fi
+	/usr/bin/python3 ./timesync.py state
 }
 
 # The time servers timesyncd is configured with (NTP=, else FallbackNTP=, else Debian's pool).

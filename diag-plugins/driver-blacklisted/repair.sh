@@ -1,13 +1,3 @@
 #!/bin/sh
-# kefu plugin driver-blacklisted: comments out the blacklist line and loads the module. SPDX-License-Identifier: MIT
-module=$(python3 ./find-module.py) || exit 3
-[ -n "$module" ] || exit 2
-for f in "${KEFU_ROOT:-}"/etc/modprobe.d/*.conf; do
-	[ -f "$f" ] || continue
-	sed -i -E "s/^([[:space:]]*blacklist[[:space:]]+${module}[[:space:]]*)$/# disabled by kefu: \\1/" "$f" || exit 1
-done
-if [ "${KEFU_ROOT:-/}" = / ]; then
-	modprobe "$module" || echo '{"type":"finding","severity":"warning","summary":"the driver did not load yet; restart the computer"}'
-fi
-echo '{"type":"result","status":"fixed"}'
-exit 0
+# kefu plugin driver-blacklisted: takes out what keeps the driver off and loads it. SPDX-License-Identifier: MIT
+cd "$(dirname "$0")" && exec /usr/bin/python3 ./driver.py repair

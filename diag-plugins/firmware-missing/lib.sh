@@ -6,22 +6,11 @@ kefu_root() {
 	echo "${r%/}"
 }
 
-# Whether firmware file $1 is where the kernel looks (plain or compressed).
-firmware_present() {
-	r=$(kefu_root)
-	for dir in lib/firmware/updates lib/firmware usr/lib/firmware/updates usr/lib/firmware; do
-		for suffix in "" .xz .zst; do
-			[ -e "$r/$dir/$1$suffix" ] && return 0
-		done
-	done
-	return 1
-}
-
 # Prints the downloaded package (.deb in the apt cache) that ships firmware file $1.
 package_in_cache() {
 	r=$(kefu_root)
 	for deb in "$r"/var/cache/apt/archives/*.deb; do
-		[ -f "$deb" ] || continue
+		[ -f "$deb" ] && [ ! -L "$deb" ] || continue # a link could lead out of the root
 		if dpkg-deb -c "$deb" 2>/dev/null | awk -v f="$1" '
 			{ sub(/^\.\//, "", $6); sub(/^usr\//, "", $6); sub(/\.(xz|zst)$/, "", $6) }
 			$6 == "lib/firmware/" f { found = 1 } END { exit !found }'; then
@@ -36,7 +25,7 @@ package_in_cache() {
 package_in_index() {
 	r=$(kefu_root)
 	for index in "$r"/var/lib/apt/lists/*Contents-*; do
-		[ -f "$index" ] || continue
+		[ -f "$index" ] && [ ! -L "$index" ] || continue # a link could lead out of the root
 		case "$index" in
 		*.gz) reader="gzip -dc" ;;
 		*.xz) reader="xz -dc" ;;
@@ -55,13 +44,9 @@ package_in_index() {
 	return 1
 }
 
-# The failed firmware files still missing, as the report's lines.
+# The failed firmware files still missing, as "file<TAB>driver<TAB>device" lines.
 missing_firmware() {
-	failed=$(python3 ./failed-firmware.py) || return 1
-	[ -n "$failed" ] || return 0
-	echo "$failed" | while IFS="$(printf '\t')" read -r file driver device; do
-		firmware_present "$file" || printf '%s\t%s\t%s\n' "$file" "$driver" "$device"
-	done
+	/usr/bin/python3 ./firmware.py
 }
 
 json_text() {

@@ -7,10 +7,9 @@
 cups_server() {
 	root="${KEFU_ROOT:-/}"
 	root="${root%/}"
-	name=""
-	if [ -f "$root/etc/cups/client.conf" ]; then
-		name=$(awk 'tolower($1) == "servername" { print $2; exit }' "$root/etc/cups/client.conf")
-	fi
+	# client.conf(5): directive names in any case, '#' lines are comments, the last
+	# ServerName counts; the file is read with links resolved inside the root.
+	name=$(/usr/bin/python3 ./client-conf.py)
 	case "$name" in
 	"") echo "$root/run/cups/cups.sock" ;;
 	/*) echo "$root$name" ;;
@@ -28,7 +27,7 @@ stopped_queues() {
 
 # The number of documents waiting in queue $1.
 waiting_jobs() {
-	lpstat -h "$server" -o "$1" 2>/dev/null | grep -c "^$1-"
+	lpstat -h "$server" -o "$1" 2>/dev/null | awk -v p="$1-" 'index($1, p) == 1 { n++ } END { print n + 0 }'
 }
 
 # The printer's own words on why it stopped: its message and its alerts (state reasons).
