@@ -60,11 +60,22 @@ PROGRAMS    = $(B)/kefu-agentd $(B)/kefu-console $(B)/kefu-plugin
 UNIT_TESTS  = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 TEST_TOOLS  = $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 
-.PHONY: prefix-check all deps deps-test check unit-tests test-tools demo bench fuzz fuzz-build format format-check \
+.PHONY: prefix-check all plugin-lib deps deps-test check unit-tests test-tools demo bench fuzz fuzz-build format format-check \
         install clean
 .DEFAULT_GOAL := all
 
-all: $(PROGRAMS)
+all: $(PROGRAMS) plugin-lib
+
+# Every shipped plugin carries the plugin library in its folder (and so in its signed
+# package): the steps' sandbox shows them their own folder only. The copies are made
+# here, never committed, so the library is written once.
+PLUGIN_LIB_SRC := $(wildcard diag-plugins/lib/kefu_plugin_lib/*.py)
+PLUGIN_LIB_STAMP = $(B)/plugin-lib.stamp
+plugin-lib: $(PLUGIN_LIB_STAMP)
+$(PLUGIN_LIB_STAMP): $(PLUGIN_LIB_SRC) diag-plugins/lib/sync $(wildcard diag-plugins/*/plugin.json)
+	@mkdir -p $(@D)
+	diag-plugins/lib/sync
+	@touch $@
 
 deps:
 	@scripts/deps build
