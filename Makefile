@@ -158,7 +158,8 @@ fuzz: fuzz-build
 	        $(FUZZ_B)/corpus/$$name tests/fuzz/corpus/$$name; \
 	done
 
-demo: all
+# The demo drives the programs and the test tools (fw-emu is its emulated firmware device).
+demo: all test-tools
 	@scripts/deps demo
 	@if [ -x tests/demo/run-demo ]; then tests/demo/run-demo $(B); else \
 	    echo "make demo: the scripted support session is not in this version yet" >&2; exit 1; fi

@@ -11,8 +11,8 @@ import pytest
 SOURCE_DIR = os.environ.get("KEFU_SOURCE_DIR") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD_DIR = os.environ.get("KEFU_BUILD") or os.path.join(SOURCE_DIR, "build", "default")
-FIXTURES_DIR = os.environ.get("KEFU_FIXTURES_DIR") or os.path.join(
-    os.path.dirname(SOURCE_DIR), "shared", "fixtures")
+# Real data written by others (umockdev recordings, fwupd firmware): part of the checkout.
+FIXTURES_DIR = os.environ.get("KEFU_FIXTURES_DIR") or os.path.join(SOURCE_DIR, "tests", "fixtures")
 
 
 def program(name):
@@ -68,8 +68,17 @@ def processes():
     group.stop_all()
 
 
+def fixture_folder(name):
+    """FIXTURES_DIR/name; fails the test (never skips) when the checkout lacks it."""
+    folder = os.path.join(FIXTURES_DIR, name)
+    if not os.path.isdir(folder) or not os.listdir(folder):
+        pytest.fail("the fixtures folder %s is missing or empty (tests/fixtures/README.md lists "
+                    "its files)" % folder, pytrace=False)
+    return folder
+
+
 @pytest.fixture
 def fixtures_dir():
-    if not os.path.isdir(FIXTURES_DIR):
-        pytest.skip("../shared/fixtures is not beside the checkout")
+    """tests/fixtures/ with its fwupd/ firmware; a missing folder fails the test."""
+    fixture_folder("fwupd")
     return FIXTURES_DIR

@@ -11,20 +11,15 @@ import os
 
 import pytest
 
-from conftest import FIXTURES_DIR, SOURCE_DIR, program, run
+from conftest import SOURCE_DIR, fixture_folder, program, run
 
 BUSES = {"pci", "usb", "serio", "platform", "hid", "i2c", "scsi", "virtio", "pnp", "acpi"}
 
 
 @pytest.fixture
 def umockdev_dir():
-    """The shared umockdev recordings: beside the checkout, or beside the worktrees' folder."""
-    candidates = [os.environ.get("KEFU_FIXTURES", ""), FIXTURES_DIR,
-                  os.path.join(os.path.dirname(os.path.dirname(SOURCE_DIR)), "shared", "fixtures")]
-    for candidate in candidates:
-        if candidate and os.path.isdir(os.path.join(candidate, "umockdev")):
-            return os.path.join(candidate, "umockdev")
-    pytest.skip("the shared umockdev fixtures are not beside the checkout")
+    """tests/fixtures/umockdev/, the recordings; a missing folder fails the test."""
+    return fixture_folder("umockdev")
 
 
 def parse_umockdev(text):
