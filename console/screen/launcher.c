@@ -36,9 +36,10 @@ static void on_process_exit(uv_process_t *process, int64_t status, int signal)
 	if (process == &view->viewer) {
 		view->is_viewer_running = 0;
 		if (!view->is_freeing)
-			kf_view_report(view,
-			       "the viewer closed; the screen stays shared at %s (password %s)",
-			       view->address, view->password);
+			kf_view_report(
+				view,
+				"the viewer closed; the screen stays shared at %s (password %s)",
+				view->address, view->password);
 	} else {
 		view->is_web_running = 0;
 		if (!view->is_freeing)
@@ -136,14 +137,14 @@ void kf_view_start_viewer(struct kf_view *view)
 		char *args[] = {program, connect_flag, uri, NULL};
 		if (spawn(view, &view->viewer, args) == 0) {
 			view->is_viewer_running = 1;
-			kf_view_report(view, "started remmina (pid %d; type the password when it asks)",
-			       view->viewer.pid);
+			kf_view_report(view,
+				       "started remmina (pid %d; type the password when it asks)",
+				       view->viewer.pid);
 			return;
 		}
 	}
 	kf_view_report(view,
-	       "no VNC viewer found (install tigervnc-viewer or remmina); "
-	       "connect any viewer to %s",
-	       view->address);
+		       "no VNC viewer found (install tigervnc-viewer or remmina); "
+		       "connect any viewer to %s",
+		       view->address);
 }
-

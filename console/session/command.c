@@ -24,7 +24,8 @@ static void cmd_end(struct join *join, char *args);
 static void cmd_help(struct join *join, char *args);
 
 static const struct join_command commands[] = {
-	{"chat", "say", "  chat TEXT              send a message to the customer\n", NULL, cmd_chat},
+	{"chat", "say", "  chat TEXT              send a message to the customer\n", NULL,
+	 cmd_chat},
 	{"request", NULL,
 	 "  request CAP [REASON]   ask the customer for a permission: view, control, diagnose,\n"
 	 "                         repair, firmware or files (with the reason they will read)\n",
@@ -43,9 +44,10 @@ static const struct join_command commands[] = {
 	 "  plugins                the plugins that apply to the customer's computer, and what\n"
 	 "                         the customer's own last scan found (needs diagnose)\n",
 	 "diagnose", join_cmd_plugins},
-	{"run", NULL, "  run ID                 run a plugin's checks (needs diagnose)\n", "diagnose",
-	 join_cmd_run},
-	{"repair", NULL, "  repair ID              check, repair and verify with a plugin (needs repair)\n",
+	{"run", NULL, "  run ID                 run a plugin's checks (needs diagnose)\n",
+	 "diagnose", join_cmd_run},
+	{"repair", NULL,
+	 "  repair ID              check, repair and verify with a plugin (needs repair)\n",
 	 "repair", join_cmd_repair},
 	{"send", NULL,
 	 "  send FILE              send a file to the customer's computer (needs files); it is\n"
@@ -61,8 +63,9 @@ static const struct join_command commands[] = {
 	 "  firmware apply FILE [--reinstall] [--downgrade] [--device ID]\n"
 	 "                         send an update and install it (needs firmware), with progress\n",
 	 "firmware", join_cmd_firmware},
-	{"ping", NULL, "  ping                   measure the round trip to the customer's computer\n",
-	 NULL, cmd_ping},
+	{"ping", NULL,
+	 "  ping                   measure the round trip to the customer's computer\n", NULL,
+	 cmd_ping},
 	{"end", "quit",
 	 "  end [ADVICE]           end the session, leaving closing advice in the customer's\n"
 	 "                         summary (asked for when not given)\n",

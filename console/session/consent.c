@@ -13,8 +13,8 @@ void join_cmd_request(struct join *join, char *args)
 		*reason++ = '\0';
 	if (*capability == '\0') {
 		join_report(join, "error", NULL,
-		       "Which permission? request view|control|diagnose|"
-		       "repair|firmware|files [REASON]");
+			    "Which permission? request view|control|diagnose|"
+			    "repair|firmware|files [REASON]");
 		return;
 	}
 	body = json_pack("{s:s, s:s}", "capability", capability, "reason", reason);
@@ -24,7 +24,7 @@ void join_cmd_request(struct join *join, char *args)
 		json_t *fields = json_pack("{s:s}", "capability", capability);
 
 		join_report(join, "asked", fields,
-		       "Asked the customer for '%s'; waiting for the answer.", capability);
+			    "Asked the customer for '%s'; waiting for the answer.", capability);
 		json_decref(fields);
 		join_wait_for(join, id);
 	}

@@ -45,11 +45,11 @@ static void report_arrived(struct join *join)
 				  (json_int_t)json_array_size(problems), "file", join->report_file);
 
 		join_journal(join, "finding", "Diagnostics report: %zu devices, %zu problems",
-			json_array_size(devices), json_array_size(problems));
+			     json_array_size(devices), json_array_size(problems));
 		join_report(join, "report", fields, "Report: %zu devices, %zu problems%s%s",
-		       json_array_size(devices), json_array_size(problems),
-		       join->report_file ? ", saved to " : "",
-		       join->report_file ? join->report_file : "");
+			    json_array_size(devices), json_array_size(problems),
+			    join->report_file ? ", saved to " : "",
+			    join->report_file ? join->report_file : "");
 		json_decref(fields);
 	}
 	for (size_t i = 0; i < json_array_size(problems); i++) {

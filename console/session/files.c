@@ -14,14 +14,17 @@ static void transfer_done(struct kf_console_transfer *transfer, int status, json
 
 	(void)transfer;
 	if (status != KF_OK) {
-		join_report(join, "error", fields, "The file transfer failed: %s", error ? error : "?");
+		join_report(join, "error", fields, "The file transfer failed: %s",
+			    error ? error : "?");
 	} else {
 		join_report(join, "file", fields,
-		       "Done: %s (%" JSON_INTEGER_FORMAT " bytes, SHA-256 %s)", saved ? saved : "?",
-		       json_integer_value(json_object_get(fields, "size")),
-		       json_string_value(json_object_get(fields, "sha256")));
+			    "Done: %s (%" JSON_INTEGER_FORMAT " bytes, SHA-256 %s)",
+			    saved ? saved : "?",
+			    json_integer_value(json_object_get(fields, "size")),
+			    json_string_value(json_object_get(fields, "sha256")));
 		join_journal(join, "action", "File %s (%" JSON_INTEGER_FORMAT " bytes)",
-			saved ? saved : "?", json_integer_value(json_object_get(fields, "size")));
+			     saved ? saved : "?",
+			     json_integer_value(json_object_get(fields, "size")));
 	}
 	kf_console_transfer_free(join->transfer);
 	join->transfer = NULL;
@@ -42,7 +45,7 @@ static void start_transfer(struct join *join, int is_fetch, char *rest)
 		local++;
 	if (*rest == '\0') {
 		join_report(join, "error", NULL,
-		       is_fetch ? "Usage: fetch PATH [LOCAL-FOLDER]" : "Usage: send FILE");
+			    is_fetch ? "Usage: fetch PATH [LOCAL-FOLDER]" : "Usage: send FILE");
 		return;
 	}
 	if (join->transfer != NULL) {
@@ -54,7 +57,7 @@ static void start_transfer(struct join *join, int is_fetch, char *rest)
 		folder = getcwd(cwd, sizeof(cwd)) ? cwd : ".";
 	if (join_open_side_stream(join, "files", &stream, &err) != KF_OK) {
 		join_report(join, "error", NULL, "Could not open a stream for the file: %s",
-		       err.message);
+			    err.message);
 		return;
 	}
 	r = is_fetch ? kf_console_transfer_fetch(stream, rest, folder, transfer_done, join,
@@ -66,7 +69,7 @@ static void start_transfer(struct join *join, int is_fetch, char *rest)
 		return;
 	}
 	join_report(join, "file-started", NULL, "%s %s (needs 'files')...",
-	       is_fetch ? "Fetching" : "Sending", rest);
+		    is_fetch ? "Fetching" : "Sending", rest);
 	if (join->script != NULL) {
 		join->is_waiting = 1;
 		join->waiting_for = 0;

@@ -12,11 +12,13 @@ static void firmware_uploaded(struct kf_console_transfer *transfer, int status, 
 	(void)transfer;
 	if (status != KF_OK)
 		join_report(join, "error", fields,
-		       "The update did not reach the customer's computer: %s", error ? error : "?");
+			    "The update did not reach the customer's computer: %s",
+			    error ? error : "?");
 	else
-		join_report(join, "firmware-uploaded", fields,
-		       "The update arrived (SHA-256 %s); the customer's computer checks it now.",
-		       json_string_value(json_object_get(fields, "sha256")));
+		join_report(
+			join, "firmware-uploaded", fields,
+			"The update arrived (SHA-256 %s); the customer's computer checks it now.",
+			json_string_value(json_object_get(fields, "sha256")));
 	kf_console_transfer_free(join->transfer);
 	join->transfer = NULL;
 	/* The script goes on when the result comes, or now if the upload failed. */
@@ -45,8 +47,9 @@ void join_cmd_firmware(struct join *join, char *args)
 	}
 	if (strcmp(word, "check") != 0 && strcmp(word, "apply") != 0) {
 		join_report(join, "error", NULL,
-		       "Usage: firmware list | check FILE | apply FILE [--reinstall] [--downgrade] "
-		       "[--device ID]");
+			    "Usage: firmware list | check FILE | apply FILE [--reinstall] "
+			    "[--downgrade] "
+			    "[--device ID]");
 		return;
 	}
 	options = json_pack("{s:b}", "check", strcmp(word, "check") == 0);
@@ -77,8 +80,8 @@ void join_cmd_firmware(struct join *join, char *args)
 	}
 	if (*file == '\0' || join->transfer != NULL) {
 		join_report(join, "error", NULL,
-		       *file == '\0' ? "Name the update file (.cab or kefu package)"
-				     : "A file is on its way already; wait for it.");
+			    *file == '\0' ? "Name the update file (.cab or kefu package)"
+					  : "A file is on its way already; wait for it.");
 		json_decref(options);
 		return;
 	}
@@ -91,7 +94,7 @@ void join_cmd_firmware(struct join *join, char *args)
 	}
 	json_decref(options);
 	join_report(join, "firmware-started", NULL,
-	       "Sending %s to the customer's computer (needs 'firmware')...", file);
+		    "Sending %s to the customer's computer (needs 'firmware')...", file);
 	if (join->script != NULL) {
 		join->is_waiting = 1;
 		join->waiting_for = 0;
@@ -114,7 +117,8 @@ void join_firmware_progress(struct join *join, const struct kf_msg *msg)
 	const char *line = json_string_value(json_object_get(msg->body, "line"));
 
 	if (json_is_object(progress) && json_object_get(progress, "percent") != NULL)
-		join_report(join, "firmware-progress", msg->body, "  %s %3" JSON_INTEGER_FORMAT "%%",
+		join_report(join, "firmware-progress", msg->body,
+			    "  %s %3" JSON_INTEGER_FORMAT "%%",
 			    json_string_value(json_object_get(progress, "phase")),
 			    json_integer_value(json_object_get(progress, "percent")));
 	else if (json_is_object(progress))
@@ -130,7 +134,8 @@ void join_firmware_result(struct join *join, const struct kf_msg *msg)
 	int ok = json_is_true(json_object_get(msg->body, "ok"));
 
 	join_journal(join, "action", "Firmware %s: %s",
-		     json_string_value(json_object_get(msg->body, "name")), ok ? "done" : "not done");
+		     json_string_value(json_object_get(msg->body, "name")),
+		     ok ? "done" : "not done");
 	join_report(join, "firmware-result", msg->body, "Firmware %s: %s",
 		    json_string_value(json_object_get(msg->body, "name")),
 		    ok ? "done" : "not done (see the lines above)");

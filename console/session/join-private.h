@@ -41,8 +41,8 @@ struct join {
 	struct kf_ssh_key *key;
 	struct kf_ssh *ssh;
 	struct kf_console_session *session;
-	struct kf_line_reader *input;   /* stdin when it is not a terminal */
-	uv_poll_t terminal;             /* stdin when it is a terminal: line editing with libedit */
+	struct kf_line_reader *input; /* stdin when it is not a terminal */
+	uv_poll_t terminal;           /* stdin when it is a terminal: line editing with libedit */
 	struct kf_tls_identity technician;
 	uint16_t port; /* the customer's forward on the relay, for further streams */
 	struct kf_view *view;
@@ -75,8 +75,8 @@ struct join {
 void join_finish(struct join *join, int exit_code);
 
 /* The customer's computer proved the code: the journal starts, then any --exec script. */
-void join_on_connected(struct join *join, struct kf_console_session *session,
-		       const char *software, const char *session_id);
+void join_on_connected(struct join *join, struct kf_console_session *session, const char *software,
+		       const char *session_id);
 
 /* The session is over (status KF_OK for an orderly end): everything of it closes. */
 void join_on_ended(struct join *join, int status, const char *reason);
@@ -135,7 +135,7 @@ void join_run_command(struct join *join, char *line);
 /* The handlers of the command table, one per feature file. */
 void join_cmd_request(struct join *join, char *args); /* consent.c */
 void join_cmd_release(struct join *join, char *args);
-void join_cmd_report(struct join *join, char *args); /* diag.c */
+void join_cmd_report(struct join *join, char *args);  /* diag.c */
 void join_cmd_plugins(struct join *join, char *args); /* plugins.c */
 void join_cmd_run(struct join *join, char *args);
 void join_cmd_repair(struct join *join, char *args);

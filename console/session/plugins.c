@@ -12,7 +12,7 @@ static void request_plugins(struct join *join, const char *type, const char *id)
 	if (strcmp(type, "plugins.request") != 0) {
 		if (*id == '\0' || strchr(id, ' ') != NULL) {
 			join_report(join, "error", NULL, "Name one plugin: %s ID (see 'plugins')",
-			       strcmp(type, "plugin.run") == 0 ? "run" : "repair");
+				    strcmp(type, "plugin.run") == 0 ? "run" : "repair");
 			return;
 		}
 		body = json_pack("{s:s}", "plugin", id);
@@ -32,28 +32,31 @@ void join_plugins_listed(struct join *join, const struct kf_msg *msg)
 	size_t i, j;
 
 	join_report(join, "plugins", msg->body, "%zu plugin%s apply%s", json_array_size(plugins),
-	       json_array_size(plugins) == 1 ? "" : "s", json_array_size(plugins) ? ":" : ".");
+		    json_array_size(plugins) == 1 ? "" : "s", json_array_size(plugins) ? ":" : ".");
 	json_array_foreach(plugins, i, plugin)
 	{
 		const char *publisher = json_string_value(json_object_get(plugin, "publisher"));
 		const char *title = json_string_value(json_object_get(plugin, "title"));
 
-		join_print(join, "  %s %s (%s): %s\n", json_string_value(json_object_get(plugin, "id")),
-		       json_string_value(json_object_get(plugin, "version")),
-		       publisher ? publisher : "no publisher named", title ? title : "");
-		json_array_foreach(json_object_get(plugin, "checks"), j, check) join_print(join, 
-			"    - %s%s\n", json_string_value(json_object_get(check, "title")) ?: "",
+		join_print(join, "  %s %s (%s): %s\n",
+			   json_string_value(json_object_get(plugin, "id")),
+			   json_string_value(json_object_get(plugin, "version")),
+			   publisher ? publisher : "no publisher named", title ? title : "");
+		json_array_foreach(json_object_get(plugin, "checks"), j, check) join_print(
+			join, "    - %s%s\n",
+			json_string_value(json_object_get(check, "title")) ?: "",
 			json_is_true(json_object_get(check, "repairable")) ? " (can repair)" : "");
 	}
-	json_array_foreach(json_object_get(msg->body, "skipped"), j, check)
-		join_print(join, "  Not run: %s\n", json_string_value(json_object_get(check, "note")) ?: "?");
+	json_array_foreach(json_object_get(msg->body, "skipped"), j, check) join_print(
+		join, "  Not run: %s\n", json_string_value(json_object_get(check, "note")) ?: "?");
 	if (json_is_object(tried)) {
 		join_print(join, "The customer's own last scan (%s%s):\n",
-		       json_string_value(json_object_get(tried, "when")) ?: "?",
-		       json_is_true(json_object_get(tried, "fix")) ? ", with fixes" : "");
-		json_array_foreach(json_object_get(tried, "checks"), j, check) join_print(join, 
-			"    %s: %s\n", json_string_value(json_object_get(check, "state")) ?: "?",
-			json_string_value(json_object_get(check, "title")) ?: "?");
+			   json_string_value(json_object_get(tried, "when")) ?: "?",
+			   json_is_true(json_object_get(tried, "fix")) ? ", with fixes" : "");
+		json_array_foreach(json_object_get(tried, "checks"), j, check)
+			join_print(join, "    %s: %s\n",
+				   json_string_value(json_object_get(check, "state")) ?: "?",
+				   json_string_value(json_object_get(check, "title")) ?: "?");
 	} else {
 		join_print(join, "The customer has not run a scan of their own.\n");
 	}
@@ -67,16 +70,18 @@ void join_plugin_result(struct join *join, const struct kf_msg *msg)
 	size_t i, j;
 
 	join_report(join, "plugin-result", msg->body, "%s %s%s:", id ? id : "?",
-	       mode && strcmp(mode, "repair") == 0 ? "repair" : "check",
-	       json_is_true(json_object_get(msg->body, "stopped")) ? " (stopped by the customer)"
-								   : "");
+		    mode && strcmp(mode, "repair") == 0 ? "repair" : "check",
+		    json_is_true(json_object_get(msg->body, "stopped"))
+			    ? " (stopped by the customer)"
+			    : "");
 	json_array_foreach(checks, i, check)
 	{
 		const char *state = json_string_value(json_object_get(check, "state"));
 		const char *title = json_string_value(json_object_get(check, "title"));
 
 		join_journal(join, mode && strcmp(mode, "repair") == 0 ? "action" : "finding",
-			"%s: %s (%s)", id ? id : "?", title ? title : "?", state ? state : "?");
+			     "%s: %s (%s)", id ? id : "?", title ? title : "?",
+			     state ? state : "?");
 		if (join->is_json)
 			continue;
 		join_print(join, "  %s: %s\n", state ? state : "?", title ? title : "?");
@@ -86,9 +91,9 @@ void join_plugin_result(struct join *join, const struct kf_msg *msg)
 
 			if (finding != NULL)
 				join_print(join, "    %s: %s\n",
-				       json_string_value(json_object_get(step, "step")) ?: "?",
-				       json_string_value(json_object_get(finding, "summary"))
-					       ?: "?");
+					   json_string_value(json_object_get(step, "step")) ?: "?",
+					   json_string_value(json_object_get(finding, "summary"))
+						   ?: "?");
 		}
 	}
 }

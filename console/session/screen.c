@@ -39,7 +39,7 @@ void join_cmd_view(struct join *join, char *args)
 	}
 	if (join->view != NULL) {
 		join_report(join, "error", NULL, "The screen is already at %s",
-		       kf_view_address(join->view));
+			    kf_view_address(join->view));
 		return;
 	}
 	if (kf_view_new(join->loop, &options, &join->view, &err) != KF_OK) {
@@ -50,10 +50,9 @@ void join_cmd_view(struct join *join, char *args)
 			   "password", kf_view_password(join->view), "password_file",
 			   kf_view_password_file(join->view), "url", kf_view_url(join->view));
 	join_report(join, "view", fields,
-	       "The customer's screen (needs 'view') is at %s, password %s (file %s)%s%s",
-	       kf_view_address(join->view), kf_view_password(join->view),
-	       kf_view_password_file(join->view), kf_view_url(join->view) ? "; browser: " : "",
-	       kf_view_url(join->view) ? kf_view_url(join->view) : "");
+		    "The customer's screen (needs 'view') is at %s, password %s (file %s)%s%s",
+		    kf_view_address(join->view), kf_view_password(join->view),
+		    kf_view_password_file(join->view), kf_view_url(join->view) ? "; browser: " : "",
+		    kf_view_url(join->view) ? kf_view_url(join->view) : "");
 	json_decref(fields);
 }
-
