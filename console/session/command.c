@@ -117,6 +117,15 @@ static void cmd_help(struct join *join, char *args)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		used += (size_t)snprintf(text + used, used < sizeof(text) ? sizeof(text) - used : 0,
 					 "%s", commands[i].help);
+	/* The keys of the line editor, when there is one. */
+	if (join->editor != NULL && used < sizeof(text))
+		used += (size_t)snprintf(text + used, sizeof(text) - used,
+					 "Keys: Up/Down recall earlier commands (kept between "
+					 "sessions), Ctrl-A/Ctrl-E\n"
+					 "  go to the start/end, Ctrl-W/Ctrl-U delete a word/the "
+					 "line, Ctrl-C clears the\n"
+					 "  line; Ctrl-C twice or Ctrl-D on an empty line ends the "
+					 "session, as 'end'.\n");
 	if (used > sizeof(text) - 1)
 		used = sizeof(text) - 1;
 	/* The last line's newline is the event's own. */

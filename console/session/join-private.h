@@ -32,6 +32,8 @@
 #include <jansson.h>
 #include <uv.h>
 
+struct join_editor;
+
 struct join {
 	uv_loop_t *loop;
 	const char *program;
@@ -42,12 +44,11 @@ struct join {
 	struct kf_ssh *ssh;
 	struct kf_console_session *session;
 	struct kf_line_reader *input; /* stdin when it is not a terminal */
-	uv_poll_t terminal;           /* stdin when it is a terminal: line editing with libedit */
+	struct join_editor *editor;   /* stdin when it is a terminal: line editing (terminal.c) */
 	struct kf_tls_identity technician;
 	uint16_t port; /* the customer's forward on the relay, for further streams */
 	struct kf_view *view;
 	struct kf_console_transfer *transfer; /* one file at a time */
-	int is_terminal;
 	uv_signal_t interrupt;
 	int is_json;
 	/* --exec: the commands left to run, one at a time. */
