@@ -459,10 +459,8 @@ static void on_resize(uv_signal_t *handle, int signum)
 	struct join_editor *editor = handle->data;
 
 	(void)signum;
+	/* The next redraw uses the new width; the line already drawn stays as it is. */
 	el_resize(editor->el);
-	if (editor->is_line_shown && !editor->is_hidden && !editor->is_closed)
-		el_set(editor->el, EL_REFRESH);
-	fflush(stdout);
 }
 
 static int editor_start(struct join *join, struct kf_error *err)
