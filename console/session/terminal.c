@@ -167,6 +167,8 @@ struct join_editor {
 	uv_poll_t poll;
 	uv_check_t redraw;
 	uv_signal_t resize;
+	uv_signal_t hangup;    /* SIGHUP: the terminal closed */
+	uv_signal_t terminate; /* SIGTERM */
 	int open_handles;
 	int stdin_flags; /* as found; uv_poll makes stdin non-blocking */
 	uint8_t in[INPUT_BUFFER_SIZE];
@@ -454,6 +456,17 @@ static void on_editor_closed(uv_handle_t *handle)
 		free(editor);
 }
 
+/*
+ * The terminal is in the editor's mode: dying of SIGHUP or SIGTERM would leave it
+ * without echo. The session ends in order instead (bounded by the session's own
+ * wait for the customer's side), and el_end puts the terminal back.
+ */
+static void on_stop_signal(uv_signal_t *handle, int signum)
+{
+	(void)signum;
+	editor_end_session(handle->data);
+}
+
 static void on_resize(uv_signal_t *handle, int signum)
 {
 	struct join_editor *editor = handle->data;
@@ -506,14 +519,19 @@ static int editor_start(struct join *join, struct kf_error *err)
 	uv_poll_init(join->loop, &editor->poll, STDIN_FILENO);
 	uv_check_init(join->loop, &editor->redraw);
 	uv_signal_init(join->loop, &editor->resize);
+	uv_signal_init(join->loop, &editor->hangup);
+	uv_signal_init(join->loop, &editor->terminate);
 	editor->poll.data = editor->redraw.data = editor->resize.data = editor;
-	editor->open_handles = 3;
+	editor->hangup.data = editor->terminate.data = editor;
+	editor->open_handles = 5;
 	join->editor = editor;
 	el_set(editor->el, EL_UNBUFFERED, 1);
 	editor->is_line_shown = 1;
 	fflush(stdout);
 	uv_poll_start(&editor->poll, UV_READABLE, on_keys);
 	uv_signal_start(&editor->resize, on_resize, SIGWINCH);
+	uv_signal_start(&editor->hangup, on_stop_signal, SIGHUP);
+	uv_signal_start(&editor->terminate, on_stop_signal, SIGTERM);
 	return KF_OK;
 }
 void join_on_interrupt(uv_signal_t *handle, int signum)
@@ -558,4 +576,6 @@ void join_stop_input(struct join *join)
 	uv_close((uv_handle_t *)&editor->poll, on_editor_closed);
 	uv_close((uv_handle_t *)&editor->redraw, on_editor_closed);
 	uv_close((uv_handle_t *)&editor->resize, on_editor_closed);
+	uv_close((uv_handle_t *)&editor->hangup, on_editor_closed);
+	uv_close((uv_handle_t *)&editor->terminate, on_editor_closed);
 }

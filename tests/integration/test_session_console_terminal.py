@@ -7,6 +7,7 @@
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import time
@@ -36,8 +37,10 @@ class Pane:
         # A shell waits for the console and says how it ended: tmux's own "Pane is
         # dead" line needs the pane's process reaped by tmux, which 3.3a sometimes
         # does late.
-        script = "%s; echo \"console exited with status $?\"" % " ".join(
-            "'%s'" % a for a in command)
+        script = ("%s; echo \"console exited with status $?\"; "
+                  "if stty -a | tr ' ' '\\n' | grep -qx -e -echo -e -icanon; "
+                  "then echo 'terminal left in raw mode'; else echo 'terminal restored'; fi"
+                  % " ".join("'%s'" % a for a in command))
         subprocess.run([self.tmux, "-S", self.socket, "-f", "/dev/null", "new-session", "-d",
                         "-x", "150", "-y", "50", "sh", "-c", script, ";",
                         "set-option", "remain-on-exit", "on"], check=True, timeout=10)
@@ -89,6 +92,12 @@ class Pane:
         """The console's exit status, as the shell around it saw it."""
         screen = self.wait("console exited with status ", timeout=timeout)
         return int(re.search(r"console exited with status (\d+)", screen).group(1))
+
+    def console_pid(self):
+        shell = subprocess.run([self.tmux, "-S", self.socket, "display", "-p", "#{pane_pid}"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        with open("/proc/%s/task/%s/children" % (shell, shell)) as f:
+            return int(f.read().split()[0])
 
     def first_command(self):
         """A ping, answered: the line editor has handed over one whole line."""
@@ -229,6 +238,7 @@ def test_ctrl_c_clears_the_line_and_a_second_one_ends_the_session(support, conso
     pane.keys("C-c")
     pane.wait("The session has ended: the technician ended the session")
     assert pane.wait_exit() == 0
+    pane.wait("terminal restored")
     assert agent.finish() == 0
 
 
@@ -243,4 +253,18 @@ def test_ctrl_d_ends_the_session_cleanly(support, console_pane):
     pane.keys("C-d")
     pane.wait("The session has ended: the technician ended the session")
     assert pane.wait_exit() == 0
+    assert agent.finish() == 0
+    pane.wait("terminal restored")
+
+
+def test_sigterm_ends_the_session_and_gives_the_terminal_back(support, console_pane):
+    agent = support.start_agent()
+    pane = console_pane(agent)
+    pane.first_command()
+    pane.type("chat half typed")
+    pane.wait_last_line(PROMPT + "chat half typed")
+    os.kill(pane.console_pid(), signal.SIGTERM)
+    pane.wait("The session has ended: the technician ended the session")
+    assert pane.wait_exit() == 0
+    pane.wait("terminal restored")
     assert agent.finish() == 0
