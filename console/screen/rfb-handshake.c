@@ -15,10 +15,10 @@ static int digits(const uint8_t *p, int count, int *value)
 	*value = 0;
 	for (int i = 0; i < count; i++) {
 		if (p[i] < '0' || p[i] > '9')
-			return -1;
+			return KF_ERR_INVALID;
 		*value = *value * 10 + (p[i] - '0');
 	}
-	return 0;
+	return KF_OK;
 }
 
 int kf_rfb_read_version(const uint8_t *in, size_t len, int *minor)
@@ -27,7 +27,7 @@ int kf_rfb_read_version(const uint8_t *in, size_t len, int *minor)
 		return 0;
 	int major, number;
 	if (memcmp(in, "RFB ", 4) != 0 || in[7] != '.' || in[11] != '\n' ||
-	    digits(in + 4, 3, &major) != 0 || digits(in + 8, 3, &number) != 0 || major != 3)
+	    digits(in + 4, 3, &major) != KF_OK || digits(in + 8, 3, &number) != KF_OK || major != 3)
 		return KF_ERR_INVALID;
 	/* 3.3 and 3.7 as asked; anything newer (3.8, Apple's 3.889) as 3.8. */
 	*minor = number >= 8 ? 8 : number == 7 ? 7 : 3;

@@ -1,6 +1,7 @@
-/* kefu-console: the customer's screen on a loopback port. SPDX-License-Identifier: MIT */
+/* kefu-console: the customer's screen on a loopback port: the RFB proxy a local viewer attaches to. SPDX-License-Identifier: MIT */
 #include "console/screen/view.h"
 #include "console/screen/rfb-handshake.h"
+#include "console/screen/view-private.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,7 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PASSWORD_LENGTH 8
 #define HANDSHAKE_MAX   8192
 #define SERVER_NAME_MAX 4096
 /* Pause the agent's stream while this much is queued towards a slow viewer. */
@@ -24,7 +24,6 @@
 #define VIEWER_LOW_WATER  (1u * 1024u * 1024u)
 /* After this many wrong passwords the token is retired and the port closed. */
 #define MAX_FAILURES 20
-#define NOVNC_DIR    "/usr/share/novnc"
 /* A viewer gets this long from connecting to its first frame, and checks run this often. */
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define SWEEP_INTERVAL_MS    1000
@@ -61,31 +60,6 @@ struct conn {
 	int is_close_after_write;
 };
 
-struct kf_view {
-	uv_loop_t *loop;
-	struct kf_view_options options;
-	uv_tcp_t listener;
-	int is_listener_open;
-	uv_timer_t sweep;
-	int is_sweep_open;
-	char address[64];
-	int port;
-	char password[PASSWORD_LENGTH + 1];
-	char dir[512];
-	int is_dir_ours;
-	char password_file[600];
-	char url[256];
-	uv_process_t web;
-	int is_web_running;
-	uv_process_t viewer;
-	int is_viewer_running;
-	struct conn *conns;
-	int viewer_count;
-	int failures;
-	int open_handles;
-	int is_freeing;
-};
-
 struct send_req {
 	uv_write_t req;
 	struct conn *conn;
@@ -95,10 +69,7 @@ struct send_req {
 
 static void conn_close(struct conn *conn);
 
-static void report(struct kf_view *view, const char *format, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void report(struct kf_view *view, const char *format, ...)
+void kf_view_report(struct kf_view *view, const char *format, ...)
 {
 	if (view->options.on_event == NULL)
 		return;
@@ -118,7 +89,7 @@ static void maybe_release(struct kf_view *view)
 	free(view);
 }
 
-static void on_handle_closed(uv_handle_t *handle)
+void kf_view_on_handle_closed(uv_handle_t *handle)
 {
 	struct kf_view *view = handle->data;
 	view->open_handles--;
@@ -195,8 +166,8 @@ static void conn_close(struct conn *conn)
 	if (conn->is_counted) {
 		conn->is_counted = 0;
 		conn->view->viewer_count--;
-		report(conn->view, "viewer disconnected; the screen stays shared at %s",
-		       conn->view->address);
+		kf_view_report(conn->view, "viewer disconnected; the screen stays shared at %s",
+			       conn->view->address);
 	}
 	uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
 }
@@ -240,7 +211,7 @@ static void start_relay(struct conn *conn)
 	conn->state = RELAY;
 	conn->is_counted = 1;
 	conn->view->viewer_count++;
-	report(conn->view, "viewer connected");
+	kf_view_report(conn->view, "viewer connected");
 	if (conn->agent_in_len > 0) {
 		conn_send(conn, conn->agent_in, conn->agent_in_len);
 		conn->agent_in_len = 0;
@@ -358,8 +329,9 @@ static void open_agent(struct conn *conn)
 	struct kf_error err;
 	kf_error_clear(&err);
 	uv_read_stop((uv_stream_t *)&conn->tcp);
-	if (conn->view->options.open_stream(conn->view->options.user, &conn->agent, &err) != 0) {
-		report(conn->view, "cannot open the screen stream: %s", err.message);
+	if (conn->view->options.open_stream(conn->view->options.user, &conn->agent, &err) !=
+	    KF_OK) {
+		kf_view_report(conn->view, "cannot open the screen stream: %s", err.message);
 		conn_close(conn);
 		return;
 	}
@@ -442,15 +414,19 @@ static void viewer_handshake(struct conn *conn)
 			consume(in, &conn->in_len, CHALLENGESIZE);
 			if (!is_right) {
 				view->failures++;
-				report(view, "a viewer gave a wrong password (%d of %d allowed)",
-				       view->failures, MAX_FAILURES);
+				kf_view_report(view,
+					       "a viewer gave a wrong password (%d of %d allowed)",
+					       view->failures, MAX_FAILURES);
 				refuse_viewer(conn, "wrong password");
 				if (view->failures >= MAX_FAILURES && view->is_listener_open) {
 					view->is_listener_open = 0;
 					view->open_handles++;
-					uv_close((uv_handle_t *)&view->listener, on_handle_closed);
-					report(view, "too many wrong passwords: the view's port is "
-						     "closed");
+					uv_close((uv_handle_t *)&view->listener,
+						 kf_view_on_handle_closed);
+					kf_view_report(
+						view,
+						"too many wrong passwords: the view's port is "
+						"closed");
 				}
 				return;
 			}
@@ -487,7 +463,7 @@ static void on_viewer_read(uv_stream_t *handle, ssize_t nread, const uv_buf_t *b
 	} else if (nread > 0 && !conn->is_closing) {
 		if (conn->state == RELAY) {
 			if (conn->agent == NULL ||
-			    kf_stream_write(conn->agent, buf->base, (size_t)nread, NULL) != 0)
+			    kf_stream_write(conn->agent, buf->base, (size_t)nread, NULL) != KF_OK)
 				conn_close(conn);
 			else if (kf_stream_pending(conn->agent) >= KF_STREAM_HIGH_WATER)
 				uv_read_stop(handle);
@@ -515,8 +491,9 @@ static void on_sweep(uv_timer_t *timer)
 		struct conn *next = conn->next;
 		if (conn->state != RELAY && !conn->is_closing &&
 		    now - conn->connected_at >= HANDSHAKE_TIMEOUT_MS) {
-			report(view, "a viewer did not finish connecting within %d s; closed",
-			       HANDSHAKE_TIMEOUT_MS / 1000);
+			kf_view_report(view,
+				       "a viewer did not finish connecting within %d s; closed",
+				       HANDSHAKE_TIMEOUT_MS / 1000);
 			conn_close(conn);
 		}
 		conn = next;
@@ -557,14 +534,14 @@ static int make_password(char *out, size_t size)
 	while (made < size - 1) {
 		unsigned char byte;
 		if (RAND_bytes(&byte, 1) != 1)
-			return -1;
+			return KF_ERR_IO;
 		/* Rejection keeps every character equally likely. */
 		if (byte >= 256 - 256 % n)
 			continue;
 		out[made++] = alphabet[byte % n];
 	}
 	out[made] = '\0';
-	return 0;
+	return KF_OK;
 }
 
 static int write_password_file(struct kf_view *view, struct kf_error *err)
@@ -592,142 +569,7 @@ static int write_password_file(struct kf_view *view, struct kf_error *err)
 		return kf_error_set(err, KF_ERR_IO, "cannot write the password file in %s",
 				    view->dir);
 	}
-	return 0;
-}
-
-static int find_program(const char *name, char *out, size_t size)
-{
-	const char *path = getenv("PATH");
-	if (path == NULL)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path) {
-		const char *end = strchr(path, ':');
-		size_t len = end ? (size_t)(end - path) : strlen(path);
-		snprintf(out, size, "%.*s/%s", (int)len, path, name);
-		if (len > 0 && access(out, X_OK) == 0)
-			return 0;
-		path += len + (end ? 1 : 0);
-	}
-	return -1;
-}
-
-static void on_process_exit(uv_process_t *process, int64_t status, int signal)
-{
-	(void)status;
-	(void)signal;
-	struct kf_view *view = process->data;
-	if (process == &view->viewer) {
-		view->is_viewer_running = 0;
-		if (!view->is_freeing)
-			report(view,
-			       "the viewer closed; the screen stays shared at %s (password %s)",
-			       view->address, view->password);
-	} else {
-		view->is_web_running = 0;
-		if (!view->is_freeing)
-			report(view, "websockify stopped; the browser view is gone");
-	}
-	uv_close((uv_handle_t *)process, on_handle_closed);
-}
-
-static int spawn(struct kf_view *view, uv_process_t *process, char **args)
-{
-	uv_stdio_container_t stdio[3] = {
-		{.flags = UV_IGNORE}, {.flags = UV_IGNORE}, {.flags = UV_IGNORE}};
-	uv_process_options_t options = {
-		.exit_cb = on_process_exit,
-		.file = args[0],
-		.args = args,
-		.stdio_count = 3,
-		.stdio = stdio,
-	};
-	process->data = view;
-	int rc = uv_spawn(view->loop, process, &options);
-	if (rc != 0) {
-		/* libuv wants the handle closed even when spawning failed. */
-		view->open_handles++;
-		uv_close((uv_handle_t *)process, on_handle_closed);
-		return rc;
-	}
-	view->open_handles++;
-	return 0;
-}
-
-static int free_loopback_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in addr = {.sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(addr);
-	int port = -1;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
-		port = ntohs(addr.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static int start_web(struct kf_view *view, struct kf_error *err)
-{
-	char program[512];
-	if (find_program("websockify", program, sizeof(program)) != 0)
-		return kf_error_set(err, KF_ERR_NOT_FOUND,
-				    "--web needs websockify (Debian package websockify)");
-	if (access(NOVNC_DIR "/vnc.html", R_OK) != 0)
-		return kf_error_set(err, KF_ERR_NOT_FOUND,
-				    "--web needs noVNC in " NOVNC_DIR " (Debian package novnc)");
-	int web_port = free_loopback_port();
-	if (web_port < 0)
-		return kf_error_set(err, KF_ERR_IO, "no free loopback port for websockify");
-	char source[32], target[32];
-	snprintf(source, sizeof(source), "127.0.0.1:%d", web_port);
-	snprintf(target, sizeof(target), "127.0.0.1:%d", view->port);
-	char web_flag[] = "--web", web_dir[] = NOVNC_DIR;
-	char *args[] = {program, web_flag, web_dir, source, target, NULL};
-	int rc = spawn(view, &view->web, args);
-	if (rc != 0)
-		return kf_error_set(err, KF_ERR_IO, "cannot start websockify: %s", uv_strerror(rc));
-	view->is_web_running = 1;
-	/* The token rides in the fragment, which the browser never sends to a server. */
-	snprintf(view->url, sizeof(view->url),
-		 "http://127.0.0.1:%d/vnc.html#autoconnect=1&reconnect=1&password=%s", web_port,
-		 view->password);
-	return 0;
-}
-
-static void start_viewer(struct kf_view *view)
-{
-	char program[512], target[32];
-	snprintf(target, sizeof(target), "127.0.0.1::%d", view->port);
-	static const char *const tiger[] = {"xtigervncviewer", "vncviewer"};
-	for (size_t i = 0; i < sizeof(tiger) / sizeof(tiger[0]); i++) {
-		if (find_program(tiger[i], program, sizeof(program)) != 0)
-			continue;
-		char passwd_flag[] = "-passwd";
-		char *args[] = {program, passwd_flag, view->password_file, target, NULL};
-		if (spawn(view, &view->viewer, args) == 0) {
-			view->is_viewer_running = 1;
-			report(view, "started %s (pid %d)", tiger[i], view->viewer.pid);
-			return;
-		}
-	}
-	if (find_program("remmina", program, sizeof(program)) == 0) {
-		char uri[64];
-		snprintf(uri, sizeof(uri), "vnc://127.0.0.1:%d", view->port);
-		char connect_flag[] = "-c";
-		char *args[] = {program, connect_flag, uri, NULL};
-		if (spawn(view, &view->viewer, args) == 0) {
-			view->is_viewer_running = 1;
-			report(view, "started remmina (pid %d; type the password when it asks)",
-			       view->viewer.pid);
-			return;
-		}
-	}
-	report(view,
-	       "no VNC viewer found (install tigervnc-viewer or remmina); "
-	       "connect any viewer to %s",
-	       view->address);
+	return KF_OK;
 }
 
 int kf_view_new(uv_loop_t *loop, const struct kf_view_options *options, struct kf_view **out,
@@ -742,12 +584,12 @@ int kf_view_new(uv_loop_t *loop, const struct kf_view_options *options, struct k
 	view->loop = loop;
 	view->options = *options;
 	int rc;
-	if (make_password(view->password, sizeof(view->password)) != 0) {
+	if (make_password(view->password, sizeof(view->password)) != KF_OK) {
 		free(view);
 		return kf_error_set(err, KF_ERR_IO, "no randomness for the view's password");
 	}
 	rc = write_password_file(view, err);
-	if (rc != 0) {
+	if (rc != KF_OK) {
 		if (view->is_dir_ours)
 			rmdir(view->dir);
 		OPENSSL_cleanse(view->password, sizeof(view->password));
@@ -777,16 +619,16 @@ int kf_view_new(uv_loop_t *loop, const struct kf_view_options *options, struct k
 	view->port = ntohs(addr.sin_port);
 	snprintf(view->address, sizeof(view->address), "127.0.0.1:%d", view->port);
 	if (options->is_web) {
-		rc = start_web(view, err);
-		if (rc != 0) {
+		rc = kf_view_start_web(view, err);
+		if (rc != KF_OK) {
 			kf_view_free(view);
 			return rc;
 		}
 	}
 	if (options->is_viewer_started)
-		start_viewer(view);
+		kf_view_start_viewer(view);
 	*out = view;
-	return 0;
+	return KF_OK;
 }
 
 const char *kf_view_address(const struct kf_view *view)
@@ -827,12 +669,12 @@ void kf_view_free(struct kf_view *view)
 	if (view->is_listener_open) {
 		view->is_listener_open = 0;
 		view->open_handles++;
-		uv_close((uv_handle_t *)&view->listener, on_handle_closed);
+		uv_close((uv_handle_t *)&view->listener, kf_view_on_handle_closed);
 	}
 	if (view->is_sweep_open) {
 		view->is_sweep_open = 0;
 		view->open_handles++;
-		uv_close((uv_handle_t *)&view->sweep, on_handle_closed);
+		uv_close((uv_handle_t *)&view->sweep, kf_view_on_handle_closed);
 	}
 	for (struct conn *conn = view->conns; conn != NULL; conn = conn->next)
 		conn_close(conn);

@@ -58,67 +58,103 @@ static void ended(struct kf_console_session *session, int status, const char *re
 		session->events.on_ended(session, status, reason, session->user);
 }
 
-static void handle_setup_message(struct kf_console_session *session, const struct kf_msg *msg)
+/* ---- set-up: the agent's proof, then hello; anything else ends the attempt ---- */
+
+static void setup_error(void *user, const struct kf_msg *msg)
+{
+	struct kf_console_session *session = user;
+	json_t *code = json_object_get(msg->body, "code");
+
+	if (json_is_string(code) && strcmp(json_string_value(code), KF_PROOF_ERROR_WRONG_CODE) == 0)
+		ended(session, KF_ERR_AUTH, "the code is wrong: ask the customer to read it again");
+	else
+		ended(session, KF_ERR_DENIED, "the customer's computer refused the session");
+}
+
+static void setup_out_of_turn(struct kf_console_session *session, const struct kf_msg *msg)
 {
 	struct kf_error err;
-	json_t *code;
-	int r;
 
-	if (strcmp(msg->type, "error") == 0) {
-		code = json_object_get(msg->body, "code");
-		if (json_is_string(code) &&
-		    strcmp(json_string_value(code), KF_PROOF_ERROR_WRONG_CODE) == 0)
-			ended(session, KF_ERR_AUTH,
-			      "the code is wrong: ask the customer to read it again");
-		else
-			ended(session, KF_ERR_DENIED,
-			      "the customer's computer refused the session");
-		return;
-	}
-	if (session->state == STATE_PROOF && strcmp(msg->type, "proof.share") == 0 &&
-	    session->core.proof.pake == NULL) {
-		r = kf_proof_console_on_share(&session->core.proof, session->core.control,
-					      session->core.tls, session->core.secret,
-					      session->own.fingerprint, msg, &err);
-		if (r != KF_OK)
-			ended(session, r, err.message);
-		return;
-	}
-	if (session->state == STATE_PROOF && strcmp(msg->type, "proof.confirm") == 0) {
-		r = kf_proof_console_on_confirm(&session->core.proof, msg, &err);
-		if (r == KF_OK) {
-			json_t *body = json_pack("{s:s, s:s}", "software",
-						 "kefu-console " KF_VERSION, "role", "console");
-
-			r = kf_control_send(session->core.control, "hello", 0, body, NULL, &err);
-			json_decref(body);
-		}
-		if (r != KF_OK) {
-			ended(session, r, err.message);
-			return;
-		}
-		session->state = STATE_HELLO;
-		return;
-	}
-	if (session->state == STATE_HELLO && strcmp(msg->type, "hello") == 0) {
-		json_t *software = json_object_get(msg->body, "software");
-		json_t *id = json_object_get(msg->body, "session");
-
-		uv_timer_stop(&session->core.timer);
-		session->state = STATE_ACTIVE;
-		if (session->events.on_connected != NULL)
-			session->events.on_connected(
-				session,
-				json_is_string(software) ? json_string_value(software) : "",
-				json_is_string(id) ? json_string_value(id) : "", session->user);
-		return;
-	}
 	kf_error_set(&err, KF_ERR_DENIED, "the other side sent '%s' out of turn", msg->type);
 	ended(session, KF_ERR_DENIED, err.message);
 }
 
-static void handle_pong(struct kf_console_session *session, const struct kf_msg *msg)
+static void setup_proof_share(void *user, const struct kf_msg *msg)
 {
+	struct kf_console_session *session = user;
+	struct kf_error err;
+	int r;
+
+	if (session->state != STATE_PROOF || session->core.proof.pake != NULL) {
+		setup_out_of_turn(session, msg);
+		return;
+	}
+	r = kf_proof_console_on_share(&session->core.proof, session->core.control,
+				      session->core.tls, session->core.secret,
+				      session->own.fingerprint, msg, &err);
+	if (r != KF_OK)
+		ended(session, r, err.message);
+}
+
+static void setup_proof_confirm(void *user, const struct kf_msg *msg)
+{
+	struct kf_console_session *session = user;
+	struct kf_error err;
+	json_t *body;
+	int r;
+
+	if (session->state != STATE_PROOF) {
+		setup_out_of_turn(session, msg);
+		return;
+	}
+	r = kf_proof_console_on_confirm(&session->core.proof, msg, &err);
+	if (r == KF_OK) {
+		body = json_pack("{s:s, s:s}", "software", "kefu-console " KF_VERSION, "role",
+				 "console");
+		r = kf_control_send(session->core.control, "hello", 0, body, NULL, &err);
+		json_decref(body);
+	}
+	if (r != KF_OK) {
+		ended(session, r, err.message);
+		return;
+	}
+	session->state = STATE_HELLO;
+}
+
+static void setup_hello(void *user, const struct kf_msg *msg)
+{
+	struct kf_console_session *session = user;
+	json_t *software = json_object_get(msg->body, "software");
+	json_t *id = json_object_get(msg->body, "session");
+
+	if (session->state != STATE_HELLO) {
+		setup_out_of_turn(session, msg);
+		return;
+	}
+	uv_timer_stop(&session->core.timer);
+	session->state = STATE_ACTIVE;
+	if (session->events.on_connected != NULL)
+		session->events.on_connected(
+			session, json_is_string(software) ? json_string_value(software) : "",
+			json_is_string(id) ? json_string_value(id) : "", session->user);
+}
+
+static const struct kf_msg_handlers setup_handlers = {
+	.handlers =
+		{
+			[KF_MSG_ERROR] = setup_error,
+			[KF_MSG_PROOF_SHARE] = setup_proof_share,
+			[KF_MSG_PROOF_CONFIRM] = setup_proof_confirm,
+			[KF_MSG_HELLO] = setup_hello,
+		},
+};
+
+/* ---- the established session: what the session core answers itself ---- */
+
+static void session_pong(void *user, const struct kf_msg *msg)
+{
+	struct kf_console_session *session = user;
+
 	for (int i = 0; i < PINGS_IN_FLIGHT; i++) {
 		if (session->pings[i].id == 0 || session->pings[i].id != msg->re)
 			continue;
@@ -131,27 +167,41 @@ static void handle_pong(struct kf_console_session *session, const struct kf_msg 
 	}
 }
 
-static void handle_session_message(struct kf_console_session *session, const struct kf_msg *msg)
+static void session_ping(void *user, const struct kf_msg *msg)
 {
-	json_t *text;
+	struct kf_console_session *session = user;
 
-	if (strcmp(msg->type, "pong") == 0) {
-		handle_pong(session, msg);
-	} else if (strcmp(msg->type, "ping") == 0) {
-		kf_control_send(session->core.control, "pong", msg->id, NULL, NULL, NULL);
-	} else if (strcmp(msg->type, "chat") == 0) {
-		text = json_object_get(msg->body, "text");
-		if (json_is_string(text) && session->events.on_chat != NULL)
-			session->events.on_chat(session, json_string_value(text), session->user);
-	} else if (strcmp(msg->type, "end") == 0) {
-		text = json_object_get(msg->body, "reason");
-		kf_control_shutdown(session->core.control);
-		ended(session, KF_OK,
-		      json_is_string(text) ? json_string_value(text) : "the customer ended it");
-	} else if (session->events.on_message != NULL) {
-		session->events.on_message(session, msg, session->user);
-	}
+	kf_control_send(session->core.control, "pong", msg->id, NULL, NULL, NULL);
 }
+
+static void session_chat(void *user, const struct kf_msg *msg)
+{
+	struct kf_console_session *session = user;
+	json_t *text = json_object_get(msg->body, "text");
+
+	if (json_is_string(text) && session->events.on_chat != NULL)
+		session->events.on_chat(session, json_string_value(text), session->user);
+}
+
+static void session_end(void *user, const struct kf_msg *msg)
+{
+	struct kf_console_session *session = user;
+	json_t *text = json_object_get(msg->body, "reason");
+
+	kf_control_shutdown(session->core.control);
+	ended(session, KF_OK,
+	      json_is_string(text) ? json_string_value(text) : "the customer ended it");
+}
+
+static const struct kf_msg_handlers session_handlers = {
+	.handlers =
+		{
+			[KF_MSG_PONG] = session_pong,
+			[KF_MSG_PING] = session_ping,
+			[KF_MSG_CHAT] = session_chat,
+			[KF_MSG_END] = session_end,
+		},
+};
 
 static void on_message(struct kf_control *control, const struct kf_msg *msg, void *user)
 {
@@ -159,10 +209,15 @@ static void on_message(struct kf_control *control, const struct kf_msg *msg, voi
 
 	(void)control;
 	enter(session);
-	if (session->state == STATE_ACTIVE)
-		handle_session_message(session, msg);
-	else if (session->state < STATE_ACTIVE)
-		handle_setup_message(session, msg);
+	if (session->state == STATE_ACTIVE) {
+		/* The rest is the program's: kefu-console join registers its own table. */
+		if (kf_msg_dispatch(&session_handlers, session, msg, NULL) != KF_OK &&
+		    session->events.on_message != NULL)
+			session->events.on_message(session, msg, session->user);
+	} else if (session->state < STATE_ACTIVE &&
+		   kf_msg_dispatch(&setup_handlers, session, msg, NULL) != KF_OK) {
+		setup_out_of_turn(session, msg);
+	}
 	leave(session);
 }
 
