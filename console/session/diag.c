@@ -60,13 +60,13 @@ void join_diag_report(struct join *join, const struct kf_msg *msg)
 	}
 	/* What the customer's helper could not look at, so no one reads silence as health. */
 	for (size_t i = 0; i < json_array_size(not_checked); i++) {
-		const char *summary = json_string_value(
-			json_object_get(json_array_get(not_checked, i), "summary"));
+		json_t *entry = json_array_get(not_checked, i);
+		const char *summary = json_string_value(json_object_get(entry, "summary"));
 
-		if (summary != NULL)
-			join_journal(join, "finding", "Not checked: %s", summary);
-		if (summary != NULL && !join->is_json)
-			join_report(join, "not-checked", NULL, "  not checked: %s", summary);
+		if (summary == NULL)
+			continue;
+		join_journal(join, "finding", "Not checked: %s", summary);
+		join_report(join, "not-checked", entry, "  not checked: %s", summary);
 	}
 	for (size_t i = 0; i < json_array_size(problems); i++) {
 		const char *summary =

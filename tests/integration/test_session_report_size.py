@@ -9,7 +9,7 @@ import time
 import pytest
 
 from diag_fixtures import (checkout_umockdev_dir, desktop_machine, devices_by_id,  # noqa: F401
-                           diag_json, many_users_machine, replay_umockdev)
+                           diag_json, many_users_machine, replay_umockdev, status_machine)
 from session_fixtures import next_event, private_state, send, support  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("private_state")
@@ -152,3 +152,29 @@ def test_recorded_devices_arrive_in_the_saved_report(support, tmp_path, checkout
     assert checked > 0
     # Every recorded device the collectors know arrived, besides the desktop's 40 PCI ones.
     assert len(saved["devices"]) == checked + 40
+
+
+def test_the_technician_is_told_what_the_customers_helper_could_not_check(support, tmp_path):
+    # Silence is not health: a tree without a kernel log must say so at the console too.
+    root = tmp_path / "root"
+    status_machine(str(root))
+    os.unlink(str(root / "var/log/dmesg"))
+    saved = tmp_path / "saved-report.json"
+    agent = support.start_agent("--root", str(root))
+    console = support.start_console(agent.code, "--json")
+    next_event(console, "connected")
+    agent.wait_for("is now with you")
+    send(console, "request diagnose")
+    agent.wait_for("asks to collect a report")
+    agent.say("y")
+    assert next_event(console, "consent")["granted"] is True
+    send(console, "report %s" % saved)
+    assert next_event(console, "report", "error")["event"] == "report"
+    event = next_event(console, "not-checked", "error")
+    assert event["event"] == "not-checked", event
+    assert event["cause"] == "absent"
+    assert event["message"].startswith("  not checked: Device errors were not checked")
+    send(console, "end")
+    console.wait(timeout=30)
+    assert agent.finish() == 0
+    assert json.loads(saved.read_text())["not_checked"][0]["cause"] == "absent"
