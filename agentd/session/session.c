@@ -542,11 +542,10 @@ void kf_agent_session_end(struct kf_agent_session *session, const char *reason)
 
 void kf_agent_session_free(struct kf_agent_session *session)
 {
-	if (session == NULL || session->core.is_freed)
+	if (session == NULL || kf_session_core_is_freed(&session->core))
 		return;
-	session->core.is_freed = true;
 	session->state = KF_AGENT_STATE_OVER;
-	if (session->core.depth == 0)
+	if (kf_session_core_free(&session->core))
 		session_destroy(session);
 }
 

@@ -365,11 +365,10 @@ void kf_console_session_end(struct kf_console_session *session, const char *reas
 
 void kf_console_session_free(struct kf_console_session *session)
 {
-	if (session == NULL || session->core.is_freed)
+	if (session == NULL || kf_session_core_is_freed(&session->core))
 		return;
-	session->core.is_freed = true;
 	session->state = STATE_OVER;
-	if (session->core.depth == 0)
+	if (kf_session_core_free(&session->core))
 		kf_session_core_release(&session->core);
 }
 

@@ -3,6 +3,7 @@
 #ifndef KF_PROTO_SESSION_CORE_H
 #define KF_PROTO_SESSION_CORE_H
 
+#include "proto/base/guard.h"
 #include "proto/session/control.h"
 #include "proto/session/proof.h"
 #include "proto/session/stream.h"
@@ -23,8 +24,7 @@ struct kf_session_core {
 	struct kf_proof proof;
 	char *secret; /* the code's secret, wiped when released */
 	uv_timer_t timer;
-	int depth;     /* callbacks of the session running now */
-	bool is_freed; /* the owner asked to free it while one ran */
+	struct kf_guard guard; /* defers freeing while a session callback runs */
 };
 
 /* Starts the core's timer on loop; owner is freed with free() once it is released. */
@@ -33,13 +33,28 @@ void kf_session_core_init(struct kf_session_core *core, uv_loop_t *loop, void *o
 /* A session callback starts... */
 static inline void kf_session_core_enter(struct kf_session_core *core)
 {
-	core->depth++;
+	kf_guard_enter(&core->guard);
 }
 
 /* ...and ends: true when the owner is to be destroyed now. */
 static inline bool kf_session_core_leave(struct kf_session_core *core)
 {
-	return --core->depth == 0 && core->is_freed;
+	return kf_guard_leave(&core->guard);
+}
+
+/* Whether the owner has asked to free the session. */
+static inline bool kf_session_core_is_freed(const struct kf_session_core *core)
+{
+	return kf_guard_is_freed(&core->guard);
+}
+
+/*
+ * The owner frees the session: true when it is to be destroyed now, false
+ * when a callback runs (its leave destroys it) or it was freed already.
+ */
+static inline bool kf_session_core_free(struct kf_session_core *core)
+{
+	return kf_guard_free(&core->guard);
 }
 
 /*
