@@ -8,10 +8,17 @@
  *       (default 60) and a line of text scrolling up; a button press turns the
  *       64x64 block at the top left from black to white and back (for
  *       input-to-pixel latency).
+ *   x-draw [--display D] rects
+ *       Draws on the root window itself (so that it covers a screen that grows)
+ *       what stdin says, one command a line, each answered "ok" once the X
+ *       server has done it: "fill X Y W H RRGGBB" (a solid rectangle),
+ *       "pointer X Y" (moves the pointer), "cursor N" (the root window's cursor
+ *       becomes glyph N of the cursor font), "quit". EOF quits.
  * Prints "ready" once the window is on the screen; runs until killed.
  */
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
+#include <X11/cursorfont.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +149,42 @@ static int run_workload(Display *display, int fps)
 	return 0;
 }
 
+static int run_rects(Display *display)
+{
+	Window root = DefaultRootWindow(display);
+	GC gc = XCreateGC(display, root, 0, NULL);
+	XSetSubwindowMode(display, gc, ClipByChildren);
+	printf("ready\n");
+	fflush(stdout);
+	char line[256];
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		int x, y, w, h, glyph;
+		unsigned colour;
+		if (sscanf(line, "fill %d %d %d %d %x", &x, &y, &w, &h, &colour) == 5 && w > 0 &&
+		    h > 0) {
+			XSetForeground(display, gc,
+				       rgb(display, (int)(colour >> 16) & 0xff,
+					   (int)(colour >> 8) & 0xff, (int)colour & 0xff));
+			XFillRectangle(display, root, gc, x, y, (unsigned)w, (unsigned)h);
+		} else if (sscanf(line, "pointer %d %d", &x, &y) == 2) {
+			XWarpPointer(display, None, root, 0, 0, 0, 0, x, y);
+		} else if (sscanf(line, "cursor %d", &glyph) == 1 && glyph >= 0 &&
+			   glyph < XC_num_glyphs) {
+			XDefineCursor(display, root, XCreateFontCursor(display, (unsigned)glyph));
+		} else if (strcmp(line, "quit\n") == 0) {
+			break;
+		} else {
+			printf("error %s", line);
+			fflush(stdout);
+			continue;
+		}
+		XSync(display, False);
+		printf("ok\n");
+		fflush(stdout);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *name = NULL, *mode = NULL;
@@ -155,7 +198,7 @@ int main(int argc, char **argv)
 			mode = argv[i];
 	}
 	if (mode == NULL || fps <= 0) {
-		fprintf(stderr, "usage: x-draw [--display D] pattern|workload [--fps N]\n");
+		fprintf(stderr, "usage: x-draw [--display D] pattern|workload|rects [--fps N]\n");
 		return 2;
 	}
 	Display *display = XOpenDisplay(name);
@@ -165,6 +208,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(mode, "workload") == 0)
 		return run_workload(display, fps);
+	if (strcmp(mode, "rects") == 0)
+		return run_rects(display);
 	if (strcmp(mode, "pattern") != 0) {
 		fprintf(stderr, "x-draw: unknown mode '%s'\n", mode);
 		return 2;
