@@ -491,17 +491,23 @@ static int measure_delivery(rfbClient *client, struct desktop *desktop, pid_t wo
 
 #define MAX_PRESSES 1000
 
+static int closed_during(const char *what)
+{
+	fprintf(stderr, "vnc-bench: the connection ended (or X failed) during %s\n", what);
+	return 1;
+}
+
 static int measure(rfbClient *client, struct bench *bench, double seconds, int keys,
 		   struct desktop *desktop, pid_t workload, int checks)
 {
 	while (bench->first_frame == 0)
 		if (pump(client, now() + 0.01) != 0)
-			return 1;
+			return closed_during("the first frame");
 	long updates0 = bench->updates;
 	long long pixels0 = bench->pixels, bytes0 = bytes_read();
 	double t0 = now();
 	if (pump(client, t0 + seconds) != 0)
-		return 1;
+		return closed_during("the throughput measurement");
 	double elapsed = now() - t0;
 	long updates = bench->updates - updates0;
 	long long pixels = bench->pixels - pixels0, bytes = bytes_read() - bytes0;
@@ -515,7 +521,7 @@ static int measure(rfbClient *client, struct bench *bench, double seconds, int k
 		SendKeyEvent(client, XK_space, FALSE);
 		while (now() - sent < 2.0 && pixel_at(client, 10, 10) == before)
 			if (pump(client, now() + 0.001) != 0)
-				return 1;
+				return closed_during("the key presses");
 		if (pixel_at(client, 10, 10) != before) {
 			latencies[latency_count] = (now() - sent) * 1000;
 			latency_sum += latencies[latency_count++];
@@ -526,7 +532,7 @@ static int measure(rfbClient *client, struct bench *bench, double seconds, int k
 	struct delivery delivery = {0};
 	if (desktop->display != NULL &&
 	    measure_delivery(client, desktop, workload, checks, &delivery) != 0)
-		return 1;
+		return closed_during("the pixel comparisons");
 	printf("{\"first_frame_ms\": %.2f, \"updates_per_s\": %.2f, \"pixels_per_s\": %.0f, "
 	       "\"bytes_per_s\": %.0f, \"latency_ms\": %.2f, \"latency_p50_ms\": %.2f, "
 	       "\"latency_p95_ms\": %.2f, \"latency_samples\": %d, \"presses\": %d, "

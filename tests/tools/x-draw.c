@@ -9,9 +9,9 @@
  *       64x64 block at the top left from black to white and back (for
  *       input-to-pixel latency).
  *   x-draw [--display D] rects
- *       Draws on the root window itself (so that it covers a screen that grows)
- *       what stdin says, one command a line, each answered "ok" once the X
- *       server has done it: "fill X Y W H RRGGBB" (a solid rectangle),
+ *       Draws on the root window itself, over any window on it (so that it
+ *       covers a screen that grows and whatever is shown), what stdin says, one command a line,
+ * each answered "ok" once the X server has done it: "fill X Y W H RRGGBB" (a solid rectangle),
  *       "pointer X Y" (moves the pointer), "cursor N" (the root window's cursor
  *       becomes glyph N of the cursor font), "quit". EOF quits.
  * Prints "ready" once the window is on the screen; runs until killed.
@@ -153,7 +153,8 @@ static int run_rects(Display *display)
 {
 	Window root = DefaultRootWindow(display);
 	GC gc = XCreateGC(display, root, 0, NULL);
-	XSetSubwindowMode(display, gc, ClipByChildren);
+	/* Over any window too, as a screen's content changes whoever draws it. */
+	XSetSubwindowMode(display, gc, IncludeInferiors);
 	printf("ready\n");
 	fflush(stdout);
 	char line[256];
