@@ -16,7 +16,7 @@
 # viewer shows; "final fb diff" is how many pixels still differ at the last
 # stop (0 for a server that loses nothing). The input-to-pixel latency is a key
 # press (through the session for kefu, with control granted) toggling a known
-# 64x64 block of the workload, timed until the viewer shows the new colour.
+# 33x33 block of the workload, timed until the viewer shows the new colour.
 import json
 import os
 import shutil
@@ -246,6 +246,22 @@ ROWS = [
 ]
 
 PEERS = (("x0vncserver", "X0tigervnc"), ("x11vnc", "x11vnc"))
+# A difference this close to the pointer is a cursor painted into the picture.
+CURSOR_REACH = 40
+
+
+def difference_note(figures):
+    """Where a server's final difference lies, when it has one."""
+    if not figures.get("final_diff"):
+        return None
+    x, y, w, h = figures["final_box"]
+    px, py = figures["pointer"]
+    where = "%d px differ in the box %dx%d+%d+%d" % (figures["final_diff"], w, h, x, y)
+    if (px - CURSOR_REACH <= x and x + w <= px + CURSOR_REACH and py - CURSOR_REACH <= y
+            and y + h <= py + CURSOR_REACH):
+        return where + ", around the pointer at %d,%d: the cursor painted into its picture" % (
+            px, py)
+    return where
 
 
 def main(build_dir):
@@ -297,6 +313,10 @@ def main(build_dir):
                     line += "%18s" % ("%.2f" % (mine / peer) if is_ratio and mine is not None
                                       and peer and peer > 0 and mine >= 0 else "-")
             print(line)
+        for n in names:
+            note = difference_note(results[n])
+            if note:
+                print("%s: %s" % (n, note))
         sys.stdout.flush()
     finally:
         if workload is not None:

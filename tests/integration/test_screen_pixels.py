@@ -8,17 +8,19 @@
 # counting updates cannot see a rectangle that was copied but never reported,
 # comparing pixels can. The cursor travels as a pseudo-encoding, so neither
 # picture holds it. Set KEFU_SCREEN_SEED to replay a run's random choices.
+import json
 import os
 import random
 import signal
 import subprocess
 import time
+import types
 
 import pytest
 
 from conftest import run
 from screen_fixtures import (Drawer, Follower, ScreenPipe, colour_for, damage_cases, require,
-                             start_xvfb, tool)
+                             start_xvfb, tool, vnc_bench)
 from session_fixtures import grant, next_event, private_state, send, support  # noqa: F401
 
 # Odd on purpose: the last column and row of 32x32 tiles are partial.
@@ -132,6 +134,22 @@ def add_mode(display, name, width, height):
     xrandr(display, "--addmode", "screen", name)
 
 
+def keys_and_delivery(processes, display, address, password, presses=10):
+    """vnc-bench measure on the moving workload: key presses that toggle a 33x33 block, then
+    the workload stopped at random moments and the pixels compared with the X server's."""
+    workload = processes.start([tool("x-draw"), "--display", display, "workload", "--fps",
+                                "60"], stdout=subprocess.PIPE, text=True)
+    assert workload.stdout.readline().strip() == "ready"
+    try:
+        result = vnc_bench("measure", address, "--password", password, "--seconds", "1",
+                           "--keys", str(presses), "--display", display, "--workload-pid",
+                           str(workload.pid), "--checks", "6", timeout=120)
+    finally:
+        os.kill(workload.pid, signal.SIGCONT)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
 # Directly against the agent's screen server (screen-pipe, as test_screen.py does).
 
 
@@ -164,6 +182,14 @@ def test_a_moving_workload_is_exact_whenever_it_stops(processes, odd_display):
     follower = Follower(processes, pipe.address, pipe.password, odd_display)
     rng = random.Random(SEED)
     assert freeze_and_compare(processes, odd_display, follower, rng) == [], "seed %d" % SEED
+
+
+def test_every_key_press_shows_and_no_changed_pixel_is_lost(processes, odd_display):
+    pipe = ScreenPipe(processes, odd_display, "--input")
+    figures = keys_and_delivery(processes, odd_display, pipe.address, pipe.password)
+    assert figures["latency_samples"] == figures["presses"] == 10, figures
+    assert figures["changed_pixels"] > 0 and figures["lost_pixels"] == 0, figures
+    assert figures["final_diff"] == 0, figures
 
 
 def test_without_xdamage_every_changed_tile_is_still_sent(processes, odd_display):
@@ -239,7 +265,8 @@ def session_desktop(private_state, support, processes, monkeypatch):
     send(console, "view --no-viewer")
     view = next_event(console, "view")
     follower = Follower(processes, view["address"], view["password"], display)
-    yield display, drawer, follower
+    yield types.SimpleNamespace(display=display, drawer=drawer, follower=follower, agent=agent,
+                                console=console, view=view)
     if console.poll() is None:
         send(console, "end")
         console.wait(timeout=30)
@@ -247,7 +274,8 @@ def session_desktop(private_state, support, processes, monkeypatch):
 
 
 def test_through_a_session_every_change_reaches_the_watching_viewer(session_desktop, processes):
-    display, drawer, follower = session_desktop
+    s = session_desktop
+    display, drawer, follower = s.display, s.drawer, s.follower
     assert follower.size == (ODD_WIDTH, ODD_HEIGHT)
     assert follower.check()["diff"] == 0
     cases = damage_cases(ODD_WIDTH, ODD_HEIGHT)[::2]
@@ -259,3 +287,12 @@ def test_through_a_session_every_change_reaches_the_watching_viewer(session_desk
         "seed %d" % SEED
     assert freeze_and_compare(processes, display, follower, rng, moments=5) == [], \
         "seed %d" % SEED
+
+
+def test_through_a_session_every_key_press_shows_and_no_pixel_is_lost(session_desktop, processes):
+    s = session_desktop
+    grant(s.agent, s.console, "control", "asks to use your keyboard")
+    figures = keys_and_delivery(processes, s.display, s.view["address"], s.view["password"])
+    assert figures["latency_samples"] == figures["presses"] == 10, figures
+    assert figures["changed_pixels"] > 0 and figures["lost_pixels"] == 0, figures
+    assert figures["final_diff"] == 0, figures

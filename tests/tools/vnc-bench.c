@@ -4,10 +4,9 @@
  *                     [--display D --workload-pid PID [--checks C]]
  *       Prints one JSON line: time to the first complete frame, updates,
  *       pixels and bytes per second over N seconds, and the input-to-pixel
- *       latency (mean, p50, p95) of K key presses (each toggles the 64x64
- *       block at the top left of the x-draw workload between black and
- *       white). With --display, it then stops the workload (SIGSTOP) C times
- *       (default 10) at random moments, waits for its picture to match the
+ *       latency (mean, p50, p95) of K key presses (each toggles the 33x33
+ *       block at 1,1 of the x-draw workload between black and white). With --display, it then stops
+ * the workload (SIGSTOP) C times (default 10) at random moments, waits for its picture to match the
  *       display's, and adds the share of the pixels changed on the display
  *       that reached it and the difference left at the end.
  *   vnc-bench follow HOST:PORT [--password P] --display D [--area WxH+X+Y]
@@ -421,6 +420,8 @@ static double percentile(const double *sorted, int n, int percent)
 struct delivery {
 	long long changed, lost;
 	long final_diff;
+	struct difference final;  /* where the last difference lies */
+	int pointer_x, pointer_y; /* and where the pointer was then */
 	int checks;
 	double settle_ms_max;
 };
@@ -475,6 +476,15 @@ static int measure_delivery(rfbClient *client, struct desktop *desktop, pid_t wo
 		if (took * 1000 > out->settle_ms_max)
 			out->settle_ms_max = took * 1000;
 		out->final_diff = difference.count;
+		out->final = difference;
+		Window root, child;
+		int window_x, window_y;
+		unsigned mask;
+		if (!XQueryPointer(desktop->display, desktop->root, &root, &child, &out->pointer_x,
+				   &out->pointer_y, &window_x, &window_y, &mask))
+			out->pointer_x = out->pointer_y = -1;
+		out->pointer_x -= desktop->area_x;
+		out->pointer_y -= desktop->area_y;
 		uint32_t *copy = realloc(before, count * sizeof(*copy));
 		if (copy == NULL) {
 			rc = -1;
@@ -543,10 +553,15 @@ static int measure(rfbClient *client, struct bench *bench, double seconds, int k
 	       latency_count, keys, client->width, client->height);
 	if (desktop->display != NULL)
 		printf(", \"checks\": %d, \"changed_pixels\": %lld, \"lost_pixels\": %lld, "
-		       "\"delivered_share\": %.6f, \"final_diff\": %ld, \"settle_ms_max\": %.0f",
+		       "\"delivered_share\": %.6f, \"final_diff\": %ld, \"final_box\": [%d, %d, "
+		       "%d, %d], \"pointer\": [%d, %d], \"settle_ms_max\": %.0f",
 		       delivery.checks, delivery.changed, delivery.lost,
 		       delivery.changed ? 1.0 - (double)delivery.lost / delivery.changed : -1.0,
-		       delivery.final_diff, delivery.settle_ms_max);
+		       delivery.final_diff, delivery.final_diff ? delivery.final.x1 : 0,
+		       delivery.final_diff ? delivery.final.y1 : 0,
+		       delivery.final_diff ? delivery.final.x2 - delivery.final.x1 + 1 : 0,
+		       delivery.final_diff ? delivery.final.y2 - delivery.final.y1 + 1 : 0,
+		       delivery.pointer_x, delivery.pointer_y, delivery.settle_ms_max);
 	printf("}\n");
 	return 0;
 }

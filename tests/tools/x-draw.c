@@ -5,9 +5,10 @@
  *       red (bx*40+by*7)%256, green (by*40+bx*11)%256, blue (bx*by*13+60)%256.
  *   x-draw [--display D] workload [--fps N]
  *       A full-screen window with a 100x100 square moving N times a second
- *       (default 60) and a line of text scrolling up; a button press turns the
- *       64x64 block at the top left from black to white and back (for
- *       input-to-pixel latency).
+ *       (default 60) and a line of text scrolling up; a key or button press
+ *       turns the 33x33 block at 1,1 from black to white and back (for
+ *       input-to-pixel latency; odd on purpose, as most changes on a desktop
+ *       are not aligned to anything).
  *   x-draw [--display D] rects
  *       Draws on the root window itself, over any window on it (so that it
  *       covers a screen that grows and whatever is shown), what stdin says, one command a line,
@@ -105,7 +106,7 @@ static int run_workload(Display *display, int fps)
 			if (event.type == ButtonPress || event.type == KeyPress) {
 				marker = !marker;
 				XSetForeground(display, gc, marker ? white : black);
-				XFillRectangle(display, window, gc, 0, 0, 64, 64);
+				XFillRectangle(display, window, gc, 1, 1, 33, 33);
 			}
 		}
 		/* The square: erase the old place, draw the new one. */
