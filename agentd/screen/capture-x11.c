@@ -1,5 +1,6 @@
 /* kefu-agentd: X11 capture (XShm, XDamage, XFixes, XRandR, XTest). SPDX-License-Identifier: MIT */
 #include "agentd/screen/capture-x11.h"
+#include "agentd/screen/tiles.h"
 
 #include <X11/Xatom.h>
 #include <X11/Xlib.h>
@@ -204,26 +205,9 @@ static int setup_images(struct x11_capture *x, struct kf_error *err)
 	return 0;
 }
 
-static void add_rect(struct kf_capture_changes *changes, int rx, int ry, int rw, int rh)
-{
-	if (changes->rect_count < KF_CAPTURE_MAX_RECTS) {
-		changes->rects[changes->rect_count++] = (struct kf_rect){rx, ry, rw, rh};
-		return;
-	}
-	/* Out of room: fold into the last rectangle's bounding box. */
-	struct kf_rect *last = &changes->rects[KF_CAPTURE_MAX_RECTS - 1];
-	int x1 = rx < last->x ? rx : last->x, y1 = ry < last->y ? ry : last->y;
-	int x2 = rx + rw > last->x + last->width ? rx + rw : last->x + last->width;
-	int y2 = ry + rh > last->y + last->height ? ry + rh : last->y + last->height;
-	*last = (struct kf_rect){x1, y1, x2 - x1, y2 - y1};
-}
-
 /*
- * Compares the grabbed rectangle (in the scratch image, at its origin) with the
- * frame tile by tile, copies the tiles that differ and reports them as runs
- * along each row of tiles: damage is only a hint (a scroll damages a whole
- * strip where only the text moved, a redraw may change nothing), and every
- * pixel not reported is a pixel the server need not encode.
+ * Grabs one damaged rectangle and keeps of it only the tiles that changed
+ * (tiles.c): every pixel not reported is a pixel the server need not encode.
  */
 static void refresh_rect(struct x11_capture *x, int rx, int ry, int rw, int rh,
 			 struct kf_capture_changes *changes)
@@ -231,42 +215,18 @@ static void refresh_rect(struct x11_capture *x, int rx, int ry, int rw, int rh,
 	if (rw <= 0 || rh <= 0 || grab_into_scratch(x, rx, ry, rw, rh) != 0)
 		return;
 	struct kf_capture_frame *f = &x->frame;
-	int bytes = f->bits_per_pixel / 8;
-	size_t src_stride = (size_t)x->scratch->bytes_per_line;
-	const uint8_t *src0 = (const uint8_t *)x->scratch->data;
-	for (int ty = 0; ty < rh; ty += TILE) {
-		int th = rh - ty < TILE ? rh - ty : TILE;
-		int run_start = -1;
-		for (int tx = 0; tx <= rw; tx += TILE) {
-			int is_changed = 0;
-			int tw = 0;
-			if (tx < rw) {
-				tw = rw - tx < TILE ? rw - tx : TILE;
-				for (int row = ty; row < ty + th; row++) {
-					const uint8_t *src = src0 + (size_t)row * src_stride +
-							     (size_t)tx * bytes;
-					uint8_t *dst = f->pixels + (size_t)(ry + row) * f->stride +
-						       (size_t)(rx + tx) * bytes;
-					if (memcmp(src, dst, (size_t)tw * bytes) != 0) {
-						is_changed = 1;
-						break;
-					}
-				}
-			}
-			if (is_changed) {
-				for (int row = ty; row < ty + th; row++)
-					memcpy(f->pixels + (size_t)(ry + row) * f->stride +
-						       (size_t)(rx + tx) * bytes,
-					       src0 + (size_t)row * src_stride + (size_t)tx * bytes,
-					       (size_t)tw * bytes);
-				if (run_start < 0)
-					run_start = tx;
-			} else if (run_start >= 0) {
-				add_rect(changes, rx + run_start, ry + ty, tx - run_start, th);
-				run_start = -1;
-			}
-		}
-	}
+	struct kf_tile_frame frame = {.pixels = f->pixels,
+				      .width = f->width,
+				      .height = f->height,
+				      .stride = (size_t)f->stride,
+				      .bytes_per_pixel = f->bits_per_pixel / 8};
+	struct kf_rect_list changed = {.rects = changes->rects,
+				       .count = changes->rect_count,
+				       .capacity = KF_CAPTURE_MAX_RECTS};
+	kf_tiles_refresh(&frame, (const uint8_t *)x->scratch->data,
+			 (size_t)x->scratch->bytes_per_line, (struct kf_rect){rx, ry, rw, rh}, TILE,
+			 &changed);
+	changes->rect_count = changed.count;
 }
 
 /* Without XDamage: grab everything and compare all of it. */

@@ -24,8 +24,21 @@ def require(*programs):
             pytest.skip("%s is not installed (scripts/deps test)" % name)
 
 
+def lock_owner(number):
+    """The PID in display number's lock file, or None."""
+    try:
+        with open("/tmp/.X%d-lock" % number) as f:
+            return int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return None
+
+
 def start_xvfb(processes, width=WIDTH, height=HEIGHT):
-    """Starts Xvfb on a free display number; returns ':N'."""
+    """Starts Xvfb on a free display number; returns ':N'.
+
+    Other test runs on the machine pick from the same numbers: a display is
+    ours only once its lock file names our server, so a number taken between
+    the look and the start is never mistaken for ours."""
     require("Xvfb")
     for number in range(140, 240):
         if os.path.exists("/tmp/.X11-unix/X%d" % number) or os.path.exists(
@@ -36,10 +49,11 @@ def start_xvfb(processes, width=WIDTH, height=HEIGHT):
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            if os.path.exists("/tmp/.X11-unix/X%d" % number):
-                return ":%d" % number
             if proc.poll() is not None:
                 break
+            if (os.path.exists("/tmp/.X11-unix/X%d" % number)
+                    and lock_owner(number) == proc.pid):
+                return ":%d" % number
             time.sleep(0.05)
     pytest.fail("could not start Xvfb")
 
@@ -271,3 +285,77 @@ def customer_copy_reaches_viewer(processes, display, address, password):
     copy.stdin.write("from the customer")
     copy.stdin.close()
     reader.wait_for(lambda l: l == "cut from the customer")
+
+
+class Drawer:
+    """x-draw rects: rectangles on the root window, pointer moves, cursor shapes."""
+
+    def __init__(self, processes, display):
+        self.proc = processes.start([tool("x-draw"), "--display", display, "rects"],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.reader = LineReader(self.proc)
+        self.reader.wait_for(lambda l: l == "ready")
+
+    def _say(self, text):
+        self.proc.stdin.write(text + "\n")
+        self.proc.stdin.flush()
+        self.reader.wait_for(lambda l: l == "ok" or l.startswith("error"))
+        assert self.reader.seen[-1] == "ok", "x-draw refused %r" % text
+
+    def fill(self, x, y, width, height, colour):
+        self._say("fill %d %d %d %d %06x" % (x, y, width, height, colour & 0xffffff))
+
+    def pointer(self, x, y):
+        self._say("pointer %d %d" % (x, y))
+
+    def cursor(self, glyph):
+        self._say("cursor %d" % glyph)
+
+
+class Follower:
+    """A viewer that stays connected and compares its picture with the X display's.
+
+    check() waits until the viewer shows exactly what XGetImage reads from the
+    root window (or the area given), or until timeout_ms; it returns the
+    number of pixels that still differ with the sizes and the box around them.
+    """
+
+    def __init__(self, processes, address, password, display, area=None):
+        args = [tool("vnc-bench"), "follow", address, "--display", display]
+        if password:
+            args += ["--password", password]
+        if area:
+            args += ["--area", area]
+        self.proc = processes.start(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    text=True)
+        self.reader = LineReader(self.proc)
+        ready = self.reader.wait_for(lambda l: l.startswith("ready "), timeout=30)
+        self.size = tuple(int(n) for n in ready.split()[1:])
+
+    def check(self, timeout_ms=3000):
+        self.proc.stdin.write("check %d\n" % timeout_ms)
+        self.proc.stdin.flush()
+        line = self.reader.wait_for(lambda l: l.startswith("diff "),
+                                    timeout=timeout_ms / 1000 + 20)
+        words = line.split()
+        return {"diff": int(words[1]), "size": words[3], "display": words[5],
+                "ms": int(words[7]), "box": words[9], "line": line}
+
+
+def damage_cases(width, height):
+    """Rectangles of every awkward width and height, at odd places and against the edges
+    of a width x height screen."""
+    sizes = [1, 31, 32, 33, 100]
+    cases = []
+    for w in sizes + [width]:
+        for h in sizes + [height]:
+            for x, y in ((1, 1), (37, 19), (width - w, height - h), (width - w - 3, 5)):
+                x, y = max(0, min(x, width - w)), max(0, min(y, height - h))
+                if (x, y, w, h) not in cases:
+                    cases.append((x, y, w, h))
+    return cases
+
+
+def colour_for(index):
+    """A different, never black, colour for each step."""
+    return (index * 0x3b5f17 + 0x102030) & 0xffffff or 0x010101

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from conftest import program, run
-from screen_fixtures import (HEIGHT, WIDTH, LineReader, ScreenPipe, block_colour,
-                             browser_pattern_errors, customer_clipboard,
+from screen_fixtures import (HEIGHT, WIDTH, Drawer, Follower, LineReader, ScreenPipe,
+                             block_colour, browser_pattern_errors, customer_clipboard,
                              customer_copy_reaches_viewer, draw_pattern, is_port_open, require,
                              start_xvfb, tool, vnc_bench, wait_port)
 
@@ -225,9 +225,12 @@ def test_screen_check_names_what_is_supported(display):
 
 
 def test_without_xdamage_tiles_are_compared_and_said_so(processes, display, tmp_path):
-    draw_pattern(processes, display)
     pipe = ScreenPipe(processes, display, "--no-damage")
     assert "tile comparison" in pipe.info["screen"]
+    # A viewer already watching when the pattern appears ends with the same pixels as X.
+    follower = Follower(processes, pipe.address, pipe.password, display)
+    draw_pattern(processes, display)
+    assert follower.check()["diff"] == 0
     out = tmp_path / "frame.ppm"
     assert vnc_bench("snapshot", pipe.address, "--password", pipe.password,
                      "--out", str(out)).returncode == 0
@@ -238,6 +241,8 @@ def test_without_xdamage_tiles_are_compared_and_said_so(processes, display, tmp_
 def test_cursor_shape_and_screen_size_changes_reach_the_viewer(processes, display):
     require("xrandr")
     pipe = ScreenPipe(processes, display)
+    drawer = Drawer(processes, display)
+    follower = Follower(processes, pipe.address, pipe.password, display)
     watcher = processes.start([tool("vnc-bench"), "watch", pipe.address, "--password",
                                pipe.password, "--seconds", "30"], stdout=subprocess.PIPE,
                               text=True)
@@ -253,6 +258,10 @@ def test_cursor_shape_and_screen_size_changes_reach_the_viewer(processes, displa
         result = run(["xrandr"] + args, env=env)
         assert result.returncode == 0, result.stderr
     reader.wait_for(lambda l: l == "size 400 300")
+    # The viewer that watched through the change shows what X shows, to the pixel.
+    drawer.fill(399 - 33, 299 - 31, 33, 31, 0x3377aa)
+    end = follower.check(timeout_ms=5000)
+    assert (end["size"], end["diff"]) == ("400x300", 0), end["line"]
 
 
 def test_one_monitor_is_shared_alone(processes, display, tmp_path):
@@ -264,8 +273,11 @@ def test_one_monitor_is_shared_alone(processes, display, tmp_path):
                   "none"]):
         result = run(["xrandr"] + args, env=env)
         assert result.returncode == 0, result.stderr
-    draw_pattern(processes, display)
     pipe = ScreenPipe(processes, display, "--monitor", "1")
+    follower = Follower(processes, pipe.address, pipe.password, display,
+                        area="%dx%d+%d+0" % (half, HEIGHT, half))
+    draw_pattern(processes, display)
+    assert follower.check()["diff"] == 0
     out = tmp_path / "right.ppm"
     assert vnc_bench("snapshot", pipe.address, "--password", pipe.password,
                      "--out", str(out)).returncode == 0

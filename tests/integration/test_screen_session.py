@@ -9,7 +9,8 @@ import time
 import pytest
 
 from conftest import run
-from screen_fixtures import (HEIGHT, WIDTH, block_colour, browser_pattern_errors,
+from screen_fixtures import (HEIGHT, WIDTH, Drawer, Follower, block_colour,
+                             browser_pattern_errors,
                              customer_clipboard, customer_copy_reaches_viewer, draw_pattern,
                              is_port_open, require, start_xvfb, vnc_bench, wait_port, web_port)
 from session_fixtures import grant, next_event, send, support  # noqa: F401
@@ -58,7 +59,8 @@ def snapshot(view, path, timeout=60):
                      str(path), timeout=timeout)
 
 
-def test_granted_view_shows_the_desktop_pixel_for_pixel_through_the_relay(shared, tmp_path):
+def test_granted_view_shows_the_desktop_pixel_for_pixel_through_the_relay(shared, processes,
+                                                                          tmp_path):
     agent, console = shared
     send(console, "request view")
     agent.wait_for("asks to see your screen")
@@ -76,6 +78,14 @@ def test_granted_view_shows_the_desktop_pixel_for_pixel_through_the_relay(shared
     assert wrong == []
     # The customer was told while the technician watched.
     agent.wait_for("YOUR SCREEN IS SHARED")
+    # A viewer that stays connected sees later changes exactly.
+    display = os.environ["DISPLAY"]
+    follower = Follower(processes, view["address"], view["password"], display)
+    assert follower.check()["diff"] == 0
+    drawer = Drawer(processes, display)
+    drawer.fill(1, 1, 33, 31, 0x123456)
+    drawer.pointer(WIDTH - 1, HEIGHT - 1)
+    assert follower.check()["diff"] == 0
 
 
 def test_vncsnapshot_through_the_session_view(shared, tmp_path):

@@ -1,10 +1,23 @@
 /* kefu test tool: a libvncclient that measures, snapshots, types. SPDX-License-Identifier: MIT */
 /*
- *   vnc-bench measure HOST:PORT [--password P] [--seconds N] [--clicks K]
+ *   vnc-bench measure HOST:PORT [--password P] [--seconds N] [--keys K]
+ *                     [--display D --workload-pid PID [--checks C]]
  *       Prints one JSON line: time to the first complete frame, updates,
  *       pixels and bytes per second over N seconds, and the input-to-pixel
- *       latency of K clicks (each toggles the 64x64 block at the top left of
- *       the x-draw workload between black and white).
+ *       latency (mean, p50, p95) of K key presses (each toggles the 33x33
+ *       block at 1,1 of the x-draw workload between black and white). With --display, it then stops
+ * the workload (SIGSTOP) C times (default 10) at random moments, waits for its picture to match the
+ *       display's, and adds the share of the pixels changed on the display
+ *       that reached it and the difference left at the end.
+ *   vnc-bench follow HOST:PORT [--password P] --display D [--area WxH+X+Y]
+ *       Stays connected and compares its picture with the X display's root
+ *       window (or the area of it the server shares): prints "ready W H" after
+ *       the first frame, then answers each "check MS" on stdin, once the two
+ *       match or MS milliseconds have passed, with "diff N size WxH x WxH
+ *       ms T box X,Y,W,H" (N differing pixels, the viewer's and the display's
+ *       size, the time it took, the box around what differs). The cursor is
+ *       left out of both: the server sends it as a pseudo-encoding and X
+ *       leaves it out of its images. "quit" or EOF ends it.
  *   vnc-bench snapshot HOST:PORT [--password P] --out FILE.ppm
  *       Writes the first complete frame as a binary PPM (lossless encodings).
  *   vnc-bench input HOST:PORT [--password P] [--click X,Y] [--text TEXT] [--cut TEXT]
@@ -16,11 +29,20 @@
  *       clipboard until the server closes or N seconds pass; exit 0 if closed.
  * Exit status: 0 done, 1 failed (cannot connect, refused, closed early), 2 usage.
  */
+#include <X11/Xlib.h>
+#include <X11/Xutil.h>
+#include <X11/keysym.h>
+#include <errno.h>
+#include <poll.h>
 #include <rfb/rfbclient.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 struct bench {
 	const char *password;
@@ -151,7 +173,9 @@ static rfbClient *connect_to(const char *target, struct bench *bench)
 static int pump(rfbClient *client, double deadline)
 {
 	while (now() < deadline) {
-		int n = WaitForMessage(client, 10000);
+		/* A message already read into libvncclient's buffer never makes the socket ready.
+		 */
+		int n = client->buffered > 0 ? 1 : WaitForMessage(client, 10000);
 		if (n < 0)
 			return -1;
 		if (n > 0 && !HandleRFBServerMessage(client))
@@ -167,41 +191,378 @@ static uint32_t pixel_at(rfbClient *client, int x, int y)
 	return pixel & 0xffffff;
 }
 
-static int measure(rfbClient *client, struct bench *bench, double seconds, int clicks)
+/* The X display the server shares, read back to judge the viewer's picture. */
+struct desktop {
+	Display *display;
+	Window root;
+	int is_area_fixed;
+	int area_x, area_y, area_width, area_height;
+	uint32_t masks[3];
+	uint32_t *rgb; /* the last grab, 0xRRGGBB */
+	int width, height;
+};
+
+struct difference {
+	long count;
+	int x1, y1, x2, y2; /* the box around the differing pixels */
+};
+
+static int desktop_open(struct desktop *desktop, const char *name, const char *area)
+{
+	memset(desktop, 0, sizeof(*desktop));
+	if (area != NULL) {
+		if (sscanf(area, "%dx%d+%d+%d", &desktop->area_width, &desktop->area_height,
+			   &desktop->area_x, &desktop->area_y) != 4 ||
+		    desktop->area_width <= 0 || desktop->area_height <= 0) {
+			fprintf(stderr, "vnc-bench: --area must be WxH+X+Y\n");
+			return -1;
+		}
+		desktop->is_area_fixed = 1;
+	}
+	desktop->display = XOpenDisplay(name);
+	if (desktop->display == NULL) {
+		fprintf(stderr, "vnc-bench: cannot open the X display %s\n", name);
+		return -1;
+	}
+	int screen = DefaultScreen(desktop->display);
+	desktop->root = RootWindow(desktop->display, screen);
+	Visual *visual = DefaultVisual(desktop->display, screen);
+	desktop->masks[0] = (uint32_t)visual->red_mask;
+	desktop->masks[1] = (uint32_t)visual->green_mask;
+	desktop->masks[2] = (uint32_t)visual->blue_mask;
+	return 0;
+}
+
+static void desktop_close(struct desktop *desktop)
+{
+	if (desktop->display != NULL)
+		XCloseDisplay(desktop->display);
+	free(desktop->rgb);
+	desktop->display = NULL;
+	desktop->rgb = NULL;
+}
+
+/* Any channel mask scaled to 8 bits. */
+static uint32_t channel(unsigned long pixel, uint32_t mask)
+{
+	int shift = __builtin_ctz(mask);
+	uint32_t max = mask >> shift;
+	return (uint32_t)(((pixel & mask) >> shift) * 255 / max);
+}
+
+static int desktop_grab(struct desktop *desktop)
+{
+	int x = desktop->area_x, y = desktop->area_y;
+	int width = desktop->area_width, height = desktop->area_height;
+	if (!desktop->is_area_fixed) {
+		XWindowAttributes attributes;
+		if (!XGetWindowAttributes(desktop->display, desktop->root, &attributes))
+			return -1;
+		width = attributes.width;
+		height = attributes.height;
+	}
+	XImage *image = XGetImage(desktop->display, desktop->root, x, y, (unsigned)width,
+				  (unsigned)height, AllPlanes, ZPixmap);
+	if (image == NULL)
+		return -1;
+	uint32_t *rgb = realloc(desktop->rgb, (size_t)width * (size_t)height * sizeof(*rgb));
+	if (rgb == NULL) {
+		XDestroyImage(image);
+		return -1;
+	}
+	desktop->rgb = rgb;
+	desktop->width = width;
+	desktop->height = height;
+	for (int row = 0; row < height; row++)
+		for (int column = 0; column < width; column++) {
+			unsigned long p = XGetPixel(image, column, row);
+			rgb[(size_t)row * width + column] = channel(p, desktop->masks[0]) << 16 |
+							    channel(p, desktop->masks[1]) << 8 |
+							    channel(p, desktop->masks[2]);
+		}
+	XDestroyImage(image);
+	return 0;
+}
+
+/* The viewer's pixel as 0xRRGGBB (our format has red in the low byte). */
+static uint32_t viewer_rgb(rfbClient *client, int x, int y)
+{
+	uint32_t p = pixel_at(client, x, y);
+	return (p & 0xff) << 16 | (p & 0xff00) | ((p >> 16) & 0xff);
+}
+
+static void compare(rfbClient *client, const struct desktop *desktop, struct difference *out)
+{
+	*out = (struct difference){0, desktop->width, desktop->height, -1, -1};
+	if (client->width != desktop->width || client->height != desktop->height) {
+		/* A picture of the wrong size is wrong everywhere. */
+		*out = (struct difference){(long)desktop->width * desktop->height, 0, 0,
+					   desktop->width - 1, desktop->height - 1};
+		return;
+	}
+	for (int y = 0; y < desktop->height; y++)
+		for (int x = 0; x < desktop->width; x++) {
+			if (viewer_rgb(client, x, y) ==
+			    desktop->rgb[(size_t)y * desktop->width + x])
+				continue;
+			out->count++;
+			if (x < out->x1)
+				out->x1 = x;
+			if (y < out->y1)
+				out->y1 = y;
+			if (x > out->x2)
+				out->x2 = x;
+			if (y > out->y2)
+				out->y2 = y;
+		}
+}
+
+/*
+ * Reads updates until the viewer's picture equals the display's or timeout
+ * seconds pass; the display is read again each time, so a picture still
+ * settling is waited for. Returns -1 when the server closed or X failed.
+ */
+static int converge(rfbClient *client, struct desktop *desktop, double timeout,
+		    struct difference *difference, double *took)
+{
+	double started = now();
+	for (;;) {
+		if (pump(client, now() + 0.002) != 0 || desktop_grab(desktop) != 0)
+			return -1;
+		compare(client, desktop, difference);
+		*took = now() - started;
+		if (difference->count == 0 || *took >= timeout)
+			return 0;
+		if (pump(client, now() + 0.02) != 0)
+			return -1;
+	}
+}
+
+static void print_difference(const rfbClient *client, const struct desktop *desktop,
+			     const struct difference *d, double took)
+{
+	printf("diff %ld size %dx%d x %dx%d ms %.0f box %d,%d,%d,%d\n", d->count, client->width,
+	       client->height, desktop->width, desktop->height, took * 1000, d->count ? d->x1 : 0,
+	       d->count ? d->y1 : 0, d->count ? d->x2 - d->x1 + 1 : 0,
+	       d->count ? d->y2 - d->y1 + 1 : 0);
+	fflush(stdout);
+}
+
+static int wait_first_frame(rfbClient *client, struct bench *bench, double seconds)
+{
+	double deadline = now() + seconds;
+	while (bench->first_frame == 0 && now() < deadline)
+		if (pump(client, now() + 0.01) != 0)
+			return -1;
+	return bench->first_frame == 0 ? -1 : 0;
+}
+
+static int follow(rfbClient *client, struct bench *bench, struct desktop *desktop)
+{
+	if (wait_first_frame(client, bench, 20) != 0)
+		return 1;
+	printf("ready %d %d\n", client->width, client->height);
+	fflush(stdout);
+	char line[128];
+	size_t len = 0;
+	for (;;) {
+		struct pollfd fds[2] = {{.fd = 0, .events = POLLIN},
+					{.fd = client->sock, .events = POLLIN}};
+		if (client->buffered == 0 && poll(fds, 2, 100) < 0 && errno != EINTR)
+			return 1;
+		if (client->buffered > 0 || (fds[1].revents & (POLLIN | POLLHUP)))
+			if (!HandleRFBServerMessage(client))
+				return 1;
+		if (!(fds[0].revents & (POLLIN | POLLHUP)))
+			continue;
+		char c;
+		ssize_t n = read(0, &c, 1);
+		if (n <= 0)
+			return 0;
+		if (c != '\n') {
+			if (len < sizeof(line) - 1)
+				line[len++] = c;
+			continue;
+		}
+		line[len] = '\0';
+		len = 0;
+		int ms;
+		if (strcmp(line, "quit") == 0)
+			return 0;
+		if (sscanf(line, "check %d", &ms) == 1 && ms >= 0 && ms <= 600000) {
+			struct difference difference;
+			double took;
+			if (converge(client, desktop, ms / 1000.0, &difference, &took) != 0)
+				return 1;
+			print_difference(client, desktop, &difference, took);
+		} else {
+			printf("error unknown command '%s'\n", line);
+			fflush(stdout);
+		}
+	}
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The nearest-rank percentile of n sorted values. */
+static double percentile(const double *sorted, int n, int percent)
+{
+	if (n == 0)
+		return -1;
+	int rank = (percent * n + 99) / 100;
+	return sorted[rank < 1 ? 0 : rank - 1];
+}
+
+struct delivery {
+	long long changed, lost;
+	long final_diff;
+	struct difference final;  /* where the last difference lies */
+	int pointer_x, pointer_y; /* and where the pointer was then */
+	int checks;
+	double settle_ms_max;
+};
+
+/*
+ * At random moments stops the workload, lets the viewer catch up and counts
+ * the pixels the display changed since the last stop that the viewer does not
+ * show: a change the server never reported stays missing however long it waits.
+ */
+static int measure_delivery(rfbClient *client, struct desktop *desktop, pid_t workload, int checks,
+			    struct delivery *out)
+{
+	const double settle = 1.5;
+	*out = (struct delivery){0};
+	uint32_t *before = NULL;
+	size_t before_count = 0;
+	unsigned seed = 20261202;
+	int rc = 0;
+	for (int i = 0; i <= checks && rc == 0; i++) {
+		if (i > 0) {
+			kill(workload, SIGCONT);
+			if (pump(client, now() + 0.1 + (rand_r(&seed) % 500) / 1000.0) != 0) {
+				rc = -1;
+				break;
+			}
+		}
+		kill(workload, SIGSTOP);
+		/* What the workload had sent before it stopped reaches the display first. */
+		if (pump(client, now() + 0.05) != 0) {
+			rc = -1;
+			break;
+		}
+		struct difference difference;
+		double took;
+		if (converge(client, desktop, settle, &difference, &took) != 0) {
+			rc = -1;
+			break;
+		}
+		size_t count = (size_t)desktop->width * desktop->height;
+		if (i > 0 && before_count == count && client->width == desktop->width &&
+		    client->height == desktop->height) {
+			for (size_t p = 0; p < count; p++) {
+				if (desktop->rgb[p] == before[p])
+					continue;
+				out->changed++;
+				int x = (int)(p % desktop->width), y = (int)(p / desktop->width);
+				if (viewer_rgb(client, x, y) != desktop->rgb[p])
+					out->lost++;
+			}
+			out->checks++;
+		}
+		if (took * 1000 > out->settle_ms_max)
+			out->settle_ms_max = took * 1000;
+		out->final_diff = difference.count;
+		out->final = difference;
+		Window root, child;
+		int window_x, window_y;
+		unsigned mask;
+		if (!XQueryPointer(desktop->display, desktop->root, &root, &child, &out->pointer_x,
+				   &out->pointer_y, &window_x, &window_y, &mask))
+			out->pointer_x = out->pointer_y = -1;
+		out->pointer_x -= desktop->area_x;
+		out->pointer_y -= desktop->area_y;
+		uint32_t *copy = realloc(before, count * sizeof(*copy));
+		if (copy == NULL) {
+			rc = -1;
+			break;
+		}
+		before = copy;
+		before_count = count;
+		memcpy(before, desktop->rgb, count * sizeof(*copy));
+	}
+	kill(workload, SIGCONT);
+	free(before);
+	return rc;
+}
+
+#define MAX_PRESSES 1000
+
+static int closed_during(const char *what)
+{
+	fprintf(stderr, "vnc-bench: the connection ended (or X failed) during %s\n", what);
+	return 1;
+}
+
+static int measure(rfbClient *client, struct bench *bench, double seconds, int keys,
+		   struct desktop *desktop, pid_t workload, int checks)
 {
 	while (bench->first_frame == 0)
 		if (pump(client, now() + 0.01) != 0)
-			return 1;
+			return closed_during("the first frame");
 	long updates0 = bench->updates;
 	long long pixels0 = bench->pixels, bytes0 = bytes_read();
 	double t0 = now();
 	if (pump(client, t0 + seconds) != 0)
-		return 1;
+		return closed_during("the throughput measurement");
 	double elapsed = now() - t0;
 	long updates = bench->updates - updates0;
 	long long pixels = bench->pixels - pixels0, bytes = bytes_read() - bytes0;
+	static double latencies[MAX_PRESSES];
 	double latency_sum = 0;
 	int latency_count = 0;
-	for (int i = 0; i < clicks; i++) {
+	for (int i = 0; i < keys && i < MAX_PRESSES; i++) {
 		uint32_t before = pixel_at(client, 10, 10);
 		double sent = now();
-		SendPointerEvent(client, client->width / 2, client->height / 2, 1);
-		SendPointerEvent(client, client->width / 2, client->height / 2, 0);
+		SendKeyEvent(client, XK_space, TRUE);
+		SendKeyEvent(client, XK_space, FALSE);
 		while (now() - sent < 2.0 && pixel_at(client, 10, 10) == before)
 			if (pump(client, now() + 0.001) != 0)
-				return 1;
+				return closed_during("the key presses");
 		if (pixel_at(client, 10, 10) != before) {
-			latency_sum += now() - sent;
-			latency_count++;
+			latencies[latency_count] = (now() - sent) * 1000;
+			latency_sum += latencies[latency_count++];
 		}
-		pump(client, now() + 0.05);
+		pump(client, now() + 0.05 + (i % 5) * 0.013);
 	}
+	qsort(latencies, (size_t)latency_count, sizeof(*latencies), compare_doubles);
+	struct delivery delivery = {0};
+	if (desktop->display != NULL &&
+	    measure_delivery(client, desktop, workload, checks, &delivery) != 0)
+		return closed_during("the pixel comparisons");
 	printf("{\"first_frame_ms\": %.2f, \"updates_per_s\": %.2f, \"pixels_per_s\": %.0f, "
-	       "\"bytes_per_s\": %.0f, \"latency_ms\": %s%.2f, \"latency_samples\": %d, "
-	       "\"width\": %d, \"height\": %d}\n",
-	       bench->first_frame * 1000, updates / elapsed, pixels / elapsed, bytes / elapsed, "",
-	       latency_count ? latency_sum / latency_count * 1000 : -1.0, latency_count,
-	       client->width, client->height);
+	       "\"bytes_per_s\": %.0f, \"latency_ms\": %.2f, \"latency_p50_ms\": %.2f, "
+	       "\"latency_p95_ms\": %.2f, \"latency_samples\": %d, \"presses\": %d, "
+	       "\"width\": %d, \"height\": %d",
+	       bench->first_frame * 1000, updates / elapsed, pixels / elapsed, bytes / elapsed,
+	       latency_count ? latency_sum / latency_count : -1.0,
+	       percentile(latencies, latency_count, 50), percentile(latencies, latency_count, 95),
+	       latency_count, keys, client->width, client->height);
+	if (desktop->display != NULL)
+		printf(", \"checks\": %d, \"changed_pixels\": %lld, \"lost_pixels\": %lld, "
+		       "\"delivered_share\": %.6f, \"final_diff\": %ld, \"final_box\": [%d, %d, "
+		       "%d, %d], \"pointer\": [%d, %d], \"settle_ms_max\": %.0f",
+		       delivery.checks, delivery.changed, delivery.lost,
+		       delivery.changed ? 1.0 - (double)delivery.lost / delivery.changed : -1.0,
+		       delivery.final_diff, delivery.final_diff ? delivery.final.x1 : 0,
+		       delivery.final_diff ? delivery.final.y1 : 0,
+		       delivery.final_diff ? delivery.final.x2 - delivery.final.x1 + 1 : 0,
+		       delivery.final_diff ? delivery.final.y2 - delivery.final.y1 + 1 : 0,
+		       delivery.pointer_x, delivery.pointer_y, delivery.settle_ms_max);
+	printf("}\n");
 	return 0;
 }
 
@@ -236,14 +597,15 @@ static int snapshot(rfbClient *client, struct bench *bench, const char *out)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr,
-			"usage: vnc-bench measure|snapshot|input|watch HOST:PORT [options]\n");
+		fprintf(stderr, "usage: vnc-bench measure|snapshot|input|watch|follow HOST:PORT "
+				"[options]\n");
 		return 2;
 	}
 	const char *mode = argv[1], *target = argv[2], *out = NULL, *text = NULL, *cut = NULL;
-	const char *click = NULL;
+	const char *click = NULL, *display = NULL, *area = NULL;
 	double seconds = 5;
-	int clicks = 0;
+	int keys = 0, checks = 10;
+	pid_t workload = 0;
 	struct bench bench = {0};
 	for (int i = 3; i < argc; i++) {
 		const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -255,8 +617,16 @@ int main(int argc, char **argv)
 			bench.password = value;
 		else if (strcmp(argv[i], "--seconds") == 0)
 			seconds = atof(value);
-		else if (strcmp(argv[i], "--clicks") == 0)
-			clicks = atoi(value);
+		else if (strcmp(argv[i], "--keys") == 0)
+			keys = atoi(value);
+		else if (strcmp(argv[i], "--display") == 0)
+			display = value;
+		else if (strcmp(argv[i], "--area") == 0)
+			area = value;
+		else if (strcmp(argv[i], "--workload-pid") == 0)
+			workload = (pid_t)atoi(value);
+		else if (strcmp(argv[i], "--checks") == 0)
+			checks = atoi(value);
 		else if (strcmp(argv[i], "--out") == 0)
 			out = value;
 		else if (strcmp(argv[i], "--text") == 0)
@@ -271,15 +641,28 @@ int main(int argc, char **argv)
 		}
 		i++;
 	}
+	if (keys < 0 || checks < 0 || (strcmp(mode, "follow") == 0 && display == NULL) ||
+	    (strcmp(mode, "measure") == 0 && display != NULL && workload <= 0)) {
+		fprintf(stderr, "vnc-bench: follow needs --display; measure --display needs "
+				"--workload-pid; counts cannot be negative\n");
+		return 2;
+	}
+	struct desktop desktop = {0};
+	if (display != NULL && desktop_open(&desktop, display, area) != 0)
+		return 1;
 	rfbClientLog = quiet_log;
 	rfbClientErr = quiet_log;
 	bench.is_watching = strcmp(mode, "watch") == 0;
 	rfbClient *client = connect_to(target, &bench);
-	if (client == NULL)
+	if (client == NULL) {
+		desktop_close(&desktop);
 		return 1;
+	}
 	int rc = 0;
 	if (strcmp(mode, "measure") == 0) {
-		rc = measure(client, &bench, seconds, clicks);
+		rc = measure(client, &bench, seconds, keys, &desktop, workload, checks);
+	} else if (strcmp(mode, "follow") == 0) {
+		rc = follow(client, &bench, &desktop);
 	} else if (strcmp(mode, "snapshot") == 0 && out != NULL) {
 		rc = snapshot(client, &bench, out);
 	} else if (strcmp(mode, "input") == 0) {
@@ -308,5 +691,6 @@ int main(int argc, char **argv)
 	free(client->rcSource);
 	free(client->rcMask);
 	rfbClientCleanup(client);
+	desktop_close(&desktop);
 	return rc;
 }

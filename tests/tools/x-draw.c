@@ -5,13 +5,21 @@
  *       red (bx*40+by*7)%256, green (by*40+bx*11)%256, blue (bx*by*13+60)%256.
  *   x-draw [--display D] workload [--fps N]
  *       A full-screen window with a 100x100 square moving N times a second
- *       (default 60) and a line of text scrolling up; a button press turns the
- *       64x64 block at the top left from black to white and back (for
- *       input-to-pixel latency).
+ *       (default 60) and a line of text scrolling up; a key or button press
+ *       turns the 33x33 block at 1,1 from black to white and back (for
+ *       input-to-pixel latency; odd on purpose, as most changes on a desktop
+ *       are not aligned to anything).
+ *   x-draw [--display D] rects
+ *       Draws on the root window itself, over any window on it (so that it
+ *       covers a screen that grows and whatever is shown), what stdin says, one command a line,
+ * each answered "ok" once the X server has done it: "fill X Y W H RRGGBB" (a solid rectangle),
+ *       "pointer X Y" (moves the pointer), "cursor N" (the root window's cursor
+ *       becomes glyph N of the cursor font), "quit". EOF quits.
  * Prints "ready" once the window is on the screen; runs until killed.
  */
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
+#include <X11/cursorfont.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +106,7 @@ static int run_workload(Display *display, int fps)
 			if (event.type == ButtonPress || event.type == KeyPress) {
 				marker = !marker;
 				XSetForeground(display, gc, marker ? white : black);
-				XFillRectangle(display, window, gc, 0, 0, 64, 64);
+				XFillRectangle(display, window, gc, 1, 1, 33, 33);
 			}
 		}
 		/* The square: erase the old place, draw the new one. */
@@ -142,6 +150,43 @@ static int run_workload(Display *display, int fps)
 	return 0;
 }
 
+static int run_rects(Display *display)
+{
+	Window root = DefaultRootWindow(display);
+	GC gc = XCreateGC(display, root, 0, NULL);
+	/* Over any window too, as a screen's content changes whoever draws it. */
+	XSetSubwindowMode(display, gc, IncludeInferiors);
+	printf("ready\n");
+	fflush(stdout);
+	char line[256];
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		int x, y, w, h, glyph;
+		unsigned colour;
+		if (sscanf(line, "fill %d %d %d %d %x", &x, &y, &w, &h, &colour) == 5 && w > 0 &&
+		    h > 0) {
+			XSetForeground(display, gc,
+				       rgb(display, (int)(colour >> 16) & 0xff,
+					   (int)(colour >> 8) & 0xff, (int)colour & 0xff));
+			XFillRectangle(display, root, gc, x, y, (unsigned)w, (unsigned)h);
+		} else if (sscanf(line, "pointer %d %d", &x, &y) == 2) {
+			XWarpPointer(display, None, root, 0, 0, 0, 0, x, y);
+		} else if (sscanf(line, "cursor %d", &glyph) == 1 && glyph >= 0 &&
+			   glyph < XC_num_glyphs) {
+			XDefineCursor(display, root, XCreateFontCursor(display, (unsigned)glyph));
+		} else if (strcmp(line, "quit\n") == 0) {
+			break;
+		} else {
+			printf("error %s", line);
+			fflush(stdout);
+			continue;
+		}
+		XSync(display, False);
+		printf("ok\n");
+		fflush(stdout);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *name = NULL, *mode = NULL;
@@ -155,7 +200,7 @@ int main(int argc, char **argv)
 			mode = argv[i];
 	}
 	if (mode == NULL || fps <= 0) {
-		fprintf(stderr, "usage: x-draw [--display D] pattern|workload [--fps N]\n");
+		fprintf(stderr, "usage: x-draw [--display D] pattern|workload|rects [--fps N]\n");
 		return 2;
 	}
 	Display *display = XOpenDisplay(name);
@@ -165,6 +210,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(mode, "workload") == 0)
 		return run_workload(display, fps);
+	if (strcmp(mode, "rects") == 0)
+		return run_rects(display);
 	if (strcmp(mode, "pattern") != 0) {
 		fprintf(stderr, "x-draw: unknown mode '%s'\n", mode);
 		return 2;
