@@ -3,6 +3,7 @@
 #include "proto/base/buffer.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <libssh2.h>
 #include <stdarg.h>
 #include <netinet/in.h>
@@ -613,6 +614,15 @@ static int drive_setup(struct kf_ssh *ssh)
 	}
 }
 
+/* Whether the relay closed the connection: end of stream or an error, not "no data yet". */
+static bool socket_has_ended(int fd)
+{
+	char byte;
+	ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 static void drive_listen(struct kf_ssh *ssh)
 {
 	LIBSSH2_CHANNEL *lib;
@@ -637,7 +647,18 @@ static void drive_listen(struct kf_ssh *ssh)
 
 		lib = libssh2_channel_forward_accept(ssh->listener);
 		if (lib == NULL) {
-			if (libssh2_session_last_errno(ssh->session) != LIBSSH2_ERROR_EAGAIN)
+			int code = libssh2_session_last_errno(ssh->session);
+
+			/*
+			 * libssh2 1.10 says "Channel not found" (CHANNEL_UNKNOWN) whenever its
+			 * read loop stopped without EAGAIN, for instance on a packet handled
+			 * during a key re-exchange under heavy traffic, and no connection was
+			 * queued: nothing to accept yet, not a lost relay. The same answer
+			 * hides an end of the connection, so the socket is asked directly.
+			 */
+			if (code == LIBSSH2_ERROR_CHANNEL_UNKNOWN && !socket_has_ended(ssh->fd))
+				return;
+			if (code != LIBSSH2_ERROR_EAGAIN)
 				ssh_fail(ssh, KF_ERR_CLOSED,
 					 "lost the relay while waiting for a connection: %s",
 					 last_error(ssh));
