@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define COMPONENT_MAX 100 /* bytes of one path component (a ustar name field) */
 
@@ -214,6 +215,37 @@ static int compare_files(const void *a, const void *b)
 		      ((const struct kf_package_file *)b)->path);
 }
 
+/*
+ * Two paths that differ only in letter case are one file on a case-insensitive file system
+ * (a FAT stick, macOS, Windows): whichever is written last would silently replace the other,
+ * so the list could show one script and the disk hold another. Such a list is refused, and so
+ * is a file whose path is, ignoring case, a folder of another path.
+ */
+static int check_case_collisions(const struct kf_package *pkg, enum kf_package_reason *reason,
+				 struct kf_error *err)
+{
+	for (size_t i = 0; i < pkg->n_files; i++) {
+		const char *a = pkg->files[i].path;
+		size_t alen = strlen(a);
+
+		for (size_t j = 0; j < pkg->n_files; j++) {
+			const char *b = pkg->files[j].path;
+
+			if (i == j || strncasecmp(a, b, alen) != 0)
+				continue;
+			if (b[alen] == '\0' && i < j)
+				return kf_package_refuse(
+					err, reason, KF_PACKAGE_DUPLICATE, KF_ERR_INVALID,
+					"%s and %s differ only in letter case", a, b);
+			if (b[alen] == '/')
+				return kf_package_refuse(
+					err, reason, KF_PACKAGE_DUPLICATE, KF_ERR_INVALID,
+					"%s is, ignoring letter case, a folder of %s", a, b);
+		}
+	}
+	return KF_OK;
+}
+
 int kf_package_parse_manifest(const uint8_t *text, size_t len, const char *kind,
 			      const struct kf_package_limits *limits, struct kf_package *pkg,
 			      enum kf_package_reason *reason, struct kf_error *err)
@@ -360,6 +392,8 @@ int kf_package_parse_manifest(const uint8_t *text, size_t len, const char *kind,
 				goto out;
 			}
 	}
+	if (r == KF_OK)
+		r = check_case_collisions(pkg, reason, err);
 out:
 	json_decref(root);
 	return r;

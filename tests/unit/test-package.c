@@ -710,6 +710,48 @@ static void keys_are_saved_private_and_never_overwritten(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* On a case-insensitive file system Detect.sh and detect.sh are one file: refused when signed. */
+static void names_differing_only_in_case_are_refused(void **state)
+{
+	struct fixture *fx = *state;
+	static const char *const pairs[][2] = {
+		{"Detect.sh", "detect.sh"},
+		{"doc/Notes.txt", "doc/notes.txt"},
+		{"Doc", "doc/notes.txt"},
+		{"DOC/a", "doc/b/c"},
+	};
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		struct kf_package_file files[] = {
+			{(char *)pairs[i][0], sizeof(script) - 1, {0}, true, (uint8_t *)script},
+			{(char *)pairs[i][1], sizeof(notes) - 1, {0}, false, (uint8_t *)notes},
+		};
+		struct kf_package_spec spec = {"test", "example", "1.2.3", "Example Devices",
+					       2,      files};
+		struct kf_package *pkg = NULL;
+		enum kf_package_reason reason = KF_PACKAGE_OK;
+		struct kf_error err;
+		uint8_t *data;
+		size_t len;
+		int r;
+
+		assert_int_equal(kf_package_build(&spec, fx->key, &data, &len, &err), KF_OK);
+		r = kf_package_verify(data, len, "test", &fx->trusted, 1, &limits, &pkg, &reason,
+				      &err);
+		if (i < 3) {
+			assert_int_equal(r, KF_ERR_INVALID);
+			assert_null(pkg);
+			assert_int_equal(reason, KF_PACKAGE_DUPLICATE);
+			assert_non_null(strstr(err.message, "letter case"));
+		} else {
+			/* Folders that differ in case hold different files: merged, not lost. */
+			assert_int_equal(r, KF_OK);
+			kf_package_free(pkg);
+		}
+		free(data);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -729,6 +771,7 @@ int main(void)
 		cmocka_unit_test(damaged_archives_are_refused),
 		cmocka_unit_test(first_member_must_be_the_list),
 		cmocka_unit_test(paths_are_checked),
+		cmocka_unit_test(names_differing_only_in_case_are_refused),
 		cmocka_unit_test(install_writes_files_then_detects_changes),
 		cmocka_unit_test(installed_package_is_trusted_only_while_its_publisher_is),
 		cmocka_unit_test(keys_are_saved_private_and_never_overwritten),
