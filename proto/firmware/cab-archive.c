@@ -1,5 +1,6 @@
 /* kefu: cabinet reading through libarchive, every member checked and capped. SPDX-License-Identifier: MIT */
 #include "proto/firmware/cab-archive.h"
+#include "proto/base/escape.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -57,23 +58,24 @@ static int read_member(struct archive *a, struct kf_cabinet_member *member, size
 	/* One byte more than declared shows a member that is longer than it says. */
 	member->data = malloc(declared + 1);
 	if (member->data == NULL)
-		return kf_error_set(err, KF_ERR_NOMEM, "out of memory reading %s", member->name);
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory reading %s",
+				    kf_escaped(member->name).text);
 	for (;;) {
 		la_ssize_t n = archive_read_data(a, member->data + used, declared + 1 - used);
 		if (n < 0)
 			return kf_error_set(err, KF_ERR_INVALID, "the cabinet member %s is corrupt",
-					    member->name);
+					    kf_escaped(member->name).text);
 		if (n == 0)
 			break;
 		used += (size_t)n;
 		if (used > declared || used > cap)
 			return kf_error_set(err, KF_ERR_TOO_LARGE,
 					    "the cabinet member %s is larger than it declares",
-					    member->name);
+					    kf_escaped(member->name).text);
 	}
 	if (used != declared)
 		return kf_error_set(err, KF_ERR_INVALID, "the cabinet member %s is truncated",
-				    member->name);
+				    kf_escaped(member->name).text);
 	member->size = used;
 	return KF_OK;
 }
@@ -109,13 +111,13 @@ static int read_all(struct archive *a, const struct kf_cabinet_limits *limits,
 		}
 		if (archive_entry_filetype(entry) != AE_IFREG) {
 			r = kf_error_set(err, KF_ERR_INVALID, "the cabinet member %s is not a file",
-					 name);
+					 kf_escaped(name).text);
 			goto out;
 		}
 		for (size_t i = 0; i < cabinet->count; i++)
 			if (strcasecmp(cabinet->members[i].name, name) == 0) {
 				r = kf_error_set(err, KF_ERR_INVALID, "the cabinet holds %s twice",
-						 name);
+						 kf_escaped(name).text);
 				goto out;
 			}
 		if (cabinet->count == limits->max_members) {
@@ -127,8 +129,8 @@ static int read_all(struct archive *a, const struct kf_cabinet_limits *limits,
 		if (size < 0 || (uint64_t)size > limits->max_member_size ||
 		    (uint64_t)size > limits->max_total_size - total) {
 			r = kf_error_set(err, KF_ERR_TOO_LARGE,
-					 "the cabinet member %s is too large (%lld bytes)", name,
-					 (long long)size);
+					 "the cabinet member %s is too large (%lld bytes)",
+					 kf_escaped(name).text, (long long)size);
 			goto out;
 		}
 		member = &cabinet->members[cabinet->count++];

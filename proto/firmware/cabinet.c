@@ -1,5 +1,6 @@
 /* kefu: LVFS cabinet verification: signed metainfo first, then the payload it names. SPDX-License-Identifier: MIT */
 #include "proto/firmware/cabinet.h"
+#include "proto/base/escape.h"
 #include "proto/firmware/jcat.h"
 
 #include <stdbool.h>
@@ -49,7 +50,7 @@ static int about(const char *name, int r, struct kf_error *err)
 	if (r != KF_OK && err != NULL) {
 		char detail[KF_ERROR_MESSAGE_SIZE];
 		snprintf(detail, sizeof(detail), "%s", err->message);
-		kf_error_set(err, r, "%s: %s", name, detail);
+		kf_error_set(err, r, "%s: %s", kf_escaped(name).text, detail);
 	}
 	return r;
 }
@@ -85,7 +86,7 @@ int kf_fw_cabinet_load(const char *path, const char *const *ca_pems, size_t ca_c
 			payload = &cab->members[i];
 	if (payload == NULL) {
 		r = kf_error_set(err, KF_ERR_INVALID, "the cabinet lacks %s, the firmware file",
-				 result->metainfo->payload_name);
+				 kf_escaped(result->metainfo->payload_name).text);
 		goto out;
 	}
 	if (payload == xml || payload == jcat) {
@@ -100,7 +101,7 @@ int kf_fw_cabinet_load(const char *path, const char *const *ca_pems, size_t ca_c
 	if (strcmp(sha, result->metainfo->payload_sha256) != 0) {
 		r = kf_error_set(err, KF_ERR_AUTH,
 				 "%s: the firmware's SHA-256 does not match its metainfo",
-				 payload->name);
+				 kf_escaped(payload->name).text);
 		goto out;
 	}
 	result->metainfo_name = strdup(xml->name);

@@ -1,5 +1,6 @@
 /* kefu: Jcat verification: gunzip in memory, find the item, check SHA-256 and the PKCS#7 signature. SPDX-License-Identifier: MIT */
 #include "proto/firmware/jcat.h"
+#include "proto/base/escape.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,13 +183,15 @@ static int verify(const uint8_t *jcat, size_t jcat_len, const char *id, const ui
 			found = item;
 	}
 	if (found == NULL) {
-		r = kf_error_set(err, KF_ERR_NOT_FOUND, "the Jcat file does not list %s", id);
+		r = kf_error_set(err, KF_ERR_NOT_FOUND, "the Jcat file does not list %s",
+				 kf_escaped(id).text);
 		goto out;
 	}
 	sha = find_blob(found, JCAT_BLOB_SHA256);
 	sig = find_blob(found, JCAT_BLOB_PKCS7);
 	if (sha == NULL || sig == NULL) {
-		r = kf_error_set(err, KF_ERR_NOT_FOUND, "the Jcat entry for %s lacks %s", id,
+		r = kf_error_set(err, KF_ERR_NOT_FOUND, "the Jcat entry for %s lacks %s",
+				 kf_escaped(id).text,
 				 sha == NULL ? "a SHA-256 checksum" : "a PKCS#7 signature");
 		goto out;
 	}
