@@ -19,7 +19,7 @@ static const char *escape_of(const char *in, size_t len, char *out, size_t cap)
 #define ESCAPES_TO(in, expected)                                                                   \
 	do {                                                                                       \
 		char out_[KF_ESCAPED_SIZE];                                                        \
-		assert_string_equal(escape_of(in, sizeof(in) - 1, out_, sizeof(out_)), expected); \
+		assert_string_equal(escape_of(in, sizeof(in) - 1, out_, sizeof(out_)), expected);  \
 	} while (0)
 
 /* No byte below 0x20 or DEL, and valid UTF-8 from start to end. */
@@ -66,9 +66,9 @@ static void invalid_utf8_and_c1_controls_become_escapes(void **state)
 		   "31m",
 		   "x\\xc2\\x9b31m");
 	ESCAPES_TO("\xff\xfe", "\\xff\\xfe");
-	ESCAPES_TO("\xc0\xaf", "\\xc0\\xaf");         /* overlong '/' */
-	ESCAPES_TO("\xed\xa0\x80", "\\xed\\xa0\\x80"); /* a UTF-16 surrogate */
-	ESCAPES_TO("cut\xe5\xae", "cut\\xe5\\xae");    /* a sequence cut short */
+	ESCAPES_TO("\xc0\xaf", "\\xc0\\xaf");                /* overlong '/' */
+	ESCAPES_TO("\xed\xa0\x80", "\\xed\\xa0\\x80");       /* a UTF-16 surrogate */
+	ESCAPES_TO("cut\xe5\xae", "cut\\xe5\\xae");          /* a sequence cut short */
 	ESCAPES_TO("\xe2\x80\xaetxt.exe", "\\u202etxt.exe"); /* right-to-left override */
 	ESCAPES_TO("a\xe2\x80\xa8"
 		   "b",
