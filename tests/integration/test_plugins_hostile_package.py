@@ -2,9 +2,12 @@
 # refusal or reach the customer's terminal, names that differ only in case, and an install
 # killed half way. SPDX-License-Identifier: MIT
 import os
+import signal
+import subprocess
+import time
 
 from conftest import program, run
-from test_plugins_package import (agent, member, package, plugin_files, plugin_tool,
+from test_plugins_package import (PLUGIN, agent, member, package, plugin_files, plugin_tool,
                                   signing_key, world)  # noqa: F401 (world is a fixture)
 
 ESCAPE = "\x1b[31m"
@@ -53,3 +56,43 @@ def test_a_signed_list_naming_files_that_differ_only_in_case_is_refused(world, t
     for result in refusals(world, tmp_path, package(key, files)):
         assert result.returncode == 1
         assert "duplicate: Detect.sh and detect.sh differ only in letter case" in result.stderr
+
+
+def hidden_leftovers(folder):
+    return [name for name in os.listdir(folder) if name.startswith(".")]
+
+
+def test_an_install_killed_half_way_leaves_nothing_hidden_after_the_next(world, tmp_path):
+    key = signing_key(world["key"])
+    files = plugin_files(world["plugin"])
+    # Near the caps (4 MiB, 256 files), so that writing and fsyncing takes a while.
+    for i in range(240):
+        files["data/part-%03d.bin" % i] = (os.urandom(16 * 1024), False)
+    path = str(tmp_path / "big.kefupkg")
+    with open(path, "wb") as f:
+        f.write(package(key, files))
+    target = tmp_path / "plugins"
+    target.mkdir()
+    args = [program("kefu-agentd"), "plugins", "install", "--profile", world["profile"], "--dir",
+            str(target), path]
+    killed_mid_write = False
+    for _ in range(40):
+        process = subprocess.Popen(args, env=world["env"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while process.poll() is None and time.monotonic() < deadline:
+            if hidden_leftovers(str(target)):
+                process.send_signal(signal.SIGKILL)
+                break
+        process.wait(timeout=20)
+        if process.returncode == -signal.SIGKILL and hidden_leftovers(str(target)):
+            killed_mid_write = True
+            break
+    assert killed_mid_write, "never caught the install while it was writing"
+    # The kill left a half-written staging folder; the next install sweeps it away.
+    result = run(args, env=world["env"])
+    assert result.returncode == 0, result.stderr
+    assert hidden_leftovers(str(target)) == []
+    assert sorted(os.listdir(str(target))) == [PLUGIN]
+    assert run([program("kefu-agentd"), "plugins", "list", "--profile", world["profile"],
+                "--dir", str(target)], env=world["env"]).returncode == 0

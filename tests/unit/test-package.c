@@ -752,6 +752,53 @@ static void names_differing_only_in_case_are_refused(void **state)
 	}
 }
 
+/* What an install killed half way left (a staging folder) goes with the next install there. */
+static void install_sweeps_staging_folders_a_killed_install_left(void **state)
+{
+	struct fixture *fx = *state;
+	char base[] = "/tmp/kefu-sweep-test-XXXXXX", path[160], dest[128];
+	static const char *const leftovers[] = {".example.new-AbC123", ".other.new-XyZ789"};
+	static const char *const kept[] = {".keep", ".x.new-toolong1", "visible.new-ABCDEF"};
+	struct kf_package *pkg;
+	struct kf_error err;
+	struct stat st;
+
+	assert_non_null(mkdtemp(base));
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", base, leftovers[i]);
+		assert_int_equal(mkdir(path, 0700), 0);
+		snprintf(path, sizeof(path), "%s/%s/half-written", base, leftovers[i]);
+		fclose(fopen(path, "w"));
+	}
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", base, kept[i]);
+		assert_int_equal(mkdir(path, 0700), 0);
+	}
+	/* A file with a staging folder's name is not one. */
+	snprintf(path, sizeof(path), "%s/.file.new-QwErTy", base);
+	fclose(fopen(path, "w"));
+	assert_int_equal(kf_package_verify(fx->good, fx->good_len, "test", &fx->trusted, 1, &limits,
+					   &pkg, NULL, NULL),
+			 KF_OK);
+	snprintf(dest, sizeof(dest), "%s/example", base);
+	assert_int_equal(kf_package_install(pkg, dest, &err), KF_OK);
+	kf_package_free(pkg);
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", base, leftovers[i]);
+		assert_int_not_equal(lstat(path, &st), 0);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", base, kept[i]);
+		assert_int_equal(lstat(path, &st), 0);
+	}
+	snprintf(path, sizeof(path), "%s/.file.new-QwErTy", base);
+	assert_int_equal(lstat(path, &st), 0);
+	snprintf(path, sizeof(path), "%s/example/run.sh", base);
+	assert_int_equal(lstat(path, &st), 0);
+	snprintf(path, sizeof(path), "rm -rf '%s'", base);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -774,6 +821,7 @@ int main(void)
 		cmocka_unit_test(names_differing_only_in_case_are_refused),
 		cmocka_unit_test(install_writes_files_then_detects_changes),
 		cmocka_unit_test(installed_package_is_trusted_only_while_its_publisher_is),
+		cmocka_unit_test(install_sweeps_staging_folders_a_killed_install_left),
 		cmocka_unit_test(keys_are_saved_private_and_never_overwritten),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
