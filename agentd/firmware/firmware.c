@@ -435,7 +435,9 @@ static int check(struct fw_options *o, const char *file)
 	struct kf_error err;
 	int r = preflight(o, file, &plan, &err);
 
+	/* A refused check is kept like a refused apply: someone tried this file on this machine. */
 	if (r != KF_OK) {
+		audit("firmware-check-refused", file, &plan, err.message);
 		plan_free(&plan);
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
 	}

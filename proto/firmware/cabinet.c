@@ -1,5 +1,6 @@
 /* kefu: LVFS cabinet verification: signed metainfo first, then the payload it names. SPDX-License-Identifier: MIT */
 #include "proto/firmware/cabinet.h"
+#include "proto/base/escape.h"
 #include "proto/firmware/jcat.h"
 
 #include <stdbool.h>
@@ -49,26 +50,75 @@ static int about(const char *name, int r, struct kf_error *err)
 	if (r != KF_OK && err != NULL) {
 		char detail[KF_ERROR_MESSAGE_SIZE];
 		snprintf(detail, sizeof(detail), "%s", err->message);
-		kf_error_set(err, r, "%s: %s", name, detail);
+		kf_error_set(err, r, "%s: %s", kf_escaped(name).text, detail);
 	}
 	return r;
+}
+
+/* The first pass keeps only what is signed and small: the metainfo and the Jcat. */
+static size_t keep_signed_parts(const char *name, void *arg)
+{
+	(void)arg;
+	if (ends_with(name, ".metainfo.xml"))
+		return KF_FW_METAINFO_MAX_SIZE;
+	if (ends_with(name, ".jcat"))
+		return KF_JCAT_MAX_SIZE;
+	return 0;
+}
+
+struct second_pass {
+	const char *payload_name;
+	const struct kf_cabinet_member *xml, *jcat; /* of the first pass */
+	size_t max_member_size;
+};
+
+/* The second keeps the payload and any other member the Jcat names, to check each. */
+static size_t keep_vouched(const char *name, void *arg)
+{
+	const struct second_pass *p = arg;
+	int named = 0;
+
+	if (strcmp(name, p->payload_name) == 0)
+		return p->max_member_size;
+	if (strcmp(name, p->xml->name) == 0 || strcmp(name, p->jcat->name) == 0)
+		return 0;
+	kf_jcat_names(p->jcat->data, p->jcat->size, name, &named, NULL);
+	return named ? p->max_member_size : 0;
+}
+
+/* The two reads of the file must list the same members, or it changed in between. */
+static bool same_members(const struct kf_cabinet *a, const struct kf_cabinet *b)
+{
+	if (a->count != b->count)
+		return false;
+	for (size_t i = 0; i < a->count; i++)
+		if (strcmp(a->members[i].name, b->members[i].name) != 0 ||
+		    a->members[i].size != b->members[i].size)
+			return false;
+	return true;
 }
 
 int kf_fw_cabinet_load(const char *path, const char *const *ca_pems, size_t ca_count,
 		       const struct kf_cabinet_limits *limits, struct kf_fw_cabinet **out,
 		       struct kf_error *err)
 {
-	struct kf_cabinet *cab = NULL;
+	struct kf_cabinet *cab = NULL, *rest = NULL;
 	const struct kf_cabinet_member *xml, *jcat;
 	struct kf_cabinet_member *payload = NULL;
 	struct kf_fw_cabinet *result = calloc(1, sizeof(*result));
+	struct second_pass pass = {0};
 	char sha[65];
 	int r;
 
 	*out = NULL;
 	if (result == NULL)
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
-	if ((r = kf_cabinet_read_file(path, limits, &cab, err)) != KF_OK ||
+	/*
+	 * Two passes over the file, so that no member is held before something signed
+	 * names it: the metainfo and the Jcat first, then what they name.
+	 */
+	if ((r = kf_cabinet_read_file_keeping(path, limits, keep_signed_parts, NULL, &cab, err)) !=
+		    KF_OK ||
 	    (r = only_member(cab, ".metainfo.xml", "metainfo (*.metainfo.xml)", &xml, err)) !=
 		    KF_OK ||
 	    (r = only_member(cab, ".jcat", "signature (*.jcat)", &jcat, err)) != KF_OK)
@@ -80,16 +130,48 @@ int kf_fw_cabinet_load(const char *path, const char *const *ca_pems, size_t ca_c
 	r = kf_fw_metainfo_parse((const char *)xml->data, xml->size, &result->metainfo, err);
 	if (about(xml->name, r, err) != KF_OK)
 		goto out;
-	for (size_t i = 0; i < cab->count; i++)
-		if (strcmp(cab->members[i].name, result->metainfo->payload_name) == 0)
-			payload = &cab->members[i];
-	if (payload == NULL) {
-		r = kf_error_set(err, KF_ERR_INVALID, "the cabinet lacks %s, the firmware file",
-				 result->metainfo->payload_name);
+	if (strcmp(result->metainfo->payload_name, xml->name) == 0 ||
+	    strcmp(result->metainfo->payload_name, jcat->name) == 0) {
+		r = kf_error_set(err, KF_ERR_INVALID, "the metainfo names itself as the firmware");
 		goto out;
 	}
-	if (payload == xml || payload == jcat) {
-		r = kf_error_set(err, KF_ERR_INVALID, "the metainfo names itself as the firmware");
+	pass.payload_name = result->metainfo->payload_name;
+	pass.xml = xml;
+	pass.jcat = jcat;
+	pass.max_member_size =
+		limits != NULL ? limits->max_member_size : KF_CABINET_MAX_MEMBER_SIZE;
+	if ((r = kf_cabinet_read_file_keeping(path, limits, keep_vouched, &pass, &rest, err)) !=
+	    KF_OK)
+		goto out;
+	if (!same_members(cab, rest)) {
+		r = kf_error_set(err, KF_ERR_INVALID, "the cabinet changed while it was read");
+		goto out;
+	}
+	for (size_t i = 0; i < rest->count; i++) {
+		struct kf_cabinet_member *m = &rest->members[i];
+
+		if (strcmp(m->name, pass.payload_name) == 0) {
+			payload = m;
+			continue;
+		}
+		if (strcmp(m->name, xml->name) == 0 || strcmp(m->name, jcat->name) == 0)
+			continue;
+		/* An extra member is accepted only with a Jcat entry that vouches for it. */
+		if (m->data == NULL) {
+			r = kf_error_set(err, KF_ERR_AUTH,
+					 "the cabinet holds %s, which neither its metainfo nor its "
+					 "Jcat names, so nothing vouches for it",
+					 kf_escaped(m->name).text);
+			goto out;
+		}
+		r = kf_jcat_verify_pems(jcat->data, jcat->size, m->name, m->data, m->size, ca_pems,
+					ca_count, err);
+		if (about(m->name, r, err) != KF_OK)
+			goto out;
+	}
+	if (payload == NULL) {
+		r = kf_error_set(err, KF_ERR_INVALID, "the cabinet lacks %s, the firmware file",
+				 kf_escaped(pass.payload_name).text);
 		goto out;
 	}
 	r = kf_jcat_verify_pems(jcat->data, jcat->size, payload->name, payload->data, payload->size,
@@ -100,7 +182,7 @@ int kf_fw_cabinet_load(const char *path, const char *const *ca_pems, size_t ca_c
 	if (strcmp(sha, result->metainfo->payload_sha256) != 0) {
 		r = kf_error_set(err, KF_ERR_AUTH,
 				 "%s: the firmware's SHA-256 does not match its metainfo",
-				 payload->name);
+				 kf_escaped(payload->name).text);
 		goto out;
 	}
 	result->metainfo_name = strdup(xml->name);
@@ -116,6 +198,7 @@ int kf_fw_cabinet_load(const char *path, const char *const *ca_pems, size_t ca_c
 	result = NULL;
 out:
 	kf_cabinet_free(cab);
+	kf_cabinet_free(rest);
 	kf_fw_cabinet_free(result);
 	return r;
 }

@@ -22,8 +22,11 @@ struct kf_fw_cabinet {
  * is ever parsed: exactly one *.metainfo.xml and one *.jcat member; the Jcat's SHA-256
  * and PKCS#7 signature of the metainfo verify against the ca_count CA certificates in
  * ca_pems; the metainfo parses; the payload it names is in the cabinet; the Jcat's
- * checksum and signature of the payload verify; and the metainfo's SHA-256 of the
- * payload is the payload's. Returns 0 with *cabinet (the caller's; free it with
+ * checksum and signature of the payload verify; the metainfo's SHA-256 of the
+ * payload is the payload's; and every other member has a Jcat entry that verifies
+ * (a member neither names is refused with KF_ERR_AUTH). The file is read twice: the
+ * first pass holds only the metainfo and the Jcat, the second only what they name,
+ * so no unsigned member is ever held in memory. Returns 0 with *cabinet (the caller's; free it with
  * kf_fw_cabinet_free()), or the first failure: KF_ERR_AUTH for a checksum or signature,
  * KF_ERR_DENIED when no CA is given, KF_ERR_INVALID/KF_ERR_TOO_LARGE for the shape.
  */

@@ -1,5 +1,6 @@
 /* kefu: Jcat verification: gunzip in memory, find the item, check SHA-256 and the PKCS#7 signature. SPDX-License-Identifier: MIT */
 #include "proto/firmware/jcat.h"
+#include "proto/base/escape.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,39 +157,64 @@ static int check_pkcs7(const char *pem, const uint8_t *payload, size_t len, X509
 	return r;
 }
 
-static int verify(const uint8_t *jcat, size_t jcat_len, const char *id, const uint8_t *payload,
-		  size_t payload_len, const char *ca_path, const char *const *ca_pems,
-		  size_t ca_count, struct kf_error *err)
+/* The Jcat's item named id (*found NULL when none); *root is the caller's to free. */
+static int find_item(const uint8_t *jcat, size_t jcat_len, const char *id, json_t **root,
+		     json_t **found, struct kf_error *err)
 {
 	char *text = NULL;
-	json_t *root = NULL, *items, *item, *found = NULL;
-	const char *sha, *sig;
+	json_t *items, *item;
 	size_t i;
 	int r = gunzip(jcat, jcat_len, &text, err);
 
+	*root = NULL;
+	*found = NULL;
 	if (r < 0)
 		return r;
-	root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	*root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
 	free(text);
-	items = json_object_get(root, "Items");
-	if (!json_is_array(items)) {
-		r = kf_error_set(err, KF_ERR_INVALID, "the Jcat file has no Items list");
-		goto out;
-	}
+	items = json_object_get(*root, "Items");
+	if (!json_is_array(items))
+		return kf_error_set(err, KF_ERR_INVALID, "the Jcat file has no Items list");
 	json_array_foreach(items, i, item)
 	{
 		json_t *item_id = json_object_get(item, "Id");
 		if (json_is_string(item_id) && strcmp(json_string_value(item_id), id) == 0)
-			found = item;
+			*found = item;
 	}
+	return KF_OK;
+}
+
+int kf_jcat_names(const uint8_t *jcat, size_t jcat_len, const char *id, int *named,
+		  struct kf_error *err)
+{
+	json_t *root, *found;
+	int r = find_item(jcat, jcat_len, id, &root, &found, err);
+
+	*named = r == KF_OK && found != NULL;
+	json_decref(root);
+	return r;
+}
+
+static int verify(const uint8_t *jcat, size_t jcat_len, const char *id, const uint8_t *payload,
+		  size_t payload_len, const char *ca_path, const char *const *ca_pems,
+		  size_t ca_count, struct kf_error *err)
+{
+	json_t *root = NULL, *found = NULL;
+	const char *sha, *sig;
+	int r = find_item(jcat, jcat_len, id, &root, &found, err);
+
+	if (r < 0)
+		goto out;
 	if (found == NULL) {
-		r = kf_error_set(err, KF_ERR_NOT_FOUND, "the Jcat file does not list %s", id);
+		r = kf_error_set(err, KF_ERR_NOT_FOUND, "the Jcat file does not list %s",
+				 kf_escaped(id).text);
 		goto out;
 	}
 	sha = find_blob(found, JCAT_BLOB_SHA256);
 	sig = find_blob(found, JCAT_BLOB_PKCS7);
 	if (sha == NULL || sig == NULL) {
-		r = kf_error_set(err, KF_ERR_NOT_FOUND, "the Jcat entry for %s lacks %s", id,
+		r = kf_error_set(err, KF_ERR_NOT_FOUND, "the Jcat entry for %s lacks %s",
+				 kf_escaped(id).text,
 				 sha == NULL ? "a SHA-256 checksum" : "a PKCS#7 signature");
 		goto out;
 	}

@@ -29,4 +29,12 @@ int kf_jcat_verify_pems(const uint8_t *jcat, size_t jcat_len, const char *id,
 			const uint8_t *payload, size_t payload_len, const char *const *ca_pems,
 			size_t ca_count, struct kf_error *err);
 
+/*
+ * Whether the Jcat jcat (gzip, jcat_len bytes) has an item whose Id is id: *named is
+ * set. Returns 0, or KF_ERR_INVALID/KF_ERR_TOO_LARGE for a malformed Jcat. Naming is
+ * not vouching: kf_jcat_verify_pems checks the item.
+ */
+int kf_jcat_names(const uint8_t *jcat, size_t jcat_len, const char *id, int *named,
+		  struct kf_error *err);
+
 #endif

@@ -1,6 +1,7 @@
 /* kefu: firmware packages: firmware.json parsed strictly, checked against the signed list.
  * SPDX-License-Identifier: MIT */
 #include "proto/firmware/package.h"
+#include "proto/base/escape.h"
 #include "proto/base/json-fields.h"
 #include "proto/firmware/guid.h"
 #include "proto/firmware/version.h"
@@ -163,8 +164,8 @@ static int parse_image(json_t *image, struct kf_fw_metainfo *m, struct kf_error 
 		return invalid(err, "firmware.json: %s must be an object with \"file\"",
 			       "\"image\"");
 	if (!has_only_keys(image, keys, &unknown))
-		return invalid(err, "firmware.json: \"image\" has an unknown field \"%.64s\"",
-			       unknown);
+		return invalid(err, "firmware.json: \"image\" has an unknown field \"%s\"",
+			       kf_escaped(unknown).text);
 	if ((r = text(image, "file", KF_PACKAGE_PATH_MAX, true, false, &m->payload_name, err)) !=
 		    KF_OK ||
 	    (r = text(image, "sha256", 64, false, false, &m->payload_sha256, err)) != KF_OK)
@@ -204,9 +205,9 @@ static int parse_flags(json_t *flags, struct kf_fw_metainfo *m, struct kf_error 
 			}
 		if (!known)
 			return invalid(err,
-				       "firmware.json: the flag \"%.64s\" is unknown (known: "
+				       "firmware.json: the flag \"%s\" is unknown (known: "
 				       "require-ac, security)",
-				       name != NULL ? name : "?");
+				       kf_escaped(name).text);
 	}
 	return KF_OK;
 }
@@ -288,7 +289,8 @@ static int parse(json_t *root, struct kf_fw_metainfo *m, struct kf_error *err)
 	int order, r;
 
 	if (!has_only_keys(root, keys, &unknown))
-		return invalid(err, "firmware.json: unknown field \"%.64s\"", unknown);
+		return invalid(err, "firmware.json: unknown field \"%s\"",
+			       kf_escaped(unknown).text);
 	if (!json_is_integer(format) || json_integer_value(format) != KF_FW_MANIFEST_FORMAT)
 		return kf_error_set(err, KF_ERR_UNSUPPORTED, "firmware.json: \"format\" must be %d",
 				    KF_FW_MANIFEST_FORMAT);
@@ -309,14 +311,13 @@ static int parse(json_t *root, struct kf_fw_metainfo *m, struct kf_error *err)
 	    (r = parse_requires(json_object_get(root, "requires"), m, err)) != KF_OK)
 		return r;
 	if (kf_fw_version_compare(m->version, m->version, &order, NULL) != KF_OK)
-		return invalid(err, "firmware.json: the version \"%.64s\" is not 1 to 4 numbers",
-			       m->version);
+		return invalid(err, "firmware.json: the version \"%s\" is not 1 to 4 numbers",
+			       kf_escaped(m->version).text);
 	if (m->version_format != NULL) {
 		version_format = kf_fw_version_format_from_string(m->version_format);
 		if (version_format == KF_FW_VERSION_UNKNOWN)
-			return invalid(err,
-				       "firmware.json: the version format \"%.32s\" is unknown",
-				       m->version_format);
+			return invalid(err, "firmware.json: the version format \"%s\" is unknown",
+				       kf_escaped(m->version_format).text);
 	}
 	return KF_OK;
 }
@@ -337,7 +338,7 @@ int kf_fw_manifest_parse(const char *json, size_t len, struct kf_fw_metainfo **o
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return kf_error_set(err, KF_ERR_INVALID, "firmware.json is not a JSON object: %s",
-				    jerr.text);
+				    kf_escaped(jerr.text).text);
 	}
 	m = calloc(1, sizeof(*m));
 	if (m == NULL)
@@ -415,9 +416,9 @@ int kf_fw_package_check(const struct kf_package *pkg, struct kf_fw_metainfo **me
 			   "firmware.json: its \"publisher\" is not the package's publisher");
 	else if (image == NULL || image == json) {
 		snprintf(detail, sizeof(detail),
-			 "firmware.json names the image %.128s, which is "
+			 "firmware.json names the image %s, which is "
 			 "not in the package",
-			 m->payload_name);
+			 kf_escaped(m->payload_name).text);
 		r = refuse(reason, err, detail);
 	} else if (image->size == 0)
 		r = refuse(reason, err, "the firmware image is empty");

@@ -1,5 +1,6 @@
 /* kefu: firmware updates from cabinets or kefu packages, detected by content. SPDX-License-Identifier: MIT */
 #include "proto/firmware/update.h"
+#include "proto/base/escape.h"
 #include "proto/base/base64.h"
 #include "proto/firmware/cabinet.h"
 #include "proto/firmware/package.h"
@@ -120,8 +121,8 @@ static int load_package(const char *path, const struct kf_profile *profile,
 	}
 	key = kf_base64_encode(pkg->key, sizeof(pkg->key));
 	if (asprintf(&update->signed_by,
-		     "the package is signed by the trusted publisher \"%s\" (%s)", pkg->publisher,
-		     key != NULL ? key : "?") < 0) {
+		     "the package is signed by the trusted publisher \"%s\" (%s)",
+		     kf_escaped(pkg->publisher).text, key != NULL ? key : "?") < 0) {
 		update->signed_by = NULL;
 		r = kf_error_set(err, KF_ERR_NOMEM, "out of memory");
 		goto out;

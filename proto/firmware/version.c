@@ -1,5 +1,6 @@
 /* kefu: firmware version formats and the same/older/newer update rules. SPDX-License-Identifier: MIT */
 #include "proto/firmware/version.h"
+#include "proto/base/escape.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -144,7 +145,7 @@ int kf_fw_version_compare(const char *a, const char *b, int *order, struct kf_er
 
 	if (na < 0 || nb < 0)
 		return kf_error_set(err, KF_ERR_INVALID, "version \"%s\" is not a firmware version",
-				    na < 0 ? (a ? a : "") : (b ? b : ""));
+				    kf_escaped(na < 0 ? (a ? a : "") : (b ? b : "")).text);
 	for (int i = 0; i < KF_FW_VERSION_MAX_SECTIONS; i++) {
 		uint64_t x = i < na ? sa[i] : 0, y = i < nb ? sb[i] : 0;
 		if (x != y) {

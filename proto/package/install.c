@@ -2,6 +2,7 @@
  * checking an installed folder against its kept list. SPDX-License-Identifier: MIT */
 #include "proto/package/internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -10,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define INSTALLED_MANIFEST  ".kefu-package.json"
@@ -155,6 +158,65 @@ static int write_file_at(int dirfd, const char *rel, const uint8_t *data, size_t
 
 /* Installing. */
 
+#define STAGING_MARK    ".new-" /* a staging folder is ".<name>.new-XXXXXX" */
+#define LOCK_WAIT_STEPS 600     /* 50 ms each: half a minute for another install to finish */
+
+/* Whether name is one of the staging folders kf_package_install makes. */
+static bool is_staging_name(const char *name)
+{
+	size_t len = strlen(name), tail = strlen(STAGING_MARK) + 6;
+
+	return name[0] == '.' && len > tail + 1 &&
+	       strncmp(name + len - tail, STAGING_MARK, strlen(STAGING_MARK)) == 0;
+}
+
+/*
+ * Every install into a folder holds the folder's lock while its staging folder exists,
+ * so one found while holding the lock belongs to an install that died (killed, power
+ * lost): its half-written files are removed rather than left hidden beside the plugins.
+ */
+static void sweep_leftovers(const char *parent, int parentfd)
+{
+	int fd = dup(parentfd);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *entry;
+
+	if (dir == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((entry = readdir(dir)) != NULL) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (!is_staging_name(entry->d_name) ||
+		    fstatat(parentfd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode) ||
+		    snprintf(path, sizeof(path), "%s/%s", parent, entry->d_name) >=
+			    (int)sizeof(path))
+			continue;
+		remove_tree(path);
+	}
+	closedir(dir);
+}
+
+/* Takes the folder's install lock, waiting a bounded time for another install. */
+static int lock_folder(int parentfd)
+{
+	const struct timespec step = {0, 50 * 1000 * 1000};
+
+	for (int i = 0; i < LOCK_WAIT_STEPS; i++) {
+		if (flock(parentfd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+		nanosleep(&step, NULL);
+	}
+	errno = EWOULDBLOCK;
+	return -1;
+}
+
 int kf_package_install(const struct kf_package *pkg, const char *dest, struct kf_error *err)
 {
 	char parent[PATH_MAX], tmp[PATH_MAX];
@@ -168,10 +230,25 @@ int kf_package_install(const struct kf_package *pkg, const char *dest, struct kf
 	snprintf(parent, sizeof(parent), "%.*s", (int)(base - dest), dest);
 	if (parent[0] == '\0')
 		snprintf(parent, sizeof(parent), "/");
-	if (snprintf(tmp, sizeof(tmp), "%s/.%s.new-XXXXXX", parent, base + 1) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s/.%s" STAGING_MARK "XXXXXX", parent, base + 1) >=
+	    (int)sizeof(tmp))
 		return kf_error_set(err, KF_ERR_INVALID, "%s: path too long", dest);
-	if (mkdtemp(tmp) == NULL)
+	parentfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (parentfd < 0)
 		return kf_error_set(err, KF_ERR_IO, "%s: %s", parent, strerror(errno));
+	if (lock_folder(parentfd) < 0) {
+		saved = errno;
+		close(parentfd);
+		return kf_error_set(err, KF_ERR_IO, "cannot install into %s: %s", dest,
+				    saved == EWOULDBLOCK ? "another install there is still running"
+							 : strerror(saved));
+	}
+	sweep_leftovers(parent, parentfd);
+	if (mkdtemp(tmp) == NULL) {
+		saved = errno;
+		close(parentfd);
+		return kf_error_set(err, KF_ERR_IO, "%s: %s", parent, strerror(saved));
+	}
 	dirfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		goto fail;
@@ -197,18 +274,16 @@ int kf_package_install(const struct kf_package *pkg, const char *dest, struct kf
 	} else if (rename(tmp, dest) < 0) {
 		goto fail;
 	}
-	parentfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (parentfd >= 0) {
-		fsync(parentfd);
-		close(parentfd);
-	}
+	fsync(parentfd);
 	remove_tree(tmp);
+	close(parentfd); /* and with it the lock */
 	return KF_OK;
 fail:
 	saved = errno;
 	if (dirfd >= 0)
 		close(dirfd);
 	remove_tree(tmp);
+	close(parentfd);
 	return kf_error_set(err, KF_ERR_IO, "cannot install into %s: %s", dest, strerror(saved));
 }
 

@@ -136,7 +136,9 @@ int kf_package_save(const char *path, const uint8_t *data, size_t len, struct kf
  * Writes a verified package's files into the folder dest: first into a fresh
  * sibling folder, each file fsynced, then renamed into place (replacing a
  * previous dest whole). The signed list and signature are kept in dest as
- * .kefu-package.json and .kefu-package.sig.
+ * .kefu-package.json and .kefu-package.sig. The parent folder is locked for the
+ * whole install (waiting at most 30 s for another), and staging folders that a
+ * killed install left there are removed first.
  */
 int kf_package_install(const struct kf_package *pkg, const char *dest, struct kf_error *err);
 

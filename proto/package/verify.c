@@ -1,6 +1,7 @@
 /* kefu: signed packages: reading one held in memory and deciding on it before anything is
  * written. SPDX-License-Identifier: MIT */
 #include "proto/package/internal.h"
+#include "proto/base/escape.h"
 #include "proto/base/json-fields.h"
 #include "proto/base/base64.h"
 #include "proto/base/buffer.h"
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define COMPONENT_MAX 100 /* bytes of one path component (a ustar name field) */
 
@@ -148,7 +150,7 @@ static int only_keys(const json_t *obj, const char *where, const char *const *al
 
 	if (key != NULL)
 		return kf_package_refuse(err, reason, KF_PACKAGE_BAD_MANIFEST, KF_ERR_INVALID,
-					 "%s: unknown field \"%.64s\"", where, key);
+					 "%s: unknown field \"%s\"", where, kf_escaped(key).text);
 	return KF_OK;
 }
 
@@ -214,6 +216,37 @@ static int compare_files(const void *a, const void *b)
 		      ((const struct kf_package_file *)b)->path);
 }
 
+/*
+ * Two paths that differ only in letter case are one file on a case-insensitive file system
+ * (a FAT stick, macOS, Windows): whichever is written last would silently replace the other,
+ * so the list could show one script and the disk hold another. Such a list is refused, and so
+ * is a file whose path is, ignoring case, a folder of another path.
+ */
+static int check_case_collisions(const struct kf_package *pkg, enum kf_package_reason *reason,
+				 struct kf_error *err)
+{
+	for (size_t i = 0; i < pkg->n_files; i++) {
+		const char *a = pkg->files[i].path;
+		size_t alen = strlen(a);
+
+		for (size_t j = 0; j < pkg->n_files; j++) {
+			const char *b = pkg->files[j].path;
+
+			if (i == j || strncasecmp(a, b, alen) != 0)
+				continue;
+			if (b[alen] == '\0' && i < j)
+				return kf_package_refuse(
+					err, reason, KF_PACKAGE_DUPLICATE, KF_ERR_INVALID,
+					"%s and %s differ only in letter case", a, b);
+			if (b[alen] == '/')
+				return kf_package_refuse(
+					err, reason, KF_PACKAGE_DUPLICATE, KF_ERR_INVALID,
+					"%s is, ignoring letter case, a folder of %s", a, b);
+		}
+	}
+	return KF_OK;
+}
+
 int kf_package_parse_manifest(const uint8_t *text, size_t len, const char *kind,
 			      const struct kf_package_limits *limits, struct kf_package *pkg,
 			      enum kf_package_reason *reason, struct kf_error *err)
@@ -231,7 +264,7 @@ int kf_package_parse_manifest(const uint8_t *text, size_t len, const char *kind,
 	if (!json_is_object(root)) {
 		r = kf_package_refuse(err, reason, KF_PACKAGE_BAD_MANIFEST, KF_ERR_INVALID,
 				      "kefu-package.json is not a JSON object: %s",
-				      root ? "" : jerr.text);
+				      root ? "" : kf_escaped(jerr.text).text);
 		goto out;
 	}
 	if ((r = only_keys(root, "kefu-package.json", top_keys, reason, err)) != KF_OK)
@@ -360,6 +393,8 @@ int kf_package_parse_manifest(const uint8_t *text, size_t len, const char *kind,
 				goto out;
 			}
 	}
+	if (r == KF_OK)
+		r = check_case_collisions(pkg, reason, err);
 out:
 	json_decref(root);
 	return r;
@@ -497,16 +532,17 @@ static int check_member(struct reader *rd, struct archive_entry *entry, const ch
 					 KF_ERR_INVALID, "a member has no readable name");
 	if ((why = escaping_name_reason(name)) != NULL)
 		return kf_package_refuse(rd->err, rd->reason, KF_PACKAGE_UNSAFE_PATH,
-					 KF_ERR_INVALID, "%.128s %s", name, why);
+					 KF_ERR_INVALID, "%s %s", kf_escaped(name).text, why);
 	if (archive_entry_hardlink(entry) != NULL)
 		return kf_package_refuse(rd->err, rd->reason, KF_PACKAGE_LINK, KF_ERR_INVALID,
-					 "%.128s is a hard link", name);
+					 "%s is a hard link", kf_escaped(name).text);
 	if (type == AE_IFLNK || archive_entry_symlink(entry) != NULL)
 		return kf_package_refuse(rd->err, rd->reason, KF_PACKAGE_LINK, KF_ERR_INVALID,
-					 "%.128s is a symbolic link", name);
+					 "%s is a symbolic link", kf_escaped(name).text);
 	if (type != AE_IFREG)
 		return kf_package_refuse(rd->err, rd->reason, KF_PACKAGE_SPECIAL_FILE,
-					 KF_ERR_INVALID, "%.128s is a %s, not a regular file", name,
+					 KF_ERR_INVALID, "%s is a %s, not a regular file",
+					 kf_escaped(name).text,
 					 type == AE_IFCHR || type == AE_IFBLK ? "device file"
 					 : type == AE_IFIFO                   ? "fifo"
 					 : type == AE_IFDIR                   ? "folder entry"
@@ -514,10 +550,10 @@ static int check_member(struct reader *rd, struct archive_entry *entry, const ch
 									      : "special file");
 	if ((why = unsafe_name_reason(name)) != NULL)
 		return kf_package_refuse(rd->err, rd->reason, KF_PACKAGE_UNSAFE_PATH,
-					 KF_ERR_INVALID, "%.128s %s", name, why);
+					 KF_ERR_INVALID, "%s %s", kf_escaped(name).text, why);
 	if (!archive_entry_size_is_set(entry) || archive_entry_size(entry) < 0)
 		return kf_package_refuse(rd->err, rd->reason, KF_PACKAGE_DAMAGED, KF_ERR_INVALID,
-					 "%.128s has no size", name);
+					 "%s has no size", kf_escaped(name).text);
 	*name_out = name;
 	return KF_OK;
 }
@@ -549,16 +585,17 @@ static int read_payload(struct reader *rd, struct kf_package *pkg, const char *n
 					 rd->limits->max_files);
 	if (size > rd->limits->max_member)
 		return kf_package_refuse(rd->err, rd->reason, KF_PACKAGE_TOO_LARGE,
-					 KF_ERR_TOO_LARGE, "%.128s is larger than %zu bytes", name,
-					 rd->limits->max_member);
+					 KF_ERR_TOO_LARGE, "%s is larger than %zu bytes",
+					 kf_escaped(name).text, rd->limits->max_member);
 	if (strncmp(name, KF_PACKAGE_FILES_PREFIX, strlen(KF_PACKAGE_FILES_PREFIX)) != 0 ||
 	    (index = find_file(pkg, path)) < 0)
 		return kf_package_refuse(rd->err, rd->reason, KF_PACKAGE_NOT_IN_MANIFEST,
-					 KF_ERR_INVALID, "%.128s is not in the signed list", name);
+					 KF_ERR_INVALID, "%s is not in the signed list",
+					 kf_escaped(name).text);
 	f = &pkg->files[index];
 	if (f->data != NULL)
 		return kf_package_refuse(rd->err, rd->reason, KF_PACKAGE_DUPLICATE, KF_ERR_INVALID,
-					 "%.128s appears twice", name);
+					 "%s appears twice", kf_escaped(name).text);
 	if (size != f->size)
 		return kf_package_refuse(
 			rd->err, rd->reason, KF_PACKAGE_HASH_MISMATCH, KF_ERR_INVALID,
@@ -597,8 +634,8 @@ int kf_package_accept_manifest(struct kf_package *pkg, const char *kind,
 	if (signer != NULL && signer->name != NULL && strcmp(signer->name, pkg->publisher) != 0)
 		return kf_package_refuse(
 			err, reason, KF_PACKAGE_UNKNOWN_PUBLISHER, KF_ERR_AUTH,
-			"the package claims publisher \"%.64s\" but is signed by \"%.64s\"",
-			pkg->publisher, signer->name);
+			"the package claims publisher \"%s\" but is signed by \"%s\"",
+			kf_escaped(pkg->publisher).text, kf_escaped(signer->name).text);
 	return KF_OK;
 }
 
@@ -636,13 +673,14 @@ static int check_sizes(const uint8_t *data, size_t len, const struct kf_package_
 		}
 		if (size < 0 || (uint64_t)size > (members <= 2 ? KF_PACKAGE_MANIFEST_MAX
 							       : limits->max_member)) {
-			r = kf_package_refuse(err, reason, KF_PACKAGE_TOO_LARGE, KF_ERR_TOO_LARGE,
-					      "%.128s is larger than %zu bytes",
-					      archive_entry_pathname(entry)
-						      ? archive_entry_pathname(entry)
-						      : "a member",
-					      members <= 2 ? (size_t)KF_PACKAGE_MANIFEST_MAX
-							   : limits->max_member);
+			r = kf_package_refuse(
+				err, reason, KF_PACKAGE_TOO_LARGE, KF_ERR_TOO_LARGE,
+				"%s is larger than %zu bytes",
+				archive_entry_pathname(entry)
+					? kf_escaped(archive_entry_pathname(entry)).text
+					: "a member",
+				members <= 2 ? (size_t)KF_PACKAGE_MANIFEST_MAX
+					     : limits->max_member);
 			goto out;
 		}
 		total += (size_t)size;
@@ -730,10 +768,10 @@ static int read_package(const uint8_t *data, size_t len, const char *kind,
 		size = (size_t)archive_entry_size(entry);
 		if (index == 0) {
 			if (strcmp(name, KF_PACKAGE_MANIFEST_NAME) != 0) {
-				r = kf_package_refuse(err, reason, KF_PACKAGE_NOT_A_PACKAGE,
-						      KF_ERR_INVALID,
-						      "the first member is %.128s, not %s", name,
-						      KF_PACKAGE_MANIFEST_NAME);
+				r = kf_package_refuse(
+					err, reason, KF_PACKAGE_NOT_A_PACKAGE, KF_ERR_INVALID,
+					"the first member is %s, not %s", kf_escaped(name).text,
+					KF_PACKAGE_MANIFEST_NAME);
 				goto out;
 			}
 			r = read_member(&rd, name, size, KF_PACKAGE_MANIFEST_MAX, &pkg->manifest);

@@ -1,6 +1,7 @@
 /* kefu: strict parser for plugin.json manifests and the step output protocol.
  * SPDX-License-Identifier: MIT */
 #include "proto/plugin/manifest.h"
+#include "proto/base/escape.h"
 #include "proto/base/json-fields.h"
 
 #include <errno.h>
@@ -20,7 +21,8 @@ static int check_keys(const json_t *obj, const char *where, const char *const *a
 	const char *key = kf_json_unknown_field(obj, allowed);
 
 	if (key != NULL)
-		return kf_error_set(err, KF_ERR_INVALID, "%s: unknown field \"%.64s\"", where, key);
+		return kf_error_set(err, KF_ERR_INVALID, "%s: unknown field \"%s\"", where,
+				    kf_escaped(key).text);
 	return 0;
 }
 
@@ -418,9 +420,8 @@ int kf_plugin_manifest_parse(const char *text, size_t len, struct kf_plugin_mani
 				    KF_PLUGIN_MANIFEST_MAX);
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
-		return kf_error_set(err, KF_ERR_INVALID,
-				    "manifest is not valid JSON: line %d: %.120s", jerr.line,
-				    jerr.text);
+		return kf_error_set(err, KF_ERR_INVALID, "manifest is not valid JSON: line %d: %s",
+				    jerr.line, kf_escaped(jerr.text).text);
 	m = calloc(1, sizeof(*m));
 	if (m == NULL) {
 		json_decref(root);
@@ -643,8 +644,8 @@ int kf_plugin_event_parse(const char *line, size_t len, struct kf_plugin_event *
 				    KF_PLUGIN_OUTPUT_LINE_MAX);
 	obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (obj == NULL)
-		return kf_error_set(err, KF_ERR_INVALID, "output line is not JSON: %.120s",
-				    jerr.text);
+		return kf_error_set(err, KF_ERR_INVALID, "output line is not JSON: %s",
+				    kf_escaped(jerr.text).text);
 	if (!json_is_object(obj)) {
 		json_decref(obj);
 		return kf_error_set(err, KF_ERR_INVALID, "output line must be a JSON object");
@@ -694,8 +695,8 @@ int kf_plugin_event_parse(const char *line, size_t len, struct kf_plugin_event *
 				       err);
 	} else {
 		r = kf_error_set(err, KF_ERR_INVALID,
-				 "output line: unknown type \"%.16s\" (finding, progress, result)",
-				 type);
+				 "output line: unknown type \"%s\" (finding, progress, result)",
+				 kf_escaped(type).text);
 	}
 out:
 	json_decref(obj);

@@ -1,5 +1,6 @@
 /* kefu: diagnostic plugins as signed packages. SPDX-License-Identifier: MIT */
 #include "proto/plugin/package.h"
+#include "proto/base/escape.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +51,9 @@ static int refuse(enum kf_package_reason *reason, struct kf_error *err, const ch
 {
 	if (reason != NULL)
 		*reason = KF_PACKAGE_CONTENT;
-	return kf_error_set(err, KF_ERR_INVALID, "%s: %.100s%s",
-			    kf_package_reason_name(KF_PACKAGE_CONTENT), what, detail);
+	return kf_error_set(err, KF_ERR_INVALID, "%s: %s%s",
+			    kf_package_reason_name(KF_PACKAGE_CONTENT), kf_escaped(what).text,
+			    detail);
 }
 
 static int check_step(const struct kf_package *pkg, const struct kf_plugin_step *step,

@@ -228,12 +228,101 @@ static void hostile_member_names_and_sizes_are_refused(void **state)
 	assert_int_equal(kf_cabinet_read_file(path, NULL, &cab, &err), KF_ERR_INVALID);
 }
 
+/* A member that neither the metainfo nor the Jcat names is not installed along. */
+static void unsigned_extra_members_are_refused(void **state)
+{
+	struct kf_fw_cabinet *cab = NULL;
+	struct kf_error err;
+	char command[1024];
+	(void)state;
+
+	if (lvfs_ca == NULL)
+		skip();
+	snprintf(
+		command, sizeof(command),
+		"cd %s && mkdir -p x1 && cp fakedevice124.* x1/ && printf 'rm -rf /' > x1/extra.sh",
+		work);
+	assert_int_equal(system(command), 0);
+	assert_int_equal(gcab("", "x1.cab", "x1/*"), 0);
+	assert_int_equal(load_cab("x1.cab", &cab, &err), KF_ERR_AUTH);
+	assert_null(cab);
+	assert_non_null(strstr(err.message, "extra.sh"));
+	assert_non_null(strstr(err.message, "nothing vouches for it"));
+	/* The same with MSZIP, and a member named like the other release's signed payload. */
+	snprintf(command, sizeof(command),
+		 "cd %s && mkdir -p x2 && cp fakedevice124.* fakedevice123.bin x2/", work);
+	assert_int_equal(system(command), 0);
+	assert_int_equal(gcab("-z", "x2.cab", "x2/*"), 0);
+	assert_int_equal(load_cab("x2.cab", &cab, &err), KF_ERR_AUTH);
+	assert_non_null(strstr(err.message, "fakedevice123.bin"));
+}
+
+/* Sets the declared size of every member in a cabinet's CFFILE table. */
+static void declare_sizes(struct blob *b, uint32_t size)
+{
+	uint32_t at;
+	uint16_t count;
+
+	memcpy(&at, b->data + 16, 4);
+	memcpy(&count, b->data + 28, 2);
+	for (uint16_t i = 0; i < count; i++) {
+		memcpy(b->data + at, &size, 4);
+		at += 16;
+		at += (uint32_t)strlen((const char *)b->data + at) + 1;
+	}
+}
+
+/*
+ * Three members of 192 MiB declared (512 MiB in all allowed): refused from the table,
+ * before the first is inflated. Read member by member, the first two would be unpacked
+ * (and here found truncated) before the third was judged.
+ */
+static void declared_sizes_are_judged_before_anything_is_inflated(void **state)
+{
+	struct kf_cabinet *cab = (void *)1;
+	struct kf_error err;
+	struct blob b;
+	char path[600], command[600];
+	(void)state;
+
+	if (lvfs_ca == NULL)
+		skip();
+	snprintf(command, sizeof(command),
+		 "cd %s && printf one > m1 && printf two > m2 && printf three > m3", work);
+	assert_int_equal(system(command), 0);
+	assert_int_equal(gcab("-z", "declared.cab", "m1 m2 m3"), 0);
+	path_in_work("declared.cab", path, sizeof(path));
+	assert_int_equal(load_path(path, &b), 0);
+	declare_sizes(&b, 192u << 20);
+	assert_int_equal(kf_cabinet_read_memory(b.data, b.len, NULL, &cab, &err), KF_ERR_TOO_LARGE);
+	assert_null(cab);
+	assert_non_null(strstr(err.message, "nothing was unpacked"));
+	/* The same from a file. */
+	{
+		FILE *f = fopen(path, "wb");
+		assert_non_null(f);
+		assert_int_equal(fwrite(b.data, 1, b.len, f), b.len);
+		fclose(f);
+	}
+	assert_int_equal(kf_cabinet_read_file(path, NULL, &cab, &err), KF_ERR_TOO_LARGE);
+	assert_non_null(strstr(err.message, "nothing was unpacked"));
+	/* One member over the per-member cap is named, escaped. */
+	declare_sizes(&b, 300u << 20);
+	assert_int_equal(kf_cabinet_read_memory(b.data, b.len, NULL, &cab, &err), KF_ERR_TOO_LARGE);
+	assert_non_null(strstr(err.message, "m1 is too large (it declares"));
+	/* A table cut short is refused, not read past. */
+	assert_int_equal(kf_cabinet_read_memory(b.data, 40, NULL, &cab, &err), KF_ERR_INVALID);
+	free(b.data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(plain_and_mszip_lvfs_cabinets_verify),
 		cmocka_unit_test(tampered_cabinets_are_refused),
 		cmocka_unit_test(hostile_member_names_and_sizes_are_refused),
+		cmocka_unit_test(unsigned_extra_members_are_refused),
+		cmocka_unit_test(declared_sizes_are_judged_before_anything_is_inflated),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

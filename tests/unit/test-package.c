@@ -710,6 +710,95 @@ static void keys_are_saved_private_and_never_overwritten(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* On a case-insensitive file system Detect.sh and detect.sh are one file: refused when signed. */
+static void names_differing_only_in_case_are_refused(void **state)
+{
+	struct fixture *fx = *state;
+	static const char *const pairs[][2] = {
+		{"Detect.sh", "detect.sh"},
+		{"doc/Notes.txt", "doc/notes.txt"},
+		{"Doc", "doc/notes.txt"},
+		{"DOC/a", "doc/b/c"},
+	};
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		struct kf_package_file files[] = {
+			{(char *)pairs[i][0], sizeof(script) - 1, {0}, true, (uint8_t *)script},
+			{(char *)pairs[i][1], sizeof(notes) - 1, {0}, false, (uint8_t *)notes},
+		};
+		struct kf_package_spec spec = {"test", "example", "1.2.3", "Example Devices",
+					       2,      files};
+		struct kf_package *pkg = NULL;
+		enum kf_package_reason reason = KF_PACKAGE_OK;
+		struct kf_error err;
+		uint8_t *data;
+		size_t len;
+		int r;
+
+		assert_int_equal(kf_package_build(&spec, fx->key, &data, &len, &err), KF_OK);
+		r = kf_package_verify(data, len, "test", &fx->trusted, 1, &limits, &pkg, &reason,
+				      &err);
+		if (i < 3) {
+			assert_int_equal(r, KF_ERR_INVALID);
+			assert_null(pkg);
+			assert_int_equal(reason, KF_PACKAGE_DUPLICATE);
+			assert_non_null(strstr(err.message, "letter case"));
+		} else {
+			/* Folders that differ in case hold different files: merged, not lost. */
+			assert_int_equal(r, KF_OK);
+			kf_package_free(pkg);
+		}
+		free(data);
+	}
+}
+
+/* What an install killed half way left (a staging folder) goes with the next install there. */
+static void install_sweeps_staging_folders_a_killed_install_left(void **state)
+{
+	struct fixture *fx = *state;
+	char base[] = "/tmp/kefu-sweep-test-XXXXXX", path[160], dest[128];
+	static const char *const leftovers[] = {".example.new-AbC123", ".other.new-XyZ789"};
+	static const char *const kept[] = {".keep", ".x.new-toolong1", "visible.new-ABCDEF"};
+	struct kf_package *pkg;
+	struct kf_error err;
+	struct stat st;
+
+	assert_non_null(mkdtemp(base));
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", base, leftovers[i]);
+		assert_int_equal(mkdir(path, 0700), 0);
+		snprintf(path, sizeof(path), "%s/%s/half-written", base, leftovers[i]);
+		fclose(fopen(path, "w"));
+	}
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", base, kept[i]);
+		assert_int_equal(mkdir(path, 0700), 0);
+	}
+	/* A file with a staging folder's name is not one. */
+	snprintf(path, sizeof(path), "%s/.file.new-QwErTy", base);
+	fclose(fopen(path, "w"));
+	assert_int_equal(kf_package_verify(fx->good, fx->good_len, "test", &fx->trusted, 1, &limits,
+					   &pkg, NULL, NULL),
+			 KF_OK);
+	snprintf(dest, sizeof(dest), "%s/example", base);
+	assert_int_equal(kf_package_install(pkg, dest, &err), KF_OK);
+	kf_package_free(pkg);
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", base, leftovers[i]);
+		assert_int_not_equal(lstat(path, &st), 0);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", base, kept[i]);
+		assert_int_equal(lstat(path, &st), 0);
+	}
+	snprintf(path, sizeof(path), "%s/.file.new-QwErTy", base);
+	assert_int_equal(lstat(path, &st), 0);
+	snprintf(path, sizeof(path), "%s/example/run.sh", base);
+	assert_int_equal(lstat(path, &st), 0);
+	snprintf(path, sizeof(path), "rm -rf '%s'", base);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -729,8 +818,10 @@ int main(void)
 		cmocka_unit_test(damaged_archives_are_refused),
 		cmocka_unit_test(first_member_must_be_the_list),
 		cmocka_unit_test(paths_are_checked),
+		cmocka_unit_test(names_differing_only_in_case_are_refused),
 		cmocka_unit_test(install_writes_files_then_detects_changes),
 		cmocka_unit_test(installed_package_is_trusted_only_while_its_publisher_is),
+		cmocka_unit_test(install_sweeps_staging_folders_a_killed_install_left),
 		cmocka_unit_test(keys_are_saved_private_and_never_overwritten),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
