@@ -165,6 +165,17 @@ out:
 	kf_buf_free(&buf);
 }
 
+/* /etc/fstab goes into the bundle only: a mount that fails at boot is explained there. */
+static void keep_fstab(struct kf_collect_ctx *ctx)
+{
+	struct kf_buf buf = {0};
+	int r = kf_collect_read(ctx, "/etc/fstab", KF_RAW_CAP, "etc/fstab", &buf, NULL);
+
+	if (r != KF_OK && r != KF_ERR_NOT_FOUND)
+		kf_collect_note(ctx, "/etc/fstab unreadable (%s)", kf_err_name(r));
+	kf_buf_free(&buf);
+}
+
 int kf_collect_storage(struct kf_collect_ctx *ctx, struct kf_error *err)
 {
 	json_t *block = json_array(), *mounts = json_array();
@@ -176,6 +187,7 @@ int kf_collect_storage(struct kf_collect_ctx *ctx, struct kf_error *err)
 	json_object_set_new(ctx->report->storage, "block", block);
 	json_object_set_new(ctx->report->storage, "mounts", mounts);
 	add_mounts(ctx, mounts);
+	keep_fstab(ctx);
 	r = kf_collect_list(ctx, BLOCK_CLASS, &names, &count, err);
 	if (r == KF_ERR_NOT_FOUND) {
 		kf_collect_note(ctx, "no block devices (%s absent)", BLOCK_CLASS);
