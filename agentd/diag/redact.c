@@ -147,8 +147,13 @@ static struct entry *remember(struct kf_redactor *r, enum kf_redact_kind kind, c
 		r->cap = cap;
 	}
 	e = &r->entries[r->count];
-	e->original = strndup(value, len);
+	/* Not strndup: the hash and comparisons read all len bytes, NUL or not. */
+	e->original = malloc(len + 1);
 	e->pseudonym = strdup(pseudonym);
+	if (e->original != NULL) {
+		memcpy(e->original, value, len);
+		e->original[len] = '\0';
+	}
 	if (e->original == NULL || e->pseudonym == NULL) {
 		free(e->original);
 		free(e->pseudonym);
@@ -753,7 +758,8 @@ static size_t email(struct kf_redactor *r, const char *p, size_t avail, struct k
 	if (!isalnum((unsigned char)p[0]))
 		return 0;
 	while (local < avail && local < 64 &&
-	       (isalnum((unsigned char)p[local]) || strchr("._%+-", p[local]) != NULL))
+	       (isalnum((unsigned char)p[local]) ||
+		(p[local] != '\0' && strchr("._%+-", p[local]) != NULL)))
 		local++;
 	if (local >= avail || p[local] != '@')
 		return 0;

@@ -99,9 +99,8 @@ static void route_table_hex_addresses_become_hex_pseudonyms(void **state)
 	snprintf(hex, sizeof(hex), "%08X", (unsigned)addr.s_addr);
 	assert_non_null(strstr(text, hex));
 	/* The network 192.168.2.0 and its gateway stay in one /24. */
-	assert_int_equal(sscanf(strstr(strstr(text, "\nwlan0\t") + 1, "\nwlan0\t") + 7, "%8x",
-				&value),
-			 1);
+	assert_int_equal(
+		sscanf(strstr(strstr(text, "\nwlan0\t") + 1, "\nwlan0\t") + 7, "%8x", &value), 1);
 	assert_int_equal(value & 0x00ffffffu, addr.s_addr & 0x00ffffffu);
 	other = pseudonym_of(r, "10.20.30.40");
 	assert_true(in_net(other, "10.0.0.0", 8));
@@ -149,7 +148,8 @@ static void host_name_inside_longer_words_and_any_case(void **state)
 	(void)state;
 	kf_redactor_add(r, KF_REDACT_HOST, "kestrel");
 	kf_redactor_add(r, KF_REDACT_HOST, "vm");
-	text = redact(r, "<Printer Office_kestrel> kestrel-laptop.local KESTREL Kestrel2 vmstat vm");
+	text = redact(r,
+		      "<Printer Office_kestrel> kestrel-laptop.local KESTREL Kestrel2 vmstat vm");
 	assert_false(contains(text, "kestrel"));
 	assert_string_equal(text, "<Printer Office_host-1> host-1-laptop.local host-1 host-12 "
 				  "vmstat host-2");
@@ -163,7 +163,8 @@ static void mac_addresses_run_together_are_each_replaced(void **state)
 	char *text, *single;
 
 	(void)state;
-	text = redact(r, "IN=wlan0 OUT= MAC=00:11:22:33:44:55:66:77:88:99:aa:bb:08:00 SRC=10.1.2.3");
+	text = redact(r,
+		      "IN=wlan0 OUT= MAC=00:11:22:33:44:55:66:77:88:99:aa:bb:08:00 SRC=10.1.2.3");
 	assert_false(contains(text, "33:44:55"));
 	assert_false(contains(text, "99:aa:bb"));
 	/* Vendor halves and the EtherType stay; the firewall field keeps its shape. */
@@ -197,9 +198,10 @@ static void passwords_in_uris_are_redacted_and_users_pseudonymised(void **state)
 	char *text;
 
 	(void)state;
-	text = redact(r, "DeviceURI ipp://bob:hunter2@printer.lan/ipp/print\n"
-			 "smb://CORP;bob:S3cr3t%21@fileserver/share https://deploy:gh-pw-77@git.example/"
-			 " ftp://anonymous@mirror/ and bob again\n");
+	text = redact(
+		r, "DeviceURI ipp://bob:hunter2@printer.lan/ipp/print\n"
+		   "smb://CORP;bob:S3cr3t%21@fileserver/share https://deploy:gh-pw-77@git.example/"
+		   " ftp://anonymous@mirror/ and bob again\n");
 	assert_false(contains(text, "hunter2"));
 	assert_false(contains(text, "S3cr3t"));
 	assert_false(contains(text, "gh-pw-77"));
@@ -259,10 +261,11 @@ static void cifs_mount_options_lose_users_and_passwords(void **state)
 	char *text;
 
 	(void)state;
-	text = redact_file(r, "etc/fstab",
-			   "//nas/home /mnt/home cifs username=carol,password=Tr0ub4dor,uid=1000 0 0\n"
-			   "//nas/media /mnt/media cifs credentials=/etc/samba/carol.cred,user=carol 0 0\n"
-			   "//nas/x /mnt/x cifs rw,vers=3.0,user=0 0 0\n");
+	text = redact_file(
+		r, "etc/fstab",
+		"//nas/home /mnt/home cifs username=carol,password=Tr0ub4dor,uid=1000 0 0\n"
+		"//nas/media /mnt/media cifs credentials=/etc/samba/carol.cred,user=carol 0 0\n"
+		"//nas/x /mnt/x cifs rw,vers=3.0,user=0 0 0\n");
 	assert_false(contains(text, "carol"));
 	assert_false(contains(text, "Tr0ub4dor"));
 	assert_non_null(strstr(text, "username=user-1,password=" KF_REDACTED ",uid=1000 "));
@@ -275,8 +278,8 @@ static void cifs_mount_options_lose_users_and_passwords(void **state)
 static void ipv4_pseudonyms_come_from_fake_or_private_ranges(void **state)
 {
 	static const char *const private_nets[][2] = {
-		{"10.20.30.40", "10.0.0.0/8"},	       {"10.20.30.41", "10.0.0.0/8"},
-		{"172.17.5.9", "172.16.0.0/12"},     {"192.168.1.23", "192.168.0.0/16"},
+		{"10.20.30.40", "10.0.0.0/8"},      {"10.20.30.41", "10.0.0.0/8"},
+		{"172.17.5.9", "172.16.0.0/12"},    {"192.168.1.23", "192.168.0.0/16"},
 		{"192.168.1.77", "192.168.0.0/16"}, {"169.254.7.7", "169.254.0.0/16"},
 		{"100.64.3.3", "100.64.0.0/10"},
 	};
