@@ -151,7 +151,13 @@ static bool is_continuation(unsigned char c)
 
 size_t kf_text_sanitize(char *text, size_t len)
 {
-	size_t i = 0;
+	kf_text_sanitize_count(text, len);
+	return len;
+}
+
+size_t kf_text_sanitize_count(char *text, size_t len)
+{
+	size_t i = 0, replaced = 0;
 
 	while (i < len) {
 		unsigned char c = (unsigned char)text[i];
@@ -159,8 +165,10 @@ size_t kf_text_sanitize(char *text, size_t len)
 		unsigned long cp;
 
 		if (c < 0x80) {
-			if (c == '\0' || (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
+			if (c == '\0' || (c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
 				text[i] = '?';
+				replaced++;
+			}
 			i++;
 			continue;
 		}
@@ -175,11 +183,13 @@ size_t kf_text_sanitize(char *text, size_t len)
 			cp = c & 0x07;
 		} else {
 			text[i++] = '?';
+			replaced++;
 			continue;
 		}
 		if (i + need >= len) {
 			/* The sequence runs past the end. */
 			text[i++] = '?';
+			replaced++;
 			continue;
 		}
 		for (k = 1; k <= need; k++) {
@@ -190,21 +200,31 @@ size_t kf_text_sanitize(char *text, size_t len)
 		if (k <= need || (need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
 		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
 			text[i++] = '?';
+			replaced++;
 			continue;
 		}
 		i += need + 1;
 	}
-	return len;
+	return replaced;
 }
 
 int kf_sysfs_read_attr(const char *root, const char *path, char *out, size_t cap)
 {
+	return kf_sysfs_read_attr_checked(root, path, out, cap, NULL);
+}
+
+int kf_sysfs_read_attr_checked(const char *root, const char *path, char *out, size_t cap,
+			       unsigned *changes)
+{
 	struct kf_buf buf = {0};
+	bool is_truncated = false;
 	size_t len;
 	int r;
 
 	out[0] = '\0';
-	r = kf_sysfs_read_file(root, path, cap - 1, &buf, NULL, NULL);
+	if (changes != NULL)
+		*changes = 0;
+	r = kf_sysfs_read_file(root, path, cap - 1, &buf, &is_truncated, NULL);
 	if (r != KF_OK) {
 		kf_buf_free(&buf);
 		return r;
@@ -222,21 +242,33 @@ int kf_sysfs_read_attr(const char *root, const char *path, char *out, size_t cap
 	if (len > 0)
 		memcpy(out, buf.data, len);
 	out[len] = '\0';
-	kf_text_sanitize(out, len);
+	if (kf_text_sanitize_count(out, len) > 0 && changes != NULL)
+		*changes |= KF_SYSFS_REPLACED;
+	/* Only the first line is the value: a cut after it changed nothing. */
+	if (is_truncated && memchr(buf.data, '\n', buf.len) == NULL && changes != NULL)
+		*changes |= KF_SYSFS_CUT;
 	kf_buf_free(&buf);
 	return KF_OK;
 }
 
 int kf_sysfs_attr(const char *root, const char *dir, const char *name, char *out, size_t cap)
 {
+	return kf_sysfs_attr_checked(root, dir, name, out, cap, NULL);
+}
+
+int kf_sysfs_attr_checked(const char *root, const char *dir, const char *name, char *out,
+			  size_t cap, unsigned *changes)
+{
 	char path[PATH_MAX];
 	int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
 
+	if (changes != NULL)
+		*changes = 0;
 	if (n < 0 || (size_t)n >= sizeof(path)) {
 		out[0] = '\0';
 		return KF_ERR_TOO_LARGE;
 	}
-	return kf_sysfs_read_attr(root, path, out, cap);
+	return kf_sysfs_read_attr_checked(root, path, out, cap, changes);
 }
 
 int kf_sysfs_attr_hex(const char *root, const char *dir, const char *name, unsigned long *value)
@@ -274,7 +306,8 @@ static int read_link(const char *root, const char *dir, const char *name, char *
 
 int kf_sysfs_link_name(const char *root, const char *dir, const char *name, char *out, size_t cap)
 {
-	char target[PATH_MAX];
+	char target[PATH_MAX], full[PATH_MAX], resolved[PATH_MAX];
+	struct stat st;
 	const char *base;
 	size_t len;
 	int r;
@@ -287,7 +320,13 @@ int kf_sysfs_link_name(const char *root, const char *dir, const char *name, char
 		target[--len] = '\0';
 	base = strrchr(target, '/');
 	base = base ? base + 1 : target;
-	if (strlen(base) >= cap || base[0] == '\0')
+	if (strlen(base) >= cap || base[0] == '\0' || strcmp(base, ".") == 0 ||
+	    strcmp(base, "..") == 0)
+		return KF_ERR_INVALID;
+	/* "driver -> driver" would otherwise name a driver "driver". */
+	snprintf(full, sizeof(full), "%s/%s", dir, name);
+	if (kf_sysfs_path(root, full, resolved, sizeof(resolved)) == KF_OK &&
+	    stat(resolved, &st) != 0 && errno == ELOOP)
 		return KF_ERR_INVALID;
 	memcpy(out, base, strlen(base) + 1);
 	kf_text_sanitize(out, strlen(out));

@@ -45,15 +45,31 @@ int kf_sysfs_read_tail(const char *root, const char *path, size_t cap, struct kf
  */
 int kf_sysfs_read_attr(const char *root, const char *path, char *out, size_t cap);
 
+/* What kf_sysfs_read_attr_checked did to a value it read. */
+enum {
+	KF_SYSFS_CUT = 1 << 0,      /* longer than cap - 1 bytes: cut */
+	KF_SYSFS_REPLACED = 1 << 1, /* bytes that are not UTF-8 text became '?' */
+};
+
+/* Like kf_sysfs_read_attr, and sets *changes (may be NULL) to the KF_SYSFS_* it applied. */
+int kf_sysfs_read_attr_checked(const char *root, const char *path, char *out, size_t cap,
+			       unsigned *changes);
+
 /* Like kf_sysfs_read_attr with path = dir + "/" + name. */
 int kf_sysfs_attr(const char *root, const char *dir, const char *name, char *out, size_t cap);
 
 /* Reads a hexadecimal attribute ("0x8086" or "8086"); 0 on success. */
 int kf_sysfs_attr_hex(const char *root, const char *dir, const char *name, unsigned long *value);
 
+/* Like kf_sysfs_attr, and sets *changes (may be NULL) as kf_sysfs_read_attr_checked does. */
+int kf_sysfs_attr_checked(const char *root, const char *dir, const char *name, char *out,
+			  size_t cap, unsigned *changes);
+
 /*
  * Reads the symbolic link dir/name and stores the last component of its target
- * in out (the driver or module name). A dangling link still has a name.
+ * in out (the driver or module name). A dangling link still has a name; a link
+ * that loops (to itself or in a circle) or whose target ends in "." or ".." has
+ * none: KF_ERR_INVALID.
  */
 int kf_sysfs_link_name(const char *root, const char *dir, const char *name, char *out, size_t cap);
 
@@ -75,6 +91,9 @@ bool kf_sysfs_exists(const char *root, const char *path);
  * and newline, and invalid UTF-8 bytes, become '?'. Returns len.
  */
 size_t kf_text_sanitize(char *text, size_t len);
+
+/* Like kf_text_sanitize; returns how many bytes were replaced. */
+size_t kf_text_sanitize_count(char *text, size_t len);
 
 /* Callback for each KEY=VALUE line of a uevent file; key and value are NUL-terminated. */
 typedef void (*kf_uevent_fn)(const char *key, const char *value, void *data);

@@ -26,12 +26,17 @@ static const char readme_redacted[] =
 	"  raw/             the files and tool outputs the report was made from\n"
 	"  MANIFEST.sha256  SHA-256 of every other member; check with: sha256sum -c "
 	"MANIFEST.sha256\n\n"
-	"This bundle is REDACTED: host names, user names, home folders, IPv4/IPv6 and MAC\n"
-	"addresses, serial numbers and UUIDs were replaced by pseudonyms (host-1, user-1,\n"
-	"serial-1, ...). The same value always has the same pseudonym in this bundle.\n"
-	"IP pseudonyms keep subnets (addresses sharing a prefix still share it); MAC\n"
-	"pseudonyms keep the vendor half. The key to the pseudonyms never left the\n"
-	"customer's computer.\n";
+	"This bundle is REDACTED: host names (also inside longer names), user names, home\n"
+	"folders, e-mail addresses, IPv4/IPv6 addresses (also in the kernel's hexadecimal\n"
+	"form), MAC addresses, serial numbers and UUIDs were replaced by pseudonyms\n"
+	"(host-1, user-1, serial-1, email-1@example.invalid, ...). The same value always\n"
+	"has the same pseudonym in this bundle. Passwords in URIs and the values of\n"
+	"password=, passwd=, secret=, token=, api_key= and credentials= read REDACTED.\n"
+	"IP pseudonyms keep subnets (addresses sharing a prefix still share it) and are\n"
+	"never real public addresses: private IPv4 stays in its private range, public\n"
+	"IPv4 is in 192.0.2.0/24, 198.51.100.0/24 or 203.0.113.0/24, IPv6 in\n"
+	"2001:db8::/32 (fd00::/8 for unique local ones). MAC pseudonyms keep the vendor\n"
+	"half. The key to the pseudonyms never left the customer's computer.\n";
 
 static const char readme_plain[] =
 	"kefu diagnostics bundle\n"
@@ -211,7 +216,20 @@ int kf_bundle_write(const struct kf_bundle_options *options, struct kf_report *r
 		if (redactor == NULL)
 			return kf_error_set(err, KF_ERR_NOMEM, "cannot start redaction");
 		register_secrets(redactor, report, raw, raw_count);
-		if ((r = kf_redactor_json(redactor, report->root)) != KF_OK) {
+		/*
+		 * A first pass over the raw files only learns: a user named in a URI
+		 * or an address seen in one file is then replaced in every member,
+		 * whichever comes first (the route table's hexadecimal gateway and
+		 * the kernel log's dotted one alike).
+		 */
+		for (i = 0; i < raw_count && r == KF_OK; i++) {
+			kf_buf_reset(&redacted);
+			r = kf_redactor_file(redactor, raw[i].name, (const char *)raw[i].data.data,
+					     raw[i].data.len, &redacted);
+		}
+		if (r == KF_OK)
+			r = kf_redactor_json(redactor, report->root);
+		if (r != KF_OK) {
 			kf_error_set(err, r, "redaction failed");
 			goto out;
 		}
@@ -249,8 +267,9 @@ int kf_bundle_write(const struct kf_bundle_options *options, struct kf_report *r
 		snprintf(name, sizeof(name), "raw/%s", raw[i].name);
 		if (redactor != NULL) {
 			kf_buf_reset(&redacted);
-			if ((r = kf_redactor_text(redactor, (const char *)raw[i].data.data,
-						  raw[i].data.len, &redacted)) != KF_OK) {
+			if ((r = kf_redactor_file(redactor, raw[i].name,
+						  (const char *)raw[i].data.data, raw[i].data.len,
+						  &redacted)) != KF_OK) {
 				kf_error_set(err, r, "redaction failed");
 				break;
 			}

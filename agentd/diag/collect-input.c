@@ -76,19 +76,19 @@ static void add_device(struct kf_collect_ctx *ctx, const char *name)
 	kf_json_set_str(device, "id", value);
 	kf_json_set_str(device, "bus", "input");
 	kf_json_set_str(device, "kernel_name", parent_name);
-	if (kf_sysfs_attr(ctx->root, dir, "modalias", value, sizeof(value)) != KF_OK ||
+	if (kf_collect_attr(ctx, dir, "modalias", value, sizeof(value)) != KF_OK ||
 	    value[0] == '\0')
 		snprintf(value, sizeof(value), "%s", kf_json_str(uevent, "MODALIAS"));
 	kf_json_set_str(device, "vendor_id", modalias_field(value, 'v', hex) ? hex : NULL);
 	kf_json_set_str(device, "product_id", modalias_field(value, 'p', hex) ? hex : NULL);
 	kf_json_set_str(device, "modalias", value);
 	kf_json_set_str(device, "class", "input");
-	kf_sysfs_attr(ctx->root, dir, "name", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "name", value, sizeof(value));
 	kf_json_set_str(device, "name", value);
 	kf_json_set_str(device, "vendor_name", NULL);
-	kf_sysfs_attr(ctx->root, dir, "phys", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "phys", value, sizeof(value));
 	kf_json_set_str(device, "phys", value);
-	if (kf_sysfs_link_name(ctx->root, parent, "driver", driver, sizeof(driver)) == KF_OK)
+	if (kf_collect_driver(ctx, parent, driver, sizeof(driver)) == KF_OK)
 		kf_sysfs_link_path(ctx->root, parent, "driver", driver_path, sizeof(driver_path));
 	kf_json_set_str(device, "driver", driver);
 	kf_json_set_new(device, "module", module_of_driver_path(ctx, driver_path, driver));

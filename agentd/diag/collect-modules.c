@@ -33,9 +33,9 @@ static void add_module(struct kf_collect_ctx *ctx, char *line)
 	json_object_set_new(module, "used_by", used_by);
 	kf_json_set_str(module, "state", count > 4 ? fields[4] : NULL);
 	snprintf(dir, sizeof(dir), "/sys/module/%s", fields[0]);
-	kf_sysfs_attr(ctx->root, dir, "version", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "version", value, sizeof(value));
 	kf_json_set_str(module, "version", value);
-	kf_sysfs_attr(ctx->root, dir, "srcversion", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "srcversion", value, sizeof(value));
 	kf_json_set_str(module, "srcversion", value);
 	json_array_append_new(ctx->report->modules, module);
 }

@@ -66,20 +66,20 @@ static void add_interface(struct kf_collect_ctx *ctx, const char *name, json_t *
 
 	snprintf(dir, sizeof(dir), NET_CLASS "/%s", name);
 	kf_json_set_str(iface, "name", name);
-	kf_sysfs_attr(ctx->root, dir, "address", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "address", value, sizeof(value));
 	kf_json_set_str(iface, "mac", value);
-	kf_sysfs_attr(ctx->root, dir, "operstate", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "operstate", value, sizeof(value));
 	kf_json_set_str(iface, "operstate", value);
-	kf_sysfs_attr(ctx->root, dir, "carrier", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "carrier", value, sizeof(value));
 	json_object_set_new(iface, "carrier",
 			    value[0] ? json_boolean(value[0] == '1') : json_null());
-	kf_sysfs_attr(ctx->root, dir, "mtu", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "mtu", value, sizeof(value));
 	json_object_set_new(iface, "mtu", value[0] ? json_integer(atol(value)) : json_null());
-	kf_sysfs_attr(ctx->root, dir, "speed", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "speed", value, sizeof(value));
 	json_object_set_new(iface, "speed_mbps",
 			    value[0] && atol(value) > 0 ? json_integer(atol(value)) : json_null());
 	snprintf(devdir, sizeof(devdir), "%.3000s/device", dir);
-	kf_sysfs_link_name(ctx->root, devdir, "driver", driver, sizeof(driver));
+	kf_collect_driver(ctx, devdir, driver, sizeof(driver));
 	kf_json_set_str(iface, "driver", driver);
 	json_object_set_new(iface, "is_virtual", json_boolean(!kf_sysfs_exists(ctx->root, devdir)));
 	owner[0] = '\0';

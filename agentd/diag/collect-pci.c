@@ -77,7 +77,7 @@ static void add_device(struct kf_collect_ctx *ctx, const char *name)
 	} else {
 		kf_json_set_str(device, "class", NULL);
 	}
-	if (kf_sysfs_attr(ctx->root, dir, "revision", value, sizeof(value)) == KF_OK &&
+	if (kf_collect_attr(ctx, dir, "revision", value, sizeof(value)) == KF_OK &&
 	    strncmp(value, "0x", 2) == 0)
 		kf_json_set_str(device, "revision", value + 2);
 	else
@@ -85,12 +85,12 @@ static void add_device(struct kf_collect_ctx *ctx, const char *name)
 	kf_json_set_str(device, "name", NULL);
 	kf_json_set_str(device, "vendor_name", NULL);
 
-	if (kf_sysfs_attr(ctx->root, dir, "modalias", value, sizeof(value)) != KF_OK ||
+	if (kf_collect_attr(ctx, dir, "modalias", value, sizeof(value)) != KF_OK ||
 	    value[0] == '\0')
 		snprintf(value, sizeof(value), "%s", kf_json_str(uevent, "MODALIAS"));
 	kf_json_set_str(device, "modalias", value);
 
-	if (kf_sysfs_link_name(ctx->root, dir, "driver", driver, sizeof(driver)) != KF_OK)
+	if (kf_collect_driver(ctx, dir, driver, sizeof(driver)) != KF_OK)
 		snprintf(driver, sizeof(driver), "%s", kf_json_str(uevent, "DRIVER"));
 	kf_json_set_str(device, "driver", driver);
 	kf_json_set_new(device, "module", kf_collect_module_of(ctx, "pci", driver));

@@ -19,7 +19,7 @@ static void add_battery(struct kf_collect_ctx *ctx, const char *dir, const char 
 	capacity = kf_collect_attr_number(ctx, dir, "capacity");
 	json_object_set_new(battery, "capacity_percent",
 			    capacity >= 0 ? json_integer(capacity) : json_null());
-	kf_sysfs_attr(ctx->root, dir, "status", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "status", value, sizeof(value));
 	kf_json_set_str(battery, "status", value);
 	/* Health: what the battery holds now against what it held new (energy or charge). */
 	full = kf_collect_attr_number(ctx, dir, "energy_full");
@@ -34,15 +34,15 @@ static void add_battery(struct kf_collect_ctx *ctx, const char *dir, const char 
 	cycles = kf_collect_attr_number(ctx, dir, "cycle_count");
 	json_object_set_new(battery, "cycle_count",
 			    cycles >= 0 ? json_integer(cycles) : json_null());
-	kf_sysfs_attr(ctx->root, dir, "health", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "health", value, sizeof(value));
 	kf_json_set_str(battery, "health", value);
-	kf_sysfs_attr(ctx->root, dir, "manufacturer", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "manufacturer", value, sizeof(value));
 	kf_json_set_str(battery, "manufacturer", value);
-	kf_sysfs_attr(ctx->root, dir, "model_name", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "model_name", value, sizeof(value));
 	kf_json_set_str(battery, "model", value);
-	kf_sysfs_attr(ctx->root, dir, "serial_number", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "serial_number", value, sizeof(value));
 	kf_json_set_str(battery, "serial", value);
-	kf_sysfs_attr(ctx->root, dir, "technology", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "technology", value, sizeof(value));
 	kf_json_set_str(battery, "technology", value);
 	json_array_append_new(list, battery);
 }
@@ -68,7 +68,7 @@ int kf_collect_power(struct kf_collect_ctx *ctx, struct kf_error *err)
 	}
 	for (i = 0; i < count; i++) {
 		snprintf(dir, sizeof(dir), POWER_CLASS "/%s", names[i]);
-		kf_sysfs_attr(ctx->root, dir, "type", type, sizeof(type));
+		kf_collect_attr(ctx, dir, "type", type, sizeof(type));
 		if (strcmp(type, "Battery") == 0) {
 			add_battery(ctx, dir, names[i], batteries);
 		} else if (strcmp(type, "Mains") == 0) {

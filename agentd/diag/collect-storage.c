@@ -65,17 +65,17 @@ static void add_disk(struct kf_collect_ctx *ctx, const char *name, json_t *list,
 	flag = kf_collect_attr_number(ctx, dir, "queue/rotational");
 	json_object_set_new(disk, "rotational", flag >= 0 ? json_boolean(flag) : json_null());
 	snprintf(devdir, sizeof(devdir), "%.3000s/device", dir);
-	kf_sysfs_attr(ctx->root, devdir, "vendor", value, sizeof(value));
+	kf_collect_attr(ctx, devdir, "vendor", value, sizeof(value));
 	kf_json_set_str(disk, "vendor", value);
-	kf_sysfs_attr(ctx->root, devdir, "model", value, sizeof(value));
+	kf_collect_attr(ctx, devdir, "model", value, sizeof(value));
 	kf_json_set_str(disk, "model", value);
-	if (kf_sysfs_attr(ctx->root, devdir, "serial", value, sizeof(value)) != KF_OK ||
+	if (kf_collect_attr(ctx, devdir, "serial", value, sizeof(value)) != KF_OK ||
 	    value[0] == '\0')
-		kf_sysfs_attr(ctx->root, dir, "serial", value, sizeof(value));
+		kf_collect_attr(ctx, dir, "serial", value, sizeof(value));
 	kf_json_set_str(disk, "serial", value);
 	kf_collect_firmware_version(ctx, devdir, value, sizeof(value));
 	if (value[0] == '\0')
-		kf_sysfs_attr(ctx->root, devdir, "rev", value, sizeof(value));
+		kf_collect_attr(ctx, devdir, "rev", value, sizeof(value));
 	kf_json_set_str(disk, "firmware_version", value);
 	owner[0] = '\0';
 	if (kf_sysfs_link_path(ctx->root, BLOCK_CLASS, name, path, sizeof(path)) == KF_OK)
@@ -165,6 +165,17 @@ out:
 	kf_buf_free(&buf);
 }
 
+/* /etc/fstab goes into the bundle only: a mount that fails at boot is explained there. */
+static void keep_fstab(struct kf_collect_ctx *ctx)
+{
+	struct kf_buf buf = {0};
+	int r = kf_collect_read(ctx, "/etc/fstab", KF_RAW_CAP, "etc/fstab", &buf, NULL);
+
+	if (r != KF_OK && r != KF_ERR_NOT_FOUND)
+		kf_collect_note(ctx, "/etc/fstab unreadable (%s)", kf_err_name(r));
+	kf_buf_free(&buf);
+}
+
 int kf_collect_storage(struct kf_collect_ctx *ctx, struct kf_error *err)
 {
 	json_t *block = json_array(), *mounts = json_array();
@@ -176,6 +187,7 @@ int kf_collect_storage(struct kf_collect_ctx *ctx, struct kf_error *err)
 	json_object_set_new(ctx->report->storage, "block", block);
 	json_object_set_new(ctx->report->storage, "mounts", mounts);
 	add_mounts(ctx, mounts);
+	keep_fstab(ctx);
 	r = kf_collect_list(ctx, BLOCK_CLASS, &names, &count, err);
 	if (r == KF_ERR_NOT_FOUND) {
 		kf_collect_note(ctx, "no block devices (%s absent)", BLOCK_CLASS);

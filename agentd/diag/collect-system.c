@@ -75,13 +75,13 @@ static void collect_kernel(struct kf_collect_ctx *ctx, json_t *system)
 	json_t *kernel = json_object();
 	char value[KF_ATTR_SIZE], cmdline[4096];
 
-	kf_sysfs_read_attr(ctx->root, "/proc/sys/kernel/osrelease", value, sizeof(value));
+	kf_collect_read_attr(ctx, "/proc/sys/kernel/osrelease", value, sizeof(value));
 	kf_json_set_str(kernel, "release", value);
-	kf_sysfs_read_attr(ctx->root, "/proc/sys/kernel/version", value, sizeof(value));
+	kf_collect_read_attr(ctx, "/proc/sys/kernel/version", value, sizeof(value));
 	kf_json_set_str(kernel, "version", value);
-	kf_sysfs_read_attr(ctx->root, "/proc/cmdline", cmdline, sizeof(cmdline));
+	kf_collect_read_attr(ctx, "/proc/cmdline", cmdline, sizeof(cmdline));
 	kf_json_set_str(kernel, "cmdline", cmdline);
-	kf_sysfs_read_attr(ctx->root, "/proc/sys/kernel/tainted", value, sizeof(value));
+	kf_collect_read_attr(ctx, "/proc/sys/kernel/tainted", value, sizeof(value));
 	json_object_set_new(kernel, "tainted", value[0] ? json_integer(atoll(value)) : json_null());
 	json_object_set_new(system, "kernel", kernel);
 	if (json_is_null(json_object_get(kernel, "release")))
@@ -96,7 +96,7 @@ static void collect_uptime(struct kf_collect_ctx *ctx, json_t *system)
 	time_t boot;
 	struct tm tm;
 
-	if (kf_sysfs_read_attr(ctx->root, "/proc/uptime", value, sizeof(value)) != KF_OK ||
+	if (kf_collect_read_attr(ctx, "/proc/uptime", value, sizeof(value)) != KF_OK ||
 	    sscanf(value, "%lf", &uptime) != 1 || uptime < 0 || uptime > 1e10) {
 		kf_collect_note(ctx, "uptime unknown (/proc/uptime unreadable)");
 		json_object_set_new(system, "uptime_s", json_null());
@@ -122,8 +122,7 @@ static void collect_dmi(struct kf_collect_ctx *ctx, json_t *system)
 	size_t i, found = 0;
 
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		int r = kf_sysfs_attr(ctx->root, "/sys/class/dmi/id", fields[i], value,
-				      sizeof(value));
+		int r = kf_collect_attr(ctx, "/sys/class/dmi/id", fields[i], value, sizeof(value));
 		kf_json_set_str(dmi, fields[i], value);
 		if (r == KF_OK)
 			found++;
@@ -138,10 +137,9 @@ static void collect_hostname(struct kf_collect_ctx *ctx, json_t *system)
 {
 	char value[KF_ATTR_SIZE];
 
-	if (kf_sysfs_read_attr(ctx->root, "/proc/sys/kernel/hostname", value, sizeof(value)) !=
-		    KF_OK ||
+	if (kf_collect_read_attr(ctx, "/proc/sys/kernel/hostname", value, sizeof(value)) != KF_OK ||
 	    value[0] == '\0')
-		kf_sysfs_read_attr(ctx->root, "/etc/hostname", value, sizeof(value));
+		kf_collect_read_attr(ctx, "/etc/hostname", value, sizeof(value));
 	kf_json_set_str(system, "hostname", value);
 }
 

@@ -54,11 +54,11 @@ static json_t *interface_of(const struct kf_collect_ctx *ctx, const char *name)
 	} else {
 		kf_json_set_str(interface, "class", NULL);
 	}
-	if (kf_sysfs_attr(ctx->root, dir, "modalias", value, sizeof(value)) != KF_OK ||
+	if (kf_collect_attr(ctx, dir, "modalias", value, sizeof(value)) != KF_OK ||
 	    value[0] == '\0')
 		snprintf(value, sizeof(value), "%s", kf_json_str(uevent, "MODALIAS"));
 	kf_json_set_str(interface, "modalias", value);
-	if (kf_sysfs_link_name(ctx->root, dir, "driver", driver, sizeof(driver)) != KF_OK)
+	if (kf_collect_driver(ctx, dir, driver, sizeof(driver)) != KF_OK)
 		snprintf(driver, sizeof(driver), "%s", kf_json_str(uevent, "DRIVER"));
 	kf_json_set_str(interface, "driver", driver);
 	kf_json_set_new(interface, "module", kf_collect_module_of(ctx, "usb", driver));
@@ -105,11 +105,11 @@ static void add_device(struct kf_collect_ctx *ctx, const char *name, char **name
 	}
 	kf_json_set_str(device, "name", NULL);
 	kf_json_set_str(device, "vendor_name", NULL);
-	kf_sysfs_attr(ctx->root, dir, "manufacturer", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "manufacturer", value, sizeof(value));
 	kf_json_set_str(device, "manufacturer", value);
-	kf_sysfs_attr(ctx->root, dir, "product", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "product", value, sizeof(value));
 	kf_json_set_str(device, "product", value);
-	kf_sysfs_attr(ctx->root, dir, "serial", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "serial", value, sizeof(value));
 	kf_json_set_str(device, "serial", value);
 	busnum = kf_collect_attr_number(ctx, dir, "busnum");
 	devnum = kf_collect_attr_number(ctx, dir, "devnum");
@@ -121,7 +121,7 @@ static void add_device(struct kf_collect_ctx *ctx, const char *name, char **name
 			kf_json_str(uevent, "DEVNUM")[0] ? atol(kf_json_str(uevent, "DEVNUM")) : -1;
 	json_object_set_new(device, "busnum", busnum >= 0 ? json_integer(busnum) : json_null());
 	json_object_set_new(device, "devnum", devnum >= 0 ? json_integer(devnum) : json_null());
-	kf_sysfs_attr(ctx->root, dir, "speed", value, sizeof(value));
+	kf_collect_attr(ctx, dir, "speed", value, sizeof(value));
 	kf_json_set_str(device, "speed_mbps", value);
 
 	/* Interfaces are the entries "NAME:CONFIG.INTERFACE". */
@@ -156,7 +156,7 @@ static void add_device(struct kf_collect_ctx *ctx, const char *name, char **name
 	 * What a customer calls the device's driver is the one on its interfaces
 	 * (usbhid, uvcvideo); the device-level "usb" driver binds to every device.
 	 */
-	if (kf_sysfs_link_name(ctx->root, dir, "driver", driver, sizeof(driver)) != KF_OK)
+	if (kf_collect_driver(ctx, dir, driver, sizeof(driver)) != KF_OK)
 		snprintf(driver, sizeof(driver), "%s", kf_json_str(uevent, "DRIVER"));
 	kf_json_set_str(device, "device_driver", driver);
 	if (first_bound != NULL) {

@@ -13,16 +13,78 @@
 #include <string.h>
 #include <time.h>
 
-void kf_collect_note(struct kf_collect_ctx *ctx, const char *format, ...)
+void kf_collect_note(const struct kf_collect_ctx *ctx, const char *format, ...)
 {
 	char line[512];
 	va_list args;
+	size_t count = ctx->notes != NULL ? json_array_size(ctx->notes) : 0;
+	unsigned long left_out = 0;
 
+	if (ctx->notes == NULL)
+		return;
+	/* A hostile tree can have a note for every file: the report stays readable. */
+	if (count > KF_NOTES_MAX) {
+		sscanf(json_string_value(json_array_get(ctx->notes, count - 1)), "%lu", &left_out);
+		snprintf(line, sizeof(line), "%lu more notes like these were left out",
+			 left_out + 1);
+		json_array_set_new(ctx->notes, count - 1, json_string(line));
+		return;
+	}
+	if (count == KF_NOTES_MAX) {
+		kf_json_append_str(ctx->notes, "1 more notes like these were left out");
+		return;
+	}
 	va_start(args, format);
 	vsnprintf(line, sizeof(line), format, args);
 	va_end(args);
-	if (ctx->notes != NULL)
-		kf_json_append_str(ctx->notes, line);
+	kf_json_append_str(ctx->notes, line);
+}
+
+static void note_changes(const struct kf_collect_ctx *ctx, const char *path, size_t cap,
+			 unsigned changes)
+{
+	if (changes & KF_SYSFS_CUT)
+		kf_collect_note(ctx, "%s is longer than %zu bytes; the value was cut", path,
+				cap - 1);
+	if (changes & KF_SYSFS_REPLACED)
+		kf_collect_note(ctx, "%s is not UTF-8 text; bytes were replaced by '?'", path);
+}
+
+int kf_collect_read_attr(const struct kf_collect_ctx *ctx, const char *path, char *out, size_t cap)
+{
+	unsigned changes = 0;
+	int r = kf_sysfs_read_attr_checked(ctx->root, path, out, cap, &changes);
+
+	note_changes(ctx, path, cap, changes);
+	return r;
+}
+
+int kf_collect_attr(const struct kf_collect_ctx *ctx, const char *dir, const char *name, char *out,
+		    size_t cap)
+{
+	char path[PATH_MAX];
+	unsigned changes = 0;
+	int r = kf_sysfs_attr_checked(ctx->root, dir, name, out, cap, &changes);
+
+	if (changes != 0) {
+		snprintf(path, sizeof(path), "%.3000s/%.200s", dir, name);
+		note_changes(ctx, path, cap, changes);
+	}
+	return r;
+}
+
+int kf_collect_driver(const struct kf_collect_ctx *ctx, const char *dir, char *out, size_t cap)
+{
+	int r = kf_sysfs_link_name(ctx->root, dir, "driver", out, cap);
+
+	if (r == KF_ERR_INVALID)
+		kf_collect_note(ctx,
+				"%s/driver is a link that loops or names no driver; driver "
+				"unknown",
+				dir);
+	if (r != KF_OK)
+		out[0] = '\0';
+	return r;
 }
 
 int kf_collect_keep_raw(struct kf_collect_ctx *ctx, const char *name, const void *data, size_t len,
@@ -60,6 +122,20 @@ int kf_collect_read(struct kf_collect_ctx *ctx, const char *path, size_t cap, co
 	if (is_truncated)
 		kf_collect_note(ctx, "%s is larger than %zu bytes; only the first %zu were read",
 				path, cap, cap);
+	if (out->len > start) {
+		/* Collectors make the text printable themselves; the report says it was not. */
+		char *copy = malloc(out->len - start);
+		size_t replaced;
+		if (copy != NULL) {
+			memcpy(copy, out->data + start, out->len - start);
+			replaced = kf_text_sanitize_count(copy, out->len - start);
+			if (replaced > 0)
+				kf_collect_note(
+					ctx, "%s is not UTF-8 text; %zu bytes were replaced by '?'",
+					path, replaced);
+			free(copy);
+		}
+	}
 	if (raw_name != NULL)
 		kf_collect_keep_raw(ctx, raw_name, out->data + start, out->len - start,
 				    is_truncated);
@@ -122,9 +198,9 @@ json_t *kf_collect_module_of(const struct kf_collect_ctx *ctx, const char *bus, 
 	module = json_object();
 	kf_json_set_str(module, "name", name);
 	snprintf(mod_dir, sizeof(mod_dir), "/sys/module/%s", name);
-	kf_sysfs_attr(ctx->root, mod_dir, "version", value, sizeof(value));
+	kf_collect_attr(ctx, mod_dir, "version", value, sizeof(value));
 	kf_json_set_str(module, "version", value);
-	kf_sysfs_attr(ctx->root, mod_dir, "srcversion", value, sizeof(value));
+	kf_collect_attr(ctx, mod_dir, "srcversion", value, sizeof(value));
 	kf_json_set_str(module, "srcversion", value);
 	return module;
 }
@@ -178,22 +254,43 @@ void kf_collect_all(struct kf_collect_ctx *ctx)
 	kf_driver_status_apply(ctx->report, &ctx->events);
 }
 
+struct uevent_pairs {
+	json_t *pairs;
+	size_t seen;
+};
+
 static void uevent_pair(const char *key, const char *value, void *data)
 {
-	kf_json_set_str(data, key, value);
+	struct uevent_pairs *u = data;
+
+	if (u->seen++ < KF_UEVENT_PAIRS)
+		kf_json_set_str(u->pairs, key, value);
 }
 
 json_t *kf_collect_uevent(const struct kf_collect_ctx *ctx, const char *dir)
 {
 	char path[PATH_MAX];
 	struct kf_buf buf = {0};
-	json_t *pairs = json_object();
+	struct uevent_pairs u = {json_object(), 0};
+	bool is_truncated = false;
 
 	snprintf(path, sizeof(path), "%s/uevent", dir);
-	if (kf_sysfs_read_file(ctx->root, path, 16 * 1024, &buf, NULL, NULL) == KF_OK)
-		kf_uevent_parse((const char *)buf.data, buf.len, uevent_pair, pairs);
+	if (kf_sysfs_read_file(ctx->root, path, KF_UEVENT_CAP, &buf, &is_truncated, NULL) ==
+	    KF_OK) {
+		if (is_truncated)
+			kf_collect_note(ctx,
+					"%s is larger than %d bytes; only the first %d were read",
+					path, KF_UEVENT_CAP, KF_UEVENT_CAP);
+		if (buf.len > 0 && kf_text_sanitize_count((char *)buf.data, buf.len) > 0)
+			kf_collect_note(ctx, "%s is not UTF-8 text; bytes were replaced by '?'",
+					path);
+		kf_uevent_parse((const char *)buf.data, buf.len, uevent_pair, &u);
+		if (u.seen > KF_UEVENT_PAIRS)
+			kf_collect_note(ctx, "%s has %zu entries; only the first %d were read",
+					path, u.seen, KF_UEVENT_PAIRS);
+	}
 	kf_buf_free(&buf);
-	return pairs;
+	return u.pairs;
 }
 
 void kf_collect_firmware_version(const struct kf_collect_ctx *ctx, const char *dir, char *out,
@@ -205,7 +302,7 @@ void kf_collect_firmware_version(const struct kf_collect_ctx *ctx, const char *d
 
 	out[0] = '\0';
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (kf_sysfs_attr(ctx->root, dir, names[i], out, cap) == KF_OK && out[0] != '\0')
+		if (kf_collect_attr(ctx, dir, names[i], out, cap) == KF_OK && out[0] != '\0')
 			return;
 	}
 	out[0] = '\0';
@@ -248,7 +345,7 @@ long long kf_collect_attr_number(const struct kf_collect_ctx *ctx, const char *d
 	char text[64], *end;
 	long long value;
 
-	if (kf_sysfs_attr(ctx->root, dir, name, text, sizeof(text)) != KF_OK || text[0] == '\0')
+	if (kf_collect_attr(ctx, dir, name, text, sizeof(text)) != KF_OK || text[0] == '\0')
 		return -1;
 	value = strtoll(text, &end, 10);
 	return *end == '\0' ? value : -1;

@@ -39,9 +39,27 @@ struct kf_collect_ctx {
 	struct kf_kernel_events events; /* kernel-log problems, for the driver-status rules */
 };
 
-/* Adds a formatted note to the current collector's notes. */
-void kf_collect_note(struct kf_collect_ctx *ctx, const char *format, ...)
+/*
+ * Adds a formatted note to the current collector's notes. A collector keeps at
+ * most KF_NOTES_MAX notes; the last then counts those left out.
+ */
+#define KF_NOTES_MAX 50
+void kf_collect_note(const struct kf_collect_ctx *ctx, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * kf_sysfs_attr and kf_sysfs_read_attr for collectors: a value that was cut or
+ * had bytes that are not UTF-8 text replaced leaves a note naming the file.
+ */
+int kf_collect_attr(const struct kf_collect_ctx *ctx, const char *dir, const char *name, char *out,
+		    size_t cap);
+int kf_collect_read_attr(const struct kf_collect_ctx *ctx, const char *path, char *out, size_t cap);
+
+/*
+ * The driver bound to the device in dir (the last part of dir/driver's target)
+ * into out; a link that loops or names no driver leaves a note and out "".
+ */
+int kf_collect_driver(const struct kf_collect_ctx *ctx, const char *dir, char *out, size_t cap);
 
 /*
  * Reads root+path (at most cap bytes) into out and keeps a copy as raw/<raw_name>
@@ -68,7 +86,13 @@ void kf_collect_device_of(const char *sysfs_path, char *out, size_t cap);
  * or null. */
 json_t *kf_collect_module_of(const struct kf_collect_ctx *ctx, const char *bus, const char *driver);
 
-/* The KEY=VALUE pairs of dir/uevent as a new JSON object (caller owns; empty when unreadable). */
+/*
+ * The KEY=VALUE pairs of dir/uevent as a new JSON object (caller owns; empty
+ * when unreadable): at most KF_UEVENT_CAP bytes and KF_UEVENT_PAIRS pairs, a
+ * note when it held more or bytes that are not UTF-8 text.
+ */
+#define KF_UEVENT_CAP   (16 * 1024)
+#define KF_UEVENT_PAIRS 256
 json_t *kf_collect_uevent(const struct kf_collect_ctx *ctx, const char *dir);
 
 /*

@@ -372,3 +372,116 @@ def many_users_machine(root, modules=240, users=12):
                                               for k in range(1, users + 1)))
         for i in range(modules)))
     write(root, "/var/log/dmesg", "[    0.000000] Linux version 6.1.0-13-amd64\n")
+
+
+# Identifiers planted by privacy_machine(), by class; none may reach a redacted bundle.
+PLANTED = {
+    "hostname": "kestrel-pc",
+    "ipv4_gateway": "192.168.2.1",
+    "ipv4_laptop": "192.168.2.37",
+    "ipv4_private": "10.44.3.9",
+    "ipv4_public": "81.169.145.92",
+    "ipv6_global": "2a02:8070:a188:e000::1",
+    "ipv6_ula": "fd4c:2a1b:77::9",
+    "mac_own": "58:91:cf:6d:2e:a4",
+    "mac_peer": "b4:2e:99:0c:7d:15",
+    "uri_user": "scanjob",
+    "uri_password": "Pr1nt3rPass",
+    "smb_password": "SmbSecret42",
+    "https_password": "ghp_Xy9wLsecret",
+    "log_token": "tok_8e1f6c0ab2",
+    "log_password": "Hunter2Again",
+    "log_passwd": "Pw0rdInLog",
+    "log_secret": "s3cr3tValue",
+    "log_api_key": "AKIAZZ4QKEY",
+    "email": "kim.berg@mailbox.example.net",
+    "cifs_user": "kimberg",
+    "cifs_password": "CifsPw77",
+    "cifs_credentials": "/etc/samba/kim.cred",
+}
+
+
+def ipv4_hex(address, little_endian=True):
+    """The kernel's 8-digit hexadecimal form of an IPv4 address (upper case)."""
+    import ipaddress
+    packed = ipaddress.IPv4Address(address).packed
+    return (packed[::-1] if little_endian else packed).hex().upper()
+
+
+def ipv6_hex(address):
+    """The 32-digit form of /proc/net/ipv6_route."""
+    import ipaddress
+    return ipaddress.IPv6Address(address).packed.hex()
+
+
+def privacy_machine(root):
+    """status_machine() with every PLANTED value where a real computer keeps it."""
+    p = PLANTED
+    status_machine(root)
+    write(root, "/proc/sys/kernel/hostname", p["hostname"] + "\n")
+    net = "/sys/devices/pci0000:00/0000:00:14.3/net/wlp0s20f3"
+    write(root, net + "/address", p["mac_own"] + "\n")
+    write(root, net + "/operstate", "up\n")
+    os.makedirs(os.path.join(root, "sys/class/net"), exist_ok=True)
+    _link(os.path.join(root, "sys/class/net/wlp0s20f3"), "../../devices/pci0000:00/0000:00:14.3/net/wlp0s20f3")
+    write(root, "/proc/net/route",
+          "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+          "wlp0s20f3\t00000000\t%s\t0003\t0\t0\t600\t00000000\t0\t0\t0\n"
+          "wlp0s20f3\t%s\t00000000\t0001\t0\t0\t600\t00FFFFFF\t0\t0\t0\n"
+          "wlp0s20f3\t%s\t00000000\t0001\t0\t0\t600\tFFFFFFFF\t0\t0\t0\n" % (
+              ipv4_hex(p["ipv4_gateway"]), ipv4_hex("192.168.2.0"), ipv4_hex(p["ipv4_public"])))
+    write(root, "/proc/net/ipv6_route",
+          "%s 40 %s 00 %s 00000100 00000001 00000000 00000001 wlp0s20f3\n"
+          "%s 00 %s 00 %s 00000400 00000001 00000000 00000003 wlp0s20f3\n" % (
+              ipv6_hex("2a02:8070:a188:e000::"), "0" * 32, "0" * 32,
+              "0" * 32, "0" * 32, ipv6_hex(p["ipv6_global"])))
+    write(root, "/etc/resolv.conf", "nameserver %s\nnameserver %s\nnameserver %s\n" % (
+        p["ipv4_gateway"], p["ipv6_ula"], p["ipv4_public"]))
+    write(root, "/etc/cups/printers.conf",
+          "<Printer Office_%s>\nInfo Printer of %s-laptop.local\n"
+          "DeviceURI ipp://%s:%s@%s:631/ipp/print\nState Idle\n</Printer>\n"
+          "<Printer Share>\nDeviceURI smb://WORKGROUP;%s:%s@nas/printer\nState Idle\n</Printer>\n" % (
+              p["hostname"], p["hostname"].upper(), p["uri_user"], p["uri_password"],
+              p["ipv4_laptop"], p["uri_user"], p["smb_password"]))
+    write(root, "/proc/mounts",
+          "/dev/sda1 / ext4 rw,relatime 0 0\n"
+          "//nas/home /mnt/home cifs rw,relatime,vers=3.0,username=%s,uid=1000,addr=%s 0 0\n" % (
+              p["cifs_user"], p["ipv4_private"]))
+    write(root, "/etc/fstab",
+          "UUID=0b5c1e34-2f7d-4a1e-9c3b-8d2e6f1a7c90 / ext4 defaults 0 1\n"
+          "//nas/home /mnt/home cifs username=%s,password=%s,uid=1000 0 0\n"
+          "//nas/media /mnt/media cifs credentials=%s,user=%s 0 0\n" % (
+              p["cifs_user"], p["cifs_password"], p["cifs_credentials"], p["cifs_user"]))
+    mac_field = p["mac_peer"] + ":" + p["mac_own"] + ":08:00"
+    with open(os.path.join(root, "var/log/dmesg"), "a") as log:
+        log.write("[  300.000000] [UFW BLOCK] IN=wlp0s20f3 OUT= MAC=%s SRC=%s DST=%s LEN=60\n"
+                  % (mac_field, p["ipv4_public"], p["ipv4_laptop"]))
+        log.write("[  301.000000] IPv6: wlp0s20f3: address %s via %s\n"
+                  % (p["ipv6_global"].upper(), ipv4_hex(p["ipv4_gateway"])))
+        log.write("[  302.000000] usbip: fetch https://deploy:%s@git.example.com/x failed\n"
+                  % p["https_password"])
+        log.write("[  303.000000] agent: token=%s password: %s passwd=%s secret=%s "
+                  "api_key: %s\n" % (p["log_token"], p["log_password"], p["log_passwd"],
+                                     p["log_secret"], p["log_api_key"]))
+        log.write("[  304.000000] mail: report sent to <%s> by %s\n" % (p["email"], p["cifs_user"]))
+        log.write("[  305.000000] net %s peer %s host %s\n" % (
+            p["mac_own"].upper().replace(":", ""), p["mac_peer"].replace(":", "-"),
+            p["hostname"].upper()))
+
+
+def spellings(kind, value):
+    """Every way the value might be written: as it is, upper and lower case, and for
+    addresses the kernel's hexadecimal forms and the forms with other or no separators."""
+    import ipaddress
+    forms = {value}
+    if kind.startswith("ipv4"):
+        forms |= {ipv4_hex(value), ipv4_hex(value, False)}
+    elif kind.startswith("ipv6"):
+        address = ipaddress.IPv6Address(value)
+        forms |= {ipv6_hex(value), address.exploded, address.compressed}
+    elif kind.startswith("mac"):
+        forms |= {value.replace(":", "-"), value.replace(":", ""),
+                  value.replace(":", "")[6:], ":".join(value.split(":")[3:])}
+    elif kind == "hostname":
+        forms |= {value.replace("-", "_"), value.split("-")[0] + value.split("-")[1]}
+    return {f for form in forms for f in (form, form.upper(), form.lower())}

@@ -142,3 +142,94 @@ def test_a_device_folder_in_place_of_an_attribute_is_skipped(tmp_path):
     ids = devices_by_id(report)
     assert ids["pci:0000:00:02.0"]["class"] is None
     assert ids["pci:0000:00:1e.0"]["vendor_id"] is None and ids["pci:0000:00:1e.0"]["class"] is None
+
+
+def all_notes(report):
+    return [note for c in report["collectors"] for note in c["notes"]]
+
+
+def test_a_driver_link_pointing_at_itself_is_no_driver_and_says_so(tmp_path):
+    root = str(tmp_path)
+    status_machine(root)
+    dev = os.path.join(root, "sys/devices/pci0000:00/0000:01:00.0")
+    os.symlink("driver", os.path.join(dev, "driver"))                     # driver -> driver
+    pci_device(root, "0000:00:1c.0", "8086", "9d10", "060400")
+    os.symlink("../0000:00:1c.0/driver",
+               os.path.join(root, "sys/devices/pci0000:00/0000:00:1c.0/driver"))
+    result, report = diag_json(root)
+    assert result.returncode == 0, result.stderr
+    validate(report)
+    ids = devices_by_id(report)
+    assert ids["pci:0000:01:00.0"]["driver"] in (None, "")
+    assert ids["pci:0000:00:1c.0"]["driver"] in (None, "")
+    notes = collectors(report)["pci"]["notes"]
+    assert any("0000:01:00.0/driver" in n and "loops" in n for n in notes), notes
+    assert any("0000:00:1c.0/driver" in n and "loops" in n for n in notes), notes
+    assert ids["pci:0000:00:02.0"]["driver"] == "i915"                    # real links still read
+
+
+def test_a_huge_attribute_is_cut_with_a_note(tmp_path):
+    root = str(tmp_path)
+    status_machine(root)
+    write(root, "/sys/devices/pci0000:00/0000:00:02.0/modalias", "pci:" + "v" * (8 << 20))
+    write(root, "/proc/sys/kernel/hostname", "h" * 100000)
+    result, report = diag_json(root)
+    assert result.returncode == 0, result.stderr
+    validate(report)
+    assert len(devices_by_id(report)["pci:0000:00:02.0"]["modalias"]) < 1024
+    notes = collectors(report)["pci"]["notes"]
+    assert any("0000:00:02.0/modalias" in n and "cut" in n for n in notes), notes
+    notes = collectors(report)["system"]["notes"]
+    assert any("/proc/sys/kernel/hostname" in n and "cut" in n for n in notes), notes
+
+
+def test_invalid_utf8_is_replaced_with_a_note(tmp_path):
+    root = str(tmp_path)
+    status_machine(root)
+    write(root, "/sys/devices/pci0000:00/0000:00:02.0/modalias", b"pci:\xc3\x28\xa0\xa1v8086\n")
+    write(root, "/sys/class/dmi/id/product_name", b"Think\xffPad\n")
+    write(root, "/etc/os-release", b'PRETTY_NAME="Deb\xfe\xffian"\nID=debian\n')
+    write(root, "/sys/devices/pci0000:00/0000:00:17.0/uevent", b"DRIVER=ahci\nPCI_ID=8086:\xff\n")
+    result, report = diag_json(root)
+    assert result.returncode == 0, result.stderr
+    validate(report)
+    assert "?" in devices_by_id(report)["pci:0000:00:02.0"]["modalias"]
+    pci = collectors(report)["pci"]["notes"]
+    assert any("0000:00:02.0/modalias" in n and "not UTF-8" in n for n in pci), pci
+    assert any("0000:00:17.0/uevent" in n and "not UTF-8" in n for n in pci), pci
+    system = collectors(report)["system"]["notes"]
+    assert any("product_name" in n and "not UTF-8" in n for n in system), system
+    assert any("/etc/os-release" in n and "not UTF-8" in n for n in system), system
+
+
+def test_a_10000_line_uevent_is_cut_with_a_note(tmp_path):
+    root = str(tmp_path)
+    status_machine(root)
+    dev = "/sys/devices/pci0000:00/0000:01:00.0"
+    write(root, dev + "/uevent", "DRIVER=r8169\n" + "".join(
+        "KEY%05d=value\n" % i for i in range(10000)))
+    # Few bytes but many entries: the count is bounded on its own.
+    write(root, "/sys/devices/pci0000:00/0000:00:17.0/uevent", "".join(
+        "K%d=v\n" % i for i in range(2000)))
+    result, report = diag_json(root, timeout=60)
+    assert result.returncode == 0, result.stderr
+    validate(report)
+    assert devices_by_id(report)["pci:0000:01:00.0"]["status"] is not None
+    notes = collectors(report)["pci"]["notes"]
+    assert any("0000:01:00.0/uevent" in n and "only the first" in n for n in notes), notes
+    assert any("0000:00:17.0/uevent" in n and "entries" in n for n in notes), notes
+
+
+def test_a_tree_hostile_everywhere_keeps_its_notes_bounded(tmp_path):
+    root = str(tmp_path)
+    status_machine(root)
+    for i in range(200):
+        slot = "0000:03:%02x.%d" % (i // 8, i % 8)
+        pci_device(root, slot, "8086", "1234", "020000")
+        write(root, "/sys/devices/pci0000:00/%s/modalias" % slot, b"pci:\xff\xfe\n")
+    result, report = diag_json(root, timeout=60)
+    assert result.returncode == 0, result.stderr
+    validate(report)
+    notes = collectors(report)["pci"]["notes"]
+    assert len(notes) <= 51
+    assert "were left out" in notes[-1]
