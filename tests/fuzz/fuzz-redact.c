@@ -9,7 +9,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Planted between two copies of the input: whatever surrounds them, they must not survive. */
-static const char planted[] = "\npassword=Fz9PlantedPw ipp://u:Fz9UriPw@h/ mail Fz9.mail@example.org\n";
+static const char planted[] =
+	"\npassword=Fz9PlantedPw ipp://u:Fz9UriPw@h/ mail Fz9.mail@example.org\n";
 
 static bool contains(const uint8_t *hay, size_t len, const char *needle)
 {
@@ -46,8 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	/* Only the planted copies count: the input may spell the same letters anywhere. */
 	if (!contains(data, size, "Fz9") &&
-	    (contains(out.data, out.len, "Fz9PlantedPw") || contains(out.data, out.len, "Fz9UriPw") ||
-	     contains(out.data, out.len, "Fz9.mail")))
+	    (contains(out.data, out.len, "Fz9PlantedPw") ||
+	     contains(out.data, out.len, "Fz9UriPw") || contains(out.data, out.len, "Fz9.mail")))
 		abort();
 	/* Redacting twice must not crash either, nor grow without bound. */
 	kf_buf_reset(&text);
