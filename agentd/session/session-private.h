@@ -33,6 +33,7 @@ struct kf_agent_session {
 	struct kf_agent_session_events events;
 	void *user;
 	enum kf_agent_session_state state;
+	bool is_heard;               /* the other side has sent its first bytes */
 	struct kf_session_core core; /* TLS, control, proof, secret, timer, deferred free */
 	struct kf_tls_identity technician;
 	struct kf_agent_session_config config;

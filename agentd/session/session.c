@@ -1,5 +1,6 @@
 /* kefu-agentd: one support session with a technician: set-up, the dispatch table, the end. SPDX-License-Identifier: MIT */
 #include "agentd/session/session-private.h"
+#include "agentd/session/first-bytes.h"
 #include "proto/base/cli.h"
 #include "proto/session/proof.h"
 
@@ -469,10 +470,31 @@ static void on_setup_timeout(uv_timer_t *timer)
 		kf_agent_session_leave(session);
 		return;
 	}
-	kf_error_set(&err, KF_ERR_TIMEOUT, "the connection did not finish setting up within %d s",
-		     KF_AGENT_SETUP_TIMEOUT_MS / 1000);
+	if (!session->is_heard)
+		kf_error_set(&err, KF_ERR_TIMEOUT, "nothing came from the other side within %d s",
+			     KF_AGENT_FIRST_BYTES_MS / 1000);
+	else
+		kf_error_set(&err, KF_ERR_TIMEOUT,
+			     "the connection did not finish setting up within %d s",
+			     KF_AGENT_SETUP_TIMEOUT_MS / 1000);
 	reject(session, 0, &err);
 	kf_agent_session_leave(session);
+}
+
+/* The other side spoke: from now on it has the whole set-up time. */
+static void on_heard(void *user)
+{
+	struct kf_agent_session *session = user;
+
+	session->is_heard = true;
+	if (session->state < KF_AGENT_STATE_ACTIVE)
+		uv_timer_start(&session->core.timer, on_setup_timeout, KF_AGENT_SETUP_TIMEOUT_MS,
+			       0);
+}
+
+int kf_agent_session_is_heard(const struct kf_agent_session *session)
+{
+	return session->is_heard;
 }
 
 int kf_agent_session_start(uv_loop_t *loop, struct kf_stream *channel,
@@ -481,20 +503,27 @@ int kf_agent_session_start(uv_loop_t *loop, struct kf_stream *channel,
 			   struct kf_agent_session **out, struct kf_error *err)
 {
 	struct kf_agent_session *session = calloc(1, sizeof(*session));
+	struct kf_stream *watched;
 	int r;
 
 	*out = NULL;
-	if (session == NULL || (session->core.secret = strdup(config->secret)) == NULL) {
+	if (session == NULL || (session->core.secret = strdup(config->secret)) == NULL ||
+	    (watched = kf_first_bytes_stream_new(channel, on_heard, session)) == NULL) {
+		if (session != NULL && session->core.secret != NULL) {
+			OPENSSL_cleanse(session->core.secret, strlen(session->core.secret));
+			free(session->core.secret);
+		}
 		free(session);
 		kf_stream_close(channel);
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory for a session");
 	}
+	channel = watched;
 	session->events = *events;
 	session->user = user;
 	session->config = *config;
 	session->config.secret = NULL;
 	kf_session_core_init(&session->core, loop, session);
-	uv_timer_start(&session->core.timer, on_setup_timeout, KF_AGENT_SETUP_TIMEOUT_MS, 0);
+	uv_timer_start(&session->core.timer, on_setup_timeout, KF_AGENT_FIRST_BYTES_MS, 0);
 	*out = session;
 	kf_agent_session_enter(session);
 	r = kf_tls_stream_new(config->tls_context, 0, channel, on_handshake, session,

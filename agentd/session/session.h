@@ -67,6 +67,14 @@ struct kf_agent_session_config {
 #define KF_AGENT_SETUP_TIMEOUT_MS 30000
 
 /*
+ * How long a connection may stay silent after it arrives. The agent speaks first
+ * (its TLS ClientHello) and a real console answers within a round trip, so this
+ * only ends connections that say nothing (anyone on the relay host can open
+ * one), which would otherwise hold a place for the whole set-up time.
+ */
+#define KF_AGENT_FIRST_BYTES_MS 5000
+
+/*
  * Starts a session attempt on channel (which the session owns from now on). secret
  * is copied and wiped when the session is freed. The caller owns *session and
  * frees it with kf_agent_session_free(), at the latest after on_rejected or on_ended.
@@ -88,6 +96,9 @@ void kf_agent_session_attach_stream(struct kf_agent_session *session, struct kf_
 
 /* The technician's closing advice ("" until the technician ends the session with some). */
 const char *kf_agent_session_advice(struct kf_agent_session *session);
+
+/* Whether anything has come from the other side of this connection yet. */
+int kf_agent_session_is_heard(const struct kf_agent_session *session);
 
 /* Whether a request for capability waits for the customer's answer. */
 int kf_agent_session_is_asking(struct kf_agent_session *session, enum kf_capability capability);

@@ -25,6 +25,17 @@
 #define CODE_LIFETIME_MS  (10 * 60 * 1000)
 #define CODE_MAX_FAILURES 3
 
+/*
+ * Connections still proving the code, at most this many at once. Anyone on the
+ * relay host (or with a technician's relay key) can open one to the forwarded
+ * port and say nothing: with several places the real technician comes in beside
+ * them, and a small bound keeps a flood of connections from costing memory and
+ * TLS work. When every place is taken, a newcomer is not refused: the oldest
+ * attempt that has said nothing goes, or else the oldest of all (a real console
+ * is through set-up in a few round trips; only an attacker lingers).
+ */
+#define MAX_ATTEMPTS 4
+
 struct share {
 	uv_loop_t *loop;
 	const char *program;
@@ -40,7 +51,8 @@ struct share {
 	unsigned code_lifetime_ms;
 	uv_timer_t code_timer;
 	uv_signal_t interrupt, terminate;
-	struct kf_agent_session *attempt; /* a connection still proving the code */
+	struct kf_agent_session *attempts[MAX_ATTEMPTS]; /* still proving the code, oldest first */
+	int attempt_count;
 	struct kf_agent_session *session; /* the technician, once proven */
 	struct kf_line_reader *input;
 	struct kf_policy *policy;
@@ -85,11 +97,54 @@ static void finish(struct share *share, int exit_code)
 	uv_stop(share->loop);
 }
 
+/* Takes session out of the attempts (it is proven, rejected or dropped). */
+static void forget_attempt(struct share *share, struct kf_agent_session *session)
+{
+	for (int i = 0; i < share->attempt_count; i++) {
+		if (share->attempts[i] != session)
+			continue;
+		memmove(&share->attempts[i], &share->attempts[i + 1],
+			(size_t)(share->attempt_count - i - 1) * sizeof(share->attempts[0]));
+		share->attempt_count--;
+		return;
+	}
+}
+
+/* Ends every attempt still proving the code: they hold a code that no longer works. */
+static void drop_attempts(struct share *share)
+{
+	while (share->attempt_count > 0) {
+		struct kf_agent_session *session = share->attempts[--share->attempt_count];
+
+		kf_agent_session_free(session);
+	}
+}
+
+/* Makes room for a newcomer: the oldest silent attempt goes, or else the oldest. */
+static void make_room(struct share *share)
+{
+	struct kf_agent_session *session;
+	int victim = 0;
+
+	if (share->attempt_count < MAX_ATTEMPTS)
+		return;
+	for (int i = 0; i < share->attempt_count; i++) {
+		if (!kf_agent_session_is_heard(share->attempts[i])) {
+			victim = i;
+			break;
+		}
+	}
+	session = share->attempts[victim];
+	forget_attempt(share, session);
+	kf_agent_session_free(session);
+}
+
 static void forget_code(struct share *share)
 {
 	OPENSSL_cleanse(&share->code, sizeof(share->code));
 	share->has_code = 0;
 	uv_timer_stop(&share->code_timer);
+	drop_attempts(share);
 }
 
 static void on_code_expired(uv_timer_t *timer)
@@ -136,7 +191,7 @@ static void on_connected(struct kf_agent_session *session, const struct kf_tls_i
 	struct share *share = user;
 
 	/* The code is used up: nobody else can come in with it. */
-	share->attempt = NULL;
+	forget_attempt(share, session);
 	share->session = session;
 	forget_code(share);
 	say("Connected: %s from %s is now with you.", technician->name, technician->organisation);
@@ -149,8 +204,7 @@ static void on_rejected(struct kf_agent_session *session, int is_wrong_code,
 {
 	struct share *share = user;
 
-	if (share->attempt == session)
-		share->attempt = NULL;
+	forget_attempt(share, session);
 	kf_agent_session_free(session);
 	if (!is_wrong_code) {
 		/* Not a guess at the code (no certificate, a timeout): the code stays valid. */
@@ -293,6 +347,7 @@ static void on_channel(struct kf_ssh *ssh, struct kf_stream *channel, void *user
 		.plugin_places = &share->places,
 		.firmware_args = share->firmware_args,
 	};
+	struct kf_agent_session *attempt;
 	struct kf_error err;
 
 	(void)ssh;
@@ -301,18 +356,19 @@ static void on_channel(struct kf_ssh *ssh, struct kf_stream *channel, void *user
 		kf_agent_session_attach_stream(share->session, channel);
 		return;
 	}
-	/* One technician, one attempt at a time; a used or expired code admits nobody. */
-	if (!share->has_code || share->attempt != NULL) {
+	/* A used or expired code admits nobody. */
+	if (!share->has_code) {
 		kf_stream_close(channel);
 		return;
 	}
-
-	if (kf_agent_session_start(share->loop, channel, &config, &session_events, share,
-				   &share->attempt, &err) != KF_OK) {
+	make_room(share);
+	if (kf_agent_session_start(share->loop, channel, &config, &session_events, share, &attempt,
+				   &err) != KF_OK) {
 		say("A connection could not start: %s", err.message);
-		kf_agent_session_free(share->attempt);
-		share->attempt = NULL;
+		kf_agent_session_free(attempt);
+		return;
 	}
+	share->attempts[share->attempt_count++] = attempt;
 }
 
 /* ---- the customer's keyboard ---- */
@@ -629,7 +685,6 @@ int kf_agent_cmd_share(int argc, char **argv)
 	code = share.exit_code;
 out:
 	forget_code(&share);
-	kf_agent_session_free(share.attempt);
 	kf_agent_session_free(share.session);
 	kf_line_reader_free(share.input);
 	kf_ssh_close(share.ssh);
