@@ -547,6 +547,15 @@ int kf_agent_session_chat(struct kf_agent_session *session, const char *text, st
 	if (body == NULL)
 		return kf_error_set(err, KF_ERR_INVALID, "the message is not valid text");
 	r = kf_control_send(session->core.control, "chat", 0, body, NULL, err);
+	if (r == KF_OK) {
+		/* Both sides of the conversation are kept, by the technician's rule: the
+		 * audit log has the length, the customer's own summary the words. */
+		kf_agent_session_audit(session, "chat",
+				       json_pack("{s:s, s:I}", "from", "customer", "length",
+						 (json_int_t)json_string_length(
+							 json_object_get(body, "text"))));
+		kf_summary_note(session->summary, "chat", "You: %s", text);
+	}
 	json_decref(body);
 	return r;
 }
