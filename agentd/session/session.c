@@ -550,10 +550,10 @@ int kf_agent_session_chat(struct kf_agent_session *session, const char *text, st
 	if (r == KF_OK) {
 		/* Both sides of the conversation are kept, by the technician's rule: the
 		 * audit log has the length, the customer's own summary the words. */
-		kf_agent_session_audit(session, "chat",
-				       json_pack("{s:s, s:I}", "from", "customer", "length",
-						 (json_int_t)json_string_length(
-							 json_object_get(body, "text"))));
+		kf_agent_session_audit(
+			session, "chat",
+			json_pack("{s:s, s:I}", "from", "customer", "length",
+				  (json_int_t)json_string_length(json_object_get(body, "text"))));
 		kf_summary_note(session->summary, "chat", "You: %s", text);
 	}
 	json_decref(body);

@@ -4,6 +4,7 @@
 #include "agentd/plugins/job.h"
 #include "agentd/policy.h"
 #include "agentd/session/session.h"
+#include "agentd/session/streams.h"
 #include "proto/session/code.h"
 #include "proto/base/line-reader.h"
 #include "proto/base/loop.h"
@@ -679,6 +680,8 @@ int kf_agent_cmd_share(int argc, char **argv)
 		goto out;
 	}
 	show_policy(&share);
+	/* A helper killed mid-transfer before this one leaves nothing behind for long. */
+	kf_agent_streams_sweep();
 	if ((code = connect_relay(&share)) != KF_EXIT_OK)
 		goto out;
 	uv_run(share.loop, UV_RUN_DEFAULT);

@@ -5,12 +5,18 @@
 #include "proto/session/stream-bridge.h"
 #include "proto/session/stream-socket.h"
 #include "proto/session/stream-token.h"
+#include "proto/session/file-transfer.h"
 #include "proto/session/tls-stream.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_STREAMS 8
@@ -160,6 +166,79 @@ static void file_closed(struct kf_agent_file *file, void *user)
 	memset(slot, 0, sizeof(*slot));
 }
 
+/* Where updates on their way get their private folders: $TMPDIR or /tmp. */
+static const char *firmware_parent(void)
+{
+	const char *tmpdir = getenv("TMPDIR");
+
+	return tmpdir != NULL && tmpdir[0] == '/' ? tmpdir : "/tmp";
+}
+
+/* Empties and removes one private update folder left by a helper that is gone. */
+static void remove_firmware_folder(const char *path)
+{
+	DIR *folder = opendir(path);
+	struct dirent *entry;
+	char inside[PATH_MAX];
+
+	if (folder == NULL)
+		return;
+	while ((entry = readdir(folder)) != NULL) {
+		if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+			continue;
+		if ((size_t)snprintf(inside, sizeof(inside), "%s/%s", path, entry->d_name) <
+		    sizeof(inside))
+			unlink(inside);
+	}
+	closedir(folder);
+	rmdir(path);
+}
+
+/*
+ * The private update folders are named "kefu-firmware-PID-XXXXXX": one whose
+ * helper was killed (during the upload, or while the update was checked) is
+ * ours to remove once that process is gone. Folders of other users, and of
+ * helpers still running, are left alone.
+ */
+static void sweep_firmware_folders(void)
+{
+	const char *parent = firmware_parent();
+	DIR *folder = opendir(parent);
+	struct dirent *entry;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (folder == NULL)
+		return;
+	while ((entry = readdir(folder)) != NULL) {
+		const char *rest;
+		char *end;
+		long pid;
+
+		if (strncmp(entry->d_name, "kefu-firmware-", 14) != 0)
+			continue;
+		rest = entry->d_name + 14;
+		pid = strtol(rest, &end, 10);
+		if (end == rest || *end != '-' || pid <= 0 ||
+		    (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", parent, entry->d_name) >=
+			    sizeof(path) ||
+		    lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid())
+			continue;
+		remove_firmware_folder(path);
+	}
+	closedir(folder);
+}
+
+void kf_agent_streams_sweep(void)
+{
+	char dir[4096];
+
+	kf_file_sink_sweep(kf_agent_download_dir(dir, sizeof(dir)));
+	sweep_firmware_folders();
+}
+
 /*
  * A proven "files" or "firmware" stream; bytes that came with the preamble are
  * the start of its header. Files go to the downloads folder; an update goes to
@@ -175,9 +254,9 @@ static void serve_file(struct side_stream *slot, const char *purpose, const uint
 
 	slot->is_firmware = strcmp(purpose, "firmware") == 0;
 	if (slot->is_firmware) {
-		snprintf(dir, sizeof(dir), "%s/kefu-firmware-XXXXXX",
-			 getenv("TMPDIR") && getenv("TMPDIR")[0] == '/' ? getenv("TMPDIR")
-									: "/tmp");
+		sweep_firmware_folders();
+		snprintf(dir, sizeof(dir), "%s/kefu-firmware-%ld-XXXXXX", firmware_parent(),
+			 (long)getpid());
 		where = mkdtemp(dir);
 		snprintf(slot->firmware_dir, sizeof(slot->firmware_dir), "%s", dir);
 	} else {

@@ -57,4 +57,11 @@ int kf_agent_streams_is_sharing(const struct kf_agent_streams *streams);
 
 void kf_agent_streams_free(struct kf_agent_streams *streams);
 
+/*
+ * Removes what a helper killed during a transfer may have left: hidden files
+ * on their way in the downloads folder (only where O_TMPFILE is missing) and
+ * private update folders whose helper is gone. Run before a session begins.
+ */
+void kf_agent_streams_sweep(void);
+
 #endif
