@@ -105,3 +105,33 @@ def test_the_next_share_sweeps_part_files_of_helpers_that_are_gone(support, priv
     assert not stale.exists()
     agent.proc.send_signal(signal.SIGTERM)
     agent.finish()
+
+
+def audit(state_parent, *args):
+    """`kefu-agentd audit` as the customer runs it."""
+    env = dict(os.environ, XDG_STATE_HOME=str(state_parent / "state"))
+    result = subprocess.run([program("kefu-agentd"), "audit"] + list(args), env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_a_session_cut_by_kill_9_reads_as_interrupted_at_once(support, private_state):
+    agent, console = join(support)
+    # While the helper runs, its session is open, not cut.
+    live = [json.loads(line) for line in audit(private_state, "--json").splitlines()]
+    session = [e for e in live if e["event"] == "session-start"][0]["session"]
+    assert not any(e["event"] == "session-interrupted" for e in live)
+    assert "INTERRUPTED" not in audit(private_state)
+    agent.proc.send_signal(signal.SIGKILL)
+    agent.proc.wait(timeout=10)
+    console.kill()
+    console.wait(timeout=10)
+    # No share has run since: reading the log is enough to see the cut.
+    entries = [json.loads(line) for line in audit(private_state, "--json").splitlines()]
+    cut = [e for e in entries if e["event"] == "session-interrupted"]
+    assert [e["session"] for e in cut] == [session]
+    assert cut[0]["technician"]["name"] == "Alice Tan"
+    shown = audit(private_state)
+    assert "session INTERRUPTED: the helper stopped without ending this session" in shown
+    assert session[:8] in audit(private_state, "--session", session[:8])
