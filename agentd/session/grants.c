@@ -42,6 +42,8 @@ static void on_consent_decided(struct kf_consent *consent, enum kf_capability ca
 			: source == KF_CONSENT_BY_POLICY  ? "by the policy"
 			: source == KF_CONSENT_BY_TIMEOUT ? "no answer in time"
 							  : by);
+	if (source == KF_CONSENT_BY_TIMEOUT && session->events.on_expired != NULL)
+		session->events.on_expired(session, capability, session->user);
 	kf_agent_session_status_changed(session);
 }
 

@@ -37,6 +37,9 @@ struct kf_agent_session_events {
 	 */
 	void (*on_ask)(struct kf_agent_session *session, enum kf_capability capability,
 		       const char *reason, void *user);
+	/* A request on_ask showed got no answer in time: it was refused. */
+	void (*on_expired)(struct kf_agent_session *session, enum kf_capability capability,
+			   void *user);
 	/* Something changed that the customer must see: who is connected, what is granted. */
 	void (*on_status)(struct kf_agent_session *session, const char *text, void *user);
 	/* Something the technician did that the customer should read ("... sent you a file"). */

@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <openssl/crypto.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +37,12 @@
  * is through set-up in a few round trips; only an attacker lingers).
  */
 #define MAX_ATTEMPTS 4
+
+/*
+ * A lone y or n typed this soon after a request expired answers that request,
+ * too late: it is not sent to the technician as a chat line.
+ */
+#define LATE_ANSWER_MS (30 * 1000)
 
 struct share {
 	uv_loop_t *loop;
@@ -71,6 +78,9 @@ struct share {
 	/* Requests waiting for the customer, oldest first; y or n answers the first. */
 	enum kf_capability asked[KF_CAP_COUNT];
 	int asked_count;
+	/* The last request that expired unanswered, and when (uv_now; 0: none). */
+	enum kf_capability expired;
+	uint64_t expired_at;
 	int exit_code;
 	int is_done;
 };
@@ -276,6 +286,17 @@ static void forget_asked(struct share *share, enum kf_capability capability)
 	}
 }
 
+static void on_expired(struct kf_agent_session *session, enum kf_capability capability, void *user)
+{
+	struct share *share = user;
+
+	(void)session;
+	forget_asked(share, capability);
+	share->expired = capability;
+	share->expired_at = uv_now(share->loop);
+	say("The request for '%s' expired; nothing was allowed.", kf_capability_name(capability));
+}
+
 static void on_status(struct kf_agent_session *session, const char *text, void *user)
 {
 	struct share *share = user;
@@ -300,6 +321,7 @@ static const struct kf_agent_session_events session_events = {
 	.on_rejected = on_rejected,
 	.on_chat = on_chat,
 	.on_ask = on_ask,
+	.on_expired = on_expired,
 	.on_status = on_status,
 	.on_ended = on_ended,
 };
@@ -432,6 +454,7 @@ static void on_line(struct kf_line_reader *reader, const char *line, void *user)
 	struct share *share = user;
 	struct kf_error err;
 	char granted[128];
+	bool is_answer;
 
 	(void)reader;
 	if (strcmp(line, "/stop") == 0) {
@@ -444,9 +467,17 @@ static void on_line(struct kf_line_reader *reader, const char *line, void *user)
 		say("%s", customer_help);
 		return;
 	}
-	if (share->asked_count > 0 && (strcmp(line, "y") == 0 || strcmp(line, "yes") == 0 ||
-				       strcmp(line, "n") == 0 || strcmp(line, "no") == 0)) {
+	is_answer = strcmp(line, "y") == 0 || strcmp(line, "yes") == 0 || strcmp(line, "n") == 0 ||
+		    strcmp(line, "no") == 0;
+	if (share->asked_count > 0 && is_answer) {
 		answer(share, line[0] == 'y');
+		return;
+	}
+	if (is_answer && share->expired_at != 0 &&
+	    uv_now(share->loop) - share->expired_at < LATE_ANSWER_MS) {
+		say("Too late: the request for '%s' had already expired and nothing was allowed. "
+		    "Your '%s' was not sent to the technician.",
+		    kf_capability_name(share->expired), line);
 		return;
 	}
 	if (strncmp(line, "/revoke ", 8) == 0) {
