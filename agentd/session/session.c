@@ -202,6 +202,8 @@ static const struct kf_agent_streams_callbacks stream_callbacks = {
 	.is_allowed = kf_agent_session_stream_is_allowed,
 	.on_event = stream_event,
 	.on_file = stream_file,
+	.on_fetch_ask = kf_agent_session_fetch_ask,
+	.on_fetch_expired = kf_agent_session_fetch_expired,
 };
 
 static void begin(struct kf_agent_session *session)
@@ -209,6 +211,10 @@ static void begin(struct kf_agent_session *session)
 	session->streams = kf_agent_streams_new(session->core.loop, session->config.tls_context,
 						session->core.tls, session->technician.fingerprint,
 						&stream_callbacks, session);
+	kf_agent_streams_set_fetch_timeout(session->streams,
+					   session->config.consent_timeout_ms
+						   ? session->config.consent_timeout_ms
+						   : KF_CONSENT_DEFAULT_TIMEOUT_MS);
 	session->consent = kf_consent_new(session->core.loop, session->config.policy,
 					  session->config.consent_timeout_ms,
 					  &kf_agent_session_consent_events, session);

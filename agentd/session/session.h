@@ -10,6 +10,8 @@
 #include "proto/session/tls-stream.h"
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
 
 /*
@@ -37,6 +39,13 @@ struct kf_agent_session_events {
 	 */
 	void (*on_ask)(struct kf_agent_session *session, enum kf_capability capability,
 		       const char *reason, void *user);
+	/*
+	 * The technician wants a copy of path (size bytes; real_path when links led
+	 * elsewhere, else NULL); is_secret: a known secret, allowed only when the
+	 * customer types its path back. Answer with kf_agent_session_answer_fetch(id).
+	 */
+	void (*on_fetch_ask)(struct kf_agent_session *session, uint32_t id, const char *path,
+			     const char *real_path, uint64_t size, bool is_secret, void *user);
 	/* A request on_ask showed got no answer in time: it was refused. */
 	void (*on_expired)(struct kf_agent_session *session, enum kf_capability capability,
 			   void *user);
@@ -90,6 +99,21 @@ int kf_agent_session_start(uv_loop_t *loop, struct kf_stream *channel,
 /* The customer's answer to the request on_ask showed. */
 int kf_agent_session_answer(struct kf_agent_session *session, enum kf_capability capability,
 			    int is_granted, struct kf_error *err);
+
+/*
+ * The customer's answer to fetch id, as typed: "y" or "yes" allows a file,
+ * anything else refuses it; a known secret is allowed only by its path typed
+ * back exactly. The decision is made here, whatever the terminal shows.
+ * Returns KF_OK when the answer was taken (allowed or not); *is_allowed says.
+ */
+int kf_agent_session_answer_fetch(struct kf_agent_session *session, uint32_t id, const char *answer,
+				  bool *is_allowed, struct kf_error *err);
+
+/* Whether fetch id still waits for the customer. */
+bool kf_agent_session_is_asking_fetch(struct kf_agent_session *session, uint32_t id);
+
+/* "Files without asking": while files is granted, fetches other than secrets go unasked. */
+void kf_agent_session_set_fetch_without_asking(struct kf_agent_session *session, bool is_on);
 
 /* The customer takes one grant back. */
 void kf_agent_session_revoke(struct kf_agent_session *session, enum kf_capability capability);

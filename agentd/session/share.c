@@ -78,6 +78,10 @@ struct share {
 	/* Requests waiting for the customer, oldest first; y or n answers the first. */
 	enum kf_capability asked[KF_CAP_COUNT];
 	int asked_count;
+	/* Files the technician wants a copy of, oldest first; answered after requests. */
+	uint32_t fetches[8];
+	int fetch_count;
+	char technician[128];
 	/* The last request that expired unanswered, and when (uv_now; 0: none). */
 	enum kf_capability expired;
 	uint64_t expired_at;
@@ -205,6 +209,7 @@ static void on_connected(struct kf_agent_session *session, const struct kf_tls_i
 	forget_attempt(share, session);
 	share->session = session;
 	forget_code(share);
+	snprintf(share->technician, sizeof(share->technician), "%s", technician->name);
 	say("Connected: %s from %s is now with you.", technician->name, technician->organisation);
 	say("Type a message and press Enter to chat. Type /stop (or press Ctrl-C) to end "
 	    "everything at once, /help for more.");
@@ -269,9 +274,73 @@ static void on_ask(struct kf_agent_session *session, enum kf_capability capabili
 	say(">>> Your technician asks to %s.", kf_capability_plain(capability));
 	if (reason != NULL && reason[0] != '\0')
 		say("    Why: %s", reason);
-	say("    Allow it? Type y (yes) or n (no) and press Enter. No answer within %u s means "
-	    "no.",
-	    share->consent_timeout_ms / 1000);
+	if (capability == KF_CAP_FILES)
+		say("    Allow it? Type y (yes: you are asked before each file is copied from this "
+		    "computer), all (yes, and copy files without asking me; secrets are still "
+		    "asked) or n (no). No answer within %u s means no.",
+		    share->consent_timeout_ms / 1000);
+	else
+		say("    Allow it? Type y (yes) or n (no) and press Enter. No answer within %u s "
+		    "means no.",
+		    share->consent_timeout_ms / 1000);
+}
+
+/* A size as a person reads it: 31 KB, 4.2 MB. */
+static void size_text(uint64_t size, char *out, size_t out_size)
+{
+	if (size < 1024)
+		snprintf(out, out_size, "%llu bytes", (unsigned long long)size);
+	else if (size < 1024 * 1024)
+		snprintf(out, out_size, "%llu KB", (unsigned long long)((size + 1023) / 1024));
+	else
+		snprintf(out, out_size, "%.1f MB", (double)size / (1024.0 * 1024.0));
+}
+
+static void on_fetch_ask(struct kf_agent_session *session, uint32_t id, const char *path,
+			 const char *real_path, uint64_t size, bool is_secret, void *user)
+{
+	struct share *share = user;
+	char amount[32];
+
+	(void)session;
+	if (share->fetch_count < (int)(sizeof(share->fetches) / sizeof(share->fetches[0])))
+		share->fetches[share->fetch_count++] = id;
+	size_text(size, amount, sizeof(amount));
+	putchar('\n');
+	if (real_path != NULL)
+		say(">>> %s wants a copy of %s (%s; it leads to %s).", share->technician, path,
+		    amount, real_path);
+	else
+		say(">>> %s wants a copy of %s (%s).", share->technician, path, amount);
+	if (is_secret)
+		say("    This file holds secrets (passwords, private keys or a browser's saved "
+		    "logins). To allow it, type its path exactly as shown; anything else "
+		    "refuses.");
+	else
+		say("    Allow? y/n");
+}
+
+static void forget_fetch(struct share *share, int index)
+{
+	memmove(&share->fetches[index], &share->fetches[index + 1],
+		(size_t)(share->fetch_count - index - 1) * sizeof(share->fetches[0]));
+	share->fetch_count--;
+}
+
+/* The customer's line answers the oldest file waiting; the session decides what it means. */
+static void answer_fetch(struct share *share, const char *line)
+{
+	struct kf_error err;
+	bool is_allowed;
+	uint32_t id = share->fetches[0];
+
+	forget_fetch(share, 0);
+	if (kf_agent_session_answer_fetch(share->session, id, line, &is_allowed, &err) != KF_OK)
+		say("That file is no longer waiting (%s).", err.message);
+	else if (is_allowed)
+		say("[allowed: the copy goes to your technician]");
+	else
+		say("[refused: nothing was copied]");
 }
 
 static void forget_asked(struct share *share, enum kf_capability capability)
@@ -305,6 +374,9 @@ static void on_status(struct kf_agent_session *session, const char *text, void *
 	for (int i = share->asked_count - 1; i >= 0; i--)
 		if (!kf_agent_session_is_asking(session, share->asked[i]))
 			forget_asked(share, share->asked[i]);
+	for (int i = share->fetch_count - 1; i >= 0; i--)
+		if (!kf_agent_session_is_asking_fetch(session, share->fetches[i]))
+			forget_fetch(share, i);
 	say("[%s]", text);
 }
 
@@ -321,6 +393,7 @@ static const struct kf_agent_session_events session_events = {
 	.on_rejected = on_rejected,
 	.on_chat = on_chat,
 	.on_ask = on_ask,
+	.on_fetch_ask = on_fetch_ask,
 	.on_expired = on_expired,
 	.on_status = on_status,
 	.on_ended = on_ended,
@@ -407,7 +480,9 @@ static void stop_everything(struct share *share, const char *why)
 }
 
 static const char customer_help[] =
-	"  y / n           answer the technician's request (the oldest first)\n"
+	"  y / n           answer the technician's request (the oldest first), then a\n"
+	"                  file the technician wants a copy of (for a file holding\n"
+	"                  secrets, type its path to allow it)\n"
 	"  /revoke NAME    take back one permission (view, control, diagnose, repair,\n"
 	"                  firmware, files), or /revoke all\n"
 	"  /status         who is connected and what is allowed\n"
@@ -469,11 +544,17 @@ static void on_line(struct kf_line_reader *reader, const char *line, void *user)
 	}
 	is_answer = strcmp(line, "y") == 0 || strcmp(line, "yes") == 0 || strcmp(line, "n") == 0 ||
 		    strcmp(line, "no") == 0;
+	if (share->asked_count > 0 && strcmp(line, "all") == 0 && share->asked[0] == KF_CAP_FILES) {
+		answer(share, 1);
+		if (share->session != NULL)
+			kf_agent_session_set_fetch_without_asking(share->session, true);
+		return;
+	}
 	if (share->asked_count > 0 && is_answer) {
 		answer(share, line[0] == 'y');
 		return;
 	}
-	if (is_answer && share->expired_at != 0 &&
+	if (is_answer && share->fetch_count == 0 && share->expired_at != 0 &&
 	    uv_now(share->loop) - share->expired_at < LATE_ANSWER_MS) {
 		say("Too late: the request for '%s' had already expired and nothing was allowed. "
 		    "Your '%s' was not sent to the technician.",
@@ -495,6 +576,11 @@ static void on_line(struct kf_line_reader *reader, const char *line, void *user)
 	}
 	if (share->session == NULL) {
 		say("No technician is connected yet.");
+		return;
+	}
+	/* y, n or a path typed back (a secret) answer the oldest file waiting. */
+	if (share->fetch_count > 0 && (is_answer || line[0] == '/')) {
+		answer_fetch(share, line);
 		return;
 	}
 	if (kf_agent_session_chat(share->session, line, &err) != KF_OK)

@@ -77,6 +77,8 @@ def test_files_travel_both_ways_whole_and_never_over_another_file(session, tmp_p
     into = tmp_path / "case"
     into.mkdir()
     send(console, "fetch %s %s" % (log, into))
+    agent.wait_for("wants a copy of %s" % log)  # each fetch is the customer's to allow
+    agent.say("y")
     done = next_event(console, "file", "error")
     assert done["event"] == "file", done
     assert (into / "Xorg.0.log").read_bytes() == log.read_bytes()
