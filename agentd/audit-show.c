@@ -86,6 +86,67 @@ static void print_entry(json_t *entry)
 		printf("%s\n", event);
 }
 
+/*
+ * Follows which sessions are open while the log is read: a start opens one, an
+ * end or an interruption closes it, any other line of it is its latest news.
+ */
+static void follow_session(json_t *open_sessions, json_t *entry)
+{
+	const char *event = text_of(entry, "event"), *id = text_of(entry, "session");
+	json_t *known;
+
+	if (id[0] == '\0' || strcmp(id, "-") == 0)
+		return;
+	if (strcmp(event, "session-start") == 0) {
+		json_object_set_new(
+			open_sessions, id,
+			json_pack("{s:O, s:s}", "start", entry, "last", text_of(entry, "time")));
+	} else if (strcmp(event, "session-end") == 0 || strcmp(event, "session-interrupted") == 0) {
+		json_object_del(open_sessions, id);
+	} else if ((known = json_object_get(open_sessions, id)) != NULL) {
+		json_object_set_new(known, "last", json_string(text_of(entry, "time")));
+	}
+}
+
+/*
+ * A session still open at the end of the log whose helper is gone was cut (kill
+ * -9, a crash): it is shown as interrupted now, at the time it was last heard
+ * of, rather than as running until the next share writes so into the log.
+ */
+static int show_cut_sessions(json_t *open_sessions, const char *session, int is_json)
+{
+	const char *id;
+	json_t *known;
+	int shown = 0;
+
+	json_object_foreach(open_sessions, id, known)
+	{
+		json_t *start = json_object_get(known, "start"), *entry;
+
+		if (kf_audit_is_running(start) ||
+		    (session != NULL && strncmp(id, session, strlen(session)) != 0))
+			continue;
+		entry = json_pack("{s:O, s:s, s:s}", "time", json_object_get(known, "last"),
+				  "session", id, "event", "session-interrupted");
+		if (json_object_get(start, "technician") != NULL)
+			json_object_set(entry, "technician", json_object_get(start, "technician"));
+		json_object_set_new(entry, "detail",
+				    json_string("the helper stopped without ending this session"));
+		if (is_json) {
+			char *text = json_dumps(entry, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+			if (text != NULL)
+				printf("%s\n", text);
+			free(text);
+		} else {
+			print_entry(entry);
+		}
+		json_decref(entry);
+		shown++;
+	}
+	return shown;
+}
+
 int kf_agent_cmd_audit(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -100,6 +161,7 @@ int kf_agent_cmd_audit(int argc, char **argv)
 	int is_json = 0, opt, shown = 0, damaged = 0;
 	char *line = NULL;
 	size_t cap = 0;
+	json_t *open_sessions;
 	FILE *file;
 
 	optind = 1;
@@ -128,6 +190,7 @@ int kf_agent_cmd_audit(int argc, char **argv)
 		printf("No sessions yet: %s does not exist.\n", path);
 		return KF_EXIT_OK;
 	}
+	open_sessions = json_object();
 	while (getline(&line, &cap, file) > 0) {
 		json_t *entry = json_loads(line, 0, NULL);
 
@@ -135,6 +198,7 @@ int kf_agent_cmd_audit(int argc, char **argv)
 			damaged++;
 			continue;
 		}
+		follow_session(open_sessions, entry);
 		if (session == NULL ||
 		    strncmp(text_of(entry, "session"), session, strlen(session)) == 0) {
 			if (is_json)
@@ -147,6 +211,8 @@ int kf_agent_cmd_audit(int argc, char **argv)
 	}
 	free(line);
 	fclose(file);
+	shown += show_cut_sessions(open_sessions, session, is_json);
+	json_decref(open_sessions);
 	if (!is_json && damaged > 0)
 		printf("(%d damaged line%s skipped: the helper was stopped while writing)\n",
 		       damaged, damaged == 1 ? "" : "s");

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,69 @@ const char *kf_audit_default_path(char *buffer, size_t size)
 	else
 		snprintf(buffer, size, "%s/.local/state/kefu/audit.jsonl", home ? home : "/tmp");
 	return buffer;
+}
+
+/* This boot's id (the kernel's random boot_id), "" when it cannot be read. */
+static void boot_id(char *out, size_t size)
+{
+	FILE *file = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	out[0] = '\0';
+	if (file == NULL)
+		return;
+	if (fgets(out, (int)size, file) == NULL)
+		out[0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	fclose(file);
+}
+
+/*
+ * When process pid started, in clock ticks since boot (field 22 of
+ * /proc/PID/stat); 0 when it is not running. With the boot id it tells the
+ * process apart from a later one that got the same pid.
+ */
+static unsigned long long process_start(long pid)
+{
+	char path[64], text[1024], *after_name;
+	unsigned long long start = 0;
+	FILE *file;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	file = fopen(path, "re");
+	if (file == NULL)
+		return 0;
+	n = fread(text, 1, sizeof(text) - 1, file);
+	fclose(file);
+	text[n] = '\0';
+	/* The name in parentheses may hold spaces: fields are counted after its end. */
+	after_name = strrchr(text, ')');
+	if (after_name == NULL ||
+	    sscanf(after_name + 1,
+		   " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+		   "%*d %*d %*d %*d %llu",
+		   &start) != 1)
+		return 0;
+	return start;
+}
+
+bool kf_audit_is_running(json_t *start)
+{
+	json_t *helper = json_object_get(start, "helper");
+	json_int_t pid = json_integer_value(json_object_get(helper, "pid"));
+	const char *boot = json_string_value(json_object_get(helper, "boot"));
+	json_int_t started = json_integer_value(json_object_get(helper, "started"));
+	char now[64];
+
+	/* A start line without these was written by an older helper: it cannot be checked. */
+	if (pid <= 0 || boot == NULL)
+		return false;
+	boot_id(now, sizeof(now));
+	if (strcmp(now, boot) != 0)
+		return false;
+	if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+		return false;
+	return started == 0 || process_start((long)pid) == (unsigned long long)started;
 }
 
 static void now_text(char *out, size_t size)
@@ -100,7 +164,8 @@ static int mark_interrupted(struct kf_audit *audit, const char *path, struct kf_
 		event = json_string_value(json_object_get(entry, "event"));
 		id = json_string_value(json_object_get(entry, "session"));
 		if (event != NULL && id != NULL) {
-			if (strcmp(event, "session-start") == 0)
+			/* Another helper may be sharing right now: its session is not cut. */
+			if (strcmp(event, "session-start") == 0 && !kf_audit_is_running(entry))
 				json_object_set_new(open_sessions, id, json_true());
 			else if (strcmp(event, "session-end") == 0 ||
 				 strcmp(event, "session-interrupted") == 0)
@@ -161,6 +226,7 @@ int kf_audit_session_start(struct kf_audit *audit, const char *session_id,
 			   const char *technician_name, const char *organisation,
 			   const char *fingerprint, struct kf_error *err)
 {
+	char boot[64];
 	json_t *line;
 	int r;
 
@@ -170,6 +236,11 @@ int kf_audit_session_start(struct kf_audit *audit, const char *session_id,
 				      organisation, "fingerprint", fingerprint);
 	line = new_line(audit->session, "session-start");
 	json_object_set(line, "technician", audit->technician);
+	/* Who writes this session, so that a reader can tell when it was cut (kill -9). */
+	boot_id(boot, sizeof(boot));
+	json_object_set_new(line, "helper",
+			    json_pack("{s:I, s:s, s:I}", "pid", (json_int_t)getpid(), "boot", boot,
+				      "started", (json_int_t)process_start((long)getpid())));
 	r = append_line(audit, line, 1, err);
 	json_decref(line);
 	return r;

@@ -5,6 +5,7 @@
 #include "proto/base/error.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -13,12 +14,21 @@
  * ~/.local/state/kefu/audit.jsonl). Each event is one line written with one
  * write() on a file opened O_APPEND, so a crash loses at most that line; session
  * starts and ends are also fsync'd. kefu never truncates or rewrites the file.
- * Opening it marks sessions that started but never ended as interrupted.
+ * Opening it marks sessions that started but never ended, and whose helper is
+ * gone, as interrupted; `kefu-agentd audit` shows them so before that.
  *
  * A line: {"time": "2026-11-22T10:40:01.123Z", "session": "3f2a...", "event": "...",
  *          "technician": {"name": ..., "organisation": ..., "fingerprint": ...}, ...}
  */
 struct kf_audit;
+
+/*
+ * Whether the helper that wrote start (a "session-start" line, which names its
+ * process: {"helper": {"pid": ..., "boot": ..., "started": ...}}) still runs:
+ * the same boot, the same pid, started at the same moment. A session whose
+ * helper is gone and that has no end was cut (kill -9, a crash, the power).
+ */
+bool kf_audit_is_running(json_t *start);
 
 /* Writes the default path into buffer and returns it. */
 const char *kf_audit_default_path(char *buffer, size_t size);

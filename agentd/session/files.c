@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 enum file_state {
 	HEADER,    /* reading the console's header line */
+	ASKING,    /* a fetch waits for the customer's answer */
 	RECEIVING, /* a sent file's bytes arrive */
 	SENDING,   /* a fetched file's bytes go out */
 	FINISHED,  /* answered; waiting for the console to close */
@@ -31,7 +33,10 @@ struct kf_agent_file {
 	json_t *fields;
 	kf_agent_file_done_fn done;
 	kf_agent_file_closed_fn closed;
+	kf_agent_file_ask_fn ask; /* NULL: this stream does not fetch */
 	void *user;
+	bool is_secret;
+	char real_path[PATH_MAX]; /* what the fetch opened, symbolic links resolved */
 	int is_reported;
 };
 
@@ -143,17 +148,55 @@ static void on_pumped(void *user, int status, const char *message)
 	finish(file, KF_OK, NULL);
 }
 
+/*
+ * Files that hold secrets: passwords' hashes, SSH and GPG private keys, browser
+ * profiles (saved passwords, cookies). Matched in every home (a helper running
+ * as root reads them all), against the path as asked and as resolved.
+ */
+static const char *const secret_patterns[] = {
+	"/etc/shadow",
+	"/etc/shadow-",
+	"/etc/gshadow",
+	"/etc/gshadow-",
+	"*/.ssh/id_*",
+	"*/.gnupg/private-keys-v1.d",
+	"*/.gnupg/private-keys-v1.d/*",
+	"*/.gnupg/secring.gpg",
+	"*/.mozilla/*",
+	"*/.config/google-chrome/*",
+	"*/.config/chromium/*",
+};
+
+bool kf_agent_file_is_secret(const char *path)
+{
+	size_t len = strlen(path);
+
+	for (size_t i = 0; i < sizeof(secret_patterns) / sizeof(secret_patterns[0]); i++) {
+		if (fnmatch(secret_patterns[i], path, 0) != 0)
+			continue;
+		/* A public key beside the private one is no secret. */
+		if (strstr(secret_patterns[i], "/.ssh/") != NULL && len > 4 &&
+		    strcmp(path + len - 4, ".pub") == 0)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+static void send_fetched(struct kf_agent_file *file);
+
 static void start_fetch(struct kf_agent_file *file, const json_t *header)
 {
 	const char *path = json_string_value(json_object_get(header, "path"));
-	const char *base;
-	char sha256[65];
-	uint64_t size;
+	char self[64];
 	struct stat st;
-	struct kf_error err;
-	json_t *answer;
+	ssize_t n;
 
 	json_object_set_new(file->fields, "path", json_string(path ? path : ""));
+	if (file->ask == NULL) {
+		fail(file, KF_ERR_DENIED, "files are fetched only through a files stream");
+		return;
+	}
 	if (path == NULL || path[0] != '/') {
 		fail(file, KF_ERR_INVALID, "fetch needs an absolute path");
 		return;
@@ -172,6 +215,43 @@ static void start_fetch(struct kf_agent_file *file, const json_t *header)
 		fail(file, KF_ERR_TOO_LARGE, "larger than the 256 MiB a session fetches");
 		return;
 	}
+	/* The file really opened, whatever links the path went through. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", file->fd);
+	n = readlink(self, file->real_path, sizeof(file->real_path) - 1);
+	file->real_path[n > 0 ? n : 0] = '\0';
+	if (n <= 0)
+		snprintf(file->real_path, sizeof(file->real_path), "%s", path);
+	file->is_secret = kf_agent_file_is_secret(path) || kf_agent_file_is_secret(file->real_path);
+	/* Nothing is read before the customer says yes: the core asks, every time. */
+	file->state = ASKING;
+	file->ask(file, path, file->real_path, (uint64_t)st.st_size, file->is_secret, file->user);
+}
+
+void kf_agent_file_answer(struct kf_agent_file *file, bool is_allowed, const char *why)
+{
+	if (file == NULL || file->state != ASKING)
+		return;
+	if (!is_allowed) {
+		fail(file, KF_ERR_DENIED, why != NULL ? why : "the customer refused");
+		return;
+	}
+	send_fetched(file);
+}
+
+bool kf_agent_file_is_asking(const struct kf_agent_file *file)
+{
+	return file != NULL && file->state == ASKING;
+}
+
+static void send_fetched(struct kf_agent_file *file)
+{
+	const char *path = json_string_value(json_object_get(file->fields, "path"));
+	const char *base;
+	char sha256[65];
+	uint64_t size;
+	struct kf_error err;
+	json_t *answer;
+
 	if (kf_file_hash_fd(file->fd, sha256, &size, &err) != KF_OK) {
 		fail(file, err.code, err.message);
 		return;
@@ -282,7 +362,8 @@ static void on_end(struct kf_stream *stream, int status, const struct kf_error *
 
 struct kf_agent_file *kf_agent_file_serve(struct kf_stream *stream, const char *download_dir,
 					  kf_agent_file_done_fn done,
-					  kf_agent_file_closed_fn closed, void *user)
+					  kf_agent_file_closed_fn closed, kf_agent_file_ask_fn ask,
+					  void *user)
 {
 	struct kf_agent_file *file = calloc(1, sizeof(*file));
 
@@ -296,6 +377,7 @@ struct kf_agent_file *kf_agent_file_serve(struct kf_stream *stream, const char *
 	file->fields = json_object();
 	file->done = done;
 	file->closed = closed;
+	file->ask = ask;
 	file->user = user;
 	snprintf(file->dir, sizeof(file->dir), "%s", download_dir);
 	stream->on_read = on_read;

@@ -6,6 +6,8 @@
 #include "proto/session/stream.h"
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 /*
  * Serves one proven "files" stream (proto/session/file-transfer.h): a file the
@@ -28,10 +30,37 @@ typedef void (*kf_agent_file_done_fn)(struct kf_agent_file *file, int status, js
 /* Called when the file freed itself after its stream ended (not after kf_agent_file_stop). */
 typedef void (*kf_agent_file_closed_fn)(struct kf_agent_file *file, void *user);
 
-/* Takes over stream. download_dir is copied; it is created (0700) when a file arrives. */
+/*
+ * A fetch is never answered before the customer is asked: once the file is
+ * open and checked (regular, not too large), ask gets the path asked for, the
+ * path really opened (links resolved), its size, and whether it is a known
+ * secret (kf_agent_file_is_secret). Nothing is read until kf_agent_file_answer().
+ */
+typedef void (*kf_agent_file_ask_fn)(struct kf_agent_file *file, const char *path,
+				     const char *real_path, uint64_t size, bool is_secret,
+				     void *user);
+
+/*
+ * Takes over stream. download_dir is copied; it is created (0700) when a file
+ * arrives. ask NULL: this stream only receives (a fetch is refused).
+ */
 struct kf_agent_file *kf_agent_file_serve(struct kf_stream *stream, const char *download_dir,
 					  kf_agent_file_done_fn done,
-					  kf_agent_file_closed_fn closed, void *user);
+					  kf_agent_file_closed_fn closed, kf_agent_file_ask_fn ask,
+					  void *user);
+
+/* The customer's answer to ask: the file goes, or the fetch fails with why. */
+void kf_agent_file_answer(struct kf_agent_file *file, bool is_allowed, const char *why);
+
+/* Whether the file waits for the customer's answer. */
+bool kf_agent_file_is_asking(const struct kf_agent_file *file);
+
+/*
+ * Whether path is a known secret: /etc/shadow, /etc/gshadow, SSH private keys
+ * (~/.ssh/id_* but not .pub), GPG private keys, browser profiles (Firefox,
+ * Chrome, Chromium), in any home.
+ */
+bool kf_agent_file_is_secret(const char *path);
 
 /*
  * Stops at once: the stream closes and a partly received file is removed. done

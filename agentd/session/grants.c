@@ -42,6 +42,8 @@ static void on_consent_decided(struct kf_consent *consent, enum kf_capability ca
 			: source == KF_CONSENT_BY_POLICY  ? "by the policy"
 			: source == KF_CONSENT_BY_TIMEOUT ? "no answer in time"
 							  : by);
+	if (source == KF_CONSENT_BY_TIMEOUT && session->events.on_expired != NULL)
+		session->events.on_expired(session, capability, session->user);
 	kf_agent_session_status_changed(session);
 }
 
@@ -55,6 +57,8 @@ static void on_consent_revoked(struct kf_consent *consent, enum kf_capability ca
 	/* Activities under this grant stop here, before anything else runs. */
 	if (capability == KF_CAP_VIEW && session->streams != NULL)
 		kf_agent_streams_stop_screen(session->streams);
+	if (capability == KF_CAP_FILES)
+		session->is_fetch_without_asking = false;
 	if (capability == KF_CAP_FILES && session->streams != NULL)
 		kf_agent_streams_stop_files(session->streams, 0);
 	if (capability == KF_CAP_FIRMWARE && session->streams != NULL)
@@ -177,4 +181,120 @@ void kf_agent_session_on_consent_release(void *user, const struct kf_msg *msg)
 	if (named_capability(session, msg, &capability) != KF_OK)
 		return;
 	kf_consent_revoke(session->consent, capability, KF_CONSENT_BY_TECHNICIAN);
+}
+
+/* ---- fetches: each file that leaves this computer is the customer's to allow ---- */
+
+static struct kf_agent_fetch *find_fetch(struct kf_agent_session *session, uint32_t id)
+{
+	for (size_t i = 0; i < sizeof(session->fetches) / sizeof(session->fetches[0]); i++)
+		if (id != 0 && session->fetches[i].id == id)
+			return &session->fetches[i];
+	return NULL;
+}
+
+static void answer_fetch(struct kf_agent_session *session, struct kf_agent_fetch *fetch,
+			 bool is_allowed, const char *by, const char *why)
+{
+	uint32_t id = fetch->id;
+
+	kf_agent_session_audit(
+		session, "fetch-answered",
+		json_pack("{s:s, s:b, s:s}", "path", fetch->path, "allowed", is_allowed, "by", by));
+	if (!is_allowed)
+		kf_summary_note(session->summary, "access", "Refused a copy of %s (%s)",
+				fetch->path, why);
+	fetch->id = 0;
+	kf_agent_streams_answer_fetch(session->streams, id, is_allowed, why, NULL);
+}
+
+void kf_agent_session_fetch_ask(void *user, uint32_t id, const char *path, const char *real_path,
+				uint64_t size, bool is_secret)
+{
+	struct kf_agent_session *session = user;
+	struct kf_agent_fetch *fetch = NULL;
+
+	for (size_t i = 0;
+	     fetch == NULL && i < sizeof(session->fetches) / sizeof(session->fetches[0]); i++)
+		if (session->fetches[i].id == 0)
+			fetch = &session->fetches[i];
+	if (fetch == NULL) {
+		kf_agent_streams_answer_fetch(session->streams, id, false,
+					      "the customer has too many questions waiting", NULL);
+		return;
+	}
+	*fetch = (struct kf_agent_fetch){.id = id, .is_secret = is_secret, .size = size};
+	snprintf(fetch->path, sizeof(fetch->path), "%s", path);
+	kf_agent_session_audit(session, "fetch-asked",
+			       json_pack("{s:s, s:s, s:I, s:b}", "path", path, "opened", real_path,
+					 "size", (json_int_t)size, "secret", is_secret));
+	if (session->is_fetch_without_asking && !is_secret) {
+		answer_fetch(session, fetch, true, "files-without-asking", NULL);
+		return;
+	}
+	if (session->events.on_fetch_ask == NULL) {
+		answer_fetch(session, fetch, false, "helper",
+			     "this helper cannot ask the customer");
+		return;
+	}
+	session->events.on_fetch_ask(session, id, path,
+				     strcmp(real_path, path) != 0 ? real_path : NULL, size,
+				     is_secret, session->user);
+}
+
+void kf_agent_session_fetch_expired(void *user, uint32_t id, const char *path)
+{
+	struct kf_agent_session *session = user;
+	struct kf_agent_fetch *fetch = find_fetch(session, id);
+
+	if (fetch == NULL)
+		return;
+	kf_agent_session_audit(
+		session, "fetch-answered",
+		json_pack("{s:s, s:b, s:s}", "path", fetch->path, "allowed", 0, "by", "timeout"));
+	kf_summary_note(session->summary, "access", "Refused a copy of %s (no answer in time)",
+			path);
+	fetch->id = 0;
+	kf_agent_session_activity(session,
+				  "The request for a copy of %s expired; nothing was sent.", path);
+}
+
+int kf_agent_session_answer_fetch(struct kf_agent_session *session, uint32_t id, const char *answer,
+				  bool *is_allowed, struct kf_error *err)
+{
+	struct kf_agent_fetch *fetch = find_fetch(session, id);
+	bool is_yes = strcmp(answer, "y") == 0 || strcmp(answer, "yes") == 0;
+	char why[4200];
+
+	*is_allowed = false;
+	if (fetch == NULL || session->state != KF_AGENT_STATE_ACTIVE)
+		return kf_error_set(err, KF_ERR_STATE, "that file is no longer waiting");
+	kf_agent_session_enter(session);
+	if (fetch->is_secret) {
+		/* A secret goes only when the customer typed its path back: a y is not enough. */
+		*is_allowed = strcmp(answer, fetch->path) == 0;
+		snprintf(why, sizeof(why),
+			 "%s holds secrets; the customer did not type its path to allow it",
+			 fetch->path);
+	} else {
+		*is_allowed = is_yes;
+		snprintf(why, sizeof(why), "the customer refused to let %s be copied", fetch->path);
+	}
+	answer_fetch(session, fetch, *is_allowed, "customer", why);
+	kf_agent_session_leave(session);
+	return KF_OK;
+}
+
+bool kf_agent_session_is_asking_fetch(struct kf_agent_session *session, uint32_t id)
+{
+	return find_fetch(session, id) != NULL;
+}
+
+void kf_agent_session_set_fetch_without_asking(struct kf_agent_session *session, bool is_on)
+{
+	session->is_fetch_without_asking = is_on;
+	kf_agent_session_audit(session, "files-without-asking", json_pack("{s:b}", "on", is_on));
+	if (is_on)
+		kf_summary_note(session->summary, "access",
+				"You let files be copied without asking (secrets excepted)");
 }

@@ -33,6 +33,7 @@ struct kf_agent_session {
 	struct kf_agent_session_events events;
 	void *user;
 	enum kf_agent_session_state state;
+	bool is_heard;               /* the other side has sent its first bytes */
 	struct kf_session_core core; /* TLS, control, proof, secret, timer, deferred free */
 	struct kf_tls_identity technician;
 	struct kf_agent_session_config config;
@@ -56,6 +57,14 @@ struct kf_agent_session {
 	char report_path[64];
 	char session_id[33];
 	char advice[1024];
+	/* Fetches waiting for the customer's answer (grants.c), and the customer's choice. */
+	struct kf_agent_fetch {
+		uint32_t id; /* kf_agent_streams' id; 0: a free place */
+		bool is_secret;
+		uint64_t size;
+		char path[4096];
+	} fetches[8];
+	bool is_fetch_without_asking; /* "files without asking", until files is taken back */
 };
 
 /* ---- session.c: shared by every feature ---- */
@@ -93,6 +102,11 @@ bool kf_agent_session_allows(struct kf_agent_session *session, const struct kf_m
 
 /* streams.h's is_allowed: the grant a screen, files or firmware stream needs. */
 int kf_agent_session_stream_is_allowed(void *user, const char *purpose, struct kf_error *err);
+
+/* streams.h's on_fetch_ask and on_fetch_expired: each fetch is the customer's to allow. */
+void kf_agent_session_fetch_ask(void *user, uint32_t id, const char *path, const char *real_path,
+				uint64_t size, bool is_secret);
+void kf_agent_session_fetch_expired(void *user, uint32_t id, const char *path);
 
 kf_msg_handler_fn kf_agent_session_on_consent_request;
 kf_msg_handler_fn kf_agent_session_on_consent_release;

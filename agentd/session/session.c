@@ -1,5 +1,6 @@
 /* kefu-agentd: one support session with a technician: set-up, the dispatch table, the end. SPDX-License-Identifier: MIT */
 #include "agentd/session/session-private.h"
+#include "agentd/session/first-bytes.h"
 #include "proto/base/cli.h"
 #include "proto/session/proof.h"
 
@@ -201,6 +202,8 @@ static const struct kf_agent_streams_callbacks stream_callbacks = {
 	.is_allowed = kf_agent_session_stream_is_allowed,
 	.on_event = stream_event,
 	.on_file = stream_file,
+	.on_fetch_ask = kf_agent_session_fetch_ask,
+	.on_fetch_expired = kf_agent_session_fetch_expired,
 };
 
 static void begin(struct kf_agent_session *session)
@@ -208,6 +211,10 @@ static void begin(struct kf_agent_session *session)
 	session->streams = kf_agent_streams_new(session->core.loop, session->config.tls_context,
 						session->core.tls, session->technician.fingerprint,
 						&stream_callbacks, session);
+	kf_agent_streams_set_fetch_timeout(session->streams,
+					   session->config.consent_timeout_ms
+						   ? session->config.consent_timeout_ms
+						   : KF_CONSENT_DEFAULT_TIMEOUT_MS);
 	session->consent = kf_consent_new(session->core.loop, session->config.policy,
 					  session->config.consent_timeout_ms,
 					  &kf_agent_session_consent_events, session);
@@ -469,10 +476,31 @@ static void on_setup_timeout(uv_timer_t *timer)
 		kf_agent_session_leave(session);
 		return;
 	}
-	kf_error_set(&err, KF_ERR_TIMEOUT, "the connection did not finish setting up within %d s",
-		     KF_AGENT_SETUP_TIMEOUT_MS / 1000);
+	if (!session->is_heard)
+		kf_error_set(&err, KF_ERR_TIMEOUT, "nothing came from the other side within %d s",
+			     KF_AGENT_FIRST_BYTES_MS / 1000);
+	else
+		kf_error_set(&err, KF_ERR_TIMEOUT,
+			     "the connection did not finish setting up within %d s",
+			     KF_AGENT_SETUP_TIMEOUT_MS / 1000);
 	reject(session, 0, &err);
 	kf_agent_session_leave(session);
+}
+
+/* The other side spoke: from now on it has the whole set-up time. */
+static void on_heard(void *user)
+{
+	struct kf_agent_session *session = user;
+
+	session->is_heard = true;
+	if (session->state < KF_AGENT_STATE_ACTIVE)
+		uv_timer_start(&session->core.timer, on_setup_timeout, KF_AGENT_SETUP_TIMEOUT_MS,
+			       0);
+}
+
+int kf_agent_session_is_heard(const struct kf_agent_session *session)
+{
+	return session->is_heard;
 }
 
 int kf_agent_session_start(uv_loop_t *loop, struct kf_stream *channel,
@@ -481,20 +509,27 @@ int kf_agent_session_start(uv_loop_t *loop, struct kf_stream *channel,
 			   struct kf_agent_session **out, struct kf_error *err)
 {
 	struct kf_agent_session *session = calloc(1, sizeof(*session));
+	struct kf_stream *watched;
 	int r;
 
 	*out = NULL;
-	if (session == NULL || (session->core.secret = strdup(config->secret)) == NULL) {
+	if (session == NULL || (session->core.secret = strdup(config->secret)) == NULL ||
+	    (watched = kf_first_bytes_stream_new(channel, on_heard, session)) == NULL) {
+		if (session != NULL && session->core.secret != NULL) {
+			OPENSSL_cleanse(session->core.secret, strlen(session->core.secret));
+			free(session->core.secret);
+		}
 		free(session);
 		kf_stream_close(channel);
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory for a session");
 	}
+	channel = watched;
 	session->events = *events;
 	session->user = user;
 	session->config = *config;
 	session->config.secret = NULL;
 	kf_session_core_init(&session->core, loop, session);
-	uv_timer_start(&session->core.timer, on_setup_timeout, KF_AGENT_SETUP_TIMEOUT_MS, 0);
+	uv_timer_start(&session->core.timer, on_setup_timeout, KF_AGENT_FIRST_BYTES_MS, 0);
 	*out = session;
 	kf_agent_session_enter(session);
 	r = kf_tls_stream_new(config->tls_context, 0, channel, on_handshake, session,
@@ -518,6 +553,15 @@ int kf_agent_session_chat(struct kf_agent_session *session, const char *text, st
 	if (body == NULL)
 		return kf_error_set(err, KF_ERR_INVALID, "the message is not valid text");
 	r = kf_control_send(session->core.control, "chat", 0, body, NULL, err);
+	if (r == KF_OK) {
+		/* Both sides of the conversation are kept, by the technician's rule: the
+		 * audit log has the length, the customer's own summary the words. */
+		kf_agent_session_audit(
+			session, "chat",
+			json_pack("{s:s, s:I}", "from", "customer", "length",
+				  (json_int_t)json_string_length(json_object_get(body, "text"))));
+		kf_summary_note(session->summary, "chat", "You: %s", text);
+	}
 	json_decref(body);
 	return r;
 }

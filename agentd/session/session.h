@@ -10,6 +10,8 @@
 #include "proto/session/tls-stream.h"
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
 
 /*
@@ -37,6 +39,16 @@ struct kf_agent_session_events {
 	 */
 	void (*on_ask)(struct kf_agent_session *session, enum kf_capability capability,
 		       const char *reason, void *user);
+	/*
+	 * The technician wants a copy of path (size bytes; real_path when links led
+	 * elsewhere, else NULL); is_secret: a known secret, allowed only when the
+	 * customer types its path back. Answer with kf_agent_session_answer_fetch(id).
+	 */
+	void (*on_fetch_ask)(struct kf_agent_session *session, uint32_t id, const char *path,
+			     const char *real_path, uint64_t size, bool is_secret, void *user);
+	/* A request on_ask showed got no answer in time: it was refused. */
+	void (*on_expired)(struct kf_agent_session *session, enum kf_capability capability,
+			   void *user);
 	/* Something changed that the customer must see: who is connected, what is granted. */
 	void (*on_status)(struct kf_agent_session *session, const char *text, void *user);
 	/* Something the technician did that the customer should read ("... sent you a file"). */
@@ -67,6 +79,14 @@ struct kf_agent_session_config {
 #define KF_AGENT_SETUP_TIMEOUT_MS 30000
 
 /*
+ * How long a connection may stay silent after it arrives. The agent speaks first
+ * (its TLS ClientHello) and a real console answers within a round trip, so this
+ * only ends connections that say nothing (anyone on the relay host can open
+ * one), which would otherwise hold a place for the whole set-up time.
+ */
+#define KF_AGENT_FIRST_BYTES_MS 5000
+
+/*
  * Starts a session attempt on channel (which the session owns from now on). secret
  * is copied and wiped when the session is freed. The caller owns *session and
  * frees it with kf_agent_session_free(), at the latest after on_rejected or on_ended.
@@ -80,6 +100,21 @@ int kf_agent_session_start(uv_loop_t *loop, struct kf_stream *channel,
 int kf_agent_session_answer(struct kf_agent_session *session, enum kf_capability capability,
 			    int is_granted, struct kf_error *err);
 
+/*
+ * The customer's answer to fetch id, as typed: "y" or "yes" allows a file,
+ * anything else refuses it; a known secret is allowed only by its path typed
+ * back exactly. The decision is made here, whatever the terminal shows.
+ * Returns KF_OK when the answer was taken (allowed or not); *is_allowed says.
+ */
+int kf_agent_session_answer_fetch(struct kf_agent_session *session, uint32_t id, const char *answer,
+				  bool *is_allowed, struct kf_error *err);
+
+/* Whether fetch id still waits for the customer. */
+bool kf_agent_session_is_asking_fetch(struct kf_agent_session *session, uint32_t id);
+
+/* "Files without asking": while files is granted, fetches other than secrets go unasked. */
+void kf_agent_session_set_fetch_without_asking(struct kf_agent_session *session, bool is_on);
+
 /* The customer takes one grant back. */
 void kf_agent_session_revoke(struct kf_agent_session *session, enum kf_capability capability);
 
@@ -88,6 +123,9 @@ void kf_agent_session_attach_stream(struct kf_agent_session *session, struct kf_
 
 /* The technician's closing advice ("" until the technician ends the session with some). */
 const char *kf_agent_session_advice(struct kf_agent_session *session);
+
+/* Whether anything has come from the other side of this connection yet. */
+int kf_agent_session_is_heard(const struct kf_agent_session *session);
 
 /* Whether a request for capability waits for the customer's answer. */
 int kf_agent_session_is_asking(struct kf_agent_session *session, enum kf_capability capability);

@@ -4,6 +4,7 @@
 #include "agentd/plugins/job.h"
 #include "agentd/policy.h"
 #include "agentd/session/session.h"
+#include "agentd/session/streams.h"
 #include "proto/session/code.h"
 #include "proto/base/line-reader.h"
 #include "proto/base/loop.h"
@@ -14,6 +15,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <openssl/crypto.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +26,23 @@
 /* A code is good for ten minutes after it is shown, and for three wrong tries. */
 #define CODE_LIFETIME_MS  (10 * 60 * 1000)
 #define CODE_MAX_FAILURES 3
+
+/*
+ * Connections still proving the code, at most this many at once. Anyone on the
+ * relay host (or with a technician's relay key) can open one to the forwarded
+ * port and say nothing: with several places the real technician comes in beside
+ * them, and a small bound keeps a flood of connections from costing memory and
+ * TLS work. When every place is taken, a newcomer is not refused: the oldest
+ * attempt that has said nothing goes, or else the oldest of all (a real console
+ * is through set-up in a few round trips; only an attacker lingers).
+ */
+#define MAX_ATTEMPTS 4
+
+/*
+ * A lone y or n typed this soon after a request expired answers that request,
+ * too late: it is not sent to the technician as a chat line.
+ */
+#define LATE_ANSWER_MS (30 * 1000)
 
 struct share {
 	uv_loop_t *loop;
@@ -40,7 +59,8 @@ struct share {
 	unsigned code_lifetime_ms;
 	uv_timer_t code_timer;
 	uv_signal_t interrupt, terminate;
-	struct kf_agent_session *attempt; /* a connection still proving the code */
+	struct kf_agent_session *attempts[MAX_ATTEMPTS]; /* still proving the code, oldest first */
+	int attempt_count;
 	struct kf_agent_session *session; /* the technician, once proven */
 	struct kf_line_reader *input;
 	struct kf_policy *policy;
@@ -58,6 +78,13 @@ struct share {
 	/* Requests waiting for the customer, oldest first; y or n answers the first. */
 	enum kf_capability asked[KF_CAP_COUNT];
 	int asked_count;
+	/* Files the technician wants a copy of, oldest first; answered after requests. */
+	uint32_t fetches[8];
+	int fetch_count;
+	char technician[128];
+	/* The last request that expired unanswered, and when (uv_now; 0: none). */
+	enum kf_capability expired;
+	uint64_t expired_at;
 	int exit_code;
 	int is_done;
 };
@@ -85,11 +112,54 @@ static void finish(struct share *share, int exit_code)
 	uv_stop(share->loop);
 }
 
+/* Takes session out of the attempts (it is proven, rejected or dropped). */
+static void forget_attempt(struct share *share, struct kf_agent_session *session)
+{
+	for (int i = 0; i < share->attempt_count; i++) {
+		if (share->attempts[i] != session)
+			continue;
+		memmove(&share->attempts[i], &share->attempts[i + 1],
+			(size_t)(share->attempt_count - i - 1) * sizeof(share->attempts[0]));
+		share->attempt_count--;
+		return;
+	}
+}
+
+/* Ends every attempt still proving the code: they hold a code that no longer works. */
+static void drop_attempts(struct share *share)
+{
+	while (share->attempt_count > 0) {
+		struct kf_agent_session *session = share->attempts[--share->attempt_count];
+
+		kf_agent_session_free(session);
+	}
+}
+
+/* Makes room for a newcomer: the oldest silent attempt goes, or else the oldest. */
+static void make_room(struct share *share)
+{
+	struct kf_agent_session *session;
+	int victim = 0;
+
+	if (share->attempt_count < MAX_ATTEMPTS)
+		return;
+	for (int i = 0; i < share->attempt_count; i++) {
+		if (!kf_agent_session_is_heard(share->attempts[i])) {
+			victim = i;
+			break;
+		}
+	}
+	session = share->attempts[victim];
+	forget_attempt(share, session);
+	kf_agent_session_free(session);
+}
+
 static void forget_code(struct share *share)
 {
 	OPENSSL_cleanse(&share->code, sizeof(share->code));
 	share->has_code = 0;
 	uv_timer_stop(&share->code_timer);
+	drop_attempts(share);
 }
 
 static void on_code_expired(uv_timer_t *timer)
@@ -136,9 +206,10 @@ static void on_connected(struct kf_agent_session *session, const struct kf_tls_i
 	struct share *share = user;
 
 	/* The code is used up: nobody else can come in with it. */
-	share->attempt = NULL;
+	forget_attempt(share, session);
 	share->session = session;
 	forget_code(share);
+	snprintf(share->technician, sizeof(share->technician), "%s", technician->name);
 	say("Connected: %s from %s is now with you.", technician->name, technician->organisation);
 	say("Type a message and press Enter to chat. Type /stop (or press Ctrl-C) to end "
 	    "everything at once, /help for more.");
@@ -149,8 +220,7 @@ static void on_rejected(struct kf_agent_session *session, int is_wrong_code,
 {
 	struct share *share = user;
 
-	if (share->attempt == session)
-		share->attempt = NULL;
+	forget_attempt(share, session);
 	kf_agent_session_free(session);
 	if (!is_wrong_code) {
 		/* Not a guess at the code (no certificate, a timeout): the code stays valid. */
@@ -204,9 +274,73 @@ static void on_ask(struct kf_agent_session *session, enum kf_capability capabili
 	say(">>> Your technician asks to %s.", kf_capability_plain(capability));
 	if (reason != NULL && reason[0] != '\0')
 		say("    Why: %s", reason);
-	say("    Allow it? Type y (yes) or n (no) and press Enter. No answer within %u s means "
-	    "no.",
-	    share->consent_timeout_ms / 1000);
+	if (capability == KF_CAP_FILES)
+		say("    Allow it? Type y (yes: you are asked before each file is copied from this "
+		    "computer), all (yes, and copy files without asking me; secrets are still "
+		    "asked) or n (no). No answer within %u s means no.",
+		    share->consent_timeout_ms / 1000);
+	else
+		say("    Allow it? Type y (yes) or n (no) and press Enter. No answer within %u s "
+		    "means no.",
+		    share->consent_timeout_ms / 1000);
+}
+
+/* A size as a person reads it: 31 KB, 4.2 MB. */
+static void size_text(uint64_t size, char *out, size_t out_size)
+{
+	if (size < 1024)
+		snprintf(out, out_size, "%llu bytes", (unsigned long long)size);
+	else if (size < 1024 * 1024)
+		snprintf(out, out_size, "%llu KB", (unsigned long long)((size + 1023) / 1024));
+	else
+		snprintf(out, out_size, "%.1f MB", (double)size / (1024.0 * 1024.0));
+}
+
+static void on_fetch_ask(struct kf_agent_session *session, uint32_t id, const char *path,
+			 const char *real_path, uint64_t size, bool is_secret, void *user)
+{
+	struct share *share = user;
+	char amount[32];
+
+	(void)session;
+	if (share->fetch_count < (int)(sizeof(share->fetches) / sizeof(share->fetches[0])))
+		share->fetches[share->fetch_count++] = id;
+	size_text(size, amount, sizeof(amount));
+	putchar('\n');
+	if (real_path != NULL)
+		say(">>> %s wants a copy of %s (%s; it leads to %s).", share->technician, path,
+		    amount, real_path);
+	else
+		say(">>> %s wants a copy of %s (%s).", share->technician, path, amount);
+	if (is_secret)
+		say("    This file holds secrets (passwords, private keys or a browser's saved "
+		    "logins). To allow it, type its path exactly as shown; anything else "
+		    "refuses.");
+	else
+		say("    Allow? y/n");
+}
+
+static void forget_fetch(struct share *share, int index)
+{
+	memmove(&share->fetches[index], &share->fetches[index + 1],
+		(size_t)(share->fetch_count - index - 1) * sizeof(share->fetches[0]));
+	share->fetch_count--;
+}
+
+/* The customer's line answers the oldest file waiting; the session decides what it means. */
+static void answer_fetch(struct share *share, const char *line)
+{
+	struct kf_error err;
+	bool is_allowed;
+	uint32_t id = share->fetches[0];
+
+	forget_fetch(share, 0);
+	if (kf_agent_session_answer_fetch(share->session, id, line, &is_allowed, &err) != KF_OK)
+		say("That file is no longer waiting (%s).", err.message);
+	else if (is_allowed)
+		say("[allowed: the copy goes to your technician]");
+	else
+		say("[refused: nothing was copied]");
 }
 
 static void forget_asked(struct share *share, enum kf_capability capability)
@@ -221,6 +355,17 @@ static void forget_asked(struct share *share, enum kf_capability capability)
 	}
 }
 
+static void on_expired(struct kf_agent_session *session, enum kf_capability capability, void *user)
+{
+	struct share *share = user;
+
+	(void)session;
+	forget_asked(share, capability);
+	share->expired = capability;
+	share->expired_at = uv_now(share->loop);
+	say("The request for '%s' expired; nothing was allowed.", kf_capability_name(capability));
+}
+
 static void on_status(struct kf_agent_session *session, const char *text, void *user)
 {
 	struct share *share = user;
@@ -229,6 +374,9 @@ static void on_status(struct kf_agent_session *session, const char *text, void *
 	for (int i = share->asked_count - 1; i >= 0; i--)
 		if (!kf_agent_session_is_asking(session, share->asked[i]))
 			forget_asked(share, share->asked[i]);
+	for (int i = share->fetch_count - 1; i >= 0; i--)
+		if (!kf_agent_session_is_asking_fetch(session, share->fetches[i]))
+			forget_fetch(share, i);
 	say("[%s]", text);
 }
 
@@ -245,6 +393,8 @@ static const struct kf_agent_session_events session_events = {
 	.on_rejected = on_rejected,
 	.on_chat = on_chat,
 	.on_ask = on_ask,
+	.on_fetch_ask = on_fetch_ask,
+	.on_expired = on_expired,
 	.on_status = on_status,
 	.on_ended = on_ended,
 };
@@ -293,6 +443,7 @@ static void on_channel(struct kf_ssh *ssh, struct kf_stream *channel, void *user
 		.plugin_places = &share->places,
 		.firmware_args = share->firmware_args,
 	};
+	struct kf_agent_session *attempt;
 	struct kf_error err;
 
 	(void)ssh;
@@ -301,18 +452,19 @@ static void on_channel(struct kf_ssh *ssh, struct kf_stream *channel, void *user
 		kf_agent_session_attach_stream(share->session, channel);
 		return;
 	}
-	/* One technician, one attempt at a time; a used or expired code admits nobody. */
-	if (!share->has_code || share->attempt != NULL) {
+	/* A used or expired code admits nobody. */
+	if (!share->has_code) {
 		kf_stream_close(channel);
 		return;
 	}
-
-	if (kf_agent_session_start(share->loop, channel, &config, &session_events, share,
-				   &share->attempt, &err) != KF_OK) {
+	make_room(share);
+	if (kf_agent_session_start(share->loop, channel, &config, &session_events, share, &attempt,
+				   &err) != KF_OK) {
 		say("A connection could not start: %s", err.message);
-		kf_agent_session_free(share->attempt);
-		share->attempt = NULL;
+		kf_agent_session_free(attempt);
+		return;
 	}
+	share->attempts[share->attempt_count++] = attempt;
 }
 
 /* ---- the customer's keyboard ---- */
@@ -328,7 +480,9 @@ static void stop_everything(struct share *share, const char *why)
 }
 
 static const char customer_help[] =
-	"  y / n           answer the technician's request (the oldest first)\n"
+	"  y / n           answer the technician's request (the oldest first), then a\n"
+	"                  file the technician wants a copy of (for a file holding\n"
+	"                  secrets, type its path to allow it)\n"
 	"  /revoke NAME    take back one permission (view, control, diagnose, repair,\n"
 	"                  firmware, files), or /revoke all\n"
 	"  /status         who is connected and what is allowed\n"
@@ -375,6 +529,7 @@ static void on_line(struct kf_line_reader *reader, const char *line, void *user)
 	struct share *share = user;
 	struct kf_error err;
 	char granted[128];
+	bool is_answer;
 
 	(void)reader;
 	if (strcmp(line, "/stop") == 0) {
@@ -387,9 +542,23 @@ static void on_line(struct kf_line_reader *reader, const char *line, void *user)
 		say("%s", customer_help);
 		return;
 	}
-	if (share->asked_count > 0 && (strcmp(line, "y") == 0 || strcmp(line, "yes") == 0 ||
-				       strcmp(line, "n") == 0 || strcmp(line, "no") == 0)) {
+	is_answer = strcmp(line, "y") == 0 || strcmp(line, "yes") == 0 || strcmp(line, "n") == 0 ||
+		    strcmp(line, "no") == 0;
+	if (share->asked_count > 0 && strcmp(line, "all") == 0 && share->asked[0] == KF_CAP_FILES) {
+		answer(share, 1);
+		if (share->session != NULL)
+			kf_agent_session_set_fetch_without_asking(share->session, true);
+		return;
+	}
+	if (share->asked_count > 0 && is_answer) {
 		answer(share, line[0] == 'y');
+		return;
+	}
+	if (is_answer && share->fetch_count == 0 && share->expired_at != 0 &&
+	    uv_now(share->loop) - share->expired_at < LATE_ANSWER_MS) {
+		say("Too late: the request for '%s' had already expired and nothing was allowed. "
+		    "Your '%s' was not sent to the technician.",
+		    kf_capability_name(share->expired), line);
 		return;
 	}
 	if (strncmp(line, "/revoke ", 8) == 0) {
@@ -407,6 +576,11 @@ static void on_line(struct kf_line_reader *reader, const char *line, void *user)
 	}
 	if (share->session == NULL) {
 		say("No technician is connected yet.");
+		return;
+	}
+	/* y, n or a path typed back (a secret) answer the oldest file waiting. */
+	if (share->fetch_count > 0 && (is_answer || line[0] == '/')) {
+		answer_fetch(share, line);
 		return;
 	}
 	if (kf_agent_session_chat(share->session, line, &err) != KF_OK)
@@ -623,13 +797,14 @@ int kf_agent_cmd_share(int argc, char **argv)
 		goto out;
 	}
 	show_policy(&share);
+	/* A helper killed mid-transfer before this one leaves nothing behind for long. */
+	kf_agent_streams_sweep();
 	if ((code = connect_relay(&share)) != KF_EXIT_OK)
 		goto out;
 	uv_run(share.loop, UV_RUN_DEFAULT);
 	code = share.exit_code;
 out:
 	forget_code(&share);
-	kf_agent_session_free(share.attempt);
 	kf_agent_session_free(share.session);
 	kf_line_reader_free(share.input);
 	kf_ssh_close(share.ssh);

@@ -5,12 +5,18 @@
 #include "proto/session/stream-bridge.h"
 #include "proto/session/stream-socket.h"
 #include "proto/session/stream-token.h"
+#include "proto/session/file-transfer.h"
 #include "proto/session/tls-stream.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_STREAMS 8
@@ -28,6 +34,9 @@ struct side_stream {
 	uint8_t preamble[KF_STREAM_PREAMBLE_SIZE];
 	size_t have;
 	uint64_t opened_at; /* uv_now() when the channel arrived */
+	uint32_t fetch_id;  /* the fetch waiting for the customer, 0 when none */
+	uint64_t asked_at;  /* uv_now() when the customer was asked */
+	char fetch_path[4096];
 	int is_used;
 };
 
@@ -44,6 +53,8 @@ struct kf_agent_streams {
 	/* The screen's thread says "input refused" through this; same allocation rule. */
 	uv_async_t *refused;
 	struct side_stream slots[MAX_STREAMS];
+	uint32_t last_fetch_id;
+	unsigned fetch_timeout_ms;
 };
 
 static void slot_release(struct side_stream *slot)
@@ -160,6 +171,119 @@ static void file_closed(struct kf_agent_file *file, void *user)
 	memset(slot, 0, sizeof(*slot));
 }
 
+/* Where updates on their way get their private folders: $TMPDIR or /tmp. */
+static const char *firmware_parent(void)
+{
+	const char *tmpdir = getenv("TMPDIR");
+
+	return tmpdir != NULL && tmpdir[0] == '/' ? tmpdir : "/tmp";
+}
+
+/* Empties and removes one private update folder left by a helper that is gone. */
+static void remove_firmware_folder(const char *path)
+{
+	DIR *folder = opendir(path);
+	struct dirent *entry;
+	char inside[PATH_MAX];
+
+	if (folder == NULL)
+		return;
+	while ((entry = readdir(folder)) != NULL) {
+		if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+			continue;
+		if ((size_t)snprintf(inside, sizeof(inside), "%s/%s", path, entry->d_name) <
+		    sizeof(inside))
+			unlink(inside);
+	}
+	closedir(folder);
+	rmdir(path);
+}
+
+/*
+ * The private update folders are named "kefu-firmware-PID-XXXXXX": one whose
+ * helper was killed (during the upload, or while the update was checked) is
+ * ours to remove once that process is gone. Folders of other users, and of
+ * helpers still running, are left alone.
+ */
+static void sweep_firmware_folders(void)
+{
+	const char *parent = firmware_parent();
+	DIR *folder = opendir(parent);
+	struct dirent *entry;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (folder == NULL)
+		return;
+	while ((entry = readdir(folder)) != NULL) {
+		const char *rest;
+		char *end;
+		long pid;
+
+		if (strncmp(entry->d_name, "kefu-firmware-", 14) != 0)
+			continue;
+		rest = entry->d_name + 14;
+		pid = strtol(rest, &end, 10);
+		if (end == rest || *end != '-' || pid <= 0 ||
+		    (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", parent, entry->d_name) >=
+			    sizeof(path) ||
+		    lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid())
+			continue;
+		remove_firmware_folder(path);
+	}
+	closedir(folder);
+}
+
+void kf_agent_streams_sweep(void)
+{
+	char dir[4096];
+
+	kf_file_sink_sweep(kf_agent_download_dir(dir, sizeof(dir)));
+	sweep_firmware_folders();
+}
+
+/* The core asks before any file leaves: the session and the customer answer by id. */
+static void ask_fetch(struct kf_agent_file *file, const char *path, const char *real_path,
+		      uint64_t size, bool is_secret, void *user)
+{
+	struct side_stream *slot = user;
+	struct kf_agent_streams *streams = slot->streams;
+
+	if (streams->callbacks.on_fetch_ask == NULL) {
+		kf_agent_file_answer(file, false, "this helper cannot ask the customer");
+		return;
+	}
+	slot->fetch_id = ++streams->last_fetch_id;
+	if (slot->fetch_id == 0)
+		slot->fetch_id = ++streams->last_fetch_id;
+	slot->asked_at = uv_now(streams->loop);
+	snprintf(slot->fetch_path, sizeof(slot->fetch_path), "%s", path);
+	streams->callbacks.on_fetch_ask(streams->user, slot->fetch_id, path, real_path, size,
+					is_secret);
+}
+
+int kf_agent_streams_answer_fetch(struct kf_agent_streams *streams, uint32_t id, bool is_allowed,
+				  const char *why, struct kf_error *err)
+{
+	for (int i = 0; i < MAX_STREAMS && id != 0; i++) {
+		struct side_stream *slot = &streams->slots[i];
+
+		if (slot->fetch_id != id || !kf_agent_file_is_asking(slot->file))
+			continue;
+		slot->fetch_id = 0;
+		kf_agent_file_answer(slot->file, is_allowed, why);
+		return KF_OK;
+	}
+	return kf_error_set(err, KF_ERR_STATE, "that file is no longer waiting");
+}
+
+void kf_agent_streams_set_fetch_timeout(struct kf_agent_streams *streams, unsigned timeout_ms)
+{
+	streams->fetch_timeout_ms = timeout_ms;
+}
+
 /*
  * A proven "files" or "firmware" stream; bytes that came with the preamble are
  * the start of its header. Files go to the downloads folder; an update goes to
@@ -175,16 +299,17 @@ static void serve_file(struct side_stream *slot, const char *purpose, const uint
 
 	slot->is_firmware = strcmp(purpose, "firmware") == 0;
 	if (slot->is_firmware) {
-		snprintf(dir, sizeof(dir), "%s/kefu-firmware-XXXXXX",
-			 getenv("TMPDIR") && getenv("TMPDIR")[0] == '/' ? getenv("TMPDIR")
-									: "/tmp");
+		sweep_firmware_folders();
+		snprintf(dir, sizeof(dir), "%s/kefu-firmware-%ld-XXXXXX", firmware_parent(),
+			 (long)getpid());
 		where = mkdtemp(dir);
 		snprintf(slot->firmware_dir, sizeof(slot->firmware_dir), "%s", dir);
 	} else {
 		where = kf_agent_download_dir(dir, sizeof(dir));
 	}
 	slot->tls = NULL;
-	slot->file = kf_agent_file_serve(tls, where, file_done, file_closed, slot);
+	slot->file = kf_agent_file_serve(tls, where, file_done, file_closed,
+					 slot->is_firmware ? NULL : ask_fetch, slot);
 	if (slot->file == NULL) {
 		memset(slot, 0, sizeof(*slot));
 		event(streams, "stream-refused", "no folder to save the file in");
@@ -273,6 +398,19 @@ static void on_sweep(uv_timer_t *timer)
 		if (slot->is_used && slot->bridge == NULL && slot->file == NULL &&
 		    now - slot->opened_at >= STREAM_START_TIMEOUT_MS)
 			refuse(slot, "a stream did not start in time");
+		/* A fetch the customer did not answer in time is refused, as a request is. */
+		if (slot->is_used && slot->fetch_id != 0 && kf_agent_file_is_asking(slot->file) &&
+		    streams->fetch_timeout_ms != 0 &&
+		    now - slot->asked_at >= streams->fetch_timeout_ms) {
+			uint32_t id = slot->fetch_id;
+
+			slot->fetch_id = 0;
+			if (streams->callbacks.on_fetch_expired != NULL)
+				streams->callbacks.on_fetch_expired(streams->user, id,
+								    slot->fetch_path);
+			kf_agent_file_answer(slot->file, false,
+					     "the customer did not answer in time");
+		}
 	}
 }
 

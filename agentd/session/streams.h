@@ -7,6 +7,8 @@
 
 #include <jansson.h>
 #include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
 
 /*
@@ -29,6 +31,14 @@ struct kf_agent_streams_callbacks {
 	 * hold); purpose is "files", or "firmware" for an update saved privately.
 	 */
 	void (*on_file)(void *user, const char *purpose, int status, json_t *fields);
+	/*
+	 * The technician asks for a copy of path (really real_path, size bytes; is_secret:
+	 * a known secret): nothing is read until kf_agent_streams_answer_fetch(id).
+	 */
+	void (*on_fetch_ask)(void *user, uint32_t id, const char *path, const char *real_path,
+			     uint64_t size, bool is_secret);
+	/* Fetch id got no answer within the fetch timeout and was refused. */
+	void (*on_fetch_expired)(void *user, uint32_t id, const char *path);
 };
 
 struct kf_agent_streams *kf_agent_streams_new(uv_loop_t *loop, SSL_CTX *tls_context,
@@ -52,9 +62,23 @@ void kf_agent_streams_stop_screen(struct kf_agent_streams *streams);
  */
 void kf_agent_streams_stop_files(struct kf_agent_streams *streams, int is_firmware);
 
+/* The answer to on_fetch_ask: the file goes, or the fetch fails with why. */
+int kf_agent_streams_answer_fetch(struct kf_agent_streams *streams, uint32_t id, bool is_allowed,
+				  const char *why, struct kf_error *err);
+
+/* How long a fetch waits for the customer's answer (0: no limit). */
+void kf_agent_streams_set_fetch_timeout(struct kf_agent_streams *streams, unsigned timeout_ms);
+
 /* Whether the screen is being shown now. */
 int kf_agent_streams_is_sharing(const struct kf_agent_streams *streams);
 
 void kf_agent_streams_free(struct kf_agent_streams *streams);
+
+/*
+ * Removes what a helper killed during a transfer may have left: hidden files
+ * on their way in the downloads folder (only where O_TMPFILE is missing) and
+ * private update folders whose helper is gone. Run before a session begins.
+ */
+void kf_agent_streams_sweep(void);
 
 #endif

@@ -2,15 +2,24 @@
  * SPDX-License-Identifier: MIT */
 #include "proto/session/file-transfer.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/*
+ * Where O_TMPFILE is missing, a file on its way is a hidden file named with the
+ * receiver's process id, so that a later receiver can tell one whose process
+ * is gone (killed mid-transfer) and remove it.
+ */
+#define RECEIVING_PREFIX ".kefu-receiving-"
 
 #define CHUNK (64 * 1024)
 
@@ -109,7 +118,7 @@ out:
 struct kf_file_sink {
 	int fd;
 	char dir[PATH_MAX];
-	char temp[PATH_MAX + 32];
+	char temp[PATH_MAX + 32]; /* the hidden file where O_TMPFILE is missing, else "" */
 	char name[KF_FILE_NAME_MAX + 1];
 	char sha256[65];
 	uint64_t size, received;
@@ -137,14 +146,26 @@ int kf_file_sink_new(const char *dir, const char *name, uint64_t size, const cha
 	snprintf(sink->name, sizeof(sink->name), "%s", name);
 	memcpy(sink->sha256, sha256, 65);
 	sink->size = size;
-	snprintf(sink->temp, sizeof(sink->temp), "%s/.kefu-receiving-XXXXXX", dir);
 	sink->md = EVP_MD_CTX_new();
 	if (sink->md == NULL || EVP_DigestInit_ex(sink->md, EVP_sha256(), NULL) != 1) {
-		sink->temp[0] = '\0';
 		kf_file_sink_free(sink);
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
 	}
-	sink->fd = mkostemp(sink->temp, O_CLOEXEC);
+	/*
+	 * An unnamed file in dir: if the receiver dies mid-transfer (kill -9, a
+	 * crash, the power), the kernel frees it and nothing is left behind. It gets
+	 * its name only once whole and checked.
+	 */
+	sink->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (sink->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		/* A file system without O_TMPFILE: a hidden file, swept up if we die. */
+		kf_file_sink_sweep(dir);
+		snprintf(sink->temp, sizeof(sink->temp), "%s/" RECEIVING_PREFIX "%ld-XXXXXX", dir,
+			 (long)getpid());
+		sink->fd = mkostemp(sink->temp, O_CLOEXEC);
+		if (sink->fd < 0)
+			sink->temp[0] = '\0';
+	}
 	if (sink->fd < 0) {
 		int saved = errno;
 
@@ -183,6 +204,50 @@ bool kf_file_sink_is_complete(const struct kf_file_sink *sink)
 	return sink->received == sink->size;
 }
 
+/* Gives the received file the name path; fails with EEXIST when it is taken. */
+static int link_under(struct kf_file_sink *sink, const char *path)
+{
+	char self[64];
+
+	if (sink->temp[0] != '\0')
+		return link(sink->temp, path);
+	/* The unnamed file through /proc; without /proc, AT_EMPTY_PATH (needs privilege). */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", sink->fd);
+	if (linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	return linkat(sink->fd, "", AT_FDCWD, path, AT_EMPTY_PATH);
+}
+
+void kf_file_sink_sweep(const char *dir)
+{
+	DIR *folder = opendir(dir);
+	struct dirent *entry;
+	char path[PATH_MAX];
+
+	if (folder == NULL)
+		return;
+	while ((entry = readdir(folder)) != NULL) {
+		const char *rest;
+		char *end;
+		long pid;
+
+		if (strncmp(entry->d_name, RECEIVING_PREFIX, strlen(RECEIVING_PREFIX)) != 0)
+			continue;
+		rest = entry->d_name + strlen(RECEIVING_PREFIX);
+		pid = strtol(rest, &end, 10);
+		/* Named by an older receiver (no process id), or by a process that is gone. */
+		if (end != rest && *end == '-' && pid > 0 &&
+		    (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, entry->d_name) <
+		    sizeof(path))
+			unlink(path);
+	}
+	closedir(folder);
+}
+
 int kf_file_sink_finish(struct kf_file_sink *sink, char *path, size_t path_size,
 			struct kf_error *err)
 {
@@ -212,8 +277,9 @@ int kf_file_sink_finish(struct kf_file_sink *sink, char *path, size_t path_size,
 
 		if (len >= (int)path_size)
 			break;
-		if (link(sink->temp, path) == 0) {
-			unlink(sink->temp);
+		if (link_under(sink, path) == 0) {
+			if (sink->temp[0] != '\0')
+				unlink(sink->temp);
 			sink->temp[0] = '\0';
 			return KF_OK;
 		}

@@ -55,11 +55,16 @@ bool kf_file_name_is_safe(const char *name);
 int kf_file_hash_fd(int fd, char hex[65], uint64_t *size, struct kf_error *err);
 
 /*
- * Receives exactly size bytes into a new file in dir: written to a hidden
- * temporary file, checked against sha256, synced, then linked under name (or
- * "name (2)", "name (3)", ... when taken: nothing is ever overwritten).
+ * Receives exactly size bytes into a new file in dir: written to an unnamed file
+ * (O_TMPFILE, so that a receiver killed mid-transfer leaves nothing), checked
+ * against sha256, synced, then linked under name (or "name (2)", "name (3)",
+ * ... when taken: nothing is ever overwritten). Where the file system has no
+ * O_TMPFILE, the file on its way is a hidden one named with the process id.
  */
 struct kf_file_sink;
+
+/* Removes the hidden files of receivers in dir whose process is gone. */
+void kf_file_sink_sweep(const char *dir);
 
 int kf_file_sink_new(const char *dir, const char *name, uint64_t size, const char *sha256,
 		     struct kf_file_sink **out, struct kf_error *err);

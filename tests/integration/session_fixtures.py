@@ -182,3 +182,24 @@ def private_state(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_DOWNLOAD_DIR", str(tmp_path / "downloads"))
     return tmp_path
+
+
+def files_being_written(pid, folder_pattern):
+    """The files process pid has open in folders matching folder_pattern (a glob): named
+    ones, and the unnamed ones O_TMPFILE makes (seen as "FOLDER/#123 (deleted)")."""
+    import fnmatch
+
+    found = []
+    fds = "/proc/%d/fd" % pid
+    try:
+        names = os.listdir(fds)
+    except OSError:
+        return found
+    for name in names:
+        try:
+            target = os.readlink(os.path.join(fds, name))
+        except OSError:
+            continue
+        if fnmatch.fnmatch(os.path.dirname(target), folder_pattern):
+            found.append(target)
+    return found

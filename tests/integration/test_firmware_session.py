@@ -8,8 +8,8 @@ import time
 import pytest
 
 from firmware_fixtures import FirmwareBench, Publisher, firmware_package, make_root
-from session_fixtures import (audit_log, grant, next_event, private_state,  # noqa: F401
-                              send, support)
+from session_fixtures import (audit_log, files_being_written, grant, next_event,  # noqa: F401
+                              private_state, send, support)
 
 # Each test keeps the customer's audit log, summaries and downloads in its own folder.
 pytestmark = pytest.mark.usefixtures("private_state")
@@ -124,7 +124,7 @@ def test_taking_firmware_back_during_the_upload_stops_it_and_writes_nothing(sess
     deadline = time.monotonic() + 30
     parts = []
     while time.monotonic() < deadline and not parts:
-        parts = glob.glob("/tmp/kefu-firmware-*/.kefu-receiving-*")
+        parts = files_being_written(agent.proc.pid, "/tmp/kefu-firmware-*")
         time.sleep(0.01)
     assert parts, "the upload never started"
     agent.say("/revoke firmware")

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from session_fixtures import (audit_log, grant, next_event, private_state,  # noqa: F401
-                              send, support)
+from session_fixtures import (audit_log, files_being_written, grant, next_event,  # noqa: F401
+                              private_state, send, support)
 
 # Each test keeps the customer's audit log, summaries and downloads in its own folder.
 pytestmark = pytest.mark.usefixtures("private_state")
@@ -77,6 +77,8 @@ def test_files_travel_both_ways_whole_and_never_over_another_file(session, tmp_p
     into = tmp_path / "case"
     into.mkdir()
     send(console, "fetch %s %s" % (log, into))
+    agent.wait_for("wants a copy of %s" % log)  # each fetch is the customer's to allow
+    agent.say("y")
     done = next_event(console, "file", "error")
     assert done["event"] == "file", done
     assert (into / "Xorg.0.log").read_bytes() == log.read_bytes()
@@ -107,9 +109,9 @@ def test_taking_files_back_stops_a_file_on_its_way_and_leaves_no_part(session, t
     send(console, "send %s" % big)
     folder = tmp_path / "downloads" / "kefu"
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not glob.glob(str(folder / ".kefu-receiving-*")):
+    while time.monotonic() < deadline and not files_being_written(agent.proc.pid, str(folder)):
         time.sleep(0.01)
-    assert glob.glob(str(folder / ".kefu-receiving-*")), "the transfer never started"
+    assert files_being_written(agent.proc.pid, str(folder)), "the transfer never started"
     agent.say("/revoke files")
     done = next_event(console, "file", "error")
     assert done["event"] == "error", done
