@@ -15,6 +15,7 @@
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -128,6 +129,17 @@ class Relay:
             self.proc.kill()
             self.proc.wait(timeout=5)
 
+    def kill(self):
+        """The whole relay dies at once: this sshd and every connection it serves (the
+        per-connection children and theirs), and nothing of another relay on the machine."""
+        doomed = descendants(self.proc.pid) if self.proc is not None else []
+        self.stop()
+        for pid in doomed:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -136,6 +148,27 @@ class Relay:
     def sshd_log(self):
         with open(self.log, errors="replace") as log:
             return log.read()
+
+
+def descendants(pid):
+    """Every process below pid, read from /proc (children first found, then theirs)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as stat:
+                # The name in parentheses may hold spaces; the parent follows the state.
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(entry))
+    found, queue = [], [pid]
+    while queue:
+        for child in parents.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
 
 
 def start_relay(processes):
