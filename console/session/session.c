@@ -221,6 +221,24 @@ static void on_message(struct kf_control *control, const struct kf_msg *msg, voi
 	leave(session);
 }
 
+/*
+ * The agent closes a connection it will not set up (its code was used, expired or
+ * replaced) without a word, since it cannot know yet who is calling: say what that
+ * means rather than how the bytes ended.
+ */
+#define SETUP_CLOSED_REASON                                                                        \
+	"the customer's helper closed the connection before the session began: its code may "      \
+	"have been used already, have expired or been replaced (ask the customer for the code "    \
+	"it shows now)"
+
+static void setup_ended(struct kf_console_session *session, int status, const char *reason)
+{
+	if (status == KF_ERR_CLOSED)
+		ended(session, status, SETUP_CLOSED_REASON);
+	else
+		ended(session, status, reason);
+}
+
 static void on_closed(struct kf_control *control, int status, const struct kf_error *err,
 		      void *user)
 {
@@ -234,9 +252,8 @@ static void on_closed(struct kf_control *control, int status, const struct kf_er
 		ended(session, status == KF_OK ? KF_ERR_CLOSED : status,
 		      err != NULL ? err->message : "the customer's computer went away");
 	else
-		ended(session, status == KF_OK ? KF_ERR_CLOSED : status,
-		      err != NULL ? err->message
-				  : "the customer's computer closed the connection during set-up");
+		setup_ended(session, status == KF_OK ? KF_ERR_CLOSED : status,
+			    err != NULL ? err->message : SETUP_CLOSED_REASON);
 	leave(session);
 }
 
@@ -248,7 +265,7 @@ static void on_handshake(struct kf_stream *tls, const struct kf_error *err, void
 
 	enter(session);
 	if (err != NULL) {
-		ended(session, err->code, err->message);
+		setup_ended(session, err->code, err->message);
 	} else if (kf_tls_stream_local_identity(tls, &session->own, &failure) != KF_OK ||
 		   kf_control_new(tls, KF_PARTY_CONSOLE, &callbacks, session,
 				  &session->core.control, &failure) != KF_OK) {

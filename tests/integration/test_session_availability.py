@@ -4,7 +4,7 @@ import socket
 import subprocess
 import time
 
-from session_fixtures import support  # noqa: F401 (support is a fixture)
+from session_fixtures import next_event, send, support  # noqa: F401 (support is a fixture)
 
 
 def forwarded_port(code):
@@ -90,3 +90,17 @@ def test_a_silent_connection_is_dropped_after_its_first_bytes_deadline(support):
     console.stdin.flush()
     console.communicate(timeout=30)
     assert agent.finish() == 0
+
+
+def test_a_second_technician_with_a_used_code_is_told_why_not_how_bytes_ended(support):
+    agent = support.start_agent()
+    console = support.start_console(agent.code, "--json")
+    next_event(console, "connected")
+    agent.wait_for("is now with you")
+    second = support.join(agent.code)
+    assert second.returncode == 1
+    assert "closed the connection before the session began" in second.stdout + second.stderr
+    assert "closing it properly" not in second.stdout + second.stderr
+    send(console, "end")
+    console.wait(timeout=30)
+    agent.finish()
