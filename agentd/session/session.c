@@ -513,56 +513,47 @@ int kf_agent_session_start(uv_loop_t *loop, struct kf_stream *channel,
 	int r;
 
 	*out = NULL;
-	if (session == NULL || (session->core.secret = strdup(config->secret)) == NULL ||
+	if (session == NULL ||
 	    (watched = kf_first_bytes_stream_new(channel, on_heard, session)) == NULL) {
-		if (session != NULL && session->core.secret != NULL) {
-			OPENSSL_cleanse(session->core.secret, strlen(session->core.secret));
-			free(session->core.secret);
-		}
 		free(session);
 		kf_stream_close(channel);
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory for a session");
 	}
-	channel = watched;
 	session->events = *events;
 	session->user = user;
 	session->config = *config;
 	session->config.secret = NULL;
-	kf_session_core_init(&session->core, loop, session);
-	uv_timer_start(&session->core.timer, on_setup_timeout, KF_AGENT_FIRST_BYTES_MS, 0);
-	*out = session;
 	kf_agent_session_enter(session);
-	r = kf_tls_stream_new(config->tls_context, 0, channel, on_handshake, session,
-			      &session->core.tls, err);
-	if (r != KF_OK) {
-		kf_stream_close(channel);
-		session->state = KF_AGENT_STATE_OVER;
+	/* Until the console's first bytes, only the short deadline for them runs. */
+	r = kf_session_core_open(&session->core, loop, session, config->secret, watched,
+				 config->tls_context, 0, on_handshake, on_setup_timeout,
+				 KF_AGENT_FIRST_BYTES_MS, err);
+	if (!kf_session_core_is_open(&session->core)) {
+		free(session);
+		return r;
 	}
+	*out = session;
+	if (r != KF_OK)
+		session->state = KF_AGENT_STATE_OVER;
 	kf_agent_session_leave(session);
 	return r;
 }
 
 int kf_agent_session_chat(struct kf_agent_session *session, const char *text, struct kf_error *err)
 {
-	json_t *body;
 	int r;
 
 	if (session->state != KF_AGENT_STATE_ACTIVE)
 		return kf_error_set(err, KF_ERR_STATE, "no technician is connected");
-	body = json_pack("{s:s}", "text", text);
-	if (body == NULL)
-		return kf_error_set(err, KF_ERR_INVALID, "the message is not valid text");
-	r = kf_control_send(session->core.control, "chat", 0, body, NULL, err);
+	r = kf_session_core_chat(&session->core, text, err);
 	if (r == KF_OK) {
 		/* Both sides of the conversation are kept, by the technician's rule: the
 		 * audit log has the length, the customer's own summary the words. */
-		kf_agent_session_audit(
-			session, "chat",
-			json_pack("{s:s, s:I}", "from", "customer", "length",
-				  (json_int_t)json_string_length(json_object_get(body, "text"))));
+		kf_agent_session_audit(session, "chat",
+				       json_pack("{s:s, s:I}", "from", "customer", "length",
+						 (json_int_t)strlen(text)));
 		kf_summary_note(session->summary, "chat", "You: %s", text);
 	}
-	json_decref(body);
 	return r;
 }
 

@@ -297,23 +297,22 @@ int kf_console_session_start(uv_loop_t *loop, struct kf_stream *channel, SSL_CTX
 	int r;
 
 	*out = NULL;
-	if (session == NULL || (session->core.secret = strdup(secret)) == NULL) {
-		free(session);
+	if (session == NULL) {
 		kf_stream_close(channel);
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory for a session");
 	}
 	session->events = *events;
 	session->user = user;
-	kf_session_core_init(&session->core, loop, session);
-	uv_timer_start(&session->core.timer, on_timer, KF_CONSOLE_SETUP_TIMEOUT_MS, 0);
-	*out = session;
 	enter(session);
-	r = kf_tls_stream_new(tls_context, 1, channel, on_handshake, session, &session->core.tls,
-			      err);
-	if (r != KF_OK) {
-		kf_stream_close(channel);
-		session->state = STATE_OVER;
+	r = kf_session_core_open(&session->core, loop, session, secret, channel, tls_context, 1,
+				 on_handshake, on_timer, KF_CONSOLE_SETUP_TIMEOUT_MS, err);
+	if (!kf_session_core_is_open(&session->core)) {
+		free(session);
+		return r;
 	}
+	*out = session;
+	if (r != KF_OK)
+		session->state = STATE_OVER;
 	leave(session);
 	return r;
 }
@@ -321,17 +320,9 @@ int kf_console_session_start(uv_loop_t *loop, struct kf_stream *channel, SSL_CTX
 int kf_console_session_chat(struct kf_console_session *session, const char *text,
 			    struct kf_error *err)
 {
-	json_t *body;
-	int r;
-
 	if (session->state != STATE_ACTIVE)
 		return kf_error_set(err, KF_ERR_STATE, "not connected to the customer");
-	body = json_pack("{s:s}", "text", text);
-	if (body == NULL)
-		return kf_error_set(err, KF_ERR_INVALID, "the message is not valid text");
-	r = kf_control_send(session->core.control, "chat", 0, body, NULL, err);
-	json_decref(body);
-	return r;
+	return kf_session_core_chat(&session->core, text, err);
 }
 
 int kf_console_session_ping(struct kf_console_session *session, struct kf_error *err)

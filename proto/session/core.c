@@ -19,6 +19,38 @@ void kf_session_core_init(struct kf_session_core *core, uv_loop_t *loop, void *o
 	core->timer.data = owner;
 }
 
+int kf_session_core_open(struct kf_session_core *core, uv_loop_t *loop, void *owner,
+			 const char *secret, struct kf_stream *channel, SSL_CTX *tls_context,
+			 int is_server, kf_tls_handshake_cb on_handshake, uv_timer_cb on_timeout,
+			 uint64_t timeout_ms, struct kf_error *err)
+{
+	int r;
+
+	if ((core->secret = strdup(secret)) == NULL) {
+		kf_stream_close(channel);
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory for a session");
+	}
+	kf_session_core_init(core, loop, owner);
+	uv_timer_start(&core->timer, on_timeout, timeout_ms, 0);
+	r = kf_tls_stream_new(tls_context, is_server, channel, on_handshake, owner, &core->tls,
+			      err);
+	if (r != KF_OK)
+		kf_stream_close(channel);
+	return r;
+}
+
+int kf_session_core_chat(struct kf_session_core *core, const char *text, struct kf_error *err)
+{
+	json_t *body = json_pack("{s:s}", "text", text);
+	int r;
+
+	if (body == NULL)
+		return kf_error_set(err, KF_ERR_INVALID, "the message is not valid text");
+	r = kf_control_send(core->control, "chat", 0, body, NULL, err);
+	json_decref(body);
+	return r;
+}
+
 void kf_session_core_release(struct kf_session_core *core)
 {
 	kf_proof_clear(&core->proof);

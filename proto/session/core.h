@@ -7,7 +7,9 @@
 #include "proto/session/control.h"
 #include "proto/session/proof.h"
 #include "proto/session/stream.h"
+#include "proto/session/tls-stream.h"
 
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <uv.h>
 
@@ -29,6 +31,29 @@ struct kf_session_core {
 
 /* Starts the core's timer on loop; owner is freed with free() once it is released. */
 void kf_session_core_init(struct kf_session_core *core, uv_loop_t *loop, void *owner);
+
+/*
+ * What both sides do to begin a session whose owner was just allocated, zeroed,
+ * and inside the owner's guard: keeps a copy of the code's secret, initialises
+ * the core, starts its timer for timeout_ms with on_timeout, and begins TLS on
+ * channel (the agent is the client, the console the server). The channel is
+ * closed on any failure. When the secret could not be kept the core is not
+ * initialised (kf_session_core_is_open is false) and the owner is the caller's
+ * to free(); otherwise it is released through kf_session_core_release().
+ */
+int kf_session_core_open(struct kf_session_core *core, uv_loop_t *loop, void *owner,
+			 const char *secret, struct kf_stream *channel, SSL_CTX *tls_context,
+			 int is_server, kf_tls_handshake_cb on_handshake, uv_timer_cb on_timeout,
+			 uint64_t timeout_ms, struct kf_error *err);
+
+/* Whether kf_session_core_open got as far as initialising the core. */
+static inline bool kf_session_core_is_open(const struct kf_session_core *core)
+{
+	return core->loop != NULL;
+}
+
+/* Sends a chat line; KF_ERR_INVALID when text is not valid UTF-8. */
+int kf_session_core_chat(struct kf_session_core *core, const char *text, struct kf_error *err);
 
 /* A session callback starts... */
 static inline void kf_session_core_enter(struct kf_session_core *core)
