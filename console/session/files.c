@@ -1,8 +1,11 @@
 /* kefu-console join: files to and from the customer's computer (send, fetch). SPDX-License-Identifier: MIT */
 #include "console/session/join-private.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void transfer_done(struct kf_console_transfer *transfer, int status, json_t *fields,
@@ -31,6 +34,27 @@ static void transfer_done(struct kf_console_transfer *transfer, int status, json
 	join_resume_script(join);
 }
 
+static bool is_sendable(struct join *join, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		join_report(join, "error", NULL, "Cannot send %s: %s", path, strerror(errno));
+		return false;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		join_report(join, "error", NULL,
+			    "Cannot send %s: only a regular file can be sent%s", path,
+			    S_ISDIR(st.st_mode) ? " (this is a folder)" : "");
+		return false;
+	}
+	if (access(path, R_OK) != 0) {
+		join_report(join, "error", NULL, "Cannot send %s: %s", path, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 static void start_transfer(struct join *join, int is_fetch, char *rest)
 {
 	char *local = rest + strcspn(rest, " \t"), cwd[PATH_MAX];
@@ -55,6 +79,9 @@ static void start_transfer(struct join *join, int is_fetch, char *rest)
 	folder = local;
 	if (is_fetch && *local == '\0')
 		folder = getcwd(cwd, sizeof(cwd)) ? cwd : ".";
+	/* A file that cannot go is said here: the customer's side never hears of it. */
+	if (!is_fetch && !is_sendable(join, rest))
+		return;
 	if (join_open_side_stream(join, "files", &stream, &err) != KF_OK) {
 		join_report(join, "error", NULL, "Could not open a stream for the file: %s",
 			    err.message);

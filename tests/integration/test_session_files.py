@@ -119,3 +119,23 @@ def test_taking_files_back_stops_a_file_on_its_way_and_leaves_no_part(session, t
     send(console, "send %s" % big)
     assert next_event(console, "file", "error")["event"] == "error"
     assert os.listdir(str(folder)) == []
+
+
+@pytest.mark.parametrize("what", ["folder", "missing"])
+def test_a_file_the_technician_cannot_send_is_said_at_the_console_and_never_reaches_the_customer(
+        session, tmp_path, what):
+    agent, console = session
+    grant(agent, console, "files", "asks to send files")
+    path = tmp_path if what == "folder" else tmp_path / "no-such-file.txt"
+    send(console, "send %s" % path)
+    event = next_event(console, "error", "file")
+    assert event["event"] == "error"
+    assert event["message"].startswith("Cannot send %s: " % path)
+    assert ("folder" in event["message"]) == (what == "folder")
+    send(console, "end")
+    console.wait(timeout=30)
+    agent.finish()
+    # The customer's side heard of no transfer at all, least of all a failed fetch.
+    assert not [e for e in audit_log(tmp_path) if e["event"].startswith("action")
+                and e.get("action") == "file"]
+    assert not [line for line in agent.lines if "fetch" in line and "failed" in line]
