@@ -4,6 +4,7 @@
 #include "agentd/plugins/job.h"
 #include "agentd/policy.h"
 #include "agentd/session/session.h"
+#include "proto/base/escape.h"
 #include "agentd/session/streams.h"
 #include "proto/session/code.h"
 #include "proto/base/line-reader.h"
@@ -89,7 +90,11 @@ struct share {
 	int is_done;
 };
 
-/* One line on the customer's terminal. */
+/*
+ * One line on the customer's terminal. The technician's words are in many of them
+ * (chat, reasons, file names): escaped, they can neither draw on the screen nor
+ * fake a line of the helper's own, such as a consent question.
+ */
 static void say(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
 static void say(const char *format, ...)
@@ -97,9 +102,8 @@ static void say(const char *format, ...)
 	va_list args;
 
 	va_start(args, format);
-	vprintf(format, args);
+	kf_terminal_vprint(stdout, format, args);
 	va_end(args);
-	putchar('\n');
 	fflush(stdout);
 }
 

@@ -1,5 +1,6 @@
 /* kefu-console join: the technician's input (a terminal, a pipe, --exec) and the output. SPDX-License-Identifier: MIT */
 #include "console/session/join-private.h"
+#include "proto/base/escape.h"
 #include "proto/base/cli.h"
 #include "proto/base/fs.h"
 
@@ -45,10 +46,10 @@ void join_report(struct join *join, const char *event, json_t *fields, const cha
 	} else {
 		if (join->editor != NULL)
 			editor_hide(join->editor);
+		/* What the customer's side sent is in it: escaped, it cannot drive the terminal. */
 		va_start(args, format);
-		vprintf(format, args);
+		kf_terminal_vprint(stdout, format, args);
 		va_end(args);
-		putchar('\n');
 	}
 	fflush(stdout);
 }
@@ -62,7 +63,7 @@ void join_print(struct join *join, const char *format, ...)
 	if (join->editor != NULL)
 		editor_hide(join->editor);
 	va_start(args, format);
-	vprintf(format, args);
+	kf_terminal_vprint(stdout, format, args);
 	va_end(args);
 }
 

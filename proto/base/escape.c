@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -142,4 +143,41 @@ struct kf_escaped kf_escaped(const char *in)
 	else
 		kf_escape(in, strlen(in), e.text, sizeof(e.text));
 	return e;
+}
+
+void kf_terminal_vprint(FILE *out, const char *format, va_list args)
+{
+	char *text = NULL, *line, *next, *safe;
+	int len = vasprintf(&text, format, args);
+
+	if (len < 0)
+		return;
+	if (len > 0 && text[len - 1] == '\n')
+		text[--len] = '\0'; /* the line's own end: one newline ends it either way */
+	/* The worst a byte becomes is \xNN: four bytes for one. */
+	safe = malloc((size_t)len * 4 + 4);
+	if (safe == NULL) {
+		free(text);
+		return;
+	}
+	for (line = text;; line = next + 1) {
+		next = strchr(line, '\n');
+		kf_escape(line, next != NULL ? (size_t)(next - line) : strlen(line), safe,
+			  (size_t)len * 4 + 4);
+		fputs(safe, out);
+		fputc('\n', out);
+		if (next == NULL)
+			break;
+	}
+	free(safe);
+	free(text);
+}
+
+void kf_terminal_print(FILE *out, const char *format, ...)
+{
+	va_list args;
+
+	va_start(args, format);
+	kf_terminal_vprint(out, format, args);
+	va_end(args);
 }

@@ -3,7 +3,9 @@
 #ifndef KF_PROTO_ESCAPE_H
 #define KF_PROTO_ESCAPE_H
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Bytes of the buffer kf_escaped() fills: room for a long name, well inside a message. */
 #define KF_ESCAPED_SIZE 160
@@ -28,5 +30,15 @@ struct kf_escaped {
  * expression: kf_error_set(err, ..., "%s is refused", kf_escaped(name).text).
  */
 struct kf_escaped kf_escaped(const char *in);
+
+/*
+ * Prints a formatted text on a terminal, ending it with a newline, with every line
+ * of it escaped as kf_escape() does: text from the other party (a chat line, a
+ * reason, a file name) can neither draw on the screen nor fake a line of the
+ * program's own. The text's newlines stay newlines; one at its very end adds no
+ * empty line.
+ */
+void kf_terminal_print(FILE *out, const char *format, ...) __attribute__((format(printf, 2, 3)));
+void kf_terminal_vprint(FILE *out, const char *format, va_list args);
 
 #endif

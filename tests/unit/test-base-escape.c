@@ -122,6 +122,22 @@ static void every_output_is_one_line_of_valid_utf8(void **state)
 	assert_string_equal(kf_escaped("a\nb").text, "a\\nb");
 }
 
+static void terminal_print_escapes_each_line_and_ends_it_once(void **state)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+
+	(void)state;
+	assert_non_null(out);
+	kf_terminal_print(out, "Technician: %s", "hi\x1b[2J\x07");
+	kf_terminal_print(out, "two\nlines\n");
+	kf_terminal_print(out, "%s", "");
+	fclose(out);
+	assert_string_equal(text, "Technician: hi\\x1b[2J\\x07\ntwo\nlines\n\n");
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -130,6 +146,7 @@ int main(void)
 		cmocka_unit_test(invalid_utf8_and_c1_controls_become_escapes),
 		cmocka_unit_test(long_text_is_cut_at_a_character_and_marked),
 		cmocka_unit_test(every_output_is_one_line_of_valid_utf8),
+		cmocka_unit_test(terminal_print_escapes_each_line_and_ends_it_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
