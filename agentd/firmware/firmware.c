@@ -5,6 +5,7 @@
 #include "agentd/firmware/history.h"
 #include "agentd/firmware/host.h"
 #include "agentd/firmware/progress.h"
+#include "proto/base/escape.h"
 #include "proto/firmware/cabinet.h"
 #include "proto/firmware/update.h"
 #include "proto/session/profile.h"
@@ -192,23 +193,26 @@ static int preflight(struct fw_options *o, const char *file, struct fw_plan *pla
 	return KF_OK;
 }
 
+/* The update's own words (name, summary, release notes) are the publisher's: shown escaped. */
 static void print_plan(const struct fw_plan *plan)
 {
 	const struct kf_fw_metainfo *m = plan->update->metainfo;
 
-	printf("%s %s (%s)%s%s\n", m->name ? m->name : m->id, m->version, m->id,
-	       m->developer_name ? " from " : "", m->developer_name ? m->developer_name : "");
+	kf_terminal_print(stdout, "%s %s (%s)%s%s\n", m->name ? m->name : m->id, m->version, m->id,
+			  m->developer_name ? " from " : "",
+			  m->developer_name ? m->developer_name : "");
 	if (m->summary != NULL)
-		printf("  %s\n", m->summary);
-	printf("  signed: %s\n", plan->update->signed_by);
+		kf_terminal_print(stdout, "  %s\n", m->summary);
+	kf_terminal_print(stdout, "  signed: %s\n", plan->update->signed_by);
 	if (m->flags & KF_FW_FLAG_SECURITY)
-		printf("  this update fixes a security problem\n");
-	printf("  device: %s (%s), running %s%s%s\n", plan->device->id, plan->device->name,
-	       plan->device->version,
-	       plan->slot->backend->managed_by != NULL ? ", managed by " : "",
-	       plan->slot->backend->managed_by != NULL ? plan->slot->backend->managed_by : "");
+		kf_terminal_print(stdout, "  this update fixes a security problem\n");
+	kf_terminal_print(stdout, "  device: %s (%s), running %s%s%s\n", plan->device->id,
+			  plan->device->name, plan->device->version,
+			  plan->slot->backend->managed_by != NULL ? ", managed by " : "",
+			  plan->slot->backend->managed_by != NULL ? plan->slot->backend->managed_by
+								  : "");
 	if (m->release_text != NULL)
-		printf("  changes: %s\n", m->release_text);
+		kf_terminal_print(stdout, "  changes: %s\n", m->release_text);
 }
 
 /* ---- history and audit ---- */
