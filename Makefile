@@ -136,7 +136,7 @@ endif
 
 # Fuzz targets: clang, libFuzzer, ASan and UBSan, in a tree of their own.
 FUZZ_B = build/fuzz
-FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 fuzz-build: deps-test
 	@[ -z "$(FUZZ_SRC)" ] || $(MAKE) --no-print-directory CC=clang B=$(FUZZ_B) OPT_FLAGS="-O1 -g" \
 	    EXTRA_CFLAGS="$(FUZZ_FLAGS)" EXTRA_LDFLAGS="-fsanitize=fuzzer,address,undefined" \

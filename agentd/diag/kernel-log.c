@@ -221,8 +221,12 @@ static void scan_message(const char *line, const char *msg, struct kf_kernel_eve
 
 void kf_kernel_log_parse(const char *text, size_t len, struct kf_kernel_events *events)
 {
-	const char *p = text, *end = text + len;
+	const char *p = text, *end;
 	char line[LINE_MAX_KEPT];
+
+	if (text == NULL)
+		return; /* an empty log (no text at all) has no lines */
+	end = text + len;
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));

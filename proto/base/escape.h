@@ -39,6 +39,7 @@ struct kf_escaped kf_escaped(const char *in);
  * empty line.
  */
 void kf_terminal_print(FILE *out, const char *format, ...) __attribute__((format(printf, 2, 3)));
-void kf_terminal_vprint(FILE *out, const char *format, va_list args);
+void kf_terminal_vprint(FILE *out, const char *format, va_list args)
+	__attribute__((format(printf, 2, 0)));
 
 #endif
