@@ -153,8 +153,8 @@ static struct entry *address_entry(struct kf_redactor *r, const unsigned char *a
 	} else if (family == AF_INET) {
 		if (!documentation_pseudonym(r, addr, mapped[3], mapped)) {
 			snprintf(out, sizeof(out), "ipv4-%u", ++r->counters[KF_REDACT_IPV4]);
-			return kf_redact_remember(r, KF_REDACT_IPV4, canonical, strlen(canonical), out,
-					false);
+			return kf_redact_remember(r, KF_REDACT_IPV4, canonical, strlen(canonical),
+						  out, false);
 		}
 	} else if (memcmp(addr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
 		/* mapped already holds the IPv4 pseudonym */
@@ -167,7 +167,7 @@ static struct entry *address_entry(struct kf_redactor *r, const unsigned char *a
 	}
 	inet_ntop(family, mapped, out, sizeof(out));
 	return kf_redact_remember(r, family == AF_INET ? KF_REDACT_IPV4 : KF_REDACT_IPV6, canonical,
-			strlen(canonical), out, false);
+				  strlen(canonical), out, false);
 }
 
 /* The pseudonym of an address written as text, or NULL when it is kept as it is. */
@@ -237,7 +237,7 @@ static int append_hex(struct kf_buf *out, const unsigned char *bytes, size_t n, 
  * digits could be one. Appends the pseudonym in the same form; 0 when not one.
  */
 size_t kf_redact_hex_address(struct kf_redactor *r, const char *p, size_t n, bool is_little_endian,
-			  bool is_known_only, struct kf_buf *out, int *rc)
+			     bool is_known_only, struct kf_buf *out, int *rc)
 {
 	unsigned char addr[16], mapped[16];
 	char canonical[INET6_ADDRSTRLEN];
@@ -293,7 +293,7 @@ static struct entry *mac_entry(struct kf_redactor *r, const char *canonical)
 
 /* Appends pseudonym octets "aa:bb:cc" in the separator and letter case of the original. */
 int kf_redact_append_octets(struct kf_buf *out, const char *octets, size_t count, char sep,
-			 bool is_upper)
+			    bool is_upper)
 {
 	size_t i;
 	int rc = KF_OK;
@@ -322,7 +322,7 @@ int kf_redact_append_octets(struct kf_buf *out, const char *octets, size_t count
  * six octets at a time, a shorter tail by keyed bytes. 0 when not a MAC.
  */
 size_t kf_redact_mac_run(struct kf_redactor *r, const char *p, size_t avail, struct kf_buf *out,
-		      int *rc)
+			 int *rc)
 {
 	char canonical[18], sep;
 	size_t count = 0, n, i;
@@ -331,7 +331,8 @@ size_t kf_redact_mac_run(struct kf_redactor *r, const char *p, size_t avail, str
 	if (avail < 17 || (p[2] != ':' && p[2] != '-'))
 		return 0;
 	sep = p[2];
-	while (count < MAX_OCTETS && count * 3 + 2 <= avail && kf_redact_is_hex_run(p + count * 3, 2)) {
+	while (count < MAX_OCTETS && count * 3 + 2 <= avail &&
+	       kf_redact_is_hex_run(p + count * 3, 2)) {
 		count++;
 		if (count * 3 > avail || p[count * 3 - 1] != sep)
 			break;
@@ -418,4 +419,3 @@ const char *kf_redact_uuid_pseudonym(struct kf_redactor *r, const char *p, size_
 	e = kf_redact_remember(r, KF_REDACT_UUID, p, 36, out, false);
 	return e ? e->pseudonym : NULL;
 }
-

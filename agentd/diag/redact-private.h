@@ -47,8 +47,7 @@ struct entry *kf_redact_remember(struct kf_redactor *r, enum kf_redact_kind kind
 /* redact-address.c: addresses and other values recognised by their shape. */
 
 /* The pseudonym of an IPv4 (AF_INET) or IPv6 address written as text; NULL when it is none. */
-const char *kf_redact_ip_pseudonym(struct kf_redactor *r, const char *text, size_t len,
-				   int family);
+const char *kf_redact_ip_pseudonym(struct kf_redactor *r, const char *text, size_t len, int family);
 bool kf_redact_is_hex_run(const char *p, size_t n);
 bool kf_redact_is_word_char(char c);
 bool kf_redact_has_upper(const char *p, size_t n);
@@ -57,8 +56,8 @@ bool kf_redact_has_upper(const char *p, size_t n);
  * An address in the kernel's hexadecimal form at p (n digits: 8 or 32), written to out as
  * its pseudonym's; returns the digits consumed, 0 when it is no address to hide.
  */
-size_t kf_redact_hex_address(struct kf_redactor *r, const char *p, size_t n,
-			     bool is_little_endian, bool is_known_only, struct kf_buf *out, int *rc);
+size_t kf_redact_hex_address(struct kf_redactor *r, const char *p, size_t n, bool is_little_endian,
+			     bool is_known_only, struct kf_buf *out, int *rc);
 int kf_redact_append_octets(struct kf_buf *out, const char *octets, size_t count, char sep,
 			    bool is_upper);
 
