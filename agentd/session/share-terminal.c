@@ -22,9 +22,10 @@ static void on_connected(struct kf_agent_session *session, const struct kf_tls_i
 	share->session = session;
 	kf_share_forget_code(share);
 	snprintf(share->technician, sizeof(share->technician), "%s", technician->name);
-	kf_share_say("Connected: %s from %s is now with you.", technician->name, technician->organisation);
+	kf_share_say("Connected: %s from %s is now with you.", technician->name,
+		     technician->organisation);
 	kf_share_say("Type a message and press Enter to chat. Type /stop (or press Ctrl-C) to end "
-	    "everything at once, /help for more.");
+		     "everything at once, /help for more.");
 }
 
 static void on_rejected(struct kf_agent_session *session, int is_wrong_code,
@@ -42,7 +43,7 @@ static void on_rejected(struct kf_agent_session *session, int is_wrong_code,
 	share->failures++;
 	if (share->failures < CODE_MAX_FAILURES) {
 		kf_share_say("Someone tried a wrong code (%d of %d tries).", share->failures,
-		    CODE_MAX_FAILURES);
+			     CODE_MAX_FAILURES);
 		return;
 	}
 	kf_share_say("Three wrong codes were tried: that code no longer works. Here is a new one.");
@@ -70,7 +71,7 @@ static void on_ended(struct kf_agent_session *session, int status, const char *r
 		kf_share_say("Your technician's advice: %s", kf_agent_session_advice(session));
 	if (summary_path != NULL)
 		kf_share_say("A summary of this session is in %s (and as a web page beside it).",
-		    summary_path);
+			     summary_path);
 	kf_share_finish(share, status == KF_OK ? KF_EXIT_OK : KF_EXIT_FAILURE);
 }
 
@@ -87,14 +88,17 @@ static void on_ask(struct kf_agent_session *session, enum kf_capability capabili
 	if (reason != NULL && reason[0] != '\0')
 		kf_share_say("    Why: %s", reason);
 	if (capability == KF_CAP_FILES)
-		kf_share_say("    Allow it? Type y (yes: you are asked before each file is copied from this "
-		    "computer), all (yes, and copy files without asking me; secrets are still "
-		    "asked) or n (no). No answer within %u s means no.",
-		    share->consent_timeout_ms / 1000);
+		kf_share_say(
+			"    Allow it? Type y (yes: you are asked before each file is copied from "
+			"this "
+			"computer), all (yes, and copy files without asking me; secrets are still "
+			"asked) or n (no). No answer within %u s means no.",
+			share->consent_timeout_ms / 1000);
 	else
-		kf_share_say("    Allow it? Type y (yes) or n (no) and press Enter. No answer within %u s "
-		    "means no.",
-		    share->consent_timeout_ms / 1000);
+		kf_share_say("    Allow it? Type y (yes) or n (no) and press Enter. No answer "
+			     "within %u s "
+			     "means no.",
+			     share->consent_timeout_ms / 1000);
 }
 
 /* A size as a person reads it: 31 KB, 4.2 MB. */
@@ -120,14 +124,15 @@ static void on_fetch_ask(struct kf_agent_session *session, uint32_t id, const ch
 	size_text(size, amount, sizeof(amount));
 	putchar('\n');
 	if (real_path != NULL)
-		kf_share_say(">>> %s wants a copy of %s (%s; it leads to %s).", share->technician, path,
-		    amount, real_path);
+		kf_share_say(">>> %s wants a copy of %s (%s; it leads to %s).", share->technician,
+			     path, amount, real_path);
 	else
 		kf_share_say(">>> %s wants a copy of %s (%s).", share->technician, path, amount);
 	if (is_secret)
-		kf_share_say("    This file holds secrets (passwords, private keys or a browser's saved "
-		    "logins). To allow it, type its path exactly as shown; anything else "
-		    "refuses.");
+		kf_share_say(
+			"    This file holds secrets (passwords, private keys or a browser's saved "
+			"logins). To allow it, type its path exactly as shown; anything else "
+			"refuses.");
 	else
 		kf_share_say("    Allow? y/n");
 }
@@ -175,7 +180,8 @@ static void on_expired(struct kf_agent_session *session, enum kf_capability capa
 	forget_asked(share, capability);
 	share->expired = capability;
 	share->expired_at = uv_now(share->loop);
-	kf_share_say("The request for '%s' expired; nothing was allowed.", kf_capability_name(capability));
+	kf_share_say("The request for '%s' expired; nothing was allowed.",
+		     kf_capability_name(capability));
 }
 
 static void on_status(struct kf_agent_session *session, const char *text, void *user)
@@ -300,9 +306,10 @@ void kf_share_on_line(struct kf_line_reader *reader, const char *line, void *use
 	}
 	if (is_answer && share->fetch_count == 0 && share->expired_at != 0 &&
 	    uv_now(share->loop) - share->expired_at < LATE_ANSWER_MS) {
-		kf_share_say("Too late: the request for '%s' had already expired and nothing was allowed. "
-		    "Your '%s' was not sent to the technician.",
-		    kf_capability_name(share->expired), line);
+		kf_share_say("Too late: the request for '%s' had already expired and nothing was "
+			     "allowed. "
+			     "Your '%s' was not sent to the technician.",
+			     kf_capability_name(share->expired), line);
 		return;
 	}
 	if (strncmp(line, "/revoke ", 8) == 0) {
