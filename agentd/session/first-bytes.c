@@ -1,5 +1,6 @@
 /* kefu-agentd: a stream that tells when the other side's first bytes arrive. SPDX-License-Identifier: MIT */
 #include "agentd/session/first-bytes.h"
+#include "proto/base/guard.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -10,13 +11,12 @@ struct first_bytes {
 	void (*on_heard)(void *user);
 	void *user;
 	bool is_heard;
-	bool is_closed;
-	int depth; /* callbacks of the user running now: close waits for them */
+	struct kf_guard guard; /* close waits for the user's callbacks that run now */
 };
 
 static void leave(struct first_bytes *watch)
 {
-	if (--watch->depth == 0 && watch->is_closed)
+	if (kf_guard_leave(&watch->guard))
 		free(watch);
 }
 
@@ -25,12 +25,12 @@ static void lower_on_read(struct kf_stream *lower, const uint8_t *data, size_t l
 	struct first_bytes *watch = user;
 
 	(void)lower;
+	kf_guard_enter(&watch->guard);
 	if (!watch->is_heard) {
 		watch->is_heard = true;
 		watch->on_heard(watch->user);
 	}
-	watch->depth++;
-	if (!watch->is_closed && watch->stream.on_read != NULL)
+	if (!kf_guard_is_freed(&watch->guard) && watch->stream.on_read != NULL)
 		watch->stream.on_read(&watch->stream, data, len, watch->stream.user);
 	leave(watch);
 }
@@ -41,8 +41,8 @@ static void lower_on_end(struct kf_stream *lower, int status, const struct kf_er
 	struct first_bytes *watch = user;
 
 	(void)lower;
-	watch->depth++;
-	if (!watch->is_closed && watch->stream.on_end != NULL)
+	kf_guard_enter(&watch->guard);
+	if (!kf_guard_is_freed(&watch->guard) && watch->stream.on_end != NULL)
 		watch->stream.on_end(&watch->stream, status, err, watch->stream.user);
 	leave(watch);
 }
@@ -52,8 +52,8 @@ static void lower_on_drain(struct kf_stream *lower, void *user)
 	struct first_bytes *watch = user;
 
 	(void)lower;
-	watch->depth++;
-	if (!watch->is_closed && watch->stream.on_drain != NULL)
+	kf_guard_enter(&watch->guard);
+	if (!kf_guard_is_freed(&watch->guard) && watch->stream.on_drain != NULL)
 		watch->stream.on_drain(&watch->stream, watch->stream.user);
 	leave(watch);
 }
@@ -82,12 +82,14 @@ static void watch_close(struct kf_stream *stream)
 {
 	struct first_bytes *watch = (struct first_bytes *)stream;
 
-	if (watch->is_closed)
+	if (kf_guard_is_freed(&watch->guard))
 		return;
-	watch->is_closed = true;
+	/* Marked freed first, so that nothing the lower stream says while it closes is passed on.
+	 */
+	kf_guard_enter(&watch->guard);
+	kf_guard_free(&watch->guard);
 	kf_stream_close(watch->lower);
-	if (watch->depth == 0)
-		free(watch);
+	leave(watch);
 }
 
 static const struct kf_stream_ops watch_ops = {
