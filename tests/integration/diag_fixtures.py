@@ -8,6 +8,7 @@
 # links the collectors enumerate.
 import json
 import os
+import re
 
 import pytest
 
@@ -485,3 +486,43 @@ def spellings(kind, value):
     elif kind == "hostname":
         forms |= {value.replace("-", "_"), value.split("-")[0] + value.split("-")[1]}
     return {f for form in forms for f in (form, form.upper(), form.lower())}
+
+
+def check_recorded_devices(recorded, report):
+    """Checks that every PCI, USB and input device of a umockdev recording is in the report
+    with its IDs, driver, modalias and sysfs path; returns how many were checked."""
+    devices = devices_by_id(report)
+    checked = 0
+    for device in recorded:
+        env, attrs, base = device["env"], device["attrs"], os.path.basename(device["path"])
+        if env.get("SUBSYSTEM") == "pci":
+            got = devices["pci:" + base]
+            vendor, product = env["PCI_ID"].lower().split(":")
+            assert (got["vendor_id"], got["product_id"]) == (vendor, product)
+            assert got["driver"] == env["DRIVER"]
+            assert got["modalias"] == env["MODALIAS"]
+            checked += 1
+        elif env.get("DEVTYPE") == "usb_device":
+            got = devices["usb:" + base]
+            assert got["vendor_id"] == attrs["idVendor"].decode().strip()
+            assert got["product_id"] == attrs["idProduct"].decode().strip()
+            interfaces = [d for d in recorded if d["env"].get("DEVTYPE") == "usb_interface"
+                          and os.path.dirname(d["path"]) == device["path"]]
+            # The driver a user means is the interface's (usbhid); without recorded
+            # interfaces it is the device-level driver.
+            expected = interfaces[0]["env"]["DRIVER"] if interfaces else env["DRIVER"]
+            assert got["driver"] == expected
+            assert got["sysfs_path"] == "/sys" + device["path"]
+            checked += 1
+        elif env.get("SUBSYSTEM") == "input" and "MODALIAS" in env:
+            parent = [d for d in recorded if d["path"] == os.path.normpath(
+                os.path.join(device["path"], device["links"]["device"]))]
+            if parent and not any(p in device["path"] for p in ("/usb", "0000:")):
+                got = devices["input:" + os.path.basename(parent[0]["path"])]
+                assert got["driver"] == os.path.basename(parent[0]["links"]["driver"])
+                match = re.search(r"v([0-9A-F]{4})p([0-9A-F]{4})", env["MODALIAS"])
+                assert (got["vendor_id"], got["product_id"]) == (
+                    match.group(1).lower(), match.group(2).lower())
+                checked += 1
+    assert checked > 0
+    return checked

@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from conftest import program, run
-from diag_fixtures import (base_system, devices_by_id, diag_json, replay_umockdev, status_machine,
-                           validate, write)
+from diag_fixtures import (base_system, check_recorded_devices, devices_by_id, diag_json,
+                           replay_umockdev, status_machine, validate, write)
 from diag_fixtures import umockdev_dir  # noqa: F401 (a pytest fixture)
 
 UMOCKDEV = ["canon-powershot-sx200", "sony-xperia-mini-pro", "synaptics-touchpad", "usbkbd"]
@@ -119,40 +119,7 @@ def test_umockdev_recording_replays_with_its_ids_and_drivers(tmp_path, umockdev_
     result, report = diag_json(root)
     assert result.returncode == 0, result.stderr
     validate(report)
-    devices = devices_by_id(report)
-    checked = 0
-    for device in recorded:
-        env, attrs, base = device["env"], device["attrs"], os.path.basename(device["path"])
-        if env.get("SUBSYSTEM") == "pci":
-            got = devices["pci:" + base]
-            vendor, product = env["PCI_ID"].lower().split(":")
-            assert (got["vendor_id"], got["product_id"]) == (vendor, product)
-            assert got["driver"] == env["DRIVER"]
-            assert got["modalias"] == env["MODALIAS"]
-            checked += 1
-        elif env.get("DEVTYPE") == "usb_device":
-            got = devices["usb:" + base]
-            assert got["vendor_id"] == attrs["idVendor"].decode().strip()
-            assert got["product_id"] == attrs["idProduct"].decode().strip()
-            interfaces = [d for d in recorded if d["env"].get("DEVTYPE") == "usb_interface"
-                          and os.path.dirname(d["path"]) == device["path"]]
-            # The driver a user means is the interface's (usbhid); without recorded
-            # interfaces it is the device-level driver.
-            expected = interfaces[0]["env"]["DRIVER"] if interfaces else env["DRIVER"]
-            assert got["driver"] == expected
-            assert got["sysfs_path"] == "/sys" + device["path"]
-            checked += 1
-        elif env.get("SUBSYSTEM") == "input" and "MODALIAS" in env:
-            parent = [d for d in recorded if d["path"] == os.path.normpath(
-                os.path.join(device["path"], device["links"]["device"]))]
-            if parent and not any(p in device["path"] for p in ("/usb", "0000:")):
-                got = devices["input:" + os.path.basename(parent[0]["path"])]
-                assert got["driver"] == os.path.basename(parent[0]["links"]["driver"])
-                match = re.search(r"v([0-9A-F]{4})p([0-9A-F]{4})", env["MODALIAS"])
-                assert (got["vendor_id"], got["product_id"]) == (
-                    match.group(1).lower(), match.group(2).lower())
-                checked += 1
-    assert checked > 0
+    checked = check_recorded_devices(recorded, report)
     assert len(report["devices"]) == checked
 
 

@@ -3,13 +3,13 @@
 # SPDX-License-Identifier: MIT
 import json
 import os
-import re
 import time
 
 import pytest
 
-from diag_fixtures import (checkout_umockdev_dir, desktop_machine, devices_by_id,  # noqa: F401
-                           diag_json, many_users_machine, replay_umockdev, status_machine)
+from diag_fixtures import (check_recorded_devices, checkout_umockdev_dir,  # noqa: F401
+                           desktop_machine, devices_by_id, diag_json, many_users_machine,
+                           replay_umockdev, status_machine)
 from session_fixtures import next_event, private_state, send, support  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("private_state")
@@ -124,32 +124,7 @@ def test_recorded_devices_arrive_in_the_saved_report(support, tmp_path, checkout
     assert result.returncode == 0, result.stderr
     saved, _ = report_through_session(support, tmp_path, root)
     assert_same_report(saved, printed)
-    devices = devices_by_id(saved)
-    checked = 0
-    for device in recorded:
-        env, attrs, base = device["env"], device["attrs"], os.path.basename(device["path"])
-        if env.get("SUBSYSTEM") == "pci":
-            got = devices["pci:" + base]
-            assert (got["vendor_id"], got["product_id"]) == tuple(env["PCI_ID"].lower().split(":"))
-            assert got["driver"] == env["DRIVER"]
-            checked += 1
-        elif env.get("DEVTYPE") == "usb_device":
-            got = devices["usb:" + base]
-            assert got["vendor_id"] == attrs["idVendor"].decode().strip()
-            assert got["product_id"] == attrs["idProduct"].decode().strip()
-            assert got["sysfs_path"] == "/sys" + device["path"]
-            checked += 1
-        elif env.get("SUBSYSTEM") == "input" and "MODALIAS" in env:
-            parent = [d for d in recorded if d["path"] == os.path.normpath(
-                os.path.join(device["path"], device["links"]["device"]))]
-            if parent and not any(p in device["path"] for p in ("/usb", "0000:")):
-                got = devices["input:" + os.path.basename(parent[0]["path"])]
-                assert got["driver"] == os.path.basename(parent[0]["links"]["driver"])
-                match = re.search(r"v([0-9A-F]{4})p([0-9A-F]{4})", env["MODALIAS"])
-                assert (got["vendor_id"], got["product_id"]) == (
-                    match.group(1).lower(), match.group(2).lower())
-                checked += 1
-    assert checked > 0
+    checked = check_recorded_devices(recorded, saved)
     # Every recorded device the collectors know arrived, besides the desktop's 40 PCI ones.
     assert len(saved["devices"]) == checked + 40
 
