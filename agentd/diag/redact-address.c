@@ -230,9 +230,18 @@ static int append_hex(struct kf_buf *out, const unsigned char *bytes, size_t n, 
 	return rc;
 }
 
+/* Where the i-th byte written in hexadecimal goes in the address: words of 4 bytes
+ * reversed when little-endian. */
+static size_t hex_byte_at(size_t i, bool is_little_endian)
+{
+	return is_little_endian ? (i & ~(size_t)3) + 3 - (i & 3) : i;
+}
+
 /*
  * An address in the kernel's hexadecimal form: 8 digits of IPv4 (little-endian
- * in /proc/net/route, big-endian elsewhere) or 32 of IPv6. With is_known_only,
+ * in /proc/net/route, big-endian elsewhere) or 32 of IPv6 (in network order in
+ * /proc/net/ipv6_route; as four little-endian 32-bit words in /proc/net/tcp6 and
+ * udp6, which is_little_endian means for IPv6). With is_known_only,
  * only an address the redactor has already seen is replaced, since any 8 hex
  * digits could be one. Appends the pseudonym in the same form; 0 when not one.
  */
@@ -247,10 +256,9 @@ size_t kf_redact_hex_address(struct kf_redactor *r, const char *p, size_t n, boo
 
 	if ((n != 8 && n != 32) || !kf_redact_is_hex_run(p, n))
 		return 0;
-	for (i = 0; i < bytes; i++) {
-		size_t at = is_little_endian && family == AF_INET ? bytes - 1 - i : i;
-		addr[at] = (unsigned char)(hex_value(p[2 * i]) << 4 | hex_value(p[2 * i + 1]));
-	}
+	for (i = 0; i < bytes; i++)
+		addr[hex_byte_at(i, is_little_endian)] =
+			(unsigned char)(hex_value(p[2 * i]) << 4 | hex_value(p[2 * i + 1]));
 	if (is_known_only) {
 		inet_ntop(family, addr, canonical, sizeof(canonical));
 		e = kf_redact_find(r, canonical, strlen(canonical));
@@ -267,13 +275,9 @@ size_t kf_redact_hex_address(struct kf_redactor *r, const char *p, size_t n, boo
 			*rc = kf_buf_append(out, "X", 1);
 		return n;
 	}
-	if (is_little_endian && family == AF_INET)
-		for (i = 0; i < 2; i++) {
-			unsigned char t = mapped[i];
-			mapped[i] = mapped[3 - i];
-			mapped[3 - i] = t;
-		}
-	*rc = append_hex(out, mapped, bytes, kf_redact_has_upper(p, n));
+	for (i = 0; i < bytes; i++)
+		addr[i] = mapped[hex_byte_at(i, is_little_endian)];
+	*rc = append_hex(out, addr, bytes, kf_redact_has_upper(p, n));
 	return n;
 }
 

@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,41 @@ int kf_agent_plugins_trust(const char *path, struct kf_profile **profile,
 	return KF_OK;
 }
 
+#define STAGE_PREFIX "kefu-plugin-step-"
+
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw);
+
+/*
+ * A stage is named with the process that made it ("kefu-plugin-step-PID-XXXXXX").
+ * Stages of this user whose process is gone (killed before it could clean up) are
+ * removed before a new one is made, so that they never pile up in /tmp.
+ */
+static void sweep_stages(void)
+{
+	DIR *tmp = opendir("/tmp");
+	struct dirent *entry;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (tmp == NULL)
+		return;
+	while ((entry = readdir(tmp)) != NULL) {
+		char *end;
+		long pid;
+
+		if (strncmp(entry->d_name, STAGE_PREFIX, strlen(STAGE_PREFIX)) != 0)
+			continue;
+		pid = strtol(entry->d_name + strlen(STAGE_PREFIX), &end, 10);
+		if (end == entry->d_name + strlen(STAGE_PREFIX) || *end != '-' || pid <= 0 ||
+		    pid == (long)getpid() || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		snprintf(path, sizeof(path), "/tmp/%s", entry->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
+			nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	closedir(tmp);
+}
+
 int kf_agent_plugin_stage(const char *dir, const char *id,
 			  const struct kf_package_publisher *trusted, size_t n_trusted, char *stage,
 			  size_t stage_size, char *copy, size_t copy_size, struct kf_error *err)
@@ -104,7 +140,8 @@ int kf_agent_plugin_stage(const char *dir, const char *id,
 	else if (r == KF_OK)
 		r = kf_plugin_package_check(pkg, NULL, &reason, err);
 	if (r == KF_OK) {
-		snprintf(stage, stage_size, "/tmp/kefu-plugin-step-XXXXXX");
+		sweep_stages();
+		snprintf(stage, stage_size, "/tmp/" STAGE_PREFIX "%ld-XXXXXX", (long)getpid());
 		if (mkdtemp(stage) == NULL) {
 			stage[0] = '\0';
 			r = kf_error_set(err, KF_ERR_IO, "cannot make a private folder: %s",

@@ -7,14 +7,20 @@
 /*
  * One row per command, as tmux's cmd_entry: the name (and another it answers to), the
  * lines 'help' shows for it, the permission the customer must have granted for it to
- * work (NULL: none; the customer's side checks, this says what to ask for), and the
- * handler, which gets the rest of the line after the name, trimmed, and may change it.
+ * work (NULL: none), whether it is held back until then, and the handler, which gets
+ * the rest of the line after the name, trimmed, and may change it.
+ *
+ * The customer's side checks every grant; the console only says what to ask for. A
+ * command that is held back would open something on the technician's computer (the
+ * screen's port and password) that could only fail; the others are sent, so that
+ * the customer's side answers for itself.
  */
 struct join_command {
 	const char *name;
 	const char *alias;
 	const char *help;
 	const char *capability;
+	int is_held_until_granted;
 	void (*run)(struct join *join, char *args);
 };
 
@@ -24,53 +30,53 @@ static void cmd_end(struct join *join, char *args);
 static void cmd_help(struct join *join, char *args);
 
 static const struct join_command commands[] = {
-	{"chat", "say", "  chat TEXT              send a message to the customer\n", NULL,
+	{"chat", "say", "  chat TEXT              send a message to the customer\n", NULL, 0,
 	 cmd_chat},
 	{"request", NULL,
 	 "  request CAP [REASON]   ask the customer for a permission: view, control, diagnose,\n"
 	 "                         repair, firmware or files (with the reason they will read)\n",
-	 NULL, join_cmd_request},
-	{"release", NULL, "  release CAP            give a permission back\n", NULL,
+	 NULL, 0, join_cmd_request},
+	{"release", NULL, "  release CAP            give a permission back\n", NULL, 0,
 	 join_cmd_release},
 	{"view", NULL,
 	 "  view [--web] [--no-viewer]  the customer's screen (needs view) on a local port for\n"
 	 "                         any VNC viewer, or in a browser; 'view stop' closes it\n",
-	 "view", join_cmd_view},
+	 "view", 1, join_cmd_view},
 	{"report", NULL,
 	 "  report [FILE]          the customer's diagnostics report (needs diagnose); saved to\n"
 	 "                         FILE, or summed up here\n",
-	 "diagnose", join_cmd_report},
+	 "diagnose", 0, join_cmd_report},
 	{"plugins", NULL,
 	 "  plugins                the plugins that apply to the customer's computer, and what\n"
 	 "                         the customer's own last scan found (needs diagnose)\n",
-	 "diagnose", join_cmd_plugins},
+	 "diagnose", 0, join_cmd_plugins},
 	{"run", NULL, "  run ID                 run a plugin's checks (needs diagnose)\n",
-	 "diagnose", join_cmd_run},
+	 "diagnose", 0, join_cmd_run},
 	{"repair", NULL,
 	 "  repair ID              check, repair and verify with a plugin (needs repair)\n",
-	 "repair", join_cmd_repair},
+	 "repair", 0, join_cmd_repair},
 	{"send", NULL,
 	 "  send FILE              send a file to the customer's computer (needs files); it is\n"
 	 "                         saved in their Downloads/kefu folder, never over another\n",
-	 "files", join_cmd_send},
+	 "files", 0, join_cmd_send},
 	{"fetch", NULL,
 	 "  fetch PATH [FOLDER]    copy a file from the customer's computer (needs files) into\n"
 	 "                         FOLDER (default: the current folder)\n",
-	 "files", join_cmd_fetch},
+	 "files", 0, join_cmd_fetch},
 	{"firmware", NULL,
 	 "  firmware list          the devices whose firmware kefu can update (needs firmware)\n"
 	 "  firmware check FILE    send an update (LVFS .cab or kefu package) and check it\n"
 	 "  firmware apply FILE [--reinstall] [--downgrade] [--device ID]\n"
 	 "                         send an update and install it (needs firmware), with progress\n",
-	 "firmware", join_cmd_firmware},
+	 "firmware", 0, join_cmd_firmware},
 	{"ping", NULL,
-	 "  ping                   measure the round trip to the customer's computer\n", NULL,
+	 "  ping                   measure the round trip to the customer's computer\n", NULL, 0,
 	 cmd_ping},
 	{"end", "quit",
 	 "  end [ADVICE]           end the session, leaving closing advice in the customer's\n"
 	 "                         summary (asked for when not given)\n",
-	 NULL, cmd_end},
-	{"help", NULL, "  help                   this list\n", NULL, cmd_help},
+	 NULL, 0, cmd_end},
+	{"help", NULL, "  help                   this list\n", NULL, 0, cmd_help},
 };
 
 static void cmd_chat(struct join *join, char *args)
@@ -168,6 +174,26 @@ void join_run_command(struct join *join, char *line)
 		join_report(join, "error", NULL, "Unknown command '%s'. Type 'help' for the list.",
 			    word);
 		return;
+	}
+	if (command->capability != NULL && !join_is_granted(join, command->capability)) {
+		json_t *fields = json_pack("{s:s, s:s}", "command", command->name, "capability",
+					   command->capability);
+
+		if (command->is_held_until_granted) {
+			json_object_set_new(fields, "code", json_string("not-granted"));
+			join_report(
+				join, "error", fields,
+				"'%s' needs the customer's '%s' permission; nothing was opened. "
+				"Ask first: request %s REASON",
+				command->name, command->capability, command->capability);
+			json_decref(fields);
+			return;
+		}
+		join_report(join, "hint", fields,
+			    "The customer has not allowed '%s'; their side will refuse '%s'. Ask "
+			    "with: request %s REASON",
+			    command->capability, command->name, command->capability);
+		json_decref(fields);
 	}
 	command->run(join, rest);
 }

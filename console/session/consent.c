@@ -1,6 +1,29 @@
 /* kefu-console join: asking the customer for permissions, and their answers. SPDX-License-Identifier: MIT */
 #include "console/session/join-private.h"
 
+#include "proto/session/messages.h"
+
+/* Sets or clears the bit of a capability named in a message. */
+static void note_grant(struct join *join, const char *capability, int granted)
+{
+	enum kf_capability cap;
+
+	if (capability == NULL || kf_capability_parse(capability, &cap) != KF_OK)
+		return;
+	if (granted)
+		join->granted |= 1u << cap;
+	else
+		join->granted &= ~(1u << cap);
+}
+
+int join_is_granted(const struct join *join, const char *capability)
+{
+	enum kf_capability cap;
+
+	return capability != NULL && kf_capability_parse(capability, &cap) == KF_OK &&
+	       (join->granted & (1u << cap)) != 0;
+}
+
 void join_cmd_request(struct join *join, char *args)
 {
 	char *capability = args, *reason;
@@ -38,6 +61,8 @@ void join_cmd_release(struct join *join, char *args)
 
 	if (kf_console_session_send(join->session, "consent.release", body, NULL, &err) != KF_OK)
 		join_report(join, "error", NULL, "Could not release: %s", err.message);
+	else
+		note_grant(join, args, 0);
 	json_decref(body);
 }
 
@@ -49,6 +74,7 @@ void join_consent_answered(struct join *join, const struct kf_msg *msg)
 	json_t *fields = json_pack("{s:s?, s:b, s:s?}", "capability", capability, "granted",
 				   granted, "by", by);
 
+	note_grant(join, capability, granted);
 	join_journal(join, "access", "'%s' %s (%s)", capability ? capability : "?",
 		     granted ? "allowed" : "refused", by ? by : "?");
 	join_report(join, "consent", fields, "The customer %s '%s' (%s).",
@@ -61,6 +87,7 @@ void join_consent_revoked(struct join *join, const struct kf_msg *msg)
 	const char *capability = json_string_value(json_object_get(msg->body, "capability"));
 	json_t *fields = json_pack("{s:s?}", "capability", capability);
 
+	note_grant(join, capability, 0);
 	join_journal(join, "access", "'%s' taken back", capability ? capability : "?");
 	join_report(join, "revoked", fields, "The customer took back '%s'.",
 		    capability ? capability : "?");

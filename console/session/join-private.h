@@ -57,6 +57,10 @@ struct join {
 	int is_waiting;         /* a command of the script waits for its answer */
 	uint32_t waiting_for;   /* the id of the request it waits for */
 	int is_awaiting_advice; /* the next typed line is the closing advice */
+	/* What the customer allowed, as the console heard it: a bit per enum kf_capability.
+	 * The customer's side decides and enforces; this only spares the technician a
+	 * command that cannot work. */
+	unsigned granted;
 	/* The diagnostics report asked for, and where to save it. */
 	uint32_t report_id;
 	char *report_file;
@@ -148,6 +152,8 @@ void join_cmd_view(struct join *join, char *args); /* screen.c */
 
 void join_consent_answered(struct join *join, const struct kf_msg *msg);
 void join_consent_revoked(struct join *join, const struct kf_msg *msg);
+/* Whether the customer has allowed capability (a name), as far as the console heard. */
+int join_is_granted(const struct join *join, const char *capability);
 void join_diag_report(struct join *join, const struct kf_msg *msg);
 void join_plugins_listed(struct join *join, const struct kf_msg *msg);
 void join_plugin_started(struct join *join, const struct kf_msg *msg);

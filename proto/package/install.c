@@ -1,5 +1,6 @@
 /* kefu: signed packages: writing files, installing a package atomically into a folder and
  * checking an installed folder against its kept list. SPDX-License-Identifier: MIT */
+#include "proto/base/fs.h"
 #include "proto/package/internal.h"
 
 #include <dirent.h>
@@ -85,26 +86,15 @@ int kf_package_write_all(int fd, const uint8_t *data, size_t len)
 
 int kf_package_save(const char *path, const uint8_t *data, size_t len, struct kf_error *err)
 {
-	char tmp[PATH_MAX];
-	int fd;
+	struct kf_fs_file file;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp))
-		return kf_error_set(err, KF_ERR_INVALID, "%s: path too long", path);
-	fd = mkstemp(tmp);
-	if (fd < 0)
+	/* Unnamed until whole: a writer killed half-way leaves nothing beside path. */
+	if (kf_fs_create(path, 0644, &file) < 0)
 		return kf_error_set(err, KF_ERR_IO, "%s: %s", path, strerror(errno));
-	if (kf_package_write_all(fd, data, len) < 0 || fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
+	if (kf_package_write_all(file.fd, data, len) < 0 || kf_fs_publish(&file, path, 1) < 0) {
 		int saved = errno;
 
-		close(fd);
-		unlink(tmp);
-		return kf_error_set(err, KF_ERR_IO, "%s: %s", path, strerror(saved));
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		int saved = errno;
-
-		unlink(tmp);
+		kf_fs_discard(&file);
 		return kf_error_set(err, KF_ERR_IO, "%s: %s", path, strerror(saved));
 	}
 	return KF_OK;

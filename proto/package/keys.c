@@ -1,5 +1,6 @@
 /* kefu: signed packages: the publishers' Ed25519 keys (generate, save, load, encode).
  * SPDX-License-Identifier: MIT */
+#include "proto/base/fs.h"
 #include "proto/package/internal.h"
 #include "proto/base/base64.h"
 
@@ -23,31 +24,23 @@ EVP_PKEY *kf_package_key_generate(void)
 int kf_package_key_save(EVP_PKEY *key, const char *path, struct kf_error *err)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
-	char tmp[PATH_MAX], *pem = NULL;
+	struct kf_fs_file file = {.fd = -1};
+	char *pem = NULL;
 	long pem_len = 0;
-	int fd = -1, r = KF_OK;
+	int r = KF_OK;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path) >= (int)sizeof(tmp))
-		r = kf_error_set(err, KF_ERR_INVALID, "%s: path too long", path);
-	else if (bio == NULL ||
-		 PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1 ||
-		 (pem_len = BIO_get_mem_data(bio, &pem)) <= 0)
+	if (bio == NULL || PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (pem_len = BIO_get_mem_data(bio, &pem)) <= 0)
 		r = kf_error_set(err, KF_ERR_INVALID, "cannot encode the private key");
-	else if ((fd = mkstemp(tmp)) < 0)
+	/* Private from the start, unnamed until whole, and never over an existing key. */
+	else if (kf_fs_create(path, 0600, &file) < 0 ||
+		 kf_package_write_all(file.fd, (const uint8_t *)pem, (size_t)pem_len) < 0)
 		r = kf_error_set(err, KF_ERR_IO, "%s: %s", path, strerror(errno));
-	else if (fchmod(fd, 0600) < 0 ||
-		 kf_package_write_all(fd, (const uint8_t *)pem, (size_t)pem_len) < 0 ||
-		 fsync(fd) < 0)
-		r = kf_error_set(err, KF_ERR_IO, "%s: %s", path, strerror(errno));
-	/* link() never replaces an existing file, unlike rename(). */
-	else if (link(tmp, path) < 0)
+	else if (kf_fs_publish(&file, path, 0) < 0)
 		r = kf_error_set(err, errno == EEXIST ? KF_ERR_STATE : KF_ERR_IO, "%s: %s", path,
 				 errno == EEXIST ? "already exists; a key is never overwritten"
 						 : strerror(errno));
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp);
-	}
+	kf_fs_discard(&file);
 	if (pem != NULL && pem_len > 0)
 		OPENSSL_cleanse(pem, (size_t)pem_len);
 	BIO_free(bio);

@@ -142,6 +142,11 @@ def test_revoked_grant_refuses_later_actions_and_tells_the_console(support, priv
     assert event == {"event": "revoked", "capability": "diagnose"}
     console.stdin.write("report\n")
     console.stdin.flush()
+    # The console heard the revocation and says what to ask for; the customer's side
+    # still answers the command on its own.
+    event = json.loads(console.stdout.readline())
+    assert event["event"] == "hint" and event["capability"] == "diagnose"
+    assert "request diagnose" in event["message"]
     event = event_fields(console.stdout.readline())
     assert event["event"] == "error" and event["code"] == "denied"
     console.stdin.write("end\n")

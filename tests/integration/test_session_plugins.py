@@ -257,7 +257,7 @@ def test_installed_plugins_run_in_a_session_only_while_the_profile_trusts_their_
     assert [p["id"] for p in listed["plugins"]] == ["quick"] and listed["skipped"] == []
     assert [c["state"] for c in ran["checks"]] == ["problem"]
     # Root ran it from a checked copy of its own, which is gone afterwards.
-    assert set(glob.glob("/tmp/kefu-plugin-step-*")) == stages
+    assert set(glob.glob("/tmp/kefu-plugin-step-*")) <= stages
     # A script changed after installing: the session does not run the plugin.
     installed = tmp_path / "data" / "kefu" / "plugins" / "quick" / "detect.sh"
     original = installed.read_text()

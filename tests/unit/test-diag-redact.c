@@ -137,6 +137,12 @@ static void ipv6_route_hex_addresses_become_hex_pseudonyms(void **state)
 	assert_int_equal(strncmp(gateway, "fe80::", 6), 0);
 	free(gateway);
 	free(text);
+	/* /proc/net/tcp6 writes an address seen before as four little-endian words. */
+	text = redact(r, "   0: B80D0120000001000000000000000000:0016 "
+			 "000080FE000000003322110277665544:0000 01");
+	assert_false(contains(text, "B80D0120000001000000000000000000"));
+	assert_false(contains(text, "0000000033221102"));
+	free(text);
 	kf_redactor_free(r);
 }
 
