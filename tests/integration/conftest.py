@@ -15,6 +15,17 @@ BUILD_DIR = os.environ.get("KEFU_BUILD") or os.path.join(SOURCE_DIR, "build", "d
 FIXTURES_DIR = os.environ.get("KEFU_FIXTURES_DIR") or os.path.join(SOURCE_DIR, "tests", "fixtures")
 
 
+@pytest.fixture(autouse=True)
+def private_xdg_folders(tmp_path, monkeypatch):
+    """Every test keeps kefu's state, data, configuration and cache in its own folders:
+    nothing it runs writes into the real user's home. Tests that need a particular
+    folder set the variable again."""
+    for name in ("STATE", "DATA", "CONFIG", "CACHE"):
+        folder = tmp_path / ("xdg-" + name.lower())
+        folder.mkdir(exist_ok=True)
+        monkeypatch.setenv("XDG_%s_HOME" % name, str(folder))
+
+
 def program(name):
     """The path of a built kefu program (kefu-agentd, kefu-console, kefu-plugin)."""
     return os.path.join(BUILD_DIR, name)
