@@ -253,17 +253,29 @@ static int scan_plugin(const struct scan_options *o, const struct scan_item *ite
 		else if (!repair_allowed(o, c))
 			state = "problem (fix declined)";
 		else {
-			struct kf_error err;
-
-			/* What the repairs may change is taken first, so it can be put back. */
-			if (kf_undo_snapshot_take(o->root, c, &before, &err) != KF_OK)
-				fprintf(stderr, "%s: %s: the fix cannot be undone later: %s\n",
-					KF_AGENTD_PROGRAM, c->id, err.message);
 			state = "problem (fix failed)";
+			changes = json_array();
+			kf_undo_state_dir(state_dir, sizeof(state_dir));
 			for (j = 0; j < c->n_repairs; j++) {
-				int fixed = run_fix_step(o, item, c, &ctx, "repair", j,
-							 &c->repairs[j], steps, r);
+				struct kf_error err;
+				json_t *changed;
+				int fixed;
 
+				/* What the repair may change is taken first, so it can be put back.
+				 */
+				if (kf_undo_snapshot_take(o->root, &c->repairs[j], &before, &err) !=
+				    KF_OK)
+					fprintf(stderr, "%s: %s: the fix cannot be undone: %s\n",
+						KF_AGENTD_PROGRAM, c->id, err.message);
+				fixed = run_fix_step(o, item, c, &ctx, "repair", j, &c->repairs[j],
+						     steps, r);
+				changed = kf_undo_keep(before, o->root, state_dir, o->scan_id,
+						       m->id, c->id, j, c->title, undo_dir,
+						       sizeof(undo_dir));
+				kf_undo_snapshot_free(before);
+				before = NULL;
+				json_array_extend(changes, changed);
+				json_decref(changed);
 				if (fixed >= 0)
 					fixed = run_fix_step(o, item, c, &ctx, "verify", 0,
 							     &c->verify, steps, r);
@@ -276,10 +288,6 @@ static int scan_plugin(const struct scan_options *o, const struct scan_item *ite
 					break;
 				}
 			}
-			kf_undo_state_dir(state_dir, sizeof(state_dir));
-			changes = kf_undo_keep(before, o->root, state_dir, o->scan_id, m->id, c->id,
-					       c->title, undo_dir, sizeof(undo_dir));
-			kf_undo_snapshot_free(before);
 		}
 		if (strncmp(state, "problem", 7) == 0 || strcmp(state, "check-failed") == 0)
 			left++;

@@ -27,6 +27,7 @@ struct undo_entry {
 	uid_t uid;
 	gid_t gid;
 	off_t size;
+	ino_t ino;
 	struct timespec mtime;
 	char sha256[65]; /* regular files up to KF_UNDO_HASH_FILE_MAX, else "" */
 	char *target;    /* a link's target */
@@ -40,7 +41,8 @@ struct kf_undo_snapshot {
 	size_t n, size;
 	size_t kept_total;
 	bool is_truncated;
-	const struct kf_plugin_check *check; /* whose repairs' writes; outlives this */
+	const struct kf_plugin_privileges *privileges; /* the step's; outlive this */
+	size_t hashed_total;
 };
 
 static void entry_free(struct undo_entry *e)
@@ -71,12 +73,15 @@ static void read_regular(const char *full, struct undo_entry *e, bool may_keep)
 {
 	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
 	unsigned md_len = 0;
-	int fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	/* Reading must not make a file look used (tmp cleaning goes by access time). */
+	int fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOATIME);
 	EVP_MD_CTX *ctx;
 	bool keep = may_keep && (size_t)e->size <= KF_UNDO_KEEP_FILE_MAX;
 	size_t used = 0;
 	ssize_t n;
 
+	if (fd < 0 && errno == EPERM) /* O_NOATIME needs the owner or CAP_FOWNER */
+		fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 || (size_t)e->size > KF_UNDO_HASH_FILE_MAX) {
 		if (fd >= 0)
 			close(fd);
@@ -140,11 +145,14 @@ static int add_entry(struct kf_undo_snapshot *s, const char *root, const char *r
 	e->uid = st->st_uid;
 	e->gid = st->st_gid;
 	e->size = st->st_size;
+	e->ino = st->st_ino;
 	e->mtime = st->st_mtim;
 	snprintf(full, sizeof(full), "%s%s", root, rel);
-	if (S_ISREG(st->st_mode)) {
+	if (S_ISREG(st->st_mode) &&
+	    s->hashed_total + (size_t)st->st_size <= KF_UNDO_HASH_TOTAL_MAX) {
 		read_regular(full, e, may_keep && s->kept_total < KF_UNDO_KEEP_TOTAL_MAX);
 		s->kept_total += e->content_len;
+		s->hashed_total += (size_t)st->st_size;
 	} else if (S_ISLNK(st->st_mode)) {
 		char target[PATH_MAX];
 		ssize_t n = readlink(full, target, sizeof(target) - 1);
@@ -214,7 +222,7 @@ static const char *root_prefix(const char *root)
 	return strcmp(root, "/") == 0 ? "" : root;
 }
 
-static int take(const char *root, const struct kf_plugin_check *c, bool may_keep,
+static int take(const char *root, const struct kf_plugin_privileges *p, bool may_keep,
 		struct kf_undo_snapshot **out)
 {
 	struct kf_undo_snapshot *s = calloc(1, sizeof(*s));
@@ -222,24 +230,22 @@ static int take(const char *root, const struct kf_plugin_check *c, bool may_keep
 
 	if (s == NULL)
 		return KF_ERR_NOMEM;
-	for (size_t k = 0; k < c->n_repairs && r == 0; k++)
-		for (size_t i = 0; i < c->repairs[k].privileges.n_writes && r == 0; i++)
-			r = walk(s, root_prefix(root), c->repairs[k].privileges.writes[i], 0, 0,
-				 may_keep);
+	for (size_t i = 0; i < p->n_writes && r == 0; i++)
+		r = walk(s, root_prefix(root), p->writes[i], 0, 0, may_keep);
 	if (r != 0) {
 		kf_undo_snapshot_free(s);
 		return r;
 	}
 	sort_unique(s);
-	s->check = c;
+	s->privileges = p;
 	*out = s;
 	return 0;
 }
 
-int kf_undo_snapshot_take(const char *root, const struct kf_plugin_check *check,
+int kf_undo_snapshot_take(const char *root, const struct kf_plugin_step *step,
 			  struct kf_undo_snapshot **out, struct kf_error *err)
 {
-	int r = take(root, check, true, out);
+	int r = take(root, &step->privileges, true, out);
 
 	if (r != 0)
 		return kf_error_set(err, r, "out of memory taking the state before a repair");
@@ -282,8 +288,8 @@ static bool same_content(const struct undo_entry *a, const struct undo_entry *b)
 	if (S_ISREG(a->mode)) {
 		if (a->sha256[0] != '\0' || b->sha256[0] != '\0')
 			return strcmp(a->sha256, b->sha256) == 0;
-		return a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
-		       a->mtime.tv_nsec == b->mtime.tv_nsec;
+		return a->size == b->size && a->ino == b->ino &&
+		       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
 	}
 	if (S_ISLNK(a->mode))
 		return a->target != NULL && b->target != NULL && strcmp(a->target, b->target) == 0;
@@ -367,8 +373,8 @@ void kf_undo_state_dir(char *dir, size_t size)
 }
 
 json_t *kf_undo_keep(const struct kf_undo_snapshot *before, const char *root, const char *state_dir,
-		     const char *scan_id, const char *plugin, const char *check, const char *title,
-		     char *record_dir, size_t record_size)
+		     const char *scan_id, const char *plugin, const char *check, size_t repair,
+		     const char *title, char *record_dir, size_t record_size)
 {
 	struct kf_undo_snapshot *after = NULL;
 	json_t *changes = json_array(), *record;
@@ -378,9 +384,10 @@ json_t *kf_undo_keep(const struct kf_undo_snapshot *before, const char *root, co
 	struct tm utc;
 
 	record_dir[0] = '\0';
-	if (before == NULL || take(root, before->check, false, &after) != 0)
+	if (before == NULL || take(root, before->privileges, false, &after) != 0)
 		return changes;
-	snprintf(record_dir, record_size, "%s/%s/%s.%s", state_dir, scan_id, plugin, check);
+	snprintf(record_dir, record_size, "%s/%s/%s.%s.%zu", state_dir, scan_id, plugin, check,
+		 repair + 1);
 	while (i < before->n || j < after->n) {
 		const struct undo_entry *b = i < before->n ? &before->entries[i] : NULL;
 		const struct undo_entry *a = j < after->n ? &after->entries[j] : NULL;
