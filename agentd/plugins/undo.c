@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,6 +165,28 @@ static int add_entry(struct kf_undo_snapshot *s, const char *root, const char *r
 	return 0;
 }
 
+/* Kernel state (sysfs, procfs, ...) is no file to keep: reading some of it has effects. */
+static bool is_kernel_state(const char *path)
+{
+	struct statfs fs;
+
+	if (statfs(path, &fs) != 0)
+		return false;
+	switch ((unsigned long)fs.f_type) {
+	case 0x62656572UL: /* sysfs */
+	case 0x9fa0UL:	   /* proc */
+	case 0x64626720UL: /* debugfs */
+	case 0x74726163UL: /* tracefs */
+	case 0x63677270UL: /* cgroup2 */
+	case 0x27e0ebUL:   /* cgroup */
+	case 0x73636673UL: /* securityfs */
+	case 0x1cd1UL:	   /* devpts */
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Everything under ROOT/REL, links not followed, within one file system. */
 static int walk(struct kf_undo_snapshot *s, const char *root, const char *rel, dev_t dev, int depth,
 		bool may_keep)
@@ -175,7 +198,7 @@ static int walk(struct kf_undo_snapshot *s, const char *root, const char *rel, d
 	int r;
 
 	snprintf(full, sizeof(full), "%s%s", root, rel);
-	if (lstat(full, &st) != 0)
+	if (lstat(full, &st) != 0 || (depth == 0 && is_kernel_state(full)))
 		return 0;
 	if ((r = add_entry(s, root, rel, &st, may_keep)) != 0)
 		return r;
