@@ -49,7 +49,7 @@ int kf_agent_cmd_firmware(int argc, char **argv);
 /* scan.c: the diagnostic plugins, self-service. */
 #define KF_AGENTD_SCAN_USAGE                                                                       \
 	"[--root DIR] [--report FILE] [--plugins DIR]... [--packages DIR] [--profile FILE] "       \
-	"[--jobs N] [--fix] [--yes] [--json]"
+	"[--jobs N] [--only ID[,ID]] [--fix] [--yes] [--json] | --undo [ID] [--root DIR]"
 
 /* screen-check.c: whether and how the desktop can be shared. */
 int kf_agent_cmd_screen_check(int argc, char **argv);

@@ -187,10 +187,12 @@ int kf_plugin_step_record(const char *phase, json_t *steps, const struct kf_plug
 		json_object_set_new(obj, "stopped", json_true());
 	for (size_t i = 0; i < r->n_events; i++)
 		if (r->events[i].type == KF_PLUGIN_EVENT_FINDING)
-			json_object_set_new(obj, "finding",
-					    json_pack("{s:s, s:s}", "severity",
-						      r->events[i].severity, "summary",
-						      r->events[i].summary));
+			json_object_set_new(
+				obj, "finding",
+				json_pack("{s:s, s:s, s:s*}", "severity", r->events[i].severity,
+					  "summary", r->events[i].summary, "detail",
+					  r->events[i].detail[0] != '\0' ? r->events[i].detail
+									 : NULL));
 	json_array_append_new(steps, obj);
 	return r->exit_code;
 }

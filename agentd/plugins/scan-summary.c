@@ -84,6 +84,16 @@ static void append_check(struct kf_buf *md, const json_t *check)
 		append_markdown(md, fix);
 		append(md, "\n");
 	}
+	json_array_foreach(json_object_get(check, "changes"), i, step)
+	{
+		append(md, "  - Changed: ");
+		append_markdown(md, text_of(step, "path"));
+		append(md, " (");
+		append_markdown(md, text_of(step, "change"));
+		append(md, "; `kefu-agentd scan --undo ");
+		append_markdown(md, text_of(check, "check"));
+		append(md, "` puts it back)\n");
+	}
 	if (strncmp(state, "problem ", 8) == 0) {
 		append(md, "  - Not fixed: ");
 		append_markdown(md, state + 8);
@@ -216,11 +226,13 @@ int kf_scan_summary_record(const json_t *checks, const char *root, bool is_fix,
 		const char *state = text_of(check, "state");
 
 		if (state != NULL && strcmp(state, "not-applicable") != 0)
-			json_array_append_new(tried,
-					      json_pack("{s:s?, s:s?, s:s?, s:s}", "plugin",
-							text_of(check, "plugin"), "check",
-							text_of(check, "check"), "title",
-							text_of(check, "title"), "state", state));
+			json_array_append_new(
+				tried, json_pack("{s:s?, s:s?, s:s?, s:s, s:O*, s:s*}", "plugin",
+						 text_of(check, "plugin"), "check",
+						 text_of(check, "check"), "title",
+						 text_of(check, "title"), "state", state, "changes",
+						 json_object_get(check, "changes"), "undo",
+						 text_of(check, "undo")));
 	}
 	record = json_pack("{s:s, s:s, s:b, s:o}", "when", when, "root", root, "fix", is_fix,
 			   "checks", tried);

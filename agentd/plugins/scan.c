@@ -6,7 +6,9 @@
 #include "agentd/plugins/job.h"
 #include "agentd/plugins/plugins.h"
 #include "agentd/plugins/scan-summary.h"
+#include "agentd/plugins/undo.h"
 #include "proto/plugin/manifest.h"
+#include "proto/base/escape.h"
 #include "proto/plugin/step.h"
 
 #include <dirent.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SCAN_MAX_JOBS 32
@@ -29,7 +32,11 @@ struct scan_options {
 	const char *root, *report, *profile;
 	struct kf_plugin_places places;
 	bool fix, yes, json;
-	int jobs; /* detect steps of this many plugins at once */
+	const char *only;    /* --only ID[,ID]: those checks (or plugins) only, else NULL */
+	bool undo;           /* --undo [ID] */
+	const char *undo_id; /* the check or plugin whose latest fix is undone, or NULL */
+	char scan_id[64];    /* names this scan's undo records */
+	int jobs;            /* detect steps of this many plugins at once */
 	/* Plugins come from the default places only: pkexec's side finds the same ones. */
 	bool is_default_places;
 	/* The same scan as an administrator would run it, for a fix that needs root. */
@@ -121,6 +128,32 @@ static bool may_run_as_root(const struct scan_options *o)
 	       (o->is_default_places && strcmp(o->root, "/") == 0 && kf_agent_elevate_available());
 }
 
+/* Whether ID is one of the comma-separated names in LIST. */
+static bool is_listed(const char *list, const char *id)
+{
+	size_t len = strlen(id);
+
+	for (const char *p = list; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+
+		if (n == len && strncmp(p, id, len) == 0)
+			return true;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+/* --only names checks by their id, or a whole plugin by its id. */
+static bool is_selected(const struct scan_options *o, const struct kf_plugin_manifest *m,
+			const struct kf_plugin_check *c)
+{
+	return o->only == NULL || is_listed(o->only, c->id) || is_listed(o->only, m->id);
+}
+
+#define NOT_SELECTED (-1) /* a detect result left out by --only */
+
 static void *detect_worker(void *arg)
 {
 	struct scan_pool *pool = arg;
@@ -143,6 +176,10 @@ static void *detect_worker(void *arg)
 						      .phase = "detect",
 						      .sandbox = true};
 		for (i = 0; i < item->m->n_checks; i++) {
+			if (!is_selected(pool->o, item->m, &item->m->checks[i])) {
+				item->detects[i].exit_code = NOT_SELECTED;
+				continue;
+			}
 			if (kf_plugin_step_run(&ctx, &item->m->checks[i].detect, &item->detects[i],
 					       &err) < 0) {
 				memset(&item->detects[i], 0, sizeof(item->detects[i]));
@@ -191,9 +228,17 @@ static int scan_plugin(const struct scan_options *o, const struct scan_item *ite
 		 o->admin_command);
 	for (i = 0; i < m->n_checks; i++) {
 		const struct kf_plugin_check *c = &m->checks[i];
-		json_t *obj = json_object(), *steps = json_array();
+		json_t *obj, *steps, *changes = NULL;
+		struct kf_undo_snapshot *before = NULL;
+		char undo_dir[PATH_MAX * 2] = "", state_dir[PATH_MAX];
 		const char *state;
-		int code = kf_plugin_step_record("detect", steps, &item->detects[i]);
+		int code;
+
+		if (item->detects[i].exit_code == NOT_SELECTED)
+			continue;
+		obj = json_object();
+		steps = json_array();
+		code = kf_plugin_step_record("detect", steps, &item->detects[i]);
 
 		if (code == KF_PLUGIN_EXIT_OK)
 			state = "healthy";
@@ -209,10 +254,28 @@ static int scan_plugin(const struct scan_options *o, const struct scan_item *ite
 			state = "problem (fix declined)";
 		else {
 			state = "problem (fix failed)";
+			changes = json_array();
+			kf_undo_state_dir(state_dir, sizeof(state_dir));
 			for (j = 0; j < c->n_repairs; j++) {
-				int fixed = run_fix_step(o, item, c, &ctx, "repair", j,
-							 &c->repairs[j], steps, r);
+				struct kf_error err;
+				json_t *changed;
+				int fixed;
 
+				/* What the repair may change is taken first, so it can be put back.
+				 */
+				if (kf_undo_snapshot_take(o->root, &c->repairs[j], &before, &err) !=
+				    KF_OK)
+					fprintf(stderr, "%s: %s: the fix cannot be undone: %s\n",
+						KF_AGENTD_PROGRAM, c->id, err.message);
+				fixed = run_fix_step(o, item, c, &ctx, "repair", j, &c->repairs[j],
+						     steps, r);
+				changed = kf_undo_keep(before, o->root, state_dir, o->scan_id,
+						       m->id, c->id, j, c->title, undo_dir,
+						       sizeof(undo_dir));
+				kf_undo_snapshot_free(before);
+				before = NULL;
+				json_array_extend(changes, changed);
+				json_decref(changed);
 				if (fixed >= 0)
 					fixed = run_fix_step(o, item, c, &ctx, "verify", 0,
 							     &c->verify, steps, r);
@@ -235,11 +298,19 @@ static int scan_plugin(const struct scan_options *o, const struct scan_item *ite
 			json_object_set_new(obj, "fix", json_string(c->fix));
 		json_object_set_new(obj, "state", json_string(state));
 		json_object_set_new(obj, "steps", steps);
+		if (changes != NULL)
+			json_object_set_new(obj, "changes", changes);
+		if (undo_dir[0] != '\0')
+			json_object_set_new(obj, "undo", json_string(undo_dir));
 		json_array_append_new(results, obj);
 		if (!o->json && strcmp(state, "healthy") != 0 &&
 		    strcmp(state, "not-applicable") != 0)
 			printf("%s: %s%s%s\n", state, c->title, c->fix != NULL ? "\n  fix: " : "",
 			       c->fix != NULL ? c->fix : "");
+		if (!o->json && json_array_size(changes) > 0)
+			printf("  changed %zu file%s (undo: %s scan --undo %s)\n",
+			       json_array_size(changes), json_array_size(changes) == 1 ? "" : "s",
+			       KF_AGENTD_PROGRAM, c->id);
 	}
 	free(r);
 	return left;
@@ -317,6 +388,8 @@ static int parse_options(int argc, char **argv, struct scan_options *o)
 		{"yes", no_argument, NULL, 'y'},
 		{"json", no_argument, NULL, 'j'},
 		{"jobs", required_argument, NULL, 'J'},
+		{"only", required_argument, NULL, 'o'},
+		{"undo", no_argument, NULL, 'u'},
 		{NULL, 0, NULL, 0},
 	};
 	char *end;
@@ -340,6 +413,10 @@ static int parse_options(int argc, char **argv, struct scan_options *o)
 			o->yes = true;
 		else if (opt == 'j')
 			o->json = true;
+		else if (opt == 'o')
+			o->only = optarg;
+		else if (opt == 'u')
+			o->undo = true;
 		else if (opt == 'J') {
 			long jobs = strtol(optarg, &end, 10);
 
@@ -349,6 +426,13 @@ static int parse_options(int argc, char **argv, struct scan_options *o)
 		} else
 			return -1;
 	}
+	if (o->undo && optind + 1 == argc)
+		o->undo_id = argv[optind++];
+	if (o->undo && (o->fix || o->only != NULL))
+		return -1;
+	if (o->only != NULL && (o->only[0] == '\0' || strstr(o->only, ",,") != NULL ||
+				o->only[strlen(o->only) - 1] == ','))
+		return -1;
 	return optind == argc ? 0 : -1;
 }
 
@@ -475,6 +559,53 @@ static size_t plugins_found(const struct kf_plugin_places *places)
 	return found;
 }
 
+/*
+ * The first name of --only that no check or plugin in the places has (applicable or
+ * not), copied to out; false when every name is known.
+ */
+static bool find_unknown_only(const struct scan_options *o, char *out, size_t size)
+{
+	char *list = strdup(o->only), *save = NULL, *id;
+	bool unknown = false;
+
+	if (list == NULL)
+		return false;
+	for (id = strtok_r(list, ",", &save); id != NULL && !unknown;
+	     id = strtok_r(NULL, ",", &save)) {
+		bool known = false;
+
+		for (size_t f = 0; f < o->places.n_folders && !known; f++) {
+			struct dirent **names;
+			int n = scandir(o->places.folders[f], &names, NULL, alphasort);
+
+			for (int i = 0; i < n; i++) {
+				char dir[PATH_MAX];
+				struct kf_plugin_manifest *m;
+				struct kf_error err;
+
+				if (!known && names[i]->d_name[0] != '.' &&
+				    snprintf(dir, sizeof(dir), "%s/%s", o->places.folders[f],
+					     names[i]->d_name) < (int)sizeof(dir) &&
+				    kf_plugin_manifest_load(dir, &m, &err) == 0) {
+					known = strcmp(m->id, id) == 0;
+					for (size_t c = 0; c < m->n_checks && !known; c++)
+						known = strcmp(m->checks[c].id, id) == 0;
+					kf_plugin_manifest_free(m);
+				}
+				free(names[i]);
+			}
+			if (n >= 0)
+				free(names);
+		}
+		if (!known) {
+			snprintf(out, size, "%s", id);
+			unknown = true;
+		}
+	}
+	free(list);
+	return unknown;
+}
+
 /* "no plugins found in A, B or C": the folders this scan looked in. */
 static int fail_without_plugins(const struct scan_options *o)
 {
@@ -504,6 +635,23 @@ static int scan_run(struct scan_options *o)
 	size_t k, i;
 	int left = 0;
 
+	if (o->only != NULL) {
+		char unknown[256];
+
+		if (find_unknown_only(o, unknown, sizeof(unknown)))
+			return kf_cli_fail(KF_AGENTD_PROGRAM,
+					   "--only: no check or plugin is named %s",
+					   kf_escaped(unknown).text);
+	}
+	{
+		time_t now = time(NULL);
+		struct tm utc;
+		char stamp[32];
+
+		gmtime_r(&now, &utc);
+		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &utc);
+		snprintf(o->scan_id, sizeof(o->scan_id), "%s-%d", stamp, (int)getpid());
+	}
 	if (plugins_found(&o->places) == 0) {
 		skipped = kf_plugin_places_skipped(&o->places);
 		i = json_array_size(skipped);
@@ -619,6 +767,11 @@ int kf_agent_cmd_scan(int argc, char **argv)
 		return KF_EXIT_USAGE;
 	}
 	root_given = strcmp(o.root, "/") != 0;
+	if (o.undo) {
+		if (realpath(o.root, real_root) == NULL)
+			return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: no such folder", o.root);
+		return kf_undo_run(real_root, o.undo_id, o.json);
+	}
 	packages_given = o.places.installed != NULL;
 	profile_given = o.profile != default_profile;
 	/* Steps, summaries and the diagnostics all see the same absolute root. */

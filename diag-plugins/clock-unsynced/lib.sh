@@ -12,17 +12,10 @@ sync_off_reason() {
 	/usr/bin/python3 ./timesync.py state
 }
 
-# The time servers timesyncd is configured with (NTP=, else FallbackNTP=, else Debian's pool).
+# The time servers the time daemon is configured with (timesync.py: timesyncd.conf and its
+# drop-ins as timesyncd reads them, or chrony.conf when chrony is the one switched on).
 time_servers() {
-	r=$(kefu_root)
-	set -- "$r/etc/systemd/timesyncd.conf"
-	for f in "$r"/etc/systemd/timesyncd.conf.d/*.conf; do
-		[ -f "$f" ] && set -- "$@" "$f"
-	done
-	servers=$(awk -F= '/^[[:space:]]*NTP=/ { v = $2 } END { print v }' "$@" 2>/dev/null)
-	[ -n "$servers" ] || servers=$(awk -F= '/^[[:space:]]*FallbackNTP=/ { v = $2 } END { print v }' "$@" 2>/dev/null)
-	[ -n "$servers" ] || servers="0.debian.pool.ntp.org 1.debian.pool.ntp.org"
-	echo "$servers"
+	/usr/bin/python3 ./timesync.py servers
 }
 
 # Prints the clock's offset in whole seconds from the first time server that answers.

@@ -154,7 +154,24 @@ static void set_limits(const struct kf_plugin_step *step)
 	set_limit(RLIMIT_FSIZE, (rlim_t)64 << 20);
 }
 
-#define BWRAP_MAX_ARGS (64 + 3 * KF_PLUGIN_MAX_WRITES)
+/*
+ * Outside an examined root, a step without root sees only this machine's programs and
+ * libraries: its configuration and data would answer for the examined system (an absolute
+ * link in the root followed by mistake, a tool reading its default /etc or /var). What the
+ * programs themselves need from /etc is bound back.
+ */
+static const char *const hidden_outside_root[] = {"/etc", "/var",   "/srv",  "/opt",
+						  "/mnt", "/media", "/boot", "/sys"};
+static const char *const program_files[] = {
+	"/etc/ld.so.cache",   "/etc/ld.so.conf", "/etc/ld.so.conf.d",
+	"/etc/alternatives",  "/etc/passwd",     "/etc/group",
+	"/etc/nsswitch.conf", "/etc/localtime",  "/etc/ssl/openssl.cnf"};
+
+#define N_ITEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+#define BWRAP_MAX_ARGS                                                                             \
+	(64 + 3 * KF_PLUGIN_MAX_WRITES + 2 * N_ITEMS(hidden_outside_root) +                        \
+	 3 * N_ITEMS(program_files))
 
 /* In the child: execs bubblewrap around the script. Returns only on failure. */
 static void exec_bwrap(const struct kf_plugin_step_context *ctx, const struct kf_plugin_step *step,
@@ -198,6 +215,18 @@ static void exec_bwrap(const struct kf_plugin_step_context *ctx, const struct kf
 	argv[n++] = "0755";
 	argv[n++] = "--dir";
 	argv[n++] = "/run/kefu";
+	if (prefixed && !step->privileges.root) {
+		for (i = 0; i < N_ITEMS(hidden_outside_root); i++)
+			if (access(hidden_outside_root[i], F_OK) == 0) {
+				argv[n++] = "--tmpfs";
+				argv[n++] = hidden_outside_root[i];
+			}
+		for (i = 0; i < N_ITEMS(program_files); i++) {
+			argv[n++] = "--ro-bind-try";
+			argv[n++] = program_files[i];
+			argv[n++] = program_files[i];
+		}
+	}
 	if (prefixed) {
 		argv[n++] = "--ro-bind";
 		argv[n++] = root;

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 # Exit codes of a step (diag-plugins/FORMAT.md "Exit codes").
 OK, PROBLEM, NOT_APPLICABLE, FAILED = 0, 1, 2, 3

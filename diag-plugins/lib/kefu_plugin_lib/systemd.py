@@ -120,3 +120,53 @@ def enable(root, name):
             os.symlink(target, link)
             written.append(folder + "/" + name)
     return written
+
+
+def systemctl(root, *args):
+    """Runs systemctl on the examined system: `--root` on a tree, the running manager on
+    `/`. Returns (exit code, output); (None, why) when systemctl is not there."""
+    import subprocess
+    tool = "/usr/bin/systemctl" if os.path.exists("/usr/bin/systemctl") else "/bin/systemctl"
+    if not os.path.exists(tool):
+        return None, "systemctl is not installed"
+    command = [tool] + (["--root=" + root.top] if root.top != "/" else []) + list(args)
+    try:
+        p = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60, universal_newlines=True)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return None, str(e)
+    return p.returncode, p.stdout.strip()
+
+
+def switch_on(root, name):
+    """Unmasks and enables unit NAME with systemctl (started too on the running system);
+    the library's own enable() when systemctl cannot work on this tree. Returns why not,
+    or None."""
+    for folder in MASK_PATH:
+        path = folder + "/" + name
+        if root.lexists(path) and _is_null(root, path):
+            code, out = systemctl(root, "unmask", name)
+            if code != 0 and root.lexists(path):
+                os.unlink(root.host_nofollow(path))
+    if state(root, name) == "enabled" and root.top != "/":
+        return None
+    args = ["enable", "--now", name] if root.top == "/" else ["enable", name]
+    code, out = systemctl(root, *args)
+    if code != 0 and root.top != "/":
+        try:
+            enable(root, name)
+        except OSError as e:
+            return str(e)
+    elif code != 0:
+        return out
+    return None if state(root, name) == "enabled" else "systemctl did not enable " + name
+
+
+def is_active(root, name):
+    """On the running system: whether the unit is active; on a tree: whether it is enabled
+    (a tree has no running units, so enabled is what it would run)."""
+    if root.top == "/":
+        code, _ = systemctl(root, "is-active", "--quiet", name)
+        if code is not None:
+            return code == 0
+    return state(root, name) == "enabled"
