@@ -140,7 +140,7 @@ static int md5_line(const char *root, const char *name, char *line, size_t size)
 {
 	unsigned char digest[EVP_MAX_MD_SIZE], buffer[8192];
 	unsigned int digest_len = 0;
-	char path[4096];
+	char path[8400];
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	FILE *file;
 	size_t n, used;
@@ -172,25 +172,34 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 }
 
 /*
- * Runs dpkg-deb --build with argv only (no shell). Its standard output is discarded; the
- * first line of its standard error goes into the one-line error when it fails.
+ * Runs dpkg-deb with args (after the program's name; argv only, no shell). With out, its
+ * standard output and error are kept there (at most size - 1 bytes); otherwise its output
+ * is discarded. When it fails, the first line it said goes into the one-line error, after
+ * what ("could not build the package").
  */
-static int run_dpkg_deb(char *staging, char *output)
+static int run_dpkg_deb(char *const *args, const char *what, char *out, size_t size)
 {
-	char program[] = DPKG_DEB, owner[] = "--root-owner-group", build[] = "--build";
-	char *argv[] = {program, owner, build, staging, output, NULL};
+	char program[] = DPKG_DEB, said[DPKG_OUTPUT_MAX + 1], *argv[8];
 	posix_spawn_file_actions_t actions;
-	char said[DPKG_OUTPUT_MAX + 1];
-	size_t used = 0;
+	size_t used = 0, count = 0;
 	ssize_t n;
 	int fds[2], status = 0, r;
 	pid_t pid;
 
+	argv[count++] = program;
+	while (args[count - 1] != NULL && count < 7) {
+		argv[count] = args[count - 1];
+		count++;
+	}
+	argv[count] = NULL;
 	if (pipe2(fds, O_CLOEXEC) != 0)
 		return kf_cli_fail(PROGRAM, "cannot run %s: %s", DPKG_DEB, strerror(errno));
 	posix_spawn_file_actions_init(&actions);
 	posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	if (out != NULL)
+		posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+	else
+		posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
 	r = posix_spawnp(&pid, DPKG_DEB, &actions, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&actions);
@@ -219,14 +228,15 @@ static int run_dpkg_deb(char *staging, char *output)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		said[strcspn(said, "\n")] = '\0';
-		return kf_cli_fail(PROGRAM, "%s could not build the package: %s", DPKG_DEB,
-				   kf_escaped(said).text);
+		return kf_cli_fail(PROGRAM, "%s %s: %s", DPKG_DEB, what, kf_escaped(said).text);
 	}
+	if (out != NULL)
+		snprintf(out, size, "%s", said);
 	return KF_EXIT_OK;
 }
 
-/* The package's version: kefu's, then the time it was made, so that a newer one upgrades. */
-static void package_version(char *out, size_t size)
+/* The package's version: base's, then the time it was made, so that a newer one upgrades. */
+static void package_version(const char *base, char *out, size_t size)
 {
 	const char *epoch = getenv("SOURCE_DATE_EPOCH");
 	time_t now = time(NULL);
@@ -240,8 +250,8 @@ static void package_version(char *out, size_t size)
 			now = (time_t)value;
 	}
 	gmtime_r(&now, &tm);
-	snprintf(out, size, "%s+%04d%02d%02d%02d%02d%02d", KF_VERSION, tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	snprintf(out, size, "%s+%04d%02d%02d%02d%02d%02d", base, tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /*
@@ -277,94 +287,307 @@ static void wrap_description(const char *text, char *out, size_t size)
 	out[used] = '\0';
 }
 
+/* The kefu-helper package a bundle is made of: its control fields as dpkg-deb prints them. */
+struct helper {
+	char version[128];
+	char architecture[32];
+	char depends[2048];
+	char recommends[1024];
+	char suggests[1024];
+	long installed_kib;
+	char copyright[8192];
+};
+
 struct package {
 	char name[64];
-	char version[64];
+	char version[192];
+	char architecture[32];
 	char date[64];
 	int year;
 	const char *organisation;
 	const char *maintainer;
 	char staging[4096];
+	struct helper *helper; /* NULL: a package that depends on kefu-helper */
 };
+
+/* Reads a small file of the staging tree whole into out; -1 when it is larger or absent. */
+static int read_small(const char *dir, const char *name, char *out, size_t size)
+{
+	char path[4200];
+	FILE *file;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	file = fopen(path, "re");
+	if (file == NULL)
+		return -1;
+	n = fread(out, 1, size, file);
+	fclose(file);
+	if (n == size)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+/* One "Field: value" line of dpkg-deb -f's output, into out ("" when absent). */
+static void control_field(const char *fields, const char *name, char *out, size_t size)
+{
+	size_t len = strlen(name);
+
+	out[0] = '\0';
+	for (const char *line = fields; *line != '\0';) {
+		size_t line_len = strcspn(line, "\n");
+
+		if (line_len > len + 2 && strncmp(line, name, len) == 0 && line[len] == ':' &&
+		    line[len + 1] == ' ') {
+			snprintf(out, size, "%.*s", (int)(line_len - len - 2), line + len + 2);
+			return;
+		}
+		line += line_len;
+		if (*line == '\n')
+			line++;
+	}
+}
+
+/*
+ * Unpacks the kefu-helper package at path into the staging folder (dpkg-deb -R, files and
+ * DEBIAN/ both) and reads its fields, so that the organisation's package is the helper
+ * and its profile in one file. Returns a kf_exit code after a one-line error.
+ */
+static int unpack_helper(struct package *p, char *path)
+{
+	char query[] = "--field", raw[] = "--raw-extract", fields[DPKG_OUTPUT_MAX + 1];
+	char package[128], kib[32], from[4200], to[4200], file[4300];
+	char f_package[] = "Package", f_version[] = "Version", f_arch[] = "Architecture",
+	     f_depends[] = "Depends", f_recommends[] = "Recommends", f_suggests[] = "Suggests",
+	     f_size[] = "Installed-Size";
+	struct helper *h = p->helper;
+	char *end;
+
+	if (run_dpkg_deb((char *[]){query, path, f_package, f_version, f_arch, f_depends, NULL},
+			 "could not read the kefu-helper package", fields,
+			 sizeof(fields)) != KF_EXIT_OK)
+		return KF_EXIT_FAILURE;
+	control_field(fields, "Package", package, sizeof(package));
+	control_field(fields, "Version", h->version, sizeof(h->version));
+	control_field(fields, "Architecture", h->architecture, sizeof(h->architecture));
+	control_field(fields, "Depends", h->depends, sizeof(h->depends));
+	if (strcmp(package, "kefu-helper") != 0)
+		return kf_cli_fail(PROGRAM, "--helper takes the kefu-helper package; %s is %s",
+				   kf_escaped(path).text,
+				   package[0] != '\0' ? kf_escaped(package).text : "not one");
+	if (run_dpkg_deb((char *[]){query, path, f_recommends, f_suggests, f_size, NULL},
+			 "could not read the kefu-helper package", fields,
+			 sizeof(fields)) != KF_EXIT_OK)
+		return KF_EXIT_FAILURE;
+	control_field(fields, "Recommends", h->recommends, sizeof(h->recommends));
+	control_field(fields, "Suggests", h->suggests, sizeof(h->suggests));
+	control_field(fields, "Installed-Size", kib, sizeof(kib));
+	h->installed_kib = strtol(kib, &end, 10);
+	if (h->version[0] == '\0' || h->architecture[0] == '\0' || *end != '\0' ||
+	    strspn(h->version, "0123456789abcdefghijklmnopqrstuvwxyz.+~-:") != strlen(h->version) ||
+	    strspn(h->architecture, "abcdefghijklmnopqrstuvwxyz0123456789-") !=
+		    strlen(h->architecture))
+		return kf_cli_fail(PROGRAM,
+				   "the kefu-helper package %s has no valid version or "
+				   "architecture",
+				   kf_escaped(path).text);
+	if (run_dpkg_deb((char *[]){raw, path, p->staging, NULL},
+			 "could not unpack the kefu-helper package", NULL, 0) != KF_EXIT_OK)
+		return KF_EXIT_FAILURE;
+	/* Its documentation becomes this package's; control and md5sums are written anew. */
+	snprintf(from, sizeof(from), "%s/usr/share/doc/kefu-helper", p->staging);
+	snprintf(to, sizeof(to), "%s/usr/share/doc/%s", p->staging, p->name);
+	if (read_small(from, "copyright", h->copyright, sizeof(h->copyright)) != 0 ||
+	    rename(from, to) != 0)
+		return kf_cli_fail(PROGRAM, "the kefu-helper package %s holds no copyright file",
+				   kf_escaped(path).text);
+	snprintf(file, sizeof(file), "%s/copyright", to);
+	unlink(file);
+	snprintf(file, sizeof(file), "%s/changelog.gz", to);
+	unlink(file);
+	snprintf(file, sizeof(file), "%s/DEBIAN/control", p->staging);
+	unlink(file);
+	return KF_EXIT_OK;
+}
+
+/*
+ * The helper's md5sums lines, less the documentation written anew, with its other
+ * documentation under this package's name; appended to out.
+ */
+static int helper_md5sums(struct package *p, char **out)
+{
+	char *text = malloc(1024 * 1024), *result = NULL;
+	const char *old_doc = "usr/share/doc/kefu-helper/";
+	size_t old_len = strlen(old_doc), used = 0;
+
+	if (text == NULL || read_small(p->staging, "DEBIAN/md5sums", text, 1024 * 1024) != 0 ||
+	    (result = calloc(1, strlen(text) * 2 + 1)) == NULL) {
+		free(text);
+		return -1;
+	}
+	for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		char *file = strstr(line, "  ");
+
+		if (file == NULL)
+			continue;
+		file += 2;
+		if (strncmp(file, old_doc, old_len) == 0) {
+			if (strcmp(file + old_len, "copyright") == 0 ||
+			    strcmp(file + old_len, "changelog.gz") == 0)
+				continue;
+			used += (size_t)sprintf(result + used, "%.*susr/share/doc/%s/%s\n",
+						(int)(file - line), line, p->name, file + old_len);
+		} else {
+			used += (size_t)sprintf(result + used, "%s\n", line);
+		}
+	}
+	free(text);
+	*out = result;
+	return 0;
+}
 
 static int stage_files(struct package *p, const char *profile, size_t profile_len)
 {
-	char dir[4200], doc[4200], text[4096], md5sums[1024], line[512], *control = NULL;
-	char synopsis[128], description[4200];
+	char dir[4200], doc[4200], text[12288], line[512], *control = NULL, *md5sums = NULL;
+	char synopsis[128], description[4200], conffiles[8192] = "", relations[4500] = "";
 	const char *dirs[] = {"DEBIAN", "etc", "etc/kefu", "usr", "usr/share", "usr/share/doc"};
+	struct helper *h = p->helper;
 	long kib;
 	int r = -1;
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(dir, sizeof(dir), "%s/%s", p->staging, dirs[i]);
-		if (mkdir(dir, 0755) != 0 || chmod(dir, 0755) != 0)
+		if ((mkdir(dir, 0755) != 0 && (h == NULL || errno != EEXIST)) ||
+		    chmod(dir, 0755) != 0)
 			return -1;
 	}
 	snprintf(doc, sizeof(doc), "%s/usr/share/doc/%s", p->staging, p->name);
-	if (mkdir(doc, 0755) != 0 || chmod(doc, 0755) != 0 ||
+	if ((mkdir(doc, 0755) != 0 && (h == NULL || errno != EEXIST)) || chmod(doc, 0755) != 0 ||
 	    write_file(p->staging, PROFILE_PATH, profile, profile_len, 0644) != 0)
 		return -1;
-	snprintf(text, sizeof(text),
-		 "%s: the support profile of %s for kefu-helper.\n\n"
-		 "Copyright: %d %s\n\n"
-		 "The profile names the relays of %s and their host keys, its support CA and\n"
-		 "the publishers of plugins and firmware it trusts. kefu itself is in the\n"
-		 "package kefu-helper (MIT licence, /usr/share/doc/kefu-helper/copyright).\n",
-		 p->name, p->organisation, p->year, p->organisation, p->organisation);
+	if (h == NULL)
+		snprintf(text, sizeof(text),
+			 "%s: the support profile of %s for kefu-helper.\n\n"
+			 "Copyright: %d %s\n\n"
+			 "The profile names the relays of %s and their host keys, its support CA "
+			 "and\nthe publishers of plugins and firmware it trusts. kefu itself is in "
+			 "the\npackage kefu-helper (MIT licence, "
+			 "/usr/share/doc/kefu-helper/copyright).\n",
+			 p->name, p->organisation, p->year, p->organisation, p->organisation);
+	else
+		snprintf(text, sizeof(text),
+			 "%s: kefu-helper with the support profile of %s.\n\n"
+			 "The support profile (/etc/kefu/profile.json):\n"
+			 "Copyright: %d %s\n\n"
+			 "kefu-helper, as its package says:\n\n%s",
+			 p->name, p->organisation, p->year, p->organisation, h->copyright);
 	if (write_file(doc, "copyright", text, strlen(text), 0644) != 0)
 		return -1;
 	snprintf(text, sizeof(text),
 		 "%s (%s) unstable; urgency=medium\n\n"
-		 "  * The support profile of %s.\n\n"
+		 "  * The support profile of %s%s.\n\n"
 		 " -- %s  %s\n",
-		 p->name, p->version, p->organisation, p->maintainer, p->date);
+		 p->name, p->version, p->organisation, h != NULL ? ", with kefu-helper" : "",
+		 p->maintainer, p->date);
 	if (write_gzip(doc, "changelog.gz", text, 0644) != 0)
 		return -1;
 	/* The conffile stays out of md5sums, as dh_md5sums leaves it out. */
-	md5sums[0] = '\0';
-	snprintf(dir, sizeof(dir), "usr/share/doc/%s/changelog.gz", p->name);
-	if (md5_line(p->staging, dir, line, sizeof(line)) != 0)
+	if (h != NULL) {
+		if (helper_md5sums(p, &md5sums) != 0)
+			return -1;
+		if (read_small(p->staging, "DEBIAN/conffiles", conffiles, sizeof(conffiles) - 64) !=
+		    0)
+			conffiles[0] = '\0';
+		snprintf(dir, sizeof(dir), "%s/DEBIAN/conffiles", p->staging);
+		unlink(dir);
+		snprintf(dir, sizeof(dir), "%s/DEBIAN/md5sums", p->staging);
+		unlink(dir);
+	} else {
+		md5sums = calloc(1, 1);
+	}
+	strcat(conffiles, "/" PROFILE_PATH "\n");
+	for (int i = 0; i < 2 && md5sums != NULL; i++) {
+		char *longer;
+
+		snprintf(dir, sizeof(dir), "usr/share/doc/%s/%s", p->name,
+			 i == 0 ? "changelog.gz" : "copyright");
+		if (md5_line(p->staging, dir, line, sizeof(line)) != 0 ||
+		    asprintf(&longer, "%s%s", md5sums, line) < 0) {
+			free(md5sums);
+			return -1;
+		}
+		free(md5sums);
+		md5sums = longer;
+	}
+	if (md5sums == NULL ||
+	    write_file(p->staging, "DEBIAN/md5sums", md5sums, strlen(md5sums), 0644) != 0 ||
+	    write_file(p->staging, "DEBIAN/conffiles", conffiles, strlen(conffiles), 0644) != 0) {
+		free(md5sums);
 		return -1;
-	strcat(md5sums, line);
-	snprintf(dir, sizeof(dir), "usr/share/doc/%s/copyright", p->name);
-	if (md5_line(p->staging, dir, line, sizeof(line)) != 0)
-		return -1;
-	strcat(md5sums, line);
-	if (write_file(p->staging, "DEBIAN/md5sums", md5sums, strlen(md5sums), 0644) != 0 ||
-	    write_file(p->staging, "DEBIAN/conffiles", "/" PROFILE_PATH "\n",
-		       strlen("/" PROFILE_PATH "\n"), 0644) != 0)
-		return -1;
+	}
+	free(md5sums);
 	/* A control field's lines stay within 80 columns whatever the organisation's name. */
 	if (strlen(p->organisation) <= 40)
-		snprintf(synopsis, sizeof(synopsis), "support profile of %s for kefu-helper",
+		snprintf(synopsis, sizeof(synopsis), "%s of %s",
+			 h != NULL ? "kefu-helper with the support profile"
+				   : "support profile for kefu-helper",
 			 p->organisation);
 	else
-		snprintf(synopsis, sizeof(synopsis), "support profile for kefu-helper");
+		snprintf(synopsis, sizeof(synopsis), "%s",
+			 h != NULL ? "kefu-helper with an organisation's support profile"
+				   : "support profile for kefu-helper");
 	snprintf(text, sizeof(text),
-		 "Installs the support profile of %s as /etc/kefu/profile.json, where "
-		 "kefu-helper reads it: the relays its technicians meet customers through and "
-		 "their host keys, the support CA that issues the technicians' certificates, and "
-		 "the publishers of plugins and firmware it trusts.",
-		 p->organisation);
+		 "%s the support profile of %s as /etc/kefu/profile.json, where kefu-helper "
+		 "reads it: the relays its technicians meet customers through and their host "
+		 "keys, the support CA that issues the technicians' certificates, and the "
+		 "publishers of plugins and firmware it trusts.%s",
+		 h != NULL ? "kefu-helper, the customer's side of kefu, in one package with"
+			   : "Installs",
+		 p->organisation,
+		 h != NULL ? " It takes the place of the kefu-helper package." : "");
 	wrap_description(text, description, sizeof(description));
 	/* As dpkg-gencontrol counts: a KiB or part of one per file (three), one per folder (six).
 	 */
-	kib = (long)((profile_len + 1023) / 1024) + 2 + 6;
+	kib = (long)((profile_len + 1023) / 1024) + 2 + 6 + (h != NULL ? h->installed_kib : 0);
+	if (h == NULL)
+		snprintf(relations, sizeof(relations),
+			 "Depends: kefu-helper (>= %s)\n"
+			 "Provides: kefu-profile\n"
+			 "Conflicts: kefu-profile\n"
+			 "Replaces: kefu-profile\n",
+			 KF_VERSION);
+	else {
+		size_t used = 0;
+
+		/* The fields fit: each is bounded well below the sum of relations' size. */
+		if (h->depends[0] != '\0')
+			used += (size_t)snprintf(relations + used, sizeof(relations) - used,
+						 "Depends: %s\n", h->depends);
+		if (h->recommends[0] != '\0')
+			used += (size_t)snprintf(relations + used, sizeof(relations) - used,
+						 "Recommends: %s\n", h->recommends);
+		if (h->suggests[0] != '\0')
+			used += (size_t)snprintf(relations + used, sizeof(relations) - used,
+						 "Suggests: %s\n", h->suggests);
+		snprintf(relations + used, sizeof(relations) - used,
+			 "Provides: kefu-helper (= %s), kefu-profile\n"
+			 "Conflicts: kefu-helper, kefu-profile\n"
+			 "Replaces: kefu-helper, kefu-profile\n",
+			 h->version);
+	}
 	if (asprintf(&control,
 		     "Package: %s\n"
 		     "Version: %s\n"
-		     "Architecture: all\n"
+		     "Architecture: %s\n"
 		     "Maintainer: %s\n"
 		     "Installed-Size: %ld\n"
-		     "Depends: kefu-helper (>= %s)\n"
-		     "Provides: kefu-profile\n"
-		     "Conflicts: kefu-profile\n"
-		     "Replaces: kefu-profile\n"
+		     "%s"
 		     "Section: admin\n"
 		     "Priority: optional\n"
 		     "Description: %s\n"
 		     "%s",
-		     p->name, p->version, p->maintainer, kib, KF_VERSION, synopsis,
+		     p->name, p->version, p->architecture, p->maintainer, kib, relations, synopsis,
 		     description) < 0)
 		return -1;
 	r = write_file(p->staging, "DEBIAN/control", control, strlen(control), 0644);
@@ -373,8 +596,10 @@ static int stage_files(struct package *p, const char *profile, size_t profile_le
 }
 
 int kf_console_ca_package(const char *name, const char *profile_path, const char *output_dir,
-			  const char *maintainer)
+			  const char *maintainer, const char *helper_path)
 {
+	char owner[] = "--root-owner-group", build[] = "--build", helper_copy[4096];
+	struct helper helper = {0};
 	char message[2 * KF_ERROR_MESSAGE_SIZE], output[4096] = "", partial[4096] = "";
 	char default_maintainer[300];
 	struct package p = {0};
@@ -427,7 +652,19 @@ int kf_console_ca_package(const char *name, const char *profile_path, const char
 		goto out;
 	}
 	snprintf(p.name, sizeof(p.name), PACKAGE_PREFIX "%s", name);
-	package_version(p.version, sizeof(p.version));
+	if (helper_path != NULL) {
+		/* Read it before anything is written, so that a wrong file costs nothing. */
+		struct stat helper_st;
+
+		if (stat(helper_path, &helper_st) != 0 || !S_ISREG(helper_st.st_mode) ||
+		    snprintf(helper_copy, sizeof(helper_copy), "%s", helper_path) >=
+			    (int)sizeof(helper_copy)) {
+			kf_cli_fail(PROGRAM, "--helper names no file: %s",
+				    kf_escaped(helper_path).text);
+			goto out;
+		}
+		p.helper = &helper;
+	}
 	now = time(NULL);
 	gmtime_r(&now, &tm);
 	p.year = tm.tm_year + 1900;
@@ -437,12 +674,8 @@ int kf_console_ca_package(const char *name, const char *profile_path, const char
 	snprintf(default_maintainer, sizeof(default_maintainer), "%s <%s@kefu.invalid>",
 		 profile->organisation, p.name);
 	p.maintainer = maintainer != NULL ? maintainer : default_maintainer;
-	if (snprintf(output, sizeof(output), "%s/%s_%s_all.deb", output_dir, p.name, p.version) >=
-		    (int)sizeof(output) ||
-	    snprintf(partial, sizeof(partial), "%s/.%s_%s_all.deb.partial", output_dir, p.name,
-		     p.version) >= (int)sizeof(partial) ||
-	    snprintf(p.staging, sizeof(p.staging), "%s/.%s.XXXXXX", output_dir, p.name) >=
-		    (int)sizeof(p.staging)) {
+	if (snprintf(p.staging, sizeof(p.staging), "%s/.%s.XXXXXX", output_dir, p.name) >=
+	    (int)sizeof(p.staging)) {
 		kf_cli_fail(PROGRAM, "the output folder's path is too long");
 		goto out;
 	}
@@ -452,22 +685,42 @@ int kf_console_ca_package(const char *name, const char *profile_path, const char
 		p.staging[0] = '\0';
 		goto out;
 	}
+	if (p.helper != NULL && unpack_helper(&p, helper_copy) != KF_EXIT_OK)
+		goto out;
+	package_version(p.helper != NULL ? helper.version : KF_VERSION, p.version,
+			sizeof(p.version));
+	snprintf(p.architecture, sizeof(p.architecture), "%s",
+		 p.helper != NULL ? helper.architecture : "all");
+	if (snprintf(output, sizeof(output), "%s/%s_%s_%s.deb", output_dir, p.name, p.version,
+		     p.architecture) >= (int)sizeof(output) ||
+	    snprintf(partial, sizeof(partial), "%s/.%s_%s_%s.deb.partial", output_dir, p.name,
+		     p.version, p.architecture) >= (int)sizeof(partial)) {
+		kf_cli_fail(PROGRAM, "the output folder's path is too long");
+		goto out;
+	}
 	if (chmod(p.staging, 0755) != 0 || stage_files(&p, text, profile_len) != 0) {
 		kf_cli_fail(PROGRAM, "cannot write the package's files in %s: %s",
 			    kf_escaped(output_dir).text, strerror(errno));
 		goto out;
 	}
-	if (run_dpkg_deb(p.staging, partial) != KF_EXIT_OK)
+	if (run_dpkg_deb((char *[]){owner, build, p.staging, partial, NULL},
+			 "could not build the package", NULL, 0) != KF_EXIT_OK)
 		goto out;
 	if (rename(partial, output) != 0) {
 		kf_cli_fail(PROGRAM, "cannot write %s: %s", kf_escaped(output).text,
 			    strerror(errno));
 		goto out;
 	}
-	printf("Package for %s: %s\n"
-	       "Offer it on the support page beside kefu-helper; customers install both with\n"
-	       "  sudo apt install ./kefu-helper_%s_*.deb ./%s_%s_all.deb\n",
-	       profile->organisation, output, KF_VERSION, p.name, p.version);
+	if (p.helper != NULL)
+		printf("Package for %s, with kefu-helper inside: %s\n"
+		       "Customers install this one file (apt installs the libraries it needs):\n"
+		       "  sudo apt install ./%s\n",
+		       profile->organisation, output, strrchr(output, '/') + 1);
+	else
+		printf("Package for %s: %s\n"
+		       "Offer it on the support page beside kefu-helper; customers install both "
+		       "with\n  sudo apt install ./kefu-helper_%s_*.deb ./%s\n",
+		       profile->organisation, output, KF_VERSION, strrchr(output, '/') + 1);
 	code = KF_EXIT_OK;
 out:
 	if (code != KF_EXIT_OK && partial[0] != '\0')

@@ -8,9 +8,11 @@
  * The profile is checked as the helper checks it before anything is written; the package
  * appears under its final name only once dpkg-deb has built it whole. maintainer is the
  * package's "Name <address>" (NULL: the organisation, at an address that never receives
- * mail). Prints the package's path; returns a kf_exit code after a one-line error.
+ * mail). With helper_path (a kefu-helper .deb), the package is kefu-helper itself with the
+ * profile added, in place of kefu-helper: one file for the customer. Prints the package's
+ * path; returns a kf_exit code after a one-line error.
  */
 int kf_console_ca_package(const char *name, const char *profile_path, const char *output_dir,
-			  const char *maintainer);
+			  const char *maintainer, const char *helper_path);
 
 #endif

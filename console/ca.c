@@ -363,12 +363,13 @@ int kf_console_cmd_ca(int argc, char **argv)
 		{"profile", required_argument, NULL, 'p'},
 		{"output", required_argument, NULL, 'w'},
 		{"maintainer", required_argument, NULL, 'm'},
+		{"helper", required_argument, NULL, 'H'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = ".", *organisation = NULL, *out_dir = NULL, *relay = NULL,
 		   *host_key = NULL, *agent_user = "kefu-agent", *technician_user = "kefu-tech";
 	const char *package_name = NULL, *profile_path = NULL, *output_dir = ".",
-		   *maintainer = NULL;
+		   *maintainer = NULL, *helper_path = NULL;
 	const char *action;
 	long days = -1;
 	int opt;
@@ -421,6 +422,9 @@ int kf_console_cmd_ca(int argc, char **argv)
 		case 'm':
 			maintainer = optarg;
 			break;
+		case 'H':
+			helper_path = optarg;
+			break;
 		default:
 			return kf_cli_usage(PROGRAM, &ca_usage);
 		}
@@ -432,6 +436,7 @@ int kf_console_cmd_ca(int argc, char **argv)
 	if (strcmp(action, "profile") == 0 && optind == argc)
 		return ca_profile(dir, relay, host_key, agent_user, technician_user);
 	if (strcmp(action, "package") == 0 && optind == argc)
-		return kf_console_ca_package(package_name, profile_path, output_dir, maintainer);
+		return kf_console_ca_package(package_name, profile_path, output_dir, maintainer,
+					     helper_path);
 	return kf_cli_usage(PROGRAM, &ca_usage);
 }

@@ -24,7 +24,8 @@ int kf_console_cmd_cases(int argc, char **argv);
 	"| "                                                                                       \
 	"profile --relay HOST[:PORT] --host-key 'ssh-ed25519 AAAA...' [--dir DIR] "                \
 	"[--agent-user U] [--technician-user U] | "                                                \
-	"package --name NAME --profile FILE [--output DIR] [--maintainer 'NAME <EMAIL>']"
+	"package --name NAME --profile FILE [--helper KEFU-HELPER.deb] [--output DIR] "            \
+	"[--maintainer 'NAME <EMAIL>']"
 #define KF_CONSOLE_CA_SUMMARY                                                                      \
 	"make the support CA, technicians' credentials, the support profile, the customer package"
 int kf_console_cmd_ca(int argc, char **argv);

@@ -174,3 +174,82 @@ def test_dpkg_deb_failing_leaves_no_partial_package(profile, tmp_path):
     result, out = package(tmp_path, json.dumps(profile),
                           env=dict(os.environ, PATH="%s:%s" % (fake, os.environ["PATH"])))
     assert_refused(result, out, "dpkg-deb could not build the package: dpkg-deb: error: no space left")
+
+
+def fake_package(tmp_path, name, version="0.1.0"):
+    """A small package built with dpkg-deb: one program, its copyright, md5sums, a conffile."""
+    root = tmp_path / ("%s-root" % name)
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "usr" / "bin").mkdir(parents=True)
+    (root / "usr" / "share" / "doc" / name).mkdir(parents=True)
+    (root / "etc" / "kefu-test").mkdir(parents=True)
+    (root / "usr" / "bin" / "kefu-agentd").write_text("#!/bin/sh\necho kefu-agentd %s\n" % version)
+    (root / "usr" / "bin" / "kefu-agentd").chmod(0o755)
+    (root / "usr" / "share" / "doc" / name / "copyright").write_text("kefu: MIT licence\n")
+    (root / "usr" / "share" / "doc" / name / "README").write_text("read me\n")
+    (root / "etc" / "kefu-test" / "settings").write_text("a=1\n")
+    (root / "DEBIAN" / "conffiles").write_text("/etc/kefu-test/settings\n")
+    sums = run(["md5sum", "usr/bin/kefu-agentd", "usr/share/doc/%s/copyright" % name,
+                "usr/share/doc/%s/README" % name], cwd=str(root)).stdout
+    (root / "DEBIAN" / "md5sums").write_text(sums)
+    (root / "DEBIAN" / "control").write_text(
+        "Package: %s\nVersion: %s\nArchitecture: amd64\nMaintainer: kefu <k@kefu.invalid>\n"
+        "Installed-Size: 100\nDepends: libc6 (>= 2.34), python3\nRecommends: bubblewrap\n"
+        "Description: test\n a test package\n" % (name, version))
+    deb = tmp_path / ("%s.deb" % name)
+    built = run(["dpkg-deb", "--root-owner-group", "--build", str(root), str(deb)])
+    assert built.returncode == 0, built.stderr
+    return deb
+
+
+def test_with_helper_the_package_is_the_helper_and_the_profile_in_one_file(profile, tmp_path):
+    helper = fake_package(tmp_path, "kefu-helper", "0.1.0")
+    text = json.dumps(profile)
+    result, out = package(tmp_path, text, "--helper", str(helper),
+                          env=dict(os.environ, SOURCE_DATE_EPOCH="1764700000"))
+    assert result.returncode == 0, result.stderr
+    assert os.listdir(str(out)) == ["kefu-helper-example_0.1.0+20251202182640_amd64.deb"]
+    deb = out / os.listdir(str(out))[0]
+    assert "sudo apt install ./%s" % deb.name in result.stdout
+    fields = {name: run(["dpkg-deb", "-f", str(deb), name]).stdout.strip()
+              for name in ("Package", "Version", "Architecture", "Depends", "Recommends",
+                           "Provides", "Conflicts", "Replaces")}
+    assert fields == {"Package": "kefu-helper-example", "Version": "0.1.0+20251202182640",
+                      "Architecture": "amd64", "Depends": "libc6 (>= 2.34), python3",
+                      "Recommends": "bubblewrap",
+                      "Provides": "kefu-helper (= 0.1.0), kefu-profile",
+                      "Conflicts": "kefu-helper, kefu-profile",
+                      "Replaces": "kefu-helper, kefu-profile"}
+    unpacked = tmp_path / "unpacked"
+    assert run(["dpkg-deb", "-R", str(deb), str(unpacked)]).returncode == 0
+    assert (unpacked / "etc" / "kefu" / "profile.json").read_text() == text
+    assert (unpacked / "usr" / "bin" / "kefu-agentd").exists()
+    doc = unpacked / "usr" / "share" / "doc"
+    assert sorted(os.listdir(str(doc))) == ["kefu-helper-example"]
+    assert "kefu: MIT licence" in (doc / "kefu-helper-example" / "copyright").read_text()
+    # The helper's conffiles stay conffiles; every other file is in md5sums, and matches.
+    assert (unpacked / "DEBIAN" / "conffiles").read_text() == \
+        "/etc/kefu-test/settings\n/etc/kefu/profile.json\n"
+    sums = (unpacked / "DEBIAN" / "md5sums").read_text()
+    assert sorted(line.split("  ", 1)[1] for line in sums.splitlines()) == sorted([
+        "usr/bin/kefu-agentd", "usr/share/doc/kefu-helper-example/README",
+        "usr/share/doc/kefu-helper-example/changelog.gz",
+        "usr/share/doc/kefu-helper-example/copyright"])
+    check = run(["md5sum", "-c", str(unpacked / "DEBIAN" / "md5sums")], cwd=str(unpacked))
+    assert check.returncode == 0, check.stdout
+
+
+def test_helper_that_is_another_package_is_refused(profile, tmp_path):
+    other = fake_package(tmp_path, "kefu-console")
+    result, out = package(tmp_path, json.dumps(profile), "--helper", str(other))
+    assert_refused(result, out, "--helper takes the kefu-helper package")
+    assert "kefu-console" in result.stderr
+
+
+def test_helper_that_is_no_package_is_refused(profile, tmp_path):
+    bogus = tmp_path / "bogus.deb"
+    bogus.write_text("not an ar archive\n")
+    result, out = package(tmp_path, json.dumps(profile), "--helper", str(bogus))
+    assert_refused(result, out, "dpkg-deb could not read the kefu-helper package")
+    result, out = package(tmp_path, json.dumps(profile), "--helper", str(tmp_path / "none.deb"))
+    assert_refused(result, out, "--helper names no file")

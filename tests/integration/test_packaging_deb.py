@@ -228,11 +228,8 @@ def closed_port():
         return s.getsockname()[1]
 
 
-def test_branded_package_puts_the_profile_where_the_helper_reads_it(debs, tmp_path):
-    needs_root()
-    if os.path.lexists(PROFILE) and not is_installed("kefu-helper-test-org"):
-        pytest.skip("%s exists on this machine and belongs to no kefu package; it is "
-                    "not replaced by a test" % PROFILE)
+def make_profile(tmp_path):
+    """A support CA and a profile whose one relay is a closed port on loopback."""
     console = program("kefu-console")
     ca = tmp_path / "ca"
     assert run([console, "ca", "init", "--org", "Test Org Support", "--dir", str(ca)]).returncode == 0
@@ -244,6 +241,32 @@ def test_branded_package_puts_the_profile_where_the_helper_reads_it(debs, tmp_pa
                 "--host-key", host_key])
     assert made.returncode == 0, made.stderr
     (tmp_path / "profile.json").write_text(made.stdout)
+    return made.stdout, port
+
+
+def helper_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "KEFU_PROFILE"}
+    env.update(HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"),
+               XDG_DATA_HOME=str(tmp_path / "data"))
+    return env
+
+
+def assert_helper_reads_the_installed_profile(tmp_path, port):
+    """Without --profile or $KEFU_PROFILE the helper reads /etc/kefu/profile.json: it tries
+    the profile's relay (a closed port on loopback) in the profile's organisation's name."""
+    share = run(["/usr/bin/kefu-agentd", "share"], env=helper_env(tmp_path), timeout=60)
+    said = share.stdout + share.stderr
+    assert share.returncode != 0
+    assert "Test Org Support" in said and "127.0.0.1" in said and str(port) in said, said
+
+
+def test_branded_package_puts_the_profile_where_the_helper_reads_it(debs, tmp_path):
+    needs_root()
+    if os.path.lexists(PROFILE) and not is_installed("kefu-helper-test-org"):
+        pytest.skip("%s exists on this machine and belongs to no kefu package; it is "
+                    "not replaced by a test" % PROFILE)
+    console = program("kefu-console")
+    profile_text, port = make_profile(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     built = run([console, "ca", "package", "--name", "test-org", "--profile",
@@ -260,21 +283,58 @@ def test_branded_package_puts_the_profile_where_the_helper_reads_it(debs, tmp_pa
     before = listing(WATCHED)
     # The helper reads /etc/kefu/profile.json when neither --profile nor $KEFU_PROFILE says
     # otherwise: it connects to the profile's relay (a closed port on loopback).
-    env = {k: v for k, v in os.environ.items() if k != "KEFU_PROFILE"}
-    env.update(HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"),
-               XDG_DATA_HOME=str(tmp_path / "data"))
     try:
         result = dpkg("-i", str(debs["files"]["kefu-helper"]), str(branded))
         assert result.returncode == 0, result.stderr
         assert "/etc/kefu/profile.json" in run(
             ["dpkg-query", "-W", "-f=${Conffiles}", "kefu-helper-test-org"]).stdout
         with open(PROFILE) as f:
-            assert json.load(f) == json.loads(made.stdout)
-        share = run(["/usr/bin/kefu-agentd", "share"], env=env, timeout=60)
-        said = share.stdout + share.stderr
-        assert share.returncode != 0
-        assert "Test Org Support" in said and "127.0.0.1" in said and str(port) in said, said
+            assert json.load(f) == json.loads(profile_text)
+        assert_helper_reads_the_installed_profile(tmp_path, port)
     finally:
         purge("kefu-helper-test-org", "kefu-helper")
     assert not os.path.lexists(PROFILE)
+    assert listing(WATCHED) == before
+
+
+def test_branded_package_with_the_helper_inside_installs_alone_and_purges_clean(debs, tmp_path):
+    needs_root()
+    if os.path.lexists(PROFILE) and not is_installed("kefu-helper-test-org"):
+        pytest.skip("%s exists on this machine and belongs to no kefu package; it is "
+                    "not replaced by a test" % PROFILE)
+    profile_text, port = make_profile(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    built = run([program("kefu-console"), "ca", "package", "--name", "test-org", "--profile",
+                 str(tmp_path / "profile.json"), "--helper", str(debs["files"]["kefu-helper"]),
+                 "--output", str(out)])
+    assert built.returncode == 0, built.stderr
+    (name,) = os.listdir(str(out))
+    bundle = out / name
+    lint = run(["lintian", "--fail-on", "error,warning", str(bundle)], timeout=300)
+    assert lint.returncode == 0 and not re.search(r"^[EW]: ", lint.stdout, re.M), lint.stdout
+    purge("kefu-helper-test-org", *PACKAGES)
+    shipped = {p.rstrip("/") or "/" for p in contents(bundle)}
+    existed = {p for p in shipped if os.path.lexists(p)}
+    before = listing(WATCHED)
+    try:
+        # One file: dpkg installs it with nothing else from kefu.
+        result = dpkg("-i", str(bundle))
+        assert result.returncode == 0, result.stderr
+        assert not is_installed("kefu-helper")
+        owned = set(run(["dpkg", "-L", "kefu-helper-test-org"]).stdout.split())
+        assert {"/usr/bin/kefu-agentd", PROFILE,
+                "/usr/share/kefu/plugins/name-resolution-config/plugin.json"} <= owned
+        out_version = run(["/usr/bin/kefu-agentd", "--version"])
+        assert out_version.stdout.split() == ["kefu-agentd", kf_version()]
+        with open(PROFILE) as f:
+            assert json.load(f) == json.loads(profile_text)
+        assert_helper_reads_the_installed_profile(tmp_path, port)
+        # The bundle is kefu-helper: dpkg refuses the plain package beside it.
+        again = dpkg("-i", str(debs["files"]["kefu-helper"]))
+        assert again.returncode != 0 and "conflict" in again.stderr.lower()
+    finally:
+        purge("kefu-helper-test-org", "kefu-helper")
+    left = sorted(p for p in shipped - existed if os.path.lexists(p))
+    assert not left, "left after purge: %s" % left[:20]
     assert listing(WATCHED) == before
