@@ -191,7 +191,8 @@ $(B)/man/%: packaging/man/%.scd | deps-package
 	scdoc < $< > $@.tmp && mv $@.tmp $@
 
 # What the customer's window adds when it is built: the program, its desktop file (the
-# kefu:// handler) and its translations. Each is installed only when present.
+# kefu:// handler, only with the program it starts) and its translations. Each is
+# installed only when present.
 HELPER_DESKTOP = packaging/desktop/kefu-helper.desktop
 POLKIT_POLICY  = packaging/polkit/org.kefu.agentd.plugin-step.policy
 
@@ -216,7 +217,7 @@ install: all man
 	@if [ -x $(B)/kefu-helper ]; then \
 	    echo "install -m 0755 $(B)/kefu-helper $(DESTDIR)$(PREFIX)/bin/"; \
 	    install -m 0755 $(B)/kefu-helper $(DESTDIR)$(PREFIX)/bin/; fi
-	@if [ -f $(HELPER_DESKTOP) ]; then \
+	@if [ -f $(HELPER_DESKTOP) ] && [ -x $(B)/kefu-helper ]; then \
 	    echo "install -m 0644 $(HELPER_DESKTOP) $(DESTDIR)$(PREFIX)/share/applications/"; \
 	    install -D -m 0644 $(HELPER_DESKTOP) \
 	        $(DESTDIR)$(PREFIX)/share/applications/kefu-helper.desktop; fi
