@@ -338,3 +338,41 @@ def test_branded_package_with_the_helper_inside_installs_alone_and_purges_clean(
     left = sorted(p for p in shipped - existed if os.path.lexists(p))
     assert not left, "left after purge: %s" % left[:20]
     assert listing(WATCHED) == before
+
+
+def test_relay_package_never_leaves_sshd_a_configuration_it_rejects(debs):
+    needs_root()
+    purge("kefu-relay")
+    broken = "/etc/ssh/sshd_config.d/kefu-test-broken-%d.conf" % os.getpid()
+    old_dropin = "# the relay's drop-in as an earlier setup left it\n"
+    if os.path.lexists(DROPIN):
+        pytest.skip("%s exists and belongs to no package; it is not replaced by a test" % DROPIN)
+    try:
+        with open(DROPIN, "w") as f:
+            f.write(old_dropin)
+        with open(broken, "w") as f:
+            f.write("ThisIsNoSshdKeyword yes\n")
+        assert run(["/usr/sbin/sshd", "-t"]).returncode != 0
+        # The package installs; its setup finds sshd rejecting the result and puts the
+        # earlier drop-in back, byte for byte, reloading nothing.
+        result = dpkg("-i", str(debs["files"]["kefu-relay"]))
+        assert result.returncode == 0, result.stderr
+        said = result.stdout + result.stderr
+        assert "the drop-ins were put back as they were" in said and "sshd was left as it was" in said
+        with open(DROPIN) as f:
+            assert f.read() == old_dropin
+        assert not [n for n in os.listdir("/etc/ssh/sshd_config.d") if n.endswith(".kefu-old")]
+        # Once the administrator's configuration is fixed, the setup installs the relay.
+        os.unlink(broken)
+        setup = run(["/usr/sbin/kefu-relay-setup", "install"])
+        assert setup.returncode == 0, setup.stderr
+        with open(DROPIN) as f:
+            assert "Match User kefu-agent" in f.read()
+        assert run(["/usr/sbin/sshd", "-t"]).returncode == 0
+    finally:
+        if os.path.lexists(broken):
+            os.unlink(broken)
+        purge("kefu-relay")
+        if os.path.lexists(DROPIN):
+            os.unlink(DROPIN)
+    assert not os.path.lexists(DROPIN)
