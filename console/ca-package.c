@@ -1,6 +1,7 @@
 /* kefu-console ca package: the organisation's customer package. SPDX-License-Identifier: MIT */
 #include "console/ca-package.h"
 #include "console/commands.h"
+#include "console/deb-control.h"
 #include "proto/base/escape.h"
 #include "proto/session/profile.h"
 
@@ -329,26 +330,6 @@ static int read_small(const char *dir, const char *name, char *out, size_t size)
 	return 0;
 }
 
-/* One "Field: value" line of dpkg-deb -f's output, into out ("" when absent). */
-static void control_field(const char *fields, const char *name, char *out, size_t size)
-{
-	size_t len = strlen(name);
-
-	out[0] = '\0';
-	for (const char *line = fields; *line != '\0';) {
-		size_t line_len = strcspn(line, "\n");
-
-		if (line_len > len + 2 && strncmp(line, name, len) == 0 && line[len] == ':' &&
-		    line[len + 1] == ' ') {
-			snprintf(out, size, "%.*s", (int)(line_len - len - 2), line + len + 2);
-			return;
-		}
-		line += line_len;
-		if (*line == '\n')
-			line++;
-	}
-}
-
 /*
  * Unpacks the kefu-helper package at path into the staging folder (dpkg-deb -R, files and
  * DEBIAN/ both) and reads its fields, so that the organisation's package is the helper
@@ -368,10 +349,11 @@ static int unpack_helper(struct package *p, char *path)
 			 "could not read the kefu-helper package", fields,
 			 sizeof(fields)) != KF_EXIT_OK)
 		return KF_EXIT_FAILURE;
-	control_field(fields, "Package", package, sizeof(package));
-	control_field(fields, "Version", h->version, sizeof(h->version));
-	control_field(fields, "Architecture", h->architecture, sizeof(h->architecture));
-	control_field(fields, "Depends", h->depends, sizeof(h->depends));
+	kf_deb_control_field(fields, strlen(fields), "Package", package, sizeof(package));
+	kf_deb_control_field(fields, strlen(fields), "Version", h->version, sizeof(h->version));
+	kf_deb_control_field(fields, strlen(fields), "Architecture", h->architecture,
+			     sizeof(h->architecture));
+	kf_deb_control_field(fields, strlen(fields), "Depends", h->depends, sizeof(h->depends));
 	if (strcmp(package, "kefu-helper") != 0)
 		return kf_cli_fail(PROGRAM, "--helper takes the kefu-helper package; %s is %s",
 				   kf_escaped(path).text,
@@ -380,9 +362,10 @@ static int unpack_helper(struct package *p, char *path)
 			 "could not read the kefu-helper package", fields,
 			 sizeof(fields)) != KF_EXIT_OK)
 		return KF_EXIT_FAILURE;
-	control_field(fields, "Recommends", h->recommends, sizeof(h->recommends));
-	control_field(fields, "Suggests", h->suggests, sizeof(h->suggests));
-	control_field(fields, "Installed-Size", kib, sizeof(kib));
+	kf_deb_control_field(fields, strlen(fields), "Recommends", h->recommends,
+			     sizeof(h->recommends));
+	kf_deb_control_field(fields, strlen(fields), "Suggests", h->suggests, sizeof(h->suggests));
+	kf_deb_control_field(fields, strlen(fields), "Installed-Size", kib, sizeof(kib));
 	h->installed_kib = strtol(kib, &end, 10);
 	if (h->version[0] == '\0' || h->architecture[0] == '\0' || *end != '\0' ||
 	    strspn(h->version, "0123456789abcdefghijklmnopqrstuvwxyz.+~-:") != strlen(h->version) ||
@@ -411,40 +394,18 @@ static int unpack_helper(struct package *p, char *path)
 	return KF_EXIT_OK;
 }
 
-/*
- * The helper's md5sums lines, less the documentation written anew, with its other
- * documentation under this package's name; appended to out.
- */
+/* The helper's md5sums, for this package: its documentation under this package's name. */
 static int helper_md5sums(struct package *p, char **out)
 {
-	char *text = malloc(1024 * 1024), *result = NULL;
-	const char *old_doc = "usr/share/doc/kefu-helper/";
-	size_t old_len = strlen(old_doc), used = 0;
+	char *text = malloc(1024 * 1024);
 
-	if (text == NULL || read_small(p->staging, "DEBIAN/md5sums", text, 1024 * 1024) != 0 ||
-	    (result = calloc(1, strlen(text) * 2 + 1)) == NULL) {
+	if (text == NULL || read_small(p->staging, "DEBIAN/md5sums", text, 1024 * 1024) != 0) {
 		free(text);
 		return -1;
 	}
-	for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
-		char *file = strstr(line, "  ");
-
-		if (file == NULL)
-			continue;
-		file += 2;
-		if (strncmp(file, old_doc, old_len) == 0) {
-			if (strcmp(file + old_len, "copyright") == 0 ||
-			    strcmp(file + old_len, "changelog.gz") == 0)
-				continue;
-			used += (size_t)sprintf(result + used, "%.*susr/share/doc/%s/%s\n",
-						(int)(file - line), line, p->name, file + old_len);
-		} else {
-			used += (size_t)sprintf(result + used, "%s\n", line);
-		}
-	}
+	*out = kf_deb_md5sums_rename(text, strlen(text), "kefu-helper", p->name);
 	free(text);
-	*out = result;
-	return 0;
+	return *out != NULL ? 0 : -1;
 }
 
 static int stage_files(struct package *p, const char *profile, size_t profile_len)
