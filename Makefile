@@ -65,7 +65,7 @@ UNIT_TESTS  = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 TEST_TOOLS  = $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 
 .PHONY: prefix-check all plugin-lib deps deps-test check unit-tests test-tools demo bench fuzz fuzz-build format format-check \
-        install man deps-package deb clean
+        install man deps-package deps-man deb clean
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS) plugin-lib
@@ -182,11 +182,15 @@ format-check:
 deps-package:
 	@scripts/deps package
 
+# The man pages need only scdoc of the package group.
+deps-man:
+	@command -v scdoc >/dev/null 2>&1 || scripts/deps package
+
 # Man pages: packaging/man/NAME.SECTION.scd becomes $(B)/man/NAME.SECTION.
 MAN_SRC   := $(wildcard packaging/man/*.scd)
 MAN_PAGES := $(patsubst packaging/man/%.scd,$(B)/man/%,$(MAN_SRC))
 man: $(MAN_PAGES)
-$(B)/man/%: packaging/man/%.scd | deps-package
+$(B)/man/%: packaging/man/%.scd | deps-man
 	@mkdir -p $(@D)
 	scdoc < $< > $@.tmp && mv $@.tmp $@
 
