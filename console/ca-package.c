@@ -318,10 +318,17 @@ static int read_small(const char *dir, const char *name, char *out, size_t size)
 	FILE *file;
 	size_t n;
 
+	int fd;
+
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	file = fopen(path, "re");
-	if (file == NULL)
+	/* Never through a link the unpacked package holds. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	file = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (file == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
+	}
 	n = fread(out, 1, size, file);
 	fclose(file);
 	if (n == size)
@@ -342,6 +349,13 @@ static int unpack_helper(struct package *p, char *path)
 	char f_package[] = "Package", f_version[] = "Version", f_arch[] = "Architecture",
 	     f_depends[] = "Depends", f_recommends[] = "Recommends", f_suggests[] = "Suggests",
 	     f_size[] = "Installed-Size";
+	static const char *const own_dirs[] = {"DEBIAN",
+					       "etc",
+					       "etc/kefu",
+					       "usr",
+					       "usr/share",
+					       "usr/share/doc",
+					       "usr/share/doc/kefu-helper"};
 	struct helper *h = p->helper;
 	char *end;
 
@@ -378,6 +392,20 @@ static int unpack_helper(struct package *p, char *path)
 	if (run_dpkg_deb((char *[]){raw, path, p->staging, NULL},
 			 "could not unpack the kefu-helper package", NULL, 0) != KF_EXIT_OK)
 		return KF_EXIT_FAILURE;
+	/*
+	 * Every folder this package writes in or renames must be a folder of the unpacked tree,
+	 * never a link that leads out of it.
+	 */
+	for (size_t i = 0; i < sizeof(own_dirs) / sizeof(own_dirs[0]); i++) {
+		struct stat st;
+
+		snprintf(file, sizeof(file), "%s/%s", p->staging, own_dirs[i]);
+		if (lstat(file, &st) == 0 ? !S_ISDIR(st.st_mode) : errno != ENOENT)
+			return kf_cli_fail(PROGRAM,
+					   "the kefu-helper package %s holds %s as something "
+					   "other than a folder",
+					   kf_escaped(path).text, own_dirs[i]);
+	}
 	/* Its documentation becomes this package's; control and md5sums are written anew. */
 	snprintf(from, sizeof(from), "%s/usr/share/doc/kefu-helper", p->staging);
 	snprintf(to, sizeof(to), "%s/usr/share/doc/%s", p->staging, p->name);

@@ -253,3 +253,32 @@ def test_helper_that_is_no_package_is_refused(profile, tmp_path):
     assert_refused(result, out, "dpkg-deb could not read the kefu-helper package")
     result, out = package(tmp_path, json.dumps(profile), "--helper", str(tmp_path / "none.deb"))
     assert_refused(result, out, "--helper names no file")
+
+
+@pytest.mark.parametrize("link", ["usr/share/doc/kefu-helper", "etc/kefu", "etc"])
+def test_helper_whose_folders_are_links_out_is_refused_and_nothing_outside_changes(
+        profile, tmp_path, link):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "copyright").write_text("the technician's own file\n")
+    root = tmp_path / "hostile-root"
+    deb = fake_package(tmp_path, "kefu-helper")
+    # The same package, with one of the folders ca package writes in replaced by a link.
+    assert run(["dpkg-deb", "-R", str(deb), str(root)]).returncode == 0
+    target = root / link
+    if target.exists():
+        run(["rm", "-rf", str(target)])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(str(outside), str(target))
+    sums = [line for line in (root / "DEBIAN" / "md5sums").read_text().splitlines()
+            if not line.split("  ", 1)[1].startswith(link + "/")]
+    (root / "DEBIAN" / "md5sums").write_text("".join(line + "\n" for line in sums))
+    if link.startswith("etc"):
+        (root / "DEBIAN" / "conffiles").write_text("")
+    hostile = tmp_path / "hostile.deb"
+    built = run(["dpkg-deb", "--root-owner-group", "--build", str(root), str(hostile)])
+    assert built.returncode == 0, built.stderr
+    result, out = package(tmp_path, json.dumps(profile), "--helper", str(hostile))
+    assert_refused(result, out, "as something other than a folder")
+    assert sorted(os.listdir(str(outside))) == ["copyright"]
+    assert (outside / "copyright").read_text() == "the technician's own file\n"
