@@ -8,9 +8,13 @@
 #   make fuzz            each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make format / format-check
 #   make install DESTDIR=... PREFIX=...
+#   make man             the man pages (scdoc) into build/default/man/
+#   make deb             Debian packages into build/deb/, checked by lintian
 #   make clean
 
 PREFIX ?= /usr/local
+# The one version number: the programs' --version and the packages read it from here.
+VERSION := $(shell sed -n 's/^\#define KF_VERSION "\(.*\)"$$/\1/p' proto/base/cli.h)
 DESTDIR ?=
 SAN ?= 0
 FUZZ_SECONDS ?= 60
@@ -61,7 +65,7 @@ UNIT_TESTS  = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 TEST_TOOLS  = $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 
 .PHONY: prefix-check all plugin-lib deps deps-test check unit-tests test-tools demo bench fuzz fuzz-build format format-check \
-        install clean
+        install man deps-package deps-man deb clean
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS) plugin-lib
@@ -175,15 +179,78 @@ format:
 format-check:
 	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: $(words $(FORMAT_FILES)) files formatted"
 
-install: all
+deps-package:
+	@scripts/deps package
+
+# The man pages need only scdoc of the package group.
+deps-man:
+	@command -v scdoc >/dev/null 2>&1 || scripts/deps package
+
+# Man pages: packaging/man/NAME.SECTION.scd becomes $(B)/man/NAME.SECTION.
+MAN_SRC   := $(wildcard packaging/man/*.scd)
+MAN_PAGES := $(patsubst packaging/man/%.scd,$(B)/man/%,$(MAN_SRC))
+man: $(MAN_PAGES)
+$(B)/man/%: packaging/man/%.scd | deps-man
+	@mkdir -p $(@D)
+	scdoc < $< > $@.tmp && mv $@.tmp $@
+
+# What the customer's window adds when it is built: the program, its desktop file (the
+# kefu:// handler, only with the program it starts) and its translations. Each is
+# installed only when present.
+HELPER_DESKTOP = packaging/desktop/kefu-helper.desktop
+POLKIT_POLICY  = packaging/polkit/org.kefu.agentd.plugin-step.policy
+
+install: all man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kefu/relay \
-	    $(DESTDIR)$(PREFIX)/share/kefu/plugins
+	    $(DESTDIR)$(PREFIX)/share/kefu/plugins $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/polkit-1/actions
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	@if [ -d packaging/relay ]; then \
 	    cp -R packaging/relay/. $(DESTDIR)$(PREFIX)/share/kefu/relay/; fi
 	@for dir in diag-plugins/*/; do \
 	    [ -f $$dir/plugin.json ] || continue; \
 	    cp -R $$dir $(DESTDIR)$(PREFIX)/share/kefu/plugins/; done
+	find $(DESTDIR)$(PREFIX)/share/kefu/plugins -name __pycache__ -prune -exec rm -rf {} +
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' $(POLKIT_POLICY).in > $(DESTDIR)$(PREFIX)/share/polkit-1/actions/$(notdir $(POLKIT_POLICY))
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/polkit-1/actions/$(notdir $(POLKIT_POLICY))
+	@for page in $(MAN_PAGES); do \
+	    name=$$(basename $$page); section=$${name##*.}; \
+	    [ "$${name%.*}" != kefu-helper ] || [ -x $(B)/kefu-helper ] || continue; \
+	    echo "install -m 0644 $$page $(DESTDIR)$(PREFIX)/share/man/man$$section/"; \
+	    install -m 0644 $$page $(DESTDIR)$(PREFIX)/share/man/man$$section/; done
+	@if [ -x $(B)/kefu-helper ]; then \
+	    echo "install -m 0755 $(B)/kefu-helper $(DESTDIR)$(PREFIX)/bin/"; \
+	    install -m 0755 $(B)/kefu-helper $(DESTDIR)$(PREFIX)/bin/; fi
+	@if [ -f $(HELPER_DESKTOP) ] && [ -x $(B)/kefu-helper ]; then \
+	    echo "install -m 0644 $(HELPER_DESKTOP) $(DESTDIR)$(PREFIX)/share/applications/"; \
+	    install -D -m 0644 $(HELPER_DESKTOP) \
+	        $(DESTDIR)$(PREFIX)/share/applications/kefu-helper.desktop; fi
+	@for mo in $(wildcard $(B)/locale/*/LC_MESSAGES/kefu.mo); do \
+	    lang=$$(basename $$(dirname $$(dirname $$mo))); \
+	    echo "install -m 0644 $$mo $(DESTDIR)$(PREFIX)/share/locale/$$lang/LC_MESSAGES/"; \
+	    install -D -m 0644 $$mo $(DESTDIR)$(PREFIX)/share/locale/$$lang/LC_MESSAGES/kefu.mo; done
+
+# Debian packages (kefu-helper, kefu-console, kefu-relay) built offline with debhelper from a
+# copy of this tree, with packaging/debian as its debian/ and the changelog's version read
+# from VERSION; lintian checks them. The packages and the .changes land in $(DEB_B).
+DEB_B   = build/deb
+DEB_SRC = $(DEB_B)/kefu-$(VERSION)
+deb: deps-package
+	rm -rf $(DEB_B)
+	mkdir -p $(DEB_SRC)
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	    git ls-files -z --cached --others --exclude-standard | \
+	        xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+	        tar --null -T - -cf - | tar -xf - -C $(DEB_SRC); \
+	else \
+	    tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C $(DEB_SRC); \
+	fi
+	rm -rf $(DEB_SRC)/debian
+	cp -R packaging/debian $(DEB_SRC)/debian
+	packaging/debian/make-changelog $(VERSION) > $(DEB_SRC)/debian/changelog
+	rm $(DEB_SRC)/debian/make-changelog
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error,warning $(DEB_B)/kefu_$(VERSION)_*.changes
 
 clean:
 	rm -rf build

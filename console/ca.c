@@ -1,4 +1,5 @@
 /* kefu-console ca: the support CA and the technicians' credentials. SPDX-License-Identifier: MIT */
+#include "console/ca-package.h"
 #include "console/commands.h"
 #include "proto/session/profile.h"
 #include "proto/session/ssh-key.h"
@@ -358,10 +359,17 @@ int kf_console_cmd_ca(int argc, char **argv)
 		{"host-key", required_argument, NULL, 'k'},
 		{"agent-user", required_argument, NULL, 'a'},
 		{"technician-user", required_argument, NULL, 't'},
+		{"name", required_argument, NULL, 'N'},
+		{"profile", required_argument, NULL, 'p'},
+		{"output", required_argument, NULL, 'w'},
+		{"maintainer", required_argument, NULL, 'm'},
+		{"helper", required_argument, NULL, 'H'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = ".", *organisation = NULL, *out_dir = NULL, *relay = NULL,
 		   *host_key = NULL, *agent_user = "kefu-agent", *technician_user = "kefu-tech";
+	const char *package_name = NULL, *profile_path = NULL, *output_dir = ".",
+		   *maintainer = NULL, *helper_path = NULL;
 	const char *action;
 	long days = -1;
 	int opt;
@@ -402,6 +410,21 @@ int kf_console_cmd_ca(int argc, char **argv)
 		case 't':
 			technician_user = optarg;
 			break;
+		case 'N':
+			package_name = optarg;
+			break;
+		case 'p':
+			profile_path = optarg;
+			break;
+		case 'w':
+			output_dir = optarg;
+			break;
+		case 'm':
+			maintainer = optarg;
+			break;
+		case 'H':
+			helper_path = optarg;
+			break;
 		default:
 			return kf_cli_usage(PROGRAM, &ca_usage);
 		}
@@ -412,5 +435,8 @@ int kf_console_cmd_ca(int argc, char **argv)
 		return ca_issue(dir, argv[optind], out_dir, days > 0 ? days : 365);
 	if (strcmp(action, "profile") == 0 && optind == argc)
 		return ca_profile(dir, relay, host_key, agent_user, technician_user);
+	if (strcmp(action, "package") == 0 && optind == argc)
+		return kf_console_ca_package(package_name, profile_path, output_dir, maintainer,
+					     helper_path);
 	return kf_cli_usage(PROGRAM, &ca_usage);
 }

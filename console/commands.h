@@ -23,8 +23,11 @@ int kf_console_cmd_cases(int argc, char **argv);
 	"init --org NAME [--dir DIR] [--days N] | issue NAME [--dir DIR] [--days N] [--out DIR] "  \
 	"| "                                                                                       \
 	"profile --relay HOST[:PORT] --host-key 'ssh-ed25519 AAAA...' [--dir DIR] "                \
-	"[--agent-user U] [--technician-user U]"
-#define KF_CONSOLE_CA_SUMMARY "make the support CA, technicians' credentials, the support profile"
+	"[--agent-user U] [--technician-user U] | "                                                \
+	"package --name NAME --profile FILE [--helper KEFU-HELPER.deb] [--output DIR] "            \
+	"[--maintainer 'NAME <EMAIL>']"
+#define KF_CONSOLE_CA_SUMMARY                                                                      \
+	"make the support CA, technicians' credentials, the support profile, the customer package"
 int kf_console_cmd_ca(int argc, char **argv);
 
 #endif

@@ -42,7 +42,7 @@ def as_nobody():
 
 def test_every_group_lists_packages_and_all_contains_them():
     all_packages = set(run([DEPS, "--print", "all"]).stdout.split())
-    for group in ["build", "test", "fuzz", "demo", "bench"]:
+    for group in ["build", "test", "fuzz", "demo", "bench", "package"]:
         result = run([DEPS, "--print", group])
         assert result.returncode == 0
         packages = set(result.stdout.split())
