@@ -11,6 +11,10 @@
 # (tests/tools/vnc-bench.c), run twice per server with the two encodings a viewer asks for:
 #   Tight+JPEG: "tight zrle copyrect raw" with JPEG quality level QUALITY;
 #   ZRLE:       "zrle copyrect raw", lossless only.
+# Two workloads: bench_screen's desktop (a moving square and scrolling text: few colours, which
+# no encoding sends as JPEG) with both encodings, and the same with a 320x240 video (a new
+# picture of gradients and grain 15 times a second, x-draw --video) with Tight+JPEG, where the
+# encoder's quality decides what the link can carry.
 # kefu's view runs with its default --quality auto. Figures per server and encoding: updates/s,
 # bytes per update, the key-to-pixel latency (the key crosses the link up, the pixel down),
 # the share of changed pixels delivered and the difference left once the picture settles
@@ -37,6 +41,10 @@ CHECKS = 5
 ENCODINGS = (
     ("Tight+JPEG", ["--encodings", "tight zrle copyrect raw", "--quality", str(QUALITY)]),
     ("ZRLE", ["--encodings", "zrle copyrect raw"]),
+)
+WORKLOADS = (
+    ("desktop", [], ("Tight+JPEG", "ZRLE")),
+    ("video", ["--video", "320x240"], ("Tight+JPEG",)),
 )
 PORT = 5900  # the namespace is ours alone
 
@@ -133,6 +141,33 @@ SERVERS = (("kefu", run_kefu, "kefu-agentd"), ("x0vncserver", run_x0vncserver, "
            ("x11vnc", run_x11vnc, "x11vnc"))
 
 
+def print_table(results, workload, encodings):
+    columns = [(n, e) for e in encodings for n, _, _ in SERVERS if (workload, n, e) in results]
+    if not columns:
+        return
+    print("-- %s" % workload)
+    header = "%-24s" % "" + "".join("%18s" % ("%s %s" % (n, e)) for n, e in columns)
+    ratios = [e for e in encodings
+              if (workload, "kefu", e) in results and (workload, "x0vncserver", e) in results]
+    header += "".join("%22s" % ("kefu/x0vnc %s" % e) for e in ratios)
+    print(header)
+    for key, label, fmt, scale, is_ratio in ROWS:
+        line = "%-24s" % label
+        for n, e in columns:
+            value = results[(workload, n, e)].get(key)
+            line += "%18s" % ("-" if value is None or value < 0 else fmt % (value * scale))
+        for e in ratios:
+            mine = results[(workload, "kefu", e)].get(key)
+            peer = results[(workload, "x0vncserver", e)].get(key)
+            line += "%22s" % ("%.2f" % (mine / peer) if is_ratio and mine is not None
+                              and peer and peer > 0 and mine >= 0 else "-")
+        print(line)
+    for n, e in columns:
+        note = screen.difference_note(results[(workload, n, e)])
+        if note:
+            print("%s %s: %s" % (n, e, note))
+
+
 def main(build_dir):
     if shutil.which("Xvfb") is None:
         print("skipped: Xvfb is not installed (scripts/deps bench)")
@@ -148,27 +183,35 @@ def main(build_dir):
     results = {}
     try:
         link = ShapedLink(down_kbit=5000, up_kbit=1000, rtt_ms=40, loss=0.01)
-        workload = screen.start([os.path.join(build_dir, "tools", "x-draw"), "--display",
-                                 display, "workload", "--fps", "60"], stdout=subprocess.PIPE,
-                                text=True)
-        workload.stdout.readline()
-        screen.WORKLOAD_PID[0] = workload.pid
-        for encoding, extra in ENCODINGS:
-            for name, runner, program in SERVERS:
-                if name != "kefu" and shutil.which(program) is None:
+        for workload_name, workload_args, encodings in WORKLOADS:
+            workload = screen.start([os.path.join(build_dir, "tools", "x-draw"), "--display",
+                                     display, "workload", "--fps", "60"] + workload_args,
+                                    stdout=subprocess.PIPE, text=True)
+            workload.stdout.readline()
+            screen.WORKLOAD_PID[0] = workload.pid
+            for encoding, extra in ENCODINGS:
+                if encoding not in encodings:
                     continue
-                try:
-                    figures = runner(build_dir, link, display, extra)
-                except Exception as error:  # one peer failing must not hide the others
-                    print("%s %s: %s" % (name, encoding, error))
-                    continue
-                figures["kbytes_per_s"] = figures["bytes_per_s"] / 1000
-                figures["bytes_per_update"] = (figures["bytes_per_s"] / figures["updates_per_s"]
-                                               if figures["updates_per_s"] > 0 else -1)
-                results[(name, encoding)] = figures
+                for name, runner, program in SERVERS:
+                    if name != "kefu" and shutil.which(program) is None:
+                        continue
+                    try:
+                        figures = runner(build_dir, link, display, extra)
+                    except Exception as error:  # one peer failing must not hide the others
+                        print("%s %s %s: %s" % (workload_name, name, encoding, error))
+                        continue
+                    figures["kbytes_per_s"] = figures["bytes_per_s"] / 1000
+                    figures["bytes_per_update"] = (
+                        figures["bytes_per_s"] / figures["updates_per_s"]
+                        if figures["updates_per_s"] > 0 else -1)
+                    results[(workload_name, name, encoding)] = figures
+            screen.os.kill(workload.pid, screen.signal.SIGCONT)
+            screen.stop(workload)
+            workload = None
         print("link: %s" % link.describe())
-        print("workload: %dx%d, square moving 60/s + scrolling text, %d s per server, "
-              "%d key presses, %d stops compared pixel for pixel with the X server"
+        print("workloads: %dx%d; desktop = square moving 60/s + scrolling text; video = the same "
+              "+ a new 320x240 picture 15/s; %d s per server, %d key presses, %d stops compared "
+              "pixel for pixel with the X server"
               % (screen.WIDTH, screen.HEIGHT, screen.SECONDS, KEYS, CHECKS))
         print("viewer encodings: Tight+JPEG = tight zrle copyrect raw, JPEG quality %d; "
               "ZRLE = zrle copyrect raw (lossless); kefu's view: --quality auto" % QUALITY)
@@ -176,31 +219,12 @@ def main(build_dir):
         if stats:
             print("link packets: down %(down_packets)d passed, %(down_dropped)d dropped; "
                   "up %(up_packets)d passed, %(up_dropped)d dropped" % stats)
-        columns = [key for key in ((n, e) for e, _ in ENCODINGS for n, _, _ in SERVERS)
-                   if key in results]
-        header = "%-24s" % "" + "".join("%18s" % ("%s %s" % (n, e)) for n, e in columns)
-        ratios = [(e, p) for e, _ in ENCODINGS for p in ("x0vncserver",)
-                  if ("kefu", e) in results and (p, e) in results]
-        header += "".join("%22s" % ("kefu/%s %s" % (p[:5], e)) for e, p in ratios)
-        print(header)
-        for key, label, fmt, scale, is_ratio in ROWS:
-            line = "%-24s" % label
-            for column in columns:
-                value = results[column].get(key)
-                line += "%18s" % ("-" if value is None or value < 0 else fmt % (value * scale))
-            for e, p in ratios:
-                mine, peer = results[("kefu", e)].get(key), results[(p, e)].get(key)
-                line += "%22s" % ("%.2f" % (mine / peer) if is_ratio and mine is not None
-                                  and peer and peer > 0 and mine >= 0 else "-")
-            print(line)
-        for column in columns:
-            note = screen.difference_note(results[column])
-            if note:
-                print("%s %s: %s" % (column[0], column[1], note))
+        for workload_name, _, encodings in WORKLOADS:
+            print_table(results, workload_name, encodings)
         sys.stdout.flush()
         if os.environ.get("KEFU_BENCH_JSON"):
             with open(os.environ["KEFU_BENCH_JSON"], "w") as out:
-                json.dump({"%s %s" % k: v for k, v in results.items()}, out, indent=1)
+                json.dump({" ".join(k): v for k, v in results.items()}, out, indent=1)
     finally:
         if workload is not None:
             screen.os.kill(workload.pid, screen.signal.SIGCONT)
