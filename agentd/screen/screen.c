@@ -32,6 +32,8 @@
 #define LOSSLESS_BYTES_PER_S      4.0e6
 #define KEEP_LOSSLESS_BYTES_PER_S 3.0e6
 #define REFRESH_IDLE_MS           300
+/* The round trip is the least of the last this many small updates' times. */
+#define ROUND_TRIP_SAMPLES 32
 
 /* libvncserver's own map of Tight quality levels to JPEG quality and subsampling. */
 static const int jpeg_quality[10] = {15, 29, 41, 42, 62, 77, 79, 86, 92, 100};
@@ -49,7 +51,8 @@ struct quality {
 	int sent_bytes;
 	double sent_at;
 	int is_awaiting; /* an update went out; its viewer's next request times it */
-	double round_trip;
+	double small_took[ROUND_TRIP_SAMPLES]; /* how long the last small updates took */
+	int small_count;
 	double throughput; /* bytes a second, smoothed; 0 until measured */
 };
 
@@ -380,17 +383,24 @@ static void on_update_request(rfbClientPtr client, rfbFramebufferUpdateRequestMs
 	q->is_awaiting = 0;
 	double took = seconds_now() - q->sent_at;
 	if (q->sent_bytes < SMALL_UPDATE_BYTES) {
-		/* The round trip: the least a small update took, drifting up if the path grew. */
-		if (q->round_trip == 0 || took < q->round_trip)
-			q->round_trip = took;
-		else
-			q->round_trip += (took - q->round_trip) * 0.01;
+		q->small_took[q->small_count++ % ROUND_TRIP_SAMPLES] = took;
 		return;
 	}
 	if (q->sent_bytes < SAMPLE_BYTES)
 		return;
-	double busy = took - q->round_trip;
-	double sample = q->sent_bytes / (busy > 0.001 ? busy : 0.001);
+	double round_trip = 0;
+	int known = q->small_count < ROUND_TRIP_SAMPLES ? q->small_count : ROUND_TRIP_SAMPLES;
+	for (int i = 0; i < known; i++)
+		if (i == 0 || q->small_took[i] < round_trip)
+			round_trip = q->small_took[i];
+	/*
+	 * What is left after the round trip is the time the bytes took on the link; when
+	 * that is lost in the round trip's noise, the sample only says "at least".
+	 */
+	double busy = took - round_trip;
+	if (busy < took / 4)
+		busy = took / 4;
+	double sample = q->sent_bytes / (busy > 0.0005 ? busy : 0.0005);
 	q->throughput = q->throughput == 0 ? sample : q->throughput * 0.75 + sample * 0.25;
 	if (!q->is_refreshing)
 		set_level(client, q, level_for(q));
