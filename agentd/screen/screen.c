@@ -1,20 +1,60 @@
 /* kefu-agentd: the screen share, an RFB server that never listens. SPDX-License-Identifier: MIT */
 #include "agentd/screen/screen.h"
 #include "agentd/screen/capture.h"
+#include "proto/session/screen-quality.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <rfb/rfb.h>
+#include <rfb/rfbregion.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_VIEWERS 16
 /* How often the pointer position and (without XDamage) the tiles are looked at. */
 #define TICK_MS 15
+/*
+ * Adaptive quality (a viewer whose console sent KF_RFB_ENCODING_ADAPTIVE_QUALITY):
+ * an update of at least SAMPLE_BYTES, timed from its last byte written to the
+ * viewer's next request less the round trip (the least time a small update took),
+ * is a sample of the link's throughput. Above LOSSLESS_BYTES_PER_S the viewer gets
+ * its own encoding losslessly; below, Tight with JPEG at a level that falls with
+ * the throughput, never above the viewer's own. What went out lossy is sent again
+ * losslessly once the screen has been still for REFRESH_IDLE_MS.
+ */
+#define SMALL_UPDATE_BYTES        4096
+#define SAMPLE_BYTES              16384
+#define LOSSLESS_BYTES_PER_S      4.0e6
+#define KEEP_LOSSLESS_BYTES_PER_S 3.0e6
+#define REFRESH_IDLE_MS           300
+/* The round trip is the least of the last this many small updates' times. */
+#define ROUND_TRIP_SAMPLES 32
+
+/* libvncserver's own map of Tight quality levels to JPEG quality and subsampling. */
+static const int jpeg_quality[10] = {15, 29, 41, 42, 62, 77, 79, 86, 92, 100};
+static const int jpeg_subsampling[10] = {1, 1, 1, 2, 2, 2, 0, 0, 0, 0};
+
+/* One viewer's quality, hung on its rfbClient's clientData. */
+struct quality {
+	int is_adaptive;
+	int asked_level;    /* the viewer's JPEG level */
+	int asked_encoding; /* the encoding the viewer put first */
+	int level;          /* in use: -1 lossless, else a Tight JPEG level */
+	int is_refreshing;  /* the next update is the lossless refresh */
+	sraRegionPtr lossy; /* sent with JPEG since the last refresh */
+	int bytes_before;
+	int sent_bytes;
+	double sent_at;
+	int is_awaiting; /* an update went out; its viewer's next request times it */
+	double small_took[ROUND_TRIP_SAMPLES]; /* how long the last small updates took */
+	int small_count;
+	double throughput; /* bytes a second, smoothed; 0 until measured */
+};
 
 struct viewer {
 	rfbClientPtr client;
@@ -30,6 +70,7 @@ struct kf_screen {
 	void (*on_viewers)(int count, void *user);
 	void (*on_input_refused)(void *user);
 	void *user;
+	double changed_at; /* when the screen last changed (the screen's thread only) */
 	/* Everything below is shared with other threads, under lock. */
 	pthread_mutex_t lock;
 	int is_quitting;
@@ -236,10 +277,162 @@ static void on_cut_text(char *text, int len, rfbClientPtr client)
 	free(utf8);
 }
 
+static double seconds_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void set_level(rfbClientPtr client, struct quality *q, int level)
+{
+	q->level = level;
+	if (level < 0) {
+		client->preferredEncoding = q->asked_encoding;
+		client->tightQualityLevel = -1;
+		client->turboQualityLevel = -1;
+		client->turboSubsampLevel = TURBO_DEFAULT_SUBSAMP;
+	} else {
+		client->preferredEncoding = rfbEncodingTight;
+		client->tightQualityLevel = level;
+		client->turboQualityLevel = jpeg_quality[level];
+		client->turboSubsampLevel = jpeg_subsampling[level];
+	}
+}
+
+/* The level the measured throughput allows, at most the viewer's own. */
+static int level_for(const struct quality *q)
+{
+	static const struct {
+		double bytes_per_s;
+		int level;
+	} steps[] = {{2.0e6, 8}, {1.0e6, 7}, {5.0e5, 6}, {2.5e5, 5}, {1.25e5, 4}};
+	if (q->throughput >= LOSSLESS_BYTES_PER_S ||
+	    (q->level < 0 && q->throughput >= KEEP_LOSSLESS_BYTES_PER_S))
+		return -1;
+	int level = 3;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		if (q->throughput >= steps[i].bytes_per_s) {
+			level = steps[i].level;
+			break;
+		}
+	return level < q->asked_level ? level : q->asked_level;
+}
+
+/* SetEncodings carried kefu's marker: the viewer's quality may follow the link. */
+static rfbBool on_adaptive_encoding(rfbClientPtr client, void **data, int encoding)
+{
+	(void)data;
+	struct quality *q = client->clientData;
+	if (encoding != KF_RFB_ENCODING_ADAPTIVE_QUALITY || q == NULL)
+		return FALSE;
+	/* The marker comes last: the viewer's own choices are already in place. */
+	q->is_adaptive = client->tightQualityLevel >= 0 && client->tightQualityLevel <= 9;
+	if (!q->is_adaptive)
+		return TRUE;
+	q->asked_level = client->tightQualityLevel;
+	q->asked_encoding = client->preferredEncoding;
+	/* Until measured, the viewer's own level: a slow link's first frame is the largest. */
+	set_level(client, q, q->throughput > 0 ? level_for(q) : q->asked_level);
+	return TRUE;
+}
+
+static int adaptive_encodings[] = {KF_RFB_ENCODING_ADAPTIVE_QUALITY, 0};
+static rfbProtocolExtension adaptive_extension = {
+	.pseudoEncodings = adaptive_encodings,
+	.enablePseudoEncoding = on_adaptive_encoding,
+};
+static pthread_once_t adaptive_once = PTHREAD_ONCE_INIT;
+
+static void register_adaptive(void)
+{
+	rfbRegisterProtocolExtension(&adaptive_extension);
+}
+
+static void on_display(rfbClientPtr client)
+{
+	struct quality *q = client->clientData;
+	if (q == NULL)
+		return;
+	q->bytes_before = rfbStatGetSentBytes(client);
+	if (q->is_adaptive && q->level >= 0 && client->preferredEncoding == rfbEncodingTight)
+		sraRgnOr(q->lossy, client->modifiedRegion);
+}
+
+static void on_display_finished(rfbClientPtr client, int result)
+{
+	(void)result;
+	struct quality *q = client->clientData;
+	if (q == NULL || !q->is_adaptive)
+		return;
+	q->sent_bytes = rfbStatGetSentBytes(client) - q->bytes_before;
+	q->sent_at = seconds_now();
+	q->is_awaiting = 1;
+	if (q->is_refreshing) {
+		q->is_refreshing = 0;
+		set_level(client, q, level_for(q));
+	}
+}
+
+static void on_update_request(rfbClientPtr client, rfbFramebufferUpdateRequestMsg *request)
+{
+	(void)request;
+	struct quality *q = client->clientData;
+	if (q == NULL || !q->is_adaptive || !q->is_awaiting)
+		return;
+	q->is_awaiting = 0;
+	double took = seconds_now() - q->sent_at;
+	if (q->sent_bytes < SMALL_UPDATE_BYTES) {
+		q->small_took[q->small_count++ % ROUND_TRIP_SAMPLES] = took;
+		return;
+	}
+	if (q->sent_bytes < SAMPLE_BYTES)
+		return;
+	double round_trip = 0;
+	int known = q->small_count < ROUND_TRIP_SAMPLES ? q->small_count : ROUND_TRIP_SAMPLES;
+	for (int i = 0; i < known; i++)
+		if (i == 0 || q->small_took[i] < round_trip)
+			round_trip = q->small_took[i];
+	/*
+	 * What is left after the round trip is the time the bytes took on the link; when
+	 * that is lost in the round trip's noise, the sample only says "at least".
+	 */
+	double busy = took - round_trip;
+	if (busy < took / 4)
+		busy = took / 4;
+	double sample = q->sent_bytes / (busy > 0.0005 ? busy : 0.0005);
+	q->throughput = q->throughput == 0 ? sample : q->throughput * 0.75 + sample * 0.25;
+	if (!q->is_refreshing)
+		set_level(client, q, level_for(q));
+}
+
+/* Once the screen is still: what each adaptive viewer got lossy, again losslessly. */
+static void refresh_lossy(struct kf_screen *screen)
+{
+	rfbClientIteratorPtr it = rfbGetClientIterator(screen->rfb);
+	rfbClientPtr client;
+	while ((client = rfbClientIteratorNext(it)) != NULL) {
+		struct quality *q = client->clientData;
+		if (q == NULL || !q->is_adaptive || q->is_refreshing || sraRgnEmpty(q->lossy))
+			continue;
+		q->is_refreshing = 1;
+		set_level(client, q, -1);
+		sraRgnOr(client->modifiedRegion, q->lossy);
+		sraRgnMakeEmpty(q->lossy);
+	}
+	rfbReleaseClientIterator(it);
+}
+
 static void on_client_gone(rfbClientPtr client)
 {
 	struct kf_screen *screen = client->screen->screenData;
 	int count;
+	struct quality *q = client->clientData;
+	if (q != NULL) {
+		sraRgnDestroy(q->lossy);
+		free(q);
+		client->clientData = NULL;
+	}
 	pthread_mutex_lock(&screen->lock);
 	for (int i = 0; i < screen->viewer_count; i++) {
 		if (screen->viewers[i].client != client)
@@ -275,6 +468,14 @@ static void serve_queued(struct kf_screen *screen)
 			continue;
 		}
 		client->clientGoneHook = on_client_gone;
+		struct quality *q = calloc(1, sizeof(*q));
+		if (q != NULL && (q->lossy = sraRgnCreate()) != NULL) {
+			q->level = -1;
+			client->clientData = q;
+			client->clientFramebufferUpdateRequestHook = on_update_request;
+		} else {
+			free(q); /* the viewer is served, only without adaptive quality */
+		}
 		/* Only the threaded server holds new clients; ours serves them at once. */
 		rfbStartOnHoldClient(client);
 		int viewers;
@@ -355,8 +556,13 @@ static void *serve(void *arg)
 			screen->capture->ops->release_input(screen->capture);
 		serve_queued(screen);
 		struct kf_capture_changes changes;
-		if (screen->capture->ops->poll(screen->capture, &changes, NULL) == 0)
+		if (screen->capture->ops->poll(screen->capture, &changes, NULL) == 0) {
 			apply_changes(screen, &changes);
+			if (changes.rect_count > 0 || changes.is_resized)
+				screen->changed_at = seconds_now();
+		}
+		if (seconds_now() - screen->changed_at >= REFRESH_IDLE_MS / 1000.0)
+			refresh_lossy(screen);
 		/* Reads what viewers sent and writes the updates they asked for. */
 		while (rfbProcessEvents(screen->rfb, 0)) {
 			/* Until nothing is pending: input is answered before the next tick. */
@@ -428,6 +634,9 @@ int kf_screen_new(const struct kf_screen_options *options, struct kf_screen **ou
 	rfb->deferPtrUpdateTime = 0;
 	rfb->handleEventsEagerly = TRUE;
 	rfb->ignoreSIGPIPE = FALSE;
+	rfb->displayHook = on_display;
+	rfb->displayFinishedHook = on_display_finished;
+	pthread_once(&adaptive_once, register_adaptive);
 	rfb->kbdAddEvent = on_key;
 	rfb->ptrAddEvent = on_pointer;
 	rfb->setXCutText = on_cut_text;

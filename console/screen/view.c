@@ -1,6 +1,7 @@
 /* kefu-console: the customer's screen on a loopback port: the RFB proxy a local viewer attaches to. SPDX-License-Identifier: MIT */
 #include "console/screen/view.h"
 #include "console/screen/rfb-handshake.h"
+#include "console/screen/rfb-rewrite.h"
 #include "console/screen/view-private.h"
 
 #include <arpa/inet.h>
@@ -54,6 +55,8 @@ struct conn {
 	uint8_t agent_in[24 + SERVER_NAME_MAX];
 	size_t agent_in_len;
 	size_t queued;
+	struct kf_rfb_rewriter rewriter; /* the viewer's messages, with the technician's quality */
+	struct kf_buf rewritten;
 	int is_agent_paused;
 	int is_counted;
 	int is_closing;
@@ -106,6 +109,7 @@ static void on_conn_closed(uv_handle_t *handle)
 			break;
 		}
 	OPENSSL_cleanse(conn->challenge, sizeof(conn->challenge));
+	kf_buf_free(&conn->rewritten);
 	free(conn);
 	view->open_handles--;
 	maybe_release(view);
@@ -206,9 +210,28 @@ static void on_drain(struct kf_stream *stream, void *user);
 static void on_viewer_read(uv_stream_t *handle, ssize_t nread, const uv_buf_t *buf);
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
 
+/* What the viewer sent, on to the agent with the technician's quality in its encodings. */
+static int relay_to_agent(struct conn *conn, const uint8_t *data, size_t len)
+{
+	struct kf_rfb_rewriter *rw = &conn->rewriter;
+	int was_missing = rw->is_tight_missing, was_adaptive = rw->is_adaptive;
+	kf_buf_reset(&conn->rewritten);
+	if (conn->agent == NULL || kf_rfb_rewrite(rw, data, len, &conn->rewritten) != KF_OK ||
+	    kf_stream_write(conn->agent, conn->rewritten.data, conn->rewritten.len, NULL) != KF_OK)
+		return -1;
+	if (rw->is_tight_missing && !was_missing)
+		kf_view_report(conn->view, "the viewer offers no Tight encoding: its picture stays "
+					   "lossless whatever the quality");
+	if (rw->is_adaptive && !was_adaptive)
+		kf_view_report(conn->view, "quality follows the link: lossless while it keeps up, "
+					   "JPEG when it does not");
+	return 0;
+}
+
 static void start_relay(struct conn *conn)
 {
 	conn->state = RELAY;
+	kf_rfb_rewriter_init(&conn->rewriter, conn->view->options.quality);
 	conn->is_counted = 1;
 	conn->view->viewer_count++;
 	kf_view_report(conn->view, "viewer connected");
@@ -217,8 +240,12 @@ static void start_relay(struct conn *conn)
 		conn->agent_in_len = 0;
 	}
 	if (conn->in_len > 0 && conn->agent != NULL) {
-		kf_stream_write(conn->agent, conn->in, conn->in_len, NULL);
+		int rc = relay_to_agent(conn, conn->in, conn->in_len);
 		conn->in_len = 0;
+		if (rc != 0) {
+			conn_close(conn);
+			return;
+		}
 	}
 	if (!conn->is_closing)
 		uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_viewer_read);
@@ -462,8 +489,7 @@ static void on_viewer_read(uv_stream_t *handle, ssize_t nread, const uv_buf_t *b
 		conn_close(conn);
 	} else if (nread > 0 && !conn->is_closing) {
 		if (conn->state == RELAY) {
-			if (conn->agent == NULL ||
-			    kf_stream_write(conn->agent, buf->base, (size_t)nread, NULL) != KF_OK)
+			if (relay_to_agent(conn, (const uint8_t *)buf->base, (size_t)nread) != 0)
 				conn_close(conn);
 			else if (kf_stream_pending(conn->agent) >= KF_STREAM_HIGH_WATER)
 				uv_read_stop(handle);

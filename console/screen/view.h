@@ -14,8 +14,9 @@
  * technician and kept in a 0600 file in a 0700 directory, so another local
  * user can neither read it nor attach. Only after that does the view open a
  * stream to the agent, complete the agent's RFB handshake on the viewer's
- * behalf, and from then on relay bytes both ways untouched: no re-encoding,
- * so the viewer and the agent's server agree on lossless encodings directly.
+ * behalf, and from then on relay bytes both ways: no re-encoding, the viewer and
+ * the agent's server agree on encodings directly, except that the viewer's
+ * SetEncodings carries the technician's quality (rfb-rewrite.h).
  *
  * A viewer that closes takes only its own stream with it; the next viewer
  * gets a fresh one. kf_view_free closes the port, every stream and the
@@ -35,6 +36,8 @@ struct kf_view_options {
 	int is_viewer_started; /* start a VNC viewer found in PATH */
 	int is_web;            /* also serve noVNC through websockify */
 	const char *state_dir; /* where the password file goes; NULL: a new private dir */
+	/* KF_VIEW_QUALITY_* (console/screen/rfb-rewrite.h): 0 is auto. */
+	int quality;
 	/* Called for what the technician should know ("viewer connected", ...); may be NULL. */
 	void (*on_event)(const char *line, void *user);
 };

@@ -39,8 +39,10 @@ static const struct join_command commands[] = {
 	{"release", NULL, "  release CAP            give a permission back\n", NULL, 0,
 	 join_cmd_release},
 	{"view", NULL,
-	 "  view [--web] [--no-viewer]  the customer's screen (needs view) on a local port for\n"
-	 "                         any VNC viewer, or in a browser; 'view stop' closes it\n",
+	 "  view [--web] [--no-viewer] [--quality auto|lossless|0-9]  the customer's screen\n"
+	 "                         (needs view) on a local port for any VNC viewer, or in a\n"
+	 "                         browser; quality: auto follows the link, lossless never\n"
+	 "                         JPEG, 0-9 a fixed JPEG level; 'view stop' closes it\n",
 	 "view", 1, join_cmd_view},
 	{"report", NULL,
 	 "  report [FILE]          the customer's diagnostics report (needs diagnose); saved to\n"

@@ -1,4 +1,5 @@
 /* kefu-console join: the customer's screen, on a loopback port for a local viewer. SPDX-License-Identifier: MIT */
+#include "console/screen/rfb-rewrite.h"
 #include "console/session/join-private.h"
 
 #include <string.h>
@@ -30,7 +31,18 @@ void join_cmd_view(struct join *join, char *args)
 	};
 	struct kf_error err;
 	json_t *fields;
+	const char *quality = strstr(options_text, "--quality");
 
+	if (quality != NULL) {
+		char value[16] = "";
+		/* "--quality X" or "--quality=X" */
+		sscanf(quality + strlen("--quality"), "%*[ =]%15[^ ]", value);
+		if (kf_view_quality_parse(value, &options.quality) != 0) {
+			join_report(join, "error", NULL,
+				    "view --quality takes auto, lossless or a JPEG level 0-9");
+			return;
+		}
+	}
 	if (strcmp(options_text, "stop") == 0) {
 		kf_view_free(join->view);
 		join->view = NULL;

@@ -113,11 +113,12 @@ def start_xvfb():
     raise RuntimeError("cannot start Xvfb")
 
 
-def measure(build, server, address, password=None):
+def measure(build, server, address, password=None, extra=(), keys=KEYS, checks=CHECKS):
+    """extra: more vnc-bench options (the encodings the viewer offers)."""
     xvfb = XVFB_PID[0]
     args = [os.path.join(build, "tools", "vnc-bench"), "measure", address,
-            "--seconds", str(SECONDS), "--keys", str(KEYS), "--display", DISPLAY[0],
-            "--workload-pid", str(WORKLOAD_PID[0]), "--checks", str(CHECKS)]
+            "--seconds", str(SECONDS), "--keys", str(keys), "--display", DISPLAY[0],
+            "--workload-pid", str(WORKLOAD_PID[0]), "--checks", str(checks)] + list(extra)
     if password:
         args += ["--password", password]
     before, started = cpu_seconds(server.pid), time.monotonic()

@@ -54,7 +54,7 @@ def make_key(path, comment):
 
 
 class Relay:
-    def __init__(self, processes):
+    def __init__(self, processes, host="127.0.0.1"):
         if os.geteuid() != 0:
             pytest.skip("the relay tests run sshd as root (CI does); run them as root")
         sshd = shutil.which("sshd") or "/usr/sbin/sshd"
@@ -83,14 +83,14 @@ class Relay:
             self.host_key_line = " ".join(pub.read().split()[:2])
         self.clients = tempfile.mkdtemp(prefix="kefu-relay-clients-")
         self.tech_key = self.add_technician("alice")
-        self.host = "127.0.0.1"
+        self.host = host  # another address: a benchmark's shaped link
         self.port = free_port()
         self.agent_user, self.tech_user = AGENT_USER, TECH_USER
         self.sshd_config = os.path.join(self.dir, "sshd_config")
         with open(self.sshd_config, "w") as out:
             out.write("\n".join([
                 "Port %d" % self.port,
-                "ListenAddress 127.0.0.1",
+                "ListenAddress %s" % self.host,
                 "HostKey %s" % self.host_key,
                 "PidFile %s" % os.path.join(self.dir, "sshd.pid"),
                 "UsePAM no",

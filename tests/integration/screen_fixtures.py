@@ -311,6 +311,10 @@ class Drawer:
     def cursor(self, glyph):
         self._say("cursor %d" % glyph)
 
+    def photo(self, x, y, width, height, seed=1):
+        """Gradients with grain: the kind of picture a lossy encoding changes."""
+        self._say("photo %d %d %d %d %d" % (x, y, width, height, seed))
+
 
 class Follower:
     """A viewer that stays connected and compares its picture with the X display's.
@@ -320,8 +324,9 @@ class Follower:
     number of pixels that still differ with the sizes and the box around them.
     """
 
-    def __init__(self, processes, address, password, display, area=None):
-        args = [tool("vnc-bench"), "follow", address, "--display", display]
+    def __init__(self, processes, address, password, display, area=None, extra=()):
+        """extra: more vnc-bench options (--encodings, --quality: what the viewer asks)."""
+        args = [tool("vnc-bench"), "follow", address, "--display", display] + list(extra)
         if password:
             args += ["--password", password]
         if area:

@@ -94,10 +94,10 @@ class Support:
     """The organisation's side, made with kefu's own tools: `kefu-console ca init`,
     `ca issue` for Alice Tan, and `ca profile` for the customer's support profile."""
 
-    def __init__(self, processes, directory):
+    def __init__(self, processes, directory, relay_host="127.0.0.1"):
         self.processes = processes
         self.dir = str(directory)
-        self.relay = Relay(processes)
+        self.relay = Relay(processes, relay_host)
         self.ca_dir = os.path.join(self.dir, "ca")
         kefu_console("ca", "init", "--dir", self.ca_dir, "--org", "Example Support")
         kefu_console("ca", "issue", "Alice Tan", "--dir", self.ca_dir)
@@ -114,9 +114,11 @@ class Support:
         return ["--profile", self.profile, "--cert", cert or self.cert, "--key", key or self.key,
                 "--ssh-key", self.relay.tech_key]
 
-    def start_agent(self, *extra):
-        proc = self.processes.start([program("kefu-agentd"), "share", "--profile", self.profile]
-                                    + list(extra), stdin=subprocess.PIPE,
+    def start_agent(self, *extra, prefix=()):
+        """prefix: a command the agent runs under (`ip netns exec NAME`: a shaped link)."""
+        proc = self.processes.start(list(prefix) + [program("kefu-agentd"), "share", "--profile",
+                                                    self.profile] + list(extra),
+                                    stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, text=True)
         return Agent(proc)
 

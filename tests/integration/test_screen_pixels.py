@@ -296,3 +296,27 @@ def test_through_a_session_every_key_press_shows_and_no_pixel_is_lost(session_de
     assert figures["latency_samples"] == figures["presses"] == 10, figures
     assert figures["changed_pixels"] > 0 and figures["lost_pixels"] == 0, figures
     assert figures["final_diff"] == 0, figures
+
+
+def test_through_a_session_size_changes_and_two_monitors_stay_exact(session_desktop):
+    require("xrandr")
+    s = session_desktop
+    display, drawer, follower = s.display, s.drawer, s.follower
+    add_mode(display, "kefu-odd", 501, 377)
+    add_mode(display, "kefu-first", ODD_WIDTH, ODD_HEIGHT)
+    for (name, width, height) in (("kefu-odd", 501, 377), ("kefu-first", ODD_WIDTH, ODD_HEIGHT)):
+        xrandr(display, "--output", "screen", "--mode", name)
+        result = follower.check(timeout_ms=5000)
+        assert result["size"] == "%dx%d" % (width, height), result["line"]
+        assert result["diff"] == 0, result["line"]
+        cases = damage_cases(width, height)[::7]
+        assert draw_and_compare(drawer, follower, cases, first_colour=width) == []
+    # Two monitors side by side, the session sharing both: every change across the seam.
+    left = ODD_WIDTH // 2
+    xrandr(display, "--setmonitor", "kefu-left", "%d/0x%d/0+0+0" % (left, ODD_HEIGHT), "screen")
+    xrandr(display, "--setmonitor", "kefu-right",
+           "%d/0x%d/0+%d+0" % (ODD_WIDTH - left, ODD_HEIGHT, left), "none")
+    cases = [(left - 16, 10, 33, 33), (left - 1, 50, 1, 1), (left, 51, 1, 1),
+             (left - 50, 100, 100, 100), (0, ODD_HEIGHT - 1, ODD_WIDTH, 1),
+             (ODD_WIDTH - 31, 0, 31, 31), (left + 1, 1, 100, 100)]
+    assert draw_and_compare(drawer, follower, cases, first_colour=7) == []

@@ -5,7 +5,7 @@
  * attached to the agent's kf_screen, the other wrapped as the view's stream.
  *
  *   screen-pipe [--display D] [--monitor N] [--input] [--no-damage] [--web]
- *               [--viewer] [--port P] [--dir DIR]
+ *               [--viewer] [--port P] [--dir DIR] [--quality auto|lossless|0-9]
  *
  * Prints "address A", "password P", "password-file F", ["url U"], "ready";
  * then one "event ..." line per view event, and "event sharing N" whenever the
@@ -14,6 +14,7 @@
  * "viewers" (answers "viewers AGENT VIEW"), "quit". EOF on stdin quits.
  */
 #include "agentd/screen/screen.h"
+#include "console/screen/rfb-rewrite.h"
 #include "console/screen/view.h"
 #include "proto/session/stream-socket.h"
 
@@ -154,6 +155,13 @@ int main(int argc, char **argv)
 			i++;
 		} else if (strcmp(arg, "--dir") == 0 && value) {
 			view_options.state_dir = value;
+			i++;
+		} else if (strcmp(arg, "--quality") == 0 && value) {
+			if (kf_view_quality_parse(value, &view_options.quality) != 0) {
+				fprintf(stderr,
+					"screen-pipe: --quality takes auto, lossless or 0-9\n");
+				return 2;
+			}
 			i++;
 		} else if (strcmp(arg, "--input") == 0) {
 			screen_options.is_input_allowed = 1;

@@ -18,6 +18,9 @@
  *       size, the time it took, the box around what differs). The cursor is
  *       left out of both: the server sends it as a pseudo-encoding and X
  *       leaves it out of its images. "quit" or EOF ends it.
+ *   Every mode takes [--encodings "tight zrle copyrect raw"] [--quality 0-9]: the
+ *       encodings the viewer offers, best first (default "zrle hextile zlib copyrect raw"),
+ *       and the JPEG quality level it asks for (default none: lossless only).
  *   vnc-bench snapshot HOST:PORT [--password P] --out FILE.ppm
  *       Writes the first complete frame as a binary PPM (lossless encodings).
  *   vnc-bench input HOST:PORT [--password P] [--click X,Y] [--text TEXT] [--cut TEXT]
@@ -46,6 +49,8 @@
 
 struct bench {
 	const char *password;
+	const char *encodings; /* NULL: lossless, "zrle hextile zlib copyrect raw" */
+	int quality;           /* JPEG quality level 0-9 the viewer asks for, or -1: none */
 	double started;
 	double first_frame;
 	long updates;
@@ -155,9 +160,12 @@ static rfbClient *connect_to(const char *target, struct bench *bench)
 	client->FinishedFrameBufferUpdate = finished_update;
 	client->GotXCutText = got_cut_text;
 	client->GotCursorShape = got_cursor;
-	/* Lossless only: the pixels must be the server's pixels. */
-	client->appData.encodingsString = "zrle hextile zlib copyrect raw";
-	client->appData.enableJPEG = FALSE;
+	/* Lossless unless asked: the pixels must be the server's pixels. */
+	client->appData.encodingsString =
+		bench->encodings ? bench->encodings : "zrle hextile zlib copyrect raw";
+	client->appData.enableJPEG = bench->quality >= 0 ? TRUE : FALSE;
+	if (bench->quality >= 0)
+		client->appData.qualityLevel = bench->quality;
 	client->appData.useRemoteCursor = TRUE;
 	client->canHandleNewFBSize = TRUE;
 	bench->started = now();
@@ -189,6 +197,13 @@ static uint32_t pixel_at(rfbClient *client, int x, int y)
 	uint32_t pixel;
 	memcpy(&pixel, client->frameBuffer + ((size_t)y * client->width + x) * 4, 4);
 	return pixel & 0xffffff;
+}
+
+/* Light or dark: the key's block toggles between black and white, which JPEG keeps apart. */
+static int is_light_at(rfbClient *client, int x, int y)
+{
+	uint32_t p = pixel_at(client, x, y);
+	return (p & 0xff) + (p >> 8 & 0xff) + (p >> 16 & 0xff) > 384;
 }
 
 /* The X display the server shares, read back to judge the viewer's picture. */
@@ -525,14 +540,14 @@ static int measure(rfbClient *client, struct bench *bench, double seconds, int k
 	double latency_sum = 0;
 	int latency_count = 0;
 	for (int i = 0; i < keys && i < MAX_PRESSES; i++) {
-		uint32_t before = pixel_at(client, 10, 10);
+		int before = is_light_at(client, 10, 10);
 		double sent = now();
 		SendKeyEvent(client, XK_space, TRUE);
 		SendKeyEvent(client, XK_space, FALSE);
-		while (now() - sent < 2.0 && pixel_at(client, 10, 10) == before)
+		while (now() - sent < 2.0 && is_light_at(client, 10, 10) == before)
 			if (pump(client, now() + 0.001) != 0)
 				return closed_during("the key presses");
-		if (pixel_at(client, 10, 10) != before) {
+		if (is_light_at(client, 10, 10) != before) {
 			latencies[latency_count] = (now() - sent) * 1000;
 			latency_sum += latencies[latency_count++];
 		}
@@ -606,7 +621,7 @@ int main(int argc, char **argv)
 	double seconds = 5;
 	int keys = 0, checks = 10;
 	pid_t workload = 0;
-	struct bench bench = {0};
+	struct bench bench = {.quality = -1};
 	for (int i = 3; i < argc; i++) {
 		const char *value = i + 1 < argc ? argv[i + 1] : NULL;
 		if (value == NULL) {
@@ -627,6 +642,10 @@ int main(int argc, char **argv)
 			workload = (pid_t)atoi(value);
 		else if (strcmp(argv[i], "--checks") == 0)
 			checks = atoi(value);
+		else if (strcmp(argv[i], "--encodings") == 0)
+			bench.encodings = value;
+		else if (strcmp(argv[i], "--quality") == 0)
+			bench.quality = atoi(value);
 		else if (strcmp(argv[i], "--out") == 0)
 			out = value;
 		else if (strcmp(argv[i], "--text") == 0)
@@ -641,10 +660,11 @@ int main(int argc, char **argv)
 		}
 		i++;
 	}
-	if (keys < 0 || checks < 0 || (strcmp(mode, "follow") == 0 && display == NULL) ||
+	if (keys < 0 || checks < 0 || bench.quality < -1 || bench.quality > 9 ||
+	    (strcmp(mode, "follow") == 0 && display == NULL) ||
 	    (strcmp(mode, "measure") == 0 && display != NULL && workload <= 0)) {
 		fprintf(stderr, "vnc-bench: follow needs --display; measure --display needs "
-				"--workload-pid; counts cannot be negative\n");
+				"--workload-pid; counts cannot be negative; --quality is 0-9\n");
 		return 2;
 	}
 	struct desktop desktop = {0};

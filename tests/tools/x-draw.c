@@ -3,9 +3,11 @@
  *   x-draw [--display D] pattern
  *       A full-screen window of 32x32 solid blocks; block (bx, by) has colour
  *       red (bx*40+by*7)%256, green (by*40+bx*11)%256, blue (bx*by*13+60)%256.
- *   x-draw [--display D] workload [--fps N]
+ *   x-draw [--display D] workload [--fps N] [--video WxH]
  *       A full-screen window with a 100x100 square moving N times a second
- *       (default 60) and a line of text scrolling up; a key or button press
+ *       (default 60) and a line of text scrolling up; with --video, also a
+ *       WxH picture of gradients and grain (as "photo" below) near the top
+ *       right, a new one every 4th frame, as a video plays; a key or button press
  *       turns the 33x33 block at 1,1 from black to white and back (for
  *       input-to-pixel latency; odd on purpose, as most changes on a desktop
  *       are not aligned to anything).
@@ -13,7 +15,9 @@
  *       Draws on the root window itself, over any window on it (so that it
  *       covers a screen that grows and whatever is shown), what stdin says, one command a line,
  * each answered "ok" once the X server has done it: "fill X Y W H RRGGBB" (a solid rectangle),
- *       "pointer X Y" (moves the pointer), "cursor N" (the root window's cursor
+ *       "photo X Y W H SEED" (a picture of smooth gradients and grain, as photographs
+ *       and video have: what lossy encodings are for), "pointer X Y" (moves the pointer),
+ *       "cursor N" (the root window's cursor
  *       becomes glyph N of the cursor font), "quit". EOF quits.
  * Prints "ready" once the window is on the screen; runs until killed.
  */
@@ -83,7 +87,10 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int run_workload(Display *display, int fps)
+static void draw_photo(Display *display, Window root, GC gc, int x0, int y0, int w, int h,
+		       unsigned seed);
+
+static int run_workload(Display *display, int fps, int video_width, int video_height)
 {
 	int screen = DefaultScreen(display);
 	int width = DisplayWidth(display, screen), height = DisplayHeight(display, screen);
@@ -124,6 +131,9 @@ static int run_workload(Display *display, int fps)
 		}
 		XSetForeground(display, gc, square);
 		XFillRectangle(display, window, gc, x, y, 100, 100);
+		if (video_width > 0 && frame % 4 == 2)
+			draw_photo(display, window, gc, width - video_width - 40, 60, video_width,
+				   video_height, (unsigned)frame);
 		/* The text: every 4th frame scroll the strip up one line and write a new one. */
 		if (frame % 4 == 0) {
 			XCopyArea(display, window, window, gc, 0, text_top + 16, (unsigned)width,
@@ -150,6 +160,27 @@ static int run_workload(Display *display, int fps)
 	return 0;
 }
 
+/* Smooth colour ramps with a little grain: every pixel differs from its neighbours. */
+static void draw_photo(Display *display, Window root, GC gc, int x0, int y0, int w, int h,
+		       unsigned seed)
+{
+	XImage *image =
+		XGetImage(display, root, x0, y0, (unsigned)w, (unsigned)h, AllPlanes, ZPixmap);
+	if (image == NULL)
+		return;
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			seed = seed * 1103515245u + 12345u;
+			int grain = (int)((seed >> 16) % 17) - 8;
+			int r = (x * 255 / (w > 1 ? w - 1 : 1) + grain) & 0xff;
+			int g = (y * 255 / (h > 1 ? h - 1 : 1) + grain) & 0xff;
+			int b = ((x + y) * 127 / (w + h) + 64 + grain) & 0xff;
+			XPutPixel(image, x, y, rgb(display, r, g, b));
+		}
+	XPutImage(display, root, gc, image, 0, 0, x0, y0, (unsigned)w, (unsigned)h);
+	XDestroyImage(image);
+}
+
 static int run_rects(Display *display)
 {
 	Window root = DefaultRootWindow(display);
@@ -168,6 +199,9 @@ static int run_rects(Display *display)
 				       rgb(display, (int)(colour >> 16) & 0xff,
 					   (int)(colour >> 8) & 0xff, (int)colour & 0xff));
 			XFillRectangle(display, root, gc, x, y, (unsigned)w, (unsigned)h);
+		} else if (sscanf(line, "photo %d %d %d %d %u", &x, &y, &w, &h, &colour) == 5 &&
+			   w > 0 && h > 0 && w <= 4096 && h <= 4096) {
+			draw_photo(display, root, gc, x, y, w, h, colour);
 		} else if (sscanf(line, "pointer %d %d", &x, &y) == 2) {
 			XWarpPointer(display, None, root, 0, 0, 0, 0, x, y);
 		} else if (sscanf(line, "cursor %d", &glyph) == 1 && glyph >= 0 &&
@@ -190,11 +224,18 @@ static int run_rects(Display *display)
 int main(int argc, char **argv)
 {
 	const char *name = NULL, *mode = NULL;
-	int fps = 60;
+	int fps = 60, video_width = 0, video_height = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--display") == 0 && i + 1 < argc)
 			name = argv[++i];
-		else if (strcmp(argv[i], "--fps") == 0 && i + 1 < argc)
+		else if (strcmp(argv[i], "--video") == 0 && i + 1 < argc) {
+			if (sscanf(argv[++i], "%dx%d", &video_width, &video_height) != 2 ||
+			    video_width <= 0 || video_height <= 0 || video_width > 4096 ||
+			    video_height > 4096) {
+				fprintf(stderr, "x-draw: --video must be WxH\n");
+				return 2;
+			}
+		} else if (strcmp(argv[i], "--fps") == 0 && i + 1 < argc)
 			fps = atoi(argv[++i]);
 		else
 			mode = argv[i];
@@ -209,7 +250,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (strcmp(mode, "workload") == 0)
-		return run_workload(display, fps);
+		return run_workload(display, fps, video_width, video_height);
 	if (strcmp(mode, "rects") == 0)
 		return run_rects(display);
 	if (strcmp(mode, "pattern") != 0) {
