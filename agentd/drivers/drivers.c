@@ -357,7 +357,7 @@ int kf_agent_cmd_drivers(int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	while ((opt = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
 			o.root = optarg;

@@ -88,7 +88,9 @@ class DriverMachine:
                    timeout=300)
 
     def drivers(self, *args, **kwargs):
-        return run([program("kefu-agentd"), "drivers"] + list(args) + ["--root", self.root],
+        args = list(args)
+        action = [args.pop(0)] if args and not args[0].startswith("-") else []
+        return run([program("kefu-agentd"), "drivers"] + action + ["--root", self.root] + args,
                    env=self.env, timeout=300, **kwargs)
 
 
