@@ -26,7 +26,7 @@ OPT_FLAGS = -O2 -g -D_FORTIFY_SOURCE=2
 endif
 
 PKGS = libssh2 libuv openssl libarchive jansson expat libvncserver libvncclient libedit sqlite3 \
-       x11 xext xdamage xfixes xtst xrandr
+       x11 xext xdamage xfixes xtst xrandr gio-2.0
 
 WARN_FLAGS = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
              -Wold-style-definition -Wformat=2 -Wformat-security -Wpointer-arith \
