@@ -50,8 +50,7 @@ static void battery(struct kf_watch_run *run, const char *name)
 		return;
 	}
 	health = 100.0 * full / design;
-	if (kf_watch_history(run, "battery", name, run->now - TREND_WINDOW, &points, &n) ==
-	    KF_OK) {
+	if (kf_watch_history(run, "battery", name, run->now - TREND_WINDOW, &points, &n) == KF_OK) {
 		if (n > 0 && points[0].value - health >= 0.5) {
 			char span[32];
 

@@ -100,9 +100,8 @@ json_t *kf_watch_smart_collect(struct kf_watch_run *run, bool may_read_file)
 		kf_watch_note(run, "smartctl found no disks to check");
 	devices = json_array();
 	for (i = 0; i < n; i++) {
-		const char *argv[] = {program, "--json", "-i", "-H",          "-A",
-				      "-n",    "standby", "-d", names[i].type, names[i].name,
-				      NULL};
+		const char *argv[] = {program,   "--json", "-i",          "-H",          "-A", "-n",
+				      "standby", "-d",     names[i].type, names[i].name, NULL};
 		struct kf_watch_disk disk;
 		json_t *parsed;
 
@@ -112,8 +111,8 @@ json_t *kf_watch_smart_collect(struct kf_watch_run *run, bool may_read_file)
 				      names[i].name, run->tool_timeout_ms);
 			continue;
 		}
-		if (r != KF_OK || kf_watch_smart_parse((const char *)out.data, out.len, &disk,
-						       &err) != KF_OK) {
+		if (r != KF_OK ||
+		    kf_watch_smart_parse((const char *)out.data, out.len, &disk, &err) != KF_OK) {
 			kf_watch_note(run, "smartctl %s: %s", names[i].name, err.message);
 			continue;
 		}
@@ -229,8 +228,8 @@ static void disk_rules(struct kf_watch_run *run, const struct kf_watch_disk *d)
 			      "%s: %lld sector%s could not be read or repaired by the disk's own "
 			      "test%s%s%s",
 			      label, d->offline_uncorrectable,
-			      d->offline_uncorrectable == 1 ? "" : "s", words[0] ? " (" : "",
-			      words, words[0] ? ")" : "");
+			      d->offline_uncorrectable == 1 ? "" : "s", words[0] ? " (" : "", words,
+			      words[0] ? ")" : "");
 	}
 	if (d->media_errors > 0) {
 		growth(run, d, "media_errors", d->media_errors, words, sizeof(words), span,

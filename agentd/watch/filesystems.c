@@ -13,7 +13,7 @@
 #define MIN_SPAN   (2 * KF_WATCH_DAY)
 #define MIN_POINTS 3
 /* Told when the file system will be full within this many days at the current rate. */
-#define WARN_DAYS 14
+#define WARN_DAYS  14
 #define MOUNTS_MAX 64
 
 struct mount_room {
@@ -24,9 +24,9 @@ struct mount_room {
 /* File systems that hold the customer's files; pseudo and network ones are left out. */
 static bool is_local_disk_type(const char *type)
 {
-	static const char *const types[] = {"ext2", "ext3",  "ext4",    "xfs",  "btrfs", "f2fs",
-					    "vfat", "exfat", "ntfs",    "ntfs3", "jfs",   "reiserfs",
-					    "zfs",  "bcachefs", "nilfs2", NULL};
+	static const char *const types[] = {
+		"ext2", "ext3",  "ext4", "xfs",      "btrfs", "f2fs",     "vfat",   "exfat",
+		"ntfs", "ntfs3", "jfs",  "reiserfs", "zfs",   "bcachefs", "nilfs2", NULL};
 
 	for (size_t i = 0; types[i] != NULL; i++)
 		if (strcmp(type, types[i]) == 0)
@@ -152,8 +152,7 @@ static void fill_rule(struct kf_watch_run *run, const struct mount_room *room)
 		      "disk-full-reclaimable/apt-cache",
 		      "the file system %s fills by about %s a day: at this rate it is full in "
 		      "%.0f day%s (%s free of %s)",
-		      room->path, rate, days < 1 ? 1.0 : days, days < 1.5 ? "" : "s", left,
-		      size);
+		      room->path, rate, days < 1 ? 1.0 : days, days < 1.5 ? "" : "s", left, size);
 }
 
 void kf_watch_filesystems(struct kf_watch_run *run)

@@ -43,8 +43,7 @@ static void boot_id(const char *root, char *out, size_t cap)
 			*c = '\0';
 }
 
-static void rising_rule(struct kf_watch_run *run, enum kind kind, const char *boot,
-			double count)
+static void rising_rule(struct kf_watch_run *run, enum kind kind, const char *boot, double count)
 {
 	struct kf_watch_point *points;
 	char key[160], rule[64];

@@ -5,10 +5,10 @@
 #include <gio/gio.h>
 #include <string.h>
 
-#define NOTIFY_NAME  "org.freedesktop.Notifications"
-#define NOTIFY_PATH  "/org/freedesktop/Notifications"
-#define NOTIFY_CALL  5000 /* ms for the server to answer Notify */
-#define NOTICES_MAX  8    /* the most notifications one run shows; the rest wait for --last */
+#define NOTIFY_NAME "org.freedesktop.Notifications"
+#define NOTIFY_PATH "/org/freedesktop/Notifications"
+#define NOTIFY_CALL 5000 /* ms for the server to answer Notify */
+#define NOTICES_MAX 8    /* the most notifications one run shows; the rest wait for --last */
 
 struct notice {
 	const struct kf_watch_found *found;
@@ -27,8 +27,7 @@ struct waiting {
 };
 
 /* Starts argv (the command's words plus extra, may be NULL); records what ran. */
-static void run_command(struct waiting *w, struct notice *n, const char *command,
-			const char *extra)
+static void run_command(struct waiting *w, struct notice *n, const char *command, const char *extra)
 {
 	GError *error = NULL;
 	gchar **words = NULL;
@@ -37,8 +36,7 @@ static void run_command(struct waiting *w, struct notice *n, const char *command
 	json_t *ran;
 
 	if (!g_shell_parse_argv(command, &count, &words, &error)) {
-		kf_watch_note(w->run, "the command %s cannot be run: %s", command,
-			      error->message);
+		kf_watch_note(w->run, "the command %s cannot be run: %s", command, error->message);
 		g_error_free(error);
 		return;
 	}
@@ -189,13 +187,13 @@ json_t *kf_watch_notify(struct kf_watch_run *run, const struct kf_watch_notify_o
 	if (w.count == 0)
 		return out;
 	if (left_out > 0)
-		kf_watch_note(run, "%zu more alerts were not shown; kefu-agentd watch --last lists "
-				   "them",
+		kf_watch_note(run,
+			      "%zu more alerts were not shown; kefu-agentd watch --last lists "
+			      "them",
 			      left_out);
 	bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, &error);
 	if (bus == NULL) {
-		kf_watch_note(run, "no desktop session to show the alerts in: %s",
-			      error->message);
+		kf_watch_note(run, "no desktop session to show the alerts in: %s", error->message);
 		g_error_free(error);
 	} else {
 		w.loop = g_main_loop_new(NULL, FALSE);

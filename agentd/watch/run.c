@@ -24,12 +24,12 @@ int kf_watch_measure(struct kf_watch_run *run, const char *source, const char *k
 	return r;
 }
 
-int kf_watch_history(struct kf_watch_run *run, const char *source, const char *key,
-		     int64_t since, struct kf_watch_point **points, size_t *count)
+int kf_watch_history(struct kf_watch_run *run, const char *source, const char *key, int64_t since,
+		     struct kf_watch_point **points, size_t *count)
 {
 	struct kf_error err = {0};
-	int r = kf_watch_store_history(run->store, source, key, since, run->id, 1000, points,
-				       count, &err);
+	int r = kf_watch_store_history(run->store, source, key, since, run->id, 1000, points, count,
+				       &err);
 
 	if (r != KF_OK)
 		kf_watch_note(run, "%s", err.message);

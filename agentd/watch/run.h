@@ -42,8 +42,8 @@ struct kf_watch_run {
 int kf_watch_measure(struct kf_watch_run *run, const char *source, const char *key, double value);
 
 /* The earlier history of (source, key) from since on (this run's point left out). */
-int kf_watch_history(struct kf_watch_run *run, const char *source, const char *key,
-		     int64_t since, struct kf_watch_point **points, size_t *count);
+int kf_watch_history(struct kf_watch_run *run, const char *source, const char *key, int64_t since,
+		     struct kf_watch_point **points, size_t *count);
 
 /* Adds a finding (formatted summary); check may be NULL. */
 void kf_watch_find(struct kf_watch_run *run, const char *rule, const char *fingerprint,

@@ -27,8 +27,8 @@ static long long number_of(const json_t *value)
 
 static void read_ata(const json_t *root, struct kf_watch_disk *disk)
 {
-	const json_t *table = json_object_get(json_object_get(root, "ata_smart_attributes"),
-					      "table");
+	const json_t *table =
+		json_object_get(json_object_get(root, "ata_smart_attributes"), "table");
 	const json_t *row;
 	size_t i;
 
@@ -102,9 +102,8 @@ int kf_watch_smart_parse(const char *text, size_t len, struct kf_watch_disk *dis
 	copy_text(json_object_get(root, "model_name"), disk->model, sizeof(disk->model));
 	smartctl = json_object_get(root, "smartctl");
 	if (json_is_integer(json_object_get(smartctl, "exit_status")))
-		disk->exit_status = (int)(json_integer_value(json_object_get(smartctl,
-									     "exit_status")) &
-					  0xff);
+		disk->exit_status =
+			(int)(json_integer_value(json_object_get(smartctl, "exit_status")) & 0xff);
 	status = json_object_get(json_object_get(root, "smart_status"), "passed");
 	if (json_is_boolean(status))
 		disk->passed = json_is_true(status) ? 1 : 0;

@@ -7,10 +7,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define KF_WATCH_DISKS_MAX    32
-#define KF_WATCH_FAILING_MAX  8
-#define KF_WATCH_SMART_CAP    (1024 * 1024) /* the most of one smartctl output read */
-#define KF_WATCH_UNKNOWN      (-1LL)
+#define KF_WATCH_DISKS_MAX   32
+#define KF_WATCH_FAILING_MAX 8
+#define KF_WATCH_SMART_CAP   (1024 * 1024) /* the most of one smartctl output read */
+#define KF_WATCH_UNKNOWN     (-1LL)
 
 /* A device of `smartctl --scan --json`: its node and the -d type to open it with. */
 struct kf_watch_disk_name {

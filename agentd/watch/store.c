@@ -52,8 +52,8 @@ int kf_watch_store_open(const char *path, struct kf_watch_store **out, struct kf
 	store = calloc(1, sizeof(*store));
 	if (store == NULL)
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
-	if (sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
-			    NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
+	    SQLITE_OK) {
 		kf_error_set(err, KF_ERR_IO, "%s: %s", path,
 			     store->db ? sqlite3_errmsg(store->db) : "cannot open");
 		sqlite3_close(store->db);
@@ -240,8 +240,8 @@ int kf_watch_store_alert_get(struct kf_watch_store *store, const char *rule,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(store->db, "SELECT " ALERT_COLUMNS " FROM alerts WHERE rule = ?",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(store->db, "SELECT " ALERT_COLUMNS " FROM alerts WHERE rule = ?", -1,
+			       &st, NULL) != SQLITE_OK)
 		return db_fail(store, err, "alert");
 	sqlite3_bind_text(st, 1, rule, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define APT_CAP    (4 * 1024 * 1024)
+#define APT_CAP     (4 * 1024 * 1024)
 #define NAMES_SHOWN 3
 
 /*

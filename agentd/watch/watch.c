@@ -119,8 +119,8 @@ static int parse_options(int argc, char **argv, struct watch_options *o)
 			if (strchr(optarg, ':') != NULL ||
 			    len + strlen(optarg) + 2 > sizeof(o->plugins))
 				return -1;
-			snprintf(o->plugins + len, sizeof(o->plugins) - len, "%s%s",
-				 len ? ":" : "", optarg);
+			snprintf(o->plugins + len, sizeof(o->plugins) - len, "%s%s", len ? ":" : "",
+				 optarg);
 			break;
 		}
 		case 'C':
@@ -291,7 +291,8 @@ static int watch_run(const struct watch_options *o, const char *path)
 	alerts = json_array();
 	for (i = 0; i < run.n_found; i++) {
 		struct kf_watch_found *f = &run.found[i];
-		struct kf_watch_finding finding = {f->rule,    f->fingerprint, f->value, f->summary,
+		struct kf_watch_finding finding = {f->rule,   f->fingerprint,
+						   f->value,  f->summary,
 						   f->advice, f->check[0] ? f->check : NULL};
 
 		if (kf_watch_store_alert_seen(run.store, &finding, run.now, &f->is_new, &err) !=
@@ -324,8 +325,8 @@ static int watch_run(const struct watch_options *o, const char *path)
 		answers = kf_watch_notify(&run, &notify);
 	}
 	result = json_pack("{s:I, s:s, s:o, s:o, s:O, s:I}", "time", (json_int_t)run.now, "root",
-			   o->root, "measured", run.measured, "alerts", alerts, "notes",
-			   run.notes, "cleared", (json_int_t)cleared);
+			   o->root, "measured", run.measured, "alerts", alerts, "notes", run.notes,
+			   "cleared", (json_int_t)cleared);
 	if (answers != NULL)
 		json_object_set_new(result, "notifications", answers);
 	if (kf_watch_store_run_end(run.store, run.id, result, &err) != KF_OK)
@@ -389,10 +390,10 @@ static int watch_last(const struct watch_options *o, const char *path)
 		json_t *out = json_object(), *list = json_array();
 
 		for (i = 0; i < n; i++) {
-			json_t *a = json_pack("{s:s, s:s, s:s, s:I, s:I}", "rule", alerts[i].rule,
-					      "summary", alerts[i].summary, "advice",
-					      alerts[i].advice, "first", (json_int_t)alerts[i].first,
-					      "last", (json_int_t)alerts[i].last);
+			json_t *a = json_pack(
+				"{s:s, s:s, s:s, s:I, s:I}", "rule", alerts[i].rule, "summary",
+				alerts[i].summary, "advice", alerts[i].advice, "first",
+				(json_int_t)alerts[i].first, "last", (json_int_t)alerts[i].last);
 
 			if (alerts[i].check[0] != '\0')
 				json_object_set_new(a, "check", json_string(alerts[i].check));
@@ -437,7 +438,7 @@ static int watch_smart_only(const struct watch_options *o)
 	struct kf_fs_file file;
 	json_t *devices, *out, *note;
 	char *text, folder[PATH_MAX], *slash;
-	size_t i;
+	size_t i, n_devices;
 	int r;
 
 	if (o->output == NULL)
@@ -445,8 +446,9 @@ static int watch_smart_only(const struct watch_options *o)
 	run.now = clock_now(o);
 	run.notes = json_array();
 	devices = kf_watch_smart_collect(&run, false);
-	out = json_pack("{s:I, s:o, s:O}", "time", (json_int_t)run.now, "devices", devices,
-			"notes", run.notes);
+	n_devices = json_array_size(devices);
+	out = json_pack("{s:I, s:o, s:O}", "time", (json_int_t)run.now, "devices", devices, "notes",
+			run.notes);
 	text = json_dumps(out, JSON_INDENT(1));
 	json_decref(out);
 	/* Users' runs read the file: its folder and it are readable by all, written by root. */
@@ -454,6 +456,13 @@ static int watch_smart_only(const struct watch_options *o)
 	slash = strrchr(folder, '/');
 	if (slash != NULL && slash != folder) {
 		*slash = '\0';
+		for (char *c = folder + 1; *c != '\0'; c++) {
+			if (*c != '/')
+				continue;
+			*c = '\0';
+			mkdir(folder, 0755);
+			*c = '/';
+		}
 		mkdir(folder, 0755);
 	}
 	r = text == NULL ? -1 : kf_fs_create(o->output, 0644, &file);
@@ -472,8 +481,8 @@ static int watch_smart_only(const struct watch_options *o)
 	}
 	json_array_foreach(run.notes, i, note)
 		kf_terminal_print(stdout, "Note: %s", json_string_value(note));
-	printf("%zu disk%s checked; results in %s\n", json_array_size(devices),
-	       json_array_size(devices) == 1 ? "" : "s", o->output);
+	kf_terminal_print(stdout, "%zu disk%s checked; results in %s", n_devices,
+			  n_devices == 1 ? "" : "s", o->output);
 	json_decref(run.notes);
 	return KF_EXIT_OK;
 }
