@@ -135,6 +135,8 @@ static guint32 show(GDBusConnection *bus, struct waiting *w, const struct kf_wat
 	GError *error = NULL;
 	GVariant *reply;
 	guint32 id = 0;
+	/* Servers with the body-markup capability read the body as markup: text stays text. */
+	gchar *body = g_markup_escape_text(f->summary, -1);
 
 	g_variant_builder_init(&actions, G_VARIANT_TYPE("as"));
 	if (w->options->fix_command != NULL && f->check[0] != '\0') {
@@ -154,8 +156,9 @@ static guint32 show(GDBusConnection *bus, struct waiting *w, const struct kf_wat
 	reply = g_dbus_connection_call_sync(
 		bus, NOTIFY_NAME, NOTIFY_PATH, NOTIFY_NAME, "Notify",
 		g_variant_new("(susssasa{sv}i)", "kefu", 0, "dialog-warning",
-			      "Your computer needs attention", f->summary, &actions, &hints, -1),
+			      "Your computer needs attention", body, &actions, &hints, -1),
 		G_VARIANT_TYPE("(u)"), G_DBUS_CALL_FLAGS_NONE, NOTIFY_CALL, NULL, &error);
+	g_free(body);
 	if (reply == NULL) {
 		kf_watch_note(w->run, "the notification was not shown: %s", error->message);
 		g_error_free(error);
