@@ -184,6 +184,13 @@ install: all
 	@for dir in diag-plugins/*/; do \
 	    [ -f $$dir/plugin.json ] || continue; \
 	    cp -R $$dir $(DESTDIR)$(PREFIX)/share/kefu/plugins/; done
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/user $(DESTDIR)$(PREFIX)/lib/systemd/system
+	@for unit in kefu-watch.service kefu-watch.timer; do \
+	    sed 's|@bindir@|$(PREFIX)/bin|g' packaging/systemd/$$unit \
+	        > $(DESTDIR)$(PREFIX)/lib/systemd/user/$$unit; done
+	@for unit in kefu-watch-smart.service kefu-watch-smart.timer; do \
+	    sed 's|@bindir@|$(PREFIX)/bin|g' packaging/systemd/$$unit \
+	        > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$unit; done
 
 clean:
 	rm -rf build
