@@ -30,12 +30,16 @@ static double attr_number(const char *root, const char *dir, const char *name)
 
 static void battery(struct kf_watch_run *run, const char *name)
 {
-	char dir[512], type[32], rule[128], trend[128] = "";
+	char dir[512], type[32], rule[128], trend[128] = "", label[64];
 	struct kf_watch_point *points;
 	double full, design, health;
 	size_t n;
 
 	snprintf(dir, sizeof(dir), SUPPLIES "/%s", name);
+	/* The folder's name reaches the customer's screen: printable only. */
+	snprintf(label, sizeof(label), "%s", name);
+	kf_text_sanitize(label, strlen(label));
+	name = label;
 	if (kf_sysfs_attr(run->root, dir, "type", type, sizeof(type)) != KF_OK ||
 	    strcmp(type, "Battery") != 0)
 		return;

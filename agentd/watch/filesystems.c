@@ -54,6 +54,7 @@ static size_t read_seam(const char *path, struct mount_room *rooms, size_t max)
 		if (sscanf(line, "%255s %lf %lf", mount, &size, &free_bytes) == 3 && size > 0 &&
 		    free_bytes >= 0 && free_bytes <= size) {
 			snprintf(rooms[n].path, sizeof(rooms[n].path), "%s", mount);
+			kf_text_sanitize(rooms[n].path, strlen(rooms[n].path));
 			rooms[n].size = size;
 			rooms[n].free = free_bytes;
 			n++;

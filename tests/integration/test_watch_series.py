@@ -326,3 +326,29 @@ def check_root_results(series, base):
     assert measured["sda:reallocated"] == 64
     # results older than three days are not used
     assert any("more than 3 days ago" in note for note in user_run(5)["notes"])
+
+
+def test_the_support_journal_shows_the_runs_and_the_warnings(series):
+    series.disks(sda="ata-sda-reallocated-8.json")
+    series.run(0)
+    series.disks(sda="ata-sda-reallocated-64.json")
+    series.run(10)
+    journal = run([program("kefu-agentd"), "audit"], env=series.env())
+    assert journal.returncode == 0, journal.stderr
+    lines = journal.stdout.splitlines()
+    assert any(line.endswith("daily check warned: disk sda: 8 → 64 reallocated sectors in "
+                             "10 days (the disk is replacing worn-out parts of its surface)")
+               for line in lines), lines
+    assert sum(line.endswith("daily check: 0 new alerts, 0 still active, 0 cleared")
+               for line in lines) == 1
+
+
+def test_names_from_the_tree_cannot_draw_on_the_terminal(series):
+    series.battery("BAT\x1b[2J", 1_000_000, 5_000_000)
+    series.filesystem("/media/\x1b]0;owned\x07", 100 * GB, 90 * GB)
+    result = run([program("kefu-agentd"), "watch", "--root", str(series.root), "--state",
+                  str(series.state), "--now", str(BASE), "--no-notify", "--no-checks"],
+                 env=series.env())
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "battery BAT?[2J now holds 20% of the charge it held when new" in result.stdout
