@@ -81,7 +81,8 @@ static size_t read_mounts(struct kf_watch_run *run, struct mount_room *rooms, si
 		bool seen = false;
 
 		if (sscanf(line, "%127s %255s %31s %255s", device, mount, type, options) != 4 ||
-		    !is_local_disk_type(type) || strncmp(options, "ro", 2) == 0)
+		    !is_local_disk_type(type) || strcmp(options, "ro") == 0 ||
+		    strncmp(options, "ro,", 3) == 0)
 			continue;
 		/* A device mounted twice (bind mounts, btrfs subvolumes) is one file system. */
 		for (size_t i = 0; i < n_devices; i++)
@@ -108,6 +109,13 @@ static void bytes_words(double bytes, char *out, size_t cap)
 		snprintf(out, cap, "%.0f MB", bytes / 1e6);
 	else
 		snprintf(out, cap, "%.0f kB", bytes / 1e3);
+}
+
+/* The file system of /var/cache/apt, which the disk-full-reclaimable troubleshooter empties. */
+static bool holds_package_cache(const char *mount)
+{
+	return strcmp(mount, "/") == 0 || strcmp(mount, "/var") == 0 ||
+	       strcmp(mount, "/var/cache") == 0;
 }
 
 static void fill_rule(struct kf_watch_run *run, const struct mount_room *room)
@@ -150,7 +158,7 @@ static void fill_rule(struct kf_watch_run *run, const struct mount_room *room)
 	kf_watch_find(run, rule, "filling", 1,
 		      "Remove files you no longer need or move them elsewhere; "
 		      "`kefu-agentd scan` finds room that can be freed safely.",
-		      "disk-full-reclaimable/apt-cache",
+		      holds_package_cache(room->path) ? "disk-full-reclaimable/apt-cache" : NULL,
 		      "the file system %s fills by about %s a day: at this rate it is full in "
 		      "%.0f day%s (%s free of %s)",
 		      room->path, rate, days < 1 ? 1.0 : days, days < 1.5 ? "" : "s", left, size);

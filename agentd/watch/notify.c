@@ -200,9 +200,13 @@ json_t *kf_watch_notify(struct kf_watch_run *run, const struct kf_watch_notify_o
 		g_error_free(error);
 	} else {
 		w.loop = g_main_loop_new(NULL, FALSE);
+		/*
+		 * Only the server's own signals count: any other client of the session
+		 * bus could send an ActionInvoked of its own to start a repair.
+		 */
 		subscription = g_dbus_connection_signal_subscribe(
-			bus, NULL, NOTIFY_NAME, NULL, NOTIFY_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
-			on_signal, &w, NULL);
+			bus, NOTIFY_NAME, NOTIFY_NAME, NULL, NOTIFY_PATH, NULL,
+			G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &w, NULL);
 		for (i = 0; i < w.count; i++) {
 			w.notices[i].id = show(bus, &w, w.notices[i].found);
 			if (w.notices[i].id != 0)

@@ -57,7 +57,16 @@ def call(bus, sender, path, iface, method, params, invocation):
         with open(record, "w") as f:
             json.dump(seen, f)
         invocation.return_value(GLib.Variant("(u)", (nid,)))
-        if click == "close":
+        if click == "forge-fix":
+            # another client of the bus, not the server, claims "Fix now" was clicked
+            other = Gio.DBusConnection.new_for_address_sync(
+                Gio.dbus_address_get_for_bus_sync(Gio.BusType.SESSION, None),
+                Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
+                Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+            state["other"] = other
+            GLib.timeout_add(100, emit, other, "ActionInvoked", GLib.Variant("(us)", (nid, "fix")))
+            GLib.timeout_add(600, emit, bus, "NotificationClosed", GLib.Variant("(uu)", (nid, 2)))
+        elif click == "close":
             GLib.timeout_add(100, emit, bus, "NotificationClosed", GLib.Variant("(uu)", (nid, 2)))
         elif click != "none":
             GLib.timeout_add(100, emit, bus, "ActionInvoked", GLib.Variant("(us)", (nid, click)))
@@ -105,7 +114,7 @@ class Desktop:
         path.chmod(0o755)
         return path
 
-    def filling(self, days=4, mount="/home"):
+    def filling(self, days=4, mount="/"):
         """A file system filling 5 GB a day; the first days' runs show nothing."""
         for day in range(days):
             self.series.filesystem(mount, 100 * GB, (90 - 5 * day) * GB)
@@ -148,12 +157,12 @@ def test_fix_now_runs_the_repair_command_with_the_alerts_check(desktop):
     assert len(shown) == 1
     assert shown[0]["app"] == "kefu"
     assert shown[0]["summary"] == "Your computer needs attention"
-    assert shown[0]["body"].startswith("the file system /home fills by about 5.0 GB a day")
+    assert shown[0]["body"].startswith("the file system / fills by about 5.0 GB a day")
     assert shown[0]["actions"] == ["fix", "Fix now", "help", "Get help", "later", "Not now"]
     assert desktop.commands_ran() == [
         "fix-command --from-watch disk-full-reclaimable/apt-cache"]
     assert result["notifications"] == [{
-        "rule": "fs-filling:/home", "shown": True, "answer": "fix",
+        "rule": "fs-filling:/", "shown": True, "answer": "fix",
         "ran": [[str(desktop.fix), "--from-watch", "disk-full-reclaimable/apt-cache"]]}]
     runs = desktop.series.audit("watch-run")
     assert runs[-1]["notifications"][0]["answer"] == "fix"
@@ -171,7 +180,7 @@ def test_not_now_runs_nothing_and_the_alert_is_not_shown_again(desktop):
     day = desktop.filling()
     result = desktop.watch(day, "later", "--fix-command", str(desktop.fix))
     assert result["notifications"][0]["answer"] == "later"
-    desktop.series.filesystem("/home", 100 * GB, 60 * GB)
+    desktop.series.filesystem("/", 100 * GB, 60 * GB)
     again = desktop.watch(day + 1, "fix", "--fix-command", str(desktop.fix))
     assert "notifications" not in again
     assert len(desktop.notifications()) == 1  # the record is the first run's
@@ -209,6 +218,24 @@ def test_get_help_opens_the_profiles_support_page(desktop, tmp_path):
     desktop.watch(day, "help", "--profile", str(profile),
                   env=desktop.series.env(PATH="%s:/usr/bin:/bin" % bin_dir))
     assert desktop.commands_ran() == ["xdg-open https://support.example.com/kefu?a=1&b=2"]
+
+
+def test_an_action_sent_by_another_client_of_the_bus_runs_nothing(desktop):
+    day = desktop.filling()
+    result = desktop.watch(day, "forge-fix", "--fix-command", str(desktop.fix))
+    assert result["notifications"][0]["answer"] == "closed"
+    assert result["notifications"][0]["ran"] == []
+    time.sleep(0.5)
+    assert not desktop.ran.exists()
+
+
+def test_an_alert_without_a_repair_offers_no_fix_now_and_ignores_one(desktop):
+    day = desktop.filling(mount="/home")
+    result = desktop.watch(day, "fix", "--fix-command", str(desktop.fix))
+    assert desktop.notifications()[0]["actions"] == ["later", "Not now"]
+    assert result["notifications"][0]["answer"] == "closed"
+    time.sleep(0.5)
+    assert not desktop.ran.exists()
 
 
 def test_text_from_the_machine_is_not_markup_in_the_notification(desktop):

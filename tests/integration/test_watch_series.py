@@ -180,7 +180,18 @@ def test_filesystem_filling_steadily_is_announced_days_before_full(series):
     assert alert["rule"] == "fs-filling:/home"
     assert alert["summary"] == ("the file system /home fills by about 5.0 GB a day: at this "
                                 "rate it is full in 14 days (70.0 GB free of 100.0 GB)")
-    assert alert["check"] == "disk-full-reclaimable/apt-cache"
+    # /home holds no package cache: no troubleshooter frees room there
+    assert "check" not in alert
+
+
+def test_a_filling_system_file_system_names_the_troubleshooter_that_frees_room(series):
+    for day in range(0, 5):
+        series.filesystem("/", 100 * GB, (90 - 5 * day) * GB)
+        result = series.run(day)
+    assert result["alerts"][0]["check"] == "disk-full-reclaimable/apt-cache"
+    last = series.last()
+    assert "To fix it: kefu-agentd scan --fix (check disk-full-reclaimable/apt-cache)" in \
+        last.stdout
 
 
 def test_filesystem_with_steady_use_raises_nothing(series):
