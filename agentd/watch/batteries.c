@@ -30,7 +30,7 @@ static double attr_number(const char *root, const char *dir, const char *name)
 
 static void battery(struct kf_watch_run *run, const char *name)
 {
-	char dir[512], type[32], rule[128], trend[128] = "", label[64];
+	char dir[512], type[32], rule[300], trend[128] = "", label[256];
 	struct kf_watch_point *points;
 	double full, design, health;
 	size_t n;

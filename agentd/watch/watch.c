@@ -416,7 +416,8 @@ static int watch_last(const struct watch_options *o, const char *path)
 			if (alerts[i].advice[0] != '\0')
 				kf_terminal_print(stdout, "  %s", alerts[i].advice);
 			if (alerts[i].check[0] != '\0')
-				kf_terminal_print(stdout, "  To fix it: kefu-agentd scan --fix (check %s)",
+				kf_terminal_print(stdout,
+						  "  To fix it: kefu-agentd scan --fix (check %s)",
 						  alerts[i].check);
 		}
 		notes = json_object_get(last, "notes");
