@@ -141,6 +141,32 @@ json_t *kf_watch_store_run_last(struct kf_watch_store *store, int64_t *time)
 	return result;
 }
 
+int kf_watch_store_prune(struct kf_watch_store *store, int64_t before, size_t *removed,
+			 struct kf_error *err)
+{
+	static const char *const statements[] = {
+		"DELETE FROM measurements WHERE time < ?",
+		"DELETE FROM runs WHERE time < ? AND id NOT IN (SELECT MAX(id) FROM runs)",
+	};
+
+	*removed = 0;
+	for (size_t i = 0; i < 2; i++) {
+		sqlite3_stmt *st;
+		int rc;
+
+		if (sqlite3_prepare_v2(store->db, statements[i], -1, &st, NULL) != SQLITE_OK)
+			return db_fail(store, err, "forget old measurements");
+		sqlite3_bind_int64(st, 1, before);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return db_fail(store, err, "forget old measurements");
+		if (i == 0)
+			*removed = (size_t)sqlite3_changes(store->db);
+	}
+	return KF_OK;
+}
+
 int kf_watch_store_add(struct kf_watch_store *store, int64_t run, const char *source,
 		       const char *key, double value, int64_t time, struct kf_error *err)
 {

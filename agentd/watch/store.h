@@ -60,6 +60,13 @@ int kf_watch_store_run_end(struct kf_watch_store *store, int64_t run, const json
 /* The last run's result (new reference) and time, or NULL when there was none. */
 json_t *kf_watch_store_run_last(struct kf_watch_store *store, int64_t *time);
 
+/*
+ * Forgets measurements and runs older than before (the trends read at most a
+ * year back); alerts stay. *removed counts the measurements forgotten.
+ */
+int kf_watch_store_prune(struct kf_watch_store *store, int64_t before, size_t *removed,
+			 struct kf_error *err);
+
 int kf_watch_store_add(struct kf_watch_store *store, int64_t run, const char *source,
 		       const char *key, double value, int64_t time, struct kf_error *err);
 

@@ -24,6 +24,8 @@
 #define WATCH_SMART_FILE "/var/lib/kefu/smart.json"
 #define WATCH_WAIT_S     300
 #define WATCH_TIMEOUT_MS 20000
+/* Measurements are kept this long: the longest trend (batteries) reads a year back. */
+#define WATCH_KEEP (400LL * 24 * 60 * 60)
 
 enum mode { RUN, LAST, ENABLE, DISABLE, STATUS, SMART_ONLY };
 
@@ -281,6 +283,13 @@ static int watch_run(const struct watch_options *o, const char *path)
 	}
 	run.measured = json_object();
 	run.notes = json_array();
+	{
+		size_t forgotten;
+
+		if (kf_watch_store_prune(run.store, run.now - WATCH_KEEP, &forgotten, &err) !=
+		    KF_OK)
+			kf_watch_note(&run, "%s", err.message);
+	}
 	kf_watch_disks(&run);
 	kf_watch_filesystems(&run);
 	kf_watch_batteries(&run);

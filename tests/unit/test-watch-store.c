@@ -83,6 +83,35 @@ static void history_is_oldest_first_and_leaves_out_the_current_run(void **state)
 	free(points);
 }
 
+static void old_measurements_are_forgotten_and_alerts_kept(void **state)
+{
+	struct kf_watch_store *store = *state;
+	struct kf_watch_finding f = {"battery-worn:BAT0", "worn", 1, "battery", "", NULL};
+	struct kf_watch_point *points;
+	struct kf_watch_alert alert;
+	struct kf_error err = {0};
+	int64_t run = 0;
+	size_t n, removed;
+	bool is_new;
+
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(kf_watch_store_run_begin(store, 100 * i, &run, &err), KF_OK);
+		assert_int_equal(
+			kf_watch_store_add(store, run, "battery", "BAT0", 90 - i, 100 * i, &err),
+			KF_OK);
+	}
+	assert_int_equal(kf_watch_store_alert_seen(store, &f, 0, &is_new, &err), KF_OK);
+	assert_int_equal(kf_watch_store_prune(store, 200, &removed, &err), KF_OK);
+	assert_int_equal(removed, 2);
+	assert_int_equal(
+		kf_watch_store_history(store, "battery", "BAT0", 0, -1, 10, &points, &n, &err),
+		KF_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(points[0].time, 200);
+	free(points);
+	assert_int_equal(kf_watch_store_alert_get(store, "battery-worn:BAT0", &alert, &err), KF_OK);
+}
+
 static void an_alert_is_told_once_until_its_condition_grows(void **state)
 {
 	struct kf_watch_store *store = *state;
@@ -198,6 +227,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			history_is_oldest_first_and_leaves_out_the_current_run, open_store,
 			close_store),
+		cmocka_unit_test_setup_teardown(old_measurements_are_forgotten_and_alerts_kept,
+						open_store, close_store),
 		cmocka_unit_test_setup_teardown(an_alert_is_told_once_until_its_condition_grows,
 						open_store, close_store),
 		cmocka_unit_test_setup_teardown(active_alerts_are_listed_and_cleared_ones_not,
