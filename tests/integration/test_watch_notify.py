@@ -35,7 +35,11 @@ XML = """<node><interface name="org.freedesktop.Notifications">
 </interface></node>"""
 record, click, command = sys.argv[1], sys.argv[2], sys.argv[4:]
 loop = GLib.MainLoop()
-seen = []
+# one record across the sessions of a series of runs
+try:
+    seen = json.load(open(record))
+except OSError:
+    seen = []
 state = {"next": 0, "status": 99}
 
 def emit(bus, signal, params):
@@ -166,6 +170,21 @@ def test_fix_now_runs_the_repair_command_with_the_alerts_check(desktop):
         "ran": [[str(desktop.fix), "--from-watch", "disk-full-reclaimable/apt-cache"]]}]
     runs = desktop.series.audit("watch-run")
     assert runs[-1]["notifications"][0]["answer"] == "fix"
+
+
+def test_a_disk_whose_reallocated_sectors_grow_raises_one_notification(desktop):
+    series = desktop.series
+    days = [(0, "ata-sda-reallocated-8.json"), (5, "ata-sda-reallocated-8.json"),
+            (10, "ata-sda-reallocated-64.json"), (11, "ata-sda-reallocated-64.json"),
+            (12, "ata-sda-reallocated-64.json")]
+    for day, fixture in days:
+        series.disks(sda=fixture)
+        desktop.watch(day, "help", "--help-command", str(desktop.help))
+    shown = desktop.notifications()
+    assert len(shown) == 1, shown
+    assert shown[0]["body"].startswith("disk sda: 8 → 64 reallocated sectors in 10 days")
+    assert shown[0]["actions"] == ["help", "Get help", "later", "Not now"]
+    assert desktop.commands_ran() == ["help-command"]
 
 
 def test_get_help_runs_the_help_command_and_not_now_runs_nothing(desktop, tmp_path):

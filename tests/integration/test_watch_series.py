@@ -240,6 +240,26 @@ def test_kernel_io_errors_rising_between_runs_are_told_once(series):
     assert series.run(4)["cleared"] == 1  # no new errors: it clears
 
 
+def test_usb_errors_and_gpu_hangs_are_counted_apart(series):
+    usb = "[  %d.000000] usb 1-1.2: device descriptor read/64, error -71"
+    gpu = "[  %d.000000] i915 0000:00:02.0: [drm] *ERROR* GPU HANG: ecode 12:1:85dffffb, in Xorg"
+    series.dmesg([usb % 1])
+    series.run(0)
+    series.dmesg([usb % 1, usb % 2, gpu % 3])
+    result = series.run(1)
+    assert sorted(series.new_alerts(result)) == ["kernel-gpu-hangs", "kernel-usb-errors"]
+    summaries = {a["rule"]: a["summary"] for a in result["alerts"]}
+    assert summaries["kernel-gpu-hangs"].startswith(
+        "the kernel logged 1 more graphics chip hangs or resets since the last check")
+    # a new boot starts the counts again: what it logged is new
+    (series.root / "proc/sys/kernel/random/boot_id").write_text(
+        "6b7a3c1e-0000-4000-8000-000000000002\n")
+    series.dmesg([usb % 1])
+    result = series.run(2)
+    assert series.new_alerts(result) == []  # the USB alert was active and is still seen
+    assert [a["rule"] for a in result["alerts"]] == ["kernel-usb-errors"]
+
+
 def test_security_updates_from_apt_simulation(series, tmp_path):
     apt = tmp_path / "apt-get"
     apt.write_text("#!/bin/sh\ncat <<'EOF'\n"
