@@ -80,6 +80,7 @@ static int parse_options(int argc, char **argv, struct watch_options *o)
 	long long number;
 
 	optind = 1;
+	opterr = 0; /* the usage line says it, once */
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case 'r':

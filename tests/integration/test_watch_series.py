@@ -289,6 +289,10 @@ def test_smartctl_writing_garbage_is_a_note_not_a_crash(series, tmp_path):
 def test_bad_arguments_and_unusable_store_are_one_line_errors(series, tmp_path):
     bad = run([program("kefu-agentd"), "watch", "--now", "yesterday"])
     assert bad.returncode == 2 and bad.stderr.startswith("usage: kefu-agentd watch")
+    unknown = run([program("kefu-agentd"), "watch", "--bogus"])
+    assert unknown.returncode == 2 and len(unknown.stderr.splitlines()) == 1
+    both = run([program("kefu-agentd"), "watch", "--last", "--enable"])
+    assert both.returncode == 2
     store = tmp_path / "not-a-store"
     store.mkdir()
     (store / "watch.sqlite").write_text("this is not SQLite, it is a text file of some length\n" * 20)
