@@ -30,7 +30,7 @@ OPT_FLAGS = -O2 -g -D_FORTIFY_SOURCE=2
 endif
 
 PKGS = libssh2 libuv openssl libarchive jansson expat libvncserver libvncclient libedit sqlite3 \
-       x11 xext xdamage xfixes xtst xrandr
+       x11 xext xdamage xfixes xtst xrandr gio-2.0
 
 WARN_FLAGS = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
              -Wold-style-definition -Wformat=2 -Wformat-security -Wpointer-arith \
@@ -229,6 +229,14 @@ install: all man
 	    lang=$$(basename $$(dirname $$(dirname $$mo))); \
 	    echo "install -m 0644 $$mo $(DESTDIR)$(PREFIX)/share/locale/$$lang/LC_MESSAGES/"; \
 	    install -D -m 0644 $$mo $(DESTDIR)$(PREFIX)/share/locale/$$lang/LC_MESSAGES/kefu.mo; done
+
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/user $(DESTDIR)$(PREFIX)/lib/systemd/system
+	@for unit in kefu-watch.service kefu-watch.timer; do \
+	    sed 's|@bindir@|$(PREFIX)/bin|g' packaging/systemd/$$unit \
+	        > $(DESTDIR)$(PREFIX)/lib/systemd/user/$$unit; done
+	@for unit in kefu-watch-smart.service kefu-watch-smart.timer; do \
+	    sed 's|@bindir@|$(PREFIX)/bin|g' packaging/systemd/$$unit \
+	        > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$unit; done
 
 # Debian packages (kefu-helper, kefu-console, kefu-relay) built offline with debhelper from a
 # copy of this tree, with packaging/debian as its debian/ and the changelog's version read

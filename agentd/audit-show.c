@@ -82,6 +82,10 @@ static void print_entry(json_t *entry)
 		       json_integer_value(json_object_get(entry, "problems_left")));
 	else if (strcmp(event, "stop") == 0)
 		printf("stopped: %s\n", text_of(entry, "reason"));
+	else if (strcmp(event, "watch-alert") == 0)
+		printf("daily check warned: %s\n", text_of(entry, "summary"));
+	else if (strcmp(event, "watch-run") == 0)
+		printf("%s\n", text_of(entry, "summary"));
 	else
 		printf("%s\n", event);
 }

@@ -59,6 +59,15 @@ int kf_agent_cmd_drivers(int argc, char **argv);
 	"[--root DIR] [--report FILE] [--plugins DIR]... [--packages DIR] [--profile FILE] "       \
 	"[--jobs N] [--only ID[,ID]] [--fix] [--yes] [--json] | --undo [ID] [--root DIR]"
 
+/* watch/watch.c: health measurements and detect-only checks with alerts, for a daily timer. */
+#define KF_AGENTD_WATCH_USAGE                                                                      \
+	"[--root DIR] [--state DIR] [--now EPOCH] [--json] [--no-notify] [--notify-wait S] "       \
+	"[--fix-command CMD] [--help-command CMD] [--profile FILE] [--plugins DIR]... "            \
+	"[--no-checks] [--smart-file FILE] [--timeout MS] | --last [--json] | --enable | "         \
+	"--disable | --status | --smart-only --output FILE"
+#define KF_AGENTD_WATCH_SUMMARY "warn before something fails: disks, space, battery, errors"
+int kf_agent_cmd_watch(int argc, char **argv);
+
 /* screen-check.c: whether and how the desktop can be shared. */
 int kf_agent_cmd_screen_check(int argc, char **argv);
 
