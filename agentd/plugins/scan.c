@@ -128,28 +128,39 @@ static bool may_run_as_root(const struct scan_options *o)
 	       (o->is_default_places && strcmp(o->root, "/") == 0 && kf_agent_elevate_available());
 }
 
-/* Whether ID is one of the comma-separated names in LIST. */
-static bool is_listed(const char *list, const char *id)
+/*
+ * Whether the name (len bytes) names check c of plugin m: the check's id, the plugin's
+ * id (all its checks), or "PLUGIN/CHECK" (one check, however other plugins name theirs).
+ */
+static bool names_check(const char *name, size_t len, const struct kf_plugin_manifest *m,
+			const struct kf_plugin_check *c)
 {
-	size_t len = strlen(id);
+	size_t plugin = strlen(m->id);
 
-	for (const char *p = list; *p != '\0';) {
+	if ((len == strlen(m->id) && strncmp(name, m->id, len) == 0) ||
+	    (c != NULL && len == strlen(c->id) && strncmp(name, c->id, len) == 0))
+		return true;
+	return c != NULL && len == plugin + 1 + strlen(c->id) &&
+	       strncmp(name, m->id, plugin) == 0 && name[plugin] == '/' &&
+	       strncmp(name + plugin + 1, c->id, len - plugin - 1) == 0;
+}
+
+/* --only names checks by their id (or PLUGIN/CHECK), or a whole plugin by its id. */
+static bool is_selected(const struct scan_options *o, const struct kf_plugin_manifest *m,
+			const struct kf_plugin_check *c)
+{
+	if (o->only == NULL)
+		return true;
+	for (const char *p = o->only; *p != '\0';) {
 		size_t n = strcspn(p, ",");
 
-		if (n == len && strncmp(p, id, len) == 0)
+		if (names_check(p, n, m, c))
 			return true;
 		p += n;
 		if (*p == ',')
 			p++;
 	}
 	return false;
-}
-
-/* --only names checks by their id, or a whole plugin by its id. */
-static bool is_selected(const struct scan_options *o, const struct kf_plugin_manifest *m,
-			const struct kf_plugin_check *c)
-{
-	return o->only == NULL || is_listed(o->only, c->id) || is_listed(o->only, m->id);
 }
 
 #define NOT_SELECTED (-1) /* a detect result left out by --only */
@@ -587,9 +598,10 @@ static bool find_unknown_only(const struct scan_options *o, char *out, size_t si
 				    snprintf(dir, sizeof(dir), "%s/%s", o->places.folders[f],
 					     names[i]->d_name) < (int)sizeof(dir) &&
 				    kf_plugin_manifest_load(dir, &m, &err) == 0) {
-					known = strcmp(m->id, id) == 0;
+					known = names_check(id, strlen(id), m, NULL);
 					for (size_t c = 0; c < m->n_checks && !known; c++)
-						known = strcmp(m->checks[c].id, id) == 0;
+						known = names_check(id, strlen(id), m,
+								    &m->checks[c]);
 					kf_plugin_manifest_free(m);
 				}
 				free(names[i]);

@@ -42,7 +42,15 @@ def test_only_takes_a_list_of_checks_and_plugin_ids(tmp_path):
     assert {c["plugin"] for c in out["checks"]} == {"name-resolution-config", "clock-unsynced"}
 
 
-@pytest.mark.parametrize("only", ["no-such-check", "nsswitch-dns,typo", ",", ""])
+def test_only_takes_plugin_slash_check_as_the_daily_check_names_it(tmp_path):
+    root = base_tree(tmp_path)
+    _, out = scan(root, report(tmp_path), "--only", "name-resolution-config/nsswitch-dns")
+    assert [(c["plugin"], c["check"]) for c in out["checks"]] == \
+        [("name-resolution-config", "nsswitch-dns")]
+
+
+@pytest.mark.parametrize("only", ["no-such-check", "nsswitch-dns,typo", ",", "",
+                                  "clock-unsynced/nsswitch-dns", "name-resolution-config/"])
 def test_only_with_an_unknown_or_empty_name_is_refused(tmp_path, only):
     root = base_tree(tmp_path)
     result, = [agentd(root, "--root", root, "--report", report(tmp_path), "--plugins",
