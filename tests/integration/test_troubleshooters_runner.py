@@ -86,6 +86,8 @@ def test_undo_puts_back_exactly_what_the_fix_replaced(tmp_path):
     assert json.loads(result.stdout)["undone"][0]["restored"] == ["/etc/nsswitch.conf"]
     assert listing(root) == before
     assert open(os.path.join(root, "etc/nsswitch.conf")).read() == BROKEN_NSSWITCH
+    scanned = audit_events(root, "self-service-scan")[-1]
+    assert scanned["checks"][0]["changed"] == ["/etc/nsswitch.conf"]
     event, = audit_events(root, "scan-undo")
     assert event["restored"] == ["/etc/nsswitch.conf"]
     assert event["check"] == "nsswitch-dns" and "1 change put back" in event["summary"]
