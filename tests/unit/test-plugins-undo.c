@@ -205,6 +205,36 @@ static void a_file_changed_again_is_left_alone(void **state)
 	assert_string_equal(get(t, "/etc/a"), "by the administrator later\n");
 }
 
+static void a_folder_a_repair_made_a_link_out_of_the_root_comes_back_as_a_folder(void **state)
+{
+	struct tree *t = *state;
+	struct kf_undo_snapshot *before;
+	struct kf_error err;
+	char dir[PATH_MAX * 2], path[PATH_MAX * 2], outside[PATH_MAX];
+	struct stat st;
+	json_t *changes;
+
+	assert_int_equal(kf_undo_snapshot_take(t->root, step_writing_etc(), &before, &err), KF_OK);
+	snprintf(outside, sizeof(outside), "%s/outside", t->top);
+	assert_int_equal(mkdir(outside, 0755), 0);
+	at(t, "/etc/sub/b", path, sizeof(path));
+	assert_int_equal(unlink(path), 0);
+	at(t, "/etc/sub", path, sizeof(path));
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(symlink(outside, path), 0);
+	changes = keep(t, before, dir, sizeof(dir));
+	kf_undo_snapshot_free(before);
+	json_decref(changes);
+
+	assert_int_equal(kf_undo_run(t->root, "demo-check", true), 0);
+	at(t, "/etc/sub", path, sizeof(path));
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_string_equal(get(t, "/etc/sub/b"), "two\n");
+	snprintf(path, sizeof(path), "%s/b", outside);
+	assert_int_not_equal(access(path, F_OK), 0); /* nothing was written through the link */
+}
+
 static void undo_of_an_unknown_check_changes_nothing(void **state)
 {
 	struct tree *t = *state;
@@ -221,6 +251,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(a_file_changed_again_is_left_alone, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			a_folder_a_repair_made_a_link_out_of_the_root_comes_back_as_a_folder, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(undo_of_an_unknown_check_changes_nothing, setup,
 						teardown),
 	};
