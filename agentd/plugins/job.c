@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: MIT */
 #include "agentd/plugins/job.h"
 #include "agentd/plugins/plugins.h"
+#include "agentd/plugins/undo.h"
 #include "proto/plugin/step.h"
 
 #include <dirent.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct kf_plugin_job {
@@ -222,9 +224,31 @@ static int run_step(struct kf_plugin_job *job, struct kf_plugin_step_context *ct
 	return code;
 }
 
+/* A repair run for a technician is kept for undo like the customer's own (undo.h). */
+static void repair_kept(struct kf_plugin_job *job, struct kf_plugin_step_context *ctx,
+			const struct kf_plugin_check *c, size_t j, json_t *steps,
+			struct kf_plugin_step_result *r, json_t *changes)
+{
+	struct kf_undo_snapshot *before = NULL;
+	char state_dir[PATH_MAX], scan_id[64], record[PATH_MAX * 2];
+	struct kf_error err;
+	json_t *changed;
+
+	if (kf_undo_snapshot_take(job->root, &c->repairs[j], &before, &err) != KF_OK)
+		before = NULL;
+	run_step(job, ctx, "repair", &c->repairs[j], steps, r);
+	kf_undo_state_dir(state_dir, sizeof(state_dir));
+	snprintf(scan_id, sizeof(scan_id), "%ld-session-%d", (long)time(NULL), (int)getpid());
+	changed = kf_undo_keep(before, job->root, state_dir, scan_id, job->manifest->id, c->id, j,
+			       c->title, record, sizeof(record));
+	kf_undo_snapshot_free(before);
+	json_array_extend(changes, changed);
+	json_decref(changed);
+}
+
 static const char *check_state(struct kf_plugin_job *job, struct kf_plugin_step_context *ctx,
 			       const struct kf_plugin_check *c, json_t *steps,
-			       struct kf_plugin_step_result *r)
+			       struct kf_plugin_step_result *r, json_t *changes)
 {
 	int code = run_step(job, ctx, "detect", &c->detect, steps, r);
 
@@ -241,7 +265,7 @@ static const char *check_state(struct kf_plugin_job *job, struct kf_plugin_step_
 	if (c->repairs[0].privileges.root && geteuid() != 0)
 		return "problem (the fix needs an administrator: sudo kefu-agentd scan --fix)";
 	for (size_t j = 0; j < c->n_repairs; j++) {
-		run_step(job, ctx, "repair", &c->repairs[j], steps, r);
+		repair_kept(job, ctx, c, j, steps, r, changes);
 		if (atomic_load(&job->is_cancelled))
 			return "stopped";
 		if (run_step(job, ctx, "verify", &c->verify, steps, r) == KF_PLUGIN_EXIT_OK)
@@ -268,14 +292,15 @@ static void work(uv_work_t *work)
 
 	for (size_t i = 0; i < m->n_checks && r != NULL; i++) {
 		const struct kf_plugin_check *c = &m->checks[i];
-		json_t *steps = json_array();
+		json_t *steps = json_array(), *changes = json_array();
 		const char *state = atomic_load(&job->is_cancelled)
 					    ? "stopped"
-					    : check_state(job, &ctx, c, steps, r);
+					    : check_state(job, &ctx, c, steps, r, changes);
 
-		json_array_append_new(checks, json_pack("{s:s, s:s, s:s?, s:s, s:o}", "check",
-							c->id, "title", c->title, "fix", c->fix,
-							"state", state, "steps", steps));
+		json_array_append_new(checks,
+				      json_pack("{s:s, s:s, s:s?, s:s, s:o, s:o}", "check", c->id,
+						"title", c->title, "fix", c->fix, "state", state,
+						"steps", steps, "changes", changes));
 	}
 	free(r);
 	job->result = json_pack("{s:s, s:s?, s:s, s:b, s:o}", "plugin", m->id, "title", m->name,

@@ -469,11 +469,21 @@ static void audit_scan(const struct scan_options *o, const json_t *results, int 
 	{
 		const char *state = json_string_value(json_object_get(check, "state"));
 
-		if (state != NULL && strcmp(state, "not-applicable") != 0)
-			json_array_append_new(
-				checks, json_pack("{s:O, s:O, s:s}", "plugin",
+		if (state != NULL && strcmp(state, "not-applicable") != 0) {
+			json_t *entry = json_pack("{s:O, s:O, s:s}", "plugin",
 						  json_object_get(check, "plugin"), "check",
-						  json_object_get(check, "check"), "state", state));
+						  json_object_get(check, "check"), "state", state);
+			json_t *change, *changed = json_array();
+			size_t k;
+
+			/* What a fix changed, by path: the journal says it, undo has the rest. */
+			json_array_foreach(json_object_get(check, "changes"), k, change)
+				json_array_append(changed, json_object_get(change, "path"));
+			if (json_array_size(changed) > 0)
+				json_object_set(entry, "changed", changed);
+			json_decref(changed);
+			json_array_append_new(checks, entry);
+		}
 	}
 	fields = json_pack("{s:s, s:s, s:b, s:i, s:o}", "action", "self-service scan", "root",
 			   o->root, "fix", o->fix, "problems_left", left, "checks", checks);

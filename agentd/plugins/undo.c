@@ -174,13 +174,13 @@ static bool is_kernel_state(const char *path)
 		return false;
 	switch ((unsigned long)fs.f_type) {
 	case 0x62656572UL: /* sysfs */
-	case 0x9fa0UL:	   /* proc */
+	case 0x9fa0UL:     /* proc */
 	case 0x64626720UL: /* debugfs */
 	case 0x74726163UL: /* tracefs */
 	case 0x63677270UL: /* cgroup2 */
 	case 0x27e0ebUL:   /* cgroup */
 	case 0x73636673UL: /* securityfs */
-	case 0x1cd1UL:	   /* devpts */
+	case 0x1cd1UL:     /* devpts */
 		return true;
 	default:
 		return false;
@@ -527,6 +527,28 @@ static mode_t mode_of(const json_t *state)
 	return mode != NULL ? (mode_t)strtoul(mode, NULL, 8) & 07777 : 0644;
 }
 
+/*
+ * Whether every folder above PATH inside ROOT is a real folder, not a link: undo writes as
+ * whoever runs it, and must not be led out of the root by a link a repair left behind.
+ */
+static bool parents_are_folders(const char *root, const char *path)
+{
+	char full[PATH_MAX * 2];
+	size_t prefix = strlen(root_prefix(root));
+	struct stat st;
+
+	snprintf(full, sizeof(full), "%s%s", root_prefix(root), path);
+	for (char *slash = full + prefix + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
+		*slash = '\0';
+		if (lstat(full, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			*slash = '/';
+			return false;
+		}
+		*slash = '/';
+	}
+	return true;
+}
+
 /* Puts ROOT/PATH back to BEFORE (with the kept bytes for a file). Returns NULL or why not. */
 static const char *put_back(const char *root, const char *path, const json_t *before,
 			    const char *kept_file)
@@ -542,7 +564,14 @@ static const char *put_back(const char *root, const char *path, const json_t *be
 	snprintf(full, sizeof(full), "%s%s", root_prefix(root), path);
 	if (type == NULL)
 		return "the record is damaged";
+	if (!parents_are_folders(root, path))
+		return "a folder above it is now a link or missing";
 	if (strcmp(type, "folder") == 0) {
+		struct stat st;
+
+		/* A link or file the repair put in the folder's place goes first. */
+		if (lstat(full, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(full) != 0)
+			return "what took the folder's place cannot be removed";
 		if (mkdir(full, mode) != 0 && errno != EEXIST)
 			return "the folder cannot be made again";
 		if (chmod(full, mode) != 0 || lchown(full, uid, gid) != 0)
@@ -600,6 +629,8 @@ static const char *take_away(const char *root, const char *path, const json_t *a
 	char full[PATH_MAX * 2];
 
 	snprintf(full, sizeof(full), "%s%s", root_prefix(root), path);
+	if (!parents_are_folders(root, path))
+		return "a folder above it is now a link or missing";
 	if (type != NULL && strcmp(type, "folder") == 0)
 		return rmdir(full) == 0 ? NULL : "the folder is not empty";
 	return unlink(full) == 0 ? NULL : "it cannot be removed";

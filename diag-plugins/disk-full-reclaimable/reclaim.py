@@ -8,7 +8,10 @@
 # The trash (freedesktop trash spec: ~/.local/share/Trash) holds the customer's files: it is
 # reported, never emptied.
 import os
+import re
+import shutil
 import sys
+import time
 
 sys.dont_write_bytecode = True  # the plugin folder is read-only, and must stay as signed
 from kefu_plugin_lib import FAILED, OK, PROBLEM, finding, result, root_dir  # noqa: E402
@@ -128,9 +131,64 @@ def remove(root, key):
     return OK
 
 
+TRASH_DAYS = 30
+
+
+def old_trash(root):
+    """[(system path, bytes)] of trash items deleted more than TRASH_DAYS ago, with their
+    .trashinfo (freedesktop trash spec: info/NAME.trashinfo holds DeletionDate=)."""
+    cutoff = time.time() - TRASH_DAYS * 86400
+    out = []
+    for home in homes(root):
+        trash = home + "/.local/share/Trash"
+        for info in root.listdir(trash + "/info"):
+            m = re.search(r"(?m)^DeletionDate=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)",
+                          root.read_text(trash + "/info/" + info) or "")
+            if not info.endswith(".trashinfo") or not m or \
+                    time.mktime(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) > cutoff:
+                continue
+            item = trash + "/files/" + info[:-len(".trashinfo")]
+            files = list(root.walk_files(item)) if root.is_dir(item) else \
+                ([(item, root.lstat(item))] if root.lexists(item) else [])
+            out.append((item, size(files)))
+            out.append((trash + "/info/" + info, 0))
+    return out
+
+
+def detect_trash(root):
+    used = used_percent(root, "/")
+    old = old_trash(root)
+    if used is None or used < FULL or not old:
+        result("ok", "nothing in the trash is older than %d days, or the disk has room"
+               % TRASH_DAYS)
+        return OK
+    finding("warning", "The disk is %d%% full; the trash holds %s deleted more than %d days "
+            "ago" % (used, human(sum(n for _, n in old)), TRASH_DAYS),
+            "%d items; emptying them is your choice" % (len(old) // 2))
+    result("problem")
+    return PROBLEM
+
+
+def empty_trash(root):
+    freed = 0
+    for path, n in old_trash(root):
+        host = root.host_nofollow(path)
+        if os.path.isdir(host) and not os.path.islink(host):
+            shutil.rmtree(host)
+        else:
+            os.unlink(host)
+        freed += n
+    result("fixed", "freed %s from the trash" % human(freed))
+    return OK
+
+
 def main():
     root = Root(root_dir())
     mode = sys.argv[1] if len(sys.argv) > 1 else "detect"
+    if mode == "detect-trash":
+        return detect_trash(root)
+    if mode == "trash":
+        return empty_trash(root)
     return detect(root) if mode == "detect" else remove(root, mode)
 
 

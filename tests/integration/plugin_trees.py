@@ -78,6 +78,9 @@ def base_tree(tmp_path, name="root"):
 def healthy_desktop(root):
     """What a working Debian 12 desktop has for the troubleshooters beyond the first seven:
     its own names, a name server, /tmp, a user's home."""
+    write(root, "/usr/lib/os-release", 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n'
+          'NAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n')
+    link(root, "/etc/os-release", "../usr/lib/os-release")
     write(root, "/etc/hostname", "pc\n")
     write(root, "/etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\tpc\n\n"
           "# The following lines are desirable for IPv6 capable hosts\n"

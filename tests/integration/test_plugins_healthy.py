@@ -33,6 +33,7 @@ def resolved_and_machines(root):
           "[Unit]\nDescription=Resolver\n\n[Install]\nWantedBy=multi-user.target\n")
     link(root, "/etc/systemd/system/multi-user.target.wants/systemd-resolved.service",
          "/lib/systemd/system/systemd-resolved.service")
+    os.unlink(os.path.join(root, "etc/resolv.conf"))
     link(root, "/etc/resolv.conf", "../run/systemd/resolve/stub-resolv.conf")
 
 

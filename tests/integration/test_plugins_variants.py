@@ -319,6 +319,7 @@ def test_firmware_link_leading_out_of_the_root_is_missing_and_compressed_is_pres
     link(root, "/usr/lib/firmware/e.bin", "../../../../../../etc/passwd")  # climbs to root
     link(root, "/usr/lib/firmware/f.bin", "nowhere.bin")  # dangling
     os.unlink(os.path.join(root, "etc/passwd"))
+    os.unlink(os.path.join(root, "etc/hostname"))
     result = subprocess.run(["/usr/bin/python3", "./firmware.py"], capture_output=True,
                             text=True, cwd=os.path.join(PLUGINS, "firmware-missing"),
                             env={"KEFU_ROOT": root, "KEFU_REPORT": str(rep)})

@@ -94,6 +94,8 @@ def test_undo_puts_back_exactly_what_the_fix_replaced(tmp_path):
     assert json.loads(result.stdout)["undone"][0]["restored"] == ["/etc/nsswitch.conf"]
     assert listing(root) == before
     assert open(os.path.join(root, "etc/nsswitch.conf")).read() == BROKEN_NSSWITCH
+    scanned = audit_events(root, "self-service-scan")[-1]
+    assert scanned["checks"][0]["changed"] == ["/etc/nsswitch.conf"]
     event, = audit_events(root, "scan-undo")
     assert event["restored"] == ["/etc/nsswitch.conf"]
     assert event["check"] == "nsswitch-dns" and "1 change put back" in event["summary"]
@@ -103,19 +105,38 @@ def test_undo_puts_back_exactly_what_the_fix_replaced(tmp_path):
     assert again.returncode != 0 and len(again.stderr.strip().splitlines()) == 1
 
 
-def test_undo_removes_a_file_the_fix_added_and_restores_a_removed_link(tmp_path):
+def test_undo_removes_a_file_the_fix_added(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("the repair declares root")
     root = base_tree(tmp_path)
-    os.unlink(os.path.join(root, "etc/nsswitch.conf"))
-    os.symlink("/nonexistent/nsswitch.conf", os.path.join(root, "etc/nsswitch.conf"))
+    os.unlink(os.path.join(root, "etc/hosts"))
     before = listing(root)
-    scan(root, report(tmp_path), "--fix", "--yes", "--only", "nsswitch-dns")
-    if listing(root) == before:
-        pytest.skip("the plugin does not repair this case")
+    _, out = scan(root, report(tmp_path), "--fix", "--yes", "--only", "hosts-loopback")
+    assert states(out) == ["fixed"]
+    assert [(c["path"], c["change"]) for c in out["checks"][0]["changes"]] == \
+        [("/etc/hosts", "added")]
     result = agentd(root, "--undo", "--root", root)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "put back: /etc/hosts" in result.stdout
     assert listing(root) == before
+
+
+def test_undo_puts_back_a_link_the_fix_replaced_with_a_file(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("the repair declares root")
+    root = base_tree(tmp_path)
+    os.unlink(os.path.join(root, "etc/resolv.conf"))
+    os.symlink("resolv.conf.before-vpn", os.path.join(root, "etc/resolv.conf"))
+    write(root, "/etc/NetworkManager/system-connections/Home.nmconnection",
+          "[connection]\nid=Home\n\n[ipv4]\ndns=192.168.1.1;\n", 0o600)
+    before = listing(root)
+    _, out = scan(root, report(tmp_path), "--fix", "--yes", "--only", "resolv-conf")
+    assert states(out) == ["fixed"]
+    assert not os.path.islink(os.path.join(root, "etc/resolv.conf"))
+    result = agentd(root, "--undo", "resolver-config", "--root", root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert listing(root) == before
+    assert os.readlink(os.path.join(root, "etc/resolv.conf")) == "resolv.conf.before-vpn"
 
 
 def test_undo_leaves_a_file_changed_again_since_the_fix(tmp_path):
