@@ -42,6 +42,8 @@ static void on_consent_decided(struct kf_consent *consent, enum kf_capability ca
 			: source == KF_CONSENT_BY_POLICY  ? "by the policy"
 			: source == KF_CONSENT_BY_TIMEOUT ? "no answer in time"
 							  : by);
+	if (session->events.on_decided != NULL)
+		session->events.on_decided(session, capability, is_granted, source, session->user);
 	if (source == KF_CONSENT_BY_TIMEOUT && session->events.on_expired != NULL)
 		session->events.on_expired(session, capability, session->user);
 	kf_agent_session_status_changed(session);
@@ -84,6 +86,8 @@ static void on_consent_revoked(struct kf_consent *consent, enum kf_capability ca
 				source == KF_CONSENT_BY_CUSTOMER ? "by you"
 								 : kf_consent_source_name(source),
 				kf_capability_plain(capability));
+	if (session->events.on_revoked != NULL)
+		session->events.on_revoked(session, capability, source, session->user);
 	kf_agent_session_status_changed(session);
 }
 

@@ -224,6 +224,9 @@ static void begin(struct kf_agent_session *session)
 		kf_audit_session_start(session->config.audit, session->session_id,
 				       session->technician.name, session->technician.organisation,
 				       session->technician.fingerprint, NULL);
+	if (session->config.case_number != NULL)
+		kf_summary_note(session->summary, "access", "Case number: %s",
+				session->config.case_number);
 	if (session->config.policy != NULL) {
 		kf_summary_note(session->summary, "access", "The policy \"%s\" applied",
 				session->config.policy->name);
@@ -612,6 +615,12 @@ void kf_agent_session_describe(struct kf_agent_session *session, char *out, size
 		snprintf(out, size, "nothing");
 	else
 		kf_consent_describe(session->consent, out, size);
+}
+
+bool kf_agent_session_is_granted(const struct kf_agent_session *session,
+				 enum kf_capability capability)
+{
+	return session->consent != NULL && kf_consent_check(session->consent, capability);
 }
 
 int kf_agent_session_is_asking(struct kf_agent_session *session, enum kf_capability capability)
