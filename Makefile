@@ -73,7 +73,7 @@ TEST_TOOLS  = $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
         install clean
 .DEFAULT_GOAL := all
 
-all: $(PROGRAMS) $(MO_FILES) plugin-lib
+all: $(PROGRAMS) $(HELPER) $(MO_FILES) plugin-lib
 
 # Every shipped plugin carries the plugin library in its folder (and so in its signed
 # package): the steps' sandbox shows them their own folder only. The copies are made
@@ -207,7 +207,7 @@ format-check:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kefu/relay \
 	    $(DESTDIR)$(PREFIX)/share/kefu/plugins
-	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(PROGRAMS) $(HELPER) $(DESTDIR)$(PREFIX)/bin/
 	@for mo in $(MO_FILES); do lang=$$(basename $$(dirname $$(dirname $$mo))); \
 	    install -D -m 0644 $$mo \
 	        $(DESTDIR)$(PREFIX)/share/locale/$$lang/LC_MESSAGES/kefu.mo; done

@@ -382,7 +382,7 @@ static void on_line(struct kf_line_reader *reader, const char *line, void *user)
 
 	(void)reader;
 	if (strcmp(line, "/stop") == 0) {
-		kf_share_stop_everything(share, _("the customer stopped the session"));
+		kf_share_stop_everything(share, "the customer stopped the session");
 		return;
 	}
 	if (line[0] == '\0')
@@ -448,7 +448,7 @@ static void on_signal(uv_signal_t *handle, int signum)
 	struct terminal *terminal = handle->data;
 
 	(void)signum;
-	kf_share_stop_everything(terminal->share, _("the customer pressed Ctrl-C"));
+	kf_share_stop_everything(terminal->share, "the customer pressed Ctrl-C");
 }
 
 /* ---- the command ---- */

@@ -302,6 +302,12 @@ fail:
 	return code;
 }
 
+void kf_share_set_ui(struct share *share, const struct kf_ui_ops *ui, void *ui_user)
+{
+	share->ui = ui;
+	share->ui_user = ui_user;
+}
+
 int kf_share_start(struct share *share)
 {
 	const struct kf_profile_relay *relay = &share->profile->relays[share->relay_index];

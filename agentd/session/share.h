@@ -40,6 +40,9 @@ struct kf_share_options {
 int kf_share_new(uv_loop_t *loop, const char *program, const struct kf_share_options *options,
 		 const struct kf_ui_ops *ui, void *ui_user, struct share **out);
 
+/* Tells another front end from now on (a window that is gone gives ops with no calls). */
+void kf_share_set_ui(struct share *share, const struct kf_ui_ops *ui, void *ui_user);
+
 /* Connects to the relay; the code follows with ui->code_shown. */
 int kf_share_start(struct share *share);
 

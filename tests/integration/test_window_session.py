@@ -1,0 +1,43 @@
+# kefu: the customer's window, driven by accessible names against a real session.
+# SPDX-License-Identifier: MIT
+from session_fixtures import next_event, private_state, send, support  # noqa: F401
+from window_fixtures import (Desktop, artifacts, input_rectangle_count, viewable,  # noqa: F401
+                             window_id)
+
+FRAME, BAR = "kefu sharing frame", "kefu sharing bar"
+
+
+def test_window_code_request_allow_revoke_and_stop(support, private_state, processes,
+                                                  artifacts):
+    desktop = Desktop(processes, artifacts)
+    helper = desktop.start_helper("--profile", support.profile)
+    code = desktop.wait_text("Your code", "label", r"^\d{4}( \d{4})+$")
+    assert len(code.replace(" ", "")) >= 8, code
+    desktop.screenshot("1-code")
+    console = support.start_console(code, "--json")
+    next_event(console, "connected")
+    desktop.wait_text("Your technician", "label", "Alice Tan from Example Support")
+    send(console, "request view to look at the printer settings")
+    desktop.find("Allow: see your screen", "push button")
+    assert not viewable(desktop.display, FRAME)
+    desktop.screenshot("2-request")
+    desktop.click("Allow: see your screen")
+    answer = next_event(console, "consent")
+    assert answer["capability"] == "view" and answer["granted"] is True
+    desktop.wait_until(lambda: viewable(desktop.display, FRAME)
+                       and viewable(desktop.display, BAR), "the frame and bar show")
+    # The frame takes no click: its input shape is empty. The bar does take them.
+    assert input_rectangle_count(desktop.display, window_id(desktop.display, FRAME)) == 0
+    assert input_rectangle_count(desktop.display, window_id(desktop.display, BAR)) > 0
+    desktop.screenshot("3-sharing")
+    desktop.request({"op": "toggle", "name": "Allowed: see your screen", "role": None})
+    revoked = next_event(console, "revoked")
+    assert revoked["capability"] == "view"
+    desktop.wait_until(lambda: not viewable(desktop.display, FRAME)
+                       and not viewable(desktop.display, BAR), "the frame and bar go")
+    desktop.click("Stop")
+    next_event(console, "ended")
+    assert "ended" in desktop.find("The session has ended", "label")["text"]
+    desktop.screenshot("4-summary")
+    desktop.click("Close")
+    assert helper.wait(timeout=20) == 0
