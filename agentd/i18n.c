@@ -38,4 +38,6 @@ void kf_i18n_init(void)
 	}
 	bindtextdomain(KF_TEXT_DOMAIN, dir);
 	bind_textdomain_codeset(KF_TEXT_DOMAIN, "UTF-8");
+	/* The programs' own domain, for ngettext() too; libraries keep theirs (dgettext). */
+	textdomain(KF_TEXT_DOMAIN);
 }
