@@ -217,8 +217,9 @@ int kf_join_url_parse(const char *url, size_t len, struct kf_join_url *out, stru
 		if (field_len == 0)
 			return kf_error_set(err, KF_ERR_INVALID, "the link has an empty field");
 		if (memchr(url + i, '?', field_len) != NULL || memchr(url + i, '/', field_len))
-			return kf_error_set(err, KF_ERR_INVALID,
-					    "the link's fields hold a character they never have");
+			return kf_error_set(
+				err, KF_ERR_INVALID,
+				"the link's fields hold '/' or '?', which they never have");
 		if ((r = parse_field(url + i, field_len, out, &seen, err)) != KF_OK)
 			return r;
 		i += field_len;

@@ -1,5 +1,7 @@
 # kefu: the customer's window, driven by accessible names against a real session.
 # SPDX-License-Identifier: MIT
+import json
+
 from session_fixtures import next_event, private_state, send, support  # noqa: F401
 from window_fixtures import (Desktop, artifacts, input_rectangle_count, viewable,  # noqa: F401
                              window_id)
@@ -39,5 +41,34 @@ def test_window_code_request_allow_revoke_and_stop(support, private_state, proce
     next_event(console, "ended")
     assert "ended" in desktop.find("The session has ended", "label")["text"]
     desktop.screenshot("4-summary")
+    desktop.click("Close")
+    assert helper.wait(timeout=20) == 0
+
+
+def test_window_from_link_keeps_the_case_and_still_asks(support, private_state, processes,
+                                                       artifacts):
+    host = json.load(open(support.profile))["relays"][0]["host"]
+    desktop = Desktop(processes, artifacts)
+    helper = desktop.start_helper("--profile", support.profile, "--url",
+                                  "kefu://join?org=Example%20Support&relay=" + host
+                                  + "&case=CS-1234")
+    code = desktop.wait_text("Your code", "label", r"^\d{4}( \d{4})+$")
+    console = support.start_console(code, "--json")
+    next_event(console, "connected")
+    # A link grants nothing: the request waits for the customer's own answer.
+    send(console, "request control")
+    desktop.find("Deny: use your keyboard, mouse and clipboard", "push button")
+    send(console, "ping")
+    next_event(console, "pong")
+    desktop.click("Deny: use your keyboard, mouse and clipboard")
+    answer = next_event(console, "consent")
+    assert answer["capability"] == "control" and answer["granted"] is False
+    send(console, "end Your printer works again.")
+    next_event(console, "ended")
+    assert "CS-1234" in desktop.wait_text("Case number: CS-1234", "label", "CS-1234")
+    path = desktop.wait_text("Where the summary is kept", "label", r"\.md")
+    summary = path.split("kept in ", 1)[1].split(" (and", 1)[0].replace("\n", "")
+    assert "Case number: CS-1234" in open(summary).read()
+    desktop.screenshot("summary-with-case")
     desktop.click("Close")
     assert helper.wait(timeout=20) == 0

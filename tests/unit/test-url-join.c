@@ -87,7 +87,7 @@ static void unknown_and_repeated_fields_are_refused(void **state)
 	refused("kefu://join?&org=a", "empty field");
 	refused("kefu://join?org=a&", "ends with an empty field");
 	refused("kefu://join?relay=-oProxyCommand=x", "not a host name");
-	refused("kefu://join?relay=a/b", "never have");
+	refused("kefu://join?relay=a/b", "fields hold '/' or '?'");
 	refused("kefu://join?case=12%2F..", "case number may hold only");
 }
 
