@@ -31,6 +31,10 @@ def test_window_in_chinese_asks_allows_and_stops(support, private_state, process
     next_event(console, "ended")
     assert desktop.wait_text("会话已结束", "label", "^会话已结束：")
     assert not viewable(desktop.display, "kefu sharing frame")
+    summary = desktop.wait_text("会话摘要", "text", "客服会话摘要")
+    assert "为您提供帮助的是 **Alice Tan**（**Example Support**）。" in summary
+    assert "已允许查看您的屏幕（由您决定）" in summary
+    assert "已收回（由您决定）：查看您的屏幕" in summary  # Stop took it back
     desktop.screenshot("4-summary-zh")
     desktop.click("关闭")
     assert helper.wait(timeout=20) == 0
