@@ -72,3 +72,49 @@ def test_window_from_link_keeps_the_case_and_still_asks(support, private_state, 
     desktop.screenshot("summary-with-case")
     desktop.click("Close")
     assert helper.wait(timeout=20) == 0
+
+
+def test_notification_bar_and_chat_while_sharing(support, private_state, processes, artifacts):
+    desktop = Desktop(processes, artifacts)
+    helper = desktop.start_helper("--profile", support.profile, notifications=True)
+    code = desktop.wait_text("Your code", "label", r"^\d{4}( \d{4})+$")
+    console = support.start_console(code, "--json")
+    next_event(console, "connected")
+    send(console, "chat Hello, this is Alice.")
+    desktop.wait_text("Conversation", "text", "Alice Tan: Hello, this is Alice.")
+    desktop.type("Message to your technician", "My printer is stuck.")
+    desktop.click("Send")
+    assert next_event(console, "chat")["text"] == "My printer is stuck."
+    assert desktop.request({"op": "notifications", "seconds": 0.3})["shown"] == {}
+    send(console, "request view")
+    desktop.click("Allow: see your screen")
+    assert next_event(console, "consent")["granted"] is True
+    shown = {}
+    for _ in range(50):
+        shown = desktop.request({"op": "notifications", "seconds": 0.2})["shown"]
+        if shown:
+            break
+    assert len(shown) == 1, shown
+    number, notice = next(iter(shown.items()))
+    assert notice["summary"] == "Your screen is shared"
+    assert notice["body"] == "Alice Tan can see your screen"
+    assert notice["actions"] == ["stop", "Stop sharing"]
+    assert notice["resident"] is True and notice["timeout"] == 0
+    # The notification's Stop takes view back in the core; the console is told.
+    desktop.request({"op": "invoke", "id": number, "action": "stop"})
+    assert next_event(console, "revoked")["capability"] == "view"
+    desktop.wait_until(lambda: not viewable(desktop.display, FRAME), "the frame goes")
+    closed = desktop.request({"op": "notifications", "seconds": 0.3})["closed"]
+    assert int(number) in closed
+    # Again, and this time the bar's own button.
+    send(console, "request view")
+    desktop.click("Allow: see your screen")
+    assert next_event(console, "consent")["granted"] is True
+    desktop.wait_until(lambda: viewable(desktop.display, BAR), "the bar shows")
+    desktop.click("Stop sharing")
+    assert next_event(console, "revoked")["capability"] == "view"
+    desktop.wait_until(lambda: not viewable(desktop.display, BAR), "the bar goes")
+    desktop.click("Stop")
+    next_event(console, "ended")
+    desktop.click("Close")
+    assert helper.wait(timeout=20) == 0

@@ -26,6 +26,67 @@ Gio.bus_get_sync(Gio.BusType.SESSION, None).call_sync(
     GLib.Variant("(ssv)", ("org.a11y.Status", "IsEnabled", GLib.Variant("b", True))),
     None, Gio.DBusCallFlags.NONE, 10000, None)
 
+# A notification server on this bus when the test asks for one: it records each Notify
+# and CloseNotification, and invokes an action on request, as a desktop's would.
+NOTIFICATIONS_XML = """<node><interface name="org.freedesktop.Notifications">
+<method name="Notify"><arg type="s" direction="in"/><arg type="u" direction="in"/>
+<arg type="s" direction="in"/><arg type="s" direction="in"/><arg type="s" direction="in"/>
+<arg type="as" direction="in"/><arg type="a{sv}" direction="in"/><arg type="i" direction="in"/>
+<arg type="u" direction="out"/></method>
+<method name="CloseNotification"><arg type="u" direction="in"/></method>
+<method name="GetCapabilities"><arg type="as" direction="out"/></method>
+<method name="GetServerInformation"><arg type="s" direction="out"/><arg type="s" direction="out"/>
+<arg type="s" direction="out"/><arg type="s" direction="out"/></method>
+<signal name="ActionInvoked"><arg type="u"/><arg type="s"/></signal>
+</interface></node>"""
+notifications = {"shown": {}, "closed": [], "next": 1}
+session_bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+
+
+def on_notification_call(connection, sender, path, interface, method, parameters, invocation):
+    if method == "Notify":
+        (app, replaces, icon, summary, body, actions, hints, timeout) = parameters.unpack()
+        number = notifications["next"]
+        notifications["next"] += 1
+        notifications["shown"][number] = {"summary": summary, "body": body,
+                                          "actions": actions, "timeout": timeout,
+                                          "resident": bool(hints.get("resident")),
+                                          "sender": sender}
+        invocation.return_value(GLib.Variant("(u)", (number,)))
+    elif method == "CloseNotification":
+        notifications["closed"].append(parameters.unpack()[0])
+        invocation.return_value(None)
+    elif method == "GetCapabilities":
+        invocation.return_value(GLib.Variant("(as)", (["actions", "persistence", "body"],)))
+    else:
+        invocation.return_value(GLib.Variant("(ssss)", ("test", "kefu", "1", "1.2")))
+
+
+def serve_notifications(ready):
+    """The server's own thread and main context, so that it answers while dogtail waits."""
+    context = GLib.MainContext()
+    context.push_thread_default()
+    node = Gio.DBusNodeInfo.new_for_xml(NOTIFICATIONS_XML)
+    session_bus.register_object("/org/freedesktop/Notifications", node.interfaces[0],
+                                on_notification_call, None, None)
+    Gio.bus_own_name_on_connection(session_bus, "org.freedesktop.Notifications",
+                                   Gio.BusNameOwnerFlags.NONE, None, None)
+    ready.set()
+    GLib.MainLoop(context).run()
+
+
+if request.get("notifications"):
+    import threading
+
+    ready = threading.Event()
+    threading.Thread(target=serve_notifications, args=(ready,), daemon=True).start()
+    ready.wait(10)
+
+
+def pump(seconds):
+    time.sleep(seconds)
+
+
 from dogtail import config  # noqa: E402
 
 config.config.searchShowingOnly = False
@@ -86,6 +147,22 @@ for line in sys.stdin:
         op = request["op"]
         if op == "quit":
             break
+        if op == "notifications":
+            pump(request.get("seconds", 0.5))
+            print("reply " + json.dumps({"ok": True, "shown": {str(k): v for k, v in
+                                         notifications["shown"].items()},
+                                         "closed": notifications["closed"]}), flush=True)
+            continue
+        if op == "invoke":
+            pump(0.2)
+            shown = notifications["shown"][int(request["id"])]
+            session_bus.emit_signal(shown["sender"], "/org/freedesktop/Notifications",
+                                    "org.freedesktop.Notifications", "ActionInvoked",
+                                    GLib.Variant("(us)", (int(request["id"]),
+                                                          request["action"])))
+            session_bus.flush_sync(None)
+            print("reply " + json.dumps({"ok": True}), flush=True)
+            continue
         if op == "exists":
             found = [n for n in app.findChildren(
                 GenericPredicate(name=request["name"], roleName=request.get("role")),

@@ -66,7 +66,7 @@ class Desktop:
         self.bus = line.split(" ", 1)[1].strip()
         self.env = dict(env, DBUS_SESSION_BUS_ADDRESS=self.bus)
 
-    def start_helper(self, *args, language=None):
+    def start_helper(self, *args, language=None, notifications=False):
         env = dict(self.env, LANG="C.UTF-8")
         env.pop("LANGUAGE", None)
         if language is not None:
@@ -74,7 +74,8 @@ class Desktop:
         proc = self.processes.start([program("kefu-helper")] + list(args),
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                     env=env)
-        self.request({"op": "start", "app": "kefu-helper"}, timeout=40)
+        self.request({"op": "start", "app": "kefu-helper", "notifications": notifications},
+                     timeout=40)
         return proc
 
     def request(self, message, timeout=30):
