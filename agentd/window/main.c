@@ -181,6 +181,8 @@ int main(int argc, char **argv)
 			fputs(usage, stdout);
 			return KF_EXIT_OK;
 		default:
+			fprintf(stderr, "%s: %s is not an option here or lacks its value\n",
+				PROGRAM, kf_escaped(argv[optind - 1]).text);
 			fputs(usage, stderr);
 			return KF_EXIT_USAGE;
 		}
