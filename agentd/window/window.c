@@ -21,7 +21,7 @@ struct kf_window {
 	struct share *share;
 	const char *case_number;
 	GtkWidget *window, *stack, *organisation;
-	GtkWidget *code, *code_note, *notice, *policy;
+	GtkWidget *code, *code_note, *notice, *policy, *spinner;
 	char code_text[32];
 	GtkWidget *technician, *timer, *watched, *requests, *allowed, *nothing_allowed, *status;
 	GtkWidget *chat_view, *chat_entry;
@@ -111,6 +111,7 @@ static GtkWidget *waiting_page(struct kf_window *window)
 	g_signal_connect(copy, "clicked", G_CALLBACK(on_copy), window);
 	gtk_spinner_start(GTK_SPINNER(spinner));
 	kf_window_name(spinner, _("Waiting for the technician"));
+	window->spinner = spinner;
 	cancel = gtk_button_new_with_label(_("Cancel"));
 	kf_window_name(cancel, _("Cancel"));
 	g_signal_connect(cancel, "clicked", G_CALLBACK(on_stop), window);
@@ -546,6 +547,7 @@ void kf_window_attach(struct kf_window *window, struct share *share)
 static void finish(struct kf_window *window)
 {
 	window->is_over = true;
+	gtk_spinner_stop(GTK_SPINNER(window->spinner));
 	kf_sharing_hide(window->sharing);
 	gtk_widget_hide(window->stop);
 	gtk_widget_show(window->close);
@@ -680,6 +682,8 @@ static void show_connected(void *user, const char *name, const char *organisatio
 		 safe_organisation);
 	gtk_label_set_text(GTK_LABEL(window->technician), text);
 	window->connected_at = g_get_monotonic_time();
+	/* Nothing animates once the wait is over: the window then wakes once a second. */
+	gtk_spinner_stop(GTK_SPINNER(window->spinner));
 	on_tick_timer(window);
 	gtk_stack_set_visible_child_name(GTK_STACK(window->stack), "session");
 	gtk_window_present(GTK_WINDOW(window->window));
