@@ -36,6 +36,7 @@ struct kf_window {
 	gint64 connected_at;
 	guint tick;
 	bool is_over;
+	bool is_stopped_here; /* the customer pressed Stop or closed the window */
 };
 
 void kf_window_name(GtkWidget *widget, const char *name)
@@ -93,6 +94,7 @@ static void on_stop(GtkButton *button, gpointer user)
 		gtk_widget_destroy(window->window);
 		return;
 	}
+	window->is_stopped_here = true;
 	kf_share_stop_everything(window->share, "the customer pressed Stop");
 }
 
@@ -450,6 +452,7 @@ static gboolean on_delete(GtkWidget *widget, GdkEvent *event, gpointer user)
 	(void)event;
 	/* Closing the window is a Stop: nothing goes on unseen. */
 	if (window->share != NULL && !window->is_over) {
+		window->is_stopped_here = true;
 		kf_share_stop_everything(window->share, "the customer closed the window");
 		return TRUE;
 	}
@@ -837,7 +840,9 @@ static void show_ended(void *user, bool is_orderly, const char *reason, const ch
 	char safe[1024], text[1400];
 	gchar *summary = NULL;
 
-	safe_text(reason, safe, sizeof(safe));
+	/* The reason is the record's (and the technician's) words; the customer's own Stop
+	 * is said in the customer's language. */
+	safe_text(window->is_stopped_here ? _("you stopped it") : reason, safe, sizeof(safe));
 	snprintf(text, sizeof(text),
 		 is_orderly ? _("The session has ended: %s") : _("The session was cut off: %s"),
 		 safe);

@@ -29,7 +29,7 @@ def test_window_in_chinese_asks_allows_and_stops(support, private_state, process
     desktop.screenshot("3-sharing-zh")
     desktop.click("停止")
     next_event(console, "ended")
-    assert desktop.wait_text("会话已结束", "label", "^会话已结束：")
+    assert desktop.wait_text("会话已结束", "label", "^会话已结束：您已停止会话$")
     assert not viewable(desktop.display, "kefu sharing frame")
     summary = desktop.wait_text("会话摘要", "text", "客服会话摘要")
     assert "为您提供帮助的是 **Alice Tan**（**Example Support**）。" in summary

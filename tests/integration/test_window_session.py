@@ -39,7 +39,7 @@ def test_window_code_request_allow_revoke_and_stop(support, private_state, proce
                        and not viewable(desktop.display, BAR), "the frame and bar go")
     desktop.click("Stop")
     next_event(console, "ended")
-    assert "ended" in desktop.find("The session has ended", "label")["text"]
+    desktop.wait_text("The session has ended", "label", "^The session has ended: you stopped it$")
     desktop.screenshot("4-summary")
     desktop.click("Close")
     assert helper.wait(timeout=20) == 0
