@@ -36,7 +36,8 @@ WARN_FLAGS = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-protot
              -Wold-style-definition -Wformat=2 -Wformat-security -Wpointer-arith \
              -Wwrite-strings -Wvla -Wundef -Wimplicit-fallthrough -Wmissing-declarations
 # Recursive (=) so that pkg-config runs after 'deps' has installed what is missing.
-CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DKF_DATADIR='"$(PREFIX)/share/kefu"' -I. $(WARN_FLAGS) \
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -DKF_DATADIR='"$(PREFIX)/share/kefu"' \
+             -DKF_LOCALEDIR='"$(PREFIX)/share/locale"' -DKF_BINDIR='"$(PREFIX)/bin"' -I. $(WARN_FLAGS) \
              $(OPT_FLAGS) $(SAN_FLAGS) \
              -fstack-protector-strong -fPIE -MMD -MP $(shell pkg-config --cflags $(PKGS)) \
              $(EXTRA_CFLAGS) $(CFLAGS)
@@ -46,7 +47,9 @@ LIBS_ALL = $(shell pkg-config --libs $(PKGS)) -lm
 # Every program is a library of its own modules plus main.c, so that unit tests
 # link the same objects the program runs.
 PROTO_SRC   := $(wildcard proto/*.c proto/*/*.c)
-AGENTD_SRC  := $(filter-out agentd/main.c,$(wildcard agentd/*.c agentd/*/*.c))
+AGENTD_SRC  := $(filter-out agentd/main.c agentd/window/%,$(wildcard agentd/*.c agentd/*/*.c))
+# The customer's window (GTK 3) is a program of its own on the same core.
+WINDOW_SRC  := $(wildcard agentd/window/*.c)
 CONSOLE_SRC := $(filter-out console/main.c,$(wildcard console/*.c console/*/*.c))
 PLUGIN_SRC  := $(filter-out diag-plugins/kefu-plugin/main.c,$(wildcard diag-plugins/kefu-plugin/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test-*.c)
@@ -61,14 +64,20 @@ LIB_AGENTD  = $(B)/libkefu-agentd.a
 LIB_CONSOLE = $(B)/libkefu-console.a
 LIB_PLUGIN  = $(B)/libkefu-plugin.a
 PROGRAMS    = $(B)/kefu-agentd $(B)/kefu-console $(B)/kefu-plugin
+HELPER      = $(B)/kefu-helper
+# Translations of the customer's text (agentd/po/LANG.po), built where gettext finds them.
+PO_FILES    := $(wildcard agentd/po/*.po)
+MO_FILES    = $(patsubst agentd/po/%.po,$(B)/locale/%/LC_MESSAGES/kefu.mo,$(PO_FILES))
+GTK_CFLAGS  = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags gtk+-3.0))
+GTK_LIBS    = $(shell pkg-config --libs gtk+-3.0)
 UNIT_TESTS  = $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 TEST_TOOLS  = $(patsubst tests/tools/%.c,$(B)/tools/%,$(TOOL_SRC))
 
-.PHONY: prefix-check all plugin-lib deps deps-test check unit-tests test-tools demo bench fuzz fuzz-build format format-check \
+.PHONY: pot prefix-check all plugin-lib deps deps-test check unit-tests test-tools demo bench fuzz fuzz-build format format-check \
         install man deps-package deps-man deb clean
 .DEFAULT_GOAL := all
 
-all: $(PROGRAMS) plugin-lib
+all: $(PROGRAMS) $(HELPER) $(MO_FILES) plugin-lib
 
 # Every shipped plugin carries the plugin library in its folder (and so in its signed
 # package): the steps' sandbox shows them their own folder only. The copies are made
@@ -112,6 +121,26 @@ $(B)/kefu-console: $(B)/console/main.o $(LIB_CONSOLE) $(LIB_PROTO)
 $(B)/kefu-plugin: $(B)/diag-plugins/kefu-plugin/main.o $(LIB_PLUGIN) $(LIB_PROTO)
 $(PROGRAMS):
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+$(B)/agentd/window/%.o: agentd/window/%.c $(PREFIX_STAMP) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(GTK_CFLAGS) -c -o $@ $<
+
+$(HELPER): $(call obj,$(WINDOW_SRC)) $(LIB_AGENTD) $(LIB_PROTO)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(GTK_LIBS) $(LIBS_ALL)
+
+$(B)/locale/%/LC_MESSAGES/kefu.mo: agentd/po/%.po
+	@mkdir -p $(@D)
+	msgfmt --check -o $@ $<
+
+# The template of the customer's text, from every source that marks it.
+POT_SOURCES = $(sort $(wildcard agentd/*.c agentd/*/*.c))
+pot:
+	xgettext --from-code=UTF-8 --language=C --keyword=_ --keyword=N_ \
+	    --keyword=ngettext:1,2 --add-comments=TRANSLATORS: --package-name=kefu \
+	    --msgid-bugs-address= --no-location --sort-output -o agentd/po/kefu.pot $(POT_SOURCES)
+	@for po in $(PO_FILES); do msgmerge --quiet --update --backup=none --no-location \
+	    --sort-output $$po agentd/po/kefu.pot; done
 
 # Unit tests link every module library; archives pull in only what a test uses.
 $(B)/unit/%: $(B)/tests/unit/%.o $(call obj,$(UNIT_HELPER)) $(LIB_AGENTD) $(LIB_CONSOLE) \

@@ -1,5 +1,6 @@
 /* kefu-agentd: capabilities and the policy that may pre-answer requests for them. SPDX-License-Identifier: MIT */
 #include "agentd/policy.h"
+#include "agentd/i18n.h"
 #include "proto/base/json-fields.h"
 
 #include <errno.h>
@@ -12,13 +13,13 @@
 
 /* What each grant lets the technician do, in the customer's words. */
 static const char *const plain_words[KF_CAP_COUNT] = {
-	[KF_CAP_VIEW] = "see your screen",
-	[KF_CAP_CONTROL] = "use your keyboard, mouse and clipboard",
-	[KF_CAP_DIAGNOSE] = ("collect a report about your computer's devices and drivers, and run "
-			     "checks that change nothing"),
-	[KF_CAP_REPAIR] = "run repairs that change settings or software on your computer",
-	[KF_CAP_FIRMWARE] = "update the firmware inside your devices",
-	[KF_CAP_FILES] = "send files to your computer or fetch files from it",
+	[KF_CAP_VIEW] = N_("see your screen"),
+	[KF_CAP_CONTROL] = N_("use your keyboard, mouse and clipboard"),
+	[KF_CAP_DIAGNOSE] = N_("collect a report about your computer's devices and drivers, and "
+			       "run checks that change nothing"),
+	[KF_CAP_REPAIR] = N_("run repairs that change settings or software on your computer"),
+	[KF_CAP_FIRMWARE] = N_("update the firmware inside your devices"),
+	[KF_CAP_FILES] = N_("send files to your computer or fetch files from it"),
 };
 
 const char *kf_capability_plain(enum kf_capability capability)

@@ -1,5 +1,6 @@
 /* kefu-agentd: a session's grants: the customer decides, the console is told, the log keeps it. SPDX-License-Identifier: MIT */
 #include "agentd/session/session-private.h"
+#include "agentd/i18n.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -36,12 +37,15 @@ static void on_consent_decided(struct kf_consent *consent, enum kf_capability ca
 			       json_pack("{s:s, s:b, s:s}", "capability",
 					 kf_capability_name(capability), "granted", is_granted,
 					 "by", by));
-	kf_summary_note(session->summary, "access", "%s to %s (%s)",
-			is_granted ? "Allowed" : "Refused", kf_capability_plain(capability),
-			source == KF_CONSENT_BY_CUSTOMER  ? "by you"
-			: source == KF_CONSENT_BY_POLICY  ? "by the policy"
-			: source == KF_CONSENT_BY_TIMEOUT ? "no answer in time"
+	kf_summary_note(session->summary, "access",
+			is_granted ? _("Allowed to %s (%s)") : _("Refused to %s (%s)"),
+			_(kf_capability_plain(capability)),
+			source == KF_CONSENT_BY_CUSTOMER  ? _("by you")
+			: source == KF_CONSENT_BY_POLICY  ? _("by the policy")
+			: source == KF_CONSENT_BY_TIMEOUT ? _("no answer in time")
 							  : by);
+	if (session->events.on_decided != NULL)
+		session->events.on_decided(session, capability, is_granted, source, session->user);
 	if (source == KF_CONSENT_BY_TIMEOUT && session->events.on_expired != NULL)
 		session->events.on_expired(session, capability, session->user);
 	kf_agent_session_status_changed(session);
@@ -77,13 +81,15 @@ static void on_consent_revoked(struct kf_consent *consent, enum kf_capability ca
 			       json_pack("{s:s, s:s}", "capability", kf_capability_name(capability),
 					 "by", kf_consent_source_name(source)));
 	if (source == KF_CONSENT_BY_SESSION_END)
-		kf_summary_note(session->summary, "access", "Ended with the session: %s",
-				kf_capability_plain(capability));
+		kf_summary_note(session->summary, "access", _("Ended with the session: %s"),
+				_(kf_capability_plain(capability)));
 	else
-		kf_summary_note(session->summary, "access", "Taken back (%s): %s",
-				source == KF_CONSENT_BY_CUSTOMER ? "by you"
+		kf_summary_note(session->summary, "access", _("Taken back (%s): %s"),
+				source == KF_CONSENT_BY_CUSTOMER ? _("by you")
 								 : kf_consent_source_name(source),
-				kf_capability_plain(capability));
+				_(kf_capability_plain(capability)));
+	if (session->events.on_revoked != NULL)
+		session->events.on_revoked(session, capability, source, session->user);
 	kf_agent_session_status_changed(session);
 }
 

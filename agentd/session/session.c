@@ -1,5 +1,6 @@
 /* kefu-agentd: one support session with a technician: set-up, the dispatch table, the end. SPDX-License-Identifier: MIT */
 #include "agentd/session/session-private.h"
+#include "agentd/i18n.h"
 #include "agentd/session/first-bytes.h"
 #include "proto/base/cli.h"
 #include "proto/session/proof.h"
@@ -102,7 +103,7 @@ static void ended(struct kf_agent_session *session, int status, const char *reas
 	if (session->consent != NULL)
 		kf_consent_revoke_all(session->consent, KF_CONSENT_BY_SESSION_END);
 	if (session->summary != NULL) {
-		kf_summary_note(session->summary, "access", "The session ended: %s", reason);
+		kf_summary_note(session->summary, "access", _("The session ended: %s"), reason);
 		if (session->advice[0] != '\0')
 			kf_summary_set_advice(session->summary, session->advice);
 		if (kf_summary_write(session->summary, session->config.summary_dir, md_path,
@@ -224,6 +225,9 @@ static void begin(struct kf_agent_session *session)
 		kf_audit_session_start(session->config.audit, session->session_id,
 				       session->technician.name, session->technician.organisation,
 				       session->technician.fingerprint, NULL);
+	if (session->config.case_number != NULL)
+		kf_summary_note(session->summary, "access", _("Case number: %s"),
+				session->config.case_number);
 	if (session->config.policy != NULL) {
 		kf_summary_note(session->summary, "access", "The policy \"%s\" applied",
 				session->config.policy->name);
@@ -612,6 +616,12 @@ void kf_agent_session_describe(struct kf_agent_session *session, char *out, size
 		snprintf(out, size, "nothing");
 	else
 		kf_consent_describe(session->consent, out, size);
+}
+
+bool kf_agent_session_is_granted(const struct kf_agent_session *session,
+				 enum kf_capability capability)
+{
+	return session->consent != NULL && kf_consent_check(session->consent, capability);
 }
 
 int kf_agent_session_is_asking(struct kf_agent_session *session, enum kf_capability capability)

@@ -49,6 +49,12 @@ struct kf_agent_session_events {
 	/* A request on_ask showed got no answer in time: it was refused. */
 	void (*on_expired)(struct kf_agent_session *session, enum kf_capability capability,
 			   void *user);
+	/* A request was decided (by the customer, a policy or the time-out); may be NULL. */
+	void (*on_decided)(struct kf_agent_session *session, enum kf_capability capability,
+			   int is_granted, enum kf_consent_source source, void *user);
+	/* A grant ended, after what it allowed has stopped; may be NULL. */
+	void (*on_revoked)(struct kf_agent_session *session, enum kf_capability capability,
+			   enum kf_consent_source source, void *user);
 	/* Something changed that the customer must see: who is connected, what is granted. */
 	void (*on_status)(struct kf_agent_session *session, const char *text, void *user);
 	/* Something the technician did that the customer should read ("... sent you a file"). */
@@ -73,6 +79,8 @@ struct kf_agent_session_config {
 	const struct kf_plugin_places *plugin_places;
 	/* Arguments every `firmware` command of the session gets (--profile, --devices...). */
 	const char *const *firmware_args;
+	/* The organisation's case number the customer came with, or NULL; kept in the summary. */
+	const char *case_number;
 };
 
 /* How long a connection may take from arriving to a proven code. */
@@ -129,6 +137,10 @@ int kf_agent_session_is_heard(const struct kf_agent_session *session);
 
 /* Whether a request for capability waits for the customer's answer. */
 int kf_agent_session_is_asking(struct kf_agent_session *session, enum kf_capability capability);
+
+/* Whether capability is granted now. */
+bool kf_agent_session_is_granted(const struct kf_agent_session *session,
+				 enum kf_capability capability);
 
 /* Granted capabilities as text ("view, diagnose" or "nothing"). */
 void kf_agent_session_describe(struct kf_agent_session *session, char *out, size_t size);

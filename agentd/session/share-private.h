@@ -6,8 +6,9 @@
 #include "agentd/plugins/job.h"
 #include "agentd/policy.h"
 #include "agentd/session/session.h"
+#include "agentd/session/share.h"
+#include "agentd/ui.h"
 #include "proto/base/error.h"
-#include "proto/base/line-reader.h"
 #include "proto/plugin/package.h"
 #include "proto/session/code.h"
 #include "proto/session/profile.h"
@@ -33,15 +34,11 @@
  */
 #define MAX_ATTEMPTS 4
 
-/*
- * A lone y or n typed this soon after a request expired answers that request,
- * too late: it is not sent to the technician as a chat line.
- */
-#define LATE_ANSWER_MS (30 * 1000)
-
 struct share {
 	uv_loop_t *loop;
 	const char *program;
+	const struct kf_ui_ops *ui;
+	void *ui_user;
 	struct kf_profile *profile;
 	unsigned relay_index;
 	SSL_CTX *tls_context;
@@ -53,11 +50,10 @@ struct share {
 	int failures;
 	unsigned code_lifetime_ms;
 	uv_timer_t code_timer;
-	uv_signal_t interrupt, terminate;
+	int has_timer;
 	struct kf_agent_session *attempts[MAX_ATTEMPTS]; /* still proving the code, oldest first */
 	int attempt_count;
 	struct kf_agent_session *session; /* the technician, once proven */
-	struct kf_line_reader *input;
 	struct kf_policy *policy;
 	struct kf_audit *audit;
 	unsigned consent_timeout_ms;
@@ -67,27 +63,15 @@ struct share {
 	struct kf_package_publisher *plugin_publishers; /* the profile's, for installed plugins */
 	char trust_problem[KF_ERROR_MESSAGE_SIZE];
 	const char *root;
+	const char *case_number;
 	/* What the session's firmware commands get: the profile (its firmware CAs and
 	 * publishers) and, for emulated or test devices, their folder. */
 	const char *firmware_args[8];
-	/* Requests waiting for the customer, oldest first; y or n answers the first. */
-	enum kf_capability asked[KF_CAP_COUNT];
-	int asked_count;
-	/* Files the technician wants a copy of, oldest first; answered after requests. */
-	uint32_t fetches[8];
-	int fetch_count;
 	char technician[128];
-	/* The last request that expired unanswered, and when (uv_now; 0: none). */
-	enum kf_capability expired;
-	uint64_t expired_at;
+	int is_viewed; /* view is granted: the front end shows it */
 	int exit_code;
 	int is_done;
 };
-
-/* share.c: the command, the codes and the relay. */
-
-/* One line on the customer's terminal, the other party's words escaped. */
-void kf_share_say(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
 /* Ends the command with exit_code once the loop has let go. */
 void kf_share_finish(struct share *share, int exit_code);
@@ -101,15 +85,7 @@ void kf_share_forget_code(struct share *share);
 /* A new code, shown to the customer. */
 void kf_share_show_new_code(struct share *share);
 
-/* share-terminal.c: the customer's terminal, the front end of the session's events. */
-
+/* share-events.c: the session's events, told to the front end. */
 extern const struct kf_agent_session_events kf_share_session_events;
-
-/* A line the customer typed: an answer, a command (/stop, /revoke) or a chat line. */
-void kf_share_on_line(struct kf_line_reader *reader, const char *line, void *user);
-void kf_share_on_input_eof(struct kf_line_reader *reader, void *user);
-
-/* Ends every grant and the session at once, saying why. */
-void kf_share_stop_everything(struct share *share, const char *why);
 
 #endif

@@ -1,5 +1,6 @@
 /* kefu-agentd: the session summary the customer keeps ("no second call"). SPDX-License-Identifier: MIT */
 #include "agentd/session/summary.h"
+#include "agentd/i18n.h"
 #include "proto/base/buffer.h"
 #include "proto/base/fs.h"
 
@@ -87,9 +88,9 @@ static void append(struct kf_buf *out, const char *text)
 	kf_buf_append(out, text, strlen(text));
 }
 
-static void append_html(struct kf_buf *out, const char *text)
+static void append_html_len(struct kf_buf *out, const char *text, size_t len)
 {
-	for (const char *c = text; *c != '\0'; c++) {
+	for (const char *c = text; c < text + len; c++) {
 		switch (*c) {
 		case '<':
 			append(out, "&lt;");
@@ -112,6 +113,11 @@ static void append_html(struct kf_buf *out, const char *text)
 	}
 }
 
+static void append_html(struct kf_buf *out, const char *text)
+{
+	append_html_len(out, text, strlen(text));
+}
+
 /* Markdown shows text as it is: escape what would turn into markup. */
 static void append_markdown(struct kf_buf *out, const char *text)
 {
@@ -123,11 +129,47 @@ static void append_markdown(struct kf_buf *out, const char *text)
 }
 
 static const char *const sections[][2] = {
-	{"access", "What was asked and allowed"},
-	{"finding", "What was found"},
-	{"action", "What was run and changed"},
-	{"chat", "Conversation"},
+	{"access", N_("What was asked and allowed")},
+	{"finding", N_("What was found")},
+	{"action", N_("What was run and changed")},
+	{"chat", N_("Conversation")},
 };
+
+/*
+ * "Helped by NAME from ORGANISATION." in the customer's language: the sentence is
+ * translated whole, the two names escaped and in bold where its %s stand.
+ */
+static void append_helped(const struct kf_summary *summary, struct kf_buf *md, struct kf_buf *html)
+{
+	const char *format = _("Helped by %s from %s."), *first, *second;
+
+	first = strstr(format, "%s");
+	second = first != NULL ? strstr(first + 2, "%s") : NULL;
+	if (second == NULL || strchr(second + 2, '%') != NULL) {
+		format = "Helped by %s from %s.";
+		first = strstr(format, "%s");
+		second = strstr(first + 2, "%s");
+	}
+	kf_buf_append(md, format, (size_t)(first - format));
+	append_html_len(html, format, (size_t)(first - format));
+	append(md, "**");
+	append_markdown(md, summary->technician);
+	append(md, "**");
+	append(html, "<b>");
+	append_html(html, summary->technician);
+	append(html, "</b>");
+	kf_buf_append(md, first + 2, (size_t)(second - first - 2));
+	append_html_len(html, first + 2, (size_t)(second - first - 2));
+	append(md, "**");
+	append_markdown(md, summary->organisation);
+	append(md, "**");
+	append(html, "<b>");
+	append_html(html, summary->organisation);
+	append(html, "</b>");
+	append(md, second + 2);
+	append_html(html, second + 2);
+	append(md, "\n");
+}
 
 static void build(const struct kf_summary *summary, struct kf_buf *md, struct kf_buf *html)
 {
@@ -136,25 +178,29 @@ static void build(const struct kf_summary *summary, struct kf_buf *md, struct kf
 
 	localtime_r(&summary->started, &local);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &local);
-	append(md, "# Support session summary\n\n");
-	append(html, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-		     "<title>Support session summary</title><style>"
+	const char *title = _("Support session summary");
+
+	append(md, "# ");
+	append(md, title);
+	append(md, "\n\n");
+	append(html, "<!DOCTYPE html>\n<html lang=\"");
+	/* TRANSLATORS: the language tag of the summary's web page (zh-CN, fr...). */
+	append_html(html, _("en"));
+	append(html, "\"><head><meta charset=\"utf-8\"><title>");
+	append_html(html, title);
+	append(html, "</title><style>"
 		     "body{font-family:sans-serif;max-width:48em;margin:2em auto;line-height:1.5}"
 		     "td{padding:.2em .8em;vertical-align:top}.time{color:#666}"
-		     "</style></head><body>\n<h1>Support session summary</h1>\n<p>");
-	snprintf(line, sizeof(line), "Session %s, started %s.\n\n", summary->session, when);
+		     "</style></head><body>\n<h1>");
+	append_html(html, title);
+	append(html, "</h1>\n<p>");
+	snprintf(line, sizeof(line), _("Session %s, started %s."), summary->session, when);
 	append(md, line);
+	append(md, "\n\n");
 	append_html(html, line);
-	append(md, "Helped by **");
-	append_markdown(md, summary->technician);
-	append(md, "** from **");
-	append_markdown(md, summary->organisation);
-	append(md, "**.\n");
-	append(html, "</p><p>Helped by <b>");
-	append_html(html, summary->technician);
-	append(html, "</b> from <b>");
-	append_html(html, summary->organisation);
-	append(html, "</b>.</p>\n");
+	append(html, "</p><p>");
+	append_helped(summary, md, html);
+	append(html, "</p>\n");
 	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
 		int any = 0;
 
@@ -165,10 +211,10 @@ static void build(const struct kf_summary *summary, struct kf_buf *md, struct kf
 				continue;
 			if (!any) {
 				append(md, "\n## ");
-				append(md, sections[s][1]);
+				append(md, _(sections[s][1]));
 				append(md, "\n\n");
 				append(html, "<h2>");
-				append(html, sections[s][1]);
+				append_html(html, _(sections[s][1]));
 				append(html, "</h2>\n<table>\n");
 				any = 1;
 			}
@@ -186,14 +232,18 @@ static void build(const struct kf_summary *summary, struct kf_buf *md, struct kf
 		if (any)
 			append(html, "</table>\n");
 	}
-	append(md, "\n## Advice from your technician\n\n");
-	append(html, "<h2>Advice from your technician</h2>\n<p>");
+	append(md, "\n## ");
+	append(md, _("Advice from your technician"));
+	append(md, "\n\n");
+	append(html, "<h2>");
+	append_html(html, _("Advice from your technician"));
+	append(html, "</h2>\n<p>");
 	if (summary->advice != NULL && summary->advice[0] != '\0') {
 		append_markdown(md, summary->advice);
 		append_html(html, summary->advice);
 	} else {
-		append(md, "(none given)");
-		append(html, "(none given)");
+		append(md, _("(none given)"));
+		append_html(html, _("(none given)"));
 	}
 	append(md, "\n");
 	append(html, "</p>\n</body></html>\n");

@@ -101,6 +101,29 @@ static void valid_profile_parses_with_every_field(void **state)
 	kf_profile_free(profile);
 }
 
+static void contact_and_logo_are_read_and_a_relative_logo_refused(void **state)
+{
+	struct kf_profile *profile;
+	json_t *object = valid_profile(*state);
+
+	json_object_set_new(object, "contact", json_string("support@example.com, +65 6000 0000"));
+	json_object_set_new(object, "logo", json_string("/usr/share/kefu/example-logo.png"));
+	assert_int_equal(parse_object(object, &profile, NULL), KF_OK);
+	assert_string_equal(profile->contact, "support@example.com, +65 6000 0000");
+	assert_string_equal(profile->logo_path, "/usr/share/kefu/example-logo.png");
+	kf_profile_free(profile);
+	assert_int_equal(parse_object(valid_profile(*state), &profile, NULL), KF_OK);
+	assert_null(profile->contact);
+	assert_null(profile->logo_path);
+	kf_profile_free(profile);
+	object = valid_profile(*state);
+	json_object_set_new(object, "logo", json_string("../logo.png"));
+	expect_refusal(object, "'logo' must be an absolute path");
+	object = valid_profile(*state);
+	json_object_set_new(object, "contact", json_integer(5));
+	expect_refusal(object, "'contact'");
+}
+
 static void unknown_fields_are_refused_at_every_level(void **state)
 {
 	json_t *object = valid_profile(*state);
@@ -197,6 +220,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(valid_profile_parses_with_every_field),
+		cmocka_unit_test(contact_and_logo_are_read_and_a_relative_logo_refused),
 		cmocka_unit_test(unknown_fields_are_refused_at_every_level),
 		cmocka_unit_test(missing_and_mistyped_fields_name_the_field),
 		cmocka_unit_test(weak_or_broken_host_keys_are_refused),

@@ -1,0 +1,212 @@
+/* kefu-helper --fix: one repair the customer allows in a window, run by kefu-agentd scan. SPDX-License-Identifier: MIT */
+#include "agentd/i18n.h"
+#include "agentd/plugins/job.h"
+#include "agentd/window/window.h"
+#include "proto/base/escape.h"
+#include "proto/plugin/manifest.h"
+
+#include <dirent.h>
+#include <gio/gunixinputstream.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+struct fix {
+	const char *check_id;
+	const char *agentd_path;
+	GtkWidget *window, *question, *result, *allow, *deny, *close, *spinner;
+	GString *output;
+	char chunk[4096];
+	bool is_output_over, has_exited;
+	int exit_status;
+};
+
+/* The check's plain words from the installed plugins' manifests ("" when not found). */
+static void check_words(const char *check_id, char *title, size_t title_size, char *fix_words,
+			size_t fix_size)
+{
+	struct kf_plugin_places places = {0};
+	char buffer[PATH_MAX];
+
+	title[0] = fix_words[0] = '\0';
+	kf_plugin_places_default(&places, buffer, sizeof(buffer));
+	for (size_t f = 0; f < places.n_folders && title[0] == '\0'; f++) {
+		DIR *dir = opendir(places.folders[f]);
+		struct dirent *entry;
+
+		if (dir == NULL)
+			continue;
+		while ((entry = readdir(dir)) != NULL && title[0] == '\0') {
+			struct kf_plugin_manifest *manifest;
+			struct kf_error err;
+			char path[PATH_MAX];
+
+			if (entry->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", places.folders[f], entry->d_name);
+			if (kf_plugin_manifest_load(path, &manifest, &err) != KF_OK)
+				continue;
+			for (size_t c = 0; c < manifest->n_checks; c++) {
+				const struct kf_plugin_check *check = &manifest->checks[c];
+
+				if (strcmp(check->id, check_id) != 0)
+					continue;
+				kf_escape(check->title, strlen(check->title), title, title_size);
+				if (check->fix != NULL)
+					kf_escape(check->fix, strlen(check->fix), fix_words,
+						  fix_size);
+			}
+			kf_plugin_manifest_free(manifest);
+		}
+		closedir(dir);
+	}
+}
+
+static void on_output(GObject *stream, GAsyncResult *result, gpointer user);
+
+static void read_more(struct fix *fix, GInputStream *stream)
+{
+	g_input_stream_read_async(stream, fix->chunk, sizeof(fix->chunk), G_PRIORITY_DEFAULT, NULL,
+				  on_output, fix);
+}
+
+static void show_result(struct fix *fix)
+{
+	char text[8192];
+
+	kf_escape(fix->output->str, fix->output->len, text, sizeof(text));
+	/* kf_escape keeps the text on one line; the tool's own lines read better. */
+	for (char *p = strstr(text, "\\n"); p != NULL; p = strstr(p, "\\n")) {
+		p[0] = ' ';
+		p[1] = '\n';
+	}
+	gtk_spinner_stop(GTK_SPINNER(fix->spinner));
+	gtk_widget_hide(fix->spinner);
+	gtk_label_set_text(GTK_LABEL(fix->question), fix->exit_status == 0
+							     ? _("The repair is done.")
+							     : _("The repair did not succeed."));
+	gtk_label_set_text(GTK_LABEL(fix->result), text);
+	gtk_widget_show(fix->close);
+}
+
+/* The result shows once both the output has ended and the program has exited. */
+static void on_output(GObject *stream, GAsyncResult *result, gpointer user)
+{
+	struct fix *fix = user;
+	gssize n = g_input_stream_read_finish(G_INPUT_STREAM(stream), result, NULL);
+
+	if (n > 0) {
+		if (fix->output->len < 64 * 1024)
+			g_string_append_len(fix->output, fix->chunk, n);
+		read_more(fix, G_INPUT_STREAM(stream));
+		return;
+	}
+	g_input_stream_close(G_INPUT_STREAM(stream), NULL, NULL);
+	g_object_unref(stream);
+	fix->is_output_over = true;
+	if (fix->has_exited)
+		show_result(fix);
+}
+
+static void on_repair_exit(GPid pid, gint status, gpointer user)
+{
+	struct fix *fix = user;
+
+	g_spawn_close_pid(pid);
+	fix->exit_status = g_spawn_check_wait_status(status, NULL) ? 0 : 1;
+	fix->has_exited = true;
+	if (fix->is_output_over)
+		show_result(fix);
+}
+
+static void on_allow(GtkButton *button, gpointer user)
+{
+	struct fix *fix = user;
+	/* Fixed words and the one checked id: nothing reaches a shell. */
+	const char *argv[] = {fix->agentd_path, "scan",        "--fix", "--yes",
+			      "--only",         fix->check_id, NULL};
+	GError *error = NULL;
+	GInputStream *stream;
+	int out_fd;
+	GPid pid;
+
+	(void)button;
+	gtk_widget_hide(fix->allow);
+	gtk_widget_hide(fix->deny);
+	gtk_label_set_text(GTK_LABEL(fix->question), _("Repairing..."));
+	gtk_widget_show(fix->spinner);
+	gtk_spinner_start(GTK_SPINNER(fix->spinner));
+	if (!g_spawn_async_with_pipes(NULL, (gchar **)argv, NULL,
+				      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+				      NULL, &pid, NULL, &out_fd, NULL, &error)) {
+		g_string_assign(fix->output, error->message);
+		g_error_free(error);
+		fix->exit_status = 1;
+		show_result(fix);
+		return;
+	}
+	stream = g_unix_input_stream_new(out_fd, TRUE);
+	read_more(fix, stream);
+	g_child_watch_add(pid, on_repair_exit, fix);
+}
+
+static void on_deny(GtkButton *button, gpointer user)
+{
+	struct fix *fix = user;
+
+	(void)button;
+	fix->exit_status = 2;
+	gtk_widget_destroy(fix->window);
+}
+
+int kf_window_fix(const char *check_id, const char *agentd_path)
+{
+	struct fix fix = {.check_id = check_id, .agentd_path = agentd_path, .exit_status = 2};
+	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 10);
+	GtkWidget *buttons = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
+	char title[512], words[512], question[1200];
+
+	check_words(check_id, title, sizeof(title), words, sizeof(words));
+	if (title[0] == '\0')
+		snprintf(title, sizeof(title), "%s", check_id);
+	snprintf(question, sizeof(question), _("Repair: %s?"), title);
+	fix.output = g_string_new(NULL);
+	fix.window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
+	gtk_window_set_title(GTK_WINDOW(fix.window), _("kefu support helper"));
+	gtk_window_set_default_size(GTK_WINDOW(fix.window), 480, 240);
+	gtk_container_set_border_width(GTK_CONTAINER(box), 16);
+	g_signal_connect(fix.window, "destroy", G_CALLBACK(gtk_main_quit), NULL);
+	fix.question = gtk_label_new(question);
+	gtk_label_set_line_wrap(GTK_LABEL(fix.question), TRUE);
+	gtk_label_set_xalign(GTK_LABEL(fix.question), 0);
+	kf_window_name(fix.question, _("Repair"));
+	fix.result = gtk_label_new(words);
+	gtk_label_set_line_wrap(GTK_LABEL(fix.result), TRUE);
+	gtk_label_set_xalign(GTK_LABEL(fix.result), 0);
+	gtk_label_set_selectable(GTK_LABEL(fix.result), TRUE);
+	kf_window_name(fix.result, _("What the repair does"));
+	fix.spinner = gtk_spinner_new();
+	gtk_widget_set_no_show_all(fix.spinner, TRUE);
+	fix.allow = gtk_button_new_with_label(_("Allow"));
+	kf_window_name(fix.allow, _("Allow the repair"));
+	fix.deny = gtk_button_new_with_label(_("Deny"));
+	kf_window_name(fix.deny, _("Deny the repair"));
+	fix.close = gtk_button_new_with_label(_("Close"));
+	kf_window_name(fix.close, _("Close"));
+	gtk_widget_set_no_show_all(fix.close, TRUE);
+	g_signal_connect(fix.allow, "clicked", G_CALLBACK(on_allow), &fix);
+	g_signal_connect(fix.deny, "clicked", G_CALLBACK(on_deny), &fix);
+	g_signal_connect_swapped(fix.close, "clicked", G_CALLBACK(gtk_widget_destroy), fix.window);
+	gtk_box_pack_end(GTK_BOX(buttons), fix.allow, FALSE, FALSE, 0);
+	gtk_box_pack_end(GTK_BOX(buttons), fix.deny, FALSE, FALSE, 0);
+	gtk_box_pack_end(GTK_BOX(buttons), fix.close, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), fix.question, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), fix.spinner, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), fix.result, TRUE, TRUE, 0);
+	gtk_box_pack_end(GTK_BOX(box), buttons, FALSE, FALSE, 0);
+	gtk_container_add(GTK_CONTAINER(fix.window), box);
+	gtk_widget_show_all(fix.window);
+	gtk_main();
+	g_string_free(fix.output, TRUE);
+	return fix.exit_status;
+}

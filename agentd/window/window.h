@@ -1,0 +1,41 @@
+/* kefu-helper: what the customer's window's files share. SPDX-License-Identifier: MIT */
+#ifndef KF_WINDOW_H
+#define KF_WINDOW_H
+
+#include "agentd/session/share.h"
+#include "agentd/ui.h"
+
+#include <gtk/gtk.h>
+#include <uv.h>
+
+/* loop-source.c: libuv's loop inside GLib's, by its backend fd: no polling, no thread. */
+GSource *kf_window_uv_source_new(uv_loop_t *loop);
+
+/* Sets the name assistive technologies (and the tests) find a widget by. */
+void kf_window_name(GtkWidget *widget, const char *name);
+
+/* sharing.c: what shows, on every screen edge, that the screen is being watched. */
+struct kf_sharing;
+
+/* on_stop runs when the customer presses "Stop sharing" on the bar or the notification. */
+struct kf_sharing *kf_sharing_new(void (*on_stop)(void *user), void *user);
+void kf_sharing_show(struct kf_sharing *sharing, const char *technician);
+void kf_sharing_hide(struct kf_sharing *sharing);
+void kf_sharing_free(struct kf_sharing *sharing);
+
+/* window.c: the session window, the GTK implementation of agentd/ui.h. */
+struct kf_window;
+
+extern const struct kf_ui_ops kf_window_ops;
+
+/* case_number: the link's (or NULL). The window is shown at once. */
+struct kf_window *kf_window_new(uv_loop_t *loop, const char *case_number);
+void kf_window_attach(struct kf_window *window, struct share *share);
+/* Shows an error the helper cannot get past, with a Close button. */
+void kf_window_show_failure(struct kf_window *window, const char *text);
+void kf_window_free(struct kf_window *window);
+
+/* fix.c: "Repair: ...? Allow / Deny", then kefu-agentd scan --fix --yes --only CHECK_ID. */
+int kf_window_fix(const char *check_id, const char *agentd_path);
+
+#endif
