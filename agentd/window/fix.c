@@ -21,6 +21,27 @@ struct fix {
 	int exit_status;
 };
 
+bool kf_window_fix_names(const char *name, const char *plugin_id, const char *check_id)
+{
+	size_t n = strlen(plugin_id);
+
+	return strcmp(name, check_id) == 0 || (strncmp(name, plugin_id, n) == 0 && name[n] == '/' &&
+					       strcmp(name + n + 1, check_id) == 0);
+}
+
+bool kf_window_fix_name_is_valid(const char *name)
+{
+	const char *slash = strchr(name, '/');
+	char plugin[KF_PLUGIN_ID_MAX + 2];
+
+	if (slash == NULL)
+		return kf_plugin_id_is_valid(name);
+	if ((size_t)(slash - name) > KF_PLUGIN_ID_MAX)
+		return false;
+	snprintf(plugin, sizeof(plugin), "%.*s", (int)(slash - name), name);
+	return kf_plugin_id_is_valid(plugin) && kf_plugin_id_is_valid(slash + 1);
+}
+
 /* The check's plain words from the installed plugins' manifests ("" when not found). */
 static void check_words(const char *check_id, char *title, size_t title_size, char *fix_words,
 			size_t fix_size)
@@ -49,7 +70,7 @@ static void check_words(const char *check_id, char *title, size_t title_size, ch
 			for (size_t c = 0; c < manifest->n_checks; c++) {
 				const struct kf_plugin_check *check = &manifest->checks[c];
 
-				if (strcmp(check->id, check_id) != 0)
+				if (!kf_window_fix_names(check_id, manifest->id, check->id))
 					continue;
 				kf_escape(check->title, strlen(check->title), title, title_size);
 				if (check->fix != NULL)

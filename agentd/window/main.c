@@ -193,11 +193,12 @@ int main(int argc, char **argv)
 	}
 	if (fix != NULL && url != NULL)
 		return kf_cli_fail(PROGRAM, "--fix and --url do not go together");
-	if (fix != NULL && !kf_plugin_id_is_valid(fix))
-		return kf_cli_fail(PROGRAM,
-				   "%s is not a check's name (1 to 64 of a-z, 0-9 and -, starting "
-				   "with a letter)",
-				   kf_escaped(fix).text);
+	if (fix != NULL && !kf_window_fix_name_is_valid(fix))
+		return kf_cli_fail(
+			PROGRAM,
+			"%s is not a check's name (CHECK or PLUGIN/CHECK, each 1 to 64 of "
+			"a-z, 0-9 and -, starting with a letter)",
+			kf_escaped(fix).text);
 	/* The customer's language stays the helper's: GTK must not set the locale again. */
 	gtk_disable_setlocale();
 	has_display = gtk_init_check(&argc, &argv);

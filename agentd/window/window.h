@@ -38,4 +38,9 @@ void kf_window_free(struct kf_window *window);
 /* fix.c: "Repair: ...? Allow / Deny", then kefu-agentd scan --fix --yes --only CHECK_ID. */
 int kf_window_fix(const char *check_id, const char *agentd_path);
 
+/* A --fix name: a check's id, or PLUGIN/CHECK as the daily check gives it. */
+bool kf_window_fix_name_is_valid(const char *name);
+/* Whether name names the check check_id of the plugin plugin_id. */
+bool kf_window_fix_names(const char *name, const char *plugin_id, const char *check_id);
+
 #endif

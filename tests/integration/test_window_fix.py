@@ -59,6 +59,20 @@ def test_fix_allowed_runs_exactly_the_scan_and_shows_its_result(processes, artif
     assert proc.wait(timeout=20) == 0
 
 
+def test_fix_of_a_daily_check_alert_names_plugin_and_check(processes, artifacts, tmp_path):
+    # The daily check's "Fix now" names the problem as PLUGIN/CHECK.
+    binary = helper_beside_recorder(tmp_path, 0)
+    desktop = Desktop(processes, artifacts)
+    proc = start_fix(desktop, binary, tmp_path, "clock-unsynced/time-sync-off")
+    assert desktop.find("Repair", "label")["text"] == "Repair: %s?" % TITLE
+    desktop.click("Allow the repair")
+    desktop.wait_text("Repair", "label", "^The repair is done.$")
+    assert json.load(open(tmp_path / "argv.json")) == ["scan", "--fix", "--yes", "--only",
+                                                       "clock-unsynced/time-sync-off"]
+    desktop.click("Close")
+    assert proc.wait(timeout=20) == 0
+
+
 def test_fix_denied_runs_nothing(processes, artifacts, tmp_path):
     binary = helper_beside_recorder(tmp_path, 0)
     desktop = Desktop(processes, artifacts)
@@ -81,7 +95,8 @@ def test_fix_that_fails_says_so(processes, artifacts, tmp_path):
 def test_fix_refuses_a_check_name_that_is_not_one(tmp_path):
     import subprocess
 
-    for bad in ("../../etc", "--all", "Time sync", "a;reboot", "x" * 65):
+    for bad in ("../../etc", "--all", "Time sync", "a;reboot", "x" * 65, "a/b/c", "/x", "x/",
+                "x" * 65 + "/check"):
         result = subprocess.run([program("kefu-helper"), "--fix", bad], capture_output=True,
                                 text=True, timeout=30)
         assert result.returncode == 1, bad
