@@ -40,7 +40,8 @@ struct kf_profile {
 	size_t firmware_publisher_count;
 	char **firmware_ca_pems;
 	size_t firmware_ca_count;
-	char *catalog_url; /* NULL when the profile names none */
+	char *catalog_url;       /* NULL when the profile names none */
+	char *firmware_metadata; /* LVFS-format metadata: a path or file:// URL, or NULL */
 };
 
 /* Parses and checks a profile. The caller owns *profile; free it with kf_profile_free(). */
