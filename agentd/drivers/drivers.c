@@ -303,7 +303,7 @@ static int change_packages(const struct drivers_options *o, bool is_upgrade, cha
 		}
 	}
 	if (!verify(o, changes, count, detail, sizeof(detail), &needs)) {
-		snprintf(summary, sizeof(summary), "%s %s did not take effect: %s", verb,
+		snprintf(summary, sizeof(summary), "%s %s did not take effect: %.700s", verb,
 			 changes[0].name, detail);
 		audit_change(event, changes, count, "failed", summary, detail, NULL);
 		code = kf_cli_fail(KF_AGENTD_PROGRAM, "%s", summary);

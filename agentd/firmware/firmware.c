@@ -7,6 +7,9 @@
 #include "agentd/firmware/progress.h"
 #include "proto/base/escape.h"
 #include "proto/firmware/cabinet.h"
+#include "proto/firmware/metadata.h"
+#include "proto/firmware/metainfo.h"
+#include "proto/firmware/version.h"
 #include "proto/firmware/update.h"
 #include "proto/session/profile.h"
 
@@ -28,6 +31,7 @@ struct fw_slot {
 
 struct fw_options {
 	const char *profile, *root, *history;
+	const char *metadata; /* --metadata, else the profile's firmware_metadata */
 	bool yes, json;
 	bool is_progress_json; /* --progress-json: phases and percents as JSON lines on stdout */
 	int battery_threshold;
@@ -522,6 +526,293 @@ static int list(struct fw_options *o)
 	return KF_EXIT_OK;
 }
 
+/* ---- updates from LVFS metadata ---- */
+
+/* Reads a whole local file (at most max bytes) into *out; the caller frees it. */
+static int read_local(const char *path, size_t max, uint8_t **out, size_t *len,
+		      struct kf_error *err)
+{
+	FILE *file = fopen(path, "rb");
+	uint8_t *buf;
+	size_t n;
+
+	if (file == NULL)
+		return kf_error_set(err, KF_ERR_NOT_FOUND, "cannot read %s", kf_escaped(path).text);
+	buf = malloc(max + 1);
+	if (buf == NULL) {
+		fclose(file);
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	}
+	n = fread(buf, 1, max + 1, file);
+	fclose(file);
+	if (n > max) {
+		free(buf);
+		return kf_error_set(err, KF_ERR_TOO_LARGE, "%s is too large",
+				    kf_escaped(path).text);
+	}
+	*out = buf;
+	*len = n;
+	return KF_OK;
+}
+
+/* The metadata's local path: --metadata or the profile's, a path or a file:// URL. */
+static int metadata_path(const struct fw_options *o, const struct kf_profile *profile, char *out,
+			 size_t size, struct kf_error *err)
+{
+	const char *where = o->metadata != NULL ? o->metadata : profile->firmware_metadata;
+
+	if (where == NULL)
+		return kf_error_set(err, KF_ERR_NOT_FOUND,
+				    "No firmware metadata is configured: the support profile "
+				    "names none (\"firmware_metadata\"); pass --metadata FILE.");
+	if (strncmp(where, "file://", 7) == 0)
+		where += 7;
+	else if (strstr(where, "://") != NULL)
+		return kf_error_set(err, KF_ERR_UNSUPPORTED,
+				    "kefu reads firmware metadata from a file or a file:// URL; "
+				    "%s is neither",
+				    kf_escaped(where).text);
+	if (snprintf(out, size, "%s", where) >= (int)size)
+		return kf_error_set(err, KF_ERR_TOO_LARGE, "the metadata path is too long");
+	return KF_OK;
+}
+
+/* Loads and verifies the metadata (FILE and FILE.jcat) against the profile's firmware CAs. */
+static int load_metadata(const struct fw_options *o, struct kf_fw_metadata **md, char *path,
+			 size_t path_size, struct kf_error *err)
+{
+	struct kf_profile *profile = NULL;
+	uint8_t *data = NULL, *jcat = NULL;
+	size_t len = 0, jcat_len = 0;
+	char jcat_path[PATH_MAX];
+	const char *name;
+	int r;
+
+	if ((r = kf_profile_load(o->profile, &profile, err)) != KF_OK)
+		return r;
+	if ((r = metadata_path(o, profile, path, path_size, err)) != KF_OK)
+		goto out;
+	snprintf(jcat_path, sizeof(jcat_path), "%s.jcat", path);
+	name = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+	if ((r = read_local(path, KF_FW_METADATA_MAX_SIZE, &data, &len, err)) != KF_OK ||
+	    (r = read_local(jcat_path, 16 * 1024 * 1024, &jcat, &jcat_len, err)) != KF_OK)
+		goto out;
+	r = kf_fw_metadata_load(data, len, jcat, jcat_len, name,
+				(const char *const *)profile->firmware_ca_pems,
+				profile->firmware_ca_count, md, err);
+	if (r == KF_ERR_AUTH || r == KF_ERR_NOT_FOUND)
+		r = kf_error_set(err, KF_ERR_AUTH,
+				 "The firmware metadata %s is not signed by a firmware CA this "
+				 "profile trusts: %s",
+				 kf_escaped(path).text, err->message);
+out:
+	free(data);
+	free(jcat);
+	kf_profile_free(profile);
+	return r;
+}
+
+/* The newest release of a component the device may take, or NULL. */
+static const struct kf_fw_metadata_release *newest_for(const struct fw_options *o,
+						       const struct kf_fw_device *d,
+						       const struct kf_fw_metadata_component *c,
+						       const char **why_not)
+{
+	const struct kf_fw_metadata_release *best = NULL;
+	struct kf_fw_metainfo computer = {
+		.hardware_guids = c->hardware_guids,
+		.hardware_guid_count = c->hardware_guid_count,
+	};
+	struct kf_error err;
+	bool is_for = false;
+
+	*why_not = NULL;
+	for (size_t g = 0; g < c->guid_count && !is_for; g++)
+		for (size_t i = 0; i < d->instance_id_count && !is_for; i++)
+			is_for = strcasecmp(c->guids[g], d->guids[i]) == 0;
+	if (!is_for)
+		return NULL;
+	if (kf_fw_host_check_computer(o->root, &computer, &err) != KF_OK) {
+		*why_not = "it is not for this computer model";
+		return NULL;
+	}
+	for (size_t i = 0; i < c->release_count; i++) {
+		const struct kf_fw_metadata_release *rel = &c->releases[i];
+		int newer, order;
+
+		if (kf_fw_version_compare(rel->version, d->version, &newer, NULL) != KF_OK ||
+		    newer <= 0)
+			continue;
+		if (best == NULL ||
+		    (kf_fw_version_compare(rel->version, best->version, &order, NULL) == KF_OK &&
+		     order > 0))
+			best = rel;
+	}
+	return best;
+}
+
+/* Every device's newest applicable update: a JSON array of {device, name, from, to, ...}. */
+static int find_updates(struct fw_options *o, json_t **out, char *path, size_t path_size,
+			struct kf_error *err)
+{
+	struct fw_slot defaults[KF_FW_BACKEND_MAX];
+	size_t default_count = 0;
+	const struct fw_slot *slot = lister(o->slots, o->slot_count);
+	struct kf_fw_listing listing = {0};
+	struct kf_fw_metadata *md = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = load_metadata(o, &md, path, path_size, err)) != KF_OK)
+		return r;
+	if (slot == NULL &&
+	    (r = open_backends(&o->settings, NULL, defaults, &default_count, err)) == KF_OK &&
+	    (slot = lister(defaults, default_count)) == NULL)
+		r = kf_error_set(err, KF_ERR_UNSUPPORTED, "no firmware backend lists devices");
+	if (r == KF_OK)
+		r = slot->backend->list(slot->state, &listing, err);
+	if (r == KF_OK) {
+		*out = json_array();
+		for (size_t i = 0; i < listing.count; i++) {
+			const struct kf_fw_device *d = listing.devices[i];
+			const struct kf_fw_metadata_release *best = NULL;
+			const struct kf_fw_metadata_component *from = NULL;
+
+			for (size_t c = 0; c < md->component_count; c++) {
+				const char *why_not;
+				const struct kf_fw_metadata_release *rel =
+					newest_for(o, d, &md->components[c], &why_not);
+				int order;
+				if (rel != NULL &&
+				    (best == NULL ||
+				     (kf_fw_version_compare(rel->version, best->version, &order,
+							    NULL) == KF_OK &&
+				      order > 0))) {
+					best = rel;
+					from = &md->components[c];
+				}
+			}
+			if (best == NULL)
+				continue;
+			json_array_append_new(
+				*out,
+				json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, "
+					  "s:s?}",
+					  "device", d->id, "device_name", d->name, "from",
+					  d->version, "to", best->version, "component", from->id,
+					  "name", from->name, "location", best->location, "sha256",
+					  best->container_sha256, "urgency", best->urgency,
+					  "description", best->description));
+		}
+	}
+	kf_fw_device_list_free(listing.devices, listing.count);
+	close_backends(defaults, default_count);
+	kf_fw_metadata_free(md);
+	return r;
+}
+
+static int updates(struct fw_options *o)
+{
+	struct kf_error err;
+	char path[PATH_MAX];
+	json_t *found, *u;
+	size_t i;
+
+	if (find_updates(o, &found, path, sizeof(path), &err) != KF_OK)
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
+	if (o->json) {
+		json_dumpf(found, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		json_array_foreach(found, i, u)
+		{
+			kf_terminal_print(stdout, "%s (%s): %s -> %s  %s%s%s",
+					  json_string_value(json_object_get(u, "device")),
+					  json_string_value(json_object_get(u, "device_name")),
+					  json_string_value(json_object_get(u, "from")),
+					  json_string_value(json_object_get(u, "to")),
+					  json_string_value(json_object_get(u, "component")),
+					  json_object_get(u, "urgency") ? ", urgency " : "",
+					  json_object_get(u, "urgency")
+						  ? json_string_value(json_object_get(u, "urgency"))
+						  : "");
+			if (json_object_get(u, "description"))
+				kf_terminal_print(
+					stdout, "  %s",
+					json_string_value(json_object_get(u, "description")));
+			kf_terminal_print(stdout, "  install: %s firmware apply --latest %s",
+					  KF_AGENTD_PROGRAM,
+					  json_string_value(json_object_get(u, "device")));
+		}
+		if (json_array_size(found) == 0)
+			printf("No firmware updates for this computer's devices in %s.\n", path);
+	}
+	json_decref(found);
+	return KF_EXIT_OK;
+}
+
+/*
+ * The cabinet of a device's newest update: beside the metadata (its location's file
+ * name) or at a file:// location; it must have the SHA-256 the signed metadata names.
+ */
+static int latest_cabinet(struct fw_options *o, const char *device, char *cab, size_t size,
+			  struct kf_error *err)
+{
+	char path[PATH_MAX], sha[65];
+	const char *location, *base, *want;
+	json_t *found, *u, *hit = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0, i;
+	int r;
+
+	if ((r = find_updates(o, &found, path, sizeof(path), err)) != KF_OK)
+		return r;
+	json_array_foreach(found, i, u) if (strcmp(json_string_value(json_object_get(u, "device")),
+						   device) == 0) hit = u;
+	if (hit == NULL) {
+		r = kf_error_set(err, KF_ERR_NOT_FOUND,
+				 "The firmware metadata has no newer firmware for %s.",
+				 kf_escaped(device).text);
+		goto out;
+	}
+	location = json_string_value(json_object_get(hit, "location"));
+	want = json_string_value(json_object_get(hit, "sha256"));
+	if (location == NULL || want == NULL) {
+		r = kf_error_set(err, KF_ERR_INVALID,
+				 "The update for %s names no cabinet with a checksum.",
+				 kf_escaped(device).text);
+		goto out;
+	}
+	if (strncmp(location, "file://", 7) == 0)
+		snprintf(cab, size, "%s", location + 7);
+	else {
+		/* An LVFS location (https://.../NAME.cab) is looked for beside the metadata. */
+		char *slash = strrchr(path, '/');
+		base = strrchr(location, '/') != NULL ? strrchr(location, '/') + 1 : location;
+		if (base[0] == '\0' || strcmp(base, "..") == 0 || strcmp(base, ".") == 0) {
+			r = kf_error_set(err, KF_ERR_INVALID,
+					 "The update's location is not a file.");
+			goto out;
+		}
+		if (slash != NULL)
+			snprintf(cab, size, "%.*s/%s", (int)(slash - path), path, base);
+		else
+			snprintf(cab, size, "%s", base);
+	}
+	if ((r = read_local(cab, 256 * 1024 * 1024, &data, &len, err)) != KF_OK)
+		goto out;
+	kf_fw_sha256_hex(data, len, sha);
+	if (strcasecmp(sha, want) != 0)
+		r = kf_error_set(err, KF_ERR_AUTH,
+				 "The cabinet %s is not the one the signed metadata names (SHA-256 "
+				 "%s, expected %s).",
+				 kf_escaped(cab).text, sha, want);
+out:
+	free(data);
+	json_decref(found);
+	return r;
+}
+
 static int show_history(const struct fw_options *o)
 {
 	struct kf_error err;
@@ -571,6 +862,8 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 		{"restart-timeout", required_argument, NULL, 'T'},
 		{"fwupd", no_argument, NULL, 'F'},
 		{"progress-json", no_argument, NULL, 'G'},
+		{"metadata", required_argument, NULL, 'M'},
+		{"latest", no_argument, NULL, 'L'},
 		{NULL, 0, NULL, 0},
 	};
 	struct fw_options o = {
@@ -580,7 +873,7 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 		.settings = {.devices = KF_FW_DEVICES_DIR},
 	};
 	const char *action, *file = NULL, *backend = NULL;
-	bool use_fwupd = false;
+	bool use_fwupd = false, is_latest = false;
 	struct kf_error err;
 	int opt, status;
 
@@ -638,6 +931,12 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 		case 'F':
 			use_fwupd = true;
 			break;
+		case 'M':
+			o.metadata = optarg;
+			break;
+		case 'L':
+			is_latest = true;
+			break;
 		case 'i':
 			o.settings.identity = optarg;
 			break;
@@ -673,7 +972,19 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 		status = show_history(&o);
 	else if (strcmp(action, "check") == 0 && file != NULL)
 		status = check(&o, file);
-	else if (strcmp(action, "apply") == 0 && file != NULL)
+	else if (strcmp(action, "updates") == 0 && file == NULL)
+		status = updates(&o);
+	else if (strcmp(action, "apply") == 0 && file != NULL && is_latest) {
+		/* apply --latest DEVICE: the cabinet the signed metadata names, then every check.
+		 */
+		char cab[PATH_MAX];
+		o.settings.device_id = file;
+		if (latest_cabinet(&o, file, cab, sizeof(cab), &err) != KF_OK) {
+			audit("firmware-refused", file, NULL, err.message);
+			status = kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
+		} else
+			status = apply(&o, cab);
+	} else if (strcmp(action, "apply") == 0 && file != NULL)
 		status = apply(&o, file);
 	else
 		status = usage();

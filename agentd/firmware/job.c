@@ -108,6 +108,13 @@ int kf_firmware_job_start(uv_loop_t *loop, const char *const *args,
 			  const struct kf_firmware_job_events *events, void *user,
 			  struct kf_firmware_job **out, struct kf_error *err)
 {
+	return kf_agent_job_start(loop, "firmware", args, events, user, out, err);
+}
+
+int kf_agent_job_start(uv_loop_t *loop, const char *command, const char *const *args,
+		       const struct kf_firmware_job_events *events, void *user,
+		       struct kf_firmware_job **out, struct kf_error *err)
+{
 	struct kf_firmware_job *job = calloc(1, sizeof(*job));
 	char *argv[MAX_ARGS + 3];
 	uv_process_options_t options = {0};
@@ -119,7 +126,7 @@ int kf_firmware_job_start(uv_loop_t *loop, const char *const *args,
 	if (job == NULL)
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
 	argv[n++] = (char *)KF_AGENTD_PROGRAM;
-	argv[n++] = (char *)"firmware";
+	argv[n++] = (char *)command;
 	for (size_t i = 0; args[i] != NULL; i++) {
 		if (n == MAX_ARGS + 2) {
 			free(job);

@@ -29,6 +29,11 @@ int kf_firmware_job_start(uv_loop_t *loop, const char *const *args,
 			  const struct kf_firmware_job_events *events, void *user,
 			  struct kf_firmware_job **out, struct kf_error *err);
 
+/* The same for another command of this program (`kefu-agentd COMMAND ARGS...`). */
+int kf_agent_job_start(uv_loop_t *loop, const char *command, const char *const *args,
+		       const struct kf_firmware_job_events *events, void *user,
+		       struct kf_firmware_job **out, struct kf_error *err);
+
 /* Asks the child to stop (SIGTERM). */
 void kf_firmware_job_stop(struct kf_firmware_job *job);
 

@@ -52,6 +52,10 @@ struct kf_agent_session {
 	char firmware_name[256];
 	bool is_firmware_writing;
 	json_t *firmware_out; /* firmware.list: the lines printed */
+	/* The driver package change the technician started, if any (drivers.c). */
+	struct kf_firmware_job *drivers_job;
+	char drivers_action[16];
+	json_t *drivers_lines; /* what it printed on stdout: its summary */
 	/* The diagnostics report plugins read: kept from the first collection on (diag.c). */
 	json_t *report;
 	char report_path[64];
@@ -133,6 +137,14 @@ void kf_agent_session_plugins_revoked(struct kf_agent_session *session,
 
 /* The session goes: a plugin still running is stopped and forgotten. */
 void kf_agent_session_plugins_release(struct kf_agent_session *session);
+
+/* ---- drivers.c: drivers matched to packages, and packages changed ---- */
+
+kf_msg_handler_fn kf_agent_session_on_drivers_request;
+kf_msg_handler_fn kf_agent_session_on_drivers_change;
+
+/* The session goes: a change still running is left to finish, unobserved. */
+void kf_agent_session_drivers_release(struct kf_agent_session *session);
 
 /* ---- firmware.c: firmware list and updates ---- */
 

@@ -18,6 +18,7 @@ static void session_destroy(struct kf_agent_session *session)
 {
 	kf_agent_session_plugins_release(session);
 	kf_agent_session_firmware_release(session);
+	kf_agent_session_drivers_release(session);
 	kf_agent_session_diag_release(session);
 	kf_agent_streams_free(session->streams);
 	kf_consent_free(session->consent);
@@ -391,6 +392,8 @@ static const struct kf_msg_handlers session_handlers = {
 			[KF_MSG_PLUGIN_RUN] = kf_agent_session_on_plugin_run,
 			[KF_MSG_PLUGIN_REPAIR] = kf_agent_session_on_plugin_repair,
 			[KF_MSG_FIRMWARE_LIST] = kf_agent_session_on_firmware_list,
+			[KF_MSG_DRIVERS_REQUEST] = kf_agent_session_on_drivers_request,
+			[KF_MSG_DRIVERS_CHANGE] = kf_agent_session_on_drivers_change,
 		},
 };
 

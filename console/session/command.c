@@ -65,6 +65,12 @@ static const struct join_command commands[] = {
 	 "  fetch PATH [FOLDER]    copy a file from the customer's computer (needs files) into\n"
 	 "                         FOLDER (default: the current folder)\n",
 	 "files", 0, join_cmd_fetch},
+	{"drivers", NULL,
+	 "  drivers                each device's driver, and the packages that would give one\n"
+	 "                         (needs diagnose)\n"
+	 "  drivers install PKG... install a driver or firmware package the listing offers\n"
+	 "  drivers upgrade [PKG...]  upgrade driver packages (both need repair)\n",
+	 "diagnose", 0, join_cmd_drivers},
 	{"firmware", NULL,
 	 "  firmware list          the devices whose firmware kefu can update (needs firmware)\n"
 	 "  firmware check FILE    send an update (LVFS .cab or kefu package) and check it\n"

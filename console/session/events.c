@@ -93,6 +93,23 @@ static void plugin_result(void *user, const struct kf_msg *msg)
 	join_answered(user, msg->re);
 }
 
+static void drivers_list(void *user, const struct kf_msg *msg)
+{
+	join_drivers_listed(user, msg);
+	join_answered(user, msg->re);
+}
+
+static void drivers_progress(void *user, const struct kf_msg *msg)
+{
+	join_drivers_progress(user, msg);
+}
+
+static void drivers_result(void *user, const struct kf_msg *msg)
+{
+	join_drivers_result(user, msg);
+	join_resume_script(user);
+}
+
 static void refused(void *user, const struct kf_msg *msg)
 {
 	struct join *join = user;
@@ -117,6 +134,9 @@ static const struct kf_msg_handlers handlers = {
 			[KF_MSG_PLUGINS_LIST] = plugins_list,
 			[KF_MSG_PLUGIN_STARTED] = plugin_started,
 			[KF_MSG_PLUGIN_RESULT] = plugin_result,
+			[KF_MSG_DRIVERS_LIST] = drivers_list,
+			[KF_MSG_DRIVERS_PROGRESS] = drivers_progress,
+			[KF_MSG_DRIVERS_RESULT] = drivers_result,
 			[KF_MSG_ERROR] = refused,
 		},
 };

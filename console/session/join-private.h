@@ -146,7 +146,8 @@ void join_cmd_repair(struct join *join, char *args);
 void join_cmd_firmware(struct join *join, char *args); /* firmware.c */
 void join_cmd_send(struct join *join, char *args);     /* files.c */
 void join_cmd_fetch(struct join *join, char *args);
-void join_cmd_view(struct join *join, char *args); /* screen.c */
+void join_cmd_view(struct join *join, char *args);    /* screen.c */
+void join_cmd_drivers(struct join *join, char *args); /* drivers.c */
 
 /* ---- the messages each feature handles (called from events.c) ---- */
 
@@ -161,5 +162,8 @@ void join_plugin_result(struct join *join, const struct kf_msg *msg);
 void join_firmware_devices(struct join *join, const struct kf_msg *msg);
 void join_firmware_progress(struct join *join, const struct kf_msg *msg);
 void join_firmware_result(struct join *join, const struct kf_msg *msg);
+void join_drivers_listed(struct join *join, const struct kf_msg *msg);
+void join_drivers_progress(struct join *join, const struct kf_msg *msg);
+void join_drivers_result(struct join *join, const struct kf_msg *msg);
 
 #endif

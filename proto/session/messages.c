@@ -94,6 +94,16 @@ static const struct kf_msg_row rows[KF_MSG_TYPE_COUNT] = {
 	 "a phase, a percent, or a line of an update"},
 	{KF_MSG_FIRMWARE_RESULT, "firmware.result", KF_PARTY_AGENT, KF_CAP_NONE, SMALL,
 	 "an update's end: ok and the command's exit code"},
+	{KF_MSG_DRIVERS_REQUEST, "drivers.request", KF_PARTY_CONSOLE, KF_CAP_DIAGNOSE, SMALL,
+	 "asks for each device's driver and the packages that would give one"},
+	{KF_MSG_DRIVERS_LIST, "drivers.list", KF_PARTY_AGENT, KF_CAP_NONE, 4 * MIB, 256 * 1024,
+	 KF_MSG_MAX_STRING, "what `kefu-agentd drivers --json` finds"},
+	{KF_MSG_DRIVERS_CHANGE, "drivers.change", KF_PARTY_CONSOLE, KF_CAP_REPAIR, SMALL,
+	 "installs or upgrades driver packages the listing offers"},
+	{KF_MSG_DRIVERS_PROGRESS, "drivers.progress", KF_PARTY_AGENT, KF_CAP_NONE, SMALL,
+	 "a line of apt-get's output"},
+	{KF_MSG_DRIVERS_RESULT, "drivers.result", KF_PARTY_AGENT, KF_CAP_NONE, SMALL,
+	 "a change's end: ok, the command's exit code and its summary"},
 };
 
 const struct kf_msg_row *kf_msg_row_find(const char *name)

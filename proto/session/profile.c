@@ -169,6 +169,7 @@ static int parse_root(json_t *root, struct kf_profile *profile, struct kf_error 
 					     "catalog",
 					     "contact",
 					     "logo",
+					     "firmware_metadata",
 					     NULL};
 	json_t *schema, *relays, *value;
 	size_t i;
@@ -189,7 +190,9 @@ static int parse_root(json_t *root, struct kf_profile *profile, struct kf_error 
 	    (r = copy_string(root, "catalog", "the profile", 0, &profile->catalog_url, err)) !=
 		    KF_OK ||
 	    (r = copy_string(root, "contact", "the profile", 0, &profile->contact, err)) != KF_OK ||
-	    (r = copy_string(root, "logo", "the profile", 0, &profile->logo_path, err)) != KF_OK)
+	    (r = copy_string(root, "logo", "the profile", 0, &profile->logo_path, err)) != KF_OK ||
+	    (r = copy_string(root, "firmware_metadata", "the profile", 0,
+			     &profile->firmware_metadata, err)) != KF_OK)
 		return r;
 	if (profile->logo_path != NULL && profile->logo_path[0] != '/')
 		return kf_error_set(err, KF_ERR_INVALID,
@@ -337,6 +340,7 @@ void kf_profile_free(struct kf_profile *profile)
 	free(profile->catalog_url);
 	free(profile->contact);
 	free(profile->logo_path);
+	free(profile->firmware_metadata);
 	free(profile);
 }
 
