@@ -159,18 +159,11 @@ static int parse_publishers(json_t *root, const char *name, struct kf_profile_pu
 
 static int parse_root(json_t *root, struct kf_profile *profile, struct kf_error *err)
 {
-	static const char *const fields[] = {"schema",
-					     "organisation",
-					     "relays",
-					     "support_ca",
-					     "plugin_publishers",
-					     "firmware_publishers",
-					     "firmware_cas",
-					     "catalog",
-					     "contact",
-					     "logo",
-					     "firmware_metadata",
-					     NULL};
+	static const char *const fields[] = {
+		"schema",       "organisation",      "relays",
+		"support_ca",   "plugin_publishers", "firmware_publishers",
+		"firmware_cas", "catalog",           "contact",
+		"logo",         "firmware_metadata", NULL};
 	json_t *schema, *relays, *value;
 	size_t i;
 	int r;

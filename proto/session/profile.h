@@ -40,9 +40,9 @@ struct kf_profile {
 	size_t firmware_publisher_count;
 	char **firmware_ca_pems;
 	size_t firmware_ca_count;
-	char *catalog_url; /* NULL when the profile names none */
-	char *contact;     /* how customers reach the organisation; NULL when not given */
-	char *logo_path;   /* absolute path of the organisation's PNG logo; NULL when none */
+	char *catalog_url;       /* NULL when the profile names none */
+	char *contact;           /* how customers reach the organisation; NULL when not given */
+	char *logo_path;         /* absolute path of the organisation's PNG logo; NULL when none */
 	char *firmware_metadata; /* LVFS-format metadata: a path or file:// URL, or NULL */
 };
 
