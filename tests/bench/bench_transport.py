@@ -277,13 +277,22 @@ def main(build):
         ca_key, ca = make_ca(relay.clients, "Bench")
         chain, key = issue(relay.clients, ca_key, ca, "Bench Tech", "Bench")
         tls = (ca, "%s:%s" % (chain, key))
-        kefu, kefu_tls, openssh, pings = [], [], [], []
+        kefu, kefu_tls, openssh, pings, failures = [], [], [], [], []
         for _ in range(RUNS):
-            rate, ping_count, slowest = kefu_run(processes, build, relay, pin, tls)
-            kefu_tls.append(rate)
-            pings.append((ping_count, slowest))
-            kefu.append(kefu_run(processes, build, relay, pin)[0])
+            # A failed run is said, not hidden, and the others still count.
+            try:
+                rate, ping_count, slowest = kefu_run(processes, build, relay, pin, tls)
+                kefu_tls.append(rate)
+                pings.append((ping_count, slowest))
+            except RuntimeError as error:
+                failures.append("with TLS: %s" % str(error).splitlines()[0])
+            try:
+                kefu.append(kefu_run(processes, build, relay, pin)[0])
+            except RuntimeError as error:
+                failures.append("without TLS: %s" % str(error).splitlines()[0])
             openssh.append(openssh_run(processes, relay, known_hosts, agent_key, echo))
+        if not kefu or not kefu_tls:
+            raise RuntimeError("every kefu run failed: %s" % "; ".join(failures))
         k, t, o = median(kefu), median(kefu_tls), median(openssh)
         print("bulk through the relay, %d MB each way, median of %d runs (MB/s, both ways):"
               % (MEGABYTES, RUNS))
@@ -293,6 +302,8 @@ def main(build):
         print("  ratio kefu with TLS / OpenSSH        %7.2f  (goal >= 0.80)" % (t / o))
         print("  control pings answered during the kefu TLS transfer: %s"
               % ", ".join("%d (slowest %.1f ms)" % p for p in pings))
+        for failure in failures:
+            print("  FAILED kefu run %s" % failure)
     finally:
         relay.cleanup()
         processes.stop_all()

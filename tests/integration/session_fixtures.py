@@ -99,8 +99,12 @@ class Support:
         self.dir = str(directory)
         self.relay = Relay(processes, relay_host)
         self.ca_dir = os.path.join(self.dir, "ca")
-        kefu_console("ca", "init", "--dir", self.ca_dir, "--org", "Example Support")
-        kefu_console("ca", "issue", "Alice Tan", "--dir", self.ca_dir)
+        try:
+            kefu_console("ca", "init", "--dir", self.ca_dir, "--org", "Example Support")
+            kefu_console("ca", "issue", "Alice Tan", "--dir", self.ca_dir)
+        except BaseException:
+            self.relay.cleanup()  # nothing else would remove its private directory
+            raise
         self.ca = os.path.join(self.ca_dir, "ca.pem")
         self.cert = os.path.join(self.ca_dir, "technicians", "Alice Tan.pem")
         self.key = os.path.join(self.ca_dir, "technicians", "Alice Tan.key")
