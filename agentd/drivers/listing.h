@@ -24,8 +24,8 @@
  *                                "package"} |
  *                               {"kind": "package", "package", "version", "installed",
  *                                "module", "pattern"}],
- *                 "firmware_missing": [{"file", "installed_by", "packages": [{"package",
- *                                       "version", "installed"}]}]}],
+ *                 "firmware_missing": [{"file", "installed_by", "packages": [{"name",
+ *                                       "version" (installed, or null), "candidate"}]}]}],
  *    "firmware_missing": [...those the log tied to no listed device],
  *    "upgrades": [{"package", "installed", "candidate", "devices": [ID...]}],
  *    "notes": [...]}

@@ -63,6 +63,7 @@ void kf_watch_filesystems(struct kf_watch_run *run);
 void kf_watch_batteries(struct kf_watch_run *run);
 void kf_watch_kernel(struct kf_watch_run *run);
 void kf_watch_updates(struct kf_watch_run *run);
+void kf_watch_drivers(struct kf_watch_run *run);
 void kf_watch_checks(struct kf_watch_run *run);
 
 /*

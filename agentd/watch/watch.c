@@ -296,6 +296,7 @@ static int watch_run(const struct watch_options *o, const char *path)
 	kf_watch_batteries(&run);
 	kf_watch_kernel(&run);
 	kf_watch_updates(&run);
+	kf_watch_drivers(&run);
 	if (o->checks)
 		kf_watch_checks(&run);
 	alerts = json_array();
