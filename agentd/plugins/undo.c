@@ -174,13 +174,13 @@ static bool is_kernel_state(const char *path)
 		return false;
 	switch ((unsigned long)fs.f_type) {
 	case 0x62656572UL: /* sysfs */
-	case 0x9fa0UL:	   /* proc */
+	case 0x9fa0UL:     /* proc */
 	case 0x64626720UL: /* debugfs */
 	case 0x74726163UL: /* tracefs */
 	case 0x63677270UL: /* cgroup2 */
 	case 0x27e0ebUL:   /* cgroup */
 	case 0x73636673UL: /* securityfs */
-	case 0x1cd1UL:	   /* devpts */
+	case 0x1cd1UL:     /* devpts */
 		return true;
 	default:
 		return false;

@@ -55,7 +55,7 @@ void join_journal(struct join *join, const char *kind, const char *format, ...)
 
 void join_record_case(struct join *join, const char *outcome)
 {
-	char path[4096], ended[32];
+	char ended[32];
 	struct kf_error err;
 	int64_t id;
 	json_t *record;
@@ -69,10 +69,13 @@ void join_record_case(struct join *join, const char *outcome)
 			   "outcome", outcome, "advice", join->advice, "journal", join->journal);
 	if (record == NULL)
 		return;
-	kf_cases_default_path(path, sizeof(path));
-	if (kf_cases_record(path, record, &id, &err) != KF_OK) {
+	if (kf_cases_record(record, &id, &err) != KF_OK) {
 		join_report(join, "error", NULL, "The case history was not updated: %s",
 			    err.message);
+	} else if (id == 0) {
+		join_report(join, "case", NULL,
+			    "The case database cannot be reached: the case is kept on this "
+			    "computer and written there when it is back.");
 	} else {
 		json_t *fields = json_pack("{s:I}", "id", (json_int_t)id);
 
