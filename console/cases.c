@@ -71,16 +71,21 @@ static void print_list(json_t *list, int is_json)
 	}
 }
 
-static void print_strings(const char *title, json_t *array)
+static void print_strings(const char *title, json_t *array, int is_markdown)
 {
 	size_t i;
 	json_t *item;
 
 	if (json_array_size(array) == 0)
 		return;
-	printf("%s\n", title);
-	json_array_foreach(array, i, item) kf_terminal_print(
-		stdout, "  - %s", json_string_value(item) ? json_string_value(item) : "");
+	printf(is_markdown ? "%s\n\n" : "%s\n", title);
+	json_array_foreach(array, i, item)
+	{
+		kf_terminal_print(stdout, is_markdown ? "- %s" : "  - %s",
+				  json_string_value(item) ? json_string_value(item) : "");
+	}
+	if (is_markdown)
+		putchar('\n');
 }
 
 /* The case as a technician reads it, or as Markdown for a ticket or a mail. */
@@ -100,10 +105,9 @@ static void print_case(json_t *record, int is_markdown)
 	kf_terminal_print(stdout, "%sCase %" JSON_INTEGER_FORMAT " (%s)%s", is_markdown ? "# " : "",
 			  json_integer_value(json_object_get(record, "id")),
 			  text_of(record, "status"), is_markdown ? "\n" : "");
-	kf_terminal_print(stdout, "%sCustomer: %s%s", is_markdown ? "- " : "",
+	kf_terminal_print(stdout, "%sCustomer: %s", is_markdown ? "- " : "",
 			  text_of(record, "support_id")[0] ? text_of(record, "support_id")
-							   : "(no support ID)",
-			  text_of(record, "computer")[0] ? "" : "");
+							   : "(no support ID)");
 	if (text_of(record, "computer")[0])
 		kf_terminal_print(stdout, "%sComputer: %s", is_markdown ? "- " : "",
 				  text_of(record, "computer"));
@@ -131,10 +135,11 @@ static void print_case(json_t *record, int is_markdown)
 	}
 	putchar('\n');
 	print_strings(is_markdown ? "## Problems found" : "Problems found:",
-		      json_object_get(record, "problems"));
-	print_strings(is_markdown ? "## Actions" : "Actions:", json_object_get(record, "actions"));
+		      json_object_get(record, "problems"), is_markdown);
+	print_strings(is_markdown ? "## Actions" : "Actions:", json_object_get(record, "actions"),
+		      is_markdown);
 	if (json_array_size(json_object_get(record, "journal")) > 0)
-		printf("%s\n", is_markdown ? "## Journal\n" : "Journal:");
+		printf("%s\n", is_markdown ? "## Journal\n" : "\nJournal:");
 	json_array_foreach(json_object_get(record, "journal"), i, item)
 	{
 		kf_terminal_print(stdout, "%s%s  %-8s %s", is_markdown ? "- " : "  ",
@@ -149,7 +154,7 @@ static void print_case(json_t *record, int is_markdown)
 				  text_of(item, "time"), text_of(item, "author"),
 				  text_of(item, "text"));
 	}
-	kf_terminal_print(stdout, "%sAdvice: %s", is_markdown ? "\n## Advice\n\n" : "\n",
+	kf_terminal_print(stdout, "%s%s", is_markdown ? "\n## Advice\n\n" : "\nAdvice: ",
 			  text_of(record, "advice")[0] ? text_of(record, "advice") : "(none)");
 }
 
