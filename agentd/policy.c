@@ -19,6 +19,8 @@ static const char *const plain_words[KF_CAP_COUNT] = {
 	[KF_CAP_REPAIR] = "run repairs that change settings or software on your computer",
 	[KF_CAP_FIRMWARE] = "update the firmware inside your devices",
 	[KF_CAP_FILES] = "send files to your computer or fetch files from it",
+	[KF_CAP_HISTORY] = ("read your support ID and support journal: earlier sessions, "
+			    "self-service scans, firmware and driver changes"),
 };
 
 const char *kf_capability_plain(enum kf_capability capability)

@@ -113,6 +113,14 @@ static void ended(struct kf_agent_session *session, int status, const char *reas
 		json_t *fields = json_pack("{s:s, s:s}", "reason", reason, "summary",
 					   summary_path ? summary_path : "");
 
+		/* What was found, done and advised, for the support journal. */
+		if (session->summary != NULL) {
+			json_t *facts = kf_summary_facts(session->summary);
+
+			json_object_update(fields, facts);
+			json_decref(facts);
+		}
+
 		kf_audit_event(session->config.audit, "session-summary", fields, NULL);
 		json_decref(fields);
 		kf_audit_session_end(session->config.audit, status == KF_OK ? "ended" : "cut-off",
@@ -387,6 +395,7 @@ static const struct kf_msg_handlers session_handlers = {
 			[KF_MSG_PLUGIN_RUN] = kf_agent_session_on_plugin_run,
 			[KF_MSG_PLUGIN_REPAIR] = kf_agent_session_on_plugin_repair,
 			[KF_MSG_FIRMWARE_LIST] = kf_agent_session_on_firmware_list,
+			[KF_MSG_HISTORY_REQUEST] = kf_agent_session_on_history_request,
 		},
 };
 

@@ -264,3 +264,19 @@ void kf_summary_free(struct kf_summary *summary)
 	free(summary->advice);
 	free(summary);
 }
+
+json_t *kf_summary_facts(const struct kf_summary *summary)
+{
+	json_t *findings = json_array(), *actions = json_array();
+
+	for (size_t i = 0; i < summary->count; i++) {
+		const struct entry *entry = &summary->entries[i];
+
+		if (strcmp(entry->kind, "finding") == 0)
+			json_array_append_new(findings, json_string(entry->text));
+		else if (strcmp(entry->kind, "action") == 0)
+			json_array_append_new(actions, json_string(entry->text));
+	}
+	return json_pack("{s:o, s:o, s:s}", "findings", findings, "actions", actions, "advice",
+			 summary->advice ? summary->advice : "");
+}

@@ -4,6 +4,7 @@
 
 #include "proto/base/error.h"
 
+#include <jansson.h>
 #include <stddef.h>
 
 /*
@@ -30,6 +31,13 @@ void kf_summary_set_advice(struct kf_summary *summary, const char *advice);
  */
 int kf_summary_write(struct kf_summary *summary, const char *dir, char *md_path, char *html_path,
 		     size_t path_size, struct kf_error *err);
+
+/*
+ * What the support journal keeps of the session: {"findings": [...], "actions":
+ * [...], "advice": "..."}, the texts of its finding and action entries. The caller
+ * owns the result.
+ */
+json_t *kf_summary_facts(const struct kf_summary *summary);
 
 void kf_summary_free(struct kf_summary *summary);
 
