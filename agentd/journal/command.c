@@ -120,7 +120,7 @@ int kf_agent_cmd_journal(int argc, char **argv)
 		return kf_cli_usage(KF_AGENTD_PROGRAM, &usage);
 	if (shared != NULL)
 		return show_shared(shared, is_json);
-	if ((body = kf_journal_share_body(file, time(NULL), &err)) == NULL)
+	if ((body = kf_journal_share_body(file, time(NULL), NULL, &err)) == NULL)
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
 	if (is_json) {
 		json_dumpf(body, stdout, JSON_INDENT(2));

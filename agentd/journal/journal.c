@@ -160,7 +160,7 @@ static int is_change(const char *event)
 }
 
 /* Every entry, with the private fields. */
-static json_t *read_entries(const char *text, size_t length)
+static json_t *read_entries(const char *text, size_t length, const char *exclude)
 {
 	json_t *entries = json_array(), *start = NULL, *facts = NULL;
 	size_t offset = 0;
@@ -177,7 +177,9 @@ static json_t *read_entries(const char *text, size_t length)
 			json_decref(line);
 			continue;
 		}
-		if (strcmp(event, "session-start") == 0) {
+		if (exclude != NULL && strcmp(text_of(line, "session"), exclude) == 0) {
+			/* The session asking is not its own earlier contact. */
+		} else if (strcmp(event, "session-start") == 0) {
 			if (start != NULL)
 				add_session(entries, start, facts, "interrupted");
 			json_decref(start);
@@ -206,9 +208,9 @@ static json_t *read_entries(const char *text, size_t length)
 	return entries;
 }
 
-json_t *kf_journal_from_audit(const char *text, size_t length)
+json_t *kf_journal_from_audit(const char *text, size_t length, const char *exclude_session)
 {
-	json_t *entries = read_entries(text, length), *entry;
+	json_t *entries = read_entries(text, length, exclude_session), *entry;
 	size_t i;
 
 	json_array_foreach(entries, i, entry)
@@ -251,9 +253,10 @@ static void append(char **out, size_t *used, size_t *size, const char *format, .
 		*used += (size_t)n < *size - *used ? (size_t)n : *size - *used - 1;
 }
 
-char *kf_journal_digest(const char *text, size_t length, time_t now)
+char *kf_journal_digest(const char *text, size_t length, time_t now, const char *exclude_session)
 {
-	json_t *entries = read_entries(text, length), *entry, *last = NULL, *counts = json_object();
+	json_t *entries = read_entries(text, length, exclude_session), *entry, *last = NULL,
+	       *counts = json_object();
 	size_t i, used = 0, size = 4096, last_index = 0;
 	int scans = 0, changes = 0, alerts = 0, most = 0;
 	const char *worst = NULL;
@@ -373,7 +376,8 @@ int kf_journal_load(const char *path, char **text, size_t *length, struct kf_err
 	return KF_OK;
 }
 
-json_t *kf_journal_share_body(const char *audit_path, time_t now, struct kf_error *err)
+json_t *kf_journal_share_body(const char *audit_path, time_t now, const char *exclude_session,
+			      struct kf_error *err)
 {
 	char id[KF_SUPPORT_ID_SIZE], *text, *digest;
 	size_t length;
@@ -382,9 +386,9 @@ json_t *kf_journal_share_body(const char *audit_path, time_t now, struct kf_erro
 	if (kf_support_id_get(NULL, id, err) != KF_OK ||
 	    kf_journal_load(audit_path, &text, &length, err) != KF_OK)
 		return NULL;
-	digest = kf_journal_digest(text, length, now);
+	digest = kf_journal_digest(text, length, now, exclude_session);
 	body = digest ? json_pack("{s:s, s:s, s:o}", "support_id", id, "digest", digest, "journal",
-				  kf_journal_from_audit(text, length))
+				  kf_journal_from_audit(text, length, exclude_session))
 		      : NULL;
 	if (body == NULL)
 		kf_error_set(err, KF_ERR_NOMEM, "out of memory");

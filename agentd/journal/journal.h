@@ -29,9 +29,10 @@ int kf_support_id_reset(const char *path, char id[KF_SUPPORT_ID_SIZE], struct kf
  * of {time, event, summary} in order, one per session (who helped, what was found,
  * what was done, the advice), self-service scan, scan undo, firmware and driver
  * change and watch alert. Events it does not know, and lines that are not JSON
- * objects, are left out. The caller owns the result.
+ * objects, are left out, and so is the session exclude_session (may be NULL: the
+ * session asking). The caller owns the result.
  */
-json_t *kf_journal_from_audit(const char *text, size_t length);
+json_t *kf_journal_from_audit(const char *text, size_t length, const char *exclude_session);
 
 /*
  * The digest a technician reads first, computed at now from the same lines:
@@ -39,7 +40,7 @@ json_t *kf_journal_from_audit(const char *text, size_t length);
  * fixed; advice: replace the USB cable. Since then: 2 self-service scans, the same
  * problem came back twice (printer-queue)." Returns a string the caller frees.
  */
-char *kf_journal_digest(const char *text, size_t length, time_t now);
+char *kf_journal_digest(const char *text, size_t length, time_t now, const char *exclude_session);
 
 /* The folder of the copies of what each session was shown: $XDG_STATE_HOME/kefu/shared. */
 const char *kf_journal_shared_dir(char *buffer, size_t size);
@@ -54,6 +55,7 @@ int kf_journal_load(const char *path, char **text, size_t *length, struct kf_err
  * What a session is shown when the customer allows "history": {support_id, digest,
  * journal}, computed at now. The caller owns the result.
  */
-json_t *kf_journal_share_body(const char *audit_path, time_t now, struct kf_error *err);
+json_t *kf_journal_share_body(const char *audit_path, time_t now, const char *exclude_session,
+			      struct kf_error *err);
 
 #endif

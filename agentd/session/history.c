@@ -46,7 +46,7 @@ void kf_agent_session_on_history_request(void *user, const struct kf_msg *msg)
 	struct kf_agent_session *session = user;
 	char path[4200];
 	struct kf_error err;
-	json_t *body = kf_journal_share_body(NULL, time(NULL), &err);
+	json_t *body = kf_journal_share_body(NULL, time(NULL), session->session_id, &err);
 	int r;
 
 	if (body == NULL) {

@@ -413,6 +413,32 @@ static int reindex(struct kf_case_store *store, int64_t id, struct kf_error *err
 	return r;
 }
 
+/* The notes written during the session: [{time, author, text}]. */
+static int add_notes(struct kf_case_store *store, int64_t id, json_t *notes, struct kf_error *err)
+{
+	char text[24];
+	json_t *note;
+	size_t i;
+	int r = KF_OK;
+
+	snprintf(text, sizeof(text), "%" PRId64, id);
+	json_array_foreach(notes, i, note)
+	{
+		const char *params[] = {text, string_or_empty(note, "time"),
+					string_or_empty(note, "author"),
+					string_or_empty(note, "text")};
+
+		if (params[3][0] == '\0')
+			continue;
+		if ((r = exec_params(store,
+				     "INSERT INTO case_notes (case_id, time, author, text)"
+				     " VALUES (?, ?, ?, ?)",
+				     params, 4, err)) != KF_OK)
+			break;
+	}
+	return r;
+}
+
 static char *dump_array(json_t *value)
 {
 	return json_dumps(json_is_array(value) ? value : json_array(), JSON_COMPACT);
@@ -483,6 +509,7 @@ int kf_case_store_record(struct kf_case_store *store, json_t *record, int64_t *i
 		goto done;
 	}
 	if ((r = query_number(store, insert, params, 15, id, err)) != KF_OK ||
+	    (r = add_notes(store, *id, json_object_get(record, "notes"), err)) != KF_OK ||
 	    (r = reindex(store, *id, err)) != KF_OK)
 		goto out;
 	r = exec0(store, "COMMIT", err);

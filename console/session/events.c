@@ -93,6 +93,12 @@ static void plugin_result(void *user, const struct kf_msg *msg)
 	join_answered(user, msg->re);
 }
 
+static void history_journal(void *user, const struct kf_msg *msg)
+{
+	join_history_journal(user, msg);
+	join_answered(user, msg->re);
+}
+
 static void refused(void *user, const struct kf_msg *msg)
 {
 	struct join *join = user;
@@ -117,6 +123,7 @@ static const struct kf_msg_handlers handlers = {
 			[KF_MSG_PLUGINS_LIST] = plugins_list,
 			[KF_MSG_PLUGIN_STARTED] = plugin_started,
 			[KF_MSG_PLUGIN_RESULT] = plugin_result,
+			[KF_MSG_HISTORY_JOURNAL] = history_journal,
 			[KF_MSG_ERROR] = refused,
 		},
 };

@@ -63,10 +63,12 @@ void join_record_case(struct join *join, const char *outcome)
 	if (join->journal == NULL || join->session_id[0] == '\0')
 		return;
 	now_text(ended, sizeof(ended), 1);
-	record = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "session", join->session_id,
-			   "technician", join->technician.name, "organisation",
+	record = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:O?}", "session",
+			   join->session_id, "technician", join->technician.name, "organisation",
 			   join->technician.organisation, "started", join->started, "ended", ended,
-			   "outcome", outcome, "advice", join->advice, "journal", join->journal);
+			   "outcome", outcome, "advice", join->advice, "journal", join->journal,
+			   "support_id", join->support_id, "history",
+			   join->history ? join->history : "", "notes", join->notes);
 	if (record == NULL)
 		return;
 	if (kf_cases_record(record, &id, &err) != KF_OK) {
@@ -390,5 +392,7 @@ out:
 	free(join.script);
 	free(join.report_file);
 	json_decref(join.journal);
+	json_decref(join.notes);
+	free(join.history);
 	return code;
 }
