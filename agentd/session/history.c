@@ -74,3 +74,15 @@ void kf_agent_session_on_history_request(void *user, const struct kf_msg *msg)
 	}
 	json_decref(body);
 }
+
+void kf_agent_session_summary_case(struct kf_agent_session *session, json_t *case_number)
+{
+	char id[KF_SUPPORT_ID_SIZE] = "";
+	struct kf_error err;
+	json_int_t number = json_is_integer(case_number) ? json_integer_value(case_number) : 0;
+
+	/* The support ID is the customer's own: their summary always shows it. */
+	if (kf_support_id_get(NULL, id, &err) != KF_OK)
+		id[0] = '\0';
+	kf_summary_set_case(session->summary, number > 0 ? (long long)number : 0, id);
+}

@@ -358,6 +358,7 @@ static void handle_end(void *user, const struct kf_msg *msg)
 
 	if (json_is_string(advice))
 		snprintf(session->advice, sizeof(session->advice), "%s", json_string_value(advice));
+	kf_agent_session_summary_case(session, json_object_get(msg->body, "case"));
 	kf_control_shutdown(session->core.control);
 	ended(session, KF_OK,
 	      json_is_string(reason) ? json_string_value(reason) : "the technician ended it");

@@ -27,6 +27,8 @@ struct kf_summary {
 	char *technician;
 	char *organisation;
 	char *advice;
+	long long case_number;
+	char support_id[32];
 	time_t started;
 	struct entry *entries;
 	size_t count;
@@ -80,6 +82,15 @@ void kf_summary_set_advice(struct kf_summary *summary, const char *advice)
 		return;
 	free(summary->advice);
 	summary->advice = strdup(advice);
+}
+
+void kf_summary_set_case(struct kf_summary *summary, long long case_number, const char *support_id)
+{
+	if (summary == NULL)
+		return;
+	summary->case_number = case_number;
+	snprintf(summary->support_id, sizeof(summary->support_id), "%s",
+		 support_id ? support_id : "");
 }
 
 static void append(struct kf_buf *out, const char *text)
@@ -155,6 +166,27 @@ static void build(const struct kf_summary *summary, struct kf_buf *md, struct kf
 	append(html, "</b> from <b>");
 	append_html(html, summary->organisation);
 	append(html, "</b>.</p>\n");
+	if (summary->case_number > 0) {
+		/* Quoted on the next call, it takes the next technician straight to this case. */
+		snprintf(line, sizeof(line), "Case number %lld: quote it if you call again.",
+			 summary->case_number);
+		append(md, "\n");
+		append(md, line);
+		append(md, "\n");
+		append(html, "<p>");
+		append_html(html, line);
+		append(html, "</p>\n");
+	}
+	if (summary->support_id[0] != '\0') {
+		snprintf(line, sizeof(line), "Your support ID: %s (kefu-agentd support-id).",
+			 summary->support_id);
+		append(md, "\n");
+		append_markdown(md, line);
+		append(md, "\n");
+		append(html, "<p>");
+		append_html(html, line);
+		append(html, "</p>\n");
+	}
 	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
 		int any = 0;
 

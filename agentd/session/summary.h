@@ -25,6 +25,9 @@ void kf_summary_note(struct kf_summary *summary, const char *kind, const char *f
 
 void kf_summary_set_advice(struct kf_summary *summary, const char *advice);
 
+/* The team's case number for the session (0: none) and the customer's support ID. */
+void kf_summary_set_case(struct kf_summary *summary, long long case_number, const char *support_id);
+
 /*
  * Writes NAME.md and NAME.html into dir (the default folder when NULL); their
  * paths go into md_path and html_path.

@@ -75,6 +75,8 @@ struct join {
 	char *history;
 	json_t *notes;
 	uint32_t history_id;
+	int is_case_recorded;
+	long long case_number;
 	int exit_code;
 	int is_done;
 };

@@ -60,8 +60,9 @@ void join_record_case(struct join *join, const char *outcome)
 	int64_t id;
 	json_t *record;
 
-	if (join->journal == NULL || join->session_id[0] == '\0')
+	if (join->journal == NULL || join->session_id[0] == '\0' || join->is_case_recorded)
 		return;
+	join->is_case_recorded = 1;
 	now_text(ended, sizeof(ended), 1);
 	record = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:O?}", "session",
 			   join->session_id, "technician", join->technician.name, "organisation",
@@ -81,6 +82,7 @@ void join_record_case(struct join *join, const char *outcome)
 	} else {
 		json_t *fields = json_pack("{s:I}", "id", (json_int_t)id);
 
+		join->case_number = id;
 		join_report(join, "case", fields,
 			    "Saved as case %lld in the case history (kefu-console "
 			    "cases show %lld).",
@@ -136,6 +138,10 @@ void join_end(struct join *join, const char *advice)
 		snprintf(join->advice, sizeof(join->advice), "%s", advice);
 		join_journal(join, "advice", "%s", advice);
 	}
+	/* Recorded now, so that the customer's summary carries the case number; the
+	 * session's last lines after this are not in the case. */
+	join_record_case(join, "ended");
+	kf_console_session_set_case(join->session, join->case_number);
 	kf_console_session_end(join->session, "the technician ended the session", advice);
 	if (join->script != NULL) {
 		join->is_waiting = 1;

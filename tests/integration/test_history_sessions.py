@@ -4,6 +4,7 @@
 # same problem again; days later (the audit log's clock moved back, as if days had
 # passed) the customer starts a session with Bob, at another console sharing the team's
 # case store, and Bob sees Alice's case and the scans since before asking anything.
+import glob
 import json
 import os
 import re
@@ -121,6 +122,14 @@ def test_bob_sees_alices_case_and_the_scans_since(support, private_state, tmp_pa
     bobs = json.loads(run([program("kefu-console"), "cases", "show", str(cases[0]["id"]),
                            "--json"], env=alice_env).stdout)
     assert bobs["history"] == digest
+
+    # The customer's summary of Bob's session names the case and the support ID.
+    summaries = sorted(glob.glob(os.path.join(str(private_state), "data", "kefu", "sessions",
+                                              "*.md")), key=os.path.getmtime)
+    text = open(summaries[-1]).read()
+    assert "Case number %d: quote it if you call again." % cases[0]["id"] in text
+    assert "Your support ID: %s" % support_id in text
+    assert "a powered hub is on its way" in text
 
     # The customer reads exactly what Bob was shown.
     bob_session = [e for e in audit_log(private_state) if e["event"] == "history-shared"][-1]
