@@ -441,7 +441,15 @@ static int add_notes(struct kf_case_store *store, int64_t id, json_t *notes, str
 
 static char *dump_array(json_t *value)
 {
-	return json_dumps(json_is_array(value) ? value : json_array(), JSON_COMPACT);
+	json_t *empty;
+	char *text;
+
+	if (json_is_array(value))
+		return json_dumps(value, JSON_COMPACT);
+	empty = json_array();
+	text = json_dumps(empty, JSON_COMPACT);
+	json_decref(empty);
+	return text;
 }
 
 int kf_case_store_record(struct kf_case_store *store, json_t *record, int64_t *id,
