@@ -64,11 +64,49 @@ class PostgresServer:
         with os.fdopen(fd, "w") as f:
             f.write("*:*:*:%s:%s\n" % (ROLE, PASSWORD))
 
+    def enable_tls(self):
+        """Also listen on 127.0.0.1 (a free port) with TLS, a certificate for "localhost"
+        from a CA of the test's own (self.ca)."""
+        def openssl(*args):
+            subprocess.run(["openssl"] + list(args), check=True, timeout=60,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        tls = os.path.join(self.folder, "tls")
+        os.makedirs(tls)
+        self.ca = os.path.join(tls, "ca.pem")
+        ca_key = os.path.join(tls, "ca.key")
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", ca_key, "-out", self.ca, "-days", "2", "-subj", "/CN=test database CA",
+                "-addext", "basicConstraints=critical,CA:TRUE")
+        key, csr, cert = (os.path.join(tls, n) for n in ("server.key", "server.csr", "server.pem"))
+        ext = os.path.join(tls, "server.ext")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n")
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", key, "-out", csr, "-subj", "/CN=localhost")
+        openssl("x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", ca_key, "-CAcreateserial",
+                "-out", cert, "-days", "2", "-extfile", ext)
+        os.chmod(key, 0o600)
+        if os.geteuid() == 0:
+            for name in (tls, key, cert):
+                shutil.chown(name, "nobody", "nogroup")
+        import socket
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.tcp_port = probe.getsockname()[1]
+        self.tls_options = ["-c", "ssl=on", "-c", "ssl_cert_file=" + cert, "-c",
+                            "ssl_key_file=" + key, "-c", "listen_addresses=127.0.0.1"]
+        self.port = str(self.tcp_port)
+
+    def tls_uri(self, root_cert=None, mode="verify-full"):
+        return "postgresql://localhost:%d/postgres?user=%s&sslmode=%s&sslrootcert=%s" % (
+            self.tcp_port, ROLE, mode, root_cert or self.ca)
+
     def start(self):
         log = open(self.log, "a")
+        listen = getattr(self, "tls_options", ["-c", "listen_addresses="])
         self.proc = subprocess.Popen(_as_server_user([
             os.path.join(PG_BIN, "postgres"), "-D", self.data, "-k", self.socket_dir,
-            "-p", self.port, "-c", "listen_addresses=", "-c", "fsync=off"]),
+            "-p", self.port, "-c", "fsync=off"] + listen),
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         log.close()
         for _ in range(300):
@@ -99,6 +137,22 @@ class PostgresServer:
             env=self.env(), check=True, timeout=60, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True).stdout
         return [line.split("\t") for line in out.splitlines() if line]
+
+
+@pytest.fixture
+def postgres_tls():
+    """The same server, also on 127.0.0.1 with TLS."""
+    folder = tempfile.mkdtemp(prefix="kefu-pg-")
+    os.chmod(folder, 0o755)
+    server = PostgresServer(folder)
+    try:
+        server.init()
+        server.enable_tls()
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

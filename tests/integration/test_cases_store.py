@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from conftest import BUILD_DIR, SOURCE_DIR, program, run
-from postgres_fixtures import postgres  # noqa: F401 (a pytest fixture)
+from postgres_fixtures import postgres, postgres_tls  # noqa: F401 (pytest fixtures)
 
 CONSOLE = program("kefu-console")
 RECORD = os.path.join(BUILD_DIR, "tools", "case-record")
@@ -248,3 +248,29 @@ def test_password_is_taken_only_from_the_password_file(postgres, tmp_path):
     assert result.returncode != 0
     assert "cannot reach the case database" in result.stderr
     assert cases(store).returncode == 0
+
+
+def test_tls_to_the_database_checks_the_servers_certificate(postgres_tls, tmp_path):
+    server = postgres_tls
+    env = server.env()
+    result = run([CONSOLE, "cases", "--db", server.tls_uri()], env=env)
+    assert result.returncode == 0, result.stderr
+    check = run([RECORD, server.tls_uri()], input=json.dumps(a_case("s-tls")), env=env)
+    assert check.returncode == 0, check.stderr
+    assert run([CONSOLE, "cases", "--db", server.tls_uri(), "show", "1"], env=env).returncode == 0
+    # A server whose certificate does not chain to the configured CA is refused.
+    other_ca = tmp_path / "other-ca.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(tmp_path / "other.key"),
+                    "-out", str(other_ca), "-days", "2", "-subj", "/CN=someone else"],
+                   check=True, timeout=60, capture_output=True)
+    refused = run([CONSOLE, "cases", "--db", server.tls_uri(str(other_ca))], env=env)
+    assert refused.returncode != 0
+    assert "cannot reach the case database" in refused.stderr
+    assert "certificate verify failed" in refused.stderr
+    # And with the right CA, the server reports the connection as TLS.
+    rows = subprocess.run(
+        ["psql", "-X", "-A", "-t", "-d", server.tls_uri(), "-c",
+         "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert rows.stdout.strip() == "t", rows.stderr
