@@ -170,3 +170,28 @@ def test_without_the_grant_the_journal_is_not_sent_and_the_refusal_is_audited(
     case = json.loads(run([program("kefu-console"), "cases", "--db",
                            str(tmp_path / "cases.sqlite"), "show", "1", "--json"]).stdout)
     assert case["support_id"] == "" and case["history"] == ""
+
+
+def test_a_database_lost_mid_session_loses_no_case(support, private_state, tmp_path, postgres):
+    agent = support.start_agent()
+    console, env = technician_console(support, tmp_path, "Alice Tan", postgres.uri, agent.code,
+                                      {"PGPASSFILE": postgres.passfile})
+    next_event(console, "connected")
+    send(console, "note the team database goes away now")
+    next_event(console, "note")
+    postgres.stop()
+    send(console, "end reseat the memory")
+    kept = next_event(console, "case", "error")
+    assert kept["event"] == "case" and "kept on this computer" in kept["message"], kept
+    console.communicate(timeout=30)
+    assert agent.finish() == 0
+    postgres.start()
+    listed = run([program("kefu-console"), "cases", "--json"], env=env)
+    assert listed.returncode == 0, listed.stderr
+    cases = json.loads(listed.stdout)
+    assert [c["advice"] for c in cases] == ["reseat the memory"]
+    case = json.loads(run([program("kefu-console"), "cases", "show", str(cases[0]["id"]),
+                           "--json"], env=env).stdout)
+    assert [n["text"] for n in case["notes"]] == ["the team database goes away now"]
+    # Written once: opening the store again finds the spool empty.
+    assert len(json.loads(run([program("kefu-console"), "cases", "--json"], env=env).stdout)) == 1
