@@ -8,18 +8,31 @@
 #include <string.h>
 #include <time.h>
 
-void join_cmd_history(struct join *join, char *args)
+static void ask_for_history(struct join *join, int is_waited)
 {
 	struct kf_error err;
 	uint32_t id;
 
-	(void)args;
 	if (kf_console_session_send(join->session, "history.request", NULL, &id, &err) != KF_OK) {
 		join_report(join, "error", NULL, "Could not ask for the journal: %s", err.message);
 		return;
 	}
 	join->history_id = id;
-	join_wait_for(join, id);
+	if (is_waited)
+		join_wait_for(join, id);
+}
+
+void join_cmd_history(struct join *join, char *args)
+{
+	(void)args;
+	ask_for_history(join, 1);
+}
+
+void join_history_allowed(struct join *join)
+{
+	/* The technician reads who this is before asking anything. */
+	if (join->support_id[0] == '\0' && join->history_id == 0)
+		ask_for_history(join, 0);
 }
 
 /* A support ID as the agent makes them; anything else is not looked up. */
