@@ -81,7 +81,7 @@ void join_consent_answered(struct join *join, const struct kf_msg *msg)
 		    granted ? "allowed" : "refused", capability ? capability : "?", by ? by : "?");
 	json_decref(fields);
 	if (granted && capability != NULL && strcmp(capability, "history") == 0)
-		join_history_allowed(join);
+		join_history_allowed(join, msg->re);
 }
 
 void join_consent_revoked(struct join *join, const struct kf_msg *msg)

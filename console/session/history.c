@@ -28,11 +28,12 @@ void join_cmd_history(struct join *join, char *args)
 	ask_for_history(join, 1);
 }
 
-void join_history_allowed(struct join *join)
+void join_history_allowed(struct join *join, uint32_t re)
 {
-	/* The technician reads who this is before asking anything. */
+	/* The technician reads who this is before asking anything; a script that waited
+	 * for the answer waits for the journal too, so that its next command knows it. */
 	if (join->support_id[0] == '\0' && join->history_id == 0)
-		ask_for_history(join, 0);
+		ask_for_history(join, join->is_waiting && join->waiting_for == re);
 }
 
 /* A support ID as the agent makes them; anything else is not looked up. */

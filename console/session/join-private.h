@@ -137,7 +137,7 @@ void join_wait_for(struct join *join, uint32_t id);
 void join_cmd_history(struct join *join, char *args);
 void join_cmd_note(struct join *join, char *args);
 /* The customer allowed "history": the journal is asked for at once. */
-void join_history_allowed(struct join *join);
+void join_history_allowed(struct join *join, uint32_t re);
 void join_history_journal(struct join *join, const struct kf_msg *msg);
 /* An answer to request re came: the script goes on if it waited for it. */
 void join_answered(struct join *join, uint32_t re);

@@ -194,3 +194,28 @@ def test_a_database_lost_mid_session_loses_no_case(support, private_state, tmp_p
     assert [n["text"] for n in case["notes"]] == ["the team database goes away now"]
     # Written once: opening the store again finds the spool empty.
     assert len(json.loads(run([program("kefu-console"), "cases", "--json"], env=env).stdout)) == 1
+
+
+def test_a_script_knows_the_customer_before_its_next_command(support, private_state, tmp_path):
+    database = str(tmp_path / "cases.sqlite")
+    home = tmp_path / "console-script"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "console.conf").write_text("database = %s\n" % database)
+    env = dict(os.environ, KEFU_CONSOLE_DIR=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
+               XDG_STATE_HOME=str(home / "state"))
+    agent = support.start_agent()
+    console = support.processes.start(
+        [program("kefu-console"), "join"] + support.console_args() +
+        ["--exec", "request history; note checked the hub; end a powered hub", agent.code],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    agent.wait_for("asks to")
+    agent.say("y")
+    out, _ = console.communicate(timeout=60)
+    assert agent.finish() == 0
+    support_id = run([program("kefu-agentd"), "support-id"]).stdout.strip()
+    assert "Customer %s. No earlier session with the support team." % support_id in out, out
+    assert "0 earlier cases of this customer in the case store." in out
+    case = json.loads(run([program("kefu-console"), "cases", "show", "1", "--json"],
+                          env=env).stdout)
+    assert case["support_id"] == support_id
+    assert [n["text"] for n in case["notes"]] == ["checked the hub"]
