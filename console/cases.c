@@ -62,7 +62,7 @@ static void print_list(json_t *list, int is_json)
 	json_array_foreach(list, i, item)
 	{
 		kf_terminal_print(
-			stdout, "%5" JSON_INTEGER_FORMAT "  %.16s  %-7s  %-18.18s  %-12.12s  %.50s",
+			stdout, "%5" JSON_INTEGER_FORMAT "  %.16s  %-7s  %-18.18s  %-17.17s  %.50s",
 			json_integer_value(json_object_get(item, "id")), text_of(item, "started"),
 			text_of(item, "status"), text_of(item, "technician"),
 			text_of(item, "support_id"),
