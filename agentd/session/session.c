@@ -228,6 +228,7 @@ static void begin(struct kf_agent_session *session)
 					  &kf_agent_session_consent_events, session);
 	session->summary = kf_summary_new(session->session_id, session->technician.name,
 					  session->technician.organisation);
+	kf_summary_set_contact(session->summary, session->config.contact);
 	if (session->config.audit != NULL)
 		kf_audit_session_start(session->config.audit, session->session_id,
 				       session->technician.name, session->technician.organisation,

@@ -73,6 +73,8 @@ struct kf_agent_session_config {
 	const struct kf_plugin_places *plugin_places;
 	/* Arguments every `firmware` command of the session gets (--profile, --devices...). */
 	const char *const *firmware_args;
+	/* The organisation's contact from the support profile (may be NULL); borrowed. */
+	const char *contact;
 };
 
 /* How long a connection may take from arriving to a proven code. */

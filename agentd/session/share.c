@@ -179,6 +179,7 @@ static void on_channel(struct kf_ssh *ssh, struct kf_stream *channel, void *user
 		.diagnostics_root = share->root,
 		.plugin_places = &share->places,
 		.firmware_args = share->firmware_args,
+		.contact = share->profile->contact,
 	};
 	struct kf_agent_session *attempt;
 	struct kf_error err;

@@ -29,6 +29,7 @@ struct kf_summary {
 	char *advice;
 	long long case_number;
 	char support_id[32];
+	char *contact;
 	time_t started;
 	struct entry *entries;
 	size_t count;
@@ -82,6 +83,14 @@ void kf_summary_set_advice(struct kf_summary *summary, const char *advice)
 		return;
 	free(summary->advice);
 	summary->advice = strdup(advice);
+}
+
+void kf_summary_set_contact(struct kf_summary *summary, const char *contact)
+{
+	if (summary == NULL)
+		return;
+	free(summary->contact);
+	summary->contact = contact != NULL && contact[0] != '\0' ? strdup(contact) : NULL;
 }
 
 void kf_summary_set_case(struct kf_summary *summary, long long case_number, const char *support_id)
@@ -175,6 +184,18 @@ static void build(const struct kf_summary *summary, struct kf_buf *md, struct kf
 		append(md, "\n");
 		append(html, "<p>");
 		append_html(html, line);
+		append(html, "</p>\n");
+	}
+	if (summary->contact != NULL) {
+		append(md, "\nTo reach ");
+		append_markdown(md, summary->organisation);
+		append(md, " again: ");
+		append_markdown(md, summary->contact);
+		append(md, "\n");
+		append(html, "<p>To reach ");
+		append_html(html, summary->organisation);
+		append(html, " again: ");
+		append_html(html, summary->contact);
 		append(html, "</p>\n");
 	}
 	if (summary->support_id[0] != '\0') {
@@ -294,6 +315,7 @@ void kf_summary_free(struct kf_summary *summary)
 	free(summary->technician);
 	free(summary->organisation);
 	free(summary->advice);
+	free(summary->contact);
 	free(summary);
 }
 

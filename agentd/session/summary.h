@@ -25,6 +25,9 @@ void kf_summary_note(struct kf_summary *summary, const char *kind, const char *f
 
 void kf_summary_set_advice(struct kf_summary *summary, const char *advice);
 
+/* How to reach the organisation (the support profile's contact; NULL: none). */
+void kf_summary_set_contact(struct kf_summary *summary, const char *contact);
+
 /* The team's case number for the session (0: none) and the customer's support ID. */
 void kf_summary_set_case(struct kf_summary *summary, long long case_number, const char *support_id);
 

@@ -159,10 +159,16 @@ static int parse_publishers(json_t *root, const char *name, struct kf_profile_pu
 
 static int parse_root(json_t *root, struct kf_profile *profile, struct kf_error *err)
 {
-	static const char *const fields[] = {
-		"schema",       "organisation",      "relays",
-		"support_ca",   "plugin_publishers", "firmware_publishers",
-		"firmware_cas", "catalog",           NULL};
+	static const char *const fields[] = {"schema",
+					     "organisation",
+					     "relays",
+					     "support_ca",
+					     "plugin_publishers",
+					     "firmware_publishers",
+					     "firmware_cas",
+					     "catalog",
+					     "contact",
+					     NULL};
 	json_t *schema, *relays, *value;
 	size_t i;
 	int r;
@@ -180,7 +186,8 @@ static int parse_root(json_t *root, struct kf_profile *profile, struct kf_error 
 	    (r = copy_string(root, "support_ca", "the profile", 1, &profile->support_ca_pem,
 			     err)) != KF_OK ||
 	    (r = copy_string(root, "catalog", "the profile", 0, &profile->catalog_url, err)) !=
-		    KF_OK)
+		    KF_OK ||
+	    (r = copy_string(root, "contact", "the profile", 0, &profile->contact, err)) != KF_OK)
 		return r;
 	if ((r = check_ca_pem(profile->support_ca_pem, "support_ca", err)) != KF_OK)
 		return r;
@@ -323,6 +330,7 @@ void kf_profile_free(struct kf_profile *profile)
 	free(profile->organisation);
 	free(profile->support_ca_pem);
 	free(profile->catalog_url);
+	free(profile->contact);
 	free(profile);
 }
 

@@ -41,6 +41,7 @@ struct kf_profile {
 	char **firmware_ca_pems;
 	size_t firmware_ca_count;
 	char *catalog_url; /* NULL when the profile names none */
+	char *contact;     /* how customers reach the organisation; NULL when none */
 };
 
 /* Parses and checks a profile. The caller owns *profile; free it with kf_profile_free(). */

@@ -66,6 +66,11 @@ def team_store(request, tmp_path):
 def test_bob_sees_alices_case_and_the_scans_since(support, private_state, tmp_path, team_store):
     database, db_env = team_store
     kefu_console("ca", "issue", "Bob Li", "--dir", support.ca_dir)
+    # The organisation's contact, from the support profile, ends every summary.
+    profile = json.load(open(support.profile))
+    profile["contact"] = "+44 20 7946 0000, support@example.com"
+    with open(support.profile, "w") as f:
+        json.dump(profile, f)
 
     # Alice's session: the customer allows history; Alice notes and ends with advice.
     agent = support.start_agent()
@@ -128,6 +133,7 @@ def test_bob_sees_alices_case_and_the_scans_since(support, private_state, tmp_pa
     text = open(summaries[-1]).read()
     assert "Case number %d: quote it if you call again." % cases[0]["id"] in text
     assert "Your support ID: %s" % support_id in text
+    assert "To reach Example Support again: +44 20 7946 0000, support@example.com" in text
     assert "a powered hub is on its way" in text
 
     # The customer reads exactly what Bob was shown.

@@ -101,6 +101,22 @@ static void valid_profile_parses_with_every_field(void **state)
 	kf_profile_free(profile);
 }
 
+static void the_contact_is_optional_and_a_string(void **state)
+{
+	struct kf_profile *profile;
+	json_t *object = valid_profile(*state);
+
+	assert_int_equal(parse_object(json_incref(object), &profile, NULL), KF_OK);
+	assert_null(profile->contact);
+	kf_profile_free(profile);
+	json_object_set_new(object, "contact", json_string("+44 20 7946 0000"));
+	assert_int_equal(parse_object(json_incref(object), &profile, NULL), KF_OK);
+	assert_string_equal(profile->contact, "+44 20 7946 0000");
+	kf_profile_free(profile);
+	json_object_set_new(object, "contact", json_integer(3));
+	expect_refusal(object, "contact");
+}
+
 static void unknown_fields_are_refused_at_every_level(void **state)
 {
 	json_t *object = valid_profile(*state);
@@ -197,6 +213,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(valid_profile_parses_with_every_field),
+		cmocka_unit_test(the_contact_is_optional_and_a_string),
 		cmocka_unit_test(unknown_fields_are_refused_at_every_level),
 		cmocka_unit_test(missing_and_mistyped_fields_name_the_field),
 		cmocka_unit_test(weak_or_broken_host_keys_are_refused),
