@@ -29,7 +29,7 @@ SAN_FLAGS =
 OPT_FLAGS = -O2 -g -D_FORTIFY_SOURCE=2
 endif
 
-PKGS = libssh2 libuv openssl libarchive jansson expat libvncserver libvncclient libedit sqlite3 \
+PKGS = libssh2 libuv openssl libarchive jansson expat libvncserver libvncclient libedit sqlite3 libpq \
        x11 xext xdamage xfixes xtst xrandr gio-2.0
 
 WARN_FLAGS = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \

@@ -55,6 +55,14 @@ int kf_agent_cmd_firmware(int argc, char **argv);
 	"each device's driver and package; install or upgrade driver packages it needs"
 int kf_agent_cmd_drivers(int argc, char **argv);
 
+/* journal/command.c: the support ID and the support journal, as the customer sees them. */
+#define KF_AGENTD_SUPPORT_ID_USAGE   "[--reset]"
+#define KF_AGENTD_SUPPORT_ID_SUMMARY "the ID that lets the support team find your earlier cases"
+int kf_agent_cmd_support_id(int argc, char **argv);
+#define KF_AGENTD_JOURNAL_USAGE   "[--json] [--shared SESSION] [--file AUDIT-LOG]"
+#define KF_AGENTD_JOURNAL_SUMMARY "your support journal, and what a session was shown of it"
+int kf_agent_cmd_journal(int argc, char **argv);
+
 /* scan.c: the diagnostic plugins, self-service. */
 #define KF_AGENTD_SCAN_USAGE                                                                       \
 	"[--root DIR] [--report FILE] [--plugins DIR]... [--packages DIR] [--profile FILE] "       \

@@ -16,6 +16,9 @@ static const struct kf_command commands[] = {
 	{"plugins", KF_AGENTD_PLUGINS_USAGE, KF_AGENTD_PLUGINS_SUMMARY, kf_agent_cmd_plugins},
 	{"drivers", KF_AGENTD_DRIVERS_USAGE, KF_AGENTD_DRIVERS_SUMMARY, kf_agent_cmd_drivers},
 	{"watch", KF_AGENTD_WATCH_USAGE, KF_AGENTD_WATCH_SUMMARY, kf_agent_cmd_watch},
+	{"support-id", KF_AGENTD_SUPPORT_ID_USAGE, KF_AGENTD_SUPPORT_ID_SUMMARY,
+	 kf_agent_cmd_support_id},
+	{"journal", KF_AGENTD_JOURNAL_USAGE, KF_AGENTD_JOURNAL_SUMMARY, kf_agent_cmd_journal},
 	/* run by scan --fix through pkexec: one root step of a plugin it checks itself */
 	{KF_AGENTD_PLUGIN_STEP_COMMAND, KF_AGENTD_PLUGIN_STEP_USAGE, NULL,
 	 kf_agent_cmd_plugin_step},

@@ -20,6 +20,8 @@ static const char *const plain_words[KF_CAP_COUNT] = {
 	[KF_CAP_REPAIR] = N_("run repairs that change settings or software on your computer"),
 	[KF_CAP_FIRMWARE] = N_("update the firmware inside your devices"),
 	[KF_CAP_FILES] = N_("send files to your computer or fetch files from it"),
+	[KF_CAP_HISTORY] = N_("read your support ID and support journal: earlier sessions, "
+			      "self-service scans, firmware and driver changes"),
 };
 
 const char *kf_capability_plain(enum kf_capability capability)

@@ -1,28 +1,22 @@
-/* kefu-console: the technician's case history, in SQLite. SPDX-License-Identifier: MIT */
+/* kefu-console: the case history a session writes into. SPDX-License-Identifier: MIT */
 #ifndef KF_CONSOLE_CASES_H
 #define KF_CONSOLE_CASES_H
 
-#include "proto/base/error.h"
-
-#include <jansson.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "console/cases/store.h"
 
 /*
- * Every session the console joined, with what happened in it, kept in one SQLite
- * file on the technician's machine: $XDG_DATA_HOME/kefu/console/cases.sqlite (by
- * default ~/.local/share/kefu/console/cases.sqlite). A team that shares its history
- * moves it to a server database; the table is plain enough for that.
+ * The console's configuration file: $KEFU_CONSOLE_DIR/console.conf, by default
+ * ~/.config/kefu/console/console.conf. Writes the path into buffer.
  */
+const char *kf_cases_config_path(char *buffer, size_t size);
 
-/* Writes the default path into buffer and returns it. */
-const char *kf_cases_default_path(char *buffer, size_t size);
+/* The store's location from that file (see kf_case_store_location). */
+const char *kf_cases_location(char *buffer, size_t size, struct kf_error *err);
 
 /*
- * Records one case. record holds: session, technician, organisation, started,
- * ended, outcome, advice, and journal (an array of {time, kind, text}). Returns
- * the case number in *id.
+ * Records one case in the configured store (kf_case_store_record's record), or
+ * queues it when the team's database cannot be reached (*id is then 0).
  */
-int kf_cases_record(const char *path, json_t *record, int64_t *id, struct kf_error *err);
+int kf_cases_record(json_t *record, int64_t *id, struct kf_error *err);
 
 #endif

@@ -14,8 +14,10 @@
 int kf_console_cmd_join(int argc, char **argv);
 
 /* cases.c: the case history. */
-#define KF_CONSOLE_CASES_USAGE   "[list | show ID] [--json] [--db FILE]"
-#define KF_CONSOLE_CASES_SUMMARY "the sessions you joined and what happened in them"
+#define KF_CONSOLE_CASES_USAGE                                                                     \
+	"[list | show N | search TEXT | customer SUPPORT-ID | note N TEXT | tag N TAG | "          \
+	"status N open|waiting|solved | export N --markdown|--json] [--json] [--db LOCATION]"
+#define KF_CONSOLE_CASES_SUMMARY "the team's cases: every session, its customer, notes and advice"
 int kf_console_cmd_cases(int argc, char **argv);
 
 /* ca.c: the support CA, technicians' credentials and the support profile. */

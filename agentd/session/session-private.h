@@ -118,6 +118,10 @@ kf_msg_handler_fn kf_agent_session_on_consent_release;
 /* ---- diag.c: the diagnostics report ---- */
 
 kf_msg_handler_fn kf_agent_session_on_diag_request;
+/* history.c */
+kf_msg_handler_fn kf_agent_session_on_history_request;
+/* The case number of an end message (case may be NULL) and the support ID, in the summary. */
+void kf_agent_session_summary_case(struct kf_agent_session *session, json_t *case_number);
 
 /* Collects the report the plugins read, once per session, into a private file. */
 int kf_agent_session_plugin_report(struct kf_agent_session *session, struct kf_error *err);

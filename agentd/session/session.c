@@ -115,6 +115,14 @@ static void ended(struct kf_agent_session *session, int status, const char *reas
 		json_t *fields = json_pack("{s:s, s:s}", "reason", reason, "summary",
 					   summary_path ? summary_path : "");
 
+		/* What was found, done and advised, for the support journal. */
+		if (session->summary != NULL) {
+			json_t *facts = kf_summary_facts(session->summary);
+
+			json_object_update(fields, facts);
+			json_decref(facts);
+		}
+
 		kf_audit_event(session->config.audit, "session-summary", fields, NULL);
 		json_decref(fields);
 		kf_audit_session_end(session->config.audit, status == KF_OK ? "ended" : "cut-off",
@@ -222,6 +230,7 @@ static void begin(struct kf_agent_session *session)
 					  &kf_agent_session_consent_events, session);
 	session->summary = kf_summary_new(session->session_id, session->technician.name,
 					  session->technician.organisation);
+	kf_summary_set_contact(session->summary, session->config.contact);
 	if (session->config.audit != NULL)
 		kf_audit_session_start(session->config.audit, session->session_id,
 				       session->technician.name, session->technician.organisation,
@@ -355,6 +364,7 @@ static void handle_end(void *user, const struct kf_msg *msg)
 
 	if (json_is_string(advice))
 		snprintf(session->advice, sizeof(session->advice), "%s", json_string_value(advice));
+	kf_agent_session_summary_case(session, json_object_get(msg->body, "case"));
 	kf_control_shutdown(session->core.control);
 	ended(session, KF_OK,
 	      json_is_string(reason) ? json_string_value(reason) : "the technician ended it");
@@ -394,6 +404,7 @@ static const struct kf_msg_handlers session_handlers = {
 			[KF_MSG_FIRMWARE_LIST] = kf_agent_session_on_firmware_list,
 			[KF_MSG_DRIVERS_REQUEST] = kf_agent_session_on_drivers_request,
 			[KF_MSG_DRIVERS_CHANGE] = kf_agent_session_on_drivers_change,
+			[KF_MSG_HISTORY_REQUEST] = kf_agent_session_on_history_request,
 		},
 };
 

@@ -81,6 +81,8 @@ struct kf_agent_session_config {
 	const char *const *firmware_args;
 	/* The organisation's case number the customer came with, or NULL; kept in the summary. */
 	const char *case_number;
+	/* The organisation's contact from the support profile (may be NULL); borrowed. */
+	const char *contact;
 };
 
 /* How long a connection may take from arriving to a proven code. */

@@ -180,6 +180,7 @@ static void on_channel(struct kf_ssh *ssh, struct kf_stream *channel, void *user
 		.plugin_places = &share->places,
 		.firmware_args = share->firmware_args,
 		.case_number = share->case_number,
+		.contact = share->profile->contact,
 	};
 	struct kf_agent_session *attempt;
 	struct kf_error err;

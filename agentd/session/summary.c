@@ -28,6 +28,9 @@ struct kf_summary {
 	char *technician;
 	char *organisation;
 	char *advice;
+	long long case_number;
+	char support_id[32];
+	char *contact;
 	time_t started;
 	struct entry *entries;
 	size_t count;
@@ -81,6 +84,23 @@ void kf_summary_set_advice(struct kf_summary *summary, const char *advice)
 		return;
 	free(summary->advice);
 	summary->advice = strdup(advice);
+}
+
+void kf_summary_set_contact(struct kf_summary *summary, const char *contact)
+{
+	if (summary == NULL)
+		return;
+	free(summary->contact);
+	summary->contact = contact != NULL && contact[0] != '\0' ? strdup(contact) : NULL;
+}
+
+void kf_summary_set_case(struct kf_summary *summary, long long case_number, const char *support_id)
+{
+	if (summary == NULL)
+		return;
+	summary->case_number = case_number;
+	snprintf(summary->support_id, sizeof(summary->support_id), "%s",
+		 support_id ? support_id : "");
 }
 
 static void append(struct kf_buf *out, const char *text)
@@ -201,6 +221,39 @@ static void build(const struct kf_summary *summary, struct kf_buf *md, struct kf
 	append(html, "</p><p>");
 	append_helped(summary, md, html);
 	append(html, "</p>\n");
+	if (summary->case_number > 0) {
+		/* Quoted on the next call, it takes the next technician straight to this case. */
+		snprintf(line, sizeof(line), _("Case number %lld: quote it if you call again."),
+			 summary->case_number);
+		append(md, "\n");
+		append(md, line);
+		append(md, "\n");
+		append(html, "<p>");
+		append_html(html, line);
+		append(html, "</p>\n");
+	}
+	if (summary->contact != NULL) {
+		append(md, "\nTo reach ");
+		append_markdown(md, summary->organisation);
+		append(md, " again: ");
+		append_markdown(md, summary->contact);
+		append(md, "\n");
+		append(html, "<p>To reach ");
+		append_html(html, summary->organisation);
+		append(html, " again: ");
+		append_html(html, summary->contact);
+		append(html, "</p>\n");
+	}
+	if (summary->support_id[0] != '\0') {
+		snprintf(line, sizeof(line), _("Your support ID: %s (kefu-agentd support-id)."),
+			 summary->support_id);
+		append(md, "\n");
+		append_markdown(md, line);
+		append(md, "\n");
+		append(html, "<p>");
+		append_html(html, line);
+		append(html, "</p>\n");
+	}
 	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
 		int any = 0;
 
@@ -312,5 +365,22 @@ void kf_summary_free(struct kf_summary *summary)
 	free(summary->technician);
 	free(summary->organisation);
 	free(summary->advice);
+	free(summary->contact);
 	free(summary);
+}
+
+json_t *kf_summary_facts(const struct kf_summary *summary)
+{
+	json_t *findings = json_array(), *actions = json_array();
+
+	for (size_t i = 0; i < summary->count; i++) {
+		const struct entry *entry = &summary->entries[i];
+
+		if (strcmp(entry->kind, "finding") == 0)
+			json_array_append_new(findings, json_string(entry->text));
+		else if (strcmp(entry->kind, "action") == 0)
+			json_array_append_new(actions, json_string(entry->text));
+	}
+	return json_pack("{s:o, s:o, s:s}", "findings", findings, "actions", actions, "advice",
+			 summary->advice ? summary->advice : "");
 }

@@ -4,6 +4,7 @@
 
 #include "proto/base/error.h"
 
+#include <jansson.h>
 #include <stddef.h>
 
 /*
@@ -24,12 +25,25 @@ void kf_summary_note(struct kf_summary *summary, const char *kind, const char *f
 
 void kf_summary_set_advice(struct kf_summary *summary, const char *advice);
 
+/* How to reach the organisation (the support profile's contact; NULL: none). */
+void kf_summary_set_contact(struct kf_summary *summary, const char *contact);
+
+/* The team's case number for the session (0: none) and the customer's support ID. */
+void kf_summary_set_case(struct kf_summary *summary, long long case_number, const char *support_id);
+
 /*
  * Writes NAME.md and NAME.html into dir (the default folder when NULL); their
  * paths go into md_path and html_path.
  */
 int kf_summary_write(struct kf_summary *summary, const char *dir, char *md_path, char *html_path,
 		     size_t path_size, struct kf_error *err);
+
+/*
+ * What the support journal keeps of the session: {"findings": [...], "actions":
+ * [...], "advice": "..."}, the texts of its finding and action entries. The caller
+ * owns the result.
+ */
+json_t *kf_summary_facts(const struct kf_summary *summary);
 
 void kf_summary_free(struct kf_summary *summary);
 

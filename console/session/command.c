@@ -34,7 +34,8 @@ static const struct join_command commands[] = {
 	 cmd_chat},
 	{"request", NULL,
 	 "  request CAP [REASON]   ask the customer for a permission: view, control, diagnose,\n"
-	 "                         repair, firmware or files (with the reason they will read)\n",
+	 "                         repair, firmware, files or history (with the reason they\n"
+	 "                         will read)\n",
 	 NULL, 0, join_cmd_request},
 	{"release", NULL, "  release CAP            give a permission back\n", NULL, 0,
 	 join_cmd_release},
@@ -77,6 +78,12 @@ static const struct join_command commands[] = {
 	 "  firmware apply FILE [--reinstall] [--downgrade] [--device ID]\n"
 	 "                         send an update and install it (needs firmware), with progress\n",
 	 "firmware", 0, join_cmd_firmware},
+	{"history", NULL,
+	 "  history                the customer's support ID, journal and earlier cases in the\n"
+	 "                         team's case store (needs history)\n",
+	 "history", 0, join_cmd_history},
+	{"note", NULL, "  note TEXT              add a note to this session's case\n", NULL, 0,
+	 join_cmd_note},
 	{"ping", NULL,
 	 "  ping                   measure the round trip to the customer's computer\n", NULL, 0,
 	 cmd_ping},

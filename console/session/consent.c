@@ -80,6 +80,8 @@ void join_consent_answered(struct join *join, const struct kf_msg *msg)
 	join_report(join, "consent", fields, "The customer %s '%s' (%s).",
 		    granted ? "allowed" : "refused", capability ? capability : "?", by ? by : "?");
 	json_decref(fields);
+	if (granted && capability != NULL && strcmp(capability, "history") == 0)
+		join_history_allowed(join, msg->re);
 }
 
 void join_consent_revoked(struct join *join, const struct kf_msg *msg)

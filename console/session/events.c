@@ -110,6 +110,12 @@ static void drivers_result(void *user, const struct kf_msg *msg)
 	join_resume_script(user);
 }
 
+static void history_journal(void *user, const struct kf_msg *msg)
+{
+	join_history_journal(user, msg);
+	join_answered(user, msg->re);
+}
+
 static void refused(void *user, const struct kf_msg *msg)
 {
 	struct join *join = user;
@@ -137,6 +143,7 @@ static const struct kf_msg_handlers handlers = {
 			[KF_MSG_DRIVERS_LIST] = drivers_list,
 			[KF_MSG_DRIVERS_PROGRESS] = drivers_progress,
 			[KF_MSG_DRIVERS_RESULT] = drivers_result,
+			[KF_MSG_HISTORY_JOURNAL] = history_journal,
 			[KF_MSG_ERROR] = refused,
 		},
 };

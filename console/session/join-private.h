@@ -69,6 +69,14 @@ struct join {
 	char session_id[64];
 	char started[32];
 	char advice[1024];
+	/* The customer's support ID and journal digest (with the history grant), and the
+	 * technician's notes: all go into the case. */
+	char support_id[32];
+	char *history;
+	json_t *notes;
+	uint32_t history_id;
+	int is_case_recorded;
+	long long case_number;
 	int exit_code;
 	int is_done;
 };
@@ -124,6 +132,13 @@ void join_on_interrupt(uv_signal_t *handle, int signum);
 
 /* --exec: the script waits for the answer to request id (0: for the next result). */
 void join_wait_for(struct join *join, uint32_t id);
+
+/* ---- history.c: the customer's journal and earlier cases, notes on the case ---- */
+void join_cmd_history(struct join *join, char *args);
+void join_cmd_note(struct join *join, char *args);
+/* The customer allowed "history": the journal is asked for at once. */
+void join_history_allowed(struct join *join, uint32_t re);
+void join_history_journal(struct join *join, const struct kf_msg *msg);
 /* An answer to request re came: the script goes on if it waited for it. */
 void join_answered(struct join *join, uint32_t re);
 /* A result that is not an answer to a request came (a file, a firmware result). */

@@ -55,27 +55,34 @@ void join_journal(struct join *join, const char *kind, const char *format, ...)
 
 void join_record_case(struct join *join, const char *outcome)
 {
-	char path[4096], ended[32];
+	char ended[32];
 	struct kf_error err;
 	int64_t id;
 	json_t *record;
 
-	if (join->journal == NULL || join->session_id[0] == '\0')
+	if (join->journal == NULL || join->session_id[0] == '\0' || join->is_case_recorded)
 		return;
+	join->is_case_recorded = 1;
 	now_text(ended, sizeof(ended), 1);
-	record = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "session", join->session_id,
-			   "technician", join->technician.name, "organisation",
+	record = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:O?}", "session",
+			   join->session_id, "technician", join->technician.name, "organisation",
 			   join->technician.organisation, "started", join->started, "ended", ended,
-			   "outcome", outcome, "advice", join->advice, "journal", join->journal);
+			   "outcome", outcome, "advice", join->advice, "journal", join->journal,
+			   "support_id", join->support_id, "history",
+			   join->history ? join->history : "", "notes", join->notes);
 	if (record == NULL)
 		return;
-	kf_cases_default_path(path, sizeof(path));
-	if (kf_cases_record(path, record, &id, &err) != KF_OK) {
+	if (kf_cases_record(record, &id, &err) != KF_OK) {
 		join_report(join, "error", NULL, "The case history was not updated: %s",
 			    err.message);
+	} else if (id == 0) {
+		join_report(join, "case", NULL,
+			    "The case database cannot be reached: the case is kept on this "
+			    "computer and written there when it is back.");
 	} else {
 		json_t *fields = json_pack("{s:I}", "id", (json_int_t)id);
 
+		join->case_number = id;
 		join_report(join, "case", fields,
 			    "Saved as case %lld in the case history (kefu-console "
 			    "cases show %lld).",
@@ -131,6 +138,10 @@ void join_end(struct join *join, const char *advice)
 		snprintf(join->advice, sizeof(join->advice), "%s", advice);
 		join_journal(join, "advice", "%s", advice);
 	}
+	/* Recorded now, so that the customer's summary carries the case number; the
+	 * session's last lines after this are not in the case. */
+	join_record_case(join, "ended");
+	kf_console_session_set_case(join->session, join->case_number);
 	kf_console_session_end(join->session, "the technician ended the session", advice);
 	if (join->script != NULL) {
 		join->is_waiting = 1;
@@ -387,5 +398,7 @@ out:
 	free(join.script);
 	free(join.report_file);
 	json_decref(join.journal);
+	json_decref(join.notes);
+	free(join.history);
 	return code;
 }

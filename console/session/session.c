@@ -29,7 +29,8 @@ struct kf_console_session {
 	enum session_state state;
 	struct kf_session_core core; /* TLS, control, proof, secret, timer, deferred free */
 	struct kf_tls_identity own;
-	char end_reason[256]; /* what the technician said when ending */
+	char end_reason[256];  /* what the technician said when ending */
+	long long case_number; /* the case in the team's store, 0 when it has none yet */
 	struct {
 		uint32_t id;
 		uint64_t sent_ns;
@@ -363,12 +364,19 @@ void kf_console_session_end(struct kf_console_session *session, const char *reas
 	body = json_pack("{s:s}", "reason", reason);
 	if (advice != NULL && advice[0] != '\0')
 		json_object_set_new(body, "advice", json_string(advice));
+	if (session->case_number > 0)
+		json_object_set_new(body, "case", json_integer(session->case_number));
 	kf_control_send(session->core.control, "end", 0, body, NULL, NULL);
 	json_decref(body);
 	kf_control_shutdown(session->core.control);
 	snprintf(session->end_reason, sizeof(session->end_reason), "%s", reason);
 	session->state = STATE_ENDING;
 	uv_timer_start(&session->core.timer, on_timer, END_WAIT_MS, 0);
+}
+
+void kf_console_session_set_case(struct kf_console_session *session, long long case_number)
+{
+	session->case_number = case_number;
 }
 
 void kf_console_session_free(struct kf_console_session *session)

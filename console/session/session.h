@@ -68,6 +68,9 @@ int kf_console_session_send(struct kf_console_session *session, const char *type
 void kf_console_session_end(struct kf_console_session *session, const char *reason,
 			    const char *advice);
 
+/* The case number the end message gives the customer's summary (0: none). */
+void kf_console_session_set_case(struct kf_console_session *session, long long case_number);
+
 void kf_console_session_free(struct kf_console_session *session);
 
 #endif

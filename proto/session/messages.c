@@ -5,8 +5,10 @@
 #include <string.h>
 
 static const char *const capability_names[KF_CAP_COUNT] = {
-	[KF_CAP_VIEW] = "view",     [KF_CAP_CONTROL] = "control",   [KF_CAP_DIAGNOSE] = "diagnose",
-	[KF_CAP_REPAIR] = "repair", [KF_CAP_FIRMWARE] = "firmware", [KF_CAP_FILES] = "files",
+	[KF_CAP_VIEW] = "view",         [KF_CAP_CONTROL] = "control",
+	[KF_CAP_DIAGNOSE] = "diagnose", [KF_CAP_REPAIR] = "repair",
+	[KF_CAP_FIRMWARE] = "firmware", [KF_CAP_FILES] = "files",
+	[KF_CAP_HISTORY] = "history",
 };
 
 const char *kf_capability_name(enum kf_capability capability)
@@ -42,6 +44,7 @@ int kf_capability_parse(const char *name, enum kf_capability *capability)
  * - plugin.result: 16 checks, each step's output capped at 256 KiB
  *   (KF_PLUGIN_STEP_OUTPUT_CAP), so one string holds one step's whole output.
  * - firmware.devices: the lines of `firmware list --json` for every device.
+ * - history.journal: years of sessions, scans and changes, one short line each.
  */
 static const struct kf_msg_row rows[KF_MSG_TYPE_COUNT] = {
 	{KF_MSG_HELLO, "hello", KF_PARTY_BOTH, KF_CAP_NONE, SMALL,
@@ -104,6 +107,10 @@ static const struct kf_msg_row rows[KF_MSG_TYPE_COUNT] = {
 	 "a line of apt-get's output"},
 	{KF_MSG_DRIVERS_RESULT, "drivers.result", KF_PARTY_AGENT, KF_CAP_NONE, SMALL,
 	 "a change's end: ok, the command's exit code and its summary"},
+	{KF_MSG_HISTORY_REQUEST, "history.request", KF_PARTY_CONSOLE, KF_CAP_HISTORY, SMALL,
+	 "asks for the customer's support ID and support journal"},
+	{KF_MSG_HISTORY_JOURNAL, "history.journal", KF_PARTY_AGENT, KF_CAP_NONE, 1 * MIB, 64 * 1024,
+	 KF_MSG_MAX_STRING, "the support ID, the journal's digest and its entries"},
 };
 
 const struct kf_msg_row *kf_msg_row_find(const char *name)

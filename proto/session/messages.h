@@ -23,6 +23,7 @@ enum kf_capability {
 	KF_CAP_REPAIR,    /* run repair steps */
 	KF_CAP_FIRMWARE,  /* update firmware */
 	KF_CAP_FILES,     /* send or fetch files */
+	KF_CAP_HISTORY,   /* read the customer's support journal and support ID */
 	KF_CAP_COUNT,
 };
 
@@ -71,6 +72,8 @@ enum kf_msg_type {
 	KF_MSG_DRIVERS_CHANGE,
 	KF_MSG_DRIVERS_PROGRESS,
 	KF_MSG_DRIVERS_RESULT,
+	KF_MSG_HISTORY_REQUEST,
+	KF_MSG_HISTORY_JOURNAL,
 	KF_MSG_TYPE_COUNT,
 };
 
