@@ -37,7 +37,7 @@ void join_cmd_request(struct join *join, char *args)
 	if (*capability == '\0') {
 		join_report(join, "error", NULL,
 			    "Which permission? request view|control|diagnose|"
-			    "repair|firmware|files [REASON]");
+			    "repair|firmware|files|history [REASON]");
 		return;
 	}
 	body = json_pack("{s:s, s:s}", "capability", capability, "reason", reason);
