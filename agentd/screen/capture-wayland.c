@@ -491,7 +491,7 @@ static int wayland_poll(struct kf_capture *capture, struct kf_capture_changes *c
 	uint64_t count;
 	ssize_t n = read(w->wake, &count, sizeof(count));
 	(void)n; /* nothing to read is the common case of a tick */
-	/* The portal's signals (the session closed by the desktop) arrive here. */
+	/* The portal's signals (the session closed by the desktop) and answers arrive here. */
 	while (g_main_context_iteration(w->context, FALSE)) {
 	}
 	pw_thread_loop_lock(w->loop);
@@ -564,11 +564,26 @@ static int wayland_cursor(struct kf_capture *capture, struct kf_capture_cursor *
 	return width > 0 && height > 0 ? 0 : KF_ERR_UNSUPPORTED;
 }
 
+static void on_notified(GObject *source, GAsyncResult *result, void *user)
+{
+	(void)user;
+	GError *error = NULL;
+	GVariant *reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
+	if (reply)
+		g_variant_unref(reply);
+	if (error) /* input the portal refused is dropped, as X11 drops what XTest cannot map */
+		g_error_free(error);
+}
+
 /* Input goes out without waiting for the answer, in order, on the one connection. */
 static void notify(struct wayland_capture *w, const char *method, GVariant *parameters)
 {
+	/* The answers come back in the capture's context, which poll() iterates. */
+	g_main_context_push_thread_default(w->context);
 	g_dbus_connection_call(w->bus, PORTAL_BUS, PORTAL_PATH, IFACE_REMOTE, method, parameters,
-			       NULL, G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, NULL, NULL);
+			       NULL, G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, on_notified,
+			       NULL);
+	g_main_context_pop_thread_default(w->context);
 }
 
 static void send_button(struct wayland_capture *w, int bit, int is_down)
