@@ -6,7 +6,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 
 import pytest
@@ -16,7 +15,6 @@ from screen_fixtures import LineReader, block_colour, tool, vnc_bench
 from session_fixtures import next_event, send, support  # noqa: F401
 
 WIDTH, HEIGHT = 1280, 720
-HERE = os.path.dirname(os.path.abspath(__file__))
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
