@@ -30,7 +30,7 @@ OPT_FLAGS = -O2 -g -D_FORTIFY_SOURCE=2
 endif
 
 PKGS = libssh2 libuv openssl libarchive jansson expat libvncserver libvncclient libedit sqlite3 libpq \
-       x11 xext xdamage xfixes xtst xrandr gio-2.0
+       x11 xext xdamage xfixes xtst xrandr gio-2.0 gio-unix-2.0 libpipewire-0.3
 
 WARN_FLAGS = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
              -Wold-style-definition -Wformat=2 -Wformat-security -Wpointer-arith \
@@ -154,6 +154,10 @@ unit-tests: $(UNIT_TESTS)
 $(B)/tools/%: $(B)/tests/tools/%.o $(LIB_AGENTD) $(LIB_CONSOLE) $(LIB_PLUGIN) $(LIB_PROTO)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_ALL)
+
+# The Wayland test client is a GTK 3 program: only it compiles and links with GTK.
+$(B)/tests/tools/wl-draw.o: EXTRA_CFLAGS += $(shell pkg-config --cflags gtk+-3.0)
+$(B)/tools/wl-draw: LIBS_ALL += $(shell pkg-config --libs gtk+-3.0)
 
 test-tools: $(TEST_TOOLS)
 

@@ -79,12 +79,16 @@ struct kf_capture_options {
 };
 
 /*
- * Opens the platform's desktop. On a desktop it cannot capture (a Wayland
- * session, no display at all) it fails with KF_ERR_UNSUPPORTED and a message
+ * Opens the platform's desktop (on Wayland this shows the desktop's own
+ * sharing dialog and waits for it). On a desktop it cannot capture (no
+ * display at all, no portal) it fails with KF_ERR_UNSUPPORTED and a message
  * saying what is and is not supported. The caller owns *out and frees it with
  * ops->free.
  */
 int kf_capture_open(const struct kf_capture_options *options, struct kf_capture **out,
 		    struct kf_error *err);
+
+/* Whether this is a Wayland session (XDG_SESSION_TYPE or WAYLAND_DISPLAY say so). */
+int kf_capture_is_wayland(void);
 
 #endif

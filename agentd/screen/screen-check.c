@@ -1,5 +1,6 @@
 /* kefu-agentd screen-check: can this desktop be shared, and how. SPDX-License-Identifier: MIT */
 #include "agentd/screen/capture.h"
+#include "agentd/screen/capture-wayland.h"
 #include "agentd/commands.h"
 
 #include <stdio.h>
@@ -29,6 +30,15 @@ int kf_agent_cmd_screen_check(int argc, char **argv)
 	struct kf_capture *capture;
 	struct kf_error err;
 	kf_error_clear(&err);
+	if (kf_capture_is_wayland() && options.display == NULL) {
+		/* Asking the portal's versions opens no session, so no dialog appears. */
+		char text[1024];
+		if (kf_capture_wayland_check(text, sizeof(text), &err) != 0)
+			return kf_cli_fail(KF_AGENTD_PROGRAM, "screen sharing is not available: %s",
+					   err.message);
+		printf("screen sharing is available: %s\n", text);
+		return KF_EXIT_OK;
+	}
 	if (kf_capture_open(&options, &capture, &err) != 0)
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "screen sharing is not available: %s",
 				   err.message);

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <rfb/rfb.h>
 #include <rfb/rfbregion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -78,6 +79,7 @@ struct kf_screen {
 	int is_refusal_reported;
 	int is_release_pending;
 	int is_stop_pending;
+	char lost[256]; /* why the desktop's capture ended ("" while it lives) */
 	int attach_queue[MAX_VIEWERS];
 	int attach_count;
 	struct viewer viewers[MAX_VIEWERS];
@@ -556,12 +558,25 @@ static void *serve(void *arg)
 			screen->capture->ops->release_input(screen->capture);
 		serve_queued(screen);
 		struct kf_capture_changes changes;
-		if (screen->capture->ops->poll(screen->capture, &changes, NULL) == 0) {
+		struct kf_error lost;
+		kf_error_clear(&lost);
+		pthread_mutex_lock(&screen->lock);
+		int is_lost = screen->lost[0] != '\0';
+		pthread_mutex_unlock(&screen->lock);
+		int polled = is_lost ? KF_ERR_CLOSED
+				     : screen->capture->ops->poll(screen->capture, &changes, &lost);
+		if (polled == 0) {
 			apply_changes(screen, &changes);
 			if (changes.rect_count > 0 || changes.is_resized)
 				screen->changed_at = seconds_now();
+		} else if (polled == KF_ERR_CLOSED && !is_lost) {
+			/* The desktop ended the capture (a Wayland portal session closed). */
+			pthread_mutex_lock(&screen->lock);
+			snprintf(screen->lost, sizeof(screen->lost), "%s", lost.message);
+			pthread_mutex_unlock(&screen->lock);
+			kf_screen_stop(screen);
 		}
-		if (seconds_now() - screen->changed_at >= REFRESH_IDLE_MS / 1000.0)
+		if (!is_lost && seconds_now() - screen->changed_at >= REFRESH_IDLE_MS / 1000.0)
 			refresh_lossy(screen);
 		/* Reads what viewers sent and writes the updates they asked for. */
 		while (rfbProcessEvents(screen->rfb, 0)) {
@@ -661,6 +676,12 @@ fail:
 int kf_screen_attach(struct kf_screen *screen, int fd, struct kf_error *err)
 {
 	pthread_mutex_lock(&screen->lock);
+	if (screen->lost[0] != '\0') {
+		int rc = kf_error_set(err, KF_ERR_CLOSED, "%s", screen->lost);
+		pthread_mutex_unlock(&screen->lock);
+		close(fd);
+		return rc;
+	}
 	if (screen->attach_count + screen->viewer_count >= MAX_VIEWERS) {
 		pthread_mutex_unlock(&screen->lock);
 		close(fd);

@@ -1,0 +1,433 @@
+# kefu: the customer's screen on a headless GNOME Wayland desktop (mutter, the portals, PipeWire).
+# SPDX-License-Identifier: MIT
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import program, run
+from screen_fixtures import LineReader, block_colour, tool, vnc_bench
+from session_fixtures import next_event, send, support  # noqa: F401
+
+WIDTH, HEIGHT = 1280, 720
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=%s</listen>
+  <auth>EXTERNAL</auth>
+  <standard_session_servicedirs/>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+# Clicks through the portal's dialog over AT-SPI: picks the first monitor, allows remote
+# interaction when asked to, presses Share. Prints "dialog NAME" then "shared", or "none".
+CLICKER = r"""
+import sys, time
+import pyatspi
+wait, interact = float(sys.argv[1]), sys.argv[2] == "control"
+def find(node, pred):
+    try:
+        if pred(node):
+            return node
+        for child in node:
+            if child is not None:
+                found = find(child, pred)
+                if found is not None:
+                    return found
+    except Exception:
+        pass
+    return None
+deadline = time.time() + wait
+dialog = None
+while dialog is None and time.time() < deadline:
+    dialog = find(pyatspi.Registry.getDesktop(0), lambda n: n.getRoleName() == "frame" and
+                  n.name in ("Screen Share", "Remote desktop"))
+    if dialog is None:
+        time.sleep(0.2)
+if dialog is None:
+    print("none", flush=True)
+    sys.exit(0)
+print("dialog " + dialog.name, flush=True)
+time.sleep(0.5)
+screen = find(dialog, lambda n: n.name == "Entire Screen")
+find(screen, lambda n: n.getRoleName() == "list").querySelection().selectChild(0)
+box = find(dialog, lambda n: n.getRoleName() == "check box" and
+           n.name == "Allow remote interaction")
+if box is not None and interact:
+    for _ in range(50):
+        if box.getState().contains(pyatspi.STATE_CHECKED):
+            break
+        box.queryAction().doAction(0)
+        time.sleep(0.2)
+    assert box.getState().contains(pyatspi.STATE_CHECKED)
+    print("interaction allowed", flush=True)
+time.sleep(0.3)
+find(dialog, lambda n: n.getRoleName() == "push button" and "Share" in n.name
+     ).queryAction().doAction(0)
+print("shared", flush=True)
+"""
+
+
+def require_desktop():
+    for name in ("mutter", "pipewire", "wireplumber", "dbus-daemon"):
+        if shutil.which(name) is None:
+            pytest.skip("%s is not installed (scripts/deps test)" % name)
+    for path in ("/usr/libexec/xdg-desktop-portal", "/usr/libexec/xdg-desktop-portal-gnome"):
+        if not os.path.exists(path):
+            pytest.skip("%s is not installed (scripts/deps test)" % path)
+    try:
+        import pyatspi  # noqa: F401
+    except ImportError:
+        pytest.skip("python3-pyatspi is not installed (scripts/deps test)")
+
+
+class Desktop:
+    """A headless GNOME Wayland session of the test's own: its buses, PipeWire, mutter with
+    one 1280x720 virtual monitor, xdg-desktop-portal with the GNOME backend."""
+
+    def __init__(self, processes):
+        require_desktop()
+        self.processes = processes
+        # Socket paths must stay short, so not under pytest's deep tmp_path.
+        self.dir = tempfile.mkdtemp(prefix="kefu-wl-", dir="/tmp")
+        run_dir = os.path.join(self.dir, "run")
+        home = os.path.join(self.dir, "home")
+        os.makedirs(run_dir, mode=0o700)
+        os.makedirs(home)
+        # portal-gnome asks the system bus; a private one stands in for it.
+        self.system_bus = "unix:path=" + os.path.join(run_dir, "system")
+        self.session_bus = "unix:path=" + os.path.join(run_dir, "bus")
+        config = os.path.join(self.dir, "session.conf")
+        with open(config, "w") as f:
+            f.write(BUS_CONFIG % os.path.join(run_dir, "bus"))
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS", "SESSION_MANAGER")}
+        self.env.update(HOME=home, XDG_RUNTIME_DIR=run_dir, XDG_CURRENT_DESKTOP="GNOME",
+                        XDG_SESSION_TYPE="wayland", WAYLAND_DISPLAY="wayland-kefu",
+                        XDG_CONFIG_HOME=os.path.join(home, "config"),
+                        XDG_CACHE_HOME=os.path.join(home, "cache"),
+                        DBUS_SYSTEM_BUS_ADDRESS=self.system_bus,
+                        DBUS_SESSION_BUS_ADDRESS=self.session_bus, GDK_BACKEND="wayland",
+                        NO_AT_BRIDGE="0", GTK_A11Y="atspi")
+        self.logs = []
+        self.procs = []
+        self.named = {}
+        self.start("system", ["dbus-daemon", "--session", "--nofork", "--nopidfile",
+                              "--address=" + self.system_bus])
+        self.start("session", ["dbus-daemon", "--config-file=" + config, "--nofork",
+                               "--nopidfile"])
+        self.wait_path(os.path.join(run_dir, "bus"))
+        self.start("pipewire", ["pipewire"])
+        self.wait_path(os.path.join(run_dir, "pipewire-0"))
+        self.start("wireplumber", ["wireplumber"])
+        self.start("mutter", ["mutter", "--headless", "--virtual-monitor", "%dx%d" % (WIDTH,
+                              HEIGHT), "--wayland", "--no-x11",
+                              "--wayland-display=wayland-kefu"])
+        self.wait_path(os.path.join(run_dir, "wayland-kefu"))
+        self.portal = self.start("portal", ["/usr/libexec/xdg-desktop-portal", "-r", "-v"])
+        self.wait_log("portal", "org.freedesktop.portal.Desktop acquired")
+
+    def start(self, name, args, **kwargs):
+        log = open(os.path.join(self.dir, name + ".log"), "w")
+        self.logs.append(log)
+        kwargs.setdefault("stdout", log)
+        kwargs.setdefault("stderr", subprocess.STDOUT)
+        proc = self.processes.start(args, env=self.env, **kwargs)
+        self.procs.append(proc)
+        self.named[name] = proc
+        return proc
+
+    def wait_path(self, path, timeout=30):
+        deadline = time.time() + timeout
+        while not os.path.exists(path):
+            assert time.time() < deadline, "%s never appeared" % path
+            time.sleep(0.1)
+
+    def wait_log(self, name, text, timeout=30):
+        deadline = time.time() + timeout
+        path = os.path.join(self.dir, name + ".log")
+        while text not in open(path).read():
+            assert time.time() < deadline, "%s never said %r:\n%s" % (
+                name, text, open(path).read()[-2000:])
+            time.sleep(0.1)
+
+    def click_dialog(self, wait=60, control=True):
+        """Starts the clicker; its reader says "dialog ..." and "shared" (or "none")."""
+        proc = self.processes.start(["/usr/bin/python3", "-c", CLICKER, str(wait),
+                                     "control" if control else "view"], env=self.env,
+                                    stdout=subprocess.PIPE, text=True)
+        return LineReader(proc)
+
+    def cleanup(self):
+        # Stopped here, by PID, so that the folder can go (the document portal mounts in it).
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for proc in reversed(self.procs):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        doc = os.path.join(self.dir, "run", "doc")
+        for _ in range(50):
+            if not os.path.ismount(doc):
+                break
+            time.sleep(0.1)
+        for log in self.logs:
+            log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Picture:
+    """wl-draw: the fullscreen Wayland client showing the block pattern, reporting input."""
+
+    def __init__(self, desktop):
+        self.proc = desktop.processes.start([tool("wl-draw")], env=desktop.env,
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                            text=True)
+        self.reader = LineReader(self.proc)
+        ready = self.reader.wait_for(lambda l: l.startswith("ready "), timeout=30)
+        assert ready.split()[1:] == [str(WIDTH), str(HEIGHT)]
+
+    def say(self, text):
+        self.proc.stdin.write(text + "\n")
+        self.proc.stdin.flush()
+        self.reader.wait_for(lambda l: l == "ok" or l.startswith("error"))
+        assert self.reader.seen[-1] == "ok"
+
+    def seen_since(self, count):
+        return [l for l in self.reader.seen[count:] if l.startswith(("key ", "button "))]
+
+
+@pytest.fixture
+def desktop(processes, monkeypatch):
+    instance = Desktop(processes)
+    for key in ("DISPLAY",):
+        monkeypatch.delenv(key, raising=False)
+    for key in ("XDG_RUNTIME_DIR", "XDG_CURRENT_DESKTOP", "XDG_SESSION_TYPE", "WAYLAND_DISPLAY",
+                "DBUS_SESSION_BUS_ADDRESS", "DBUS_SYSTEM_BUS_ADDRESS"):
+        monkeypatch.setenv(key, instance.env[key])
+    yield instance
+    instance.cleanup()
+
+
+@pytest.fixture(autouse=True)
+def private_state(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+@pytest.fixture
+def shared(desktop, support):
+    picture = Picture(desktop)
+    agent = support.start_agent()
+    console = support.start_console(agent.code, "--json")
+    assert next_event(console, "connected")
+    agent.wait_for("is now with you")
+    yield desktop, picture, agent, console
+    if console.poll() is None:
+        send(console, "end")
+        console.wait(timeout=30)
+    agent.finish()
+
+
+def grant(agent, console, capability, question):
+    send(console, "request " + capability)
+    agent.wait_for(question)
+    agent.say("y")
+    assert next_event(console, "consent")["granted"] is True
+
+
+def snapshot_pixels(view, path):
+    from PIL import Image
+    result = vnc_bench("snapshot", view["address"], "--password", view["password"], "--out",
+                       str(path), timeout=150)
+    assert result.returncode == 0, result.stderr
+    image = Image.open(str(path)).convert("RGB")
+    return image.size, image.load()
+
+
+def wrong_pixels(size, pixels, expected):
+    width, height = size
+    return [(x, y) for y in range(height) for x in range(width)
+            if pixels[x, y] != expected(x, y)]
+
+
+def settle(view, path, expected, pixels=None, seconds=20):
+    """The pixels that still differ from expected once they match or seconds have passed."""
+    deadline = time.time() + seconds
+    while True:
+        if pixels is None:
+            size, pixels = snapshot_pixels(view, path)
+        wrong = [(x, y, pixels[x, y]) for y in range(HEIGHT) for x in range(WIDTH)
+                 if pixels[x, y] != expected(x, y)]
+        if wrong == [] or time.time() > deadline:
+            return wrong
+        pixels = None
+        time.sleep(0.5)
+
+
+def portal_sessions(desktop):
+    """The portal's open session objects, from the bus itself."""
+    out = run(["busctl", "--address=" + desktop.session_bus, "tree", "--list",
+               "org.freedesktop.portal.Desktop"], timeout=30)
+    prefix = "/org/freedesktop/portal/desktop/session/"
+    return [l for l in out.stdout.split() if l.startswith(prefix) and l[len(prefix):].count("/") == 1]
+
+
+def open_view(desktop, console, tmp_path, name, control=True):
+    """Opens the view while the clicker accepts the desktop's dialog; the first picture."""
+    clicker = desktop.click_dialog(control=control)
+    send(console, "view --no-viewer")
+    view = next_event(console, "view")
+    size, pixels = snapshot_pixels(view, tmp_path / (name + ".ppm"))
+    return view, clicker, size, pixels
+
+
+def test_screen_check_names_gnome_wayland_and_its_portals(desktop):
+    result = run([program("kefu-agentd"), "screen-check"], env=desktop.env)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "screen sharing is available: Wayland (GNOME, WAYLAND_DISPLAY=wayland-kefu)" in out
+    assert "view available, control available" in out
+    assert "ScreenCast portal v4" in out and "RemoteDesktop portal v1" in out
+    assert "clipboard unavailable (this portal has no Clipboard portal)" in out
+    # Asking opened no portal session, so no dialog.
+    assert portal_sessions(desktop) == []
+
+
+def test_screen_check_without_a_portal_says_so(desktop):
+    # A Wayland session whose bus has no portal on it.
+    env = dict(desktop.env, DBUS_SESSION_BUS_ADDRESS=desktop.system_bus)
+    result = run([program("kefu-agentd"), "screen-check"], env=env)
+    assert result.returncode == 1
+    assert "no ScreenCast portal" in result.stderr or "without a" in result.stderr
+    assert "xdg-desktop-portal" in result.stderr and "\n" == result.stderr[-1]
+
+
+def test_view_shows_the_wayland_desktop_pixel_for_pixel_after_the_dialog(shared, tmp_path):
+    desktop, picture, agent, console = shared
+    # Before kefu's grant nothing asks the desktop: no portal session, no dialog.
+    send(console, "view --no-viewer")
+    assert next_event(console, "error")["code"] == "not-granted"
+    assert portal_sessions(desktop) == []
+    grant(agent, console, "view", "asks to see your screen")
+    view, clicker, size, pixels = open_view(desktop, console, tmp_path, "first")
+    assert clicker.wait_for(lambda l: l.startswith("dialog ")) == "dialog Remote desktop"
+    assert size == (WIDTH, HEIGHT)
+    # The first picture may be taken while the dialog still fades out: the next ones follow.
+    wrong = settle(view, tmp_path / "first.ppm", block_colour, pixels)
+    assert wrong == [], (len(wrong), wrong[:3])
+    agent.wait_for("YOUR SCREEN IS SHARED")
+    # The client changes its picture while a viewer watches; the next pictures follow.
+    watcher = LineReader(desktop.processes.start(
+        [tool("vnc-bench"), "watch", view["address"], "--password", view["password"],
+         "--seconds", "60"], stdout=subprocess.PIPE, text=True))
+    watcher.wait_for(lambda l: l == "update", timeout=30)
+    picture.say("fill 33 65 100 37 123456")
+    watcher.wait_for(lambda l: l == "update", timeout=30)
+
+    def changed(x, y):
+        return (0x12, 0x34, 0x56) if 33 <= x < 133 and 65 <= y < 102 else block_colour(x, y)
+    assert settle(view, tmp_path / "changed.ppm", changed) == []
+    # A second view in the same session asks the desktop nothing more.
+    again = desktop.click_dialog(wait=8)
+    size, pixels = snapshot_pixels(view, tmp_path / "again.ppm")
+    assert again.wait_for(lambda l: l in ("none", "shared") or l.startswith("dialog"),
+                          timeout=30) == "none"
+    assert wrong_pixels(size, pixels, changed) == []
+    # Ending the session closes the desktop's screen cast.
+    assert len(portal_sessions(desktop)) == 1
+    send(console, "end")
+    console.wait(timeout=30)
+    agent.finish()
+    deadline = time.time() + 20
+    while portal_sessions(desktop) and time.time() < deadline:
+        time.sleep(0.2)
+    assert portal_sessions(desktop) == []
+
+
+def test_keys_and_clicks_reach_the_wayland_client_only_under_control(shared, tmp_path):
+    desktop, picture, agent, console = shared
+    grant(agent, console, "view", "asks to see your screen")
+    view, clicker, size, pixels = open_view(desktop, console, tmp_path, "first")
+    assert clicker.wait_for(lambda l: l == "shared") == "shared"
+    assert "interaction allowed" in clicker.seen
+
+    def send_input(*args):
+        assert vnc_bench("input", view["address"], "--password", view["password"],
+                         *args).returncode == 0
+
+    grant(agent, console, "control", "asks to use your keyboard")
+    # Headless mutter has no input device until the remote desktop session's first event
+    # adds its virtual ones, and a client mapped before then never gets pointer or keyboard
+    # focus (a real desktop always has a seat): so one click first, then the client that
+    # is driven.
+    send_input("--click", "5,5", "--text", "a")
+    time.sleep(3)
+    picture.proc.stdin.close()
+    picture.proc.wait(timeout=10)
+    picture = Picture(desktop)
+    time.sleep(2)
+    mark = len(picture.reader.seen)
+    send_input("--click", "300,200")
+    picture.reader.wait_for(lambda l: l.startswith("button "), timeout=20)
+    # One key at a time: a burst of keys through the portal can lose one in mutter 43.
+    for letter in "yes":
+        send_input("--text", letter)
+        picture.reader.wait_for(lambda l: l == "key " + letter, timeout=20)
+    got = picture.seen_since(mark)
+    assert got == ["button 1 300 200", "key y", "key e", "key s"], got
+    # Taken back: input stops at once, though this client demonstrably receives it.
+    agent.say("/revoke control")
+    assert next_event(console, "revoked")["capability"] == "control"
+    mark = len(picture.reader.seen)
+    send_input("--click", "60,60", "--text", "zz")
+    time.sleep(2)
+    assert picture.seen_since(mark) == []
+    # Given again, it flows again.
+    grant(agent, console, "control", "asks to use your keyboard")
+    send_input("--text", "o")
+    picture.reader.wait_for(lambda l: l == "key o", timeout=20)
+    assert picture.seen_since(mark) == ["key o"]
+
+
+def test_the_desktop_ending_its_screen_cast_ends_the_view(shared, tmp_path):
+    desktop, picture, agent, console = shared
+    grant(agent, console, "view", "asks to see your screen")
+    view, clicker, size, pixels = open_view(desktop, console, tmp_path, "first")
+    watcher = desktop.processes.start(
+        [tool("vnc-bench"), "watch", view["address"], "--password", view["password"],
+         "--seconds", "60"], stdout=subprocess.PIPE, text=True)
+    reader = LineReader(watcher)
+    reader.wait_for(lambda l: l == "update", timeout=30)
+    # The desktop's side of the cast goes away (PipeWire, which carries it, ends): the
+    # viewer is closed and new viewers are told why.
+    pipewire = desktop.named["pipewire"]
+    os.killpg(pipewire.pid, signal.SIGTERM)
+    pipewire.wait(timeout=10)
+    assert watcher.wait(timeout=30) == 0  # the server closed the viewer
+    result = vnc_bench("snapshot", view["address"], "--password", view["password"], "--out",
+                       str(tmp_path / "after.ppm"), timeout=60)
+    assert result.returncode != 0 and not (tmp_path / "after.ppm").exists()
+    send(console, "end")
+    console.wait(timeout=30)
+    agent.finish()
+    log = [json.loads(line) for line in
+           open(str(tmp_path / "state" / "kefu" / "audit.jsonl")).read().splitlines()]
+    assert any("ended the screen cast" in json.dumps(e) for e in log), log[-5:]
