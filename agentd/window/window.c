@@ -1,6 +1,7 @@
 /* kefu-helper: the customer's window, the GTK front end of the session core. SPDX-License-Identifier: MIT */
 #include "agentd/i18n.h"
 #include "agentd/policy.h"
+#include "agentd/journal/journal.h"
 #include "agentd/window/window.h"
 #include "proto/base/escape.h"
 
@@ -131,6 +132,22 @@ static GtkWidget *waiting_page(struct kf_window *window)
 	gtk_box_pack_start(GTK_BOX(box), row, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), window->notice, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), window->policy, FALSE, FALSE, 0);
+	{
+		char id[KF_SUPPORT_ID_SIZE], text[256];
+		struct kf_error err;
+		GtkWidget *support;
+
+		/* The support ID stays here unless the customer allows 'history'. */
+		if (kf_support_id_get(NULL, id, &err) == KF_OK) {
+			snprintf(text, sizeof(text),
+				 _("Your support ID: %s (a technician sees it only if you allow "
+				   "your support history)"),
+				 id);
+			support = label(text, "kefu-muted");
+			kf_window_name(support, _("Your support ID"));
+			gtk_box_pack_start(GTK_BOX(box), support, FALSE, FALSE, 0);
+		}
+	}
 	return box;
 }
 

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: MIT
 import json
 
+from conftest import program, run
 from session_fixtures import next_event, private_state, send, support  # noqa: F401
 from window_fixtures import (Desktop, artifacts, input_rectangle_count, viewable,  # noqa: F401
                              window_id)
@@ -15,6 +16,11 @@ def test_window_code_request_allow_revoke_and_stop(support, private_state, proce
     helper = desktop.start_helper("--profile", support.profile)
     code = desktop.wait_text("Your code", "label", r"^\d{4}( \d{4})+$")
     assert len(code.replace(" ", "")) >= 8, code
+    # The support ID shown is this installation's, the one `kefu-agentd support-id` prints.
+    support_id = run([program("kefu-agentd"), "support-id"]).stdout.strip()
+    assert support_id.startswith("KF-")
+    assert desktop.find("Your support ID", "label")["text"].startswith(
+        "Your support ID: %s " % support_id)
     desktop.screenshot("1-code")
     console = support.start_console(code, "--json")
     next_event(console, "connected")
