@@ -586,6 +586,28 @@ static void notify(struct wayland_capture *w, const char *method, GVariant *para
 	g_main_context_pop_thread_default(w->context);
 }
 
+/*
+ * A key goes out and is answered before the next one: mutter 43 drops key events that
+ * reach it in one burst, and a dropped release leaves the key repeating in the client.
+ * The portal answers in about a millisecond; KEY_TIMEOUT_MS bounds a stuck one.
+ */
+#define KEY_TIMEOUT_MS 1000
+
+static void notify_key(struct wayland_capture *w, uint32_t keysym, int is_down)
+{
+	GError *error = NULL;
+	GVariant *reply = g_dbus_connection_call_sync(
+		w->bus, PORTAL_BUS, PORTAL_PATH, IFACE_REMOTE, "NotifyKeyboardKeysym",
+		g_variant_new("(o@a{sv}iu)", w->session, empty_options(), (int32_t)keysym,
+			      is_down ? 1u : 0u),
+		NULL, G_DBUS_CALL_FLAGS_NONE, KEY_TIMEOUT_MS, NULL, &error);
+
+	if (reply != NULL)
+		g_variant_unref(reply);
+	if (error != NULL) /* a key the portal refused is dropped, as on X11 */
+		g_error_free(error);
+}
+
 static void send_button(struct wayland_capture *w, int bit, int is_down)
 {
 	static const int codes[3] = {BTN_LEFT_CODE, BTN_MIDDLE_CODE, BTN_RIGHT_CODE};
@@ -636,9 +658,7 @@ static void wayland_key(struct kf_capture *capture, uint32_t keysym, int is_down
 			return;
 		w->keys_down[index] = w->keys_down[--w->key_count];
 	}
-	notify(w, "NotifyKeyboardKeysym",
-	       g_variant_new("(o@a{sv}iu)", w->session, empty_options(), (int32_t)keysym,
-			     is_down ? 1u : 0u));
+	notify_key(w, keysym, is_down);
 }
 
 static void wayland_release_input(struct kf_capture *capture)
@@ -651,9 +671,7 @@ static void wayland_release_input(struct kf_capture *capture)
 			send_button(w, bit, 0);
 	w->buttons = 0;
 	while (w->key_count > 0)
-		notify(w, "NotifyKeyboardKeysym",
-		       g_variant_new("(o@a{sv}iu)", w->session, empty_options(),
-				     (int32_t)w->keys_down[--w->key_count], 0u));
+		notify_key(w, w->keys_down[--w->key_count], 0);
 	g_dbus_connection_flush_sync(w->bus, NULL, NULL);
 }
 

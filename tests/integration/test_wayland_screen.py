@@ -387,10 +387,10 @@ def test_keys_and_clicks_reach_the_wayland_client_only_under_control(shared, tmp
     mark = len(picture.reader.seen)
     send_input("--click", "300,200")
     picture.reader.wait_for(lambda l: l.startswith("button "), timeout=20)
-    # One key at a time: a burst of keys through the portal can lose one in mutter 43.
-    for letter in "yes":
-        send_input("--text", letter)
-        picture.reader.wait_for(lambda l: l == "key " + letter, timeout=20)
+    # A burst, as a person types: each key is answered by the portal before the next goes
+    # (mutter 43 drops keys that reach it in one burst).
+    send_input("--text", "yes")
+    picture.reader.wait_for(lambda l: l == "key s", timeout=20)
     got = picture.seen_since(mark)
     assert got == ["button 1 300 200", "key y", "key e", "key s"], got
     # Taken back: input stops at once, though this client demonstrably receives it.
