@@ -30,7 +30,7 @@ static const char usage[] =
 	"each of their requests to allow or deny, and Stop. --url takes a kefu://join\n"
 	"link from a support page and must come last (kefu://join?org=...&relay=...&case=...).\n"
 	"--fix asks the customer to allow one repair, then runs\n"
-	"'kefu-agentd scan --fix --yes --only CHECK_ID'.\n";
+	"that one repair with kefu-agentd scan.\n";
 
 static const struct kf_ui_ops no_ops = {0};
 
