@@ -337,6 +337,50 @@ static int read_small(const char *dir, const char *name, char *out, size_t size)
 	return 0;
 }
 
+#define OVERRIDES     "usr/share/lintian/overrides"
+#define OVERRIDES_MAX (64 * 1024)
+
+/*
+ * The helper's lintian overrides (why it reads dpkg's database, and so on) become this
+ * package's: the file takes this package's name, and so does each line's package prefix.
+ */
+static int rename_overrides(struct package *p)
+{
+	char old[4300], *text, *copy, *line, *save = NULL;
+	struct stat st;
+	FILE *out;
+	size_t len = 0;
+	int r = -1;
+
+	snprintf(old, sizeof(old), "%s/" OVERRIDES "/kefu-helper", p->staging);
+	if (lstat(old, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISREG(st.st_mode) || st.st_size > OVERRIDES_MAX)
+		return -1;
+	text = malloc(OVERRIDES_MAX + 1);
+	copy = NULL;
+	if (text == NULL || read_small(p->staging, OVERRIDES "/kefu-helper", text,
+				       OVERRIDES_MAX + 1) != 0 ||
+	    (out = open_memstream(&copy, &len)) == NULL) {
+		free(text);
+		return -1;
+	}
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+		if (strncmp(line, "kefu-helper", 11) == 0 && (line[11] == ':' || line[11] == ' '))
+			fprintf(out, "%s%s\n", p->name, line + 11);
+		else
+			fprintf(out, "%s\n", line);
+	if (fclose(out) == 0) {
+		char dir[4300];
+
+		snprintf(dir, sizeof(dir), "%s/" OVERRIDES, p->staging);
+		r = write_file(dir, p->name, copy, len, 0644) == 0 && unlink(old) == 0 ? 0 : -1;
+	}
+	free(copy);
+	free(text);
+	return r;
+}
+
 /*
  * Unpacks the kefu-helper package at path into the staging folder (dpkg-deb -R, files and
  * DEBIAN/ both) and reads its fields, so that the organisation's package is the helper
@@ -355,7 +399,9 @@ static int unpack_helper(struct package *p, char *path)
 					       "usr",
 					       "usr/share",
 					       "usr/share/doc",
-					       "usr/share/doc/kefu-helper"};
+					       "usr/share/doc/kefu-helper",
+					       "usr/share/lintian",
+					       "usr/share/lintian/overrides"};
 	struct helper *h = p->helper;
 	char *end;
 
@@ -419,6 +465,11 @@ static int unpack_helper(struct package *p, char *path)
 	unlink(file);
 	snprintf(file, sizeof(file), "%s/DEBIAN/control", p->staging);
 	unlink(file);
+	if (rename_overrides(p) != 0)
+		return kf_cli_fail(PROGRAM,
+				   "the kefu-helper package %s holds lintian overrides that "
+				   "cannot be carried over",
+				   kf_escaped(path).text);
 	return KF_EXIT_OK;
 }
 
@@ -433,6 +484,18 @@ static int helper_md5sums(struct package *p, char **out)
 	}
 	*out = kf_deb_md5sums_rename(text, strlen(text), "kefu-helper", p->name);
 	free(text);
+	if (*out != NULL) {
+		/* The overrides file was renamed: stage_files adds its line anew. */
+		char *at = strstr(*out, "  " OVERRIDES "/kefu-helper\n");
+
+		if (at != NULL) {
+			char *start = at, *end = at + strlen("  " OVERRIDES "/kefu-helper\n");
+
+			while (start > *out && start[-1] != '\n')
+				start--;
+			memmove(start, end, strlen(end) + 1);
+		}
+	}
 	return *out != NULL ? 0 : -1;
 }
 
@@ -496,11 +559,19 @@ static int stage_files(struct package *p, const char *profile, size_t profile_le
 		md5sums = calloc(1, 1);
 	}
 	strcat(conffiles, "/" PROFILE_PATH "\n");
-	for (int i = 0; i < 2 && md5sums != NULL; i++) {
+	for (int i = 0; i < 3 && md5sums != NULL; i++) {
 		char *longer;
 
-		snprintf(dir, sizeof(dir), "usr/share/doc/%s/%s", p->name,
-			 i == 0 ? "changelog.gz" : "copyright");
+		if (i == 2) {
+			struct stat st;
+
+			snprintf(dir, sizeof(dir), "%s/" OVERRIDES "/%s", p->staging, p->name);
+			if (lstat(dir, &st) != 0)
+				break;
+			snprintf(dir, sizeof(dir), OVERRIDES "/%s", p->name);
+		} else
+			snprintf(dir, sizeof(dir), "usr/share/doc/%s/%s", p->name,
+				 i == 0 ? "changelog.gz" : "copyright");
 		if (md5_line(p->staging, dir, line, sizeof(line)) != 0 ||
 		    asprintf(&longer, "%s%s", md5sums, line) < 0) {
 			free(md5sums);
