@@ -359,8 +359,8 @@ static int rename_overrides(struct package *p)
 		return -1;
 	text = malloc(OVERRIDES_MAX + 1);
 	copy = NULL;
-	if (text == NULL || read_small(p->staging, OVERRIDES "/kefu-helper", text,
-				       OVERRIDES_MAX + 1) != 0 ||
+	if (text == NULL ||
+	    read_small(p->staging, OVERRIDES "/kefu-helper", text, OVERRIDES_MAX + 1) != 0 ||
 	    (out = open_memstream(&copy, &len)) == NULL) {
 		free(text);
 		return -1;

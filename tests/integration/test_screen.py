@@ -160,6 +160,11 @@ def test_stop_ends_the_stream_and_a_closed_viewer_leaves_the_view_up(processes, 
     # watch exits 0 only when the server closed the stream.
     assert watcher.wait(timeout=20) == 0
     pipe.saw("event sharing 0", after=shared)
+    # The socket is closed (watch exited); the server forgets the viewer as its thread
+    # sees the close, within moments.
+    deadline = time.monotonic() + 10
+    while pipe.command("viewers") != (0, 0) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert pipe.command("viewers") == (0, 0)
     # The view stays: a new viewer gets a new stream.
     assert vnc_bench("snapshot", pipe.address, "--password", pipe.password, "--out",
