@@ -191,9 +191,20 @@ static void append_helped(const struct kf_summary *summary, struct kf_buf *md, s
 	append(md, "\n");
 }
 
+/* A paragraph of its own in both forms, outside text escaped for each. */
+static void append_paragraph(struct kf_buf *md, struct kf_buf *html, const char *text)
+{
+	append(md, "\n");
+	append_markdown(md, text);
+	append(md, "\n");
+	append(html, "<p>");
+	append_html(html, text);
+	append(html, "</p>\n");
+}
+
 static void build(const struct kf_summary *summary, struct kf_buf *md, struct kf_buf *html)
 {
-	char when[64], line[256];
+	char when[64], line[1024];
 	struct tm local;
 
 	localtime_r(&summary->started, &local);
@@ -225,34 +236,17 @@ static void build(const struct kf_summary *summary, struct kf_buf *md, struct kf
 		/* Quoted on the next call, it takes the next technician straight to this case. */
 		snprintf(line, sizeof(line), _("Case number %lld: quote it if you call again."),
 			 summary->case_number);
-		append(md, "\n");
-		append(md, line);
-		append(md, "\n");
-		append(html, "<p>");
-		append_html(html, line);
-		append(html, "</p>\n");
+		append_paragraph(md, html, line);
 	}
 	if (summary->contact != NULL) {
-		append(md, "\nTo reach ");
-		append_markdown(md, summary->organisation);
-		append(md, " again: ");
-		append_markdown(md, summary->contact);
-		append(md, "\n");
-		append(html, "<p>To reach ");
-		append_html(html, summary->organisation);
-		append(html, " again: ");
-		append_html(html, summary->contact);
-		append(html, "</p>\n");
+		snprintf(line, sizeof(line), _("To reach %s again: %s"), summary->organisation,
+			 summary->contact);
+		append_paragraph(md, html, line);
 	}
 	if (summary->support_id[0] != '\0') {
 		snprintf(line, sizeof(line), _("Your support ID: %s (kefu-agentd support-id)."),
 			 summary->support_id);
-		append(md, "\n");
-		append_markdown(md, line);
-		append(md, "\n");
-		append(html, "<p>");
-		append_html(html, line);
-		append(html, "</p>\n");
+		append_paragraph(md, html, line);
 	}
 	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
 		int any = 0;
