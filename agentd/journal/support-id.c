@@ -88,7 +88,9 @@ int kf_support_id_get(const char *path, char id[KF_SUPPORT_ID_SIZE], struct kf_e
 				    "%s does not hold a support ID (reset it with "
 				    "'kefu-agentd support-id --reset')",
 				    path);
-	snprintf(id, KF_SUPPORT_ID_SIZE, "%s", line);
+	/* is_valid() held it to the ID's exact length, which fits. */
+	memcpy(id, line, strnlen(line, KF_SUPPORT_ID_SIZE - 1));
+	id[strnlen(line, KF_SUPPORT_ID_SIZE - 1)] = '\0';
 	return KF_OK;
 }
 
