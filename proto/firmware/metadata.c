@@ -1,10 +1,10 @@
 /* kefu: LVFS-format firmware metadata (firmware.xml.gz as fwupd remotes serve it), signed with Jcat. SPDX-License-Identifier: MIT */
 #include "proto/firmware/metadata.h"
+#include "proto/firmware/xml.h"
 #include "proto/firmware/jcat.h"
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <expat.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,20 +36,6 @@ static void fail(struct state *s, int code, const char *what)
 		s->error = kf_error_set(s->err, code, "the firmware metadata %s (line %lu)", what,
 					(unsigned long)XML_GetCurrentLineNumber(s->parser));
 	XML_StopParser(s->parser, XML_FALSE);
-}
-
-static const char *attribute(const XML_Char **attrs, const char *name)
-{
-	for (size_t i = 0; attrs[i] != NULL; i += 2)
-		if (strcmp(attrs[i], name) == 0)
-			return attrs[i + 1];
-	return NULL;
-}
-
-static void copy_attr(const XML_Char **attrs, const char *name, char *out, size_t size)
-{
-	const char *v = attribute(attrs, name);
-	snprintf(out, size, "%s", v != NULL ? v : "");
 }
 
 /* Whether the element path ends with the given names (innermost last). */
@@ -108,7 +94,7 @@ static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **
 		return;
 	}
 	if (s->depth == 2 && strcmp(name, "component") == 0) {
-		const char *type = attribute(attrs, "type");
+		const char *type = kf_xml_attribute(attrs, "type");
 		if (s->md->component_count >= KF_FW_METADATA_MAX_COMPONENTS) {
 			fail(s, KF_ERR_TOO_LARGE, "has too many components");
 			return;
@@ -132,7 +118,7 @@ static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **
 		return;
 	if (AT(s, "component", "releases", "release")) {
 		struct kf_fw_metadata_release *grown;
-		const char *version = attribute(attrs, "version"), *urgency;
+		const char *version = kf_xml_attribute(attrs, "version"), *urgency;
 		if (s->c->release_count >= KF_FW_METADATA_MAX_RELEASES) {
 			fail(s, KF_ERR_TOO_LARGE, "has too many releases in one component");
 			return;
@@ -145,13 +131,13 @@ static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **
 		s->c->releases = grown;
 		s->rel = &grown[s->c->release_count++];
 		memset(s->rel, 0, sizeof(*s->rel));
-		urgency = attribute(attrs, "urgency");
+		urgency = kf_xml_attribute(attrs, "urgency");
 		s->rel->version = version != NULL ? strdup(version) : NULL;
 		s->rel->urgency = urgency != NULL ? strdup(urgency) : NULL;
 	}
-	copy_attr(attrs, "type", s->attr_type, sizeof(s->attr_type));
-	copy_attr(attrs, "key", s->attr_key, sizeof(s->attr_key));
-	copy_attr(attrs, "target", s->attr_target, sizeof(s->attr_target));
+	kf_xml_copy_attribute(attrs, "type", s->attr_type, sizeof(s->attr_type));
+	kf_xml_copy_attribute(attrs, "key", s->attr_key, sizeof(s->attr_key));
+	kf_xml_copy_attribute(attrs, "target", s->attr_target, sizeof(s->attr_target));
 }
 
 static void XMLCALL on_text(void *data, const XML_Char *text, int len)

@@ -1,5 +1,6 @@
 /* kefu: metainfo parsing with expat: no document type, no entities, bounded depth and text. SPDX-License-Identifier: MIT */
 #include "proto/firmware/metainfo.h"
+#include "proto/firmware/xml.h"
 #include "proto/firmware/guid.h"
 
 #include <ctype.h>
@@ -8,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <expat.h>
 
 #define NAME_MAX_LEN 64
 
@@ -44,21 +43,6 @@ static void fail(struct state *s, int code, const char *message)
 		s->error = kf_error_set(s->err, code, "the metainfo %s", message);
 		XML_StopParser(s->parser, XML_FALSE);
 	}
-}
-
-static const char *attribute(const XML_Char **attrs, const char *name)
-{
-	for (int i = 0; attrs[i] != NULL; i += 2)
-		if (strcmp(attrs[i], name) == 0)
-			return attrs[i + 1];
-	return NULL;
-}
-
-static void copy_attribute(const XML_Char **attrs, const char *name, char *out, size_t size)
-{
-	const char *value = attribute(attrs, name);
-
-	snprintf(out, size, "%s", value != NULL ? value : "");
 }
 
 /* True when the open elements are exactly path ("component/releases/release"). */
@@ -164,15 +148,15 @@ static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **
 	}
 	snprintf(s->stack[s->depth++], NAME_MAX_LEN, "%s", name);
 	s->text_len = 0;
-	copy_attribute(attrs, "type", s->attr_type, sizeof(s->attr_type));
-	s->skip_element = attribute(attrs, "xml:lang") != NULL;
+	kf_xml_copy_attribute(attrs, "type", s->attr_type, sizeof(s->attr_type));
+	s->skip_element = kf_xml_attribute(attrs, "xml:lang") != NULL;
 	if (at(s, "component")) {
 		if (strcmp(s->attr_type, "firmware") != 0)
 			fail(s, KF_ERR_INVALID, "does not describe firmware");
 	} else if (at(s, "component/custom/value")) {
-		copy_attribute(attrs, "key", s->attr_key, sizeof(s->attr_key));
+		kf_xml_copy_attribute(attrs, "key", s->attr_key, sizeof(s->attr_key));
 	} else if (at(s, "component/releases/release")) {
-		const char *version = attribute(attrs, "version");
+		const char *version = kf_xml_attribute(attrs, "version");
 		if (++s->release_count > 1)
 			fail(s, KF_ERR_INVALID, "has more than one release");
 		else if (version == NULL || *version == '\0')
@@ -180,8 +164,9 @@ static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **
 		else if ((s->info->version = strdup(version)) == NULL)
 			fail(s, KF_ERR_NOMEM, "could not be read: out of memory");
 	} else if (at(s, "component/releases/release/checksum")) {
-		copy_attribute(attrs, "target", s->attr_target, sizeof(s->attr_target));
-		copy_attribute(attrs, "filename", s->attr_filename, sizeof(s->attr_filename));
+		kf_xml_copy_attribute(attrs, "target", s->attr_target, sizeof(s->attr_target));
+		kf_xml_copy_attribute(attrs, "filename", s->attr_filename,
+				      sizeof(s->attr_filename));
 	} else if (at(s, "component/releases/release/artifacts/artifact")) {
 		s->in_source_artifact = strcmp(s->attr_type, "source") == 0;
 	} else if (at(s, "component/releases/release/description")) {
