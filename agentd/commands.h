@@ -50,7 +50,7 @@ int kf_agent_cmd_firmware(int argc, char **argv);
 /* drivers/drivers.c: each device's driver and package; driver packages installed with consent. */
 #define KF_AGENTD_DRIVERS_USAGE                                                                    \
 	"[list] [--root DIR] [--json] | install PKG... | upgrade [PKG...] [--yes] "                \
-	"[--apt-config FILE] [--timeout S]"
+	"[--backend packagekit|apt] [--apt-config FILE] [--timeout S]"
 #define KF_AGENTD_DRIVERS_SUMMARY                                                                  \
 	"each device's driver and package; install or upgrade driver packages it needs"
 int kf_agent_cmd_drivers(int argc, char **argv);

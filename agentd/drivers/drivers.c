@@ -4,8 +4,10 @@
 #include "agentd/drivers/dpkg-version.h"
 #include "agentd/drivers/install.h"
 #include "agentd/drivers/listing.h"
+#include "agentd/drivers/packagekit.h"
 #include "agentd/drivers/packages.h"
 #include "agentd/diag/report.h"
+#include "agentd/i18n.h"
 #include "proto/base/escape.h"
 
 #include <getopt.h>
@@ -20,10 +22,14 @@
 static const struct kf_command drivers_command = {"drivers", KF_AGENTD_DRIVERS_USAGE,
 						  KF_AGENTD_DRIVERS_SUMMARY, kf_agent_cmd_drivers};
 
+/* Who changes the packages: PackageKit where it runs, else apt-get (or pkexec). */
+enum backend { BACKEND_AUTO, BACKEND_PACKAGEKIT, BACKEND_APT };
+
 struct drivers_options {
 	const char *root, *apt_config;
 	bool is_json, yes;
 	int timeout_s;
+	enum backend backend;
 };
 
 /* One package to change: its name, the version now (or NULL) and the one apt will bring. */
@@ -35,8 +41,8 @@ struct change {
 	bool is_firmware;
 };
 
-static void audit_change(const char *event, const struct change *changes, size_t count,
-			 const char *result, const char *summary, const char *detail,
+static void audit_change(const char *event, const char *backend, const struct change *changes,
+			 size_t count, const char *result, const char *summary, const char *detail,
 			 const char *needs)
 {
 	struct kf_audit *log;
@@ -57,6 +63,8 @@ static void audit_change(const char *event, const struct change *changes, size_t
 	json_object_set_new(fields, "packages", packages);
 	json_object_set_new(fields, "result", json_string(result));
 	json_object_set_new(fields, "summary", json_string(summary));
+	if (backend != NULL)
+		json_object_set_new(fields, "backend", json_string(backend));
 	if (detail != NULL)
 		json_object_set_new(fields, "detail", json_string(detail));
 	if (needs != NULL)
@@ -212,25 +220,62 @@ static bool verify(const struct drivers_options *o, const struct change *changes
 	return true;
 }
 
+/* PackageKit's progress, where apt-get's output goes: standard error (a session relays it). */
+static void relay_line(const char *line, void *user)
+{
+	(void)user;
+	fprintf(stderr, "%s\n", line);
+	fflush(stderr);
+}
+
+/*
+ * PackageKit when it is on the system bus (running or activatable) and no private apt
+ * configuration is given, else apt-get; --backend forces one. A recorded tree is changed
+ * only through a private apt configuration or a PackageKit forced on purpose.
+ */
+static int choose_backend(const struct drivers_options *o, bool *is_packagekit)
+{
+	*is_packagekit = false;
+	if (o->backend == BACKEND_PACKAGEKIT && o->apt_config != NULL)
+		return kf_cli_fail(KF_AGENTD_PROGRAM,
+				   "drivers: --apt-config is for apt-get; it does not go with "
+				   "--backend packagekit");
+	if (strcmp(o->root, "/") != 0 && o->apt_config == NULL && o->backend != BACKEND_PACKAGEKIT)
+		return kf_cli_fail(KF_AGENTD_PROGRAM,
+				   "drivers: --root needs --apt-config, a private apt "
+				   "configuration whose dpkg works on that tree, or --backend "
+				   "packagekit with a PackageKit that works on it");
+	if (o->backend == BACKEND_APT || (o->backend == BACKEND_AUTO && o->apt_config != NULL))
+		return KF_EXIT_OK;
+	*is_packagekit = kf_drivers_packagekit_available();
+	if (!*is_packagekit && o->backend == BACKEND_PACKAGEKIT)
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s",
+				   _("drivers: PackageKit is not running on this computer "
+				     "(org.freedesktop.PackageKit is not on the system bus)"));
+	return KF_EXIT_OK;
+}
+
 static int change_packages(const struct drivers_options *o, bool is_upgrade, char **names,
 			   size_t name_count)
 {
 	const char *event = is_upgrade ? "drivers-upgrade" : "drivers-install";
 	const char *verb = is_upgrade ? "Upgrade" : "Install";
 	struct change changes[CHANGE_MAX] = {0};
-	const char *packages[CHANGE_MAX];
+	const char *packages[CHANGE_MAX], *versions[CHANGE_MAX];
 	struct kf_pkg_index index;
 	struct kf_error err = {0};
 	json_t *listing = NULL, *u;
 	char summary[1024], detail[1024];
-	const char *needs = NULL;
+	const char *needs = NULL, *backend;
+	struct kf_drivers_pk_plan plan = {0};
+	const struct kf_drivers_packagekit pk = {o->timeout_s, is_upgrade, relay_line, NULL};
 	size_t count = 0, i;
 	int code = KF_EXIT_OK;
+	bool is_packagekit;
 
-	if (strcmp(o->root, "/") != 0 && o->apt_config == NULL)
-		return kf_cli_fail(KF_AGENTD_PROGRAM,
-				   "drivers: --root needs --apt-config, a private apt "
-				   "configuration whose dpkg works on that tree");
+	if ((code = choose_backend(o, &is_packagekit)) != KF_EXIT_OK)
+		return code;
+	backend = is_packagekit ? "packagekit" : "apt";
 	for (i = 0; i < name_count; i++)
 		if (!kf_pkg_name_is_valid(names[i]))
 			return kf_cli_fail(KF_AGENTD_PROGRAM, "drivers: %s is not a package name",
@@ -263,7 +308,8 @@ static int change_packages(const struct drivers_options *o, bool is_upgrade, cha
 					 : "it is no driver or firmware package that this "
 					   "computer's devices need");
 			changes[count - 1].devices = json_array();
-			audit_change(event, &changes[count - 1], 1, "refused", summary, NULL, NULL);
+			audit_change(event, backend, &changes[count - 1], 1, "refused", summary,
+				     NULL, NULL);
 			changes_free(changes, count);
 			kf_pkg_index_free(&index);
 			json_decref(listing);
@@ -282,22 +328,61 @@ static int change_packages(const struct drivers_options *o, bool is_upgrade, cha
 		changes[i].to = dup_or_null(pkg != NULL ? pkg->candidate : NULL);
 		describe(listing, &changes[i]);
 		packages[i] = changes[i].name;
+		versions[i] = changes[i].to;
+	}
+	if (is_packagekit) {
+		/* PackageKit says first what the change brings along, for the question. */
+		if (kf_drivers_packagekit_plan(&pk, packages, versions, count, &plan, &err) !=
+		    KF_OK) {
+			snprintf(summary, sizeof(summary), "%s %s failed: %s", verb,
+				 changes[0].name, err.message);
+			audit_change(event, backend, changes, count, "failed", summary, err.message,
+				     NULL);
+			code = kf_cli_fail(KF_AGENTD_PROGRAM, "%s", summary);
+			goto out;
+		}
+		if (json_array_size(plan.removes) > 0) {
+			/* A driver is never worth another program: that is for the customer. */
+			char *removed = json_dumps(plan.removes, JSON_COMPACT);
+			snprintf(summary, sizeof(summary),
+				 is_upgrade ? _("%s was not upgraded: it would remove %s")
+					    : _("%s was not installed: it would remove %s"),
+				 changes[0].name, removed);
+			free(removed);
+			audit_change(event, backend, changes, count, "refused", summary, NULL,
+				     NULL);
+			code = kf_cli_fail(KF_AGENTD_PROGRAM, "%s", summary);
+			goto out;
+		}
+		for (i = 0; i < json_array_size(plan.also); i++)
+			kf_terminal_print(stderr, _("It also installs %s"),
+					  json_string_value(json_array_get(plan.also, i)));
 	}
 	if (!approved(o, verb, changes, count)) {
 		snprintf(summary, sizeof(summary), "The customer did not approve: %s%s not %s.",
 			 changes[0].name, count > 1 ? " and others were" : " was",
 			 is_upgrade ? "upgraded" : "installed");
-		audit_change(event, changes, count, "declined", summary, NULL, NULL);
+		audit_change(event, backend, changes, count, "declined", summary, NULL, NULL);
 		code = kf_cli_fail(KF_AGENTD_PROGRAM, "Not %s: it was not approved.",
 				   is_upgrade ? "upgraded" : "installed");
 		goto out;
 	}
 	{
 		const struct kf_drivers_apt apt = {o->apt_config, o->timeout_s, is_upgrade};
-		if (kf_drivers_apt_run(&apt, packages, count, &err) != KF_OK) {
+		if (is_packagekit)
+			fprintf(stderr, "%s\n",
+				is_upgrade ? _("Upgrading through PackageKit.")
+					   : _("Installing through PackageKit."));
+		else
+			fprintf(stderr, "%s\n",
+				is_upgrade ? _("Upgrading through apt-get.")
+					   : _("Installing through apt-get."));
+		if ((is_packagekit ? kf_drivers_packagekit_apply(&pk, &plan, &err)
+				   : kf_drivers_apt_run(&apt, packages, count, &err)) != KF_OK) {
 			snprintf(summary, sizeof(summary), "%s %s failed: %s", verb,
 				 changes[0].name, err.message);
-			audit_change(event, changes, count, "failed", summary, err.message, NULL);
+			audit_change(event, backend, changes, count, "failed", summary, err.message,
+				     NULL);
 			code = kf_cli_fail(KF_AGENTD_PROGRAM, "%s", summary);
 			goto out;
 		}
@@ -305,13 +390,14 @@ static int change_packages(const struct drivers_options *o, bool is_upgrade, cha
 	if (!verify(o, changes, count, detail, sizeof(detail), &needs)) {
 		snprintf(summary, sizeof(summary), "%s %s did not take effect: %.700s", verb,
 			 changes[0].name, detail);
-		audit_change(event, changes, count, "failed", summary, detail, NULL);
+		audit_change(event, backend, changes, count, "failed", summary, detail, NULL);
 		code = kf_cli_fail(KF_AGENTD_PROGRAM, "%s", summary);
 		goto out;
 	}
-	snprintf(summary, sizeof(summary), "%s %s%s%s%s", is_upgrade ? "Upgraded" : "Installed",
+	snprintf(summary, sizeof(summary), "%s %s%s%s%s %s", is_upgrade ? "Upgraded" : "Installed",
 		 changes[0].name, changes[0].to ? " " : "", changes[0].to ? changes[0].to : "",
-		 count > 1 ? " and other driver packages" : "");
+		 count > 1 ? " and other driver packages" : "",
+		 is_packagekit ? "through PackageKit" : "through apt-get");
 	if (needs != NULL && strcmp(needs, "module-load") == 0)
 		snprintf(summary + strlen(summary), sizeof(summary) - strlen(summary),
 			 "; the device gets its driver when module %s loads: restart the "
@@ -322,10 +408,11 @@ static int change_packages(const struct drivers_options *o, bool is_upgrade, cha
 		snprintf(summary + strlen(summary), sizeof(summary) - strlen(summary),
 			 "; restart the computer for the %s to take effect",
 			 changes[0].is_firmware ? "firmware" : "new driver");
-	audit_change(event, changes, count, "installed", summary, detail, needs);
+	audit_change(event, backend, changes, count, "installed", summary, detail, needs);
 	kf_terminal_print(stdout, "%s.", summary);
 	kf_terminal_print(stdout, "Checked: %s.", detail);
 out:
+	kf_drivers_pk_plan_free(&plan);
 	changes_free(changes, count);
 	kf_pkg_index_free(&index);
 	json_decref(listing);
@@ -340,6 +427,7 @@ int kf_agent_cmd_drivers(int argc, char **argv)
 		{"yes", no_argument, NULL, 'y'},
 		{"apt-config", required_argument, NULL, 'a'},
 		{"timeout", required_argument, NULL, 't'},
+		{"backend", required_argument, NULL, 'b'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -376,6 +464,18 @@ int kf_agent_cmd_drivers(int argc, char **argv)
 			if (o.timeout_s < 1 || o.timeout_s > 86400)
 				return kf_cli_fail(KF_AGENTD_PROGRAM,
 						   "drivers: --timeout wants 1 to 86400 seconds");
+			break;
+		case 'b':
+			if (strcmp(optarg, "packagekit") == 0)
+				o.backend = BACKEND_PACKAGEKIT;
+			else if (strcmp(optarg, "apt") == 0)
+				o.backend = BACKEND_APT;
+			else if (strcmp(optarg, "auto") == 0)
+				o.backend = BACKEND_AUTO;
+			else
+				return kf_cli_fail(
+					KF_AGENTD_PROGRAM,
+					"drivers: --backend wants packagekit, apt or auto");
 			break;
 		case 'h':
 			printf("usage: %s drivers %s\n%s\n", KF_AGENTD_PROGRAM,

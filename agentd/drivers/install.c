@@ -90,6 +90,8 @@ int kf_drivers_apt_run(const struct kf_drivers_apt *apt, const char *const *pack
 		argv[argc++] = "drivers";
 		argv[argc++] = apt->is_upgrade ? "upgrade" : "install";
 		argv[argc++] = "--yes";
+		argv[argc++] = "--backend";
+		argv[argc++] = "apt";
 	}
 	argv[argc++] = "--";
 	for (size_t i = 0; i < count; i++)
