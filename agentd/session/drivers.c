@@ -91,7 +91,7 @@ void kf_agent_session_on_drivers_change(void *user, const struct kf_msg *msg)
 	struct kf_agent_session *session = user;
 	const char *action = json_string_value(json_object_get(msg->body, "action"));
 	json_t *packages = json_object_get(msg->body, "packages"), *name;
-	const char *args[CHANGE_MAX + 8];
+	const char *args[CHANGE_MAX + 12];
 	struct kf_error err;
 	size_t n = 0, i;
 
@@ -124,6 +124,11 @@ void kf_agent_session_on_drivers_change(void *user, const struct kf_msg *msg)
 		/* A private apt configuration, for a recorded tree: what tests use. */
 		args[n++] = "--apt-config";
 		args[n++] = getenv("KEFU_DRIVERS_APT_CONFIG");
+	}
+	if (getenv("KEFU_DRIVERS_BACKEND") != NULL) {
+		/* packagekit or apt, forced: a recorded tree that a test's PackageKit works on. */
+		args[n++] = "--backend";
+		args[n++] = getenv("KEFU_DRIVERS_BACKEND");
 	}
 	args[n++] = "--";
 	json_array_foreach(packages, i, name) args[n++] = json_string_value(name);

@@ -1,0 +1,247 @@
+# kefu: `kefu-agentd drivers install|upgrade` through a real packagekitd on a private system bus: resolve, simulate, only-trusted, progress, verification, audit, the attacker's packages and consoles. SPDX-License-Identifier: MIT
+import json
+import os
+
+import pytest
+
+from conftest import program, run
+from diag_fixtures import umockdev_dir  # noqa: F401 (pytest fixture)
+from drivers_fixtures import CAMERA, GRAPHICS, MODULES, make_driver_machine
+from packagekit_fixtures import PackageKit, PrivateSystemBus, pytestmark_packagekit
+from session_fixtures import audit_log, grant, next_event, private_state, send, support  # noqa: F401
+
+pytestmark = [pytestmark_packagekit,
+              pytest.mark.skipif(os.geteuid() != 0,
+                                 reason="packagekitd and its mount namespace need root")]
+
+CAMERA_FILE = MODULES + "/updates/dkms/kefu_camera.ko"
+
+
+@pytest.fixture
+def machine(tmp_path, umockdev_dir):  # noqa: F811
+    return make_driver_machine(str(tmp_path / "machine"), umockdev_dir)
+
+
+@pytest.fixture
+def packagekit(processes, machine):
+    return PackageKit(processes, machine)
+
+
+def installed(machine, package):
+    with open(os.path.join(machine.root, "var/lib/dpkg/status")) as file:
+        for stanza in file.read().split("\n\n"):
+            fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line)
+            if fields.get("Package") == package and fields["Status"].endswith(" installed"):
+                return fields["Version"]
+    return None
+
+
+def drivers(packagekit, *args):
+    machine = packagekit.machine
+    args = list(args)
+    action = [args.pop(0)] if args and not args[0].startswith("-") else []
+    return run([program("kefu-agentd"), "drivers"] + action + ["--root", machine.root] + args,
+               env=packagekit.env, timeout=300)
+
+
+def nothing_left_on_this_machine():
+    """The test's packages went into the test's tree only: this machine's dpkg knows none."""
+    result = run(["dpkg-query", "-W", "-f", "${Package}\n", "kefu-test-*"], timeout=60)
+    assert result.stdout.strip() == "", result.stdout
+    assert not os.path.exists(CAMERA_FILE)
+
+
+def test_packagekit_sees_only_the_test_repository_and_tree(packagekit):
+    camera = packagekit.pkcon("resolve", "kefu-test-camera-dkms")
+    assert camera.returncode == 0, camera.stdout + camera.stderr
+    assert "kefu-test-camera-dkms-1.0-1.all" in camera.stdout
+    # bash is installed on this machine, and neither in the test's tree nor its repository.
+    assert "bash-" not in packagekit.pkcon("resolve", "bash").stdout
+    assert os.path.exists(os.path.join(packagekit.state, "transactions.db"))
+
+
+def test_install_through_packagekit_is_simulated_then_only_trusted_verified_and_audited(
+        packagekit):
+    machine = packagekit.machine
+    result = drivers(packagekit, "install", "--yes", "--backend", "packagekit",
+                     "kefu-test-camera-dkms")
+    assert result.returncode == 0, result.stderr
+    assert installed(machine, "kefu-test-camera-dkms") == "1.0-1"
+    assert os.path.exists(os.path.join(machine.root, CAMERA_FILE.lstrip("/")))
+    assert "Installed kefu-test-camera-dkms 1.0-1 through PackageKit" in result.stdout
+    assert "kefu-test-camera-dkms 1.0-1 is installed" in result.stdout
+    assert "sudo modprobe kefu_camera" in result.stdout
+    # PackageKit's own progress, relayed where apt-get's output goes.
+    assert "Installing through PackageKit." in result.stderr
+    assert "Installing kefu-test-camera-dkms 1.0-1" in result.stderr
+    assert "% done" in result.stderr
+    calls = [c for c in packagekit.method_calls()
+             if not c.startswith(("SetHints", "CreateTransaction"))]
+    assert [c.split(":")[0] for c in calls] == [
+        "Resolve method called", "InstallPackages method called",
+        "InstallPackages method called"]
+    assert calls[0].endswith(", kefu-test-camera-dkms")
+    assert calls[1].startswith("InstallPackages method called: kefu-test-camera-dkms;1.0-1;all;")
+    assert calls[1].endswith("(transaction_flags: simulate)")
+    assert calls[2] == calls[1].replace("simulate", "only-trusted")
+    events = machine.audit_events()
+    assert [(e["event"], e["result"], e["backend"], e["needs"]) for e in events] == [
+        ("drivers-install", "installed", "packagekit", "module-load")]
+    assert events[0]["packages"] == [{"package": "kefu-test-camera-dkms", "from": None,
+                                      "to": "1.0-1", "devices": [CAMERA]}]
+    doc = json.loads(machine.drivers("--json").stdout)
+    camera = {d["id"]: d for d in doc["devices"]}[CAMERA]
+    assert camera["providers"][0]["installed"] == "1.0-1"
+    nothing_left_on_this_machine()
+
+
+def test_upgrade_through_packagekit_brings_the_newer_driver(packagekit):
+    machine = packagekit.machine
+    assert installed(machine, "kefu-test-i915") == "1.0-1"
+    result = drivers(packagekit, "upgrade", "--yes", "--backend", "packagekit")
+    assert result.returncode == 0, result.stderr
+    assert installed(machine, "kefu-test-i915") == "1.1-1"
+    assert "Upgraded kefu-test-i915 1.1-1 through PackageKit" in result.stdout
+    assert "Upgrading kefu-test-i915 1.1-1" in result.stderr or \
+        "Installing kefu-test-i915 1.1-1" in result.stderr
+    calls = packagekit.method_calls()
+    assert any(c.startswith("UpdatePackages method called: kefu-test-i915;1.1-1;")
+               and c.endswith("(transaction_flags: only-trusted)") for c in calls), calls
+    events = machine.audit_events()
+    assert [(e["event"], e["result"], e["backend"]) for e in events] == [
+        ("drivers-upgrade", "installed", "packagekit")]
+    assert events[0]["packages"][0]["from"] == "1.0-1"
+    assert GRAPHICS in events[0]["packages"][0]["devices"]
+    doc = json.loads(machine.drivers("--json").stdout)
+    assert {d["id"]: d for d in doc["devices"]}[GRAPHICS]["module"]["version"] == "1.1.0"
+    nothing_left_on_this_machine()
+
+
+@pytest.mark.parametrize("package", ["bash", "apt", "kefu-test-i915", "kefu-test-unknown"])
+def test_a_package_the_listing_does_not_offer_never_reaches_packagekit(packagekit, package):
+    machine = packagekit.machine
+    result = drivers(packagekit, "install", "--yes", "--backend", "packagekit", "--", package)
+    assert result.returncode != 0
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert packagekit.method_calls() == []
+    assert packagekit.log_lines(package + ";") == []
+    events = machine.audit_events()
+    assert [(e["event"], e["result"], e["backend"]) for e in events] == [
+        ("drivers-install", "refused", "packagekit")]
+    # The same daemon, watched the same way, sees a package the listing offers.
+    offered = drivers(packagekit, "install", "--yes", "--backend", "packagekit",
+                      "kefu-test-firmware-iwlwifi")
+    assert offered.returncode == 0, offered.stderr
+    assert any("kefu-test-firmware-iwlwifi;20230210-5;all;" in c
+               for c in packagekit.method_calls())
+
+
+def test_without_approval_packagekit_only_simulates(packagekit):
+    machine = packagekit.machine
+    result = drivers(packagekit, "install", "--backend", "packagekit", "kefu-test-camera-dkms")
+    assert result.returncode != 0 and "not approved" in result.stderr
+    assert installed(machine, "kefu-test-camera-dkms") is None
+    calls = packagekit.method_calls()
+    assert any(c.endswith("(transaction_flags: simulate)") for c in calls), calls
+    assert not any("only-trusted" in c for c in calls), calls
+    assert [(e["result"], e["backend"]) for e in machine.audit_events()] == [
+        ("declined", "packagekit")]
+
+
+def test_packagekit_failure_is_one_clear_line_and_audited(packagekit):
+    machine = packagekit.machine
+    # The repository loses the package file after apt read its index.
+    os.unlink(os.path.join(machine.repo, "kefu-test-camera-dkms_1.0-1_all.deb"))
+    result = drivers(packagekit, "install", "--yes", "--backend", "packagekit",
+                     "kefu-test-camera-dkms")
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("kefu-agentd: Install kefu-test-camera-dkms failed: PackageKit failed")
+    assert installed(machine, "kefu-test-camera-dkms") is None
+    events = machine.audit_events()
+    assert [(e["event"], e["result"], e["backend"]) for e in events] == [
+        ("drivers-install", "failed", "packagekit")]
+
+
+def test_auto_chooses_packagekit_on_the_system_bus_and_apt_without_it(packagekit, tmp_path):
+    # A refused package on this very computer: the choice is audited, nothing is changed.
+    env = dict(packagekit.env)
+    result = run([program("kefu-agentd"), "drivers", "install", "--yes", "--", "bash"], env=env,
+                 timeout=300)
+    assert result.returncode != 0
+    env["DBUS_SYSTEM_BUS_ADDRESS"] = "unix:path=" + str(tmp_path / "no-bus")
+    result = run([program("kefu-agentd"), "drivers", "install", "--yes", "--", "bash"], env=env,
+                 timeout=300)
+    assert result.returncode != 0
+    assert [(e["result"], e["backend"]) for e in packagekit.machine.audit_events()] == [
+        ("refused", "packagekit"), ("refused", "apt")]
+    assert packagekit.method_calls() == []
+
+
+def test_forced_packagekit_without_it_on_the_bus_is_one_clear_line(machine, processes, tmp_path):
+    bus = PrivateSystemBus(processes, str(tmp_path / "bus"))
+    result = run([program("kefu-agentd"), "drivers", "install", "--yes", "--backend",
+                  "packagekit", "--root", machine.root, "kefu-test-camera-dkms"],
+                 env=dict(machine.env, DBUS_SYSTEM_BUS_ADDRESS=bus.address), timeout=300)
+    assert result.returncode != 0
+    assert result.stderr == ("kefu-agentd: drivers: PackageKit is not running on this computer "
+                             "(org.freedesktop.PackageKit is not on the system bus)\n")
+    assert installed(machine, "kefu-test-camera-dkms") is None
+    both = machine.drivers("install", "--yes", "--backend", "packagekit", "--apt-config",
+                           machine.apt_conf, "kefu-test-camera-dkms")
+    assert both.returncode != 0 and "--apt-config is for apt-get" in both.stderr
+
+
+@pytest.fixture
+def session(private_state, support, packagekit, monkeypatch):  # noqa: F811
+    machine = packagekit.machine
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", packagekit.bus.address)
+    monkeypatch.setenv("KEFU_DRIVERS_BACKEND", "packagekit")
+    agent = support.start_agent("--root", machine.root)
+    console = support.start_console(agent.code, "--json")
+    next_event(console, "connected")
+    agent.wait_for("is now with you")
+    yield agent, console, packagekit
+    if console.poll() is None:
+        send(console, "end")
+        console.wait(timeout=30)
+    if agent.proc.returncode is None:
+        assert agent.finish() == 0
+
+
+def test_console_without_repair_starts_no_packagekit_transaction(session, tmp_path):
+    agent, console, packagekit = session
+    grant(agent, console, "diagnose")
+    send(console, "drivers install kefu-test-camera-dkms")
+    assert "'repair' grant" in next_event(console, "error")["message"]
+    send(console, "end")
+    console.wait(timeout=30)
+    agent.finish()
+    assert packagekit.method_calls() == []
+    assert installed(packagekit.machine, "kefu-test-camera-dkms") is None
+    assert [(e["action"], e["missing"]) for e in audit_log(tmp_path)
+            if e["event"] == "action-refused"] == [("drivers.change", "repair")]
+
+
+def test_under_repair_the_console_sees_packagekit_progress_and_the_result(session, tmp_path):
+    agent, console, packagekit = session
+    grant(agent, console, "repair")
+    send(console, "drivers install kefu-test-camera-dkms")
+    lines = []
+    for _ in range(2000):
+        event = next_event(console, "drivers-progress", "drivers-result", limit=2000)
+        if event["event"] == "drivers-result":
+            break
+        lines.append(event["line"])
+    assert event["ok"] is True, event
+    assert "Installed kefu-test-camera-dkms 1.0-1 through PackageKit" in event["lines"][0]
+    assert "Installing through PackageKit." in lines
+    assert "Installing kefu-test-camera-dkms 1.0-1" in lines
+    assert installed(packagekit.machine, "kefu-test-camera-dkms") == "1.0-1"
+    send(console, "end")
+    console.wait(timeout=30)
+    agent.finish()
+    assert [(e["event"], e.get("result"), e.get("backend")) for e in audit_log(tmp_path)
+            if e["event"].startswith("drivers-")] == [("drivers-install", "installed",
+                                                       "packagekit")]
+    nothing_left_on_this_machine()
