@@ -59,8 +59,9 @@ exec "$PACKAGEKITD" --keep-environment --disable-timer --verbose
 
 pytestmark_packagekit = pytest.mark.skipif(
     not (os.path.exists(PACKAGEKITD) and os.path.exists(POLKITD) and shutil.which("dbus-daemon")
-         and shutil.which("unshare") and os.path.exists(PACKAGEKIT_BUS_POLICY)),
-    reason="packagekit, polkitd, dbus-daemon or unshare is not installed")
+         and shutil.which("dbus-send") and shutil.which("pkcon") and shutil.which("unshare")
+         and os.path.exists(PACKAGEKIT_BUS_POLICY)),
+    reason="packagekit, packagekit-tools, polkitd, dbus-daemon, dbus-bin or unshare is missing")
 
 
 def name_has_owner(address, name):
