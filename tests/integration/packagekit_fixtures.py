@@ -49,13 +49,21 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Config
 </busconfig>
 """
 
-# packagekitd's own folders and apt's are the test's, inside the namespace only.
+# "SOURCE=TARGET"... -- COMMAND...: the test's folders over this machine's, inside the
+# namespace only, then the daemon.
 NAMESPACE_SCRIPT = """set -e
-for pair in "$@"; do
-    mount --bind "${pair%%=*}" "${pair#*=}"
+while [ "$1" != "--" ]; do
+    mount --bind "${1%%=*}" "${1#*=}"
+    shift
 done
-exec "$PACKAGEKITD" --keep-environment --disable-timer --verbose
+shift
+exec "$@"
 """
+
+
+def in_mount_namespace(mounts, command):
+    return (["unshare", "--mount", "--propagation", "private", "sh", "-c", NAMESPACE_SCRIPT,
+             "namespace"] + ["%s=%s" % pair for pair in mounts] + ["--"] + command)
 
 pytestmark_packagekit = pytest.mark.skipif(
     not (os.path.exists(PACKAGEKITD) and os.path.exists(POLKITD) and shutil.which("dbus-daemon")
@@ -101,11 +109,21 @@ class PrivateSystemBus:
         with open(log) as file:
             pytest.fail("%s did not come on the private bus:\n%s" % (name, file.read()[-3000:]))
 
-    def start_polkitd(self):
+    def start_polkitd(self, rules=""):
+        """polkitd with the rules of the test's own instead of this machine's
+        /etc/polkit-1/rules.d (it reads them as its own user, polkitd)."""
+        rules_dir = os.path.join(self.base, "polkit-rules.d")
+        os.makedirs(rules_dir, exist_ok=True)
+        os.chmod(rules_dir, 0o755)
+        if rules:
+            with open(os.path.join(rules_dir, "50-kefu-test.rules"), "w") as file:
+                file.write(rules)
+            os.chmod(os.path.join(rules_dir, "50-kefu-test.rules"), 0o644)
         log = os.path.join(self.base, "polkitd.log")
         with open(log, "w") as out:
-            proc = self.processes.start([POLKITD, "--no-debug"], env=self.env, stdout=out,
-                                        stderr=subprocess.STDOUT)
+            proc = self.processes.start(
+                in_mount_namespace([(rules_dir, "/etc/polkit-1/rules.d")], [POLKITD, "--no-debug"]),
+                env=self.env, stdout=out, stderr=subprocess.STDOUT)
         self.wait_for_name("org.freedesktop.PolicyKit1", proc, log)
         return proc
 
@@ -113,11 +131,11 @@ class PrivateSystemBus:
 class PackageKit:
     """packagekitd on a private system bus, working on a DriverMachine's tree."""
 
-    def __init__(self, processes, machine):
+    def __init__(self, processes, machine, polkit_rules=""):
         self.machine = machine
         base = os.path.join(machine.base, "packagekit")
         self.bus = PrivateSystemBus(processes, os.path.join(base, "bus"))
-        self.polkitd = self.bus.start_polkitd()
+        self.polkitd = self.bus.start_polkitd(polkit_rules)
         # Folders of the test's own where this machine keeps PackageKit's and apt's state.
         mounts = []
         for target in ("/var/lib/PackageKit", "/var/cache/PackageKit", "/var/lib/apt/lists",
@@ -125,19 +143,20 @@ class PackageKit:
             if os.path.isdir(target):
                 source = os.path.join(base, "mounts", target.strip("/").replace("/", "-"))
                 os.makedirs(source, exist_ok=True)
-                mounts.append("%s=%s" % (source, target))
+                mounts.append((source, target))
         if os.path.exists("/etc/apt/sources.list"):
             empty = os.path.join(base, "mounts", "sources.list")
             open(empty, "w").close()
-            mounts.append("%s=%s" % (empty, "/etc/apt/sources.list"))
+            mounts.append((empty, "/etc/apt/sources.list"))
         self.state = os.path.join(base, "mounts", "var-lib-PackageKit")
         self.log = os.path.join(base, "packagekitd.log")
-        env = dict(self.bus.env, APT_CONFIG=machine.apt_conf, PACKAGEKITD=PACKAGEKITD,
-                   LC_ALL="C.UTF-8")
+        env = dict(self.bus.env, APT_CONFIG=machine.apt_conf, LC_ALL="C.UTF-8")
+        # --keep-environment: packagekitd clears its environment, APT_CONFIG too, otherwise.
         with open(self.log, "w") as out:
             self.daemon = processes.start(
-                ["unshare", "--mount", "--propagation", "private", "sh", "-c", NAMESPACE_SCRIPT,
-                 "packagekitd"] + mounts, env=env, stdout=out, stderr=subprocess.STDOUT)
+                in_mount_namespace(mounts, [PACKAGEKITD, "--keep-environment", "--disable-timer",
+                                            "--verbose"]),
+                env=env, stdout=out, stderr=subprocess.STDOUT)
         self.bus.wait_for_name("org.freedesktop.PackageKit", self.daemon, self.log)
         self.env = dict(machine.env, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address)
 

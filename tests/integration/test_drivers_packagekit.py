@@ -1,6 +1,8 @@
 # kefu: `kefu-agentd drivers install|upgrade` through a real packagekitd on a private system bus: resolve, simulate, only-trusted, progress, verification, audit, the attacker's packages and consoles. SPDX-License-Identifier: MIT
 import json
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -190,6 +192,61 @@ def test_forced_packagekit_without_it_on_the_bus_is_one_clear_line(machine, proc
     both = machine.drivers("install", "--yes", "--backend", "packagekit", "--apt-config",
                            machine.apt_conf, "kefu-test-camera-dkms")
     assert both.returncode != 0 and "--apt-config is for apt-get" in both.stderr
+
+
+NOBODY = 65534
+ALLOW_NOBODY = """polkit.addRule(function(action, subject) {
+    if (action.id == "org.freedesktop.packagekit.package-install" && subject.user == "nobody")
+        return polkit.Result.YES;
+});
+"""
+
+
+@pytest.fixture
+def open_machine(processes, umockdev_dir):  # noqa: F811
+    """A machine a user other than root can read (the test's tmp_path is root's alone)."""
+    base = tempfile.mkdtemp(prefix="kefu-pk-")
+    os.chmod(base, 0o755)
+    try:
+        machine = make_driver_machine(os.path.join(base, "machine"), umockdev_dir)
+        os.chown(machine.state, NOBODY, NOBODY)
+        yield machine
+    finally:
+        processes.stop_all()
+        shutil.rmtree(base)
+
+
+def install_as_nobody(packagekit, package):
+    machine = packagekit.machine
+    env = dict(packagekit.env, HOME=machine.state, XDG_STATE_HOME=machine.state)
+    return run(["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups",
+                program("kefu-agentd"), "drivers", "install", "--yes", "--root", machine.root,
+                "--backend", "packagekit", package], env=env, timeout=300)
+
+
+def test_a_user_polkit_does_not_authorise_gets_one_clear_line(processes, open_machine):
+    packagekit = PackageKit(processes, open_machine)
+    result = install_as_nobody(packagekit, "kefu-test-camera-dkms")
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[-1] == (
+        "kefu-agentd: Install kefu-test-camera-dkms failed: No administrator approved "
+        "installing it.")
+    assert installed(open_machine, "kefu-test-camera-dkms") is None
+    # PackageKit was asked, as that user, and polkit said no.
+    assert packagekit.log_lines("emitting error-code not-authorized")
+    assert [(e["result"], e["backend"]) for e in open_machine.audit_events()] == [
+        ("failed", "packagekit")]
+
+
+def test_a_user_polkit_authorises_installs_through_packagekit(processes, open_machine):
+    packagekit = PackageKit(processes, open_machine, polkit_rules=ALLOW_NOBODY)
+    result = install_as_nobody(packagekit, "kefu-test-camera-dkms")
+    assert result.returncode == 0, result.stderr
+    assert installed(open_machine, "kefu-test-camera-dkms") == "1.0-1"
+    assert "Installed kefu-test-camera-dkms 1.0-1 through PackageKit" in result.stdout
+    assert [(e["result"], e["backend"]) for e in open_machine.audit_events()] == [
+        ("installed", "packagekit")]
+    nothing_left_on_this_machine()
 
 
 @pytest.fixture
