@@ -82,12 +82,17 @@ def name_has_owner(address, name):
 class PrivateSystemBus:
     """A dbus-daemon with the system bus's PackageKit and polkit policies, for one test."""
 
-    def __init__(self, processes, base):
+    def __init__(self, processes, base, socket=None):
+        """socket: a path to listen on (what a setuid pkexec finds mounted where the system
+        bus's socket is); by default an abstract socket: no file to leave behind, and no
+        limit of a socket path's length."""
         os.makedirs(base, exist_ok=True)
         self.base = base
         self.processes = processes
-        # An abstract socket: no file to leave behind, and no limit of a socket path's length.
-        self.address = "unix:abstract=kefu-test-bus-%d-%s" % (os.getpid(), uuid.uuid4().hex)
+        if socket is not None:
+            self.address = "unix:path=" + socket
+        else:
+            self.address = "unix:abstract=kefu-test-bus-%d-%s" % (os.getpid(), uuid.uuid4().hex)
         config = os.path.join(base, "bus.conf")
         with open(config, "w") as file:
             file.write(BUS_CONFIG % {"listen": self.address, "packagekit": PACKAGEKIT_BUS_POLICY,
