@@ -78,8 +78,7 @@ static void say(struct transaction *t, const char *format, ...)
 	t->pk->on_line(line, t->pk->user);
 }
 
-/* Field n (0: name, 1: version) of a package ID "name;version;arch;data", escaped. */
-static void id_field(const char *id, int n, char *out, size_t size)
+void kf_drivers_pk_id_field(const char *id, int n, char *out, size_t size)
 {
 	const char *start = id, *end;
 	char raw[PK_NAME_VERSION_SIZE];
@@ -99,8 +98,7 @@ static void id_field(const char *id, int n, char *out, size_t size)
 	snprintf(out, size, "%s", kf_escaped(raw).text);
 }
 
-/* Whether the package ID's name is exactly name. */
-static bool id_is_named(const char *id, const char *name)
+bool kf_drivers_pk_id_is_named(const char *id, const char *name)
 {
 	size_t len = strlen(name);
 
@@ -122,8 +120,8 @@ static void on_package(struct transaction *t, guint info, const char *id)
 		return;
 	snprintf(t->last_package, sizeof(t->last_package), "%s", name);
 	t->has_begun = true;
-	id_field(id, 0, name, sizeof(name));
-	id_field(id, 1, version, sizeof(version));
+	kf_drivers_pk_id_field(id, 0, name, sizeof(name));
+	kf_drivers_pk_id_field(id, 1, version, sizeof(version));
 	switch (info) {
 	case PK_INFO_DOWNLOADING:
 		say(t, _("Downloading %s %s"), name, version);
@@ -178,7 +176,7 @@ static void on_signal(GDBusConnection *bus, const gchar *sender, const gchar *pa
 		char name[PK_NAME_VERSION_SIZE];
 
 		g_variant_get(parameters, "(&suu)", &id, &status, &percentage);
-		id_field(id, 0, name, sizeof(name));
+		kf_drivers_pk_id_field(id, 0, name, sizeof(name));
 		if (percentage > 0 && percentage <= 100)
 			say(t, _("%s: %u%%"), name, percentage);
 	} else if (strcmp(member, "ErrorCode") == 0 &&
@@ -398,36 +396,6 @@ void kf_drivers_pk_plan_free(struct kf_drivers_pk_plan *plan)
 	memset(plan, 0, sizeof(*plan));
 }
 
-/* The package ID to ask for: the wanted version if offered, else the highest available. */
-static const char *choose(const json_t *packages, const char *name, const char *wanted,
-			  const char *installed)
-{
-	const char *best = NULL;
-	char best_version[PK_NAME_VERSION_SIZE] = "";
-	const json_t *p;
-	size_t i;
-
-	json_array_foreach(packages, i, p)
-	{
-		const char *id = json_string_value(json_array_get(p, 1));
-		char version[PK_NAME_VERSION_SIZE];
-
-		if (json_integer_value(json_array_get(p, 0)) != PK_INFO_AVAILABLE ||
-		    !id_is_named(id, name))
-			continue;
-		id_field(id, 1, version, sizeof(version));
-		if (installed != NULL && kf_dpkg_version_compare(version, installed) <= 0)
-			continue;
-		if (wanted != NULL && strcmp(version, wanted) == 0)
-			return id;
-		if (best == NULL || kf_dpkg_version_compare(version, best_version) > 0) {
-			best = id;
-			snprintf(best_version, sizeof(best_version), "%s", version);
-		}
-	}
-	return best;
-}
-
 /* The version of name PackageKit says is installed, into out (empty when none). */
 static void installed_version(const json_t *packages, const char *name, char *out, size_t size)
 {
@@ -439,10 +407,43 @@ static void installed_version(const json_t *packages, const char *name, char *ou
 	{
 		const char *id = json_string_value(json_array_get(p, 1));
 
-		if (json_integer_value(json_array_get(p, 0)) == PK_INFO_INSTALLED &&
-		    id_is_named(id, name))
-			id_field(id, 1, out, size);
+		if (id != NULL && json_integer_value(json_array_get(p, 0)) == PK_INFO_INSTALLED &&
+		    kf_drivers_pk_id_is_named(id, name))
+			kf_drivers_pk_id_field(id, 1, out, size);
 	}
+}
+
+const char *kf_drivers_pk_choose(const json_t *packages, const char *name, const char *wanted,
+				 bool is_upgrade)
+{
+	const char *best = NULL;
+	char best_version[PK_NAME_VERSION_SIZE] = "", installed[PK_NAME_VERSION_SIZE];
+	const json_t *p;
+	size_t i;
+
+	installed_version(packages, name, installed, sizeof(installed));
+	json_array_foreach(packages, i, p)
+	{
+		const char *id = json_string_value(json_array_get(p, 1));
+		char version[PK_NAME_VERSION_SIZE];
+
+		if (id == NULL || json_integer_value(json_array_get(p, 0)) != PK_INFO_AVAILABLE ||
+		    !kf_drivers_pk_id_is_named(id, name))
+			continue;
+		kf_drivers_pk_id_field(id, 1, version, sizeof(version));
+		if (!kf_dpkg_version_is_valid(version))
+			continue;
+		if (is_upgrade && installed[0] != '\0' &&
+		    kf_dpkg_version_compare(version, installed) <= 0)
+			continue;
+		if (wanted != NULL && strcmp(version, wanted) == 0)
+			return id;
+		if (best == NULL || kf_dpkg_version_compare(version, best_version) > 0) {
+			best = id;
+			snprintf(best_version, sizeof(best_version), "%s", version);
+		}
+	}
+	return best;
 }
 
 int kf_drivers_packagekit_plan(const struct kf_drivers_packagekit *pk, const char *const *names,
@@ -473,12 +474,8 @@ int kf_drivers_packagekit_plan(const struct kf_drivers_packagekit *pk, const cha
 		goto out;
 	plan->package_ids = g_new0(char *, count + 1);
 	for (i = 0; i < count; i++) {
-		char installed[PK_NAME_VERSION_SIZE];
-		const char *id;
-
-		installed_version(resolve.packages, names[i], installed, sizeof(installed));
-		id = choose(resolve.packages, names[i], versions[i],
-			    pk->is_upgrade && installed[0] ? installed : NULL);
+		const char *id = kf_drivers_pk_choose(resolve.packages, names[i], versions[i],
+						      pk->is_upgrade);
 		if (id == NULL) {
 			code = kf_error_set(
 				err, KF_ERR_NOT_FOUND,
@@ -507,9 +504,9 @@ int kf_drivers_packagekit_plan(const struct kf_drivers_packagekit *pk, const cha
 		bool is_asked = false;
 
 		for (size_t j = 0; j < count; j++)
-			is_asked = is_asked || id_is_named(id, names[j]);
-		id_field(id, 0, name, sizeof(name));
-		id_field(id, 1, version, sizeof(version));
+			is_asked = is_asked || kf_drivers_pk_id_is_named(id, names[j]);
+		kf_drivers_pk_id_field(id, 0, name, sizeof(name));
+		kf_drivers_pk_id_field(id, 1, version, sizeof(version));
 		snprintf(both, sizeof(both), "%s %s", name, version);
 		if (info == PK_INFO_REMOVING || info == PK_INFO_OBSOLETING)
 			json_array_append_new(plan->removes, json_string(both));

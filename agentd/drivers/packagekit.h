@@ -59,4 +59,23 @@ int kf_drivers_packagekit_apply(const struct kf_drivers_packagekit *pk,
 
 void kf_drivers_pk_plan_free(struct kf_drivers_pk_plan *plan);
 
+/*
+ * Field n (0 name, 1 version, 2 architecture, 3 data) of a PackageKit package ID
+ * "name;version;arch;data", escaped for a terminal, into out (cut to size bytes);
+ * "?" when the ID has no such field.
+ */
+void kf_drivers_pk_id_field(const char *id, int n, char *out, size_t size);
+
+/* Whether the package ID's name is exactly name ("bash;..." is bash, "bash-x;..." is not). */
+bool kf_drivers_pk_id_is_named(const char *id, const char *name);
+
+/*
+ * Of packages, what Resolve said ([[info, package_id], ...]), the ID (borrowed) to install
+ * for name: an available one (never an installed one, never another name), the version
+ * wanted when it is offered, else the highest valid one; for an upgrade only versions
+ * above the installed one count. NULL when none is.
+ */
+const char *kf_drivers_pk_choose(const json_t *packages, const char *name, const char *wanted,
+				 bool is_upgrade);
+
 #endif
