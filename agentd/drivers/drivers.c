@@ -343,12 +343,15 @@ static int change_packages(const struct drivers_options *o, bool is_upgrade, cha
 		}
 		if (json_array_size(plan.removes) > 0) {
 			/* A driver is never worth another program: that is for the customer. */
-			char *removed = json_dumps(plan.removes, JSON_COMPACT);
+			char removed[512] = "";
+			for (i = 0; i < json_array_size(plan.removes); i++)
+				snprintf(removed + strlen(removed),
+					 sizeof(removed) - strlen(removed), "%s%s", i ? ", " : "",
+					 json_string_value(json_array_get(plan.removes, i)));
 			snprintf(summary, sizeof(summary),
 				 is_upgrade ? _("%s was not upgraded: it would remove %s")
 					    : _("%s was not installed: it would remove %s"),
 				 changes[0].name, removed);
-			free(removed);
 			audit_change(event, backend, changes, count, "refused", summary, NULL,
 				     NULL);
 			code = kf_cli_fail(KF_AGENTD_PROGRAM, "%s", summary);

@@ -34,8 +34,10 @@ def module_object(directory, name, version, srcversion="0123456789ABCDEF0123456"
     return target
 
 
-def build_deb(workdir, name, version, files, modaliases=None, description="test package"):
-    """A .deb built with dpkg-deb: files maps absolute paths to bytes or to a file to copy."""
+def build_deb(workdir, name, version, files, modaliases=None, description="test package",
+              control_extra=""):
+    """A .deb built with dpkg-deb: files maps absolute paths to bytes or to a file to copy;
+    control_extra: more control fields ("Depends: x\n")."""
     tree = os.path.join(workdir, "%s_%s" % (name, version))
     os.makedirs(os.path.join(tree, "DEBIAN"))
     for path, content in files.items():
@@ -51,6 +53,7 @@ def build_deb(workdir, name, version, files, modaliases=None, description="test 
                "<tests@example.invalid>\n" % (name, version))
     if modaliases:
         control += "Modaliases: %s\n" % modaliases
+    control += control_extra
     control += "Description: %s\n kefu's test repository.\n" % description
     with open(os.path.join(tree, "DEBIAN", "control"), "w") as file:
         file.write(control)

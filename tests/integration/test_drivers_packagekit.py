@@ -2,13 +2,14 @@
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 
 import pytest
 
 from conftest import program, run
 from diag_fixtures import umockdev_dir  # noqa: F401 (pytest fixture)
-from drivers_fixtures import CAMERA, GRAPHICS, MODULES, make_driver_machine
+from drivers_fixtures import CAMERA, GRAPHICS, MODULES, READER, build_deb, make_driver_machine
 from packagekit_fixtures import PackageKit, PrivateSystemBus, pytestmark_packagekit
 from session_fixtures import audit_log, grant, next_event, private_state, send, support  # noqa: F401
 
@@ -136,6 +137,54 @@ def test_a_package_the_listing_does_not_offer_never_reaches_packagekit(packageki
     assert offered.returncode == 0, offered.stderr
     assert any("kefu-test-firmware-iwlwifi;20230210-5;all;" in c
                for c in packagekit.method_calls())
+
+
+def add_reader_drivers(machine):
+    """Two more driver packages for the card reader, and apt's lists read again: one needs a
+    library package, the other conflicts with the graphics driver installed."""
+    alias = "kefu_reader(pci:v000010ECd0000525A*)"
+    build_deb(machine.repo, "kefu-test-reader-common", "1.0-1", {"/usr/share/kefu-reader/a": b"a"})
+    build_deb(machine.repo, "kefu-test-reader-dkms", "1.0-1", {"/usr/share/kefu-reader/b": b"b"},
+              modaliases=alias, control_extra="Depends: kefu-test-reader-common\n")
+    build_deb(machine.repo, "kefu-test-reader-other", "1.0-1", {"/usr/share/kefu-reader/c": b"c"},
+              modaliases=alias, control_extra="Conflicts: kefu-test-i915\n")
+    packages = subprocess.run(["apt-ftparchive", "packages", "."], cwd=machine.repo, check=True,
+                              capture_output=True, timeout=60).stdout
+    with open(os.path.join(machine.repo, "Packages"), "wb") as file:
+        file.write(packages)
+    result = machine.apt("update")
+    assert result.returncode == 0, result.stderr
+
+
+def test_what_else_an_install_brings_is_said_before_the_question(packagekit):
+    machine = packagekit.machine
+    add_reader_drivers(machine)
+    result = drivers(packagekit, "install", "--yes", "--backend", "packagekit",
+                     "kefu-test-reader-dkms")
+    assert result.returncode == 0, result.stderr
+    question = result.stderr.index("Install kefu-test-reader-dkms")
+    assert result.stderr.index("It also installs kefu-test-reader-common 1.0-1") < question
+    assert installed(machine, "kefu-test-reader-dkms") == "1.0-1"
+    assert installed(machine, "kefu-test-reader-common") == "1.0-1"
+    events = machine.audit_events()
+    assert [(e["result"], e["packages"][0]["devices"]) for e in events] == [
+        ("installed", [READER])]
+
+
+def test_a_driver_that_would_remove_a_package_is_refused(packagekit):
+    machine = packagekit.machine
+    add_reader_drivers(machine)
+    result = drivers(packagekit, "install", "--yes", "--backend", "packagekit",
+                     "kefu-test-reader-other")
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[-1] == (
+        "kefu-agentd: kefu-test-reader-other was not installed: it would remove "
+        "kefu-test-i915 1.0-1")
+    assert installed(machine, "kefu-test-reader-other") is None
+    assert installed(machine, "kefu-test-i915") == "1.0-1"
+    assert not any("only-trusted" in c for c in packagekit.method_calls())
+    assert [(e["result"], e["backend"]) for e in machine.audit_events()] == [
+        ("refused", "packagekit")]
 
 
 def test_without_approval_packagekit_only_simulates(packagekit):
