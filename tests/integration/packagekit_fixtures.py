@@ -46,7 +46,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Config
   </policy>
   <include>%(packagekit)s</include>
   <include>%(polkit)s</include>
-</busconfig>
+%(servicedir)s</busconfig>
 """
 
 # "SOURCE=TARGET"... -- COMMAND...: the test's folders over this machine's, inside the
@@ -82,10 +82,11 @@ def name_has_owner(address, name):
 class PrivateSystemBus:
     """A dbus-daemon with the system bus's PackageKit and polkit policies, for one test."""
 
-    def __init__(self, processes, base, socket=None):
+    def __init__(self, processes, base, socket=None, service_dir=None):
         """socket: a path to listen on (what a setuid pkexec finds mounted where the system
         bus's socket is); by default an abstract socket: no file to leave behind, and no
-        limit of a socket path's length."""
+        limit of a socket path's length. service_dir: where the bus finds the services it can
+        start (none by default)."""
         os.makedirs(base, exist_ok=True)
         self.base = base
         self.processes = processes
@@ -95,8 +96,10 @@ class PrivateSystemBus:
             self.address = "unix:abstract=kefu-test-bus-%d-%s" % (os.getpid(), uuid.uuid4().hex)
         config = os.path.join(base, "bus.conf")
         with open(config, "w") as file:
-            file.write(BUS_CONFIG % {"listen": self.address, "packagekit": PACKAGEKIT_BUS_POLICY,
-                                     "polkit": POLKIT_BUS_POLICY})
+            file.write(BUS_CONFIG % {
+                "listen": self.address, "packagekit": PACKAGEKIT_BUS_POLICY,
+                "polkit": POLKIT_BUS_POLICY,
+                "servicedir": "  <servicedir>%s</servicedir>\n" % service_dir if service_dir else ""})
         log = os.path.join(base, "dbus-daemon.log")
         with open(log, "w") as out:
             self.daemon = processes.start(["dbus-daemon", "--config-file=" + config, "--nofork",

@@ -229,6 +229,20 @@ def test_auto_chooses_packagekit_on_the_system_bus_and_apt_without_it(packagekit
     assert packagekit.method_calls() == []
 
 
+def test_auto_chooses_packagekit_when_the_bus_can_start_it(machine, processes, tmp_path):
+    # The bus lists PackageKit as a service it would start: that is enough to choose it.
+    services = tmp_path / "services"
+    services.mkdir()
+    (services / "org.freedesktop.PackageKit.service").write_text(
+        "[D-BUS Service]\nName=org.freedesktop.PackageKit\nExec=/bin/false\nUser=root\n")
+    bus = PrivateSystemBus(processes, str(tmp_path / "bus"), service_dir=str(services))
+    result = run([program("kefu-agentd"), "drivers", "install", "--yes", "--", "bash"],
+                 env=dict(machine.env, DBUS_SYSTEM_BUS_ADDRESS=bus.address), timeout=300)
+    assert result.returncode != 0
+    assert [(e["result"], e["backend"]) for e in machine.audit_events()] == [
+        ("refused", "packagekit")]
+
+
 def test_forced_packagekit_without_it_on_the_bus_is_one_clear_line(machine, processes, tmp_path):
     bus = PrivateSystemBus(processes, str(tmp_path / "bus"))
     result = run([program("kefu-agentd"), "drivers", "install", "--yes", "--backend",
