@@ -297,7 +297,8 @@ static int run_transaction(GDBusConnection *bus, struct transaction *t, const ch
 		if (reply != NULL)
 			g_variant_unref(reply);
 		code = kf_error_set(err, KF_ERR_TIMEOUT,
-				    _("PackageKit did not finish in %d seconds; it was cancelled"),
+				    _("PackageKit did not finish in %d seconds; kefu asked it to "
+				      "cancel"),
 				    timeout_s);
 	} else if (!t->is_finished)
 		code = kf_error_set(err, KF_ERR_CLOSED,

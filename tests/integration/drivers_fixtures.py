@@ -49,6 +49,8 @@ def build_deb(workdir, name, version, files, modaliases=None, description="test 
         else:
             with open(content, "rb") as src, open(full, "wb") as dst:
                 dst.write(src.read())
+        if path.startswith("/DEBIAN/"):
+            os.chmod(full, 0o755)  # a maintainer script
     control = ("Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: kefu tests "
                "<tests@example.invalid>\n" % (name, version))
     if modaliases:

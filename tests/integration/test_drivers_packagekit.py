@@ -187,6 +187,30 @@ def test_a_driver_that_would_remove_a_package_is_refused(packagekit):
         ("refused", "packagekit")]
 
 
+def test_a_transaction_over_the_time_limit_is_cancelled_and_reported(packagekit):
+    machine = packagekit.machine
+    # A driver whose installation takes longer than the limit given.
+    build_deb(machine.repo, "kefu-test-reader-slow", "1.0-1",
+              {"/usr/share/kefu-reader/slow": b"s", "/DEBIAN/preinst": b"#!/bin/sh\nsleep 6\n"},
+              modaliases="kefu_reader(pci:v000010ECd0000525A*)")
+    packages = subprocess.run(["apt-ftparchive", "packages", "."], cwd=machine.repo, check=True,
+                              capture_output=True, timeout=60).stdout
+    with open(os.path.join(machine.repo, "Packages"), "wb") as file:
+        file.write(packages)
+    assert machine.apt("update").returncode == 0
+    result = drivers(packagekit, "install", "--yes", "--backend", "packagekit", "--timeout", "2",
+                     "kefu-test-reader-slow")
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[-1] == (
+        "kefu-agentd: Install kefu-test-reader-slow failed: PackageKit did not finish in 2 "
+        "seconds; kefu asked it to cancel")
+    assert packagekit.log_lines("Cancel method called")
+    events = machine.audit_events()
+    assert [(e["result"], e["backend"]) for e in events] == [("failed", "packagekit")]
+    # packagekitd goes on with what dpkg had begun; the test waits for it before it ends.
+    assert packagekit.pkcon("resolve", "kefu-test-reader-slow").returncode == 0
+
+
 def test_without_approval_packagekit_only_simulates(packagekit):
     machine = packagekit.machine
     result = drivers(packagekit, "install", "--backend", "packagekit", "kefu-test-camera-dkms")
