@@ -211,6 +211,25 @@ def test_a_transaction_over_the_time_limit_is_cancelled_and_reported(packagekit)
     assert packagekit.pkcon("resolve", "kefu-test-reader-slow").returncode == 0
 
 
+def test_a_package_from_an_unsigned_source_is_not_installed(packagekit):
+    machine = packagekit.machine
+    # The same repository, no longer marked trusted: apt reads it, but nothing vouches for it.
+    with open(os.path.join(machine.base, "sources.list"), "w") as file:
+        file.write("deb [allow-insecure=yes] file:%s ./\n" % machine.repo)
+    update = machine.apt("update")
+    assert update.returncode == 0, update.stderr
+    result = drivers(packagekit, "install", "--yes", "--backend", "packagekit",
+                     "kefu-test-camera-dkms")
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[-1] == (
+        "kefu-agentd: Install kefu-test-camera-dkms failed: PackageKit refused it: the package "
+        "does not come from a signed, trusted source")
+    assert installed(machine, "kefu-test-camera-dkms") is None
+    assert any(c.endswith("(transaction_flags: only-trusted)") for c in packagekit.method_calls())
+    assert [(e["result"], e["backend"]) for e in machine.audit_events()] == [
+        ("failed", "packagekit")]
+
+
 def test_without_approval_packagekit_only_simulates(packagekit):
     machine = packagekit.machine
     result = drivers(packagekit, "install", "--backend", "packagekit", "kefu-test-camera-dkms")
