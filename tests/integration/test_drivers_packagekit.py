@@ -47,6 +47,12 @@ def drivers(packagekit, *args):
                env=packagekit.env, timeout=300)
 
 
+def package_progress(lines, package):
+    """The lines PackageKit's Package signals gave for package (name and version)."""
+    return [line for line in lines
+            if line in ("Downloading " + package, "Installing " + package, "Upgrading " + package)]
+
+
 def nothing_left_on_this_machine():
     """The test's packages went into the test's tree only: this machine's dpkg knows none."""
     result = run(["dpkg-query", "-W", "-f", "${Package}\n", "kefu-test-*"], timeout=60)
@@ -76,7 +82,9 @@ def test_install_through_packagekit_is_simulated_then_only_trusted_verified_and_
     assert "sudo modprobe kefu_camera" in result.stdout
     # PackageKit's own progress, relayed where apt-get's output goes.
     assert "Installing through PackageKit." in result.stderr
-    assert "Installing kefu-test-camera-dkms 1.0-1" in result.stderr
+    # Which of dpkg's steps the apt backend reports depends on how fast they go: the
+    # package's own line, whichever step it is, and the whole's percentage are always there.
+    assert package_progress(result.stderr.splitlines(), "kefu-test-camera-dkms 1.0-1")
     assert "% done" in result.stderr
     calls = [c for c in packagekit.method_calls()
              if not c.startswith(("SetHints", "CreateTransaction"))]
@@ -105,8 +113,7 @@ def test_upgrade_through_packagekit_brings_the_newer_driver(packagekit):
     assert result.returncode == 0, result.stderr
     assert installed(machine, "kefu-test-i915") == "1.1-1"
     assert "Upgraded kefu-test-i915 1.1-1 through PackageKit" in result.stdout
-    assert "Upgrading kefu-test-i915 1.1-1" in result.stderr or \
-        "Installing kefu-test-i915 1.1-1" in result.stderr
+    assert package_progress(result.stderr.splitlines(), "kefu-test-i915 1.1-1")
     calls = packagekit.method_calls()
     assert any(c.startswith("UpdatePackages method called: kefu-test-i915;1.1-1;")
                and c.endswith("(transaction_flags: only-trusted)") for c in calls), calls
@@ -399,7 +406,7 @@ def test_under_repair_the_console_sees_packagekit_progress_and_the_result(sessio
     assert event["ok"] is True, event
     assert "Installed kefu-test-camera-dkms 1.0-1 through PackageKit" in event["lines"][0]
     assert "Installing through PackageKit." in lines
-    assert "Installing kefu-test-camera-dkms 1.0-1" in lines
+    assert package_progress(lines, "kefu-test-camera-dkms 1.0-1"), lines
     assert installed(packagekit.machine, "kefu-test-camera-dkms") == "1.0-1"
     send(console, "end")
     console.wait(timeout=30)
