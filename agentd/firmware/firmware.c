@@ -5,6 +5,7 @@
 #include "agentd/firmware/history.h"
 #include "agentd/firmware/host.h"
 #include "agentd/firmware/progress.h"
+#include "agentd/firmware/remote.h"
 #include "proto/base/escape.h"
 #include "proto/firmware/cabinet.h"
 #include "proto/firmware/metadata.h"
@@ -31,7 +32,9 @@ struct fw_slot {
 
 struct fw_options {
 	const char *profile, *root, *history;
-	const char *metadata; /* --metadata, else the profile's firmware_metadata */
+	const char *metadata;    /* --metadata, else the profile's firmware_metadata */
+	char metadata_url[4096]; /* the https:// remote the metadata came from, or "" */
+	int download_timeout_s;  /* --download-timeout, 0 for the default */
 	bool yes, json;
 	bool is_progress_json; /* --progress-json: phases and percents as JSON lines on stdout */
 	int battery_threshold;
@@ -556,7 +559,7 @@ static int read_local(const char *path, size_t max, uint8_t **out, size_t *len,
 }
 
 /* The metadata's local path: --metadata or the profile's, a path or a file:// URL. */
-static int metadata_path(const struct fw_options *o, const struct kf_profile *profile, char *out,
+static int metadata_path(struct fw_options *o, const struct kf_profile *profile, char *out,
 			 size_t size, struct kf_error *err)
 {
 	const char *where = o->metadata != NULL ? o->metadata : profile->firmware_metadata;
@@ -567,18 +570,24 @@ static int metadata_path(const struct fw_options *o, const struct kf_profile *pr
 				    "names none (\"firmware_metadata\"); pass --metadata FILE.");
 	if (strncmp(where, "file://", 7) == 0)
 		where += 7;
-	else if (strstr(where, "://") != NULL)
-		return kf_error_set(err, KF_ERR_UNSUPPORTED,
-				    "kefu reads firmware metadata from a file or a file:// URL; "
-				    "%s is neither",
-				    kf_escaped(where).text);
+	else if (kf_fw_remote_is_url(where)) {
+		/* Fetched into the cache; the caller checks it there as it checks a local file. */
+		const struct kf_fw_remote remote = {where, profile->firmware_tls_ca,
+						    o->download_timeout_s};
+		int r = kf_fw_remote_fetch_metadata(&remote, out, size, err);
+
+		if (r == KF_OK && snprintf(o->metadata_url, sizeof(o->metadata_url), "%s", where) >=
+					  (int)sizeof(o->metadata_url))
+			r = kf_error_set(err, KF_ERR_TOO_LARGE, "the metadata URL is too long");
+		return r;
+	}
 	if (snprintf(out, size, "%s", where) >= (int)size)
 		return kf_error_set(err, KF_ERR_TOO_LARGE, "the metadata path is too long");
 	return KF_OK;
 }
 
 /* Loads and verifies the metadata (FILE and FILE.jcat) against the profile's firmware CAs. */
-static int load_metadata(const struct fw_options *o, struct kf_fw_metadata **md, char *path,
+static int load_metadata(struct fw_options *o, struct kf_fw_metadata **md, char *path,
 			 size_t path_size, struct kf_error *err)
 {
 	struct kf_profile *profile = NULL;
@@ -783,7 +792,20 @@ static int latest_cabinet(struct fw_options *o, const char *device, char *cab, s
 				 kf_escaped(device).text);
 		goto out;
 	}
-	if (strncmp(location, "file://", 7) == 0)
+	if (o->metadata_url[0] != '\0') {
+		/* From an https:// remote: its cabinet comes from there too, checked as it
+		 * arrives, and is checked again below like a local one. */
+		struct kf_profile *profile = NULL;
+		struct kf_fw_remote remote = {o->metadata_url, NULL, o->download_timeout_s};
+
+		if ((r = kf_profile_load(o->profile, &profile, err)) != KF_OK)
+			goto out;
+		remote.ca_pem = profile->firmware_tls_ca;
+		r = kf_fw_remote_fetch_cabinet(&remote, location, want, cab, size, err);
+		kf_profile_free(profile);
+		if (r != KF_OK)
+			goto out;
+	} else if (strncmp(location, "file://", 7) == 0)
 		snprintf(cab, size, "%s", location + 7);
 	else {
 		/* An LVFS location (https://.../NAME.cab) is looked for beside the metadata. */
@@ -864,6 +886,7 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 		{"progress-json", no_argument, NULL, 'G'},
 		{"metadata", required_argument, NULL, 'M'},
 		{"latest", no_argument, NULL, 'L'},
+		{"download-timeout", required_argument, NULL, 't'},
 		{NULL, 0, NULL, 0},
 	};
 	struct fw_options o = {
@@ -936,6 +959,12 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 			break;
 		case 'L':
 			is_latest = true;
+			break;
+		case 't':
+			o.download_timeout_s = atoi(optarg);
+			if (o.download_timeout_s < 1 || o.download_timeout_s > 86400)
+				return kf_cli_fail(KF_AGENTD_PROGRAM,
+						   "--download-timeout wants 1 to 86400 seconds");
 			break;
 		case 'i':
 			o.settings.identity = optarg;
