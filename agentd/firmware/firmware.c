@@ -14,9 +14,11 @@
 #include "proto/firmware/update.h"
 #include "proto/session/profile.h"
 
+#include <fnmatch.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -621,6 +623,39 @@ out:
 	return r;
 }
 
+/*
+ * Whether the device meets a component's <requires><firmware>, as fwupd judges it:
+ * with no text and no depth, the device's own version compared with the version
+ * given. Anything else (the bootloader, a parent, other devices) is not known to
+ * kefu, and a requirement kefu cannot check is not met.
+ */
+static bool meets_firmware_requirement(const struct kf_fw_device *d,
+				       const struct kf_fw_metadata_requirement *req)
+{
+	const char *op = req->compare;
+	int order;
+
+	if (req->text != NULL || req->depth != NULL || op == NULL || req->version == NULL)
+		return false;
+	if (strcmp(op, "glob") == 0)
+		return fnmatch(req->version, d->version, 0) == 0;
+	if (strcmp(op, "regex") == 0) {
+		regex_t re;
+		bool match;
+
+		if (regcomp(&re, req->version, REG_EXTENDED | REG_NOSUB) != 0)
+			return false;
+		match = regexec(&re, d->version, 0, NULL, 0) == 0;
+		regfree(&re);
+		return match;
+	}
+	if (kf_fw_version_compare(d->version, req->version, &order, NULL) != KF_OK)
+		return false;
+	return (strcmp(op, "eq") == 0 && order == 0) || (strcmp(op, "ne") == 0 && order != 0) ||
+	       (strcmp(op, "lt") == 0 && order < 0) || (strcmp(op, "gt") == 0 && order > 0) ||
+	       (strcmp(op, "le") == 0 && order <= 0) || (strcmp(op, "ge") == 0 && order >= 0);
+}
+
 /* The newest release of a component the device may take, or NULL. */
 static const struct kf_fw_metadata_release *newest_for(const struct fw_options *o,
 						       const struct kf_fw_device *d,
@@ -645,6 +680,11 @@ static const struct kf_fw_metadata_release *newest_for(const struct fw_options *
 		*why_not = "it is not for this computer model";
 		return NULL;
 	}
+	for (size_t i = 0; i < c->firmware_requirement_count; i++)
+		if (!meets_firmware_requirement(d, &c->firmware_requirements[i])) {
+			*why_not = "the device does not meet its firmware requirements";
+			return NULL;
+		}
 	for (size_t i = 0; i < c->release_count; i++) {
 		const struct kf_fw_metadata_release *rel = &c->releases[i];
 		int newer, order;
@@ -835,6 +875,81 @@ out:
 	return r;
 }
 
+/* ---- this computer's hardware IDs ---- */
+
+/* The computer's SMBIOS fields and hardware IDs (CHIDs), as `fwupdtool hwids` shows them. */
+static int show_hwids(const struct fw_options *o)
+{
+	struct kf_fw_host_ids *ids = malloc(sizeof(*ids));
+	json_t *out, *fields, *list;
+	struct kf_error err;
+
+	if (ids == NULL)
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "out of memory");
+	if (kf_fw_host_hardware_ids(o->root, ids, &err) != KF_OK) {
+		free(ids);
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
+	}
+	fields = json_object();
+	list = json_array();
+	for (int f = 0; f < KF_CHID_FIELD_COUNT; f++)
+		if (ids->fields[f][0] != '\0')
+			json_object_set_new(fields, kf_fw_chid_field_name(f),
+					    json_string(ids->fields[f]));
+	for (int i = 0; i < KF_FW_CHID_COUNT; i++) {
+		json_t *made_of = json_array();
+
+		if (!ids->present[i]) {
+			json_decref(made_of);
+			continue;
+		}
+		for (int f = 0; f < KF_CHID_FIELD_COUNT; f++)
+			if (kf_fw_chid_fields(i) & (1u << f))
+				json_array_append_new(made_of,
+						      json_string(kf_fw_chid_field_name(f)));
+		json_array_append_new(list, json_pack("{s:i, s:s, s:o}", "index", i, "guid",
+						      ids->ids[i], "fields", made_of));
+	}
+	out = json_pack("{s:o, s:o}", "fields", fields, "hardware_ids", list);
+	if (o->json) {
+		json_dumpf(out, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		const char *key;
+		json_t *value, *id;
+		size_t i;
+
+		json_object_foreach(fields, key, value)
+			kf_terminal_print(stdout, "%s: %s", key, json_string_value(value));
+		json_array_foreach(list, i, id)
+		{
+			json_t *made_of = json_object_get(id, "fields"), *name;
+			size_t j;
+			char line[512];
+			size_t used = 0;
+
+			line[0] = '\0';
+			json_array_foreach(made_of, j, name)
+			{
+				int n = snprintf(line + used, sizeof(line) - used, "%s%s",
+						 j > 0 ? " + " : "", json_string_value(name));
+				if (n > 0 && (size_t)n < sizeof(line) - used)
+					used += (size_t)n;
+			}
+			printf("HardwareID-%-2d %s  %s\n",
+			       (int)json_integer_value(json_object_get(id, "index")),
+			       json_string_value(json_object_get(id, "guid")), line);
+		}
+		if (json_array_size(list) == 0)
+			printf("This computer does not say which model it is (no DMI data in "
+			       "%s/sys/class/dmi/id).\n",
+			       strcmp(o->root, "/") == 0 ? "" : o->root);
+	}
+	json_decref(out);
+	free(ids);
+	return KF_EXIT_OK;
+}
+
 static int show_history(const struct fw_options *o)
 {
 	struct kf_error err;
@@ -1003,6 +1118,8 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 		status = check(&o, file);
 	else if (strcmp(action, "updates") == 0 && file == NULL)
 		status = updates(&o);
+	else if (strcmp(action, "hwids") == 0 && file == NULL)
+		status = show_hwids(&o);
 	else if (strcmp(action, "apply") == 0 && file != NULL && is_latest) {
 		/* apply --latest DEVICE: the cabinet the signed metadata names, then every check.
 		 */

@@ -22,12 +22,28 @@ struct kf_fw_metadata_release {
 	char *description;      /* plain text, may be NULL */
 };
 
+/*
+ * A <requires><firmware> of a component: with no text, the device's own version must
+ * compare as told (compare "ge", version "1.2.0"); text ("bootloader", GUIDs of other
+ * devices) or a depth names something else, which fwupd checks and kefu cannot.
+ */
+struct kf_fw_metadata_requirement {
+	char *compare; /* eq, ne, lt, gt, le, ge, glob, regex; may be NULL */
+	char *version; /* may be NULL */
+	char *text;    /* NULL for the device itself */
+	char *depth;   /* the depth attribute, NULL when absent */
+};
+
 struct kf_fw_metadata_component {
 	char *id, *name, *summary, *developer_name; /* id always set; others may be NULL */
 	char **guids;                               /* <provides><firmware type="flashed"> */
 	size_t guid_count;
-	char **hardware_guids; /* <requires><hardware>: CHIDs, one must match */
+	/* <requires><hardware>, one entry per element ("GUID|GUID|..."): every entry must
+	 * name one of the computer's CHIDs. */
+	char **hardware_guids;
 	size_t hardware_guid_count;
+	struct kf_fw_metadata_requirement *firmware_requirements; /* <requires><firmware> */
+	size_t firmware_requirement_count;
 	char *version_format; /* LVFS::VersionFormat, may be NULL */
 	struct kf_fw_metadata_release *releases;
 	size_t release_count;
