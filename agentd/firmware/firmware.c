@@ -2,6 +2,7 @@
 #include "agentd/audit.h"
 #include "agentd/commands.h"
 #include "agentd/firmware/backend.h"
+#include "agentd/firmware/fwupd.h"
 #include "agentd/firmware/history.h"
 #include "agentd/firmware/host.h"
 #include "agentd/firmware/progress.h"
@@ -37,6 +38,8 @@ struct fw_options {
 	const char *metadata;    /* --metadata, else the profile's firmware_metadata */
 	char metadata_url[4096]; /* the https:// remote the metadata came from, or "" */
 	int download_timeout_s;  /* --download-timeout, 0 for the default */
+	bool is_metadata_unset;  /* neither --metadata nor the profile names metadata */
+	bool is_fwupd_named;     /* --fwupd: fwupdtool may be asked when no daemon answers */
 	bool yes, json;
 	bool is_progress_json; /* --progress-json: phases and percents as JSON lines on stdout */
 	int battery_threshold;
@@ -566,6 +569,7 @@ static int metadata_path(struct fw_options *o, const struct kf_profile *profile,
 {
 	const char *where = o->metadata != NULL ? o->metadata : profile->firmware_metadata;
 
+	o->is_metadata_unset = where == NULL;
 	if (where == NULL)
 		return kf_error_set(err, KF_ERR_NOT_FOUND,
 				    "No firmware metadata is configured: the support profile "
@@ -760,15 +764,85 @@ static int find_updates(struct fw_options *o, json_t **out, char *path, size_t p
 	return r;
 }
 
+/*
+ * fwupd's own view, where fwupd runs: its updates join kefu's, one row per device and
+ * version; a row both found names both sources. fwupd that does not answer adds none.
+ */
+static void add_fwupd_updates(const struct fw_options *o, json_t *found, bool *has_fwupd)
+{
+	struct kf_fwupd_update *ups = NULL;
+	struct kf_error err;
+	char tool[PATH_MAX];
+	size_t count = 0, i;
+	json_t *row;
+	int r = kf_fwupd_get_updates(o->is_fwupd_named, tool, sizeof(tool), &ups, &count, &err);
+
+	*has_fwupd = r == KF_OK;
+	if (r != KF_OK) {
+		if (r != KF_ERR_NOT_FOUND || o->is_fwupd_named)
+			fprintf(stderr, "%s: fwupd's updates are left out: %s\n", KF_AGENTD_PROGRAM,
+				err.message);
+		return;
+	}
+	for (size_t u = 0; u < count; u++) {
+		bool is_known = false;
+
+		json_array_foreach(found, i, row)
+		{
+			if (strcmp(json_string_value(json_object_get(row, "device")),
+				   ups[u].device_id) == 0 &&
+			    strcmp(json_string_value(json_object_get(row, "to")), ups[u].to) == 0) {
+				json_array_append_new(json_object_get(row, "sources"),
+						      json_string("fwupd"));
+				is_known = true;
+			}
+		}
+		if (is_known)
+			continue;
+		json_array_append_new(
+			found,
+			json_pack("{s:s, s:s?, s:s?, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, "
+				  "s:[s]}",
+				  "device", ups[u].device_id, "device_name", ups[u].device_name,
+				  "from", ups[u].from, "to", ups[u].to, "component",
+				  ups[u].appstream_id, "name", ups[u].name, "location",
+				  ups[u].location, "urgency", ups[u].urgency, "description",
+				  ups[u].description, "fwupd_remote", ups[u].remote_id, "sources",
+				  "fwupd"));
+	}
+	kf_fwupd_updates_free(ups, count);
+}
+
+/* A row's text field, or "?" where fwupd gave none. */
+static const char *row_text(json_t *row, const char *key)
+{
+	const char *value = json_string_value(json_object_get(row, key));
+
+	return value != NULL ? value : "?";
+}
+
 static int updates(struct fw_options *o)
 {
 	struct kf_error err;
 	char path[PATH_MAX];
 	json_t *found, *u;
+	bool has_fwupd = false;
 	size_t i;
+	int r = find_updates(o, &found, path, sizeof(path), &err);
 
-	if (find_updates(o, &found, path, sizeof(path), &err) != KF_OK)
+	/* Without metadata of its own, kefu still shows what fwupd offers, when it does. */
+	if (r != KF_OK && !o->is_metadata_unset)
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
+	if (r != KF_OK)
+		found = json_array();
+	json_array_foreach(found, i, u) json_object_set_new(u, "sources", json_pack("[s]", "kefu"));
+	add_fwupd_updates(o, found, &has_fwupd);
+	if (r != KF_OK && !has_fwupd) {
+		json_decref(found);
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
+	}
+	if (r != KF_OK)
+		snprintf(path, sizeof(path), "fwupd's remotes");
 	if (o->json) {
 		json_dumpf(found, stdout, JSON_INDENT(2));
 		putchar('\n');
@@ -777,10 +851,9 @@ static int updates(struct fw_options *o)
 		{
 			kf_terminal_print(stdout, "%s (%s): %s -> %s  %s%s%s",
 					  json_string_value(json_object_get(u, "device")),
-					  json_string_value(json_object_get(u, "device_name")),
-					  json_string_value(json_object_get(u, "from")),
+					  row_text(u, "device_name"), row_text(u, "from"),
 					  json_string_value(json_object_get(u, "to")),
-					  json_string_value(json_object_get(u, "component")),
+					  row_text(u, "component"),
 					  json_object_get(u, "urgency") ? ", urgency " : "",
 					  json_object_get(u, "urgency")
 						  ? json_string_value(json_object_get(u, "urgency"))
@@ -789,9 +862,17 @@ static int updates(struct fw_options *o)
 				kf_terminal_print(
 					stdout, "  %s",
 					json_string_value(json_object_get(u, "description")));
-			kf_terminal_print(stdout, "  install: %s firmware apply --latest %s",
-					  KF_AGENTD_PROGRAM,
-					  json_string_value(json_object_get(u, "device")));
+			if (strcmp(json_string_value(
+					   json_array_get(json_object_get(u, "sources"), 0)),
+				   "fwupd") == 0)
+				kf_terminal_print(stdout,
+						  "  from fwupd; install: fwupdmgr update %s",
+						  json_string_value(json_object_get(u, "device")));
+			else
+				kf_terminal_print(stdout,
+						  "  install: %s firmware apply --latest %s",
+						  KF_AGENTD_PROGRAM,
+						  json_string_value(json_object_get(u, "device")));
 		}
 		if (json_array_size(found) == 0)
 			printf("No firmware updates for this computer's devices in %s.\n", path);
@@ -1068,6 +1149,7 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 			break;
 		case 'F':
 			use_fwupd = true;
+			o.is_fwupd_named = true;
 			break;
 		case 'M':
 			o.metadata = optarg;
