@@ -15,11 +15,9 @@
 #include "proto/firmware/update.h"
 #include "proto/session/profile.h"
 
-#include <fnmatch.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
-#include <regex.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -155,6 +153,50 @@ static int pick_device(const struct fw_options *o, struct fw_plan *plan, struct 
 }
 
 /*
+ * Whether the device meets a <requires><firmware>, as fwupd judges it: with no text
+ * and no depth, the device's own version compared with the version given. Anything
+ * else (the bootloader, a parent, other devices) is not known to kefu: *is_checkable
+ * says so, and such a requirement is not met.
+ */
+static bool meets_firmware_requirement(const struct kf_fw_device *d,
+				       const struct kf_fw_requirement *req, bool *is_checkable)
+{
+	*is_checkable = req->text == NULL && req->depth == NULL;
+	return *is_checkable && kf_fw_version_meets(d->version, req->compare, req->version) == 1;
+}
+
+/*
+ * The cabinet's <requires><firmware>: one on the device's own version must hold; any
+ * other is checked by fwupd when fwupd installs it, and refused by kefu's other
+ * backends, which cannot check it.
+ */
+static int check_firmware_requirements(const struct fw_plan *plan, struct kf_error *err)
+{
+	const struct kf_fw_metainfo *m = plan->update->metainfo;
+
+	for (size_t i = 0; i < m->firmware_requirement_count; i++) {
+		const struct kf_fw_requirement *req = &m->firmware_requirements[i];
+		bool is_checkable;
+
+		if (meets_firmware_requirement(plan->device, req, &is_checkable))
+			continue;
+		if (is_checkable)
+			return kf_error_set(err, KF_ERR_DENIED,
+					    "This firmware needs the device to run a version %s "
+					    "%s first; it runs %s.",
+					    kf_escaped(req->compare).text,
+					    kf_escaped(req->version).text, plan->device->version);
+		if (plan->slot->backend != &kf_fw_backend_fwupd)
+			return kf_error_set(
+				err, KF_ERR_DENIED,
+				"This firmware requires something of the device kefu "
+				"cannot check (%s); only fwupd can install it.",
+				kf_escaped(req->text != NULL ? req->text : "its parent").text);
+	}
+	return KF_OK;
+}
+
+/*
  * Every check that must pass before a single byte goes to the device, in the order a
  * customer would ask about them. The first failure is one plain sentence in err.
  */
@@ -184,6 +226,8 @@ static int preflight(struct fw_options *o, const char *file, struct fw_plan *pla
 					   : kf_fw_version_guess_format(m->version);
 	if ((r = kf_fw_version_check_update(plan->device->version, plan->device->format, m->version,
 					    format, flags, err)) != KF_OK)
+		return r;
+	if ((r = check_firmware_requirements(plan, err)) != KF_OK)
 		return r;
 	if (is_local && (m->flags & KF_FW_FLAG_REQUIRE_AC) &&
 	    kf_fw_host_check_power(o->root, KF_FW_MAINS_ONLY, NULL) != KF_OK)
@@ -627,39 +671,6 @@ out:
 	return r;
 }
 
-/*
- * Whether the device meets a component's <requires><firmware>, as fwupd judges it:
- * with no text and no depth, the device's own version compared with the version
- * given. Anything else (the bootloader, a parent, other devices) is not known to
- * kefu, and a requirement kefu cannot check is not met.
- */
-static bool meets_firmware_requirement(const struct kf_fw_device *d,
-				       const struct kf_fw_metadata_requirement *req)
-{
-	const char *op = req->compare;
-	int order;
-
-	if (req->text != NULL || req->depth != NULL || op == NULL || req->version == NULL)
-		return false;
-	if (strcmp(op, "glob") == 0)
-		return fnmatch(req->version, d->version, 0) == 0;
-	if (strcmp(op, "regex") == 0) {
-		regex_t re;
-		bool match;
-
-		if (regcomp(&re, req->version, REG_EXTENDED | REG_NOSUB) != 0)
-			return false;
-		match = regexec(&re, d->version, 0, NULL, 0) == 0;
-		regfree(&re);
-		return match;
-	}
-	if (kf_fw_version_compare(d->version, req->version, &order, NULL) != KF_OK)
-		return false;
-	return (strcmp(op, "eq") == 0 && order == 0) || (strcmp(op, "ne") == 0 && order != 0) ||
-	       (strcmp(op, "lt") == 0 && order < 0) || (strcmp(op, "gt") == 0 && order > 0) ||
-	       (strcmp(op, "le") == 0 && order <= 0) || (strcmp(op, "ge") == 0 && order >= 0);
-}
-
 /* The newest release of a component the device may take, or NULL. */
 static const struct kf_fw_metadata_release *newest_for(const struct fw_options *o,
 						       const struct kf_fw_device *d,
@@ -672,7 +683,7 @@ static const struct kf_fw_metadata_release *newest_for(const struct fw_options *
 		.hardware_guid_count = c->hardware_guid_count,
 	};
 	struct kf_error err;
-	bool is_for = false;
+	bool is_for = false, is_checkable;
 
 	*why_not = NULL;
 	for (size_t g = 0; g < c->guid_count && !is_for; g++)
@@ -685,7 +696,7 @@ static const struct kf_fw_metadata_release *newest_for(const struct fw_options *
 		return NULL;
 	}
 	for (size_t i = 0; i < c->firmware_requirement_count; i++)
-		if (!meets_firmware_requirement(d, &c->firmware_requirements[i])) {
+		if (!meets_firmware_requirement(d, &c->firmware_requirements[i], &is_checkable)) {
 			*why_not = "the device does not meet its firmware requirements";
 			return NULL;
 		}

@@ -68,13 +68,7 @@ static void component_free(struct kf_fw_metadata_component *c)
 	for (size_t i = 0; i < c->hardware_guid_count; i++)
 		free(c->hardware_guids[i]);
 	free(c->hardware_guids);
-	for (size_t i = 0; i < c->firmware_requirement_count; i++) {
-		free(c->firmware_requirements[i].compare);
-		free(c->firmware_requirements[i].version);
-		free(c->firmware_requirements[i].text);
-		free(c->firmware_requirements[i].depth);
-	}
-	free(c->firmware_requirements);
+	kf_fw_requirements_free(c->firmware_requirements, c->firmware_requirement_count);
 	for (size_t i = 0; i < c->release_count; i++) {
 		struct kf_fw_metadata_release *r = &c->releases[i];
 		free(r->version);
@@ -222,7 +216,7 @@ static void push_guid(struct state *s, char ***list, size_t *count, char *value)
 static void push_firmware_requirement(struct state *s, char *text)
 {
 	struct kf_fw_metadata_component *c = s->c;
-	struct kf_fw_metadata_requirement *grown, *req;
+	struct kf_fw_requirement *grown, *req;
 
 	if (c->firmware_requirement_count >= KF_FW_METADATA_MAX_GUIDS) {
 		free(text);

@@ -3,6 +3,7 @@
 #define KF_PROTO_FW_METADATA_H
 
 #include "proto/base/error.h"
+#include "proto/firmware/metainfo.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,18 +23,6 @@ struct kf_fw_metadata_release {
 	char *description;      /* plain text, may be NULL */
 };
 
-/*
- * A <requires><firmware> of a component: with no text, the device's own version must
- * compare as told (compare "ge", version "1.2.0"); text ("bootloader", GUIDs of other
- * devices) or a depth names something else, which fwupd checks and kefu cannot.
- */
-struct kf_fw_metadata_requirement {
-	char *compare; /* eq, ne, lt, gt, le, ge, glob, regex; may be NULL */
-	char *version; /* may be NULL */
-	char *text;    /* NULL for the device itself */
-	char *depth;   /* the depth attribute, NULL when absent */
-};
-
 struct kf_fw_metadata_component {
 	char *id, *name, *summary, *developer_name; /* id always set; others may be NULL */
 	char **guids;                               /* <provides><firmware type="flashed"> */
@@ -42,7 +31,7 @@ struct kf_fw_metadata_component {
 	 * name one of the computer's CHIDs. */
 	char **hardware_guids;
 	size_t hardware_guid_count;
-	struct kf_fw_metadata_requirement *firmware_requirements; /* <requires><firmware> */
+	struct kf_fw_requirement *firmware_requirements; /* <requires><firmware> */
 	size_t firmware_requirement_count;
 	char *version_format; /* LVFS::VersionFormat, may be NULL */
 	struct kf_fw_metadata_release *releases;

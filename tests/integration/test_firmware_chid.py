@@ -210,3 +210,30 @@ def test_a_cabinet_for_another_model_is_refused_on_this_one(bench, test_ca, tmp_
     assert result.returncode != 0
     assert "for other computer models" in result.stderr
     assert bench.version() == "1.2.2"
+
+
+@pytest.mark.parametrize("requires,words", [
+    ('<firmware compare="ge" version="1.2.0"/>', None),
+    ('<firmware compare="ge" version="1.2.3"/>',
+     "needs the device to run a version ge 1.2.3 first; it runs 1.2.2"),
+    ('<firmware compare="ge" version="0.1">bootloader</firmware>',
+     "requires something of the device kefu cannot check (bootloader)"),
+])
+def test_a_cabinets_firmware_requirement_is_checked_before_writing(bench, test_ca, tmp_path,
+                                                                   requires, words):
+    folder = str(tmp_path / "c")
+    os.makedirs(folder)
+    payload = os.path.join(folder, "emu.bin")
+    run([os.path.join(os.path.dirname(program("kefu-agentd")), "tools", "fw-emu"), "image",
+         "0x1020005", "16", payload]).check_returncode()
+    metainfo = METAINFO.format(guid=FAKE_GUID, version="1.2.5", name="emu.bin",
+                               sha=sha256_file(payload)).replace(
+        "<releases>", "<requires>%s</requires>\n  <releases>" % requires)
+    cab = signed_cab(test_ca, folder, "0x1020005", "1.2.5", metainfo=metainfo)
+    result = bench.agent("apply", cab, "--yes")
+    if words is None:
+        assert result.returncode == 0, result.stderr
+        assert bench.version() == "1.2.5"
+    else:
+        assert result.returncode != 0 and words in result.stderr, result.stderr
+        assert bench.version() == "1.2.2"

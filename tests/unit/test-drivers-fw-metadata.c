@@ -69,7 +69,7 @@ static void firmware_requirements_are_kept_as_written(void **state)
 		"<id compare=\"ge\" version=\"1.5.0\">org.freedesktop.fwupd</id></requires>"
 		"<releases><release version=\"1.2.4\"/></releases></component></components>";
 	struct kf_fw_metadata *md = NULL;
-	const struct kf_fw_metadata_requirement *r;
+	const struct kf_fw_requirement *r;
 	(void)state;
 
 	assert_int_equal(kf_fw_metadata_parse(xml, strlen(xml), &md, NULL), KF_OK);
