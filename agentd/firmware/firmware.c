@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A backend the command may use, with the state its open() made. */
@@ -624,7 +625,17 @@ static int metadata_path(struct fw_options *o, const struct kf_profile *profile,
 		/* Fetched into the cache; the caller checks it there as it checks a local file. */
 		const struct kf_fw_remote remote = {where, profile->firmware_tls_ca,
 						    o->download_timeout_s};
-		int r = kf_fw_remote_fetch_metadata(&remote, out, size, err);
+		struct kf_error reason;
+		time_t since = 0;
+		int r = kf_fw_remote_fetch_metadata(&remote, out, size, &since, &reason, err);
+
+		if (r == KF_OK && since != 0) {
+			char when[32];
+
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M", localtime(&since));
+			fprintf(stderr, "%s: %s; using the firmware metadata downloaded on %s.\n",
+				KF_AGENTD_PROGRAM, reason.message, when);
+		}
 
 		if (r == KF_OK && snprintf(o->metadata_url, sizeof(o->metadata_url), "%s", where) >=
 					  (int)sizeof(o->metadata_url))

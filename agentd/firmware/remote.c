@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define NAME_MAX_LEN 200
@@ -141,9 +142,17 @@ static bool has_sha256(const char *path, const char *want)
 	return ok;
 }
 
+/* Whether a failed download may fall back on the cached copy: the network, not trust. */
+static bool is_unreachable(int code)
+{
+	return code == KF_ERR_IO || code == KF_ERR_TIMEOUT;
+}
+
 int kf_fw_remote_fetch_metadata(const struct kf_fw_remote *remote, char *out, size_t size,
+				time_t *stale_since, struct kf_error *stale_reason,
 				struct kf_error *err)
 {
+	struct stat st;
 	char dir[PATH_MAX], name[NAME_MAX_LEN + 1], jcat_url[4096], jcat_path[PATH_MAX];
 	struct kf_fw_download d = {
 		.ca_pem = remote->ca_pem,
@@ -152,6 +161,8 @@ int kf_fw_remote_fetch_metadata(const struct kf_fw_remote *remote, char *out, si
 	};
 	int r;
 
+	if (stale_since != NULL)
+		*stale_since = 0;
 	if (strncasecmp(remote->metadata_url, "https://", 8) != 0)
 		return kf_error_set(err, KF_ERR_UNSUPPORTED,
 				    "%s is not a file, a file:// URL or an https:// URL: kefu "
@@ -170,12 +181,21 @@ int kf_fw_remote_fetch_metadata(const struct kf_fw_remote *remote, char *out, si
 	d.url = jcat_url;
 	d.path = jcat_path;
 	d.max_size = KF_FW_REMOTE_JCAT_MAX;
-	if ((r = kf_fw_download_fetch(&d, NULL, err)) != KF_OK)
-		return r;
-	d.url = remote->metadata_url;
-	d.path = out;
-	d.max_size = KF_FW_METADATA_MAX_SIZE;
-	return kf_fw_download_fetch(&d, NULL, err);
+	if ((r = kf_fw_download_fetch(&d, NULL, err)) == KF_OK) {
+		d.url = remote->metadata_url;
+		d.path = out;
+		d.max_size = KF_FW_METADATA_MAX_SIZE;
+		r = kf_fw_download_fetch(&d, NULL, err);
+	}
+	/* Offline, the copy from the last time is still checked against its signature. */
+	if (is_unreachable(r) && stale_since != NULL && stat(out, &st) == 0 &&
+	    access(jcat_path, R_OK) == 0) {
+		if (stale_reason != NULL)
+			*stale_reason = *err;
+		*stale_since = st.st_mtime;
+		return KF_OK;
+	}
+	return r;
 }
 
 int kf_fw_remote_fetch_cabinet(const struct kf_fw_remote *remote, const char *location,

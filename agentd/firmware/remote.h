@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #define KF_FW_REMOTE_JCAT_MAX    (16 * 1024 * 1024)
 #define KF_FW_REMOTE_CABINET_MAX (256 * 1024 * 1024)
@@ -27,9 +28,13 @@ int kf_fw_remote_cache_dir(const char *metadata_url, char *out, size_t size, str
  * Downloads the metadata and its Jcat into the cache (conditionally: a server that
  * answers 304 keeps the cached copy) and writes the local path of the metadata in out;
  * its Jcat is beside it as out + ".jcat". Nothing is trusted here: the caller checks
- * the Jcat before reading a byte of the metadata.
+ * the Jcat before reading a byte of the metadata. When the server cannot be reached
+ * (KF_ERR_IO, KF_ERR_TIMEOUT) and both files are cached from before, those are used:
+ * KF_OK with *stale_since (may be NULL) set to when they were downloaded and the
+ * reason in stale_reason; otherwise *stale_since is 0.
  */
 int kf_fw_remote_fetch_metadata(const struct kf_fw_remote *remote, char *out, size_t size,
+				time_t *stale_since, struct kf_error *stale_reason,
 				struct kf_error *err);
 
 /*

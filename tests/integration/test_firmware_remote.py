@@ -211,3 +211,35 @@ def test_an_http_cabinet_location_is_refused(bench):
     bench.publish(location="http://127.0.0.1:%d/emu-1.2.5.cab" % bench.remote.port)
     refused(bench.agent("apply", "--latest", "emu0", "--yes"), "only over https")
     assert bench.version() == "1.2.2"
+
+
+def test_offline_the_last_signed_copy_is_used_and_said_so(bench):
+    bench.publish()
+    assert bench.agent("updates").returncode == 0
+    bench.remote.proc.terminate()
+    bench.remote.proc.wait(timeout=10)
+    result = bench.agent("updates", "--json")
+    assert result.returncode == 0, result.stderr
+    assert [u["to"] for u in json.loads(result.stdout)] == ["1.2.5"]
+    assert "Cannot reach the server" in result.stderr
+    assert "using the firmware metadata downloaded on" in result.stderr
+
+
+def test_offline_without_a_copy_the_error_says_why(bench):
+    bench.remote.proc.terminate()
+    bench.remote.proc.wait(timeout=10)
+    refused(bench.agent("updates"), "Cannot reach the server")
+
+
+def test_offline_a_tampered_cached_copy_is_still_refused(bench):
+    bench.publish()
+    assert bench.agent("updates").returncode == 0
+    bench.remote.proc.terminate()
+    bench.remote.proc.wait(timeout=10)
+    cached = [os.path.join(d, f) for d, _, files in os.walk(bench.cache) for f in files
+              if f == "firmware.xml.gz"]
+    with gzip.open(cached[0], "wb") as f:
+        f.write(b"<components/>")
+    result = bench.agent("updates")
+    assert result.returncode != 0
+    assert "not signed by a firmware CA this profile trusts" in result.stderr
