@@ -149,7 +149,7 @@ static void save_validators(const char *path, const char *url, const struct sink
 static int transfer_error(CURL *curl, CURLcode code, const struct kf_fw_download *d,
 			  const char *detail, int timeout_s, struct kf_error *err)
 {
-	const char *url = kf_escaped(d->url).text;
+	const struct kf_escaped url = kf_escaped(d->url);
 	char *redirect = NULL;
 
 	switch (code) {
@@ -157,29 +157,30 @@ static int transfer_error(CURL *curl, CURLcode code, const struct kf_fw_download
 		curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &redirect);
 		return kf_error_set(
 			err, KF_ERR_UNSUPPORTED,
-			"%s redirects to %s; kefu follows only https:// links", url,
+			"%s redirects to %s; kefu follows only https:// links", url.text,
 			kf_escaped(redirect != NULL ? redirect : "another scheme").text);
 	case CURLE_TOO_MANY_REDIRECTS:
-		return kf_error_set(err, KF_ERR_IO, "%s redirects more than %d times", url,
+		return kf_error_set(err, KF_ERR_IO, "%s redirects more than %d times", url.text,
 				    KF_FW_DOWNLOAD_MAX_REDIRECTS);
 	case CURLE_PEER_FAILED_VERIFICATION: /* also CURLE_SSL_CACERT since libcurl 7.62 */
 	case CURLE_SSL_CACERT_BADFILE:
 		return kf_error_set(err, KF_ERR_AUTH,
 				    "The server of %s is not trusted: its certificate does not "
 				    "verify (%s)",
-				    url, kf_escaped(detail).text);
+				    url.text, kf_escaped(detail).text);
 	case CURLE_OPERATION_TIMEDOUT:
 		return kf_error_set(err, KF_ERR_TIMEOUT,
-				    "Downloading %s took longer than %d seconds", url, timeout_s);
+				    "Downloading %s took longer than %d seconds", url.text,
+				    timeout_s);
 	case CURLE_FILESIZE_EXCEEDED:
-		return kf_error_set(err, KF_ERR_TOO_LARGE, "%s is larger than %zu bytes", url,
+		return kf_error_set(err, KF_ERR_TOO_LARGE, "%s is larger than %zu bytes", url.text,
 				    d->max_size);
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
-		return kf_error_set(err, KF_ERR_IO, "Cannot reach the server of %s (%s)", url,
+		return kf_error_set(err, KF_ERR_IO, "Cannot reach the server of %s (%s)", url.text,
 				    kf_escaped(detail).text);
 	default:
-		return kf_error_set(err, KF_ERR_IO, "Cannot download %s: %s", url,
+		return kf_error_set(err, KF_ERR_IO, "Cannot download %s: %s", url.text,
 				    kf_escaped(detail).text);
 	}
 }
