@@ -45,10 +45,12 @@ class Fwupd:
             f.write("[fwupd Remote]\nEnabled=true\nTitle=kefu test\n"
                     "MetadataURI=file://%s\nApprovalRequired=false\n" % remote)
         os.makedirs(os.path.join(folder, "var"))
+        os.makedirs(os.path.join(folder, "cache"))
         self.bus = os.path.join(folder, "bus")
         self.env = {"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=" + self.bus,
                     "FWUPD_SYSCONFDIR": os.path.join(folder, "etc"),
-                    "FWUPD_LOCALSTATEDIR": os.path.join(folder, "var")}
+                    "FWUPD_LOCALSTATEDIR": os.path.join(folder, "var"),
+                    "FWUPD_CACHEDIR": os.path.join(folder, "cache")}
         processes.start(["dbus-daemon", "--session", "--nofork", "--address",
                          "unix:path=" + self.bus], stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL)

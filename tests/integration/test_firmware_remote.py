@@ -65,6 +65,9 @@ class RemoteBench(FirmwareBench):
     def env(self):
         env = super().env()
         env["XDG_CACHE_HOME"] = self.cache
+        # The remote is on loopback: a proxy of the machine's must not stand between.
+        for name in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+            env.pop(name, None)
         return env
 
     def publish(self, location=None, tamper=None):
