@@ -67,7 +67,8 @@ static void firmware_exit(struct kf_firmware_job *job, int code, void *user)
 	session->firmware = NULL;
 	kf_agent_session_enter(session);
 	if (session->firmware_request != 0) {
-		body = json_pack("{s:i, s:O}", "code", code, "lines", session->firmware_out);
+		body = json_pack("{s:i, s:O, s:s}", "code", code, "lines", session->firmware_out,
+				 "what", session->is_firmware_updates ? "updates" : "devices");
 		if (kf_agent_session_is_open(session))
 			kf_control_send(session->core.control, "firmware.devices",
 					session->firmware_request, body, NULL, NULL);
@@ -111,7 +112,7 @@ static int start_firmware(struct kf_agent_session *session, const char *what, co
 	args[n++] = what;
 	if (file != NULL)
 		args[n++] = file;
-	if (strcmp(what, "list") == 0) {
+	if (strcmp(what, "list") == 0 || strcmp(what, "updates") == 0) {
 		args[n++] = "--json";
 	} else {
 		/* The technician's grant is the customer's consent; the output is for both. */
@@ -136,10 +137,14 @@ static int start_firmware(struct kf_agent_session *session, const char *what, co
 				     &session->firmware, err);
 }
 
-/* firmware.list; the dispatcher has checked the firmware grant. */
+/*
+ * firmware.list, or with "updates": true the updates the signed metadata (and fwupd)
+ * offer for the devices; the dispatcher has checked the firmware grant.
+ */
 void kf_agent_session_on_firmware_list(void *user, const struct kf_msg *msg)
 {
 	struct kf_agent_session *session = user;
+	bool is_updates = json_is_true(json_object_get(msg->body, "updates"));
 	struct kf_error err;
 
 	if (session->firmware != NULL) {
@@ -149,7 +154,8 @@ void kf_agent_session_on_firmware_list(void *user, const struct kf_msg *msg)
 	}
 	session->firmware_request = msg->id;
 	session->firmware_out = json_array();
-	if (start_firmware(session, "list", NULL, NULL, &err) != KF_OK) {
+	session->is_firmware_updates = is_updates;
+	if (start_firmware(session, is_updates ? "updates" : "list", NULL, NULL, &err) != KF_OK) {
 		session->firmware_request = 0;
 		json_decref(session->firmware_out);
 		session->firmware_out = NULL;

@@ -51,7 +51,8 @@ struct kf_agent_session {
 	char firmware_file[4096];  /* the uploaded update, removed when the job ends */
 	char firmware_name[256];
 	bool is_firmware_writing;
-	json_t *firmware_out; /* firmware.list: the lines printed */
+	json_t *firmware_out;     /* firmware.list: the lines printed */
+	bool is_firmware_updates; /* firmware.list asked for updates, not devices */
 	/* The driver package change the technician started, if any (drivers.c). */
 	struct kf_firmware_job *drivers_job;
 	char drivers_action[16];
