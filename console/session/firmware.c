@@ -50,6 +50,26 @@ void join_cmd_firmware(struct join *join, char *args)
 			join_wait_for(join, id);
 		return;
 	}
+	if (strcmp(word, "apply") == 0 && strncmp(file, "--latest", 8) == 0 &&
+	    (file[8] == ' ' || file[8] == '\t')) {
+		char *device = file + 8 + strspn(file + 8, " \t");
+		json_t *body;
+		int r;
+
+		device[strcspn(device, " \t")] = '\0';
+		if (*device == '\0') {
+			join_report(join, "error", NULL, "Usage: firmware apply --latest DEVICE");
+			return;
+		}
+		body = json_pack("{s:s}", "device", device);
+		r = kf_console_session_send(join->session, "firmware.latest", body, &id, &err);
+		json_decref(body);
+		if (r != KF_OK)
+			join_report(join, "error", NULL, "Could not ask: %s", err.message);
+		else
+			join_wait_for(join, id);
+		return;
+	}
 	if (strcmp(word, "check") != 0 && strcmp(word, "apply") != 0) {
 		join_report(
 			join, "error", NULL,

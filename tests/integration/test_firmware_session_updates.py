@@ -54,3 +54,26 @@ def test_without_the_firmware_grant_no_updates_are_listed(session):
     agent, console = session
     send(console, "firmware updates")
     assert "'firmware' grant" in next_event(console, "error")["message"]
+
+
+def test_the_technician_installs_the_newest_update_the_metadata_names(session, tmp_path):
+    agent, console = session
+    grant(agent, console, "firmware")
+    send(console, "firmware apply --latest emu0")
+    while True:
+        event = next_event(console, "firmware-progress", "firmware-result")
+        if event["event"] == "firmware-result":
+            break
+    assert event["ok"] is True, event
+    agent.wait_for("Firmware update latest for emu0 finished")
+    send(console, "firmware updates")
+    assert next_event(console, "firmware-updates")["updates"] == []
+    started = [e for e in audit_log(tmp_path) if e["event"] == "action-start"]
+    assert [(e["action"], e["mode"]) for e in started] == [("firmware", "apply-latest")]
+
+
+def test_without_the_firmware_grant_nothing_is_installed(session, tmp_path):
+    agent, console = session
+    send(console, "firmware apply --latest emu0")
+    assert "'firmware' grant" in next_event(console, "error")["message"]
+    assert [e for e in audit_log(tmp_path) if e["event"] == "action-start"] == []
