@@ -30,7 +30,7 @@ OPT_FLAGS = -O2 -g -D_FORTIFY_SOURCE=2
 endif
 
 PKGS = libssh2 libuv openssl libarchive jansson expat libvncserver libvncclient libedit sqlite3 libpq \
-       x11 xext xdamage xfixes xtst xrandr gio-2.0 gio-unix-2.0 libpipewire-0.3
+       x11 xext xdamage xfixes xtst xrandr gio-2.0 gio-unix-2.0 libpipewire-0.3 libcurl
 
 WARN_FLAGS = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
              -Wold-style-definition -Wformat=2 -Wformat-security -Wpointer-arith \

@@ -38,7 +38,9 @@ int kf_agent_cmd_plugins(int argc, char **argv);
 
 /* firmware.c: LVFS firmware cabinets onto devices, with preflight checks and consent. */
 #define KF_AGENTD_FIRMWARE_USAGE                                                                   \
-	"list|check FILE|apply FILE|apply --latest DEVICE|updates|history [--metadata FILE] "      \
+	"list|check FILE|apply FILE|apply --latest DEVICE|updates|hwids|history "                  \
+	"[--metadata FILE|URL] "                                                                   \
+	"[--download-timeout S] "                                                                  \
 	"[--device ID] [--reinstall] [--downgrade] [--yes] "                                       \
 	"[--json] [--profile FILE] [--devices DIR] [--root DIR] [--history-file FILE] [--fwupd] "  \
 	"[--ssh USER@HOST[:PORT] [--host-key-fingerprint SHA256:...] [--password-stdin | "         \

@@ -2,9 +2,11 @@
 #include "agentd/audit.h"
 #include "agentd/commands.h"
 #include "agentd/firmware/backend.h"
+#include "agentd/firmware/fwupd.h"
 #include "agentd/firmware/history.h"
 #include "agentd/firmware/host.h"
 #include "agentd/firmware/progress.h"
+#include "agentd/firmware/remote.h"
 #include "proto/base/escape.h"
 #include "proto/firmware/cabinet.h"
 #include "proto/firmware/metadata.h"
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A backend the command may use, with the state its open() made. */
@@ -31,7 +34,11 @@ struct fw_slot {
 
 struct fw_options {
 	const char *profile, *root, *history;
-	const char *metadata; /* --metadata, else the profile's firmware_metadata */
+	const char *metadata;    /* --metadata, else the profile's firmware_metadata */
+	char metadata_url[4096]; /* the https:// remote the metadata came from, or "" */
+	int download_timeout_s;  /* --download-timeout, 0 for the default */
+	bool is_metadata_unset;  /* neither --metadata nor the profile names metadata */
+	bool is_fwupd_named;     /* --fwupd: fwupdtool may be asked when no daemon answers */
 	bool yes, json;
 	bool is_progress_json; /* --progress-json: phases and percents as JSON lines on stdout */
 	int battery_threshold;
@@ -147,6 +154,50 @@ static int pick_device(const struct fw_options *o, struct fw_plan *plan, struct 
 }
 
 /*
+ * Whether the device meets a <requires><firmware>, as fwupd judges it: with no text
+ * and no depth, the device's own version compared with the version given. Anything
+ * else (the bootloader, a parent, other devices) is not known to kefu: *is_checkable
+ * says so, and such a requirement is not met.
+ */
+static bool meets_firmware_requirement(const struct kf_fw_device *d,
+				       const struct kf_fw_requirement *req, bool *is_checkable)
+{
+	*is_checkable = req->text == NULL && req->depth == NULL;
+	return *is_checkable && kf_fw_version_meets(d->version, req->compare, req->version) == 1;
+}
+
+/*
+ * The cabinet's <requires><firmware>: one on the device's own version must hold; any
+ * other is checked by fwupd when fwupd installs it, and refused by kefu's other
+ * backends, which cannot check it.
+ */
+static int check_firmware_requirements(const struct fw_plan *plan, struct kf_error *err)
+{
+	const struct kf_fw_metainfo *m = plan->update->metainfo;
+
+	for (size_t i = 0; i < m->firmware_requirement_count; i++) {
+		const struct kf_fw_requirement *req = &m->firmware_requirements[i];
+		bool is_checkable;
+
+		if (meets_firmware_requirement(plan->device, req, &is_checkable))
+			continue;
+		if (is_checkable)
+			return kf_error_set(err, KF_ERR_DENIED,
+					    "This firmware needs the device to run a version %s "
+					    "%s first; it runs %s.",
+					    kf_escaped(req->compare).text,
+					    kf_escaped(req->version).text, plan->device->version);
+		if (plan->slot->backend != &kf_fw_backend_fwupd)
+			return kf_error_set(
+				err, KF_ERR_DENIED,
+				"This firmware requires something of the device kefu "
+				"cannot check (%s); only fwupd can install it.",
+				kf_escaped(req->text != NULL ? req->text : "its parent").text);
+	}
+	return KF_OK;
+}
+
+/*
  * Every check that must pass before a single byte goes to the device, in the order a
  * customer would ask about them. The first failure is one plain sentence in err.
  */
@@ -176,6 +227,8 @@ static int preflight(struct fw_options *o, const char *file, struct fw_plan *pla
 					   : kf_fw_version_guess_format(m->version);
 	if ((r = kf_fw_version_check_update(plan->device->version, plan->device->format, m->version,
 					    format, flags, err)) != KF_OK)
+		return r;
+	if ((r = check_firmware_requirements(plan, err)) != KF_OK)
 		return r;
 	if (is_local && (m->flags & KF_FW_FLAG_REQUIRE_AC) &&
 	    kf_fw_host_check_power(o->root, KF_FW_MAINS_ONLY, NULL) != KF_OK)
@@ -556,29 +609,46 @@ static int read_local(const char *path, size_t max, uint8_t **out, size_t *len,
 }
 
 /* The metadata's local path: --metadata or the profile's, a path or a file:// URL. */
-static int metadata_path(const struct fw_options *o, const struct kf_profile *profile, char *out,
+static int metadata_path(struct fw_options *o, const struct kf_profile *profile, char *out,
 			 size_t size, struct kf_error *err)
 {
 	const char *where = o->metadata != NULL ? o->metadata : profile->firmware_metadata;
 
+	o->is_metadata_unset = where == NULL;
 	if (where == NULL)
 		return kf_error_set(err, KF_ERR_NOT_FOUND,
 				    "No firmware metadata is configured: the support profile "
 				    "names none (\"firmware_metadata\"); pass --metadata FILE.");
 	if (strncmp(where, "file://", 7) == 0)
 		where += 7;
-	else if (strstr(where, "://") != NULL)
-		return kf_error_set(err, KF_ERR_UNSUPPORTED,
-				    "kefu reads firmware metadata from a file or a file:// URL; "
-				    "%s is neither",
-				    kf_escaped(where).text);
+	else if (kf_fw_remote_is_url(where)) {
+		/* Fetched into the cache; the caller checks it there as it checks a local file. */
+		const struct kf_fw_remote remote = {where, profile->firmware_tls_ca,
+						    o->download_timeout_s};
+		struct kf_error reason;
+		time_t since = 0;
+		int r = kf_fw_remote_fetch_metadata(&remote, out, size, &since, &reason, err);
+
+		if (r == KF_OK && since != 0) {
+			char when[32];
+
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M", localtime(&since));
+			fprintf(stderr, "%s: %s; using the firmware metadata downloaded on %s.\n",
+				KF_AGENTD_PROGRAM, reason.message, when);
+		}
+
+		if (r == KF_OK && snprintf(o->metadata_url, sizeof(o->metadata_url), "%s", where) >=
+					  (int)sizeof(o->metadata_url))
+			r = kf_error_set(err, KF_ERR_TOO_LARGE, "the metadata URL is too long");
+		return r;
+	}
 	if (snprintf(out, size, "%s", where) >= (int)size)
 		return kf_error_set(err, KF_ERR_TOO_LARGE, "the metadata path is too long");
 	return KF_OK;
 }
 
 /* Loads and verifies the metadata (FILE and FILE.jcat) against the profile's firmware CAs. */
-static int load_metadata(const struct fw_options *o, struct kf_fw_metadata **md, char *path,
+static int load_metadata(struct fw_options *o, struct kf_fw_metadata **md, char *path,
 			 size_t path_size, struct kf_error *err)
 {
 	struct kf_profile *profile = NULL;
@@ -624,7 +694,7 @@ static const struct kf_fw_metadata_release *newest_for(const struct fw_options *
 		.hardware_guid_count = c->hardware_guid_count,
 	};
 	struct kf_error err;
-	bool is_for = false;
+	bool is_for = false, is_checkable;
 
 	*why_not = NULL;
 	for (size_t g = 0; g < c->guid_count && !is_for; g++)
@@ -636,6 +706,11 @@ static const struct kf_fw_metadata_release *newest_for(const struct fw_options *
 		*why_not = "it is not for this computer model";
 		return NULL;
 	}
+	for (size_t i = 0; i < c->firmware_requirement_count; i++)
+		if (!meets_firmware_requirement(d, &c->firmware_requirements[i], &is_checkable)) {
+			*why_not = "the device does not meet its firmware requirements";
+			return NULL;
+		}
 	for (size_t i = 0; i < c->release_count; i++) {
 		const struct kf_fw_metadata_release *rel = &c->releases[i];
 		int newer, order;
@@ -711,15 +786,85 @@ static int find_updates(struct fw_options *o, json_t **out, char *path, size_t p
 	return r;
 }
 
+/*
+ * fwupd's own view, where fwupd runs: its updates join kefu's, one row per device and
+ * version; a row both found names both sources. fwupd that does not answer adds none.
+ */
+static void add_fwupd_updates(const struct fw_options *o, json_t *found, bool *has_fwupd)
+{
+	struct kf_fwupd_update *ups = NULL;
+	struct kf_error err;
+	char tool[PATH_MAX];
+	size_t count = 0, i;
+	json_t *row;
+	int r = kf_fwupd_get_updates(o->is_fwupd_named, tool, sizeof(tool), &ups, &count, &err);
+
+	*has_fwupd = r == KF_OK;
+	if (r != KF_OK) {
+		if (r != KF_ERR_NOT_FOUND || o->is_fwupd_named)
+			fprintf(stderr, "%s: fwupd's updates are left out: %s\n", KF_AGENTD_PROGRAM,
+				err.message);
+		return;
+	}
+	for (size_t u = 0; u < count; u++) {
+		bool is_known = false;
+
+		json_array_foreach(found, i, row)
+		{
+			if (strcmp(json_string_value(json_object_get(row, "device")),
+				   ups[u].device_id) == 0 &&
+			    strcmp(json_string_value(json_object_get(row, "to")), ups[u].to) == 0) {
+				json_array_append_new(json_object_get(row, "sources"),
+						      json_string("fwupd"));
+				is_known = true;
+			}
+		}
+		if (is_known)
+			continue;
+		json_array_append_new(
+			found,
+			json_pack("{s:s, s:s?, s:s?, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, "
+				  "s:[s]}",
+				  "device", ups[u].device_id, "device_name", ups[u].device_name,
+				  "from", ups[u].from, "to", ups[u].to, "component",
+				  ups[u].appstream_id, "name", ups[u].name, "location",
+				  ups[u].location, "urgency", ups[u].urgency, "description",
+				  ups[u].description, "fwupd_remote", ups[u].remote_id, "sources",
+				  "fwupd"));
+	}
+	kf_fwupd_updates_free(ups, count);
+}
+
+/* A row's text field, or "?" where fwupd gave none. */
+static const char *row_text(json_t *row, const char *key)
+{
+	const char *value = json_string_value(json_object_get(row, key));
+
+	return value != NULL ? value : "?";
+}
+
 static int updates(struct fw_options *o)
 {
 	struct kf_error err;
 	char path[PATH_MAX];
 	json_t *found, *u;
+	bool has_fwupd = false;
 	size_t i;
+	int r = find_updates(o, &found, path, sizeof(path), &err);
 
-	if (find_updates(o, &found, path, sizeof(path), &err) != KF_OK)
+	/* Without metadata of its own, kefu still shows what fwupd offers, when it does. */
+	if (r != KF_OK && !o->is_metadata_unset)
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
+	if (r != KF_OK)
+		found = json_array();
+	json_array_foreach(found, i, u) json_object_set_new(u, "sources", json_pack("[s]", "kefu"));
+	add_fwupd_updates(o, found, &has_fwupd);
+	if (r != KF_OK && !has_fwupd) {
+		json_decref(found);
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
+	}
+	if (r != KF_OK)
+		snprintf(path, sizeof(path), "fwupd's remotes");
 	if (o->json) {
 		json_dumpf(found, stdout, JSON_INDENT(2));
 		putchar('\n');
@@ -728,10 +873,9 @@ static int updates(struct fw_options *o)
 		{
 			kf_terminal_print(stdout, "%s (%s): %s -> %s  %s%s%s",
 					  json_string_value(json_object_get(u, "device")),
-					  json_string_value(json_object_get(u, "device_name")),
-					  json_string_value(json_object_get(u, "from")),
+					  row_text(u, "device_name"), row_text(u, "from"),
 					  json_string_value(json_object_get(u, "to")),
-					  json_string_value(json_object_get(u, "component")),
+					  row_text(u, "component"),
 					  json_object_get(u, "urgency") ? ", urgency " : "",
 					  json_object_get(u, "urgency")
 						  ? json_string_value(json_object_get(u, "urgency"))
@@ -740,9 +884,17 @@ static int updates(struct fw_options *o)
 				kf_terminal_print(
 					stdout, "  %s",
 					json_string_value(json_object_get(u, "description")));
-			kf_terminal_print(stdout, "  install: %s firmware apply --latest %s",
-					  KF_AGENTD_PROGRAM,
-					  json_string_value(json_object_get(u, "device")));
+			if (strcmp(json_string_value(
+					   json_array_get(json_object_get(u, "sources"), 0)),
+				   "fwupd") == 0)
+				kf_terminal_print(stdout,
+						  "  from fwupd; install: fwupdmgr update %s",
+						  json_string_value(json_object_get(u, "device")));
+			else
+				kf_terminal_print(stdout,
+						  "  install: %s firmware apply --latest %s",
+						  KF_AGENTD_PROGRAM,
+						  json_string_value(json_object_get(u, "device")));
 		}
 		if (json_array_size(found) == 0)
 			printf("No firmware updates for this computer's devices in %s.\n", path);
@@ -783,7 +935,20 @@ static int latest_cabinet(struct fw_options *o, const char *device, char *cab, s
 				 kf_escaped(device).text);
 		goto out;
 	}
-	if (strncmp(location, "file://", 7) == 0)
+	if (o->metadata_url[0] != '\0') {
+		/* From an https:// remote: its cabinet comes from there too, checked as it
+		 * arrives, and is checked again below like a local one. */
+		struct kf_profile *profile = NULL;
+		struct kf_fw_remote remote = {o->metadata_url, NULL, o->download_timeout_s};
+
+		if ((r = kf_profile_load(o->profile, &profile, err)) != KF_OK)
+			goto out;
+		remote.ca_pem = profile->firmware_tls_ca;
+		r = kf_fw_remote_fetch_cabinet(&remote, location, want, cab, size, err);
+		kf_profile_free(profile);
+		if (r != KF_OK)
+			goto out;
+	} else if (strncmp(location, "file://", 7) == 0)
 		snprintf(cab, size, "%s", location + 7);
 	else {
 		/* An LVFS location (https://.../NAME.cab) is looked for beside the metadata. */
@@ -811,6 +976,81 @@ out:
 	free(data);
 	json_decref(found);
 	return r;
+}
+
+/* ---- this computer's hardware IDs ---- */
+
+/* The computer's SMBIOS fields and hardware IDs (CHIDs), as `fwupdtool hwids` shows them. */
+static int show_hwids(const struct fw_options *o)
+{
+	struct kf_fw_host_ids *ids = malloc(sizeof(*ids));
+	json_t *out, *fields, *list;
+	struct kf_error err;
+
+	if (ids == NULL)
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "out of memory");
+	if (kf_fw_host_hardware_ids(o->root, ids, &err) != KF_OK) {
+		free(ids);
+		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s", err.message);
+	}
+	fields = json_object();
+	list = json_array();
+	for (int f = 0; f < KF_CHID_FIELD_COUNT; f++)
+		if (ids->fields[f][0] != '\0')
+			json_object_set_new(fields, kf_fw_chid_field_name(f),
+					    json_string(ids->fields[f]));
+	for (int i = 0; i < KF_FW_CHID_COUNT; i++) {
+		json_t *made_of = json_array();
+
+		if (!ids->present[i]) {
+			json_decref(made_of);
+			continue;
+		}
+		for (int f = 0; f < KF_CHID_FIELD_COUNT; f++)
+			if (kf_fw_chid_fields(i) & (1u << f))
+				json_array_append_new(made_of,
+						      json_string(kf_fw_chid_field_name(f)));
+		json_array_append_new(list, json_pack("{s:i, s:s, s:o}", "index", i, "guid",
+						      ids->ids[i], "fields", made_of));
+	}
+	out = json_pack("{s:o, s:o}", "fields", fields, "hardware_ids", list);
+	if (o->json) {
+		json_dumpf(out, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		const char *key;
+		json_t *value, *id;
+		size_t i;
+
+		json_object_foreach(fields, key, value)
+			kf_terminal_print(stdout, "%s: %s", key, json_string_value(value));
+		json_array_foreach(list, i, id)
+		{
+			json_t *made_of = json_object_get(id, "fields"), *name;
+			size_t j;
+			char line[512];
+			size_t used = 0;
+
+			line[0] = '\0';
+			json_array_foreach(made_of, j, name)
+			{
+				int n = snprintf(line + used, sizeof(line) - used, "%s%s",
+						 j > 0 ? " + " : "", json_string_value(name));
+				if (n > 0 && (size_t)n < sizeof(line) - used)
+					used += (size_t)n;
+			}
+			printf("HardwareID-%-2d %s  %s\n",
+			       (int)json_integer_value(json_object_get(id, "index")),
+			       json_string_value(json_object_get(id, "guid")), line);
+		}
+		if (json_array_size(list) == 0)
+			printf("This computer does not say which model it is (no DMI data in "
+			       "%s/sys/class/dmi/id).\n",
+			       strcmp(o->root, "/") == 0 ? "" : o->root);
+	}
+	json_decref(out);
+	free(ids);
+	return KF_EXIT_OK;
 }
 
 static int show_history(const struct fw_options *o)
@@ -864,6 +1104,7 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 		{"progress-json", no_argument, NULL, 'G'},
 		{"metadata", required_argument, NULL, 'M'},
 		{"latest", no_argument, NULL, 'L'},
+		{"download-timeout", required_argument, NULL, 't'},
 		{NULL, 0, NULL, 0},
 	};
 	struct fw_options o = {
@@ -930,12 +1171,19 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 			break;
 		case 'F':
 			use_fwupd = true;
+			o.is_fwupd_named = true;
 			break;
 		case 'M':
 			o.metadata = optarg;
 			break;
 		case 'L':
 			is_latest = true;
+			break;
+		case 't':
+			o.download_timeout_s = atoi(optarg);
+			if (o.download_timeout_s < 1 || o.download_timeout_s > 86400)
+				return kf_cli_fail(KF_AGENTD_PROGRAM,
+						   "--download-timeout wants 1 to 86400 seconds");
 			break;
 		case 'i':
 			o.settings.identity = optarg;
@@ -974,6 +1222,8 @@ int kf_agent_cmd_firmware(int argc, char **argv)
 		status = check(&o, file);
 	else if (strcmp(action, "updates") == 0 && file == NULL)
 		status = updates(&o);
+	else if (strcmp(action, "hwids") == 0 && file == NULL)
+		status = show_hwids(&o);
 	else if (strcmp(action, "apply") == 0 && file != NULL && is_latest) {
 		/* apply --latest DEVICE: the cabinet the signed metadata names, then every check.
 		 */

@@ -3,6 +3,7 @@
 #include "agentd/firmware/fwupd.h"
 #include "agentd/tool.h"
 #include "proto/base/buffer.h"
+#include "proto/firmware/version.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -357,4 +358,216 @@ int kf_fwupd_install(const char *tool, const char *file, const char *device_id,
 	}
 	kf_fwupd_devices_free(history, count);
 	return r;
+}
+
+/* ---- get-updates ---- */
+
+static void update_clear(struct kf_fwupd_update *u)
+{
+	free(u->device_id);
+	free(u->device_name);
+	free(u->from);
+	free(u->to);
+	free(u->appstream_id);
+	free(u->name);
+	free(u->urgency);
+	free(u->description);
+	free(u->location);
+	free(u->remote_id);
+	memset(u, 0, sizeof(*u));
+}
+
+void kf_fwupd_updates_free(struct kf_fwupd_update *updates, size_t count)
+{
+	for (size_t i = 0; updates != NULL && i < count; i++)
+		update_clear(&updates[i]);
+	free(updates);
+}
+
+/* fwupd's release notes are AppStream markup (<p>, <li>): the text, one space between. */
+static char *plain_text(const char *markup)
+{
+	static const struct {
+		const char *entity, *text;
+	} entities[] = {
+		{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"}};
+	size_t n = 0, cap = strlen(markup) + 1;
+	char *out = malloc(cap);
+	bool in_tag = false, space = false;
+
+	if (out == NULL)
+		return NULL;
+	for (const char *p = markup; *p != '\0'; p++) {
+		if (in_tag) {
+			in_tag = *p != '>';
+			continue;
+		}
+		if (*p == '<' || isspace((unsigned char)*p)) {
+			in_tag = *p == '<';
+			space = n > 0;
+			continue;
+		}
+		if (space)
+			out[n++] = ' ';
+		space = false;
+		if (*p == '&') {
+			size_t e = 0;
+			for (; e < sizeof(entities) / sizeof(entities[0]); e++)
+				if (strncmp(p, entities[e].entity, strlen(entities[e].entity)) == 0)
+					break;
+			if (e < sizeof(entities) / sizeof(entities[0])) {
+				out[n++] = entities[e].text[0];
+				p += strlen(entities[e].entity) - 1;
+				continue;
+			}
+		}
+		out[n++] = *p;
+	}
+	out[n] = '\0';
+	if (n == 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* The device's newest release: the first, unless kefu can tell a later one is newer. */
+static json_t *newest_release(json_t *releases)
+{
+	json_t *best = NULL, *value;
+	size_t i;
+
+	json_array_foreach(releases, i, value)
+	{
+		const char *version = json_string_value(json_object_get(value, "Version"));
+		int order;
+
+		if (i >= KF_FWUPD_MAX_RELEASES)
+			break;
+		if (!json_is_object(value) || version == NULL)
+			continue;
+		if (best == NULL ||
+		    (kf_fw_version_compare(version,
+					   json_string_value(json_object_get(best, "Version")),
+					   &order, NULL) == KF_OK &&
+		     order > 0))
+			best = value;
+	}
+	return best;
+}
+
+static int fill_update(struct kf_fwupd_update *u, json_t *device)
+{
+	json_t *rel = newest_release(json_object_get(device, "Releases"));
+	json_t *locations;
+	const char *notes;
+
+	if (rel == NULL || json_string_value(json_object_get(device, "DeviceId")) == NULL)
+		return KF_ERR_INVALID;
+	locations = json_object_get(rel, "Locations");
+	notes = json_string_value(json_object_get(rel, "Description"));
+	u->device_id = dup_field(device, "DeviceId");
+	u->device_name = dup_field(device, "Name");
+	u->from = dup_field(device, "Version");
+	u->to = dup_field(rel, "Version");
+	u->appstream_id = dup_field(rel, "AppstreamId");
+	u->name = dup_field(rel, "Name");
+	u->urgency = dup_field(rel, "Urgency");
+	u->remote_id = dup_field(rel, "RemoteId");
+	if (json_is_string(json_array_get(locations, 0)))
+		u->location = strndup(json_string_value(json_array_get(locations, 0)), 4096);
+	else
+		u->location = dup_field(rel, "Uri");
+	if (notes != NULL)
+		u->description = plain_text(notes);
+	return u->device_id != NULL && u->to != NULL ? KF_OK : KF_ERR_NOMEM;
+}
+
+int kf_fwupd_parse_updates(const char *json, size_t len, struct kf_fwupd_update **out,
+			   size_t *count, struct kf_error *err)
+{
+	json_t *root, *list, *value;
+	struct kf_fwupd_update *updates;
+	size_t i;
+
+	*out = NULL;
+	*count = 0;
+	if (len > KF_FWUPD_OUTPUT_MAX)
+		return kf_error_set(err, KF_ERR_TOO_LARGE, "fwupd's list of updates is too long");
+	root = json_loadb(json, len, 0, NULL);
+	list = json_object_get(root, "Devices");
+	if (!json_is_object(root) || (list != NULL && !json_is_array(list))) {
+		json_decref(root);
+		return kf_error_set(err, KF_ERR_INVALID, "fwupd's list of updates is not its JSON");
+	}
+	if (json_array_size(list) > KF_FWUPD_MAX_DEVICES) {
+		json_decref(root);
+		return kf_error_set(err, KF_ERR_TOO_LARGE, "fwupd lists too many devices");
+	}
+	updates = calloc(json_array_size(list) + 1, sizeof(*updates));
+	if (updates == NULL) {
+		json_decref(root);
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	}
+	json_array_foreach(list, i, value)
+	{
+		int r;
+
+		if (!json_is_object(value))
+			continue;
+		r = fill_update(&updates[*count], value);
+		if (r == KF_ERR_NOMEM) {
+			kf_fwupd_updates_free(updates, *count + 1);
+			*count = 0;
+			json_decref(root);
+			return kf_error_set(err, r, "out of memory");
+		}
+		if (r == KF_OK)
+			(*count)++;
+		else
+			update_clear(&updates[*count]);
+	}
+	json_decref(root);
+	*out = updates;
+	return KF_OK;
+}
+
+/* fwupdmgr's exit status when there is nothing to do (no update). */
+#define FWUPD_EXIT_NOTHING_TO_DO 2
+
+int kf_fwupd_get_updates(bool may_use_fwupdtool, char *tool, size_t size,
+			 struct kf_fwupd_update **updates, size_t *count, struct kf_error *err)
+{
+	static const char *const tools[] = {"fwupdmgr", "fwupdtool"};
+
+	*updates = NULL;
+	*count = 0;
+	for (size_t i = 0; i < (may_use_fwupdtool ? 2u : 1u); i++) {
+		const char *argv[] = {tool, "get-updates", "--json", NULL};
+		struct kf_buf out = {0};
+		const char *start;
+		int status, r;
+
+		if (!kf_tool_find(tools[i], tool, size))
+			continue;
+		r = run(argv, KF_FWUPD_QUERY_MS, KF_FWUPD_OUTPUT_MAX, &out, NULL, NULL, &status,
+			err);
+		kf_buf_append(&out, "", 1);
+		start = r == KF_OK ? strchr((const char *)out.data, '{') : NULL;
+		if (r == KF_OK && start != NULL &&
+		    (status == 0 || status == FWUPD_EXIT_NOTHING_TO_DO))
+			r = kf_fwupd_parse_updates(
+				start, out.len - 1 - (size_t)(start - (const char *)out.data),
+				updates, count, err);
+		else if (r == KF_OK && status == FWUPD_EXIT_NOTHING_TO_DO)
+			r = KF_OK; /* "No updatable devices" said in words */
+		else if (r == KF_OK)
+			r = KF_ERR_NOT_FOUND;
+		kf_buf_free(&out);
+		/* A daemon that is not running is the usual case; fwupdtool may then answer. */
+		if (r == KF_OK || r == KF_ERR_NOMEM || r == KF_ERR_TOO_LARGE || r == KF_ERR_INVALID)
+			return r;
+	}
+	tool[0] = '\0';
+	return kf_error_set(err, KF_ERR_NOT_FOUND, "fwupd does not answer here");
 }

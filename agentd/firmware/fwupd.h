@@ -74,4 +74,41 @@ int kf_fwupd_install(const char *tool, const char *file, const char *device_id,
 		     void *data, int *state, char *version, size_t version_size,
 		     struct kf_error *err);
 
+/* One update fwupd offers (`get-updates --json`): a device and its newest release. */
+struct kf_fwupd_update {
+	char *device_id;    /* DeviceId */
+	char *device_name;  /* Name, may be NULL */
+	char *from;         /* the device's Version, may be NULL */
+	char *to;           /* the release's Version */
+	char *appstream_id; /* AppstreamId, may be NULL */
+	char *name;         /* the release's Name, may be NULL */
+	char *urgency;      /* Urgency, may be NULL */
+	char *description;  /* Description as plain text (markup removed), may be NULL */
+	char *location;     /* the first of Locations (or Uri), may be NULL */
+	char *remote_id;    /* RemoteId: the fwupd remote it came from, may be NULL */
+};
+
+#define KF_FWUPD_MAX_RELEASES 256 /* per device */
+
+/*
+ * Parses the JSON of `fwupdmgr|fwupdtool get-updates --json` (an object with
+ * "Devices", each with "Releases"): one update per device, its newest release (by
+ * fwupd's version order as kefu compares versions; fwupd lists the newest first, and
+ * a version kefu cannot compare keeps the first). Devices without an id or a release
+ * are left out. The caller frees *updates with kf_fwupd_updates_free().
+ */
+int kf_fwupd_parse_updates(const char *json, size_t len, struct kf_fwupd_update **updates,
+			   size_t *count, struct kf_error *err);
+
+void kf_fwupd_updates_free(struct kf_fwupd_update *updates, size_t count);
+
+/*
+ * Asks fwupd for the updates it knows: `fwupdmgr get-updates --json` when its daemon
+ * answers, else (only when may_use_fwupdtool) `fwupdtool get-updates --json`, which
+ * needs root. tool gets the program asked. KF_ERR_NOT_FOUND when fwupd is not
+ * installed or does not answer; "nothing to do" is success with no update.
+ */
+int kf_fwupd_get_updates(bool may_use_fwupdtool, char *tool, size_t size,
+			 struct kf_fwupd_update **updates, size_t *count, struct kf_error *err);
+
 #endif

@@ -63,8 +63,7 @@ int kf_fw_host_check_power(const char *root, int threshold, struct kf_error *err
  * written as fwupd writes SMBIOS ones before hashing: the BIOS release (the
  * kernel's "5.32") as "05" and "20", the chassis type (the kernel's "10") as "a".
  */
-static int check_hardware_ids(const char *root, const struct kf_fw_metainfo *metainfo,
-			      struct kf_error *err)
+int kf_fw_host_hardware_ids(const char *root, struct kf_fw_host_ids *out, struct kf_error *err)
 {
 	static const char *const attrs[KF_CHID_FIELD_COUNT] = {
 		[KF_CHID_MANUFACTURER] = "sys_vendor",
@@ -76,49 +75,84 @@ static int check_hardware_ids(const char *root, const struct kf_fw_metainfo *met
 		[KF_CHID_BIOS_VENDOR] = "bios_vendor",
 		[KF_CHID_BIOS_VERSION] = "bios_version",
 	};
-	char values[KF_CHID_FIELD_COUNT][256], release[64] = "", chassis[32] = "";
+	char release[64] = "", chassis[32] = "";
 	const char *fields[KF_CHID_FIELD_COUNT] = {NULL};
-	char ids[KF_FW_CHID_COUNT][KF_FW_GUID_STRING_SIZE];
-	bool present[KF_FW_CHID_COUNT], any = false;
 	unsigned major, minor, kind;
-	int r;
 
 	for (int f = 0; f < KF_CHID_FIELD_COUNT; f++) {
-		values[f][0] = '\0';
-		if (attrs[f] != NULL &&
-		    kf_sysfs_attr(root, DMI_CLASS, attrs[f], values[f], sizeof(values[f])) == KF_OK)
-			fields[f] = values[f];
+		out->fields[f][0] = '\0';
+		if (attrs[f] != NULL && kf_sysfs_attr(root, DMI_CLASS, attrs[f], out->fields[f],
+						      sizeof(out->fields[f])) == KF_OK)
+			fields[f] = out->fields[f];
 	}
 	kf_sysfs_attr(root, DMI_CLASS, "bios_release", release, sizeof(release));
 	if (sscanf(release, "%u.%u", &major, &minor) == 2 && major < 256 && minor < 256) {
-		snprintf(values[KF_CHID_BIOS_MAJOR_RELEASE], 256, "%02x", major);
-		snprintf(values[KF_CHID_BIOS_MINOR_RELEASE], 256, "%02x", minor);
-		fields[KF_CHID_BIOS_MAJOR_RELEASE] = values[KF_CHID_BIOS_MAJOR_RELEASE];
-		fields[KF_CHID_BIOS_MINOR_RELEASE] = values[KF_CHID_BIOS_MINOR_RELEASE];
+		snprintf(out->fields[KF_CHID_BIOS_MAJOR_RELEASE], KF_FW_HOST_FIELD_SIZE, "%02x",
+			 major);
+		snprintf(out->fields[KF_CHID_BIOS_MINOR_RELEASE], KF_FW_HOST_FIELD_SIZE, "%02x",
+			 minor);
+		fields[KF_CHID_BIOS_MAJOR_RELEASE] = out->fields[KF_CHID_BIOS_MAJOR_RELEASE];
+		fields[KF_CHID_BIOS_MINOR_RELEASE] = out->fields[KF_CHID_BIOS_MINOR_RELEASE];
 	}
 	kf_sysfs_attr(root, DMI_CLASS, "chassis_type", chassis, sizeof(chassis));
 	if (sscanf(chassis, "%u", &kind) == 1 && kind < 256) {
-		snprintf(values[KF_CHID_ENCLOSURE_KIND], 256, "%x", kind);
-		fields[KF_CHID_ENCLOSURE_KIND] = values[KF_CHID_ENCLOSURE_KIND];
+		snprintf(out->fields[KF_CHID_ENCLOSURE_KIND], KF_FW_HOST_FIELD_SIZE, "%x", kind);
+		fields[KF_CHID_ENCLOSURE_KIND] = out->fields[KF_CHID_ENCLOSURE_KIND];
 	}
-	if ((r = kf_fw_chid_compute(fields, ids, present, err)) != KF_OK)
-		return r;
-	for (int i = 0; i < KF_FW_CHID_COUNT; i++) {
-		if (!present[i])
-			continue;
-		any = true;
-		for (size_t g = 0; g < metainfo->hardware_guid_count; g++)
-			if (strcasecmp(ids[i], metainfo->hardware_guids[g]) == 0)
-				return KF_OK;
+	return kf_fw_chid_compute(fields, out->ids, out->present, err);
+}
+
+bool kf_fw_host_has_hardware_id(const struct kf_fw_host_ids *ids, const char *alternatives)
+{
+	const char *p = alternatives;
+
+	while (p != NULL && *p != '\0') {
+		const char *bar = strchr(p, '|');
+		size_t len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+
+		for (int i = 0; i < KF_FW_CHID_COUNT; i++)
+			if (ids->present[i] && len == KF_FW_GUID_STRING_SIZE - 1 &&
+			    strncasecmp(ids->ids[i], p, len) == 0)
+				return true;
+		p = bar != NULL ? bar + 1 : NULL;
 	}
-	if (!any)
-		return kf_error_set(err, KF_ERR_DENIED,
-				    "This firmware is only for certain computer models, and this "
-				    "computer does not say which model it is.");
-	return kf_error_set(err, KF_ERR_DENIED,
-			    "This firmware is for other computer models: none of its %zu hardware "
-			    "IDs is this computer's",
-			    metainfo->hardware_guid_count);
+	return false;
+}
+
+/*
+ * As fwupd checks <requires><hardware>: each requirement is "GUID|GUID|..." and
+ * holds when one of its GUIDs is a hardware ID of this computer; every one must hold.
+ */
+static int check_hardware_ids(const char *root, const struct kf_fw_metainfo *metainfo,
+			      struct kf_error *err)
+{
+	struct kf_fw_host_ids *ids = malloc(sizeof(*ids));
+	bool any = false;
+	int r;
+
+	if (ids == NULL)
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	if ((r = kf_fw_host_hardware_ids(root, ids, err)) != KF_OK)
+		goto out;
+	for (int i = 0; i < KF_FW_CHID_COUNT; i++)
+		any = any || ids->present[i];
+	if (!any) {
+		r = kf_error_set(err, KF_ERR_DENIED,
+				 "This firmware is only for certain computer models, and this "
+				 "computer does not say which model it is.");
+		goto out;
+	}
+	for (size_t g = 0; g < metainfo->hardware_guid_count; g++)
+		if (!kf_fw_host_has_hardware_id(ids, metainfo->hardware_guids[g])) {
+			r = kf_error_set(err, KF_ERR_DENIED,
+					 "This firmware is for other computer models: none of "
+					 "its %zu hardware IDs is this computer's",
+					 metainfo->hardware_guid_count);
+			goto out;
+		}
+out:
+	free(ids);
+	return r;
 }
 
 int kf_fw_host_check_computer(const char *root, const struct kf_fw_metainfo *metainfo,

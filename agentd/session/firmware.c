@@ -67,7 +67,8 @@ static void firmware_exit(struct kf_firmware_job *job, int code, void *user)
 	session->firmware = NULL;
 	kf_agent_session_enter(session);
 	if (session->firmware_request != 0) {
-		body = json_pack("{s:i, s:O}", "code", code, "lines", session->firmware_out);
+		body = json_pack("{s:i, s:O, s:s}", "code", code, "lines", session->firmware_out,
+				 "what", session->is_firmware_updates ? "updates" : "devices");
 		if (kf_agent_session_is_open(session))
 			kf_control_send(session->core.control, "firmware.devices",
 					session->firmware_request, body, NULL, NULL);
@@ -91,7 +92,9 @@ static void firmware_exit(struct kf_firmware_job *job, int code, void *user)
 	body = json_pack("{s:s, s:i, s:b}", "name", session->firmware_name, "code", code, "ok",
 			 code == 0);
 	if (kf_agent_session_is_open(session))
-		kf_control_send(session->core.control, "firmware.result", 0, body, NULL, NULL);
+		kf_control_send(session->core.control, "firmware.result",
+				session->firmware_latest_request, body, NULL, NULL);
+	session->firmware_latest_request = 0;
 	json_decref(body);
 	forget_firmware_file(session);
 	session->is_firmware_writing = false;
@@ -111,8 +114,14 @@ static int start_firmware(struct kf_agent_session *session, const char *what, co
 	args[n++] = what;
 	if (file != NULL)
 		args[n++] = file;
-	if (strcmp(what, "list") == 0) {
+	if (strcmp(what, "list") == 0 || strcmp(what, "updates") == 0) {
 		args[n++] = "--json";
+	} else if (json_is_string(json_object_get(options, "latest"))) {
+		/* apply --latest DEVICE: the device id takes the place of the file. */
+		args[n++] = "--latest";
+		args[n++] = json_string_value(json_object_get(options, "latest"));
+		args[n++] = "--yes";
+		args[n++] = "--progress-json";
 	} else {
 		/* The technician's grant is the customer's consent; the output is for both. */
 		if (strcmp(what, "apply") == 0)
@@ -136,10 +145,14 @@ static int start_firmware(struct kf_agent_session *session, const char *what, co
 				     &session->firmware, err);
 }
 
-/* firmware.list; the dispatcher has checked the firmware grant. */
+/*
+ * firmware.list, or with "updates": true the updates the signed metadata (and fwupd)
+ * offer for the devices; the dispatcher has checked the firmware grant.
+ */
 void kf_agent_session_on_firmware_list(void *user, const struct kf_msg *msg)
 {
 	struct kf_agent_session *session = user;
+	bool is_updates = json_is_true(json_object_get(msg->body, "updates"));
 	struct kf_error err;
 
 	if (session->firmware != NULL) {
@@ -149,11 +162,57 @@ void kf_agent_session_on_firmware_list(void *user, const struct kf_msg *msg)
 	}
 	session->firmware_request = msg->id;
 	session->firmware_out = json_array();
-	if (start_firmware(session, "list", NULL, NULL, &err) != KF_OK) {
+	session->is_firmware_updates = is_updates;
+	if (start_firmware(session, is_updates ? "updates" : "list", NULL, NULL, &err) != KF_OK) {
 		session->firmware_request = 0;
 		json_decref(session->firmware_out);
 		session->firmware_out = NULL;
 		kf_control_send_error(session->core.control, msg->id, "failed", err.message, NULL);
+	}
+}
+
+/*
+ * firmware.latest: the newest update the customer's signed metadata lists for a device,
+ * fetched and installed with every check; the dispatcher has checked the firmware grant.
+ */
+void kf_agent_session_on_firmware_latest(void *user, const struct kf_msg *msg)
+{
+	struct kf_agent_session *session = user;
+	const char *device = json_string_value(json_object_get(msg->body, "device"));
+	json_t *options;
+	struct kf_error err;
+	int r;
+
+	if (device == NULL || device[0] == '\0' || device[0] == '-' || strlen(device) > 128) {
+		kf_control_send_error(session->core.control, msg->id, "invalid",
+				      "firmware.latest needs a device id", NULL);
+		return;
+	}
+	if (session->firmware != NULL) {
+		kf_control_send_error(session->core.control, msg->id, "busy",
+				      "a firmware command is already running", NULL);
+		return;
+	}
+	snprintf(session->firmware_name, sizeof(session->firmware_name), "latest for %s", device);
+	session->firmware_file[0] = '\0';
+	session->is_firmware_writing = false;
+	kf_agent_session_audit(session, "action-start",
+			       json_pack("{s:s, s:s, s:s}", "action", "firmware", "name",
+					 session->firmware_name, "mode", "apply-latest"));
+	kf_agent_session_activity(session, "%s is installing the newest firmware for %s.",
+				  session->technician.name, device);
+	options = json_pack("{s:s}", "latest", device);
+	session->firmware_latest_request = msg->id;
+	r = start_firmware(session, "apply", NULL, options, &err);
+	json_decref(options);
+	if (r != KF_OK) {
+		json_t *body = json_pack("{s:s, s:i, s:b, s:s}", "name", session->firmware_name,
+					 "code", -1, "ok", 0, "error", err.message);
+
+		session->firmware_latest_request = 0;
+		kf_control_send(session->core.control, "firmware.result", msg->id, body, NULL,
+				NULL);
+		json_decref(body);
 	}
 }
 

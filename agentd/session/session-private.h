@@ -51,7 +51,9 @@ struct kf_agent_session {
 	char firmware_file[4096];  /* the uploaded update, removed when the job ends */
 	char firmware_name[256];
 	bool is_firmware_writing;
-	json_t *firmware_out; /* firmware.list: the lines printed */
+	json_t *firmware_out;             /* firmware.list: the lines printed */
+	bool is_firmware_updates;         /* firmware.list asked for updates, not devices */
+	uint32_t firmware_latest_request; /* firmware.latest's id, answered by its result */
 	/* The driver package change the technician started, if any (drivers.c). */
 	struct kf_firmware_job *drivers_job;
 	char drivers_action[16];
@@ -153,6 +155,7 @@ void kf_agent_session_drivers_release(struct kf_agent_session *session);
 /* ---- firmware.c: firmware list and updates ---- */
 
 kf_msg_handler_fn kf_agent_session_on_firmware_list;
+kf_msg_handler_fn kf_agent_session_on_firmware_latest;
 
 /* An update arrived whole through a "firmware" stream: check it, or install it. */
 void kf_agent_session_firmware_arrived(struct kf_agent_session *session, json_t *fields);

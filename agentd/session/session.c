@@ -405,6 +405,7 @@ static const struct kf_msg_handlers session_handlers = {
 			[KF_MSG_DRIVERS_REQUEST] = kf_agent_session_on_drivers_request,
 			[KF_MSG_DRIVERS_CHANGE] = kf_agent_session_on_drivers_change,
 			[KF_MSG_HISTORY_REQUEST] = kf_agent_session_on_history_request,
+			[KF_MSG_FIRMWARE_LATEST] = kf_agent_session_on_firmware_latest,
 		},
 };
 

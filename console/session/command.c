@@ -74,6 +74,9 @@ static const struct join_command commands[] = {
 	 "diagnose", 0, join_cmd_drivers},
 	{"firmware", NULL,
 	 "  firmware list          the devices whose firmware kefu can update (needs firmware)\n"
+	 "  firmware updates       the updates the signed metadata (and fwupd) offer for them\n"
+	 "  firmware apply --latest DEVICE\n"
+	 "                         install the newest of them for DEVICE (needs firmware)\n"
 	 "  firmware check FILE    send an update (LVFS .cab or kefu package) and check it\n"
 	 "  firmware apply FILE [--reinstall] [--downgrade] [--device ID]\n"
 	 "                         send an update and install it (needs firmware), with progress\n",

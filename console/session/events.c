@@ -73,6 +73,7 @@ static void firmware_progress(void *user, const struct kf_msg *msg)
 static void firmware_result(void *user, const struct kf_msg *msg)
 {
 	join_firmware_result(user, msg);
+	join_answered(user, msg->re); /* firmware.latest's result answers it */
 	join_resume_script(user);
 }
 

@@ -1,5 +1,6 @@
 /* kefu-console join: firmware on the customer's computer: list, check, apply. SPDX-License-Identifier: MIT */
 #include "console/session/join-private.h"
+#include "proto/base/buffer.h"
 
 #include <string.h>
 
@@ -37,19 +38,44 @@ void join_cmd_firmware(struct join *join, char *args)
 	file = word + strcspn(word, " \t");
 	if (*file != '\0')
 		*file++ = '\0';
-	if (strcmp(word, "list") == 0) {
-		if (kf_console_session_send(join->session, "firmware.list", NULL, &id, &err) !=
-		    KF_OK)
+	if (strcmp(word, "list") == 0 || strcmp(word, "updates") == 0) {
+		json_t *body =
+			strcmp(word, "updates") == 0 ? json_pack("{s:b}", "updates", 1) : NULL;
+		int r = kf_console_session_send(join->session, "firmware.list", body, &id, &err);
+
+		json_decref(body);
+		if (r != KF_OK)
+			join_report(join, "error", NULL, "Could not ask: %s", err.message);
+		else
+			join_wait_for(join, id);
+		return;
+	}
+	if (strcmp(word, "apply") == 0 && strncmp(file, "--latest", 8) == 0 &&
+	    (file[8] == ' ' || file[8] == '\t')) {
+		char *device = file + 8 + strspn(file + 8, " \t");
+		json_t *body;
+		int r;
+
+		device[strcspn(device, " \t")] = '\0';
+		if (*device == '\0') {
+			join_report(join, "error", NULL, "Usage: firmware apply --latest DEVICE");
+			return;
+		}
+		body = json_pack("{s:s}", "device", device);
+		r = kf_console_session_send(join->session, "firmware.latest", body, &id, &err);
+		json_decref(body);
+		if (r != KF_OK)
 			join_report(join, "error", NULL, "Could not ask: %s", err.message);
 		else
 			join_wait_for(join, id);
 		return;
 	}
 	if (strcmp(word, "check") != 0 && strcmp(word, "apply") != 0) {
-		join_report(join, "error", NULL,
-			    "Usage: firmware list | check FILE | apply FILE [--reinstall] "
-			    "[--downgrade] "
-			    "[--device ID]");
+		join_report(
+			join, "error", NULL,
+			"Usage: firmware list | updates | check FILE | apply FILE [--reinstall] "
+			"[--downgrade] "
+			"[--device ID]");
 		return;
 	}
 	options = json_pack("{s:b}", "check", strcmp(word, "check") == 0);
@@ -101,10 +127,60 @@ void join_cmd_firmware(struct join *join, char *args)
 	}
 }
 
+/* A row's text field as the agent sent it, or "?". */
+static const char *row_text(json_t *row, const char *key)
+{
+	const char *value = json_string_value(json_object_get(row, key));
+
+	return value != NULL ? value : "?";
+}
+
+/* The agent's `firmware updates --json`: its lines joined make one JSON array. */
+static void firmware_updates(struct join *join, const struct kf_msg *msg)
+{
+	json_t *lines = json_object_get(msg->body, "lines"), *line, *rows, *row, *event;
+	struct kf_buf text = {0};
+	size_t i;
+
+	json_array_foreach(lines, i, line)
+	{
+		const char *one = json_string_value(line);
+
+		if (one != NULL)
+			kf_buf_append(&text, one, strlen(one));
+		kf_buf_append(&text, "\n", 1);
+	}
+	rows = text.len > 0 ? json_loadb((const char *)text.data, text.len, 0, NULL) : NULL;
+	kf_buf_free(&text);
+	if (!json_is_array(rows)) {
+		json_decref(rows);
+		join_report(join, "firmware-updates", msg->body,
+			    "Firmware updates could not be listed:");
+		json_array_foreach(lines, i, line) join_print(
+			join, "  %s\n", json_is_string(line) ? json_string_value(line) : "");
+		return;
+	}
+	event = json_pack("{s:O}", "updates", rows);
+	join_report(join, "firmware-updates", event,
+		    json_array_size(rows) > 0 ? "Firmware updates for the customer's devices:"
+					      : "No firmware updates for the customer's devices.");
+	json_decref(event);
+	json_array_foreach(rows, i, row) join_print(
+		join, "  %s (%s): %s -> %s\n", row_text(row, "device"),
+		row_text(row, "device_name"), row_text(row, "from"), row_text(row, "to"));
+	json_decref(rows);
+}
+
 void join_firmware_devices(struct join *join, const struct kf_msg *msg)
 {
 	json_t *line;
 	size_t i;
+
+	if (json_is_string(json_object_get(msg->body, "what")) &&
+	    strcmp(json_string_value(json_object_get(msg->body, "what")), "updates") == 0) {
+		firmware_updates(join, msg);
+		return;
+	}
 
 	join_report(join, "firmware-devices", msg->body, "Firmware on the customer's computer:");
 	json_array_foreach(json_object_get(msg->body, "lines"), i, line)

@@ -12,7 +12,7 @@ static const uint8_t namespace_chid[16] = {0x70, 0xff, 0xd8, 0x12, 0x4c, 0x7f, 0
 
 #define F(x) (1u << KF_CHID_##x)
 
-/* Which fields make up HardwareID-0 to HardwareID-14, in their order. */
+/* Which fields make up HardwareID-0 to HardwareID-17, in their order. */
 static const unsigned chid_fields[KF_FW_CHID_COUNT] = {
 	F(MANUFACTURER) | F(FAMILY) | F(PRODUCT_NAME) | F(PRODUCT_SKU) | F(BIOS_VENDOR) |
 		F(BIOS_VERSION) | F(BIOS_MAJOR_RELEASE) | F(BIOS_MINOR_RELEASE),
@@ -33,7 +33,35 @@ static const unsigned chid_fields[KF_FW_CHID_COUNT] = {
 	F(MANUFACTURER) | F(ENCLOSURE_KIND),
 	F(MANUFACTURER) | F(BASEBOARD_MANUFACTURER) | F(BASEBOARD_PRODUCT),
 	F(MANUFACTURER),
+	/* fwupd's own, after Microsoft's fifteen. */
+	F(MANUFACTURER) | F(FAMILY) | F(PRODUCT_NAME) | F(PRODUCT_SKU) | F(BIOS_VENDOR),
+	F(MANUFACTURER) | F(FAMILY) | F(PRODUCT_NAME) | F(BIOS_VENDOR),
+	F(MANUFACTURER) | F(BIOS_VENDOR),
 };
+
+const char *kf_fw_chid_field_name(enum kf_fw_chid_field field)
+{
+	static const char *const names[KF_CHID_FIELD_COUNT] = {
+		[KF_CHID_MANUFACTURER] = "Manufacturer",
+		[KF_CHID_FAMILY] = "Family",
+		[KF_CHID_PRODUCT_NAME] = "ProductName",
+		[KF_CHID_PRODUCT_SKU] = "ProductSku",
+		[KF_CHID_BASEBOARD_MANUFACTURER] = "BaseboardManufacturer",
+		[KF_CHID_BASEBOARD_PRODUCT] = "BaseboardProduct",
+		[KF_CHID_BIOS_VENDOR] = "BiosVendor",
+		[KF_CHID_BIOS_VERSION] = "BiosVersion",
+		[KF_CHID_BIOS_MAJOR_RELEASE] = "BiosMajorRelease",
+		[KF_CHID_BIOS_MINOR_RELEASE] = "BiosMinorRelease",
+		[KF_CHID_ENCLOSURE_KIND] = "EnclosureKind",
+	};
+
+	return (unsigned)field < KF_CHID_FIELD_COUNT ? names[field] : "?";
+}
+
+unsigned kf_fw_chid_fields(int id)
+{
+	return id >= 0 && id < KF_FW_CHID_COUNT ? chid_fields[id] : 0;
+}
 
 /* Appends text as UTF-16LE; returns the new length, or 0 for invalid UTF-8 or no room. */
 static size_t put_utf16le(uint8_t *out, size_t len, size_t cap, const char *text, size_t n)

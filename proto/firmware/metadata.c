@@ -24,6 +24,8 @@ struct state {
 	char path[MAX_DEPTH][24];
 	int depth;
 	char attr_type[32], attr_key[64], attr_target[32], attr_checksum_type[16];
+	char attr_compare[16], attr_version[128], attr_depth[16];
+	bool has_compare, has_version, has_depth;
 	char *text;
 	size_t text_len;
 	bool is_text_cut;
@@ -66,6 +68,7 @@ static void component_free(struct kf_fw_metadata_component *c)
 	for (size_t i = 0; i < c->hardware_guid_count; i++)
 		free(c->hardware_guids[i]);
 	free(c->hardware_guids);
+	kf_fw_requirements_free(c->firmware_requirements, c->firmware_requirement_count);
 	for (size_t i = 0; i < c->release_count; i++) {
 		struct kf_fw_metadata_release *r = &c->releases[i];
 		free(r->version);
@@ -138,6 +141,14 @@ static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **
 	kf_xml_copy_attribute(attrs, "type", s->attr_type, sizeof(s->attr_type));
 	kf_xml_copy_attribute(attrs, "key", s->attr_key, sizeof(s->attr_key));
 	kf_xml_copy_attribute(attrs, "target", s->attr_target, sizeof(s->attr_target));
+	if (AT(s, "component", "requires", "firmware")) {
+		s->has_compare = kf_xml_attribute(attrs, "compare") != NULL;
+		s->has_version = kf_xml_attribute(attrs, "version") != NULL;
+		s->has_depth = kf_xml_attribute(attrs, "depth") != NULL;
+		kf_xml_copy_attribute(attrs, "compare", s->attr_compare, sizeof(s->attr_compare));
+		kf_xml_copy_attribute(attrs, "version", s->attr_version, sizeof(s->attr_version));
+		kf_xml_copy_attribute(attrs, "depth", s->attr_depth, sizeof(s->attr_depth));
+	}
 }
 
 static void XMLCALL on_text(void *data, const XML_Char *text, int len)
@@ -201,6 +212,35 @@ static void push_guid(struct state *s, char ***list, size_t *count, char *value)
 	grown[(*count)++] = value;
 }
 
+/* Keeps a <requires><firmware> as it is; the caller judges whether kefu can check it. */
+static void push_firmware_requirement(struct state *s, char *text)
+{
+	struct kf_fw_metadata_component *c = s->c;
+	struct kf_fw_requirement *grown, *req;
+
+	if (c->firmware_requirement_count >= KF_FW_METADATA_MAX_GUIDS) {
+		free(text);
+		fail(s, KF_ERR_TOO_LARGE, "names too many firmware requirements in one component");
+		return;
+	}
+	grown = realloc(c->firmware_requirements,
+			(c->firmware_requirement_count + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		free(text);
+		fail(s, KF_ERR_NOMEM, "is too large for memory");
+		return;
+	}
+	c->firmware_requirements = grown;
+	req = &grown[c->firmware_requirement_count++];
+	req->text = text;
+	req->compare = s->has_compare ? strdup(s->attr_compare) : NULL;
+	req->version = s->has_version ? strdup(s->attr_version) : NULL;
+	req->depth = s->has_depth ? strdup(s->attr_depth) : NULL;
+	if ((s->has_compare && req->compare == NULL) || (s->has_version && req->version == NULL) ||
+	    (s->has_depth && req->depth == NULL))
+		fail(s, KF_ERR_NOMEM, "is too large for memory");
+}
+
 static bool is_sha256_hex(const char *text)
 {
 	if (text == NULL || strlen(text) != 64)
@@ -259,6 +299,8 @@ static void XMLCALL on_end(void *data, const XML_Char *name)
 			push_guid(s, &c->guids, &c->guid_count, take_text(s));
 		else if (AT(s, "component", "requires", "hardware"))
 			push_guid(s, &c->hardware_guids, &c->hardware_guid_count, take_text(s));
+		else if (AT(s, "component", "requires", "firmware"))
+			push_firmware_requirement(s, take_text(s));
 		else if (AT(s, "component", "custom", "value") &&
 			 strcmp(s->attr_key, "LVFS::VersionFormat") == 0)
 			set_once(&c->version_format, take_text(s));
@@ -298,6 +340,7 @@ static void XMLCALL on_end(void *data, const XML_Char *name)
 	s->depth--;
 	s->text_len = 0;
 	s->attr_type[0] = s->attr_key[0] = s->attr_target[0] = '\0';
+	s->has_compare = s->has_version = s->has_depth = false;
 }
 
 static void XMLCALL on_doctype(void *data, const XML_Char *name, const XML_Char *sysid,

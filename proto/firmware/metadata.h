@@ -3,6 +3,7 @@
 #define KF_PROTO_FW_METADATA_H
 
 #include "proto/base/error.h"
+#include "proto/firmware/metainfo.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -26,8 +27,12 @@ struct kf_fw_metadata_component {
 	char *id, *name, *summary, *developer_name; /* id always set; others may be NULL */
 	char **guids;                               /* <provides><firmware type="flashed"> */
 	size_t guid_count;
-	char **hardware_guids; /* <requires><hardware>: CHIDs, one must match */
+	/* <requires><hardware>, one entry per element ("GUID|GUID|..."): every entry must
+	 * name one of the computer's CHIDs. */
+	char **hardware_guids;
 	size_t hardware_guid_count;
+	struct kf_fw_requirement *firmware_requirements; /* <requires><firmware> */
+	size_t firmware_requirement_count;
 	char *version_format; /* LVFS::VersionFormat, may be NULL */
 	struct kf_fw_metadata_release *releases;
 	size_t release_count;

@@ -136,6 +136,35 @@ static void add_guid(struct state *s, char ***list, size_t *count, bool allow_al
 	(*list)[(*count)++] = guid;
 }
 
+/* A <requires><firmware> begins: its attributes now, its text when it ends. */
+static void start_firmware_requirement(struct state *s, const XML_Char **attrs)
+{
+	struct kf_fw_metainfo *info = s->info;
+	struct kf_fw_requirement *grown, *req;
+	const char *const names[] = {"compare", "version", "depth"};
+
+	if (info->firmware_requirement_count == KF_FW_METAINFO_MAX_GUIDS) {
+		fail(s, KF_ERR_TOO_LARGE, "names too many firmware requirements");
+		return;
+	}
+	grown = realloc(info->firmware_requirements,
+			(info->firmware_requirement_count + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		fail(s, KF_ERR_NOMEM, "could not be read: out of memory");
+		return;
+	}
+	info->firmware_requirements = grown;
+	req = &grown[info->firmware_requirement_count++];
+	memset(req, 0, sizeof(*req));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *value = kf_xml_attribute(attrs, names[i]);
+		char **field = i == 0 ? &req->compare : i == 1 ? &req->version : &req->depth;
+
+		if (value != NULL && (*field = strndup(value, 256)) == NULL)
+			fail(s, KF_ERR_NOMEM, "could not be read: out of memory");
+	}
+}
+
 static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **attrs)
 {
 	struct state *s = data;
@@ -155,6 +184,8 @@ static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **
 			fail(s, KF_ERR_INVALID, "does not describe firmware");
 	} else if (at(s, "component/custom/value")) {
 		kf_xml_copy_attribute(attrs, "key", s->attr_key, sizeof(s->attr_key));
+	} else if (at(s, "component/requires/firmware")) {
+		start_firmware_requirement(s, attrs);
 	} else if (at(s, "component/releases/release")) {
 		const char *version = kf_xml_attribute(attrs, "version");
 		if (++s->release_count > 1)
@@ -232,7 +263,19 @@ static void XMLCALL on_end(void *data, const XML_Char *name)
 		add_guid(s, &info->guids, &info->guid_count, false);
 	else if (at(s, "component/requires/hardware"))
 		add_guid(s, &info->hardware_guids, &info->hardware_guid_count, true);
-	else if (at(s, "component/custom/value") && strcmp(s->attr_key, "LVFS::VersionFormat") == 0)
+	else if (at(s, "component/requires/firmware") && info->firmware_requirement_count > 0) {
+		struct kf_fw_requirement *req =
+			&info->firmware_requirements[info->firmware_requirement_count - 1];
+		char *text = trimmed_copy(s->text != NULL ? s->text : "", s->text_len);
+
+		if (text == NULL)
+			fail(s, KF_ERR_NOMEM, "could not be read: out of memory");
+		else if (*text == '\0')
+			free(text);
+		else
+			req->text = text;
+	} else if (at(s, "component/custom/value") &&
+		   strcmp(s->attr_key, "LVFS::VersionFormat") == 0)
 		set_once(s, &info->version_format, "version formats");
 	else if (at(s, "component/releases/release/checksum") &&
 		 strcmp(s->attr_target, "content") == 0)
@@ -372,6 +415,17 @@ static void free_list(char **list, size_t count)
 	free(list);
 }
 
+void kf_fw_requirements_free(struct kf_fw_requirement *requirements, size_t count)
+{
+	for (size_t i = 0; requirements != NULL && i < count; i++) {
+		free(requirements[i].compare);
+		free(requirements[i].version);
+		free(requirements[i].text);
+		free(requirements[i].depth);
+	}
+	free(requirements);
+}
+
 void kf_fw_metainfo_free(struct kf_fw_metainfo *info)
 {
 	if (info == NULL)
@@ -383,6 +437,7 @@ void kf_fw_metainfo_free(struct kf_fw_metainfo *info)
 	free(info->publisher);
 	free_list(info->guids, info->guid_count);
 	free_list(info->hardware_guids, info->hardware_guid_count);
+	kf_fw_requirements_free(info->firmware_requirements, info->firmware_requirement_count);
 	free(info->version_format);
 	free(info->version);
 	free(info->payload_name);

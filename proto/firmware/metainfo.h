@@ -18,6 +18,19 @@ enum kf_fw_firmware_flags {
 	KF_FW_FLAG_SECURITY = 1 << 1,   /* fixes a security problem (shown to the customer) */
 };
 
+/*
+ * A <requires><firmware> of LVFS metainfo or metadata, as written: with no text and
+ * no depth it is about the device's own version (compare "ge", version "1.2.0"); text
+ * ("bootloader", GUIDs of other devices) or a depth names something else, which
+ * fwupd checks and kefu cannot.
+ */
+struct kf_fw_requirement {
+	char *compare; /* eq, ne, lt, gt, le, ge, glob, regex; may be NULL */
+	char *version; /* may be NULL */
+	char *text;    /* NULL for the device itself */
+	char *depth;   /* the depth attribute, NULL when absent */
+};
+
 /* A computer model from DMI: the firmware is only for computers that match one. */
 struct kf_fw_computer {
 	char *vendor;  /* DMI sys_vendor, compared exactly (after trimming) */
@@ -34,6 +47,8 @@ struct kf_fw_metainfo {
 	size_t guid_count;
 	char **hardware_guids; /* <requires><hardware>: computer hardware IDs, one must match */
 	size_t hardware_guid_count;
+	struct kf_fw_requirement *firmware_requirements; /* <requires><firmware> */
+	size_t firmware_requirement_count;
 	char *version_format;             /* LVFS::VersionFormat, NULL when not given */
 	char *version;                    /* the release's version */
 	char *payload_name;               /* the file the release's content checksum names */
@@ -58,5 +73,8 @@ int kf_fw_metainfo_parse(const char *xml, size_t len, struct kf_fw_metainfo **me
 			 struct kf_error *err);
 
 void kf_fw_metainfo_free(struct kf_fw_metainfo *metainfo);
+
+/* Frees the strings of count requirements and the array. */
+void kf_fw_requirements_free(struct kf_fw_requirement *requirements, size_t count);
 
 #endif

@@ -2,7 +2,9 @@
 #include "proto/firmware/version.h"
 #include "proto/base/escape.h"
 
+#include <fnmatch.h>
 #include <inttypes.h>
+#include <regex.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -184,4 +186,39 @@ int kf_fw_version_check_update(const char *running, enum kf_fw_version_format ru
 				    "--downgrade.",
 				    target, running);
 	return 0;
+}
+
+int kf_fw_version_meets(const char *version, const char *compare, const char *wanted)
+{
+	int order;
+
+	if (version == NULL || compare == NULL || wanted == NULL)
+		return -1;
+	if (strcmp(compare, "glob") == 0)
+		return fnmatch(wanted, version, 0) == 0;
+	if (strcmp(compare, "regex") == 0) {
+		regex_t re;
+		int match;
+
+		if (regcomp(&re, wanted, REG_EXTENDED | REG_NOSUB) != 0)
+			return -1;
+		match = regexec(&re, version, 0, NULL, 0) == 0;
+		regfree(&re);
+		return match;
+	}
+	if (kf_fw_version_compare(version, wanted, &order, NULL) != KF_OK)
+		return -1;
+	if (strcmp(compare, "eq") == 0)
+		return order == 0;
+	if (strcmp(compare, "ne") == 0)
+		return order != 0;
+	if (strcmp(compare, "lt") == 0)
+		return order < 0;
+	if (strcmp(compare, "gt") == 0)
+		return order > 0;
+	if (strcmp(compare, "le") == 0)
+		return order <= 0;
+	if (strcmp(compare, "ge") == 0)
+		return order >= 0;
+	return -1;
 }

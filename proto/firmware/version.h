@@ -56,4 +56,12 @@ int kf_fw_version_check_update(const char *running, enum kf_fw_version_format ru
 			       const char *target, enum kf_fw_version_format target_format,
 			       unsigned flags, struct kf_error *err);
 
+/*
+ * Whether version meets a requirement "version COMPARE wanted" as fwupd's
+ * <requires> states it: eq, ne, lt, gt, le, ge (as kf_fw_version_compare orders),
+ * glob (fnmatch) or regex (POSIX extended). 1 when it does, 0 when it does not, -1
+ * when it cannot be told (an unknown compare, versions that do not parse).
+ */
+int kf_fw_version_meets(const char *version, const char *compare, const char *wanted);
+
 #endif

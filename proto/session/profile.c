@@ -159,11 +159,19 @@ static int parse_publishers(json_t *root, const char *name, struct kf_profile_pu
 
 static int parse_root(json_t *root, struct kf_profile *profile, struct kf_error *err)
 {
-	static const char *const fields[] = {
-		"schema",       "organisation",      "relays",
-		"support_ca",   "plugin_publishers", "firmware_publishers",
-		"firmware_cas", "catalog",           "contact",
-		"logo",         "firmware_metadata", NULL};
+	static const char *const fields[] = {"schema",
+					     "organisation",
+					     "relays",
+					     "support_ca",
+					     "plugin_publishers",
+					     "firmware_publishers",
+					     "firmware_cas",
+					     "catalog",
+					     "contact",
+					     "logo",
+					     "firmware_metadata",
+					     "firmware_tls_ca",
+					     NULL};
 	json_t *schema, *relays, *value;
 	size_t i;
 	int r;
@@ -185,7 +193,12 @@ static int parse_root(json_t *root, struct kf_profile *profile, struct kf_error 
 	    (r = copy_string(root, "contact", "the profile", 0, &profile->contact, err)) != KF_OK ||
 	    (r = copy_string(root, "logo", "the profile", 0, &profile->logo_path, err)) != KF_OK ||
 	    (r = copy_string(root, "firmware_metadata", "the profile", 0,
-			     &profile->firmware_metadata, err)) != KF_OK)
+			     &profile->firmware_metadata, err)) != KF_OK ||
+	    (r = copy_string(root, "firmware_tls_ca", "the profile", 0, &profile->firmware_tls_ca,
+			     err)) != KF_OK)
+		return r;
+	if (profile->firmware_tls_ca != NULL &&
+	    (r = check_ca_pem(profile->firmware_tls_ca, "firmware_tls_ca", err)) != KF_OK)
 		return r;
 	if (profile->logo_path != NULL && profile->logo_path[0] != '/')
 		return kf_error_set(err, KF_ERR_INVALID,
@@ -334,6 +347,7 @@ void kf_profile_free(struct kf_profile *profile)
 	free(profile->contact);
 	free(profile->logo_path);
 	free(profile->firmware_metadata);
+	free(profile->firmware_tls_ca);
 	free(profile);
 }
 

@@ -43,7 +43,10 @@ struct kf_profile {
 	char *catalog_url;       /* NULL when the profile names none */
 	char *contact;           /* how customers reach the organisation; NULL when not given */
 	char *logo_path;         /* absolute path of the organisation's PNG logo; NULL when none */
-	char *firmware_metadata; /* LVFS-format metadata: a path or file:// URL, or NULL */
+	char *firmware_metadata; /* LVFS-format metadata: a path, file:// or https:// URL, or NULL
+				  */
+	char *firmware_tls_ca;   /* PEM CA(s) for https:// firmware downloads, or NULL: the system's
+				  */
 };
 
 /* Parses and checks a profile. The caller owns *profile; free it with kf_profile_free(). */

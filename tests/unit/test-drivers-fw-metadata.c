@@ -55,6 +55,42 @@ static void components_releases_and_guids_are_read(void **state)
 	kf_fw_metadata_free(md);
 }
 
+static void firmware_requirements_are_kept_as_written(void **state)
+{
+	static const char xml[] =
+		"<components><component type=\"firmware\"><id>com.example.dock</id>"
+		"<provides><firmware type=\"flashed\">b585990a-003e-5270-89d5-3705a17f9a43"
+		"</firmware></provides><requires>"
+		"<hardware>6de5d951-d755-576b-bd09-c5cf66b27234|0cf8618d-9eff-537c-9f35-"
+		"46861406eb9c</hardware><hardware>db73af4c-4612-50f7-b8a7-787cf4871847</hardware>"
+		"<firmware compare=\"ge\" version=\"1.2.0\"/>"
+		"<firmware compare=\"eq\" version=\"0.3\">bootloader</firmware>"
+		"<firmware depth=\"1\">b585990a-003e-5270-89d5-3705a17f9a43</firmware>"
+		"<id compare=\"ge\" version=\"1.5.0\">org.freedesktop.fwupd</id></requires>"
+		"<releases><release version=\"1.2.4\"/></releases></component></components>";
+	struct kf_fw_metadata *md = NULL;
+	const struct kf_fw_requirement *r;
+	(void)state;
+
+	assert_int_equal(kf_fw_metadata_parse(xml, strlen(xml), &md, NULL), KF_OK);
+	assert_int_equal(md->component_count, 1);
+	/* One entry per <hardware>, its alternatives as written. */
+	assert_int_equal(md->components[0].hardware_guid_count, 2);
+	assert_string_equal(md->components[0].hardware_guids[0],
+			    "6de5d951-d755-576b-bd09-c5cf66b27234|0cf8618d-9eff-537c-9f35-"
+			    "46861406eb9c");
+	assert_int_equal(md->components[0].firmware_requirement_count, 3);
+	r = md->components[0].firmware_requirements;
+	assert_string_equal(r[0].compare, "ge");
+	assert_string_equal(r[0].version, "1.2.0");
+	assert_null(r[0].text);
+	assert_null(r[0].depth);
+	assert_string_equal(r[1].text, "bootloader");
+	assert_string_equal(r[2].depth, "1");
+	assert_null(r[2].compare);
+	kf_fw_metadata_free(md);
+}
+
 static void hostile_documents_are_refused(void **state)
 {
 	const char *bad[] = {
@@ -121,6 +157,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(components_releases_and_guids_are_read),
+		cmocka_unit_test(firmware_requirements_are_kept_as_written),
 		cmocka_unit_test(hostile_documents_are_refused),
 		cmocka_unit_test(deep_nesting_is_capped),
 		cmocka_unit_test(unsigned_metadata_is_refused_before_parsing),

@@ -11,7 +11,9 @@
 
 /*
  * Two computers as `fwupdtool hwids` shows them, with the hardware IDs it
- * printed: a ThinkPad T440s (fwupd's own test data) and an MSI MS-7D70 desktop.
+ * printed: a ThinkPad T440s (fwupd's own test data) and an MSI MS-7D70 desktop;
+ * HardwareID-15 to 17 as fwupdtool 2.0.20 prints them for these fields given in
+ * a HWIDS file (`fwupdtool hwids FILE`).
  * The SMBIOS numbers are hashed as fwupd hashes them, in hex ("%02x" for the
  * BIOS release, "%x" for the enclosure): the MSI's BIOS release 5.32, which
  * newer fwupd prints as "5" and "32", is hashed as "05" and "20".
@@ -38,7 +40,8 @@ static const char *const t440s_ids[KF_FW_CHID_COUNT] = {
 	"059eb22d-6dc7-59af-abd3-94bbe017f67c", "0cf8618d-9eff-537c-9f35-46861406eb9c",
 	"f4275c1f-6130-5191-845c-3426247eb6a1", "db73af4c-4612-50f7-b8a7-787cf4871847",
 	"e093d715-70f7-51f4-b6c8-b4a7e31def85", "f8e1de5f-b68c-5f52-9d1a-f1ba52f1f773",
-	"6de5d951-d755-576b-bd09-c5cf66b27234",
+	"6de5d951-d755-576b-bd09-c5cf66b27234", "b667ca40-6f8f-5c3c-99e5-6ee435a5caef",
+	"b17b03c9-0a8a-5a42-9a8f-d3635025cf31", "99431f53-09a1-5869-be79-65e2fa3f341d",
 };
 
 static const char *const msi[KF_CHID_FIELD_COUNT] = {
@@ -63,7 +66,8 @@ static const char *const msi_ids[KF_FW_CHID_COUNT] = {
 	"1c092f1d-dc7b-564f-8a3d-128d7292fab8", "c12c1f4a-332d-5d72-aa36-7a3d413b479a",
 	"28ac9cf2-5bde-59f7-aebe-4b3d008090fe", "e821e0e2-e11a-5e94-bf5d-ffe53c5e5048",
 	"bdd76d3e-147f-58a9-a0b2-42136454ed07", "b2e58e8b-fb10-5cd0-8fb0-5bd931f1871a",
-	"50af5797-a2f2-58b1-9a1a-453bcbb2e025",
+	"50af5797-a2f2-58b1-9a1a-453bcbb2e025", "e6ff1b45-1955-5701-89ab-04fe2280cb4a",
+	"8c4a76b9-e29e-5a3c-9072-9664898ecae6", "7b3d90ce-ed79-5951-a48a-764ea9f11146",
 };
 
 static void check(const char *const fields[], const char *const expected[])

@@ -93,12 +93,67 @@ static void odd_json_is_refused_or_skipped(void **state)
 	kf_fwupd_devices_free(devices, count);
 }
 
+/*
+ * `fwupdtool get-updates --json` of fwupd 2.0.20 on Debian 12 with its test plugin
+ * (TestDevices=true) and a directory remote holding fwupd's fakedevice124 cabinet.
+ */
+static void recorded_updates_give_the_device_and_its_release(void **state)
+{
+	struct kf_fwupd_update *ups = NULL;
+	size_t count = 0, len;
+	char *json = load("tests/unit/data/fwupd-get-updates.json", &len);
+	(void)state;
+
+	assert_int_equal(kf_fwupd_parse_updates(json, len, &ups, &count, NULL), KF_OK);
+	assert_int_equal(count, 1);
+	assert_string_equal(ups[0].device_id, "08d460be0f1f9f128413f816022a6439e0078018");
+	assert_string_equal(ups[0].device_name, "Integrated Webcam\u2122");
+	assert_string_equal(ups[0].from, "1.2.2");
+	assert_string_equal(ups[0].to, "1.2.4");
+	assert_string_equal(ups[0].appstream_id, "org.fwupd.fakedevice.firmware");
+	assert_string_equal(ups[0].remote_id, "kefu-test");
+	assert_string_equal(ups[0].location, "file:///tmp/kefu-fwupd-remote/dir/fakedevice124.cab");
+	/* The markup is gone, the words stay. */
+	assert_string_equal(ups[0].description, "Fixes another bug with the flux capacitor to "
+						"prevent time going backwards.");
+	kf_fwupd_updates_free(ups, count);
+	free(json);
+}
+
+static void the_newest_release_is_chosen_and_odd_devices_left_out(void **state)
+{
+	static const char json[] =
+		"{\"Devices\": [7, {\"DeviceId\": \"no-release\"}, {\"Name\": \"no id\", "
+		"\"Releases\": [{\"Version\": \"1\"}]}, {\"DeviceId\": \"d\", \"Version\": "
+		"\"1.0\", \"Releases\": [{\"Version\": \"1.9\"}, {\"Version\": \"1.10\", "
+		"\"Description\": \"<p>A &amp; B</p><ul><li>C</li></ul>\", \"Uri\": "
+		"\"https://x/y.cab\"}, 5, {\"Name\": \"no version\"}]}]}";
+	struct kf_fwupd_update *ups = NULL;
+	size_t count = 0;
+	(void)state;
+
+	assert_int_equal(kf_fwupd_parse_updates(json, strlen(json), &ups, &count, NULL), KF_OK);
+	assert_int_equal(count, 1);
+	assert_string_equal(ups[0].device_id, "d");
+	assert_string_equal(ups[0].to, "1.10");
+	assert_string_equal(ups[0].description, "A & B C");
+	assert_string_equal(ups[0].location, "https://x/y.cab");
+	assert_null(ups[0].device_name);
+	kf_fwupd_updates_free(ups, count);
+	assert_int_equal(kf_fwupd_parse_updates("[]", 2, &ups, &count, NULL), KF_ERR_INVALID);
+	assert_int_equal(kf_fwupd_parse_updates("{}", 2, &ups, &count, NULL), KF_OK);
+	assert_int_equal(count, 0);
+	kf_fwupd_updates_free(ups, count);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(recorded_device_list_parses),
 		cmocka_unit_test(recorded_history_gives_state_and_version),
 		cmocka_unit_test(odd_json_is_refused_or_skipped),
+		cmocka_unit_test(recorded_updates_give_the_device_and_its_release),
+		cmocka_unit_test(the_newest_release_is_chosen_and_odd_devices_left_out),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,6 +83,28 @@ static void guids_are_lower_case_and_artifacts_count(void **state)
 	kf_fw_metainfo_free(info);
 }
 
+static void firmware_requirements_are_read(void **state)
+{
+	struct kf_fw_metainfo *info;
+	struct kf_error err;
+	(void)state;
+
+	assert_int_equal(parse(GOOD_HEAD "<requires><firmware compare=\"ge\" version=\"1.2.3\"/>"
+					 "<firmware compare=\"eq\" version=\"0.1\"> bootloader "
+					 "</firmware><id compare=\"ge\" version=\"1.5\">"
+					 "org.freedesktop.fwupd</id></requires>" GOOD_RELEASE
+					 "</component>",
+			       &info, &err),
+			 0);
+	assert_int_equal(info->firmware_requirement_count, 2);
+	assert_string_equal(info->firmware_requirements[0].compare, "ge");
+	assert_string_equal(info->firmware_requirements[0].version, "1.2.3");
+	assert_null(info->firmware_requirements[0].text);
+	assert_null(info->firmware_requirements[0].depth);
+	assert_string_equal(info->firmware_requirements[1].text, "bootloader");
+	kf_fw_metainfo_free(info);
+}
+
 static void entity_definitions_are_refused(void **state)
 {
 	struct kf_fw_metainfo *info;
@@ -183,6 +205,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(lvfs_fixture_parses),
 		cmocka_unit_test(guids_are_lower_case_and_artifacts_count),
+		cmocka_unit_test(firmware_requirements_are_read),
 		cmocka_unit_test(entity_definitions_are_refused),
 		cmocka_unit_test(limits_hold),
 		cmocka_unit_test(incomplete_or_contradicting_metainfo_is_refused),

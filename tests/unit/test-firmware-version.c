@@ -93,6 +93,25 @@ static void downgrade_and_reinstall_need_flags(void **state)
 			 KF_ERR_INVALID);
 }
 
+static void requirements_compare_as_fwupd_states_them(void **state)
+{
+	(void)state;
+	assert_int_equal(kf_fw_version_meets("1.2.2", "ge", "1.2.0"), 1);
+	assert_int_equal(kf_fw_version_meets("1.2.2", "ge", "1.2.3"), 0);
+	assert_int_equal(kf_fw_version_meets("1.10", "gt", "1.9"), 1);
+	assert_int_equal(kf_fw_version_meets("1.2.2", "eq", "1.2.2"), 1);
+	assert_int_equal(kf_fw_version_meets("1.2.2", "ne", "1.2.2"), 0);
+	assert_int_equal(kf_fw_version_meets("1.2.2", "lt", "1.3"), 1);
+	assert_int_equal(kf_fw_version_meets("1.2.2", "le", "1.2.1"), 0);
+	assert_int_equal(kf_fw_version_meets("1.2.2", "glob", "1.2.*"), 1);
+	assert_int_equal(kf_fw_version_meets("1.2.2", "regex", "^2\\."), 0);
+	/* What cannot be told is neither yes nor no. */
+	assert_int_equal(kf_fw_version_meets("1.2.2", "regex", "("), -1);
+	assert_int_equal(kf_fw_version_meets("1.2.2", "around", "1.2.2"), -1);
+	assert_int_equal(kf_fw_version_meets("banana", "ge", "1.0"), -1);
+	assert_int_equal(kf_fw_version_meets("1.0", NULL, "1.0"), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -100,6 +119,7 @@ int main(void)
 		cmocka_unit_test(sections_compare_as_numbers),
 		cmocka_unit_test(format_names_round_trip_and_guess),
 		cmocka_unit_test(downgrade_and_reinstall_need_flags),
+		cmocka_unit_test(requirements_compare_as_fwupd_states_them),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -179,6 +179,24 @@ static void support_ca_must_be_a_ca_certificate(void **state)
 	expect_refusal(object, "no PEM certificate");
 }
 
+static void firmware_remote_and_its_tls_ca_are_read_and_a_leaf_refused(void **state)
+{
+	struct pems *pems = *state;
+	struct kf_profile *profile;
+	json_t *object = valid_profile(pems);
+
+	json_object_set_new(object, "firmware_metadata",
+			    json_string("https://fw.example.com/firmware.xml.gz"));
+	json_object_set_new(object, "firmware_tls_ca", json_string(pems->ca));
+	assert_int_equal(parse_object(object, &profile, NULL), KF_OK);
+	assert_string_equal(profile->firmware_metadata, "https://fw.example.com/firmware.xml.gz");
+	assert_string_equal(profile->firmware_tls_ca, pems->ca);
+	kf_profile_free(profile);
+	object = valid_profile(pems);
+	json_object_set_new(object, "firmware_tls_ca", json_string(pems->leaf));
+	expect_refusal(object, "firmware_tls_ca holds a certificate that is not a CA");
+}
+
 static void publisher_keys_must_be_ed25519(void **state)
 {
 	json_t *object = valid_profile(*state);
@@ -225,6 +243,7 @@ int main(void)
 		cmocka_unit_test(missing_and_mistyped_fields_name_the_field),
 		cmocka_unit_test(weak_or_broken_host_keys_are_refused),
 		cmocka_unit_test(support_ca_must_be_a_ca_certificate),
+		cmocka_unit_test(firmware_remote_and_its_tls_ca_are_read_and_a_leaf_refused),
 		cmocka_unit_test(publisher_keys_must_be_ed25519),
 		cmocka_unit_test(duplicate_keys_and_garbage_are_refused),
 		cmocka_unit_test(load_names_the_file_and_default_path_follows_the_environment),
