@@ -72,6 +72,7 @@ int kf_agent_cmd_journal(int argc, char **argv);
 #define KF_AGENTD_WATCH_USAGE                                                                      \
 	"[--root DIR] [--state DIR] [--now EPOCH] [--json] [--no-notify] [--notify-wait S] "       \
 	"[--fix-command CMD] [--help-command CMD] [--profile FILE] [--plugins DIR]... "            \
+	"[--metadata FILE] [--devices DIR] "                                                       \
 	"[--no-checks] [--smart-file FILE] [--timeout MS] | --last [--json] | --enable | "         \
 	"--disable | --status | --smart-only --output FILE"
 #define KF_AGENTD_WATCH_SUMMARY "warn before something fails: disks, space, battery, errors"

@@ -5,6 +5,7 @@
 #include "agentd/firmware/history.h"
 #include "agentd/firmware/host.h"
 #include "agentd/firmware/progress.h"
+#include "agentd/firmware/updates.h"
 #include "proto/base/escape.h"
 #include "proto/firmware/cabinet.h"
 #include "proto/firmware/metadata.h"
@@ -709,6 +710,20 @@ static int find_updates(struct fw_options *o, json_t **out, char *path, size_t p
 	close_backends(defaults, default_count);
 	kf_fw_metadata_free(md);
 	return r;
+}
+
+int kf_fw_updates_find(const struct kf_fw_updates_query *query, json_t **updates, char *path,
+		       size_t path_size, struct kf_error *err)
+{
+	struct fw_options o = {
+		.profile = query->profile != NULL ? query->profile : kf_profile_default_path(),
+		.root = query->root != NULL ? query->root : "/",
+		.metadata = query->metadata,
+		.settings = {.devices =
+				     query->devices != NULL ? query->devices : KF_FW_DEVICES_DIR},
+	};
+
+	return find_updates(&o, updates, path, path_size, err);
 }
 
 static int updates(struct fw_options *o)

@@ -32,6 +32,7 @@ enum mode { RUN, LAST, ENABLE, DISABLE, STATUS, SMART_ONLY };
 struct watch_options {
 	enum mode mode;
 	const char *root, *state, *output, *smart_file, *fix_command, *help_command, *profile;
+	const char *metadata, *devices; /* where firmware updates are looked for */
 	char plugins[4 * PATH_MAX];
 	bool json, notify, checks;
 	bool has_now;
@@ -74,6 +75,8 @@ static int parse_options(int argc, char **argv, struct watch_options *o)
 		{"help-command", required_argument, NULL, 'H'},
 		{"profile", required_argument, NULL, 'P'},
 		{"timeout", required_argument, NULL, 't'},
+		{"metadata", required_argument, NULL, 'M'},
+		{"devices", required_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt, modes = 0;
@@ -145,6 +148,12 @@ static int parse_options(int argc, char **argv, struct watch_options *o)
 			break;
 		case 'P':
 			o->profile = optarg;
+			break;
+		case 'M':
+			o->metadata = optarg;
+			break;
+		case 'V':
+			o->devices = optarg;
 			break;
 		case 't':
 			if (parse_number(optarg, 100, 600000, &number) < 0)
@@ -268,7 +277,10 @@ static int watch_run(const struct watch_options *o, const char *path)
 				   .is_live = strcmp(o->root, "/") == 0,
 				   .tool_timeout_ms = o->timeout_ms,
 				   .smart_file = o->smart_file,
-				   .plugin_folders = o->plugins[0] ? o->plugins : NULL};
+				   .plugin_folders = o->plugins[0] ? o->plugins : NULL,
+				   .profile = o->profile,
+				   .firmware_metadata = o->metadata,
+				   .firmware_devices = o->devices};
 	struct kf_watch_notify_options notify = {.wait_ms = o->wait_s * 1000};
 	struct kf_error err = {0};
 	json_t *result, *alerts, *answers = NULL;
@@ -297,6 +309,7 @@ static int watch_run(const struct watch_options *o, const char *path)
 	kf_watch_kernel(&run);
 	kf_watch_updates(&run);
 	kf_watch_drivers(&run);
+	kf_watch_firmware(&run);
 	if (o->checks)
 		kf_watch_checks(&run);
 	alerts = json_array();
