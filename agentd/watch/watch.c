@@ -2,6 +2,7 @@
  * alerts. SPDX-License-Identifier: MIT */
 #include "agentd/audit.h"
 #include "agentd/commands.h"
+#include "agentd/i18n.h"
 #include "agentd/tool.h"
 #include "agentd/watch/notify.h"
 #include "agentd/watch/run.h"
@@ -35,6 +36,7 @@ struct watch_options {
 	const char *metadata, *devices; /* where firmware updates are looked for */
 	char plugins[4 * PATH_MAX];
 	bool json, notify, checks;
+	bool is_all_users; /* --all-users: with --enable or --disable, every account */
 	bool has_now;
 	int64_t now;
 	int wait_s, timeout_ms;
@@ -77,6 +79,7 @@ static int parse_options(int argc, char **argv, struct watch_options *o)
 		{"timeout", required_argument, NULL, 't'},
 		{"metadata", required_argument, NULL, 'M'},
 		{"devices", required_argument, NULL, 'V'},
+		{"all-users", no_argument, NULL, 'A'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt, modes = 0;
@@ -155,6 +158,9 @@ static int parse_options(int argc, char **argv, struct watch_options *o)
 		case 'V':
 			o->devices = optarg;
 			break;
+		case 'A':
+			o->is_all_users = true;
+			break;
 		case 't':
 			if (parse_number(optarg, 100, 600000, &number) < 0)
 				return -1;
@@ -164,7 +170,8 @@ static int parse_options(int argc, char **argv, struct watch_options *o)
 			return -1;
 		}
 	}
-	if (modes > 1 || optind != argc || (o->output != NULL && o->mode != SMART_ONLY))
+	if (modes > 1 || optind != argc || (o->output != NULL && o->mode != SMART_ONLY) ||
+	    (o->is_all_users && o->mode != ENABLE && o->mode != DISABLE))
 		return -1;
 	return 0;
 }
@@ -522,17 +529,20 @@ int kf_agent_cmd_watch(int argc, char **argv)
 				  .wait_s = WATCH_WAIT_S,
 				  .timeout_ms = WATCH_TIMEOUT_MS};
 	char real_root[PATH_MAX], path[PATH_MAX];
+	struct kf_watch_schedule schedule;
 
+	kf_i18n_init();
 	if (parse_options(argc, argv, &o) < 0) {
 		fprintf(stderr, "usage: %s watch %s\n", KF_AGENTD_PROGRAM, KF_AGENTD_WATCH_USAGE);
 		return KF_EXIT_USAGE;
 	}
+	schedule = (struct kf_watch_schedule){.is_all_users = o.is_all_users, .root = o.root};
 	if (o.mode == ENABLE)
-		return kf_watch_schedule_enable();
+		return kf_watch_schedule_enable(&schedule);
 	if (o.mode == DISABLE)
-		return kf_watch_schedule_disable();
+		return kf_watch_schedule_disable(&schedule);
 	if (o.mode == STATUS)
-		return kf_watch_schedule_status();
+		return kf_watch_schedule_status(&schedule);
 	if (realpath(o.root, real_root) == NULL)
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: no such folder",
 				   kf_escaped(o.root).text);
