@@ -116,18 +116,32 @@ static int needs_root(const char *option)
 			   KF_AGENTD_PROGRAM, option);
 }
 
+/*
+ * The tree every account's units are read from: --root, else DPKG_ROOT when a package's
+ * maintainer script runs this for a system dpkg installs into (dpkg --root), else "/".
+ */
+static const char *policy_root(const struct kf_watch_schedule *s)
+{
+	const char *dpkg_root = getenv("DPKG_ROOT");
+
+	if (strcmp(s->root, "/") == 0 && dpkg_root != NULL && dpkg_root[0] == '/')
+		return dpkg_root;
+	return s->root;
+}
+
 static int enable_for_all(const struct kf_watch_schedule *s)
 {
 	const char *const args[] = {"enable", KF_WATCH_TIMER, NULL};
+	const char *root = policy_root(s);
 	int code = needs_root("--enable");
 
 	if (code != KF_EXIT_OK)
 		return code;
-	if (systemctl_in("--global", s->root, args, NULL) != 0)
+	if (systemctl_in("--global", root, args, NULL) != 0)
 		return kf_cli_fail(KF_AGENTD_PROGRAM,
 				   "systemctl --global enable %s failed under %s: is kefu's timer "
 				   "installed (lib/systemd/user/%s)?",
-				   KF_WATCH_TIMER, kf_escaped(s->root).text, KF_WATCH_TIMER);
+				   KF_WATCH_TIMER, kf_escaped(root).text, KF_WATCH_TIMER);
 	printf(_("The daily check is on for every account of this computer, from each "
 		 "person's next login. One person turns it off for their own account with: "
 		 "kefu-agentd watch --disable\n"));
