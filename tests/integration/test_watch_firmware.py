@@ -233,3 +233,13 @@ def test_the_notification_offers_get_help_and_no_fix_now(watched, tmp_path, clic
         assert answers["firmware-update:emu0"]["answer"] == "help"
         assert lines == ["help-command"]
     assert watched.bench.version() == "1.2.2"
+
+
+def test_metadata_configured_but_no_kefu_device_is_neither_an_alert_nor_a_note(watched,
+                                                                               tmp_path):
+    watched.publish("1.2.5")
+    result = watched.series.run(0, "--profile", watched.bench.profile, "--devices",
+                                str(tmp_path / "no-devices"), "--metadata", watched.metadata)
+    assert watched.firmware_alerts(result) == {}
+    assert not [n for n in result["notes"] if "firmware" in n]
+    assert result["measured"]["firmware"] == [{"key": "updates", "value": 0.0}]
