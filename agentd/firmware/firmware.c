@@ -601,11 +601,16 @@ static int load_metadata(const struct fw_options *o, struct kf_fw_metadata **md,
 	r = kf_fw_metadata_load(data, len, jcat, jcat_len, name,
 				(const char *const *)profile->firmware_ca_pems,
 				profile->firmware_ca_count, md, err);
-	if (r == KF_ERR_AUTH || r == KF_ERR_NOT_FOUND)
+	if (r == KF_ERR_AUTH || r == KF_ERR_NOT_FOUND) {
+		/* The reason is copied first: it cannot be both the output and an argument. */
+		char reason[sizeof(err->message)];
+
+		snprintf(reason, sizeof(reason), "%s", err->message);
 		r = kf_error_set(err, KF_ERR_AUTH,
 				 "The firmware metadata %s is not signed by a firmware CA this "
 				 "profile trusts: %s",
-				 kf_escaped(path).text, err->message);
+				 kf_escaped(path).text, reason);
+	}
 out:
 	free(data);
 	free(jcat);
