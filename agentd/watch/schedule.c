@@ -257,18 +257,26 @@ int kf_watch_schedule_status(const struct kf_watch_schedule *s)
 				 "kefu-agentd watch --enable\n"));
 	} else if (enabled != NULL && strcmp(enabled, "enabled") == 0) {
 		systemctl(next_args, &next);
-		if (is_policy)
+		if (is_policy && next != NULL && next[0] != '\0')
 			printf(_("The daily check is on for every account of this computer (the "
-				 "organisation's policy)%s%s. To turn it off for this account: "
+				 "organisation's policy); next run: %s. To turn it off for this "
+				 "account: kefu-agentd watch --disable (it masks the timer here: "
+				 "systemctl --user mask %s)\n"),
+			       next, KF_WATCH_TIMER);
+		else if (is_policy)
+			printf(_("The daily check is on for every account of this computer (the "
+				 "organisation's policy). To turn it off for this account: "
 				 "kefu-agentd watch --disable (it masks the timer here: systemctl "
 				 "--user mask %s)\n"),
-			       next && next[0] ? _("; next run: ") : "",
-			       next && next[0] ? next : "", KF_WATCH_TIMER);
+			       KF_WATCH_TIMER);
+		else if (next != NULL && next[0] != '\0')
+			printf(_("The daily check is on for this account; next run: %s. Turn it "
+				 "off "
+				 "with: kefu-agentd watch --disable\n"),
+			       next);
 		else
-			printf(_("The daily check is on for this account%s%s. Turn it off with: "
-				 "kefu-agentd watch --disable\n"),
-			       next && next[0] ? _("; next run: ") : "",
-			       next && next[0] ? next : "");
+			printf(_("The daily check is on for this account. Turn it off with: "
+				 "kefu-agentd watch --disable\n"));
 	} else {
 		printf("The daily check is off (%s). Turn it on with: kefu-agentd watch "
 		       "--enable\n",
