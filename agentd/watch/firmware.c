@@ -127,6 +127,7 @@ void kf_watch_firmware(struct kf_watch_run *run)
 		const char *to = json_string_value(json_object_get(u, "to"));
 		const char *urgency = json_string_value(json_object_get(u, "urgency"));
 		char rule[128], advice[512], install[400];
+		size_t n_before;
 		bool is_urgent;
 
 		if (device == NULL || from == NULL || to == NULL)
@@ -138,6 +139,7 @@ void kf_watch_firmware(struct kf_watch_run *run)
 		snprintf(rule, sizeof(rule), "firmware-update:%.100s", device);
 		install_words(run, device, install, sizeof(install));
 		snprintf(advice, sizeof(advice), _("Install it with: %s"), install);
+		n_before = run->n_found;
 		if (is_urgent)
 			kf_watch_find(run, rule, to, times_told(run, rule, to), advice, NULL,
 				      _("Firmware %s is available for %s (you have %s); its maker "
@@ -147,6 +149,10 @@ void kf_watch_firmware(struct kf_watch_run *run)
 			kf_watch_find(run, rule, to, times_told(run, rule, to), advice, NULL,
 				      _("Firmware %s is available for %s (you have %s)"), to, name,
 				      from);
+		/* "Fix now" installs it in kefu's window, which asks first. */
+		if (run->n_found > n_before)
+			snprintf(run->found[run->n_found - 1].device,
+				 sizeof(run->found[run->n_found - 1].device), "%s", device);
 	}
 	json_decref(updates);
 }

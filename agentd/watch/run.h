@@ -20,7 +20,8 @@ struct kf_watch_found {
 	char summary[512];
 	char advice[512];
 	char check[160];
-	bool is_new; /* to be told: it fired now */
+	char device[128]; /* a firmware alert's device, whose update "Fix now" offers to install */
+	bool is_new;      /* to be told: it fired now */
 };
 
 struct kf_watch_run {

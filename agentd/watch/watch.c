@@ -34,6 +34,7 @@ struct watch_options {
 	enum mode mode;
 	const char *root, *state, *output, *smart_file, *fix_command, *help_command, *profile;
 	const char *metadata, *devices; /* where firmware updates are looked for */
+	const char *firmware_command;   /* --firmware-command: "Fix now" of a firmware alert */
 	char plugins[4 * PATH_MAX];
 	bool json, notify, checks;
 	bool is_all_users; /* --all-users: with --enable or --disable, every account */
@@ -80,6 +81,7 @@ static int parse_options(int argc, char **argv, struct watch_options *o)
 		{"metadata", required_argument, NULL, 'M'},
 		{"devices", required_argument, NULL, 'V'},
 		{"all-users", no_argument, NULL, 'A'},
+		{"firmware-command", required_argument, NULL, 'W'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt, modes = 0;
@@ -160,6 +162,9 @@ static int parse_options(int argc, char **argv, struct watch_options *o)
 			break;
 		case 'A':
 			o->is_all_users = true;
+			break;
+		case 'W':
+			o->firmware_command = optarg;
 			break;
 		case 't':
 			if (parse_number(optarg, 100, 600000, &number) < 0)
@@ -291,7 +296,7 @@ static int watch_run(const struct watch_options *o, const char *path)
 	struct kf_watch_notify_options notify = {.wait_ms = o->wait_s * 1000};
 	struct kf_error err = {0};
 	json_t *result, *alerts, *answers = NULL;
-	char *fix = NULL, *help = NULL, helper[PATH_MAX];
+	char *fix = NULL, *firmware = NULL, *help = NULL, helper[PATH_MAX];
 	size_t i, cleared = 0, n_new = 0;
 
 	run.now = clock_now(o);
@@ -342,15 +347,22 @@ static int watch_run(const struct watch_options *o, const char *path)
 	if (kf_watch_store_alert_clear_unseen(run.store, run.now, &cleared, &err) != KF_OK)
 		kf_watch_note(&run, "%s", err.message);
 	if (o->notify && n_new > 0) {
+		bool has_helper = kf_tool_find("kefu-helper", helper, sizeof(helper));
+		gchar *quoted = has_helper ? g_shell_quote(helper) : NULL;
+
 		if (o->fix_command != NULL)
 			notify.fix_command = o->fix_command;
-		else if (kf_tool_find("kefu-helper", helper, sizeof(helper))) {
-			gchar *quoted = g_shell_quote(helper);
-
+		else if (has_helper) {
 			fix = g_strdup_printf("%s --fix", quoted);
-			g_free(quoted);
 			notify.fix_command = fix;
 		}
+		if (o->firmware_command != NULL)
+			notify.firmware_command = o->firmware_command;
+		else if (has_helper) {
+			firmware = g_strdup_printf("%s --firmware", quoted);
+			notify.firmware_command = firmware;
+		}
+		g_free(quoted);
 		help = o->help_command != NULL ? NULL : support_command(o);
 		notify.help_command = o->help_command != NULL ? o->help_command : help;
 		answers = kf_watch_notify(&run, &notify);
@@ -387,6 +399,7 @@ static int watch_run(const struct watch_options *o, const char *path)
 	json_decref(run.notes);
 	free(run.found);
 	g_free(fix);
+	g_free(firmware);
 	g_free(help);
 	kf_watch_store_close(run.store);
 	return KF_EXIT_OK;

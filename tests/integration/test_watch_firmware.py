@@ -203,40 +203,83 @@ def test_the_alert_reaches_the_support_journal_with_its_evidence(watched):
     assert "Firmware 1.2.5 is available for Emulated device (you have 1.2.2)" in text.stdout
 
 
-@pytest.mark.skipif(shutil.which("dbus-run-session") is None,
-                    reason="dbus-run-session (package dbus) is not installed")
-@pytest.mark.parametrize("click", ["fix", "help"])
-def test_the_notification_offers_get_help_and_no_fix_now(watched, tmp_path, click):
-    watched.publish("1.2.5")
+def notify(watched, tmp_path, click, *extra):
+    """One run whose alerts go to a notification server of the test's own, which answers
+    each with click; returns the notifications shown, the run and the commands run."""
     ran = tmp_path / "ran.txt"
-    scripts = {}
-    for name in ("fix-command", "help-command"):
-        scripts[name] = tmp_path / name
-        scripts[name].write_text("#!/bin/sh\necho %s \"$@\" >> '%s'\n" % (name, ran))
-        scripts[name].chmod(0o755)
+    for name in ("fix-command", "firmware-command", "help-command"):
+        script = tmp_path / name
+        script.write_text("#!/bin/sh\necho %s \"$@\" >> '%s'\n" % (name, ran))
+        script.chmod(0o755)
     server = tmp_path / "server.py"
     server.write_text(SERVER)
     record = tmp_path / "notifications.json"
     args = [program("kefu-agentd"), "watch", "--root", str(watched.series.root), "--state",
             str(watched.series.state), "--now", str(BASE), "--json", "--no-checks",
-            "--notify-wait", "20", "--fix-command", str(scripts["fix-command"]),
-            "--help-command", str(scripts["help-command"]), *watched.args()]
+            "--notify-wait", "20", "--fix-command", str(tmp_path / "fix-command"),
+            "--help-command", str(tmp_path / "help-command"), *extra, *watched.args()]
     result = run(["dbus-run-session", "--", sys.executable, str(server), str(record), click,
                   "--", *args], env=watched.series.env(), timeout=180)
     assert result.returncode == 0, result.stderr
     shown = [n for n in json.loads(record.read_text()) if "Firmware 1.2.5" in n["body"]]
-    assert len(shown) == 1
-    assert shown[0]["actions"] == ["help", "Get help", "later", "Not now"]
     answers = {a["rule"]: a for a in json.loads(result.stdout)["notifications"]}
     lines = ran.read_text().splitlines() if ran.exists() else []
+    return shown, answers["firmware-update:emu0"], lines
+
+
+needs_bus = pytest.mark.skipif(shutil.which("dbus-run-session") is None,
+                               reason="dbus-run-session (package dbus) is not installed")
+
+
+@needs_bus
+def test_fix_now_opens_the_helpers_firmware_window_for_the_device(watched, tmp_path):
+    watched.publish("1.2.5")
+    shown, answer, lines = notify(watched, tmp_path, "fix", "--firmware-command",
+                                  "%s --from-watch" % (tmp_path / "firmware-command"))
+    assert len(shown) == 1
+    assert shown[0]["actions"] == ["fix", "Fix now", "help", "Get help", "later", "Not now"]
+    assert answer["answer"] == "fix"
+    # The device goes to the window, which asks before anything is written.
+    assert lines == ["firmware-command --from-watch emu0"]
+    assert watched.bench.version() == "1.2.2"
+
+
+@needs_bus
+@pytest.mark.parametrize("click", ["fix", "help"])
+def test_without_a_firmware_command_there_is_only_get_help(watched, tmp_path, click):
+    watched.publish("1.2.5")
+    shown, answer, lines = notify(watched, tmp_path, click)
+    assert len(shown) == 1
+    assert shown[0]["actions"] == ["help", "Get help", "later", "Not now"]
     if click == "fix":
         # A "fix" answer to an alert that offers none runs nothing.
-        assert answers["firmware-update:emu0"]["answer"] in ("none", "closed")
+        assert answer["answer"] in ("none", "closed")
         assert lines == []
     else:
-        assert answers["firmware-update:emu0"]["answer"] == "help"
+        assert answer["answer"] == "help"
         assert lines == ["help-command"]
     assert watched.bench.version() == "1.2.2"
+
+
+@needs_bus
+def test_fix_now_defaults_to_the_helper_when_it_is_installed(watched, tmp_path):
+    watched.publish("1.2.5")
+    folder = tmp_path / "installed"
+    folder.mkdir()
+    helper = folder / "kefu-helper"
+    helper.write_text("#!/bin/sh\necho kefu-helper \"$@\" >> '%s'\n" % (tmp_path / "ran.txt"))
+    helper.chmod(0o755)
+    env = dict(watched.series.env(), PATH="%s:%s" % (folder, os.environ["PATH"]))
+    args = ["dbus-run-session", "--", sys.executable, str(tmp_path / "server.py"),
+            str(tmp_path / "notifications.json"), "fix", "--",
+            program("kefu-agentd"), "watch", "--root", str(watched.series.root), "--state",
+            str(watched.series.state), "--now", str(BASE), "--json", "--no-checks",
+            "--notify-wait", "20", *watched.args()]
+    (tmp_path / "server.py").write_text(SERVER)
+    result = run(args, env=env, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "ran.txt").read_text().splitlines() == [
+        "kefu-helper --firmware emu0"]
 
 
 def test_metadata_configured_but_no_kefu_device_is_neither_an_alert_nor_a_note(watched,
