@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <gio/gunixinputstream.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,7 @@ struct fix {
 	const char *device;   /* a firmware update's device, or NULL */
 	const char *agentd_path;
 	const struct fix_words *words;
+	bool is_nothing_to_ask; /* a window that only tells: no Allow, no Deny */
 	GtkWidget *window, *question, *result, *allow, *deny, *close, *spinner;
 	GString *output;
 	char chunk[4096];
@@ -239,6 +241,11 @@ static int run_window(struct fix *fix, const char *question, const char *words,
 	gtk_box_pack_end(GTK_BOX(box), buttons, FALSE, FALSE, 0);
 	gtk_container_add(GTK_CONTAINER(fix->window), box);
 	gtk_widget_show_all(fix->window);
+	if (fix->is_nothing_to_ask) {
+		gtk_widget_hide(fix->allow);
+		gtk_widget_hide(fix->deny);
+		gtk_widget_show(fix->close);
+	}
 	gtk_main();
 	g_string_free(fix->output, TRUE);
 	return fix->exit_status;
@@ -270,6 +277,57 @@ bool kf_window_firmware_device_is_valid(const char *device)
 		      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len;
 }
 
+/*
+ * The update `kefu-agentd firmware updates --json` offers the device now (the same signed
+ * metadata and checks the daily check used), in plain words: "Install firmware 1.2.5 on
+ * Emulated device (you have 1.2.2)?" and its release notes. false when none is offered.
+ */
+static bool firmware_words(const char *device, const char *agentd_path, char *question,
+			   size_t question_size, char *notes, size_t notes_size)
+{
+	const char *argv[] = {agentd_path, "firmware", "updates", "--json", NULL};
+	gchar *out = NULL;
+	gint status = -1;
+	json_t *updates, *u;
+	bool is_offered = false;
+	size_t i;
+
+	if (!g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
+			  NULL, &status, NULL) ||
+	    !g_spawn_check_wait_status(status, NULL)) {
+		g_free(out);
+		return false;
+	}
+	updates = json_loads(out, 0, NULL);
+	g_free(out);
+	json_array_foreach(updates, i, u)
+	{
+		const char *id = json_string_value(json_object_get(u, "device"));
+		const char *name = json_string_value(json_object_get(u, "device_name"));
+		const char *from = json_string_value(json_object_get(u, "from"));
+		const char *to = json_string_value(json_object_get(u, "to"));
+		const char *text = json_string_value(json_object_get(u, "description"));
+		char name_words[256], from_words[64], to_words[64];
+
+		if (is_offered || id == NULL || strcmp(id, device) != 0 || from == NULL ||
+		    to == NULL)
+			continue;
+		if (name == NULL || name[0] == '\0')
+			name = device;
+		/* The device and the metadata are outside text: shown, never interpreted. */
+		kf_escape(name, strlen(name), name_words, sizeof(name_words));
+		kf_escape(from, strlen(from), from_words, sizeof(from_words));
+		kf_escape(to, strlen(to), to_words, sizeof(to_words));
+		snprintf(question, question_size, _("Install firmware %s on %s (you have %s)?"),
+			 to_words, name_words, from_words);
+		if (text != NULL)
+			kf_escape(text, strlen(text), notes, notes_size);
+		is_offered = true;
+	}
+	json_decref(updates);
+	return is_offered;
+}
+
 int kf_window_fix_firmware(const char *device, const char *agentd_path)
 {
 	const struct fix_words words = {_("Installing the firmware update..."),
@@ -278,13 +336,21 @@ int kf_window_fix_firmware(const char *device, const char *agentd_path)
 	const struct fix_names names = {_("Firmware update"), _("What the update does"),
 					_("Allow the update"), _("Deny the update")};
 	struct fix fix = {.device = device, .agentd_path = agentd_path, .words = &words};
-	char question[512];
+	char question[1024], notes[1024] = "", text[2048];
 
-	snprintf(question, sizeof(question), _("Install the newest firmware on the device %s?"),
-		 device);
-	return run_window(&fix, question,
-			  _("kefu checks the update's signature, the device and this computer "
-			    "first, then writes the firmware and checks what the device runs. Keep "
-			    "the computer on and the device connected until it is done."),
-			  &names);
+	if (!firmware_words(device, agentd_path, question, sizeof(question), notes,
+			    sizeof(notes))) {
+		snprintf(question, sizeof(question),
+			 _("No firmware update is offered for the device %s now."), device);
+		fix.is_nothing_to_ask = true;
+		return run_window(&fix, question,
+				  _("Nothing was changed. kefu-agentd firmware updates lists the "
+				    "updates there are."),
+				  &names);
+	}
+	snprintf(text, sizeof(text), "%s%s%s", notes, notes[0] ? "\n\n" : "",
+		 _("kefu checks the update's signature, the device and this computer first, "
+		   "then writes the firmware and checks what the device runs. Keep the "
+		   "computer on and the device connected until it is done."));
+	return run_window(&fix, question, text, &names);
 }

@@ -1,6 +1,7 @@
-# kefu: kefu-helper --firmware DEVICE: the customer allows one firmware update in a window,
-# which then runs exactly `kefu-agentd firmware apply --latest DEVICE --yes` (every check of
-# `firmware apply`) and shows its result. SPDX-License-Identifier: MIT
+# kefu: kefu-helper --firmware DEVICE: the window says which update `kefu-agentd firmware
+# updates` offers the device, the customer allows it, and only then it runs exactly
+# `kefu-agentd firmware apply --latest DEVICE --yes` (every check of `firmware apply`) and
+# shows its result. SPDX-License-Identifier: MIT
 import json
 import shutil
 import stat
@@ -9,19 +10,29 @@ import subprocess
 from conftest import program
 from window_fixtures import Desktop, artifacts  # noqa: F401
 
-QUESTION = "Install the newest firmware on the device emu0?"
+QUESTION = "Install firmware 1.2.5 on Emulated device (you have 1.2.2)?"
+# What `kefu-agentd firmware updates --json` prints (tests/integration/test_firmware_updates.py
+# checks the real one against signed metadata).
+UPDATES = [{"device": "emu0", "device_name": "Emulated device", "from": "1.2.2", "to": "1.2.5",
+            "component": "org.example.emu.firmware", "urgency": "high",
+            "description": "Fixes the thing.\x1b[2J"}]
 
 
-def helper_beside_recorder(tmp_path, exit_code):
-    """A copy of kefu-helper with a kefu-agentd beside it that records its arguments."""
+def helper_beside_recorder(tmp_path, exit_code, updates=UPDATES):
+    """A copy of kefu-helper with a kefu-agentd beside it that answers `firmware updates
+    --json` with updates and records the arguments of every other call."""
     folder = tmp_path / "bin"
     folder.mkdir()
     shutil.copy(program("kefu-helper"), folder / "kefu-helper")
     recorder = folder / "kefu-agentd"
     recorder.write_text("#!/usr/bin/python3\nimport json, sys\n"
+                        "if sys.argv[1:] == ['firmware', 'updates', '--json']:\n"
+                        "    print(%r)\n"
+                        "    sys.exit(0)\n"
                         "json.dump(sys.argv[1:], open(%r, 'w'))\n"
                         "print('Installed 1.2.5 on emu0 (Emulated device).')\n"
-                        "sys.exit(%d)\n" % (str(tmp_path / "argv.json"), exit_code))
+                        "sys.exit(%d)\n" % (json.dumps(updates), str(tmp_path / "argv.json"),
+                                             exit_code))
     recorder.chmod(recorder.stat().st_mode | stat.S_IXUSR)
     return str(folder / "kefu-helper")
 
@@ -39,6 +50,9 @@ def test_firmware_allowed_runs_exactly_apply_latest_and_shows_its_result(process
     desktop = Desktop(processes, artifacts)
     proc = start(desktop, binary)
     assert desktop.find("Firmware update", "label")["text"] == QUESTION
+    # The release notes from the metadata, as text.
+    notes = desktop.find("What the update does", "label")["text"]
+    assert notes.startswith("Fixes the thing.\\x1b[2J") and "\x1b" not in notes
     assert not (tmp_path / "argv.json").exists()
     desktop.screenshot("1-question")
     desktop.click("Allow the update")
@@ -68,6 +82,19 @@ def test_firmware_that_fails_says_so(processes, artifacts, tmp_path):
     desktop.wait_text("Firmware update", "label", "^The firmware update was not installed.$")
     desktop.click("Close")
     assert proc.wait(timeout=20) == 1
+
+
+def test_without_an_update_offered_the_window_only_tells_and_runs_nothing(processes, artifacts,
+                                                                         tmp_path):
+    binary = helper_beside_recorder(tmp_path, 0, updates=[])
+    desktop = Desktop(processes, artifacts)
+    proc = start(desktop, binary)
+    assert desktop.find("Firmware update", "label")["text"] == \
+        "No firmware update is offered for the device emu0 now."
+    desktop.screenshot("nothing")
+    desktop.click("Close")
+    assert proc.wait(timeout=20) == 2
+    assert not (tmp_path / "argv.json").exists()
 
 
 def test_firmware_refuses_a_device_name_that_is_not_one():
