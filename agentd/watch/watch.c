@@ -260,6 +260,8 @@ static json_t *found_json(const struct kf_watch_found *f)
 
 	if (f->check[0] != '\0')
 		json_object_set_new(item, "check", json_string(f->check));
+	if (f->device[0] != '\0')
+		json_object_set_new(item, "device", json_string(f->device));
 	return item;
 }
 

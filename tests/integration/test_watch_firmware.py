@@ -107,7 +107,7 @@ def test_an_update_is_told_once_and_again_only_for_a_newer_version(watched):
               if e["rule"] == "firmware-update:emu0"]
     assert [e["summary"] for e in events] == [told[0][1], told[2][1]]
     assert "firmware apply --latest emu0" in events[0]["advice"]
-    assert "check" not in events[0]
+    assert "check" not in events[0] and events[0]["device"] == "emu0"
 
 
 def test_an_update_the_maker_marks_urgent_says_so(watched):
