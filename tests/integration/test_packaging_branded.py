@@ -306,6 +306,8 @@ def test_watch_on_adds_the_policy_scripts_and_stays_lintian_clean(profile, tmp_p
     for name in ("postinst", "postrm"):
         assert os.stat(str(control / name)).st_mode & 0o777 == 0o755
         assert run(["sh", "-n", str(control / name)]).returncode == 0
+        checked = run(["shellcheck", "-s", "sh", str(control / name)])
+        assert checked.returncode == 0, checked.stdout
     assert "kefu-agentd watch --enable --all-users" in (control / "postinst").read_text()
     assert "/" + GLOBAL_LINK in (control / "postrm").read_text()
     assert "daily check" in run(["dpkg-deb", "-f", str(deb), "Description"]).stdout
