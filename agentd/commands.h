@@ -73,9 +73,12 @@ int kf_agent_cmd_journal(int argc, char **argv);
 /* watch/watch.c: health measurements and detect-only checks with alerts, for a daily timer. */
 #define KF_AGENTD_WATCH_USAGE                                                                      \
 	"[--root DIR] [--state DIR] [--now EPOCH] [--json] [--no-notify] [--notify-wait S] "       \
-	"[--fix-command CMD] [--help-command CMD] [--profile FILE] [--plugins DIR]... "            \
+	"[--fix-command CMD] [--firmware-command CMD] [--help-command CMD] [--profile FILE] "      \
+	"[--plugins DIR]... "                                                                      \
+	"[--metadata FILE] [--devices DIR] "                                                       \
 	"[--no-checks] [--smart-file FILE] [--timeout MS] | --last [--json] | --enable | "         \
-	"--disable | --status | --smart-only --output FILE"
+	"--disable | --status | --smart-only --output FILE"                                        \
+	" | --enable|--disable --all-users [--root DIR]"
 #define KF_AGENTD_WATCH_SUMMARY "warn before something fails: disks, space, battery, errors"
 int kf_agent_cmd_watch(int argc, char **argv);
 

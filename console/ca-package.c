@@ -309,6 +309,7 @@ struct package {
 	const char *maintainer;
 	char staging[4096];
 	struct helper *helper; /* NULL: a package that depends on kefu-helper */
+	bool is_watch_on;      /* the organisation's policy: the daily check for every account */
 };
 
 /* Reads a small file of the staging tree whole into out; -1 when it is larger or absent. */
@@ -601,11 +602,15 @@ static int stage_files(struct package *p, const char *profile, size_t profile_le
 		 "%s the support profile of %s as /etc/kefu/profile.json, where kefu-helper "
 		 "reads it: the relays its technicians meet customers through and their host "
 		 "keys, the support CA that issues the technicians' certificates, and the "
-		 "publishers of plugins and firmware it trusts.%s",
+		 "publishers of plugins and firmware it trusts.%s%s",
 		 h != NULL ? "kefu-helper, the customer's side of kefu, in one package with"
 			   : "Installs",
 		 p->organisation,
-		 h != NULL ? " It takes the place of the kefu-helper package." : "");
+		 h != NULL ? " It takes the place of the kefu-helper package." : "",
+		 p->is_watch_on ? " By the organisation's policy it turns kefu's daily check "
+				  "(kefu-watch.timer) on for every account; one person turns it "
+				  "off with kefu-agentd watch --disable."
+				: "");
 	wrap_description(text, description, sizeof(description));
 	/* As dpkg-gencontrol counts: a KiB or part of one per file (three), one per folder (six).
 	 */
@@ -655,8 +660,132 @@ static int stage_files(struct package *p, const char *profile, size_t profile_le
 	return r;
 }
 
+/*
+ * The organisation's policy as maintainer scripts. The postinst turns the user timer on for
+ * every account with kefu's own switch, `kefu-agentd watch --enable --all-users` (systemd's
+ * global enablement: systemctl --global enable, the link
+ * /etc/systemd/user/timers.target.wants/kefu-watch.timer), at each installation and upgrade:
+ * the package is the policy. deb-systemd-helper is not used for it: it enables a unit only
+ * as the distribution's default (systemctl preset) and not at all once kefu-helper's own
+ * scripts recorded the timer as disabled. The postrm takes away exactly that link, on remove
+ * as on purge; each account's own choice (a mask, a link of its own) stays. Both honour
+ * DPKG_ROOT, as dpkg's maintainer scripts must.
+ */
+#define WATCH_LINK        "/etc/systemd/user/timers.target.wants/kefu-watch.timer"
+#define SCRIPT_END        "KEFU_HELPER_SCRIPT"
+#define HELPER_SCRIPT_MAX (64 * 1024)
+
+static void watch_postinst(FILE *out, const char *package)
+{
+	fprintf(out,
+		"if [ \"$1\" = configure ]; then\n"
+		"\tif command -v kefu-agentd >/dev/null; then\n"
+		"\t\tkefu-agentd watch --enable --all-users ||\n"
+		"\t\t\techo \"%s: the daily check was not turned on for every account\" >&2\n"
+		"\tfi\n"
+		"fi\n",
+		package);
+}
+
+static void watch_postrm(FILE *out, const char *package)
+{
+	(void)package;
+	fputs("case \"$1\" in\n"
+	      "remove | purge)\n"
+	      "\tlink=\"${DPKG_ROOT:-}" WATCH_LINK "\"\n"
+	      "\tif [ -L \"$link\" ]; then\n"
+	      "\t\trm -f \"$link\"\n"
+	      "\t\trmdir \"${link%/*}\" 2>/dev/null || true\n"
+	      "\tfi\n"
+	      "\t;;\n"
+	      "esac\n",
+	      out);
+}
+
+/*
+ * Writes DEBIAN/NAME: the helper's own script of that name (when it has one) run first as
+ * it was written, then the policy's part. The helper's script is kept whole in a here
+ * document and run by sh with the same arguments and environment, so nothing of it is
+ * rewritten; one that is not a /bin/sh script, or that holds the here document's end
+ * line, is refused rather than merged.
+ */
+static int stage_watch_script(struct package *p, const char *name,
+			      void (*policy)(FILE *out, const char *package), const char *about)
+{
+	char path[4300], rel[64], *own = NULL, *text = NULL;
+	size_t len = 0;
+	struct stat st;
+	FILE *out;
+	int r = KF_EXIT_FAILURE;
+
+	snprintf(rel, sizeof(rel), "DEBIAN/%s", name);
+	snprintf(path, sizeof(path), "%s/%s", p->staging, rel);
+	if (lstat(path, &st) == 0) {
+		own = malloc(HELPER_SCRIPT_MAX + 1);
+		if (own == NULL || !S_ISREG(st.st_mode) ||
+		    read_small(p->staging, rel, own, HELPER_SCRIPT_MAX + 1) != 0) {
+			kf_cli_fail(PROGRAM, "the kefu-helper package's %s cannot be read", name);
+			goto out;
+		}
+		if (strncmp(own, "#!/bin/sh\n", 10) != 0 ||
+		    strstr(own, "\n" SCRIPT_END "\n") != NULL) {
+			kf_cli_fail(PROGRAM,
+				    "--watch on cannot be joined with the kefu-helper package's "
+				    "own %s (not a /bin/sh script kefu can keep whole)",
+				    name);
+			goto out;
+		}
+		if (unlink(path) != 0) {
+			kf_cli_fail(PROGRAM, "cannot replace the package's %s: %s", name,
+				    strerror(errno));
+			goto out;
+		}
+	}
+	out = open_memstream(&text, &len);
+	if (out == NULL) {
+		kf_cli_fail(PROGRAM, "out of memory");
+		goto out;
+	}
+	fprintf(out, "#!/bin/sh\n# %s: %s\nset -e\n\n", p->name, about);
+	if (own != NULL)
+		fprintf(out,
+			"# kefu-helper's own %s, run first as it was written.\n"
+			"kefu_helper_script=$(cat <<'" SCRIPT_END "'\n%s%s" SCRIPT_END "\n)\n"
+			"sh -c \"$kefu_helper_script\" \"$0\" \"$@\"\n\n",
+			name, own, own[0] != '\0' && own[strlen(own) - 1] == '\n' ? "" : "\n");
+	policy(out, p->name);
+	fputs("\nexit 0\n", out);
+	if (fclose(out) != 0 || text == NULL) {
+		kf_cli_fail(PROGRAM, "out of memory");
+		goto out;
+	}
+	if (write_file(p->staging, rel, text, len, 0755) != 0) {
+		kf_cli_fail(PROGRAM, "cannot write the package's %s: %s", name, strerror(errno));
+		goto out;
+	}
+	r = KF_EXIT_OK;
+out:
+	free(own);
+	free(text);
+	return r;
+}
+
+static int stage_watch_scripts(struct package *p)
+{
+	if (stage_watch_script(p, "postinst", watch_postinst,
+			       "the organisation's policy turns kefu's daily check "
+			       "(kefu-watch.timer)\n# on for every account. One person turns it "
+			       "off with: kefu-agentd watch --disable") != KF_EXIT_OK)
+		return KF_EXIT_FAILURE;
+	return stage_watch_script(
+		p, "postrm", watch_postrm,
+		"the daily check for every account goes with the package: the "
+		"link its\n# postinst made is taken away; what each account chose "
+		"itself stays.");
+}
+
 int kf_console_ca_package(const char *name, const char *profile_path, const char *output_dir,
-			  const char *maintainer, const char *helper_path)
+			  const char *maintainer, const char *helper_path, bool is_watch_on)
 {
 	char owner[] = "--root-owner-group", build[] = "--build", helper_copy[4096];
 	struct helper helper = {0};
@@ -712,6 +841,7 @@ int kf_console_ca_package(const char *name, const char *profile_path, const char
 		goto out;
 	}
 	snprintf(p.name, sizeof(p.name), PACKAGE_PREFIX "%s", name);
+	p.is_watch_on = is_watch_on;
 	if (helper_path != NULL) {
 		/* Read it before anything is written, so that a wrong file costs nothing. */
 		struct stat helper_st;
@@ -763,6 +893,8 @@ int kf_console_ca_package(const char *name, const char *profile_path, const char
 			    kf_escaped(output_dir).text, strerror(errno));
 		goto out;
 	}
+	if (p.is_watch_on && stage_watch_scripts(&p) != KF_EXIT_OK)
+		goto out;
 	if (run_dpkg_deb((char *[]){owner, build, p.staging, partial, NULL},
 			 "could not build the package", NULL, 0) != KF_EXIT_OK)
 		goto out;
@@ -781,6 +913,9 @@ int kf_console_ca_package(const char *name, const char *profile_path, const char
 		       "Offer it on the support page beside kefu-helper; customers install both "
 		       "with\n  sudo apt install ./kefu-helper_%s_*.deb ./%s\n",
 		       profile->organisation, output, KF_VERSION, strrchr(output, '/') + 1);
+	if (p.is_watch_on)
+		printf("Installed, it turns kefu's daily check on for every account of the "
+		       "computer; one person turns it off with: kefu-agentd watch --disable\n");
 	code = KF_EXIT_OK;
 out:
 	if (code != KF_EXIT_OK && partial[0] != '\0')

@@ -364,6 +364,7 @@ int kf_console_cmd_ca(int argc, char **argv)
 		{"output", required_argument, NULL, 'w'},
 		{"maintainer", required_argument, NULL, 'm'},
 		{"helper", required_argument, NULL, 'H'},
+		{"watch", required_argument, NULL, 'W'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = ".", *organisation = NULL, *out_dir = NULL, *relay = NULL,
@@ -371,6 +372,7 @@ int kf_console_cmd_ca(int argc, char **argv)
 	const char *package_name = NULL, *profile_path = NULL, *output_dir = ".",
 		   *maintainer = NULL, *helper_path = NULL;
 	const char *action;
+	bool is_watch_on = false;
 	long days = -1;
 	int opt;
 
@@ -425,6 +427,11 @@ int kf_console_cmd_ca(int argc, char **argv)
 		case 'H':
 			helper_path = optarg;
 			break;
+		case 'W':
+			if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
+				return kf_cli_fail(PROGRAM, "--watch takes on or off");
+			is_watch_on = strcmp(optarg, "on") == 0;
+			break;
 		default:
 			return kf_cli_usage(PROGRAM, &ca_usage);
 		}
@@ -437,6 +444,6 @@ int kf_console_cmd_ca(int argc, char **argv)
 		return ca_profile(dir, relay, host_key, agent_user, technician_user);
 	if (strcmp(action, "package") == 0 && optind == argc)
 		return kf_console_ca_package(package_name, profile_path, output_dir, maintainer,
-					     helper_path);
+					     helper_path, is_watch_on);
 	return kf_cli_usage(PROGRAM, &ca_usage);
 }

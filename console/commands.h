@@ -27,7 +27,7 @@ int kf_console_cmd_cases(int argc, char **argv);
 	"profile --relay HOST[:PORT] --host-key 'ssh-ed25519 AAAA...' [--dir DIR] "                \
 	"[--agent-user U] [--technician-user U] | "                                                \
 	"package --name NAME --profile FILE [--helper KEFU-HELPER.deb] [--output DIR] "            \
-	"[--maintainer 'NAME <EMAIL>']"
+	"[--maintainer 'NAME <EMAIL>'] [--watch on|off]"
 #define KF_CONSOLE_CA_SUMMARY                                                                      \
 	"make the support CA, technicians' credentials, the support profile, the customer package"
 int kf_console_cmd_ca(int argc, char **argv);

@@ -7,6 +7,7 @@
 #include "agentd/firmware/host.h"
 #include "agentd/firmware/progress.h"
 #include "agentd/firmware/remote.h"
+#include "agentd/firmware/updates.h"
 #include "proto/base/escape.h"
 #include "proto/firmware/cabinet.h"
 #include "proto/firmware/metadata.h"
@@ -670,11 +671,16 @@ static int load_metadata(struct fw_options *o, struct kf_fw_metadata **md, char 
 	r = kf_fw_metadata_load(data, len, jcat, jcat_len, name,
 				(const char *const *)profile->firmware_ca_pems,
 				profile->firmware_ca_count, md, err);
-	if (r == KF_ERR_AUTH || r == KF_ERR_NOT_FOUND)
+	if (r == KF_ERR_AUTH || r == KF_ERR_NOT_FOUND) {
+		/* The reason is copied first: it cannot be both the output and an argument. */
+		char reason[sizeof(err->message)];
+
+		snprintf(reason, sizeof(reason), "%s", err->message);
 		r = kf_error_set(err, KF_ERR_AUTH,
 				 "The firmware metadata %s is not signed by a firmware CA this "
 				 "profile trusts: %s",
-				 kf_escaped(path).text, err->message);
+				 kf_escaped(path).text, reason);
+	}
 out:
 	free(data);
 	free(jcat);
@@ -841,6 +847,20 @@ static const char *row_text(json_t *row, const char *key)
 	const char *value = json_string_value(json_object_get(row, key));
 
 	return value != NULL ? value : "?";
+}
+
+int kf_fw_updates_find(const struct kf_fw_updates_query *query, json_t **updates, char *path,
+		       size_t path_size, struct kf_error *err)
+{
+	struct fw_options o = {
+		.profile = query->profile != NULL ? query->profile : kf_profile_default_path(),
+		.root = query->root != NULL ? query->root : "/",
+		.metadata = query->metadata,
+		.settings = {.devices =
+				     query->devices != NULL ? query->devices : KF_FW_DEVICES_DIR},
+	};
+
+	return find_updates(&o, updates, path, path_size, err);
 }
 
 static int updates(struct fw_options *o)

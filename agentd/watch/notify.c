@@ -65,6 +65,22 @@ static void run_command(struct waiting *w, struct notice *n, const char *command
 	g_strfreev(words);
 }
 
+/* The command "Fix now" runs for f and the word it adds, or NULL: no "Fix now". */
+static const char *fix_of(const struct kf_watch_notify_options *o, const struct kf_watch_found *f,
+			  const char **word)
+{
+	if (o->fix_command != NULL && f->check[0] != '\0') {
+		*word = f->check;
+		return o->fix_command;
+	}
+	if (o->firmware_command != NULL && f->device[0] != '\0') {
+		*word = f->device;
+		return o->firmware_command;
+	}
+	*word = NULL;
+	return NULL;
+}
+
 static struct notice *notice_of(struct waiting *w, guint32 id)
 {
 	for (size_t i = 0; i < w->count; i++)
@@ -90,6 +106,7 @@ static void on_signal(GDBusConnection *bus, const gchar *sender, const gchar *pa
 	struct notice *n;
 	guint32 id, reason;
 	const gchar *action;
+	const char *fix, *word;
 
 	(void)bus;
 	(void)sender;
@@ -101,9 +118,9 @@ static void on_signal(GDBusConnection *bus, const gchar *sender, const gchar *pa
 		n = notice_of(w, id);
 		if (n == NULL || strcmp(n->answer, "none") != 0)
 			return;
-		if (strcmp(action, "fix") == 0 && w->options->fix_command != NULL &&
-		    n->found->check[0] != '\0') {
-			run_command(w, n, w->options->fix_command, n->found->check);
+		fix = fix_of(w->options, n->found, &word);
+		if (strcmp(action, "fix") == 0 && fix != NULL) {
+			run_command(w, n, fix, word);
 			answered(w, n, "fix");
 		} else if (strcmp(action, "help") == 0 && w->options->help_command != NULL) {
 			run_command(w, n, w->options->help_command, NULL);
@@ -137,9 +154,10 @@ static guint32 show(GDBusConnection *bus, struct waiting *w, const struct kf_wat
 	guint32 id = 0;
 	/* Servers with the body-markup capability read the body as markup: text stays text. */
 	gchar *body = g_markup_escape_text(f->summary, -1);
+	const char *word;
 
 	g_variant_builder_init(&actions, G_VARIANT_TYPE("as"));
-	if (w->options->fix_command != NULL && f->check[0] != '\0') {
+	if (fix_of(w->options, f, &word) != NULL) {
 		g_variant_builder_add(&actions, "s", "fix");
 		g_variant_builder_add(&actions, "s", "Fix now");
 	}

@@ -20,7 +20,8 @@ struct kf_watch_found {
 	char summary[512];
 	char advice[512];
 	char check[160];
-	bool is_new; /* to be told: it fired now */
+	char device[128]; /* a firmware alert's device, whose update "Fix now" offers to install */
+	bool is_new;      /* to be told: it fired now */
 };
 
 struct kf_watch_run {
@@ -32,8 +33,11 @@ struct kf_watch_run {
 	int tool_timeout_ms;
 	const char *smart_file;     /* the root timer's results, read when smartctl may not run */
 	const char *plugin_folders; /* ':'-separated --plugins folders, or NULL: the default ones */
-	json_t *measured;           /* {source: [{key, value}...]}: what this run measured */
-	json_t *notes;              /* what was not checked, and why, in plain words */
+	const char *profile;        /* --profile, or NULL: the installed support profile */
+	const char *firmware_metadata; /* --metadata, or NULL: the profile's firmware_metadata */
+	const char *firmware_devices;  /* --devices, or NULL: kefu's firmware device sockets */
+	json_t *measured;              /* {source: [{key, value}...]}: what this run measured */
+	json_t *notes;                 /* what was not checked, and why, in plain words */
 	struct kf_watch_found *found;
 	size_t n_found, size_found;
 };
@@ -64,6 +68,7 @@ void kf_watch_batteries(struct kf_watch_run *run);
 void kf_watch_kernel(struct kf_watch_run *run);
 void kf_watch_updates(struct kf_watch_run *run);
 void kf_watch_drivers(struct kf_watch_run *run);
+void kf_watch_firmware(struct kf_watch_run *run);
 void kf_watch_checks(struct kf_watch_run *run);
 
 /*

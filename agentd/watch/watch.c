@@ -2,6 +2,7 @@
  * alerts. SPDX-License-Identifier: MIT */
 #include "agentd/audit.h"
 #include "agentd/commands.h"
+#include "agentd/i18n.h"
 #include "agentd/tool.h"
 #include "agentd/watch/notify.h"
 #include "agentd/watch/run.h"
@@ -32,8 +33,11 @@ enum mode { RUN, LAST, ENABLE, DISABLE, STATUS, SMART_ONLY };
 struct watch_options {
 	enum mode mode;
 	const char *root, *state, *output, *smart_file, *fix_command, *help_command, *profile;
+	const char *metadata, *devices; /* where firmware updates are looked for */
+	const char *firmware_command;   /* --firmware-command: "Fix now" of a firmware alert */
 	char plugins[4 * PATH_MAX];
 	bool json, notify, checks;
+	bool is_all_users; /* --all-users: with --enable or --disable, every account */
 	bool has_now;
 	int64_t now;
 	int wait_s, timeout_ms;
@@ -74,6 +78,10 @@ static int parse_options(int argc, char **argv, struct watch_options *o)
 		{"help-command", required_argument, NULL, 'H'},
 		{"profile", required_argument, NULL, 'P'},
 		{"timeout", required_argument, NULL, 't'},
+		{"metadata", required_argument, NULL, 'M'},
+		{"devices", required_argument, NULL, 'V'},
+		{"all-users", no_argument, NULL, 'A'},
+		{"firmware-command", required_argument, NULL, 'W'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt, modes = 0;
@@ -146,6 +154,18 @@ static int parse_options(int argc, char **argv, struct watch_options *o)
 		case 'P':
 			o->profile = optarg;
 			break;
+		case 'M':
+			o->metadata = optarg;
+			break;
+		case 'V':
+			o->devices = optarg;
+			break;
+		case 'A':
+			o->is_all_users = true;
+			break;
+		case 'W':
+			o->firmware_command = optarg;
+			break;
 		case 't':
 			if (parse_number(optarg, 100, 600000, &number) < 0)
 				return -1;
@@ -155,7 +175,8 @@ static int parse_options(int argc, char **argv, struct watch_options *o)
 			return -1;
 		}
 	}
-	if (modes > 1 || optind != argc || (o->output != NULL && o->mode != SMART_ONLY))
+	if (modes > 1 || optind != argc || (o->output != NULL && o->mode != SMART_ONLY) ||
+	    (o->is_all_users && o->mode != ENABLE && o->mode != DISABLE))
 		return -1;
 	return 0;
 }
@@ -239,6 +260,8 @@ static json_t *found_json(const struct kf_watch_found *f)
 
 	if (f->check[0] != '\0')
 		json_object_set_new(item, "check", json_string(f->check));
+	if (f->device[0] != '\0')
+		json_object_set_new(item, "device", json_string(f->device));
 	return item;
 }
 
@@ -268,11 +291,14 @@ static int watch_run(const struct watch_options *o, const char *path)
 				   .is_live = strcmp(o->root, "/") == 0,
 				   .tool_timeout_ms = o->timeout_ms,
 				   .smart_file = o->smart_file,
-				   .plugin_folders = o->plugins[0] ? o->plugins : NULL};
+				   .plugin_folders = o->plugins[0] ? o->plugins : NULL,
+				   .profile = o->profile,
+				   .firmware_metadata = o->metadata,
+				   .firmware_devices = o->devices};
 	struct kf_watch_notify_options notify = {.wait_ms = o->wait_s * 1000};
 	struct kf_error err = {0};
 	json_t *result, *alerts, *answers = NULL;
-	char *fix = NULL, *help = NULL, helper[PATH_MAX];
+	char *fix = NULL, *firmware = NULL, *help = NULL, helper[PATH_MAX];
 	size_t i, cleared = 0, n_new = 0;
 
 	run.now = clock_now(o);
@@ -297,6 +323,7 @@ static int watch_run(const struct watch_options *o, const char *path)
 	kf_watch_kernel(&run);
 	kf_watch_updates(&run);
 	kf_watch_drivers(&run);
+	kf_watch_firmware(&run);
 	if (o->checks)
 		kf_watch_checks(&run);
 	alerts = json_array();
@@ -322,15 +349,22 @@ static int watch_run(const struct watch_options *o, const char *path)
 	if (kf_watch_store_alert_clear_unseen(run.store, run.now, &cleared, &err) != KF_OK)
 		kf_watch_note(&run, "%s", err.message);
 	if (o->notify && n_new > 0) {
+		bool has_helper = kf_tool_find("kefu-helper", helper, sizeof(helper));
+		gchar *quoted = has_helper ? g_shell_quote(helper) : NULL;
+
 		if (o->fix_command != NULL)
 			notify.fix_command = o->fix_command;
-		else if (kf_tool_find("kefu-helper", helper, sizeof(helper))) {
-			gchar *quoted = g_shell_quote(helper);
-
+		else if (has_helper) {
 			fix = g_strdup_printf("%s --fix", quoted);
-			g_free(quoted);
 			notify.fix_command = fix;
 		}
+		if (o->firmware_command != NULL)
+			notify.firmware_command = o->firmware_command;
+		else if (has_helper) {
+			firmware = g_strdup_printf("%s --firmware", quoted);
+			notify.firmware_command = firmware;
+		}
+		g_free(quoted);
 		help = o->help_command != NULL ? NULL : support_command(o);
 		notify.help_command = o->help_command != NULL ? o->help_command : help;
 		answers = kf_watch_notify(&run, &notify);
@@ -367,6 +401,7 @@ static int watch_run(const struct watch_options *o, const char *path)
 	json_decref(run.notes);
 	free(run.found);
 	g_free(fix);
+	g_free(firmware);
 	g_free(help);
 	kf_watch_store_close(run.store);
 	return KF_EXIT_OK;
@@ -509,17 +544,20 @@ int kf_agent_cmd_watch(int argc, char **argv)
 				  .wait_s = WATCH_WAIT_S,
 				  .timeout_ms = WATCH_TIMEOUT_MS};
 	char real_root[PATH_MAX], path[PATH_MAX];
+	struct kf_watch_schedule schedule;
 
+	kf_i18n_init();
 	if (parse_options(argc, argv, &o) < 0) {
 		fprintf(stderr, "usage: %s watch %s\n", KF_AGENTD_PROGRAM, KF_AGENTD_WATCH_USAGE);
 		return KF_EXIT_USAGE;
 	}
+	schedule = (struct kf_watch_schedule){.is_all_users = o.is_all_users, .root = o.root};
 	if (o.mode == ENABLE)
-		return kf_watch_schedule_enable();
+		return kf_watch_schedule_enable(&schedule);
 	if (o.mode == DISABLE)
-		return kf_watch_schedule_disable();
+		return kf_watch_schedule_disable(&schedule);
 	if (o.mode == STATUS)
-		return kf_watch_schedule_status();
+		return kf_watch_schedule_status(&schedule);
 	if (realpath(o.root, real_root) == NULL)
 		return kf_cli_fail(KF_AGENTD_PROGRAM, "%s: no such folder",
 				   kf_escaped(o.root).text);

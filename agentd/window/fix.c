@@ -1,4 +1,5 @@
-/* kefu-helper --fix: one repair the customer allows in a window, run by kefu-agentd scan. SPDX-License-Identifier: MIT */
+/* kefu-helper --fix and --firmware: one repair (kefu-agentd scan) or one firmware update
+ * (kefu-agentd firmware apply --latest) the customer allows in a window. SPDX-License-Identifier: MIT */
 #include "agentd/i18n.h"
 #include "agentd/plugins/job.h"
 #include "agentd/window/window.h"
@@ -7,13 +8,22 @@
 
 #include <dirent.h>
 #include <gio/gunixinputstream.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+/* The words of one kind of window: a repair's or a firmware update's. */
+struct fix_words {
+	const char *working, *done, *failed;
+};
+
 struct fix {
-	const char *check_id;
+	const char *check_id; /* a repair's check, or NULL */
+	const char *device;   /* a firmware update's device, or NULL */
 	const char *agentd_path;
+	const struct fix_words *words;
+	bool is_nothing_to_ask; /* a window that only tells: no Allow, no Deny */
 	GtkWidget *window, *question, *result, *allow, *deny, *close, *spinner;
 	GString *output;
 	char chunk[4096];
@@ -103,9 +113,8 @@ static void show_result(struct fix *fix)
 	}
 	gtk_spinner_stop(GTK_SPINNER(fix->spinner));
 	gtk_widget_hide(fix->spinner);
-	gtk_label_set_text(GTK_LABEL(fix->question), fix->exit_status == 0
-							     ? _("The repair is done.")
-							     : _("The repair did not succeed."));
+	gtk_label_set_text(GTK_LABEL(fix->question),
+			   fix->exit_status == 0 ? fix->words->done : fix->words->failed);
 	gtk_label_set_text(GTK_LABEL(fix->result), text);
 	gtk_widget_show(fix->close);
 }
@@ -143,9 +152,12 @@ static void on_repair_exit(GPid pid, gint status, gpointer user)
 static void on_allow(GtkButton *button, gpointer user)
 {
 	struct fix *fix = user;
-	/* Fixed words and the one checked id: nothing reaches a shell. */
-	const char *argv[] = {fix->agentd_path, "scan",        "--fix", "--yes",
-			      "--only",         fix->check_id, NULL};
+	/* Fixed words and the one checked name: nothing reaches a shell. */
+	const char *repair[] = {fix->agentd_path, "scan",        "--fix", "--yes",
+				"--only",         fix->check_id, NULL};
+	const char *update[] = {fix->agentd_path, "firmware", "apply", "--latest",
+				fix->device,      "--yes",    NULL};
+	const char **argv = fix->device != NULL ? update : repair;
 	GError *error = NULL;
 	GInputStream *stream;
 	int out_fd;
@@ -154,7 +166,7 @@ static void on_allow(GtkButton *button, gpointer user)
 	(void)button;
 	gtk_widget_hide(fix->allow);
 	gtk_widget_hide(fix->deny);
-	gtk_label_set_text(GTK_LABEL(fix->question), _("Repairing..."));
+	gtk_label_set_text(GTK_LABEL(fix->question), fix->words->working);
 	gtk_widget_show(fix->spinner);
 	gtk_spinner_start(GTK_SPINNER(fix->spinner));
 	if (!g_spawn_async_with_pipes(NULL, (gchar **)argv, NULL,
@@ -180,54 +192,165 @@ static void on_deny(GtkButton *button, gpointer user)
 	gtk_widget_destroy(fix->window);
 }
 
-int kf_window_fix(const char *check_id, const char *agentd_path)
+/* Accessible names of one kind of window, which the tests and screen readers find. */
+struct fix_names {
+	const char *question, *result, *allow, *deny;
+};
+
+static int run_window(struct fix *fix, const char *question, const char *words,
+		      const struct fix_names *names)
 {
-	struct fix fix = {.check_id = check_id, .agentd_path = agentd_path, .exit_status = 2};
 	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 10);
 	GtkWidget *buttons = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
-	char title[512], words[512], question[1200];
 
-	check_words(check_id, title, sizeof(title), words, sizeof(words));
+	fix->exit_status = 2;
+	fix->output = g_string_new(NULL);
+	fix->window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
+	gtk_window_set_title(GTK_WINDOW(fix->window), _("kefu support helper"));
+	gtk_window_set_default_size(GTK_WINDOW(fix->window), 480, 240);
+	gtk_container_set_border_width(GTK_CONTAINER(box), 16);
+	g_signal_connect(fix->window, "destroy", G_CALLBACK(gtk_main_quit), NULL);
+	fix->question = gtk_label_new(question);
+	gtk_label_set_line_wrap(GTK_LABEL(fix->question), TRUE);
+	gtk_label_set_xalign(GTK_LABEL(fix->question), 0);
+	kf_window_name(fix->question, names->question);
+	fix->result = gtk_label_new(words);
+	gtk_label_set_line_wrap(GTK_LABEL(fix->result), TRUE);
+	gtk_label_set_xalign(GTK_LABEL(fix->result), 0);
+	gtk_label_set_selectable(GTK_LABEL(fix->result), TRUE);
+	kf_window_name(fix->result, names->result);
+	fix->spinner = gtk_spinner_new();
+	gtk_widget_set_no_show_all(fix->spinner, TRUE);
+	fix->allow = gtk_button_new_with_label(_("Allow"));
+	kf_window_name(fix->allow, names->allow);
+	fix->deny = gtk_button_new_with_label(_("Deny"));
+	kf_window_name(fix->deny, names->deny);
+	fix->close = gtk_button_new_with_label(_("Close"));
+	kf_window_name(fix->close, _("Close"));
+	gtk_widget_set_no_show_all(fix->close, TRUE);
+	g_signal_connect(fix->allow, "clicked", G_CALLBACK(on_allow), fix);
+	g_signal_connect(fix->deny, "clicked", G_CALLBACK(on_deny), fix);
+	g_signal_connect_swapped(fix->close, "clicked", G_CALLBACK(gtk_widget_destroy),
+				 fix->window);
+	gtk_box_pack_end(GTK_BOX(buttons), fix->allow, FALSE, FALSE, 0);
+	gtk_box_pack_end(GTK_BOX(buttons), fix->deny, FALSE, FALSE, 0);
+	gtk_box_pack_end(GTK_BOX(buttons), fix->close, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), fix->question, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), fix->spinner, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), fix->result, TRUE, TRUE, 0);
+	gtk_box_pack_end(GTK_BOX(box), buttons, FALSE, FALSE, 0);
+	gtk_container_add(GTK_CONTAINER(fix->window), box);
+	gtk_widget_show_all(fix->window);
+	if (fix->is_nothing_to_ask) {
+		gtk_widget_hide(fix->allow);
+		gtk_widget_hide(fix->deny);
+		gtk_widget_show(fix->close);
+	}
+	gtk_main();
+	g_string_free(fix->output, TRUE);
+	return fix->exit_status;
+}
+
+int kf_window_fix(const char *check_id, const char *agentd_path)
+{
+	const struct fix_words words = {_("Repairing..."), _("The repair is done."),
+					_("The repair did not succeed.")};
+	const struct fix_names names = {_("Repair"), _("What the repair does"),
+					_("Allow the repair"), _("Deny the repair")};
+	struct fix fix = {.check_id = check_id, .agentd_path = agentd_path, .words = &words};
+	char title[512], fix_words[512], question[1200];
+
+	check_words(check_id, title, sizeof(title), fix_words, sizeof(fix_words));
 	if (title[0] == '\0')
 		snprintf(title, sizeof(title), "%s", check_id);
 	snprintf(question, sizeof(question), _("Repair: %s?"), title);
-	fix.output = g_string_new(NULL);
-	fix.window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
-	gtk_window_set_title(GTK_WINDOW(fix.window), _("kefu support helper"));
-	gtk_window_set_default_size(GTK_WINDOW(fix.window), 480, 240);
-	gtk_container_set_border_width(GTK_CONTAINER(box), 16);
-	g_signal_connect(fix.window, "destroy", G_CALLBACK(gtk_main_quit), NULL);
-	fix.question = gtk_label_new(question);
-	gtk_label_set_line_wrap(GTK_LABEL(fix.question), TRUE);
-	gtk_label_set_xalign(GTK_LABEL(fix.question), 0);
-	kf_window_name(fix.question, _("Repair"));
-	fix.result = gtk_label_new(words);
-	gtk_label_set_line_wrap(GTK_LABEL(fix.result), TRUE);
-	gtk_label_set_xalign(GTK_LABEL(fix.result), 0);
-	gtk_label_set_selectable(GTK_LABEL(fix.result), TRUE);
-	kf_window_name(fix.result, _("What the repair does"));
-	fix.spinner = gtk_spinner_new();
-	gtk_widget_set_no_show_all(fix.spinner, TRUE);
-	fix.allow = gtk_button_new_with_label(_("Allow"));
-	kf_window_name(fix.allow, _("Allow the repair"));
-	fix.deny = gtk_button_new_with_label(_("Deny"));
-	kf_window_name(fix.deny, _("Deny the repair"));
-	fix.close = gtk_button_new_with_label(_("Close"));
-	kf_window_name(fix.close, _("Close"));
-	gtk_widget_set_no_show_all(fix.close, TRUE);
-	g_signal_connect(fix.allow, "clicked", G_CALLBACK(on_allow), &fix);
-	g_signal_connect(fix.deny, "clicked", G_CALLBACK(on_deny), &fix);
-	g_signal_connect_swapped(fix.close, "clicked", G_CALLBACK(gtk_widget_destroy), fix.window);
-	gtk_box_pack_end(GTK_BOX(buttons), fix.allow, FALSE, FALSE, 0);
-	gtk_box_pack_end(GTK_BOX(buttons), fix.deny, FALSE, FALSE, 0);
-	gtk_box_pack_end(GTK_BOX(buttons), fix.close, FALSE, FALSE, 0);
-	gtk_box_pack_start(GTK_BOX(box), fix.question, FALSE, FALSE, 0);
-	gtk_box_pack_start(GTK_BOX(box), fix.spinner, FALSE, FALSE, 0);
-	gtk_box_pack_start(GTK_BOX(box), fix.result, TRUE, TRUE, 0);
-	gtk_box_pack_end(GTK_BOX(box), buttons, FALSE, FALSE, 0);
-	gtk_container_add(GTK_CONTAINER(fix.window), box);
-	gtk_widget_show_all(fix.window);
-	gtk_main();
-	g_string_free(fix.output, TRUE);
-	return fix.exit_status;
+	return run_window(&fix, question, fix_words, &names);
+}
+
+bool kf_window_firmware_device_is_valid(const char *device)
+{
+	size_t len = strlen(device);
+
+	if (len == 0 || len > 64 || device[0] == '-' || device[0] == '.')
+		return false;
+	return strspn(device,
+		      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len;
+}
+
+/*
+ * The update `kefu-agentd firmware updates --json` offers the device now (the same signed
+ * metadata and checks the daily check used), in plain words: "Install firmware 1.2.5 on
+ * Emulated device (you have 1.2.2)?" and its release notes. false when none is offered.
+ */
+static bool firmware_words(const char *device, const char *agentd_path, char *question,
+			   size_t question_size, char *notes, size_t notes_size)
+{
+	const char *argv[] = {agentd_path, "firmware", "updates", "--json", NULL};
+	gchar *out = NULL;
+	gint status = -1;
+	json_t *updates, *u;
+	bool is_offered = false;
+	size_t i;
+
+	if (!g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
+			  NULL, &status, NULL) ||
+	    !g_spawn_check_wait_status(status, NULL)) {
+		g_free(out);
+		return false;
+	}
+	updates = json_loads(out, 0, NULL);
+	g_free(out);
+	json_array_foreach(updates, i, u)
+	{
+		const char *id = json_string_value(json_object_get(u, "device"));
+		const char *name = json_string_value(json_object_get(u, "device_name"));
+		const char *from = json_string_value(json_object_get(u, "from"));
+		const char *to = json_string_value(json_object_get(u, "to"));
+		const char *text = json_string_value(json_object_get(u, "description"));
+		char name_words[256], from_words[64], to_words[64];
+
+		if (is_offered || id == NULL || strcmp(id, device) != 0 || from == NULL ||
+		    to == NULL)
+			continue;
+		if (name == NULL || name[0] == '\0')
+			name = device;
+		/* The device and the metadata are outside text: shown, never interpreted. */
+		kf_escape(name, strlen(name), name_words, sizeof(name_words));
+		kf_escape(from, strlen(from), from_words, sizeof(from_words));
+		kf_escape(to, strlen(to), to_words, sizeof(to_words));
+		snprintf(question, question_size, _("Install firmware %s on %s (you have %s)?"),
+			 to_words, name_words, from_words);
+		if (text != NULL)
+			kf_escape(text, strlen(text), notes, notes_size);
+		is_offered = true;
+	}
+	json_decref(updates);
+	return is_offered;
+}
+
+int kf_window_fix_firmware(const char *device, const char *agentd_path)
+{
+	const struct fix_words words = {_("Installing the firmware update..."),
+					_("The firmware update is installed."),
+					_("The firmware update was not installed.")};
+	const struct fix_names names = {_("Firmware update"), _("What the update does"),
+					_("Allow the update"), _("Deny the update")};
+	struct fix fix = {.device = device, .agentd_path = agentd_path, .words = &words};
+	char question[1024], notes[1024] = "", text[2048];
+
+	if (!firmware_words(device, agentd_path, question, sizeof(question), notes,
+			    sizeof(notes))) {
+		snprintf(question, sizeof(question),
+			 _("No firmware update is offered for the device %s now."), device);
+		fix.is_nothing_to_ask = true;
+		return run_window(&fix, question,
+				  _("Nothing was changed. kefu-agentd firmware updates lists the "
+				    "updates there are."),
+				  &names);
+	}
+	snprintf(text, sizeof(text), "%s%s%s", notes, notes[0] ? "\n\n" : "",
+		 _("kefu checks the update's signature, the device and this computer first, "
+		   "then writes the firmware and checks what the device runs. Keep the "
+		   "computer on and the device connected until it is done."));
+	return run_window(&fix, question, text, &names);
 }

@@ -24,13 +24,16 @@ static const char usage[] =
 	"usage: kefu-helper [--profile FILE] [--relay N] [--code-minutes N] [--consent-timeout S]\n"
 	"                   [--policy FILE] [--plugins DIR]... [--root DIR] [--url URL]\n"
 	"       kefu-helper --fix CHECK_ID\n"
+	"       kefu-helper --firmware DEVICE\n"
 	"       kefu-helper --version | --help\n"
 	"\n"
 	"Opens the window that lets a support technician help: a code to read to them,\n"
 	"each of their requests to allow or deny, and Stop. --url takes a kefu://join\n"
 	"link from a support page and must come last (kefu://join?org=...&relay=...&case=...).\n"
 	"--fix asks the customer to allow one repair, then runs\n"
-	"that one repair with kefu-agentd scan.\n";
+	"that one repair with kefu-agentd scan.\n"
+	"--firmware asks the customer to allow the newest firmware update of one device,\n"
+	"then installs it with kefu-agentd firmware apply, which makes every check.\n";
 
 static const struct kf_ui_ops no_ops = {0};
 
@@ -107,13 +110,14 @@ int main(int argc, char **argv)
 		{"plugins", required_argument, NULL, 'g'},
 		{"root", required_argument, NULL, 'R'},
 		{"fix", required_argument, NULL, 'f'},
+		{"firmware", required_argument, NULL, 'w'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct kf_share_options options = {0};
 	struct kf_join_url link;
-	const char *url = NULL, *fix = NULL;
+	const char *url = NULL, *fix = NULL, *firmware = NULL;
 	char agentd[PATH_MAX];
 	struct kf_window *window;
 	struct share *share;
@@ -174,6 +178,9 @@ int main(int argc, char **argv)
 		case 'f':
 			fix = optarg;
 			break;
+		case 'w':
+			firmware = optarg;
+			break;
 		case 'V':
 			printf("%s %s\n", PROGRAM, KF_VERSION);
 			return KF_EXIT_OK;
@@ -193,6 +200,14 @@ int main(int argc, char **argv)
 	}
 	if (fix != NULL && url != NULL)
 		return kf_cli_fail(PROGRAM, "--fix and --url do not go together");
+	if (firmware != NULL && (fix != NULL || url != NULL))
+		return kf_cli_fail(PROGRAM, "--firmware goes with neither --fix nor --url");
+	if (firmware != NULL && !kf_window_firmware_device_is_valid(firmware))
+		return kf_cli_fail(
+			PROGRAM,
+			"%s is not a device's name (1 to 64 of letters, digits, '.', '_' "
+			"and '-', not starting with '-' or '.')",
+			kf_escaped(firmware).text);
 	if (fix != NULL && !kf_window_fix_name_is_valid(fix))
 		return kf_cli_fail(
 			PROGRAM,
@@ -225,6 +240,10 @@ int main(int argc, char **argv)
 	if (fix != NULL) {
 		agentd_path(agentd, sizeof(agentd));
 		return kf_window_fix(fix, agentd);
+	}
+	if (firmware != NULL) {
+		agentd_path(agentd, sizeof(agentd));
+		return kf_window_fix_firmware(firmware, agentd);
 	}
 	loop = uv_default_loop();
 	window = kf_window_new(loop, options.case_number);

@@ -38,6 +38,16 @@ void kf_window_free(struct kf_window *window);
 /* fix.c: "Repair: ...? Allow / Deny", then kefu-agentd scan --fix --yes --only CHECK_ID. */
 int kf_window_fix(const char *check_id, const char *agentd_path);
 
+/*
+ * fix.c: "Install the newest firmware on the device DEVICE? Allow / Deny", then
+ * kefu-agentd firmware apply --latest DEVICE --yes, which makes every check, and its result.
+ */
+int kf_window_fix_firmware(const char *device, const char *agentd_path);
+
+/* A --firmware device: 1 to 64 of letters, digits, '.', '_' and '-', not starting with '-' or '.'.
+ */
+bool kf_window_firmware_device_is_valid(const char *device);
+
 /* A --fix name: a check's id, or PLUGIN/CHECK as the daily check gives it. */
 bool kf_window_fix_name_is_valid(const char *name);
 /* Whether name names the check check_id of the plugin plugin_id. */

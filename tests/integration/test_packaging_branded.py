@@ -282,3 +282,148 @@ def test_helper_whose_folders_are_links_out_is_refused_and_nothing_outside_chang
     assert_refused(result, out, "as something other than a folder")
     assert sorted(os.listdir(str(outside))) == ["copyright"]
     assert (outside / "copyright").read_text() == "the technician's own file\n"
+
+
+
+UNITS = os.path.join(SOURCE_DIR, "packaging", "systemd")
+GLOBAL_LINK = os.path.join("etc", "systemd", "user", "timers.target.wants", "kefu-watch.timer")
+
+
+def control_files(tmp_path, deb):
+    control = tmp_path / "control"
+    assert run(["dpkg-deb", "-e", str(deb), str(control)]).returncode == 0
+    return control
+
+
+def test_watch_on_adds_the_policy_scripts_and_stays_lintian_clean(profile, tmp_path):
+    result, out = package(tmp_path, json.dumps(profile), "--watch", "on")
+    assert result.returncode == 0, result.stderr
+    assert "daily check on for every account" in result.stdout
+    deb = out / os.listdir(str(out))[0]
+    control = control_files(tmp_path, deb)
+    assert sorted(os.listdir(str(control))) == ["conffiles", "control", "md5sums", "postinst",
+                                               "postrm"]
+    for name in ("postinst", "postrm"):
+        assert os.stat(str(control / name)).st_mode & 0o777 == 0o755
+        assert run(["sh", "-n", str(control / name)]).returncode == 0
+        checked = run(["shellcheck", "-s", "sh", str(control / name)])
+        assert checked.returncode == 0, checked.stdout
+    assert "kefu-agentd watch --enable --all-users" in (control / "postinst").read_text()
+    assert "/" + GLOBAL_LINK in (control / "postrm").read_text()
+    assert "daily check" in run(["dpkg-deb", "-f", str(deb), "Description"]).stdout
+    lint = run(["lintian", "--fail-on", "error,warning", str(deb)], timeout=300)
+    assert lint.returncode == 0 and not re.search(r"^[EW]: ", lint.stdout, re.M), lint.stdout
+
+
+@pytest.mark.parametrize("extra", [[], ["--watch", "off"]])
+def test_without_watch_on_the_package_has_no_maintainer_scripts(profile, tmp_path, extra):
+    result, out = package(tmp_path, json.dumps(profile), *extra)
+    assert result.returncode == 0, result.stderr
+    control = control_files(tmp_path, out / os.listdir(str(out))[0])
+    assert sorted(os.listdir(str(control))) == ["conffiles", "control", "md5sums"]
+
+
+def test_a_bad_watch_value_is_refused(profile, tmp_path):
+    result, out = package(tmp_path, json.dumps(profile), "--watch", "yes")
+    assert_refused(result, out, "--watch takes on or off")
+
+
+def helper_with_script(tmp_path, name, text):
+    """The fake kefu-helper package with a maintainer script of its own."""
+    deb = fake_package(tmp_path, "kefu-helper")
+    root = tmp_path / ("with-" + name)
+    assert run(["dpkg-deb", "-R", str(deb), str(root)]).returncode == 0
+    (root / "DEBIAN" / name).write_text(text)
+    (root / "DEBIAN" / name).chmod(0o755)
+    helper = tmp_path / ("with-%s.deb" % name)
+    assert run(["dpkg-deb", "--root-owner-group", "--build", str(root),
+                str(helper)]).returncode == 0
+    return helper
+
+
+@pytest.mark.parametrize("text", ["#!/bin/bash\necho own\n",
+                                  "#!/bin/sh\ncat <<'KEFU_HELPER_SCRIPT'\nx\nKEFU_HELPER_SCRIPT\n"])
+def test_watch_on_with_a_helper_script_it_cannot_keep_whole_is_refused(profile, tmp_path, text):
+    helper = helper_with_script(tmp_path, "postinst", text)
+    result, out = package(tmp_path, json.dumps(profile), "--helper", str(helper), "--watch",
+                          "on")
+    assert_refused(result, out, "cannot be joined with the kefu-helper package's own postinst")
+
+
+def test_watch_on_runs_the_helpers_own_script_first_as_it_was_written(profile, tmp_path):
+    # As debhelper writes them: set -e, the arguments, no exit at the end.
+    own = ("#!/bin/sh\nset -e\necho \"helper $0 $*\" >> \"$KEFU_TEST_RECORD\"\n"
+           "x='it$s \"quoted\" `not run`'\necho \"$x\" >> \"$KEFU_TEST_RECORD\"\n")
+    helper = helper_with_script(tmp_path, "postinst", own)
+    result, out = package(tmp_path, json.dumps(profile), "--helper", str(helper), "--watch",
+                          "on")
+    assert result.returncode == 0, result.stderr
+    control = control_files(tmp_path, out / os.listdir(str(out))[0])
+    assert own in (control / "postinst").read_text()
+    record = tmp_path / "record"
+    # A kefu-agentd of the test's own stands in: this runs the merged script, not the policy.
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "kefu-agentd").write_text("#!/bin/sh\necho \"agentd $*\" >> \"$KEFU_TEST_RECORD\"\n")
+    (fake / "kefu-agentd").chmod(0o755)
+    env = dict(os.environ, KEFU_TEST_RECORD=str(record),
+               PATH="%s:%s" % (fake, os.environ["PATH"]))
+    ran = run(["sh", str(control / "postinst"), "configure", "0.1.0"], env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert record.read_text().splitlines() == [
+        "helper %s configure 0.1.0" % (control / "postinst"),
+        "it$s \"quoted\" `not run`", "agentd watch --enable --all-users"]
+    # The helper's script failing fails the whole, as it would alone.
+    (control / "fail").write_text((control / "postinst").read_text().replace(
+        "set -e\necho \"helper", "set -e\nfalse\necho \"helper", 1))
+    assert run(["sh", str(control / "fail"), "configure"], env=env).returncode != 0
+
+
+def maintainer_script(control, name, tree, *args):
+    """A maintainer script run as dpkg --root runs it (DPKG_ROOT), with the built
+    kefu-agentd: the real systemctl --global acts on the tree, never on this machine."""
+    env = dict(os.environ, DPKG_ROOT=str(tree), DPKG_MAINTSCRIPT_PACKAGE="kefu-helper-example",
+               DPKG_MAINTSCRIPT_NAME=name,
+               PATH="%s:%s" % (os.path.dirname(program("kefu-agentd")), os.environ["PATH"]))
+    env.pop("KEFU_SYSTEMCTL", None)
+    result = run(["sh", str(control / name), *args], env=env)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="--all-users is an administrator's (root) switch")
+@pytest.mark.skipif(not os.path.exists("/bin/systemctl") and not os.path.exists(
+    "/usr/bin/systemctl"), reason="systemctl (package systemd) is not installed")
+def test_watch_on_enables_the_timer_for_every_account_and_removal_takes_exactly_that(
+        profile, tmp_path):
+    result, out = package(tmp_path, json.dumps(profile), "--watch", "on")
+    assert result.returncode == 0, result.stderr
+    control = control_files(tmp_path, out / os.listdir(str(out))[0])
+    tree = tmp_path / "tree"
+    units = tree / "usr" / "lib" / "systemd" / "user"
+    units.mkdir(parents=True)
+    for name in ("kefu-watch.timer", "kefu-watch.service"):
+        (units / name).write_text(open(os.path.join(UNITS, name)).read())
+    # Another unit an administrator enabled for every account: it must stay.
+    wants = tree / "etc" / "systemd" / "user" / "timers.target.wants"
+    wants.mkdir(parents=True)
+    os.symlink("/usr/lib/systemd/user/other.timer", str(wants / "other.timer"))
+    link = tree / GLOBAL_LINK
+    installed = maintainer_script(control, "postinst", tree, "configure")
+    assert "on for every account" in installed.stdout
+    assert os.readlink(str(link)) == "/usr/lib/systemd/user/kefu-watch.timer"
+    status = run([program("kefu-agentd"), "watch", "--status", "--root", str(tree)])
+    assert "on for every account of %s (the organisation's policy)" % tree in status.stdout
+    # An upgrade (its old postrm says "upgrade") leaves it; removal takes exactly it away.
+    maintainer_script(control, "postrm", tree, "upgrade", "0.1.0+1")
+    assert os.path.islink(str(link))
+    maintainer_script(control, "postrm", tree, "remove")
+    assert not os.path.lexists(str(link))
+    assert sorted(os.listdir(str(wants))) == ["other.timer"]
+    # Alone in its folder, the folder goes with it, as systemctl made it.
+    os.unlink(str(wants / "other.timer"))
+    maintainer_script(control, "postinst", tree, "configure")
+    maintainer_script(control, "postrm", tree, "purge")
+    assert not os.path.lexists(str(wants))
+    assert run([program("kefu-agentd"), "watch", "--status", "--root", str(tree)]).stdout == \
+        "The daily check is not turned on for every account of %s.\n" % tree

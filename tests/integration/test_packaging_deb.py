@@ -376,3 +376,42 @@ def test_relay_package_never_leaves_sshd_a_configuration_it_rejects(debs):
         if os.path.lexists(DROPIN):
             os.unlink(DROPIN)
     assert not os.path.lexists(DROPIN)
+
+
+WATCH_LINK = "/etc/systemd/user/timers.target.wants/kefu-watch.timer"
+WATCH_STATE = "/var/lib/systemd/deb-systemd-user-helper-enabled"
+
+
+def test_branded_package_with_watch_on_turns_the_check_on_for_every_account_until_purged(
+        debs, tmp_path):
+    needs_root()
+    if os.path.lexists(PROFILE) and not is_installed("kefu-helper-test-org"):
+        pytest.skip("%s exists on this machine and belongs to no kefu package; it is "
+                    "not replaced by a test" % PROFILE)
+    if os.path.lexists(WATCH_LINK) and not is_installed("kefu-helper-test-org"):
+        pytest.skip("%s exists on this machine and belongs to no kefu package; it is "
+                    "not changed by a test" % WATCH_LINK)
+    make_profile(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    built = run([program("kefu-console"), "ca", "package", "--name", "test-org", "--profile",
+                 str(tmp_path / "profile.json"), "--helper", str(debs["files"]["kefu-helper"]),
+                 "--watch", "on", "--output", str(out)])
+    assert built.returncode == 0, built.stderr
+    (name,) = os.listdir(str(out))
+    bundle = out / name
+    lint = run(["lintian", "--fail-on", "error,warning", str(bundle)], timeout=300)
+    assert lint.returncode == 0 and not re.search(r"^[EW]: ", lint.stdout, re.M), lint.stdout
+    purge("kefu-helper-test-org", *PACKAGES)
+    watched = ["/etc/systemd/user", WATCH_STATE]
+    before = listing(watched)
+    try:
+        result = dpkg("-i", str(bundle))
+        assert result.returncode == 0, result.stderr
+        assert os.readlink(WATCH_LINK) == "/usr/lib/systemd/user/kefu-watch.timer"
+        assert run(["systemctl", "--global", "is-enabled",
+                    "kefu-watch.timer"]).stdout.strip() == "enabled"
+    finally:
+        purge("kefu-helper-test-org", "kefu-helper")
+    assert not os.path.lexists(WATCH_LINK)
+    assert listing(watched) == before
