@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <gio/gio.h>
 #include <gio/gunixfdlist.h>
+#include <glib-unix.h>
 #include <pipewire/pipewire.h>
 #include <spa/buffer/meta.h>
 #include <spa/param/video/format-utils.h>
@@ -47,7 +48,8 @@ struct wayland_capture {
 	struct kf_capture base;
 	GMainContext *context;
 	GDBusConnection *bus;
-	char *session; /* the portal session's object path */
+	struct kf_capture_cancel *cancel; /* the caller's, during the open only */
+	char *session;                    /* the portal session's object path */
 	guint closed_subscription;
 	int is_remote; /* a RemoteDesktop session: input can be sent */
 	uint32_t node;
@@ -143,6 +145,31 @@ static gboolean on_timeout(void *user)
 	return G_SOURCE_REMOVE;
 }
 
+static gboolean on_cancelled(int fd, GIOCondition condition, void *user)
+{
+	(void)fd;
+	(void)condition;
+	*(int *)user = 1;
+	return G_SOURCE_REMOVE;
+}
+
+static int cancelled_error(struct kf_error *err)
+{
+	return kf_error_set(err, KF_ERR_CLOSED,
+			    "the view was stopped before the desktop's screen sharing dialog was "
+			    "answered; the desktop's request was closed");
+}
+
+/* Closes an object the portal made for us (a Request, a Session): its dialog goes with it. */
+static void close_portal_object(GDBusConnection *bus, const char *path, const char *iface)
+{
+	GVariant *reply =
+		g_dbus_connection_call_sync(bus, PORTAL_BUS, path, iface, "Close", NULL, NULL,
+					    G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, NULL);
+	if (reply)
+		g_variant_unref(reply);
+}
+
 /*
  * Calls a portal method that answers through a Request object's Response
  * signal. options must hold the handle_token "kefu<counter>"; *results is the
@@ -153,6 +180,8 @@ static int portal_request(struct wayland_capture *w, const char *iface, const ch
 			  GVariant **results, struct kf_error *err)
 {
 	*results = NULL;
+	if (w->cancel != NULL && kf_capture_cancel_is_fired(w->cancel))
+		return cancelled_error(err);
 	char sender[128];
 	snprintf(sender, sizeof(sender), "%s", g_dbus_connection_get_unique_name(w->bus) + 1);
 	for (char *c = sender; *c; c++)
@@ -187,15 +216,32 @@ static int portal_request(struct wayland_capture *w, const char *iface, const ch
 		rc = dbus_error(err, what, error);
 	} else {
 		g_variant_unref(reply);
-		int is_late = 0;
+		int is_late = 0, is_cancelled = 0;
 		GSource *timer = g_timeout_source_new((guint)timeout_ms);
 		g_source_set_callback(timer, on_timeout, &is_late, NULL);
 		g_source_attach(timer, w->context);
-		while (!response.is_done && !is_late)
+		GSource *cancel = NULL;
+		if (w->cancel != NULL) {
+			/* Another thread stops the view: the wait ends at once, not at the answer.
+			 */
+			cancel = g_unix_fd_source_new(w->cancel->fd, G_IO_IN);
+			g_source_set_callback(cancel, G_SOURCE_FUNC(on_cancelled), &is_cancelled,
+					      NULL);
+			g_source_attach(cancel, w->context);
+		}
+		while (!response.is_done && !is_late && !is_cancelled)
 			g_main_context_iteration(w->context, TRUE);
 		g_source_destroy(timer);
 		g_source_unref(timer);
-		if (!response.is_done)
+		if (cancel != NULL) {
+			g_source_destroy(cancel);
+			g_source_unref(cancel);
+		}
+		if (!response.is_done && is_cancelled) {
+			/* Closing the request takes the desktop's dialog down with it. */
+			close_portal_object(w->bus, path, IFACE_REQUEST);
+			rc = cancelled_error(err);
+		} else if (!response.is_done)
 			rc = kf_error_set(err, KF_ERR_TIMEOUT,
 					  "the desktop portal did not answer %s in %d s", method,
 					  timeout_ms / 1000);
@@ -706,14 +752,9 @@ static void wayland_free(struct kf_capture *capture)
 	if (w->bus != NULL) {
 		if (w->closed_subscription)
 			g_dbus_connection_signal_unsubscribe(w->bus, w->closed_subscription);
-		if (w->session != NULL) {
-			/* Ending kefu's share ends the desktop's too. */
-			GVariant *reply = g_dbus_connection_call_sync(
-				w->bus, PORTAL_BUS, w->session, IFACE_SESSION, "Close", NULL, NULL,
-				G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, NULL);
-			if (reply)
-				g_variant_unref(reply);
-		}
+		/* Ending kefu's share ends the desktop's too. */
+		if (w->session != NULL)
+			close_portal_object(w->bus, w->session, IFACE_SESSION);
 		g_dbus_connection_close_sync(w->bus, NULL, NULL);
 		g_object_unref(w->bus);
 	}
@@ -972,6 +1013,7 @@ int kf_capture_wayland_open(const struct kf_capture_options *options, struct kf_
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
 	w->base.ops = &wayland_ops;
 	w->is_damage_disabled = options->is_damage_disabled;
+	w->cancel = options->cancel;
 	w->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	w->context = g_main_context_new();
 	if (w->wake < 0) {
@@ -1002,6 +1044,9 @@ int kf_capture_wayland_open(const struct kf_capture_options *options, struct kf_
 		rc = start_session(w, err);
 	if (rc == 0)
 		rc = open_pipewire(w, err);
+	if (rc == 0 && w->cancel != NULL && kf_capture_cancel_is_fired(w->cancel))
+		rc = cancelled_error(err);
+	w->cancel = NULL;
 	g_main_context_pop_thread_default(w->context);
 	if (rc != 0) {
 		wayland_free(&w->base);
