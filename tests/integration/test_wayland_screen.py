@@ -32,6 +32,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 
 # Clicks through the portal's dialog over AT-SPI: picks the first monitor, allows remote
 # interaction when asked to, presses Share. Prints "dialog NAME" then "shared", or "none".
+# With "look" it only watches: "dialog NAME" once the dialog is up, "gone" once it went.
 CLICKER = r"""
 import sys, time
 import pyatspi
@@ -59,6 +60,17 @@ if dialog is None:
     print("none", flush=True)
     sys.exit(0)
 print("dialog " + dialog.name, flush=True)
+if sys.argv[2] == "look":
+    name = dialog.name
+    deadline = time.time() + wait
+    while time.time() < deadline:
+        if find(pyatspi.Registry.getDesktop(0), lambda n: n.getRoleName() == "frame" and
+                n.name == name) is None:
+            print("gone", flush=True)
+            sys.exit(0)
+        time.sleep(0.2)
+    print("still there", flush=True)
+    sys.exit(0)
 time.sleep(0.5)
 screen = find(dialog, lambda n: n.name == "Entire Screen")
 find(screen, lambda n: n.getRoleName() == "list").querySelection().selectChild(0)
@@ -162,11 +174,12 @@ class Desktop:
                 name, text, open(path).read()[-2000:])
             time.sleep(0.1)
 
-    def click_dialog(self, wait=60, control=True):
-        """Starts the clicker; its reader says "dialog ..." and "shared" (or "none")."""
+    def click_dialog(self, wait=60, control=True, mode=None):
+        """Starts the clicker; its reader says "dialog ..." and "shared" (or "none").
+        mode "look" only watches the dialog come and go."""
         proc = self.processes.start(["/usr/bin/python3", "-c", CLICKER, str(wait),
-                                     "control" if control else "view"], env=self.env,
-                                    stdout=subprocess.PIPE, text=True)
+                                     mode or ("control" if control else "view")],
+                                    env=self.env, stdout=subprocess.PIPE, text=True)
         return LineReader(proc)
 
     def cleanup(self):
@@ -431,3 +444,65 @@ def test_the_desktop_ending_its_screen_cast_ends_the_view(shared, tmp_path):
     log = [json.loads(line) for line in
            open(str(tmp_path / "state" / "kefu" / "audit.jsonl")).read().splitlines()]
     assert any("ended the screen cast" in json.dumps(e) for e in log), log[-5:]
+
+
+def wait_portal_sessions(desktop, count, seconds=20):
+    """The portal's sessions once there are count of them, or after seconds."""
+    deadline = time.time() + seconds
+    sessions = portal_sessions(desktop)
+    while len(sessions) != count and time.time() < deadline:
+        time.sleep(0.2)
+        sessions = portal_sessions(desktop)
+    return sessions
+
+
+@pytest.mark.parametrize("stop", ["/revoke view", "/stop"])
+def test_the_session_stays_live_while_the_dialog_is_up_and_stopping_closes_it(
+        shared, tmp_path, stop):
+    desktop, picture, agent, console = shared
+    grant(agent, console, "view", "asks to see your screen")
+    looker = desktop.click_dialog(wait=60, mode="look")
+    send(console, "view --no-viewer")
+    view = next_event(console, "view")
+    out = tmp_path / "never.ppm"
+    viewer = desktop.processes.start(
+        [tool("vnc-bench"), "snapshot", view["address"], "--password", view["password"],
+         "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The viewer's arrival makes the desktop ask the customer; nobody answers.
+    assert looker.wait_for(lambda l: l.startswith("dialog "), timeout=30) == \
+        "dialog Remote desktop"
+    assert len(portal_sessions(desktop)) == 1
+    # Meanwhile the session goes on: a chat line each way, well within the dialog's wait.
+    send(console, "chat Do you see a window asking to share your screen?")
+    agent.wait_for("Technician: Do you see a window asking to share your screen", timeout=10)
+    agent.say("Yes, I see it")
+    assert next_event(console, "chat")["text"] == "Yes, I see it"
+    # The customer stops while the dialog is still up: the desktop's request and session
+    # are closed, the dialog goes, and the viewer gets nothing.
+    agent.say(stop)
+    if stop == "/stop":
+        assert next_event(console, "ended")
+        console.wait(timeout=30)
+        agent.finish()
+    else:
+        assert next_event(console, "revoked")["capability"] == "view"
+    assert looker.wait_for(lambda l: l in ("gone", "still there"), timeout=70) == "gone"
+    assert wait_portal_sessions(desktop, 0) == []
+    assert viewer.wait(timeout=30) != 0 and not out.exists()
+    # No stream starts afterwards.
+    time.sleep(2)
+    assert portal_sessions(desktop) == []
+    log = [json.loads(line) for line in
+           open(str(tmp_path / "state" / "kefu" / "audit.jsonl")).read().splitlines()]
+    cancelled = [e for e in log if e["event"] == "screen-open-cancelled"]
+    if stop == "/stop":
+        # The session ended with the dialog up: nothing was shown, nothing is left open.
+        assert not any(e["event"] == "screen-viewer" for e in log)
+    else:
+        assert len(cancelled) == 1, log[-5:]
+        assert "before the desktop's screen sharing dialog was answered" in \
+            cancelled[0]["detail"]
+        assert not any(e["event"] == "screen-viewer" for e in log)
+        # The session is still live after it.
+        send(console, "chat Thanks")
+        agent.wait_for("Technician: Thanks", timeout=10)
