@@ -541,13 +541,13 @@ static int wayland_poll(struct kf_capture *capture, struct kf_capture_changes *c
 	while (g_main_context_iteration(w->context, FALSE)) {
 	}
 	pw_thread_loop_lock(w->loop);
-	if (w->is_stream_lost)
+	if (w->is_closed || w->is_stream_lost) {
+		int is_session_closed = w->is_closed;
 		w->is_closed = 1;
-	if (w->is_closed) {
 		pw_thread_loop_unlock(w->loop);
-		return kf_error_set(err, KF_ERR_CLOSED,
-				    "the desktop ended the screen cast (its portal session "
-				    "closed)");
+		return kf_error_set(err, KF_ERR_CLOSED, "the desktop ended the screen cast (%s)",
+				    is_session_closed ? "its portal session closed"
+						      : "its PipeWire stream ended");
 	}
 	if (w->staging_width != w->frame.width || w->staging_height != w->frame.height ||
 	    (w->frames > 0 && w->frame.pixels == NULL)) {

@@ -209,6 +209,12 @@ static void stream_event(void *user, const char *what, const char *detail)
 		/* The desktop itself stopped the sharing (its portal session closed). */
 		kf_summary_note(session->summary, "access",
 				"Your desktop stopped sharing your screen");
+		if (kf_agent_session_is_open(session)) {
+			json_t *body = json_pack("{s:s}", "reason", detail);
+
+			kf_control_send(session->core.control, "screen.ended", 0, body, NULL, NULL);
+			json_decref(body);
+		}
 		kf_agent_session_activity(
 			session,
 			"Your desktop stopped sharing your screen: %s no longer sees "

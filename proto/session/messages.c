@@ -111,6 +111,8 @@ static const struct kf_msg_row rows[KF_MSG_TYPE_COUNT] = {
 	 "asks for the customer's support ID and support journal"},
 	{KF_MSG_HISTORY_JOURNAL, "history.journal", KF_PARTY_AGENT, KF_CAP_NONE, 1 * MIB, 64 * 1024,
 	 KF_MSG_MAX_STRING, "the support ID, the journal's digest and its entries"},
+	{KF_MSG_SCREEN_ENDED, "screen.ended", KF_PARTY_AGENT, KF_CAP_NONE, SMALL,
+	 "the customer's desktop ended the screen share, with why"},
 };
 
 const struct kf_msg_row *kf_msg_row_find(const char *name)

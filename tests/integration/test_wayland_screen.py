@@ -91,6 +91,27 @@ print("shared", flush=True)
 """
 
 
+# Turns mutter's one monitor through its own D-Bus interface (org.gnome.Mutter.DisplayConfig),
+# as the display settings do: the compositor then ends every screen cast of that monitor.
+ROTATE = r"""
+import sys
+from gi.repository import Gio, GLib
+bus = Gio.DBusConnection.new_for_address_sync(
+    sys.argv[1], Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
+    Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+def call(method, args, reply):
+    return bus.call_sync("org.gnome.Mutter.DisplayConfig", "/org/gnome/Mutter/DisplayConfig",
+                         "org.gnome.Mutter.DisplayConfig", method, args,
+                         GLib.VariantType(reply) if reply else None, 0, 10000, None)
+serial, monitors, logical, props = call(
+    "GetCurrentState", None,
+    "(ua((ssss)a(siiddada{sv})a{sv})a(iiduba(ssss)a{sv})a{sv})").unpack()
+connector, mode = monitors[0][0][0], monitors[0][1][0][0]
+call("ApplyMonitorsConfig", GLib.Variant("(uua(iiduba(ssa{sv}))a{sv})", (
+    serial, 1, [(0, 0, 1.0, int(sys.argv[2]), True, [(connector, mode, {})])], {})), None)
+"""
+
+
 def require_desktop():
     for name in ("mutter", "pipewire", "wireplumber", "dbus-daemon"):
         if shutil.which(name) is None:
@@ -420,7 +441,13 @@ def test_keys_and_clicks_reach_the_wayland_client_only_under_control(shared, tmp
     assert picture.seen_since(mark) == ["key o"]
 
 
-def test_the_desktop_ending_its_screen_cast_ends_the_view(shared, tmp_path):
+def audit_events(tmp_path, name):
+    log = [json.loads(line) for line in
+           open(str(tmp_path / "state" / "kefu" / "audit.jsonl")).read().splitlines()]
+    return [e for e in log if e["event"] == name]
+
+
+def test_pipewire_ending_ends_the_view_and_everyone_is_told(shared, tmp_path):
     desktop, picture, agent, console = shared
     grant(agent, console, "view", "asks to see your screen")
     view, clicker, size, pixels = open_view(desktop, console, tmp_path, "first")
@@ -430,20 +457,53 @@ def test_the_desktop_ending_its_screen_cast_ends_the_view(shared, tmp_path):
     reader = LineReader(watcher)
     reader.wait_for(lambda l: l == "update", timeout=30)
     # The desktop's side of the cast goes away (PipeWire, which carries it, ends): the
-    # viewer is closed and new viewers are told why.
+    # viewer is closed, and the technician and the customer are told why.
     pipewire = desktop.named["pipewire"]
     os.killpg(pipewire.pid, signal.SIGTERM)
     pipewire.wait(timeout=10)
     assert watcher.wait(timeout=30) == 0  # the server closed the viewer
-    result = vnc_bench("snapshot", view["address"], "--password", view["password"], "--out",
-                       str(tmp_path / "after.ppm"), timeout=60)
-    assert result.returncode != 0 and not (tmp_path / "after.ppm").exists()
+    ended = next_event(console, "view-ended")
+    assert "the desktop ended the screen cast" in ended["reason"]
+    agent.wait_for("Your desktop stopped sharing your screen: Alice Tan no longer sees it")
     send(console, "end")
     console.wait(timeout=30)
     agent.finish()
-    log = [json.loads(line) for line in
-           open(str(tmp_path / "state" / "kefu" / "audit.jsonl")).read().splitlines()]
-    assert any("ended the screen cast" in json.dumps(e) for e in log), log[-5:]
+    lost = audit_events(tmp_path, "screen-lost")
+    assert len(lost) == 1 and "the desktop ended the screen cast" in lost[0]["detail"], lost
+
+
+def test_the_compositor_closing_the_screen_cast_ends_the_view_and_a_new_view_asks_again(
+        shared, tmp_path):
+    desktop, picture, agent, console = shared
+    grant(agent, console, "view", "asks to see your screen")
+    view, clicker, size, pixels = open_view(desktop, console, tmp_path, "first")
+    assert clicker.wait_for(lambda l: l == "shared") == "shared"
+    watcher = desktop.processes.start(
+        [tool("vnc-bench"), "watch", view["address"], "--password", view["password"],
+         "--seconds", "60"], stdout=subprocess.PIPE, text=True)
+    LineReader(watcher).wait_for(lambda l: l == "update", timeout=30)
+    assert len(portal_sessions(desktop)) == 1
+    # The monitor turns (mutter's own display settings interface): mutter ends the screen
+    # cast, the portal closes its session and says so (org.freedesktop.portal.Session's
+    # Closed signal).
+    run(["/usr/bin/python3", "-c", ROTATE, desktop.session_bus, "1"], timeout=30)
+    assert watcher.wait(timeout=30) == 0  # the server closed the viewer
+    ended = next_event(console, "view-ended")
+    assert ended["reason"] == "the desktop ended the screen cast (its portal session closed)"
+    agent.wait_for("Your desktop stopped sharing your screen: Alice Tan no longer sees it")
+    lost = audit_events(tmp_path, "screen-lost")
+    assert [e["detail"] for e in lost] == [ended["reason"]]
+    assert wait_portal_sessions(desktop, 0) == []
+    # The session goes on, and a new view asks the desktop again.
+    run(["/usr/bin/python3", "-c", ROTATE, desktop.session_bus, "0"], timeout=30)
+    send(console, "chat Let me look again")
+    agent.wait_for("Technician: Let me look again")
+    again = desktop.click_dialog()
+    size, pixels = snapshot_pixels(view, tmp_path / "again.ppm")
+    assert again.wait_for(lambda l: l.startswith("dialog ")) == "dialog Remote desktop"
+    assert size == (WIDTH, HEIGHT)
+    assert settle(view, tmp_path / "again.ppm", block_colour, pixels) == []
+    assert len(portal_sessions(desktop)) == 1
 
 
 def wait_portal_sessions(desktop, count, seconds=20):
