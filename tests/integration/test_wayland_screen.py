@@ -566,3 +566,68 @@ def test_the_session_stays_live_while_the_dialog_is_up_and_stopping_closes_it(
         # The session is still live after it.
         send(console, "chat Thanks")
         agent.wait_for("Technician: Thanks", timeout=10)
+
+
+def expected_picture(fills):
+    """The block pattern with fills (x, y, w, h, "RRGGBB") painted over it, as wl-draw does."""
+    from PIL import Image, ImageDraw
+    image = Image.new("RGB", (WIDTH, HEIGHT))
+    draw = ImageDraw.Draw(image)
+    for by in range(0, HEIGHT, 32):
+        for bx in range(0, WIDTH, 32):
+            draw.rectangle([bx, by, bx + 31, by + 31], fill=block_colour(bx, by))
+    for x, y, w, h, colour in fills:
+        draw.rectangle([x, y, x + w - 1, y + h - 1], fill="#" + colour)
+    return image
+
+
+def follower_matches(reader, follower, path, expected, seconds=20):
+    """Whether the connected viewer's own picture comes to equal expected; else the box
+    around what still differs."""
+    from PIL import Image, ImageChops
+    deadline = time.time() + seconds
+    while True:
+        follower.stdin.write("save 300 %s\n" % path)
+        follower.stdin.flush()
+        count = len(reader.seen)
+        reader.wait_for(lambda l: l.startswith("saved "), timeout=30)
+        assert reader.seen[count:][-1] == "saved %d %d" % (WIDTH, HEIGHT)
+        image = Image.open(str(path)).convert("RGB")
+        box = ImageChops.difference(image, expected).getbbox()
+        if box is None:
+            return True
+        if time.time() > deadline:
+            return box
+        time.sleep(0.2)
+
+
+def test_a_connected_viewer_follows_the_wayland_client_pixel_for_pixel(shared, tmp_path):
+    desktop, picture, agent, console = shared
+    grant(agent, console, "view", "asks to see your screen")
+    view, clicker, size, pixels = open_view(desktop, console, tmp_path, "first")
+    assert clicker.wait_for(lambda l: l == "shared") == "shared"
+    # One viewer stays connected from here to the end: every change reaches it as updates
+    # of what changed, never as a fresh first frame.
+    follower = desktop.processes.start(
+        [tool("vnc-bench"), "follow", view["address"], "--password", view["password"]],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    reader = LineReader(follower)
+    assert reader.wait_for(lambda l: l.startswith("ready ")) == "ready %d %d" % (WIDTH, HEIGHT)
+    path = tmp_path / "follower.ppm"
+    assert follower_matches(reader, follower, path, expected_picture([])) is True
+    # Odd sizes and places: single pixels in the corners, across tile edges, half the screen.
+    fills = []
+    for fill in [(33, 65, 100, 37, "123456"), (0, 0, 1, 1, "ff0000"),
+                 (WIDTH - 1, HEIGHT - 1, 1, 1, "00ff00"), (31, 31, 2, 2, "0000ff"),
+                 (600, 300, 211, 199, "abcdef"), (WIDTH // 2, 0, WIDTH // 2, HEIGHT, "102030"),
+                 (WIDTH // 2 - 1, 100, 3, 3, "fedcba")]:
+        picture.say("fill %d %d %d %d %s" % fill)
+        fills.append(fill)
+        assert follower_matches(reader, follower, path, expected_picture(fills)) is True, fill
+    # Back to the pattern alone: every painted place is painted back.
+    picture.say("clear")
+    assert follower_matches(reader, follower, path, expected_picture([])) is True
+    assert follower.poll() is None  # the same viewer all along
+    follower.stdin.write("quit\n")
+    follower.stdin.flush()
+    assert follower.wait(timeout=10) == 0
