@@ -41,15 +41,14 @@
 #define BTN_RIGHT_CODE  0x111
 #define BTN_MIDDLE_CODE 0x112
 
-/* The restore token of this process's last screen cast: memory only, gone when the process ends. */
-static char restore_token[128];
-
 struct wayland_capture {
 	struct kf_capture base;
 	GMainContext *context;
 	GDBusConnection *bus;
 	struct kf_capture_cancel *cancel; /* the caller's, during the open only */
-	char *session;                    /* the portal session's object path */
+	char *restore_token;              /* the caller's, during the open only */
+	size_t restore_token_size;
+	char *session; /* the portal session's object path */
 	guint closed_subscription;
 	int is_remote; /* a RemoteDesktop session: input can be sent */
 	uint32_t node;
@@ -862,9 +861,9 @@ static int create_session(struct wayland_capture *w, struct kf_error *err)
 	if (!w->is_remote && w->cast_version >= 4) {
 		g_variant_builder_add(&options, "{sv}", "persist_mode",
 				      g_variant_new_uint32(PERSIST_TRANSIENT));
-		if (restore_token[0])
+		if (w->restore_token != NULL && w->restore_token[0])
 			g_variant_builder_add(&options, "{sv}", "restore_token",
-					      g_variant_new_string(restore_token));
+					      g_variant_new_string(w->restore_token));
 	}
 	rc = portal_request(w, IFACE_CAST, "SelectSources",
 			    g_variant_new("(oa{sv})", w->session, &options), "kefu3",
@@ -888,9 +887,9 @@ static int start_session(struct wayland_capture *w, struct kf_error *err)
 		return rc;
 	GVariant *streams = g_variant_lookup_value(results, "streams", G_VARIANT_TYPE("a(ua{sv})"));
 	const char *token = NULL;
-	if (g_variant_lookup(results, "restore_token", "&s", &token) &&
-	    strlen(token) < sizeof(restore_token))
-		snprintf(restore_token, sizeof(restore_token), "%s", token);
+	if (g_variant_lookup(results, "restore_token", "&s", &token) && w->restore_token != NULL &&
+	    strlen(token) < w->restore_token_size)
+		snprintf(w->restore_token, w->restore_token_size, "%s", token);
 	uint32_t devices = 0;
 	if (w->is_remote && g_variant_lookup(results, "devices", "u", &devices) &&
 	    !(devices & DEVICE_POINTER) && !(devices & DEVICE_KEYBOARD))
@@ -1014,6 +1013,8 @@ int kf_capture_wayland_open(const struct kf_capture_options *options, struct kf_
 	w->base.ops = &wayland_ops;
 	w->is_damage_disabled = options->is_damage_disabled;
 	w->cancel = options->cancel;
+	w->restore_token = options->restore_token;
+	w->restore_token_size = options->restore_token_size;
 	w->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	w->context = g_main_context_new();
 	if (w->wake < 0) {
@@ -1047,6 +1048,7 @@ int kf_capture_wayland_open(const struct kf_capture_options *options, struct kf_
 	if (rc == 0 && w->cancel != NULL && kf_capture_cancel_is_fired(w->cancel))
 		rc = cancelled_error(err);
 	w->cancel = NULL;
+	w->restore_token = NULL;
 	g_main_context_pop_thread_default(w->context);
 	if (rc != 0) {
 		wayland_free(&w->base);
@@ -1086,7 +1088,34 @@ int kf_capture_wayland_check(char *text, size_t size, struct kf_error *err)
 			"or log in with an X11 session",
 			desktop_name(), display ? display : "unset");
 	int has_input = remote >= 1 && (devices & DEVICE_POINTER) && (devices & DEVICE_KEYBOARD);
-	char remote_text[96], clip[96];
+	char remote_text[96], clip[96], persist[512];
+	/*
+	 * Restore tokens came with ScreenCast v4 and RemoteDesktop v2; a control
+	 * session is a RemoteDesktop one, which cannot use ScreenCast's.
+	 */
+	if (has_input && remote < 2)
+		snprintf(persist, sizeof(persist),
+			 "none (RemoteDesktop v%u has no restore tokens: they need v2); kefu keeps "
+			 "the desktop's sharing session open until the kefu session ends, so "
+			 "viewing again asks nothing, and a new kefu session asks again",
+			 remote);
+	else if (has_input)
+		snprintf(persist, sizeof(persist),
+			 "none used (RemoteDesktop v%u has restore tokens; kefu does not keep "
+			 "them); kefu keeps the desktop's sharing session open until the kefu "
+			 "session ends, and a new kefu session asks again",
+			 remote);
+	else if (cast >= 4)
+		snprintf(persist, sizeof(persist),
+			 "transient (ScreenCast v%u restore tokens, kept in memory for the kefu "
+			 "session only): viewing again in the same session asks nothing, a new "
+			 "kefu session asks again",
+			 cast);
+	else
+		snprintf(persist, sizeof(persist),
+			 "none (ScreenCast v%u has no restore tokens: they need v4); kefu keeps "
+			 "the desktop's sharing session open until the kefu session ends",
+			 cast);
 	if (remote == 0)
 		snprintf(remote_text, sizeof(remote_text), "missing");
 	else
@@ -1101,10 +1130,11 @@ int kf_capture_wayland_check(char *text, size_t size, struct kf_error *err)
 		 "  ScreenCast portal v%u%s\n"
 		 "  RemoteDesktop portal %s\n"
 		 "  clipboard %s\n"
+		 "  persist: %s\n"
 		 "  the desktop asks the customer in its own dialog after 'view' is allowed in "
-		 "kefu",
+		 "kefu, and the customer picks the monitor there",
 		 desktop_name(), display ? display : "unset",
 		 has_input ? "available" : "unavailable (no RemoteDesktop portal: view only)", cast,
-		 cast >= 4 ? " (restore tokens)" : "", remote_text, clip);
+		 cast >= 4 ? " (restore tokens)" : "", remote_text, clip, persist);
 	return 0;
 }

@@ -93,6 +93,13 @@ struct kf_capture_options {
 	int is_damage_disabled; /* compare tiles even when the platform reports damage */
 	/* NULL: the open cannot be given up; else owned by the caller, alive during the open. */
 	struct kf_capture_cancel *cancel;
+	/*
+	 * NULL, or the caller's buffer for the desktop's restore token (Wayland's
+	 * ScreenCast portal): read to reopen without asking, rewritten with the
+	 * token the desktop gives. Its owner decides how long it is remembered.
+	 */
+	char *restore_token;
+	size_t restore_token_size;
 };
 
 /*

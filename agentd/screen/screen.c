@@ -618,6 +618,8 @@ int kf_screen_new(const struct kf_screen_options *options, struct kf_screen **ou
 		.monitor = options->monitor,
 		.is_damage_disabled = options->is_damage_disabled,
 		.cancel = options->cancel,
+		.restore_token = options->restore_token,
+		.restore_token_size = options->restore_token_size,
 	};
 	int rc = kf_capture_open(&capture_options, &screen->capture, err);
 	if (rc != 0)

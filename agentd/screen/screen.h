@@ -44,6 +44,9 @@ struct kf_screen_options {
 	void *user;
 	/* NULL, or fired by another thread to give up an open that waits (see capture.h). */
 	struct kf_capture_cancel *cancel;
+	/* NULL, or the caller's buffer for the desktop's restore token (see capture.h). */
+	char *restore_token;
+	size_t restore_token_size;
 };
 
 /*

@@ -83,6 +83,11 @@ struct kf_agent_streams {
 	/* ... and "the desktop ended the capture" through this. */
 	uv_async_t *lost;
 	struct screen_opening *opening; /* NULL when no screen is being opened */
+	/*
+	 * The desktop's restore token (Wayland's ScreenCast portal): a later view in
+	 * this session reopens without asking; it is wiped with the session.
+	 */
+	char restore_token[256];
 	struct side_stream slots[MAX_STREAMS];
 	uint32_t last_fetch_id;
 	unsigned fetch_timeout_ms;
@@ -301,6 +306,8 @@ static void start_opening(struct kf_agent_streams *streams)
 		.on_lost = screen_lost,
 		.user = streams,
 		.cancel = &opening->cancel,
+		.restore_token = streams->restore_token,
+		.restore_token_size = sizeof(streams->restore_token),
 	};
 	if (uv_async_init(streams->loop, &opening->done, on_opened) != 0) {
 		kf_capture_cancel_destroy(&opening->cancel);
@@ -756,6 +763,7 @@ void kf_agent_streams_free(struct kf_agent_streams *streams)
 	uv_close((uv_handle_t *)streams->refused, on_handle_closed);
 	streams->lost->data = NULL;
 	uv_close((uv_handle_t *)streams->lost, on_handle_closed);
+	OPENSSL_cleanse(streams->restore_token, sizeof(streams->restore_token));
 	uv_close((uv_handle_t *)streams->sweep, on_handle_closed);
 	free(streams);
 }

@@ -341,7 +341,20 @@ def test_screen_check_names_gnome_wayland_and_its_portals(desktop):
     assert "view available, control available" in out
     assert "ScreenCast portal v4" in out and "RemoteDesktop portal v1" in out
     assert "clipboard unavailable (this portal has no Clipboard portal)" in out
+    # What "persist" can do with these versions, said plainly.
+    assert ("persist: none (RemoteDesktop v1 has no restore tokens: they need v2); kefu "
+            "keeps the desktop's sharing session open until the kefu session ends, so "
+            "viewing again asks nothing, and a new kefu session asks again") in out
     # Asking opened no portal session, so no dialog.
+    assert portal_sessions(desktop) == []
+
+
+def test_screen_check_says_monitor_is_chosen_in_the_desktops_dialog(desktop):
+    result = run([program("kefu-agentd"), "screen-check", "--monitor", "1"], env=desktop.env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == (
+        "--monitor 1 is ignored on Wayland: the customer picks the monitor in the desktop's "
+        "own sharing dialog")
     assert portal_sessions(desktop) == []
 
 
@@ -631,3 +644,25 @@ def test_a_connected_viewer_follows_the_wayland_client_pixel_for_pixel(shared, t
     follower.stdin.write("quit\n")
     follower.stdin.flush()
     assert follower.wait(timeout=10) == 0
+
+
+def test_a_new_kefu_session_asks_the_desktop_again(desktop, support, tmp_path):
+    picture = Picture(desktop)
+    for number in (1, 2):
+        agent = support.start_agent()
+        console = support.start_console(agent.code, "--json")
+        assert next_event(console, "connected")
+        agent.wait_for("is now with you")
+        grant(agent, console, "view", "asks to see your screen")
+        view, clicker, size, pixels = open_view(desktop, console, tmp_path, "s%d" % number)
+        # Each kefu session's first view shows the desktop's dialog: nothing of the last
+        # session (its portal session, a restore token) lets the next one in unasked.
+        assert clicker.wait_for(lambda l: l.startswith("dialog ")) == "dialog Remote desktop"
+        assert clicker.wait_for(lambda l: l == "shared") == "shared"
+        assert settle(view, tmp_path / ("s%d.ppm" % number), block_colour, pixels) == []
+        assert len(portal_sessions(desktop)) == 1
+        send(console, "end")
+        console.wait(timeout=30)
+        agent.finish()
+        assert wait_portal_sessions(desktop, 0) == []
+    picture.proc.stdin.close()
