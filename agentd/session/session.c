@@ -202,6 +202,12 @@ static void stream_event(void *user, const char *what, const char *detail)
 				"Refused keyboard or mouse input: it needs control");
 		return;
 	}
+	if (strcmp(what, "screen-asking") == 0) {
+		kf_agent_session_activity(
+			session, "Your desktop may now ask you in a window of its own what to "
+				 "share: choose the screen and press Share (or Cancel).");
+		return;
+	}
 	kf_agent_session_audit(session, what, json_pack("{s:s}", "detail", detail));
 	if (strcmp(what, "screen-viewer") == 0)
 		kf_summary_note(session->summary, "action", "The technician viewed your screen");

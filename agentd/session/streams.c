@@ -356,8 +356,12 @@ static void serve_screen(struct side_stream *slot)
 	}
 	slot->is_waiting_screen = 1;
 	slot->tls->on_read = on_waiting_read;
-	if (streams->opening == NULL)
+	if (streams->opening == NULL) {
 		start_opening(streams);
+		/* On Wayland the desktop shows a dialog of its own: the customer is told first. */
+		if (streams->opening != NULL && kf_capture_is_wayland())
+			event(streams, "screen-asking", "");
+	}
 }
 
 static void file_done(struct kf_agent_file *file, int status, json_t *fields, void *user)

@@ -545,6 +545,8 @@ def test_the_session_stays_live_while_the_dialog_is_up_and_stopping_closes_it(
     assert looker.wait_for(lambda l: l.startswith("dialog "), timeout=30) == \
         "dialog Remote desktop"
     assert len(portal_sessions(desktop)) == 1
+    # The customer is told what the desktop's window is about.
+    agent.wait_for("Your desktop may now ask you in a window of its own what to share")
     # Meanwhile the session goes on: a chat line each way, well within the dialog's wait.
     send(console, "chat Do you see a window asking to share your screen?")
     agent.wait_for("Technician: Do you see a window asking to share your screen", timeout=10)
