@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <gio/gio.h>
 #include <gio/gunixfdlist.h>
+#include <glib-unix.h>
 #include <pipewire/pipewire.h>
 #include <spa/buffer/meta.h>
 #include <spa/param/video/format-utils.h>
@@ -40,13 +41,13 @@
 #define BTN_RIGHT_CODE  0x111
 #define BTN_MIDDLE_CODE 0x112
 
-/* The restore token of this process's last screen cast: memory only, gone when the process ends. */
-static char restore_token[128];
-
 struct wayland_capture {
 	struct kf_capture base;
 	GMainContext *context;
 	GDBusConnection *bus;
+	struct kf_capture_cancel *cancel; /* the caller's, during the open only */
+	char *restore_token;              /* the caller's, during the open only */
+	size_t restore_token_size;
 	char *session; /* the portal session's object path */
 	guint closed_subscription;
 	int is_remote; /* a RemoteDesktop session: input can be sent */
@@ -143,6 +144,31 @@ static gboolean on_timeout(void *user)
 	return G_SOURCE_REMOVE;
 }
 
+static gboolean on_cancelled(int fd, GIOCondition condition, void *user)
+{
+	(void)fd;
+	(void)condition;
+	*(int *)user = 1;
+	return G_SOURCE_REMOVE;
+}
+
+static int cancelled_error(struct kf_error *err)
+{
+	return kf_error_set(err, KF_ERR_CLOSED,
+			    "the view was stopped before the desktop's screen sharing dialog was "
+			    "answered; the desktop's request was closed");
+}
+
+/* Closes an object the portal made for us (a Request, a Session): its dialog goes with it. */
+static void close_portal_object(GDBusConnection *bus, const char *path, const char *iface)
+{
+	GVariant *reply =
+		g_dbus_connection_call_sync(bus, PORTAL_BUS, path, iface, "Close", NULL, NULL,
+					    G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, NULL);
+	if (reply)
+		g_variant_unref(reply);
+}
+
 /*
  * Calls a portal method that answers through a Request object's Response
  * signal. options must hold the handle_token "kefu<counter>"; *results is the
@@ -153,6 +179,8 @@ static int portal_request(struct wayland_capture *w, const char *iface, const ch
 			  GVariant **results, struct kf_error *err)
 {
 	*results = NULL;
+	if (w->cancel != NULL && kf_capture_cancel_is_fired(w->cancel))
+		return cancelled_error(err);
 	char sender[128];
 	snprintf(sender, sizeof(sender), "%s", g_dbus_connection_get_unique_name(w->bus) + 1);
 	for (char *c = sender; *c; c++)
@@ -187,15 +215,32 @@ static int portal_request(struct wayland_capture *w, const char *iface, const ch
 		rc = dbus_error(err, what, error);
 	} else {
 		g_variant_unref(reply);
-		int is_late = 0;
+		int is_late = 0, is_cancelled = 0;
 		GSource *timer = g_timeout_source_new((guint)timeout_ms);
 		g_source_set_callback(timer, on_timeout, &is_late, NULL);
 		g_source_attach(timer, w->context);
-		while (!response.is_done && !is_late)
+		GSource *cancel = NULL;
+		if (w->cancel != NULL) {
+			/* Another thread stops the view: the wait ends at once, not at the answer.
+			 */
+			cancel = g_unix_fd_source_new(w->cancel->fd, G_IO_IN);
+			g_source_set_callback(cancel, G_SOURCE_FUNC(on_cancelled), &is_cancelled,
+					      NULL);
+			g_source_attach(cancel, w->context);
+		}
+		while (!response.is_done && !is_late && !is_cancelled)
 			g_main_context_iteration(w->context, TRUE);
 		g_source_destroy(timer);
 		g_source_unref(timer);
-		if (!response.is_done)
+		if (cancel != NULL) {
+			g_source_destroy(cancel);
+			g_source_unref(cancel);
+		}
+		if (!response.is_done && is_cancelled) {
+			/* Closing the request takes the desktop's dialog down with it. */
+			close_portal_object(w->bus, path, IFACE_REQUEST);
+			rc = cancelled_error(err);
+		} else if (!response.is_done)
 			rc = kf_error_set(err, KF_ERR_TIMEOUT,
 					  "the desktop portal did not answer %s in %d s", method,
 					  timeout_ms / 1000);
@@ -495,13 +540,13 @@ static int wayland_poll(struct kf_capture *capture, struct kf_capture_changes *c
 	while (g_main_context_iteration(w->context, FALSE)) {
 	}
 	pw_thread_loop_lock(w->loop);
-	if (w->is_stream_lost)
+	if (w->is_closed || w->is_stream_lost) {
+		int is_session_closed = w->is_closed;
 		w->is_closed = 1;
-	if (w->is_closed) {
 		pw_thread_loop_unlock(w->loop);
-		return kf_error_set(err, KF_ERR_CLOSED,
-				    "the desktop ended the screen cast (its portal session "
-				    "closed)");
+		return kf_error_set(err, KF_ERR_CLOSED, "the desktop ended the screen cast (%s)",
+				    is_session_closed ? "its portal session closed"
+						      : "its PipeWire stream ended");
 	}
 	if (w->staging_width != w->frame.width || w->staging_height != w->frame.height ||
 	    (w->frames > 0 && w->frame.pixels == NULL)) {
@@ -706,14 +751,9 @@ static void wayland_free(struct kf_capture *capture)
 	if (w->bus != NULL) {
 		if (w->closed_subscription)
 			g_dbus_connection_signal_unsubscribe(w->bus, w->closed_subscription);
-		if (w->session != NULL) {
-			/* Ending kefu's share ends the desktop's too. */
-			GVariant *reply = g_dbus_connection_call_sync(
-				w->bus, PORTAL_BUS, w->session, IFACE_SESSION, "Close", NULL, NULL,
-				G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, NULL);
-			if (reply)
-				g_variant_unref(reply);
-		}
+		/* Ending kefu's share ends the desktop's too. */
+		if (w->session != NULL)
+			close_portal_object(w->bus, w->session, IFACE_SESSION);
 		g_dbus_connection_close_sync(w->bus, NULL, NULL);
 		g_object_unref(w->bus);
 	}
@@ -821,9 +861,9 @@ static int create_session(struct wayland_capture *w, struct kf_error *err)
 	if (!w->is_remote && w->cast_version >= 4) {
 		g_variant_builder_add(&options, "{sv}", "persist_mode",
 				      g_variant_new_uint32(PERSIST_TRANSIENT));
-		if (restore_token[0])
+		if (w->restore_token != NULL && w->restore_token[0])
 			g_variant_builder_add(&options, "{sv}", "restore_token",
-					      g_variant_new_string(restore_token));
+					      g_variant_new_string(w->restore_token));
 	}
 	rc = portal_request(w, IFACE_CAST, "SelectSources",
 			    g_variant_new("(oa{sv})", w->session, &options), "kefu3",
@@ -847,9 +887,9 @@ static int start_session(struct wayland_capture *w, struct kf_error *err)
 		return rc;
 	GVariant *streams = g_variant_lookup_value(results, "streams", G_VARIANT_TYPE("a(ua{sv})"));
 	const char *token = NULL;
-	if (g_variant_lookup(results, "restore_token", "&s", &token) &&
-	    strlen(token) < sizeof(restore_token))
-		snprintf(restore_token, sizeof(restore_token), "%s", token);
+	if (g_variant_lookup(results, "restore_token", "&s", &token) && w->restore_token != NULL &&
+	    strlen(token) < w->restore_token_size)
+		snprintf(w->restore_token, w->restore_token_size, "%s", token);
 	uint32_t devices = 0;
 	if (w->is_remote && g_variant_lookup(results, "devices", "u", &devices) &&
 	    !(devices & DEVICE_POINTER) && !(devices & DEVICE_KEYBOARD))
@@ -972,6 +1012,9 @@ int kf_capture_wayland_open(const struct kf_capture_options *options, struct kf_
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
 	w->base.ops = &wayland_ops;
 	w->is_damage_disabled = options->is_damage_disabled;
+	w->cancel = options->cancel;
+	w->restore_token = options->restore_token;
+	w->restore_token_size = options->restore_token_size;
 	w->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	w->context = g_main_context_new();
 	if (w->wake < 0) {
@@ -1002,6 +1045,10 @@ int kf_capture_wayland_open(const struct kf_capture_options *options, struct kf_
 		rc = start_session(w, err);
 	if (rc == 0)
 		rc = open_pipewire(w, err);
+	if (rc == 0 && w->cancel != NULL && kf_capture_cancel_is_fired(w->cancel))
+		rc = cancelled_error(err);
+	w->cancel = NULL;
+	w->restore_token = NULL;
 	g_main_context_pop_thread_default(w->context);
 	if (rc != 0) {
 		wayland_free(&w->base);
@@ -1041,7 +1088,34 @@ int kf_capture_wayland_check(char *text, size_t size, struct kf_error *err)
 			"or log in with an X11 session",
 			desktop_name(), display ? display : "unset");
 	int has_input = remote >= 1 && (devices & DEVICE_POINTER) && (devices & DEVICE_KEYBOARD);
-	char remote_text[96], clip[96];
+	char remote_text[96], clip[96], persist[512];
+	/*
+	 * Restore tokens came with ScreenCast v4 and RemoteDesktop v2; a control
+	 * session is a RemoteDesktop one, which cannot use ScreenCast's.
+	 */
+	if (has_input && remote < 2)
+		snprintf(persist, sizeof(persist),
+			 "none (RemoteDesktop v%u has no restore tokens: they need v2); kefu keeps "
+			 "the desktop's sharing session open until the kefu session ends, so "
+			 "viewing again asks nothing, and a new kefu session asks again",
+			 remote);
+	else if (has_input)
+		snprintf(persist, sizeof(persist),
+			 "none used (RemoteDesktop v%u has restore tokens; kefu does not keep "
+			 "them); kefu keeps the desktop's sharing session open until the kefu "
+			 "session ends, and a new kefu session asks again",
+			 remote);
+	else if (cast >= 4)
+		snprintf(persist, sizeof(persist),
+			 "transient (ScreenCast v%u restore tokens, kept in memory for the kefu "
+			 "session only): viewing again in the same session asks nothing, a new "
+			 "kefu session asks again",
+			 cast);
+	else
+		snprintf(persist, sizeof(persist),
+			 "none (ScreenCast v%u has no restore tokens: they need v4); kefu keeps "
+			 "the desktop's sharing session open until the kefu session ends",
+			 cast);
 	if (remote == 0)
 		snprintf(remote_text, sizeof(remote_text), "missing");
 	else
@@ -1056,10 +1130,11 @@ int kf_capture_wayland_check(char *text, size_t size, struct kf_error *err)
 		 "  ScreenCast portal v%u%s\n"
 		 "  RemoteDesktop portal %s\n"
 		 "  clipboard %s\n"
+		 "  persist: %s\n"
 		 "  the desktop asks the customer in its own dialog after 'view' is allowed in "
-		 "kefu",
+		 "kefu, and the customer picks the monitor there",
 		 desktop_name(), display ? display : "unset",
 		 has_input ? "available" : "unavailable (no RemoteDesktop portal: view only)", cast,
-		 cast >= 4 ? " (restore tokens)" : "", remote_text, clip);
+		 cast >= 4 ? " (restore tokens)" : "", remote_text, clip, persist);
 	return 0;
 }

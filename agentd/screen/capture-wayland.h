@@ -14,8 +14,9 @@
  * customer picks the monitor and accepts; this call waits for that answer.
  * Frames come from PipeWire in shared memory (BGRx, RGBx, BGRA or RGBA),
  * changes from SPA_META_VideoDamage refined by tile comparison, the cursor
- * from SPA_META_Cursor. The ScreenCast restore token is kept in memory for the
- * life of the process only (persist mode "transient"). The caller owns *out.
+ * from SPA_META_Cursor. A ScreenCast restore token (persist mode "transient")
+ * goes to and comes from options->restore_token, whose owner forgets it when
+ * the kefu session ends. The caller owns *out.
  */
 int kf_capture_wayland_open(const struct kf_capture_options *options, struct kf_capture **out,
 			    struct kf_error *err);

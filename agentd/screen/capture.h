@@ -72,10 +72,34 @@ struct kf_capture {
 	const struct kf_capture_ops *ops;
 };
 
+/*
+ * Lets another thread give up an open that waits for the customer (the
+ * desktop's own dialog on Wayland): once fired, a waiting open closes what it
+ * asked the desktop for and fails with KF_ERR_CLOSED, and a later one fails
+ * at once. Safe to fire from any thread, any number of times.
+ */
+struct kf_capture_cancel {
+	int fd; /* an eventfd, readable once fired */
+};
+
+int kf_capture_cancel_init(struct kf_capture_cancel *cancel, struct kf_error *err);
+void kf_capture_cancel_fire(struct kf_capture_cancel *cancel);
+int kf_capture_cancel_is_fired(const struct kf_capture_cancel *cancel);
+void kf_capture_cancel_destroy(struct kf_capture_cancel *cancel);
+
 struct kf_capture_options {
 	const char *display;    /* NULL: the environment's */
 	int monitor;            /* -1: the whole desktop; N: that monitor only */
 	int is_damage_disabled; /* compare tiles even when the platform reports damage */
+	/* NULL: the open cannot be given up; else owned by the caller, alive during the open. */
+	struct kf_capture_cancel *cancel;
+	/*
+	 * NULL, or the caller's buffer for the desktop's restore token (Wayland's
+	 * ScreenCast portal): read to reopen without asking, rewritten with the
+	 * token the desktop gives. Its owner decides how long it is remembered.
+	 */
+	char *restore_token;
+	size_t restore_token_size;
 };
 
 /*

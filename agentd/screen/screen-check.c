@@ -32,11 +32,15 @@ int kf_agent_cmd_screen_check(int argc, char **argv)
 	kf_error_clear(&err);
 	if (kf_capture_is_wayland() && options.display == NULL) {
 		/* Asking the portal's versions opens no session, so no dialog appears. */
-		char text[1024];
+		char text[2048];
 		if (kf_capture_wayland_check(text, sizeof(text), &err) != 0)
 			return kf_cli_fail(KF_AGENTD_PROGRAM, "screen sharing is not available: %s",
 					   err.message);
 		printf("screen sharing is available: %s\n", text);
+		if (options.monitor >= 0)
+			printf("--monitor %d is ignored on Wayland: the customer picks the monitor "
+			       "in the desktop's own sharing dialog\n",
+			       options.monitor);
 		return KF_EXIT_OK;
 	}
 	if (kf_capture_open(&options, &capture, &err) != 0)

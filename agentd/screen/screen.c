@@ -70,6 +70,7 @@ struct kf_screen {
 	int wake[2];
 	void (*on_viewers)(int count, void *user);
 	void (*on_input_refused)(void *user);
+	void (*on_lost)(const char *why, void *user);
 	void *user;
 	double changed_at; /* when the screen last changed (the screen's thread only) */
 	/* Everything below is shared with other threads, under lock. */
@@ -575,6 +576,8 @@ static void *serve(void *arg)
 			snprintf(screen->lost, sizeof(screen->lost), "%s", lost.message);
 			pthread_mutex_unlock(&screen->lock);
 			kf_screen_stop(screen);
+			if (screen->on_lost != NULL)
+				screen->on_lost(lost.message, screen->user);
 		}
 		if (!is_lost && seconds_now() - screen->changed_at >= REFRESH_IDLE_MS / 1000.0)
 			refresh_lossy(screen);
@@ -608,11 +611,15 @@ int kf_screen_new(const struct kf_screen_options *options, struct kf_screen **ou
 	screen->is_input_allowed = options->is_input_allowed;
 	screen->on_viewers = options->on_viewers;
 	screen->on_input_refused = options->on_input_refused;
+	screen->on_lost = options->on_lost;
 	screen->user = options->user;
 	struct kf_capture_options capture_options = {
 		.display = options->display,
 		.monitor = options->monitor,
 		.is_damage_disabled = options->is_damage_disabled,
+		.cancel = options->cancel,
+		.restore_token = options->restore_token,
+		.restore_token_size = options->restore_token_size,
 	};
 	int rc = kf_capture_open(&capture_options, &screen->capture, err);
 	if (rc != 0)
@@ -720,6 +727,16 @@ void kf_screen_stop(struct kf_screen *screen)
 	wake_thread(screen);
 }
 
+int kf_screen_is_lost(struct kf_screen *screen, char *why, size_t size)
+{
+	pthread_mutex_lock(&screen->lock);
+	int is_lost = screen->lost[0] != '\0';
+	if (is_lost && size > 0)
+		snprintf(why, size, "%s", screen->lost);
+	pthread_mutex_unlock(&screen->lock);
+	return is_lost;
+}
+
 int kf_screen_viewer_count(struct kf_screen *screen)
 {
 	pthread_mutex_lock(&screen->lock);
@@ -748,6 +765,7 @@ void kf_screen_free(struct kf_screen *screen)
 	if (screen->rfb != NULL) {
 		screen->on_viewers = NULL;
 		screen->on_input_refused = NULL;
+		screen->on_lost = NULL;
 		rfbShutdownServer(screen->rfb, TRUE);
 		rfbScreenCleanup(screen->rfb);
 	}

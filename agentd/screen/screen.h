@@ -4,6 +4,8 @@
 
 #include "proto/base/error.h"
 
+#include <stddef.h>
+
 /*
  * A kf_screen serves the desktop (through agentd/screen/capture.h) with libvncserver
  * on a thread of its own. It opens no port: each viewer is a connected stream
@@ -18,6 +20,7 @@
  */
 
 struct kf_screen;
+struct kf_capture_cancel; /* agentd/screen/capture.h */
 
 struct kf_screen_options {
 	const char *display;    /* NULL: $DISPLAY */
@@ -32,7 +35,18 @@ struct kf_screen_options {
 	 * forbidden again (so a refusal is recorded without flooding).
 	 */
 	void (*on_input_refused)(void *user);
+	/*
+	 * Called on the screen's thread, once, when the desktop ended the capture
+	 * (a Wayland portal session closed, PipeWire gone): every viewer has been
+	 * closed and further attaches fail with why. NULL: not told.
+	 */
+	void (*on_lost)(const char *why, void *user);
 	void *user;
+	/* NULL, or fired by another thread to give up an open that waits (see capture.h). */
+	struct kf_capture_cancel *cancel;
+	/* NULL, or the caller's buffer for the desktop's restore token (see capture.h). */
+	char *restore_token;
+	size_t restore_token_size;
 };
 
 /*
@@ -51,6 +65,9 @@ void kf_screen_set_input(struct kf_screen *screen, int is_allowed);
 
 /* Ends every viewer's stream at once; later attaches are served again. */
 void kf_screen_stop(struct kf_screen *screen);
+
+/* Whether the desktop ended the capture; why is filled with its reason then. */
+int kf_screen_is_lost(struct kf_screen *screen, char *why, size_t size);
 
 /* How many viewers are attached now. */
 int kf_screen_viewer_count(struct kf_screen *screen);

@@ -202,9 +202,34 @@ static void stream_event(void *user, const char *what, const char *detail)
 				"Refused keyboard or mouse input: it needs control");
 		return;
 	}
+	if (strcmp(what, "screen-asking") == 0) {
+		kf_agent_session_activity(
+			session, "Your desktop may now ask you in a window of its own what to "
+				 "share: choose the screen and press Share (or Cancel).");
+		return;
+	}
 	kf_agent_session_audit(session, what, json_pack("{s:s}", "detail", detail));
 	if (strcmp(what, "screen-viewer") == 0)
 		kf_summary_note(session->summary, "action", "The technician viewed your screen");
+	if (strcmp(what, "screen-lost") == 0) {
+		/* The desktop itself stopped the sharing (its portal session closed). */
+		kf_summary_note(session->summary, "access",
+				"Your desktop stopped sharing your screen");
+		if (kf_agent_session_is_open(session)) {
+			json_t *body = json_pack("{s:s}", "reason", detail);
+
+			kf_control_send(session->core.control, "screen.ended", 0, body, NULL, NULL);
+			json_decref(body);
+		}
+		kf_agent_session_activity(
+			session,
+			"Your desktop stopped sharing your screen: %s no longer sees "
+			"it. If they view it again, your desktop asks you again.",
+			session->technician.name);
+	}
+	if (strcmp(what, "screen-open-cancelled") == 0)
+		kf_summary_note(session->summary, "access",
+				"Viewing your screen was stopped before it began");
 	kf_agent_session_status_changed(session);
 }
 

@@ -1,6 +1,7 @@
 /* kefu-agentd: a session's further streams (the screen), admitted and bridged. SPDX-License-Identifier: MIT */
 #include "agentd/session/streams.h"
 #include "agentd/session/files.h"
+#include "agentd/screen/capture.h"
 #include "agentd/screen/screen.h"
 #include "proto/session/stream-bridge.h"
 #include "proto/session/stream-socket.h"
@@ -11,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,8 @@
 /* A stream must be proven and serving within this time of opening, or it is closed. */
 #define STREAM_START_TIMEOUT_MS 15000
 #define SWEEP_INTERVAL_MS       1000
+/* A viewer waiting for the screen says its 12-byte RFB version, and nothing more. */
+#define SCREEN_EARLY_MAX 64
 
 struct side_stream {
 	struct kf_agent_streams *streams;
@@ -37,7 +41,31 @@ struct side_stream {
 	uint32_t fetch_id;  /* the fetch waiting for the customer, 0 when none */
 	uint64_t asked_at;  /* uv_now() when the customer was asked */
 	char fetch_path[4096];
+	int is_waiting_screen; /* a proven screen stream, waiting for the screen to open */
+	/* What the viewer sent meanwhile (its RFB version), for the screen once it is open. */
+	uint8_t early[SCREEN_EARLY_MAX];
+	size_t early_len;
 	int is_used;
+};
+
+/*
+ * The screen being opened on a thread of its own: on Wayland the open waits for
+ * the customer's answer in the desktop's dialog (up to two minutes), and the
+ * session's loop must go on meanwhile (chat, Stop, revocations, keepalives).
+ * The thread reports through done; the opening is freed in done's close callback.
+ */
+struct screen_opening {
+	uv_async_t done;
+	struct kf_agent_streams *streams;
+	pthread_t thread;
+	struct kf_capture_cancel cancel;
+	struct kf_screen_options options;
+	/* Written by the thread, read on the loop after it is joined. */
+	struct kf_screen *screen;
+	struct kf_error err;
+	int rc;
+	/* The loop's own. */
+	int is_cancelled; /* the view was stopped while it opened */
 };
 
 struct kf_agent_streams {
@@ -52,6 +80,14 @@ struct kf_agent_streams {
 	uv_timer_t *sweep; /* its own allocation: libuv may hold it after we are freed */
 	/* The screen's thread says "input refused" through this; same allocation rule. */
 	uv_async_t *refused;
+	/* ... and "the desktop ended the capture" through this. */
+	uv_async_t *lost;
+	struct screen_opening *opening; /* NULL when no screen is being opened */
+	/*
+	 * The desktop's restore token (Wayland's ScreenCast portal): a later view in
+	 * this session reopens without asking; it is wiped with the session.
+	 */
+	char restore_token[256];
 	struct side_stream slots[MAX_STREAMS];
 	uint32_t last_fetch_id;
 	unsigned fetch_timeout_ms;
@@ -106,26 +142,47 @@ static void on_input_refused(uv_async_t *async)
 		event(streams, "input-refused", "keyboard, mouse or clipboard without control");
 }
 
-/* A proven screen stream: attach it to the screen server through a socketpair. */
-static void serve_screen(struct side_stream *slot)
+/* On the screen's thread: the desktop ended the capture; the loop says so. */
+static void screen_lost(const char *why, void *user)
+{
+	struct kf_agent_streams *streams = user;
+
+	(void)why; /* the screen keeps it: the loop reads it there */
+	uv_async_send(streams->lost);
+}
+
+/*
+ * A screen whose desktop ended the capture serves nobody again: it is told once
+ * and dropped, so that the next view opens the desktop anew (and asks again).
+ */
+static void forget_lost_screen(struct kf_agent_streams *streams)
+{
+	char why[256];
+
+	if (streams->screen == NULL || !kf_screen_is_lost(streams->screen, why, sizeof(why)))
+		return;
+	kf_screen_free(streams->screen);
+	streams->screen = NULL;
+	event(streams, "screen-lost", why);
+}
+
+static void on_screen_lost(uv_async_t *async)
+{
+	struct kf_agent_streams *streams = async->data;
+
+	if (streams != NULL)
+		forget_lost_screen(streams);
+}
+
+/* A proven screen stream and an open screen: attach it through a socketpair. */
+static void attach_viewer(struct side_stream *slot)
 {
 	struct kf_agent_streams *streams = slot->streams;
-	struct kf_screen_options options = {
-		.monitor = -1,
-		.on_input_refused = screen_input_refused,
-		.user = streams,
-	};
 	struct kf_stream *local;
 	struct kf_error err;
 	int pair[2];
 
-	if (streams->screen == NULL) {
-		options.is_input_allowed = streams->is_input_allowed;
-		if (kf_screen_new(&options, &streams->screen, &err) != KF_OK) {
-			refuse(slot, err.message);
-			return;
-		}
-	}
+	slot->is_waiting_screen = 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
 		refuse(slot, "no socketpair for the screen");
 		return;
@@ -139,6 +196,13 @@ static void serve_screen(struct side_stream *slot)
 		refuse(slot, err.message);
 		return;
 	}
+	/* Nothing else writes to the screen's socket yet: these bytes come first. */
+	if (slot->early_len > 0 &&
+	    kf_stream_write(local, slot->early, slot->early_len, &err) != KF_OK) {
+		kf_stream_close(local);
+		refuse(slot, err.message);
+		return;
+	}
 	slot->bridge = kf_stream_bridge_new(slot->tls, local, bridge_closed, slot);
 	slot->tls = NULL;
 	if (slot->bridge == NULL) {
@@ -146,6 +210,158 @@ static void serve_screen(struct side_stream *slot)
 		return;
 	}
 	event(streams, "screen-viewer", kf_screen_describe(streams->screen));
+}
+
+static void *open_screen(void *arg)
+{
+	struct screen_opening *opening = arg;
+
+	kf_error_clear(&opening->err);
+	opening->rc = kf_screen_new(&opening->options, &opening->screen, &opening->err);
+	uv_async_send(&opening->done);
+	return NULL;
+}
+
+static void on_opening_closed(uv_handle_t *handle)
+{
+	struct screen_opening *opening = handle->data;
+
+	kf_capture_cancel_destroy(&opening->cancel);
+	free(opening);
+}
+
+/* Joins the opening's thread and frees it; returns the screen it opened (NULL if none). */
+static struct kf_screen *finish_opening(struct screen_opening *opening)
+{
+	struct kf_screen *screen = opening->rc == KF_OK ? opening->screen : NULL;
+
+	pthread_join(opening->thread, NULL);
+	opening->streams->opening = NULL;
+	opening->done.data = opening;
+	uv_close((uv_handle_t *)&opening->done, on_opening_closed);
+	return screen;
+}
+
+static void start_opening(struct kf_agent_streams *streams);
+
+/* On the loop: the opening's thread is done. */
+static void on_opened(uv_async_t *async)
+{
+	struct screen_opening *opening = async->data;
+	struct kf_agent_streams *streams = opening->streams;
+	int is_cancelled = opening->is_cancelled;
+	char why[sizeof(opening->err.message)];
+	struct kf_screen *screen;
+	struct kf_error err;
+	int is_waiting = 0;
+
+	snprintf(why, sizeof(why), "%s", opening->err.message);
+	screen = finish_opening(opening);
+	if (is_cancelled) {
+		/* Freeing the screen closes the desktop's session, should it have started. */
+		kf_screen_free(screen);
+		event(streams, "screen-open-cancelled",
+		      screen == NULL
+			      ? why
+			      : "the view was stopped; the desktop's screen cast was closed");
+		/* A view asked for after the stop opens the screen anew. */
+		for (int i = 0; i < MAX_STREAMS; i++)
+			is_waiting |= streams->slots[i].is_waiting_screen;
+		if (is_waiting)
+			start_opening(streams);
+		return;
+	}
+	streams->screen = screen;
+	if (screen != NULL)
+		kf_screen_set_input(screen, streams->is_input_allowed);
+	for (int i = 0; i < MAX_STREAMS; i++) {
+		struct side_stream *slot = &streams->slots[i];
+
+		if (!slot->is_waiting_screen)
+			continue;
+		if (screen == NULL)
+			refuse(slot, why);
+		/* The grant is checked again where the screen starts to flow. */
+		else if (!streams->callbacks.is_allowed(streams->user, "screen", &err))
+			refuse(slot, err.message);
+		else
+			attach_viewer(slot);
+	}
+}
+
+static void start_opening(struct kf_agent_streams *streams)
+{
+	struct screen_opening *opening = calloc(1, sizeof(*opening));
+	struct kf_error err;
+
+	if (opening == NULL || kf_capture_cancel_init(&opening->cancel, &err) != KF_OK) {
+		free(opening);
+		goto fail;
+	}
+	opening->streams = streams;
+	opening->options = (struct kf_screen_options){
+		.monitor = -1,
+		.is_input_allowed = streams->is_input_allowed,
+		.on_input_refused = screen_input_refused,
+		.on_lost = screen_lost,
+		.user = streams,
+		.cancel = &opening->cancel,
+		.restore_token = streams->restore_token,
+		.restore_token_size = sizeof(streams->restore_token),
+	};
+	if (uv_async_init(streams->loop, &opening->done, on_opened) != 0) {
+		kf_capture_cancel_destroy(&opening->cancel);
+		free(opening);
+		goto fail;
+	}
+	opening->done.data = opening;
+	if (pthread_create(&opening->thread, NULL, open_screen, opening) != 0) {
+		opening->done.data = opening;
+		uv_close((uv_handle_t *)&opening->done, on_opening_closed);
+		goto fail;
+	}
+	streams->opening = opening;
+	return;
+fail:
+	for (int i = 0; i < MAX_STREAMS; i++)
+		if (streams->slots[i].is_waiting_screen)
+			refuse(&streams->slots[i], "cannot start opening the screen");
+}
+
+static void on_waiting_read(struct kf_stream *tls, const uint8_t *data, size_t len, void *user)
+{
+	struct side_stream *slot = user;
+
+	(void)tls;
+	if (len > sizeof(slot->early) - slot->early_len) {
+		refuse(slot, "a viewer sent more than its greeting before the screen opened");
+		return;
+	}
+	memcpy(slot->early + slot->early_len, data, len);
+	slot->early_len += len;
+}
+
+/*
+ * A proven screen stream: served at once when the screen is open, else it waits
+ * while the screen opens (the desktop may be asking the customer).
+ */
+static void serve_screen(struct side_stream *slot)
+{
+	struct kf_agent_streams *streams = slot->streams;
+
+	forget_lost_screen(streams);
+	if (streams->screen != NULL) {
+		attach_viewer(slot);
+		return;
+	}
+	slot->is_waiting_screen = 1;
+	slot->tls->on_read = on_waiting_read;
+	if (streams->opening == NULL) {
+		start_opening(streams);
+		/* On Wayland the desktop shows a dialog of its own: the customer is told first. */
+		if (streams->opening != NULL && kf_capture_is_wayland())
+			event(streams, "screen-asking", "");
+	}
 }
 
 static void file_done(struct kf_agent_file *file, int status, json_t *fields, void *user)
@@ -395,8 +611,9 @@ static void on_sweep(uv_timer_t *timer)
 
 	for (int i = 0; i < MAX_STREAMS; i++) {
 		struct side_stream *slot = &streams->slots[i];
+		/* A stream waiting for the screen waits as long as the desktop's dialog. */
 		if (slot->is_used && slot->bridge == NULL && slot->file == NULL &&
-		    now - slot->opened_at >= STREAM_START_TIMEOUT_MS)
+		    !slot->is_waiting_screen && now - slot->opened_at >= STREAM_START_TIMEOUT_MS)
 			refuse(slot, "a stream did not start in time");
 		/* A fetch the customer did not answer in time is refused, as a request is. */
 		if (slot->is_used && slot->fetch_id != 0 && kf_agent_file_is_asking(slot->file) &&
@@ -437,15 +654,27 @@ struct kf_agent_streams *kf_agent_streams_new(uv_loop_t *loop, SSL_CTX *tls_cont
 	streams->user = user;
 	streams->sweep = malloc(sizeof(*streams->sweep));
 	streams->refused = malloc(sizeof(*streams->refused));
-	if (streams->sweep == NULL || streams->refused == NULL ||
+	streams->lost = malloc(sizeof(*streams->lost));
+	if (streams->sweep == NULL || streams->refused == NULL || streams->lost == NULL ||
 	    uv_async_init(loop, streams->refused, on_input_refused) != 0) {
 		free(streams->sweep);
 		free(streams->refused);
+		free(streams->lost);
+		free(streams);
+		return NULL;
+	}
+	if (uv_async_init(loop, streams->lost, on_screen_lost) != 0) {
+		free(streams->lost);
+		free(streams->sweep);
+		streams->refused->data = NULL;
+		uv_close((uv_handle_t *)streams->refused, on_handle_closed);
 		free(streams);
 		return NULL;
 	}
 	streams->refused->data = streams;
 	uv_unref((uv_handle_t *)streams->refused);
+	streams->lost->data = streams;
+	uv_unref((uv_handle_t *)streams->lost);
 	uv_timer_init(loop, streams->sweep);
 	streams->sweep->data = streams;
 	uv_timer_start(streams->sweep, on_sweep, SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS);
@@ -485,6 +714,14 @@ void kf_agent_streams_set_input(struct kf_agent_streams *streams, int is_allowed
 
 void kf_agent_streams_stop_screen(struct kf_agent_streams *streams)
 {
+	/*
+	 * A screen still opening is given up: its thread closes what it asked the
+	 * desktop for (the dialog goes), and what it opened anyway is freed unused.
+	 */
+	if (streams->opening != NULL && !streams->opening->is_cancelled) {
+		streams->opening->is_cancelled = 1;
+		kf_capture_cancel_fire(&streams->opening->cancel);
+	}
 	/* Returns once no further byte of the screen can reach the console. */
 	if (streams->screen != NULL)
 		kf_screen_stop(streams->screen);
@@ -521,10 +758,16 @@ void kf_agent_streams_free(struct kf_agent_streams *streams)
 	kf_agent_streams_stop_screen(streams);
 	kf_agent_streams_stop_files(streams, 0);
 	kf_agent_streams_stop_files(streams, 1);
-	/* After the screen's thread is gone nothing sends to the async any more. */
+	/* The opening was given up above; its thread ends within a portal call's timeout. */
+	if (streams->opening != NULL)
+		kf_screen_free(finish_opening(streams->opening));
+	/* After the screen's thread is gone nothing sends to the asyncs any more. */
 	kf_screen_free(streams->screen);
 	streams->refused->data = NULL;
 	uv_close((uv_handle_t *)streams->refused, on_handle_closed);
+	streams->lost->data = NULL;
+	uv_close((uv_handle_t *)streams->lost, on_handle_closed);
+	OPENSSL_cleanse(streams->restore_token, sizeof(streams->restore_token));
 	uv_close((uv_handle_t *)streams->sweep, on_handle_closed);
 	free(streams);
 }

@@ -24,7 +24,12 @@ struct kf_agent_streams;
 struct kf_agent_streams_callbacks {
 	/* Whether the customer allows purpose ("screen", "files", "firmware") now; err says why. */
 	int (*is_allowed)(void *user, const char *purpose, struct kf_error *err);
-	/* What happened: "screen-viewer", "screen-viewer-left", "stream-refused". */
+	/*
+	 * What happened: "screen-viewer", "screen-viewer-left", "stream-refused",
+	 * "screen-asking" (the desktop may show its own dialog now), "screen-lost"
+	 * (the desktop ended the share), "screen-open-cancelled" (view stopped while
+	 * the screen opened).
+	 */
 	void (*on_event)(void *user, const char *what, const char *detail);
 	/*
 	 * A file was sent or fetched, or failed (agentd/session/files.h says what fields

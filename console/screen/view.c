@@ -27,7 +27,13 @@
 #define MAX_FAILURES 20
 /* A viewer gets this long from connecting to its first frame, and checks run this often. */
 #define HANDSHAKE_TIMEOUT_MS 10000
-#define SWEEP_INTERVAL_MS    1000
+/*
+ * A viewer that passed the password waits this long for the agent's greeting: on
+ * a Wayland desktop the agent first waits for the customer's answer in the
+ * desktop's own sharing dialog (up to 120 s).
+ */
+#define AGENT_GREETING_TIMEOUT_MS 130000
+#define SWEEP_INTERVAL_MS         1000
 
 enum conn_state {
 	VIEWER_VERSION,
@@ -515,11 +521,13 @@ static void on_sweep(uv_timer_t *timer)
 	struct conn *conn = view->conns;
 	while (conn != NULL) {
 		struct conn *next = conn->next;
+		uint64_t allowed = conn->state == AGENT_VERSION ? AGENT_GREETING_TIMEOUT_MS
+								: HANDSHAKE_TIMEOUT_MS;
 		if (conn->state != RELAY && !conn->is_closing &&
-		    now - conn->connected_at >= HANDSHAKE_TIMEOUT_MS) {
+		    now - conn->connected_at >= allowed) {
 			kf_view_report(view,
 				       "a viewer did not finish connecting within %d s; closed",
-				       HANDSHAKE_TIMEOUT_MS / 1000);
+				       (int)(allowed / 1000));
 			conn_close(conn);
 		}
 		conn = next;

@@ -129,6 +129,19 @@ static void refused(void *user, const struct kf_msg *msg)
 	join_answered(join, msg->re);
 }
 
+/* The customer's desktop ended the screen share: the viewers were closed, and why. */
+static void screen_ended(void *user, const struct kf_msg *msg)
+{
+	const char *reason = json_string_value(json_object_get(msg->body, "reason"));
+	json_t *fields = json_pack("{s:s?}", "reason", reason);
+
+	join_report(user, "view-ended", fields,
+		    "The customer's desktop stopped sharing the screen: %s. A viewer that "
+		    "connects again makes the desktop ask the customer again.",
+		    reason ? reason : "?");
+	json_decref(fields);
+}
+
 static const struct kf_msg_handlers handlers = {
 	.handlers =
 		{
@@ -145,6 +158,7 @@ static const struct kf_msg_handlers handlers = {
 			[KF_MSG_DRIVERS_PROGRESS] = drivers_progress,
 			[KF_MSG_DRIVERS_RESULT] = drivers_result,
 			[KF_MSG_HISTORY_JOURNAL] = history_journal,
+			[KF_MSG_SCREEN_ENDED] = screen_ended,
 			[KF_MSG_ERROR] = refused,
 		},
 };

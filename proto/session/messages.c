@@ -113,6 +113,8 @@ static const struct kf_msg_row rows[KF_MSG_TYPE_COUNT] = {
 	 KF_MSG_MAX_STRING, "the support ID, the journal's digest and its entries"},
 	{KF_MSG_FIRMWARE_LATEST, "firmware.latest", KF_PARTY_CONSOLE, KF_CAP_FIRMWARE, SMALL,
 	 "installs the newest update the signed metadata lists for a device"},
+	{KF_MSG_SCREEN_ENDED, "screen.ended", KF_PARTY_AGENT, KF_CAP_NONE, SMALL,
+	 "the customer's desktop ended the screen share, with why"},
 };
 
 const struct kf_msg_row *kf_msg_row_find(const char *name)

@@ -32,6 +32,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 
 # Clicks through the portal's dialog over AT-SPI: picks the first monitor, allows remote
 # interaction when asked to, presses Share. Prints "dialog NAME" then "shared", or "none".
+# With "look" it only watches: "dialog NAME" once the dialog is up, "gone" once it went.
 CLICKER = r"""
 import sys, time
 import pyatspi
@@ -59,6 +60,17 @@ if dialog is None:
     print("none", flush=True)
     sys.exit(0)
 print("dialog " + dialog.name, flush=True)
+if sys.argv[2] == "look":
+    name = dialog.name
+    deadline = time.time() + wait
+    while time.time() < deadline:
+        if find(pyatspi.Registry.getDesktop(0), lambda n: n.getRoleName() == "frame" and
+                n.name == name) is None:
+            print("gone", flush=True)
+            sys.exit(0)
+        time.sleep(0.2)
+    print("still there", flush=True)
+    sys.exit(0)
 time.sleep(0.5)
 screen = find(dialog, lambda n: n.name == "Entire Screen")
 find(screen, lambda n: n.getRoleName() == "list").querySelection().selectChild(0)
@@ -76,6 +88,27 @@ time.sleep(0.3)
 find(dialog, lambda n: n.getRoleName() == "push button" and "Share" in n.name
      ).queryAction().doAction(0)
 print("shared", flush=True)
+"""
+
+
+# Turns mutter's one monitor through its own D-Bus interface (org.gnome.Mutter.DisplayConfig),
+# as the display settings do: the compositor then ends every screen cast of that monitor.
+ROTATE = r"""
+import sys
+from gi.repository import Gio, GLib
+bus = Gio.DBusConnection.new_for_address_sync(
+    sys.argv[1], Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
+    Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+def call(method, args, reply):
+    return bus.call_sync("org.gnome.Mutter.DisplayConfig", "/org/gnome/Mutter/DisplayConfig",
+                         "org.gnome.Mutter.DisplayConfig", method, args,
+                         GLib.VariantType(reply) if reply else None, 0, 10000, None)
+serial, monitors, logical, props = call(
+    "GetCurrentState", None,
+    "(ua((ssss)a(siiddada{sv})a{sv})a(iiduba(ssss)a{sv})a{sv})").unpack()
+connector, mode = monitors[0][0][0], monitors[0][1][0][0]
+call("ApplyMonitorsConfig", GLib.Variant("(uua(iiduba(ssa{sv}))a{sv})", (
+    serial, 1, [(0, 0, 1.0, int(sys.argv[2]), True, [(connector, mode, {})])], {})), None)
 """
 
 
@@ -162,11 +195,12 @@ class Desktop:
                 name, text, open(path).read()[-2000:])
             time.sleep(0.1)
 
-    def click_dialog(self, wait=60, control=True):
-        """Starts the clicker; its reader says "dialog ..." and "shared" (or "none")."""
+    def click_dialog(self, wait=60, control=True, mode=None):
+        """Starts the clicker; its reader says "dialog ..." and "shared" (or "none").
+        mode "look" only watches the dialog come and go."""
         proc = self.processes.start(["/usr/bin/python3", "-c", CLICKER, str(wait),
-                                     "control" if control else "view"], env=self.env,
-                                    stdout=subprocess.PIPE, text=True)
+                                     mode or ("control" if control else "view")],
+                                    env=self.env, stdout=subprocess.PIPE, text=True)
         return LineReader(proc)
 
     def cleanup(self):
@@ -307,7 +341,20 @@ def test_screen_check_names_gnome_wayland_and_its_portals(desktop):
     assert "view available, control available" in out
     assert "ScreenCast portal v4" in out and "RemoteDesktop portal v1" in out
     assert "clipboard unavailable (this portal has no Clipboard portal)" in out
+    # What "persist" can do with these versions, said plainly.
+    assert ("persist: none (RemoteDesktop v1 has no restore tokens: they need v2); kefu "
+            "keeps the desktop's sharing session open until the kefu session ends, so "
+            "viewing again asks nothing, and a new kefu session asks again") in out
     # Asking opened no portal session, so no dialog.
+    assert portal_sessions(desktop) == []
+
+
+def test_screen_check_says_monitor_is_chosen_in_the_desktops_dialog(desktop):
+    result = run([program("kefu-agentd"), "screen-check", "--monitor", "1"], env=desktop.env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == (
+        "--monitor 1 is ignored on Wayland: the customer picks the monitor in the desktop's "
+        "own sharing dialog")
     assert portal_sessions(desktop) == []
 
 
@@ -407,7 +454,13 @@ def test_keys_and_clicks_reach_the_wayland_client_only_under_control(shared, tmp
     assert picture.seen_since(mark) == ["key o"]
 
 
-def test_the_desktop_ending_its_screen_cast_ends_the_view(shared, tmp_path):
+def audit_events(tmp_path, name):
+    log = [json.loads(line) for line in
+           open(str(tmp_path / "state" / "kefu" / "audit.jsonl")).read().splitlines()]
+    return [e for e in log if e["event"] == name]
+
+
+def test_pipewire_ending_ends_the_view_and_everyone_is_told(shared, tmp_path):
     desktop, picture, agent, console = shared
     grant(agent, console, "view", "asks to see your screen")
     view, clicker, size, pixels = open_view(desktop, console, tmp_path, "first")
@@ -417,17 +470,201 @@ def test_the_desktop_ending_its_screen_cast_ends_the_view(shared, tmp_path):
     reader = LineReader(watcher)
     reader.wait_for(lambda l: l == "update", timeout=30)
     # The desktop's side of the cast goes away (PipeWire, which carries it, ends): the
-    # viewer is closed and new viewers are told why.
+    # viewer is closed, and the technician and the customer are told why.
     pipewire = desktop.named["pipewire"]
     os.killpg(pipewire.pid, signal.SIGTERM)
     pipewire.wait(timeout=10)
     assert watcher.wait(timeout=30) == 0  # the server closed the viewer
-    result = vnc_bench("snapshot", view["address"], "--password", view["password"], "--out",
-                       str(tmp_path / "after.ppm"), timeout=60)
-    assert result.returncode != 0 and not (tmp_path / "after.ppm").exists()
+    ended = next_event(console, "view-ended")
+    assert "the desktop ended the screen cast" in ended["reason"]
+    agent.wait_for("Your desktop stopped sharing your screen: Alice Tan no longer sees it")
     send(console, "end")
     console.wait(timeout=30)
     agent.finish()
+    lost = audit_events(tmp_path, "screen-lost")
+    assert len(lost) == 1 and "the desktop ended the screen cast" in lost[0]["detail"], lost
+
+
+def test_the_compositor_closing_the_screen_cast_ends_the_view_and_a_new_view_asks_again(
+        shared, tmp_path):
+    desktop, picture, agent, console = shared
+    grant(agent, console, "view", "asks to see your screen")
+    view, clicker, size, pixels = open_view(desktop, console, tmp_path, "first")
+    assert clicker.wait_for(lambda l: l == "shared") == "shared"
+    watcher = desktop.processes.start(
+        [tool("vnc-bench"), "watch", view["address"], "--password", view["password"],
+         "--seconds", "60"], stdout=subprocess.PIPE, text=True)
+    LineReader(watcher).wait_for(lambda l: l == "update", timeout=30)
+    assert len(portal_sessions(desktop)) == 1
+    # The monitor turns (mutter's own display settings interface): mutter ends the screen
+    # cast, the portal closes its session and says so (org.freedesktop.portal.Session's
+    # Closed signal).
+    run(["/usr/bin/python3", "-c", ROTATE, desktop.session_bus, "1"], timeout=30)
+    assert watcher.wait(timeout=30) == 0  # the server closed the viewer
+    ended = next_event(console, "view-ended")
+    assert ended["reason"] == "the desktop ended the screen cast (its portal session closed)"
+    agent.wait_for("Your desktop stopped sharing your screen: Alice Tan no longer sees it")
+    lost = audit_events(tmp_path, "screen-lost")
+    assert [e["detail"] for e in lost] == [ended["reason"]]
+    assert wait_portal_sessions(desktop, 0) == []
+    # The session goes on, and a new view asks the desktop again.
+    run(["/usr/bin/python3", "-c", ROTATE, desktop.session_bus, "0"], timeout=30)
+    send(console, "chat Let me look again")
+    agent.wait_for("Technician: Let me look again")
+    again = desktop.click_dialog()
+    size, pixels = snapshot_pixels(view, tmp_path / "again.ppm")
+    assert again.wait_for(lambda l: l.startswith("dialog ")) == "dialog Remote desktop"
+    assert size == (WIDTH, HEIGHT)
+    assert settle(view, tmp_path / "again.ppm", block_colour, pixels) == []
+    assert len(portal_sessions(desktop)) == 1
+
+
+def wait_portal_sessions(desktop, count, seconds=20):
+    """The portal's sessions once there are count of them, or after seconds."""
+    deadline = time.time() + seconds
+    sessions = portal_sessions(desktop)
+    while len(sessions) != count and time.time() < deadline:
+        time.sleep(0.2)
+        sessions = portal_sessions(desktop)
+    return sessions
+
+
+@pytest.mark.parametrize("stop", ["/revoke view", "/stop"])
+def test_the_session_stays_live_while_the_dialog_is_up_and_stopping_closes_it(
+        shared, tmp_path, stop):
+    desktop, picture, agent, console = shared
+    grant(agent, console, "view", "asks to see your screen")
+    looker = desktop.click_dialog(wait=60, mode="look")
+    send(console, "view --no-viewer")
+    view = next_event(console, "view")
+    out = tmp_path / "never.ppm"
+    viewer = desktop.processes.start(
+        [tool("vnc-bench"), "snapshot", view["address"], "--password", view["password"],
+         "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The viewer's arrival makes the desktop ask the customer; nobody answers.
+    assert looker.wait_for(lambda l: l.startswith("dialog "), timeout=30) == \
+        "dialog Remote desktop"
+    assert len(portal_sessions(desktop)) == 1
+    # The customer is told what the desktop's window is about.
+    agent.wait_for("Your desktop may now ask you in a window of its own what to share")
+    # Meanwhile the session goes on: a chat line each way, well within the dialog's wait.
+    send(console, "chat Do you see a window asking to share your screen?")
+    agent.wait_for("Technician: Do you see a window asking to share your screen", timeout=10)
+    agent.say("Yes, I see it")
+    assert next_event(console, "chat")["text"] == "Yes, I see it"
+    # The customer stops while the dialog is still up: the desktop's request and session
+    # are closed, the dialog goes, and the viewer gets nothing.
+    agent.say(stop)
+    if stop == "/stop":
+        assert next_event(console, "ended")
+        console.wait(timeout=30)
+        agent.finish()
+    else:
+        assert next_event(console, "revoked")["capability"] == "view"
+    assert looker.wait_for(lambda l: l in ("gone", "still there"), timeout=70) == "gone"
+    assert wait_portal_sessions(desktop, 0) == []
+    assert viewer.wait(timeout=30) != 0 and not out.exists()
+    # No stream starts afterwards.
+    time.sleep(2)
+    assert portal_sessions(desktop) == []
     log = [json.loads(line) for line in
            open(str(tmp_path / "state" / "kefu" / "audit.jsonl")).read().splitlines()]
-    assert any("ended the screen cast" in json.dumps(e) for e in log), log[-5:]
+    cancelled = [e for e in log if e["event"] == "screen-open-cancelled"]
+    if stop == "/stop":
+        # The session ended with the dialog up: nothing was shown, nothing is left open.
+        assert not any(e["event"] == "screen-viewer" for e in log)
+    else:
+        assert len(cancelled) == 1, log[-5:]
+        assert "before the desktop's screen sharing dialog was answered" in \
+            cancelled[0]["detail"]
+        assert not any(e["event"] == "screen-viewer" for e in log)
+        # The session is still live after it.
+        send(console, "chat Thanks")
+        agent.wait_for("Technician: Thanks", timeout=10)
+
+
+def expected_picture(fills):
+    """The block pattern with fills (x, y, w, h, "RRGGBB") painted over it, as wl-draw does."""
+    from PIL import Image, ImageDraw
+    image = Image.new("RGB", (WIDTH, HEIGHT))
+    draw = ImageDraw.Draw(image)
+    for by in range(0, HEIGHT, 32):
+        for bx in range(0, WIDTH, 32):
+            draw.rectangle([bx, by, bx + 31, by + 31], fill=block_colour(bx, by))
+    for x, y, w, h, colour in fills:
+        draw.rectangle([x, y, x + w - 1, y + h - 1], fill="#" + colour)
+    return image
+
+
+def follower_matches(reader, follower, path, expected, seconds=20):
+    """Whether the connected viewer's own picture comes to equal expected; else the box
+    around what still differs."""
+    from PIL import Image, ImageChops
+    deadline = time.time() + seconds
+    while True:
+        follower.stdin.write("save 300 %s\n" % path)
+        follower.stdin.flush()
+        count = len(reader.seen)
+        reader.wait_for(lambda l: l.startswith("saved "), timeout=30)
+        assert reader.seen[count:][-1] == "saved %d %d" % (WIDTH, HEIGHT)
+        image = Image.open(str(path)).convert("RGB")
+        box = ImageChops.difference(image, expected).getbbox()
+        if box is None:
+            return True
+        if time.time() > deadline:
+            return box
+        time.sleep(0.2)
+
+
+def test_a_connected_viewer_follows_the_wayland_client_pixel_for_pixel(shared, tmp_path):
+    desktop, picture, agent, console = shared
+    grant(agent, console, "view", "asks to see your screen")
+    view, clicker, size, pixels = open_view(desktop, console, tmp_path, "first")
+    assert clicker.wait_for(lambda l: l == "shared") == "shared"
+    # One viewer stays connected from here to the end: every change reaches it as updates
+    # of what changed, never as a fresh first frame.
+    follower = desktop.processes.start(
+        [tool("vnc-bench"), "follow", view["address"], "--password", view["password"]],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    reader = LineReader(follower)
+    assert reader.wait_for(lambda l: l.startswith("ready ")) == "ready %d %d" % (WIDTH, HEIGHT)
+    path = tmp_path / "follower.ppm"
+    assert follower_matches(reader, follower, path, expected_picture([])) is True
+    # Odd sizes and places: single pixels in the corners, across tile edges, half the screen.
+    fills = []
+    for fill in [(33, 65, 100, 37, "123456"), (0, 0, 1, 1, "ff0000"),
+                 (WIDTH - 1, HEIGHT - 1, 1, 1, "00ff00"), (31, 31, 2, 2, "0000ff"),
+                 (600, 300, 211, 199, "abcdef"), (WIDTH // 2, 0, WIDTH // 2, HEIGHT, "102030"),
+                 (WIDTH // 2 - 1, 100, 3, 3, "fedcba")]:
+        picture.say("fill %d %d %d %d %s" % fill)
+        fills.append(fill)
+        assert follower_matches(reader, follower, path, expected_picture(fills)) is True, fill
+    # Back to the pattern alone: every painted place is painted back.
+    picture.say("clear")
+    assert follower_matches(reader, follower, path, expected_picture([])) is True
+    assert follower.poll() is None  # the same viewer all along
+    follower.stdin.write("quit\n")
+    follower.stdin.flush()
+    assert follower.wait(timeout=10) == 0
+
+
+def test_a_new_kefu_session_asks_the_desktop_again(desktop, support, tmp_path):
+    picture = Picture(desktop)
+    for number in (1, 2):
+        agent = support.start_agent()
+        console = support.start_console(agent.code, "--json")
+        assert next_event(console, "connected")
+        agent.wait_for("is now with you")
+        grant(agent, console, "view", "asks to see your screen")
+        view, clicker, size, pixels = open_view(desktop, console, tmp_path, "s%d" % number)
+        # Each kefu session's first view shows the desktop's dialog: nothing of the last
+        # session (its portal session, a restore token) lets the next one in unasked.
+        assert clicker.wait_for(lambda l: l.startswith("dialog ")) == "dialog Remote desktop"
+        assert clicker.wait_for(lambda l: l == "shared") == "shared"
+        assert settle(view, tmp_path / ("s%d.ppm" % number), block_colour, pixels) == []
+        assert len(portal_sessions(desktop)) == 1
+        send(console, "end")
+        console.wait(timeout=30)
+        agent.finish()
+        assert wait_portal_sessions(desktop, 0) == []
+    picture.proc.stdin.close()

@@ -17,7 +17,10 @@
  *       ms T box X,Y,W,H" (N differing pixels, the viewer's and the display's
  *       size, the time it took, the box around what differs). The cursor is
  *       left out of both: the server sends it as a pseudo-encoding and X
- *       leaves it out of its images. "quit" or EOF ends it.
+ *       leaves it out of its images. "quit" or EOF ends it. Without --display
+ *       (a Wayland desktop has no X picture to compare with) it answers only
+ *       "save MS FILE.ppm": reads updates for MS milliseconds, writes its own
+ *       picture as a binary PPM and prints "saved W H".
  *   Every mode takes [--encodings "tight zrle copyrect raw"] [--quality 0-9]: the
  *       encodings the viewer offers, best first (default "zrle hextile zlib copyrect raw"),
  *       and the JPEG quality level it asks for (default none: lossless only).
@@ -372,6 +375,8 @@ static int wait_first_frame(rfbClient *client, struct bench *bench, double secon
 	return bench->first_frame == 0 ? -1 : 0;
 }
 
+static int write_ppm(rfbClient *client, const char *out);
+
 static int follow(rfbClient *client, struct bench *bench, struct desktop *desktop)
 {
 	if (wait_first_frame(client, bench, 20) != 0)
@@ -401,10 +406,18 @@ static int follow(rfbClient *client, struct bench *bench, struct desktop *deskto
 		}
 		line[len] = '\0';
 		len = 0;
-		int ms;
+		int ms, at;
 		if (strcmp(line, "quit") == 0)
 			return 0;
-		if (sscanf(line, "check %d", &ms) == 1 && ms >= 0 && ms <= 600000) {
+		if (sscanf(line, "save %d %n", &ms, &at) == 1 && ms >= 0 && ms <= 600000 &&
+		    line[at] != '\0') {
+			if (pump(client, now() + ms / 1000.0) != 0 ||
+			    write_ppm(client, line + at) != 0)
+				return 1;
+			printf("saved %d %d\n", client->width, client->height);
+			fflush(stdout);
+		} else if (desktop->display != NULL && sscanf(line, "check %d", &ms) == 1 &&
+			   ms >= 0 && ms <= 600000) {
 			struct difference difference;
 			double took;
 			if (converge(client, desktop, ms / 1000.0, &difference, &took) != 0)
@@ -589,6 +602,12 @@ static int snapshot(rfbClient *client, struct bench *bench, const char *out)
 			return 1;
 	if (bench->first_frame == 0)
 		return 1;
+	return write_ppm(client, out);
+}
+
+/* The viewer's picture as a binary PPM, written whole or not at all. */
+static int write_ppm(rfbClient *client, const char *out)
+{
 	char temp[4096];
 	snprintf(temp, sizeof(temp), "%s.tmp", out);
 	FILE *file = fopen(temp, "wb");
@@ -661,10 +680,9 @@ int main(int argc, char **argv)
 		i++;
 	}
 	if (keys < 0 || checks < 0 || bench.quality < -1 || bench.quality > 9 ||
-	    (strcmp(mode, "follow") == 0 && display == NULL) ||
 	    (strcmp(mode, "measure") == 0 && display != NULL && workload <= 0)) {
-		fprintf(stderr, "vnc-bench: follow needs --display; measure --display needs "
-				"--workload-pid; counts cannot be negative; --quality is 0-9\n");
+		fprintf(stderr, "vnc-bench: measure --display needs --workload-pid; counts "
+				"cannot be negative; --quality is 0-9\n");
 		return 2;
 	}
 	struct desktop desktop = {0};
