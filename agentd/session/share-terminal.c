@@ -287,7 +287,8 @@ static void show_failed(void *user, const char *text)
 static void show_stopped(void *user, const char *why)
 {
 	(void)user;
-	say(_("Stopped: %s."), why);
+	/* why is the helper's own words (the record's, in English), said here in the customer's. */
+	say(_("Stopped: %s."), _(why));
 }
 
 static const struct kf_ui_ops terminal_ops = {
@@ -382,7 +383,7 @@ static void on_line(struct kf_line_reader *reader, const char *line, void *user)
 
 	(void)reader;
 	if (strcmp(line, "/stop") == 0) {
-		kf_share_stop_everything(share, "the customer stopped the session");
+		kf_share_stop_everything(share, N_("the customer stopped the session"));
 		return;
 	}
 	if (line[0] == '\0')
@@ -448,7 +449,7 @@ static void on_signal(uv_signal_t *handle, int signum)
 	struct terminal *terminal = handle->data;
 
 	(void)signum;
-	kf_share_stop_everything(terminal->share, "the customer pressed Ctrl-C");
+	kf_share_stop_everything(terminal->share, N_("the customer pressed Ctrl-C"));
 }
 
 /* ---- the command ---- */

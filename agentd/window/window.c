@@ -96,7 +96,7 @@ static void on_stop(GtkButton *button, gpointer user)
 		return;
 	}
 	window->is_stopped_here = true;
-	kf_share_stop_everything(window->share, "the customer pressed Stop");
+	kf_share_stop_everything(window->share, N_("the customer pressed Stop"));
 }
 
 static GtkWidget *waiting_page(struct kf_window *window)
@@ -470,7 +470,7 @@ static gboolean on_delete(GtkWidget *widget, GdkEvent *event, gpointer user)
 	/* Closing the window is a Stop: nothing goes on unseen. */
 	if (window->share != NULL && !window->is_over) {
 		window->is_stopped_here = true;
-		kf_share_stop_everything(window->share, "the customer closed the window");
+		kf_share_stop_everything(window->share, N_("the customer closed the window"));
 		return TRUE;
 	}
 	return FALSE;
