@@ -145,7 +145,7 @@ static const char *display_name(const json_t *device, char *out, size_t cap)
 	else if (name[0] != '\0')
 		snprintf(out, cap, "%s", name);
 	else
-		snprintf(out, cap, "The device %s", kf_json_str(device, "id"));
+		snprintf(out, cap, _("The device %s"), kf_json_str(device, "id"));
 	return out;
 }
 

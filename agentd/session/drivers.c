@@ -55,8 +55,8 @@ static void drivers_line(struct kf_firmware_job *job, const char *line, bool is_
 static void drivers_exit(struct kf_firmware_job *job, int code, void *user)
 {
 	struct kf_agent_session *session = user;
-	json_t *body, *first = json_array_get(session->drivers_lines, 0);
-	const char *summary = json_is_string(first) ? json_string_value(first) : "";
+	const char *summary = session->drivers_packages;
+	json_t *body;
 	bool is_install = strcmp(session->drivers_action, "install") == 0;
 
 	(void)job;
@@ -66,7 +66,7 @@ static void drivers_exit(struct kf_firmware_job *job, int code, void *user)
 			       json_pack("{s:s, s:s, s:s, s:i}", "action", "drivers", "mode",
 					 session->drivers_action, "result",
 					 code == 0 ? "ok" : "failed", "code", code));
-	/* summary is the drivers command's own first line (data, as the command wrote it). */
+	/* The packages are the customer's record of what changed (names, as apt knows them). */
 	if (summary[0] != '\0')
 		kf_summary_note(
 			session->summary, "action",
@@ -139,6 +139,14 @@ void kf_agent_session_on_drivers_change(void *user, const struct kf_msg *msg)
 		return;
 	}
 	snprintf(session->drivers_action, sizeof(session->drivers_action), "%s", action);
+	session->drivers_packages[0] = '\0';
+	json_array_foreach(packages, i, name)
+	{
+		size_t used = strlen(session->drivers_packages);
+
+		snprintf(session->drivers_packages + used, sizeof(session->drivers_packages) - used,
+			 "%s%s", used > 0 ? ", " : "", json_string_value(name));
+	}
 	args[n++] = action;
 	args[n++] = "--yes";
 	args[n++] = "--root";

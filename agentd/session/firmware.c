@@ -29,7 +29,7 @@ static const char *phase_words(const char *phase)
 		{"write", N_("writing the update")},
 		{"verify-after-write", N_("reading the update back from the device")},
 		{"restart", N_("restarting the device")},
-		{"verify", N_("checking the device's new version")},
+		{"verify", N_("checking the device and the update")},
 	};
 
 	/* Other phases are fwupd's own names for its steps, shown as fwupd gives them. */
@@ -70,9 +70,10 @@ static void firmware_line(struct kf_firmware_job *job, const char *line, bool is
 					: _("Firmware update: %s"),
 				phase_words(phase));
 	} else {
+		/* The command's own lines (its plan, the publisher's notes) are the technician's;
+		 * the customer follows the phases and the result above, in plain words. */
 		body = json_pack("{s:s, s:s, s:b}", "name", session->firmware_name, "line", line,
 				 "error", is_error);
-		kf_agent_session_activity(session, _("Firmware: %s"), line);
 	}
 	if (kf_agent_session_is_open(session))
 		kf_control_send(session->core.control, "firmware.progress", 0, body, NULL, NULL);

@@ -367,7 +367,8 @@ static void handle_chat(void *user, const struct kf_msg *msg)
 	kf_agent_session_audit(session, "chat",
 			       json_pack("{s:s, s:I}", "from", "technician", "length",
 					 (json_int_t)json_string_length(text)));
-	kf_summary_note(session->summary, "chat", "%s: %s", session->technician.name,
+	/* TRANSLATORS: a chat line in the summary: the technician's name, then their words. */
+	kf_summary_note(session->summary, "chat", _("%s: %s"), session->technician.name,
 			json_string_value(text));
 	if (session->events.on_chat != NULL)
 		session->events.on_chat(session, json_string_value(text), session->user);
@@ -387,7 +388,8 @@ static void handle_end(void *user, const struct kf_msg *msg)
 	if (json_is_string(reason))
 		ended(session, KF_OK, json_string_value(reason), json_string_value(reason));
 	else
-		ended(session, KF_OK, "the technician ended it", _("the technician ended it"));
+		ended(session, KF_OK, "the technician ended the session",
+		      _("the technician ended the session"));
 }
 
 /* ---- the dispatch table ---- */
@@ -649,7 +651,7 @@ void kf_agent_session_revoke(struct kf_agent_session *session, enum kf_capabilit
 void kf_agent_session_describe(struct kf_agent_session *session, char *out, size_t size)
 {
 	if (session->consent == NULL)
-		snprintf(out, size, "nothing");
+		snprintf(out, size, "%s", _("nothing"));
 	else
 		kf_consent_describe(session->consent, out, size);
 }

@@ -22,7 +22,8 @@
 
 static const char usage[] =
 	"usage: kefu-helper [--profile FILE] [--relay N] [--code-minutes N] [--consent-timeout S]\n"
-	"                   [--policy FILE] [--plugins DIR]... [--root DIR] [--url URL]\n"
+	"                   [--policy FILE] [--plugins DIR]... [--root DIR]\n"
+	"                   [--firmware-devices DIR] [--url URL]\n"
 	"       kefu-helper --fix CHECK_ID\n"
 	"       kefu-helper --version | --help\n"
 	"\n"
@@ -106,6 +107,7 @@ int main(int argc, char **argv)
 		{"policy", required_argument, NULL, 'P'},
 		{"plugins", required_argument, NULL, 'g'},
 		{"root", required_argument, NULL, 'R'},
+		{"firmware-devices", required_argument, NULL, 'F'},
 		{"fix", required_argument, NULL, 'f'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -170,6 +172,9 @@ int main(int argc, char **argv)
 			break;
 		case 'R':
 			options.root = optarg;
+			break;
+		case 'F':
+			options.firmware_devices = optarg;
 			break;
 		case 'f':
 			fix = optarg;

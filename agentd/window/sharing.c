@@ -33,13 +33,15 @@ static void on_bar_stop(GtkButton *button, gpointer user)
 	sharing->on_stop(sharing->user);
 }
 
-static GtkWidget *popup(const char *title, const char *css_class)
+/* title names the X11 window (for programs); name is what a screen reader says. */
+static GtkWidget *popup(const char *title, const char *name, const char *css_class)
 {
 	GtkWidget *window = gtk_window_new(GTK_WINDOW_POPUP);
 
 	/* Override-redirect: above every window, full-screen ones included, with no window
 	 * manager able to move, hide or stack anything over it. */
 	gtk_window_set_title(GTK_WINDOW(window), title);
+	kf_window_name(window, name);
 	gtk_style_context_add_class(gtk_widget_get_style_context(window), css_class);
 	return window;
 }
@@ -56,8 +58,9 @@ struct kf_sharing *kf_sharing_new(void (*on_stop)(void *user), void *user)
 	gtk_style_context_add_provider_for_screen(gdk_screen_get_default(), GTK_STYLE_PROVIDER(css),
 						  GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
 	g_object_unref(css);
-	sharing->frame = popup("kefu sharing frame", "kefu-sharing-frame");
-	sharing->bar = popup("kefu sharing bar", "kefu-sharing-bar");
+	sharing->frame =
+		popup("kefu sharing frame", _("Your screen is shared"), "kefu-sharing-frame");
+	sharing->bar = popup("kefu sharing bar", _("Your screen is shared"), "kefu-sharing-bar");
 	box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 12);
 	gtk_container_set_border_width(GTK_CONTAINER(box), 8);
 	sharing->bar_label = gtk_label_new("");

@@ -156,14 +156,22 @@ static GtkWidget *waiting_page(struct kf_window *window)
 static void chat_append(struct kf_window *window, const char *who, const char *text)
 {
 	GtkTextBuffer *buffer = gtk_text_view_get_buffer(GTK_TEXT_VIEW(window->chat_view));
+	/* TRANSLATORS: a chat line: who wrote it, then their words. */
+	const char *format = _("%s: %s"), *second;
 	char safe[2048];
 	GtkTextIter end;
 
 	safe_text(text, safe, sizeof(safe));
 	gtk_text_buffer_get_end_iter(buffer, &end);
+	/* The name in bold where the translation puts the first %s, the words at the second. */
+	if (strncmp(format, "%s", 2) != 0 || (second = strstr(format + 2, "%s")) == NULL ||
+	    strcmp(second, "%s") != 0) {
+		format = "%s: %s";
+		second = format + 4;
+	}
 	if (who != NULL) {
 		gtk_text_buffer_insert_with_tags_by_name(buffer, &end, who, -1, "who", NULL);
-		gtk_text_buffer_insert(buffer, &end, ": ", -1);
+		gtk_text_buffer_insert(buffer, &end, format + 2, (gint)(second - format - 2));
 	}
 	gtk_text_buffer_insert(buffer, &end, safe, -1);
 	gtk_text_buffer_insert(buffer, &end, "\n", -1);
