@@ -846,7 +846,8 @@ static void show_view_started(void *user, const char *technician)
 	gtk_label_set_text(GTK_LABEL(window->watched), text);
 	gtk_widget_show(window->watched);
 	(void)technician;
-	kf_sharing_show(window->sharing, window->technician_name);
+	/* A session shares the whole desktop (agentd/session/streams.c): every monitor. */
+	kf_sharing_show(window->sharing, window->technician_name, -1);
 }
 
 static void show_view_ended(void *user)

@@ -19,7 +19,8 @@ struct kf_sharing;
 
 /* on_stop runs when the customer presses "Stop sharing" on the bar or the notification. */
 struct kf_sharing *kf_sharing_new(void (*on_stop)(void *user), void *user);
-void kf_sharing_show(struct kf_sharing *sharing, const char *technician);
+/* Frames the shared monitor (XRandR's number), or every monitor when monitor is -1. */
+void kf_sharing_show(struct kf_sharing *sharing, const char *technician, int monitor);
 void kf_sharing_hide(struct kf_sharing *sharing);
 void kf_sharing_free(struct kf_sharing *sharing);
 

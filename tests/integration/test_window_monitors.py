@@ -1,0 +1,79 @@
+# kefu: the sharing frame surrounds each shared monitor: two XRandR monitors of different
+# sizes on one Xvfb screen, the whole desktop shared, one frame round each, read back from
+# the X server. SPDX-License-Identifier: MIT
+import os
+import re
+import subprocess
+
+from conftest import run
+from screen_fixtures import require
+from session_fixtures import next_event, private_state, send, support  # noqa: F401
+from window_fixtures import (Desktop, artifacts, input_rectangle_count, viewable,  # noqa: F401
+                             x_windows)
+
+FRAME, BAR = "kefu sharing frame", "kefu sharing bar"
+# Two monitors side by side, neither at the screen's full height, the right one lower.
+LEFT = (0, 0, 800, 720)
+RIGHT = (800, 160, 480, 400)
+
+
+def geometry(display, wid):
+    """(x, y, width, height) of a mapped window, as the X server has it."""
+    out = subprocess.run(["xwininfo", "-id", hex(wid)], env=dict(os.environ, DISPLAY=display),
+                         capture_output=True, text=True, timeout=20).stdout
+    if "Map State: IsViewable" not in out:
+        return None
+    field = {name: int(re.search(r"%s:\s+(-?\d+)" % name, out).group(1))
+             for name in ("Absolute upper-left X", "Absolute upper-left Y", "Width", "Height")}
+    return (field["Absolute upper-left X"], field["Absolute upper-left Y"], field["Width"],
+            field["Height"])
+
+
+def shown(display, title):
+    return sorted(g for g in (geometry(display, wid) for wid, name in x_windows(display)
+                              if name == title) if g is not None)
+
+
+def set_monitors(display):
+    def xrandr(*args):
+        run(["xrandr"] + list(args), env=dict(os.environ, DISPLAY=display))
+
+    for name, (x, y, width, height), output in (("kefu-left", LEFT, "screen"),
+                                                ("kefu-right", RIGHT, "none")):
+        xrandr("--setmonitor", name, "%d/0x%d/0+%d+%d" % (width, height, x, y), output)
+
+
+def test_the_frame_surrounds_each_monitor_when_the_whole_desktop_is_shared(
+        support, private_state, processes, artifacts):  # noqa: F811
+    require("xrandr")
+    desktop = Desktop(processes, artifacts, width=1280, height=720)
+    set_monitors(desktop.display)
+    helper = desktop.start_helper("--profile", support.profile)
+    code = desktop.wait_text("Your code", "label", r"^\d{4}( \d{4})+$")
+    console = support.start_console(code, "--json")
+    next_event(console, "connected")
+    send(console, "request view to look at both screens")
+    desktop.click("Allow: see your screen")
+    assert next_event(console, "consent")["granted"] is True
+    desktop.wait_until(lambda: len(shown(desktop.display, FRAME)) == 2, "two frames")
+    assert shown(desktop.display, FRAME) == sorted([LEFT, RIGHT])
+    for wid, name in x_windows(desktop.display):
+        if name == FRAME:
+            assert input_rectangle_count(desktop.display, wid) == 0  # clicks go through
+    # The bar sits at the top of one monitor, inside it, in the middle.
+    (bar,) = shown(desktop.display, BAR)
+    holder = [m for m in (LEFT, RIGHT) if m[0] <= bar[0] and bar[0] + bar[2] <= m[0] + m[2]]
+    assert holder, (bar, LEFT, RIGHT)
+    monitor = holder[0]
+    assert monitor[1] < bar[1] < monitor[1] + 40
+    assert abs((bar[0] + bar[2] / 2) - (monitor[0] + monitor[2] / 2)) <= 1
+    desktop.screenshot("two-monitors-framed")
+    # Taken back: no frame is left on either monitor.
+    desktop.request({"op": "toggle", "name": "Allowed: see your screen", "role": None})
+    assert next_event(console, "revoked")["capability"] == "view"
+    desktop.wait_until(lambda: shown(desktop.display, FRAME) == [], "the frames go")
+    assert not viewable(desktop.display, BAR)
+    desktop.click("Stop")
+    next_event(console, "ended")
+    desktop.click("Close")
+    assert helper.wait(timeout=20) == 0
