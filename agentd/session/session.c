@@ -238,6 +238,7 @@ static void begin(struct kf_agent_session *session)
 	session->streams = kf_agent_streams_new(session->core.loop, session->config.tls_context,
 						session->core.tls, session->technician.fingerprint,
 						&stream_callbacks, session);
+	kf_agent_streams_set_monitor(session->streams, session->config.screen_monitor);
 	kf_agent_streams_set_fetch_timeout(session->streams,
 					   session->config.consent_timeout_ms
 						   ? session->config.consent_timeout_ms

@@ -466,6 +466,7 @@ static int parse_options(int argc, char **argv, struct kf_share_options *options
 		{"root", required_argument, NULL, 'R'},
 		{"firmware-devices", required_argument, NULL, 'F'},
 		{"terminal", no_argument, NULL, 'T'},
+		{"monitor", required_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0},
 	};
 	static const struct kf_command usage = {"share", KF_AGENTD_SHARE_USAGE, "", NULL};
@@ -518,6 +519,17 @@ static int parse_options(int argc, char **argv, struct kf_share_options *options
 		case 'F':
 			options->firmware_devices = optarg;
 			break;
+		case 'M': {
+			char *end;
+			long monitor = strtol(optarg, &end, 10);
+
+			if (*end != '\0' || optarg[0] == '\0' || monitor < 0 || monitor > 15)
+				return kf_cli_fail(KF_AGENTD_PROGRAM,
+						   "--monitor takes a monitor's number, 0 to 15");
+			options->is_one_monitor = true;
+			options->monitor = (int)monitor;
+			break;
+		}
 		case 'T':
 			/* The terminal is this command's only front end; the window is kefu-helper.
 			 */

@@ -23,7 +23,7 @@
 static const char usage[] =
 	"usage: kefu-helper [--profile FILE] [--relay N] [--code-minutes N] [--consent-timeout S]\n"
 	"                   [--policy FILE] [--plugins DIR]... [--root DIR]\n"
-	"                   [--firmware-devices DIR] [--url URL]\n"
+	"                   [--firmware-devices DIR] [--monitor N] [--url URL]\n"
 	"       kefu-helper --fix CHECK_ID\n"
 	"       kefu-helper --version | --help\n"
 	"\n"
@@ -108,6 +108,7 @@ int main(int argc, char **argv)
 		{"plugins", required_argument, NULL, 'g'},
 		{"root", required_argument, NULL, 'R'},
 		{"firmware-devices", required_argument, NULL, 'F'},
+		{"monitor", required_argument, NULL, 'M'},
 		{"fix", required_argument, NULL, 'f'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -176,6 +177,16 @@ int main(int argc, char **argv)
 		case 'F':
 			options.firmware_devices = optarg;
 			break;
+		case 'M': {
+			long monitor = strtol(optarg, &end, 10);
+
+			if (*end != '\0' || optarg[0] == '\0' || monitor < 0 || monitor > 15)
+				return kf_cli_fail(PROGRAM,
+						   "--monitor takes a monitor's number, 0 to 15");
+			options.is_one_monitor = true;
+			options.monitor = (int)monitor;
+			break;
+		}
 		case 'f':
 			fix = optarg;
 			break;

@@ -846,8 +846,8 @@ static void show_view_started(void *user, const char *technician)
 	gtk_label_set_text(GTK_LABEL(window->watched), text);
 	gtk_widget_show(window->watched);
 	(void)technician;
-	/* A session shares the whole desktop (agentd/session/streams.c): every monitor. */
-	kf_sharing_show(window->sharing, window->technician_name, -1);
+	/* The monitor the session shares (--monitor), or every one of the desktop. */
+	kf_sharing_show(window->sharing, window->technician_name, kf_share_monitor(window->share));
 }
 
 static void show_view_ended(void *user)

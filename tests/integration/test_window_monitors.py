@@ -5,7 +5,7 @@ import os
 import re
 import subprocess
 
-from conftest import run
+from conftest import program, run
 from screen_fixtures import require
 from session_fixtures import next_event, private_state, send, support  # noqa: F401
 from window_fixtures import (Desktop, artifacts, input_rectangle_count, viewable,  # noqa: F401
@@ -77,3 +77,46 @@ def test_the_frame_surrounds_each_monitor_when_the_whole_desktop_is_shared(
     next_event(console, "ended")
     desktop.click("Close")
     assert helper.wait(timeout=20) == 0
+
+
+def test_with_one_monitor_shared_the_frame_surrounds_that_one_only(
+        support, private_state, processes, artifacts, tmp_path):  # noqa: F811
+    from test_screen_session import load_rgb, snapshot
+
+    require("xrandr")
+    desktop = Desktop(processes, artifacts, width=1280, height=720)
+    set_monitors(desktop.display)
+    helper = desktop.start_helper("--profile", support.profile, "--monitor", "1")
+    code = desktop.wait_text("Your code", "label", r"^\d{4}( \d{4})+$")
+    console = support.start_console(code, "--json")
+    next_event(console, "connected")
+    send(console, "request view to look at the right screen")
+    desktop.click("Allow: see your screen")
+    assert next_event(console, "consent")["granted"] is True
+    desktop.wait_until(lambda: shown(desktop.display, FRAME) != [], "a frame")
+    assert shown(desktop.display, FRAME) == [RIGHT]
+    (bar,) = shown(desktop.display, BAR)
+    assert RIGHT[0] <= bar[0] and bar[0] + bar[2] <= RIGHT[0] + RIGHT[2]
+    assert RIGHT[1] < bar[1] < RIGHT[1] + 40
+    # What the technician sees is that monitor, and only it.
+    send(console, "view --no-viewer")
+    view = next_event(console, "view")
+    out = tmp_path / "right.ppm"
+    assert snapshot(view, out).returncode == 0
+    (width, height), _ = load_rgb(out)
+    assert (width, height) == RIGHT[2:]
+    desktop.screenshot("one-monitor-framed")
+    desktop.click("Stop")
+    next_event(console, "ended")
+    desktop.click("Close")
+    assert helper.wait(timeout=20) == 0
+
+
+def test_a_monitor_number_that_is_not_one_is_refused():
+    for program_args in (["kefu-helper"], ["kefu-agentd", "share"]):
+        for bad in ("-1", "x", "16", ""):
+            result = subprocess.run([program(program_args[0])] + program_args[1:]
+                                    + ["--monitor", bad], capture_output=True, text=True,
+                                    timeout=20, env=dict(os.environ, DISPLAY=""))
+            assert result.returncode != 0
+            assert "--monitor takes a monitor's number" in result.stderr, result.stderr
