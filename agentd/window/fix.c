@@ -4,9 +4,11 @@
 #include "agentd/window/window.h"
 #include "proto/base/escape.h"
 #include "proto/plugin/manifest.h"
+#include "proto/session/profile.h"
 
 #include <dirent.h>
 #include <gio/gunixinputstream.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +16,8 @@
 struct fix {
 	const char *check_id;
 	const char *agentd_path;
-	GtkWidget *window, *question, *result, *allow, *deny, *close, *spinner;
+	char title[512];
+	GtkWidget *window, *question, *result, *kept, *allow, *deny, *close, *spinner;
 	GString *output;
 	char chunk[4096];
 	bool is_output_over, has_exited;
@@ -91,23 +94,41 @@ static void read_more(struct fix *fix, GInputStream *stream)
 				  on_output, fix);
 }
 
+/*
+ * The scan's answer (`scan --json`) in plain words: what came of the check, and where
+ * the scan's own account of it is kept. The scan's words for its states are
+ * identifiers; kf_plugin_state_words() says them in the customer's language.
+ */
 static void show_result(struct fix *fix)
 {
-	char text[8192];
+	json_t *answer = json_loadb(fix->output->str, fix->output->len, 0, NULL);
+	json_t *check = json_array_get(json_object_get(answer, "checks"), 0);
+	const char *state = json_string_value(json_object_get(check, "state"));
+	const char *kept = json_string_value(json_object_get(answer, "summary"));
+	char text[2048], safe[1024];
 
-	kf_escape(fix->output->str, fix->output->len, text, sizeof(text));
-	/* kf_escape keeps the text on one line; the tool's own lines read better. */
-	for (char *p = strstr(text, "\\n"); p != NULL; p = strstr(p, "\\n")) {
-		p[0] = ' ';
-		p[1] = '\n';
-	}
 	gtk_spinner_stop(GTK_SPINNER(fix->spinner));
 	gtk_widget_hide(fix->spinner);
 	gtk_label_set_text(GTK_LABEL(fix->question), fix->exit_status == 0
 							     ? _("The repair is done.")
 							     : _("The repair did not succeed."));
+	if (state != NULL)
+		/* TRANSLATORS: what the check looks at, then what came of it ("fixed"). */
+		snprintf(text, sizeof(text), _("%s: %s"), fix->title, kf_plugin_state_words(state));
+	else
+		snprintf(text, sizeof(text), "%s",
+			 _("The repair could not run. Nothing on this computer was changed by "
+			   "it."));
 	gtk_label_set_text(GTK_LABEL(fix->result), text);
+	if (kept != NULL) {
+		kf_escape(kept, strlen(kept), safe, sizeof(safe));
+		snprintf(text, sizeof(text), _("What was done is kept in %s."), safe);
+		gtk_label_set_text(GTK_LABEL(fix->kept), text);
+		gtk_widget_show(fix->kept);
+	}
 	gtk_widget_show(fix->close);
+	gtk_widget_grab_focus(fix->close);
+	json_decref(answer);
 }
 
 /* The result shows once both the output has ended and the program has exited. */
@@ -144,8 +165,8 @@ static void on_allow(GtkButton *button, gpointer user)
 {
 	struct fix *fix = user;
 	/* Fixed words and the one checked id: nothing reaches a shell. */
-	const char *argv[] = {fix->agentd_path, "scan",        "--fix", "--yes",
-			      "--only",         fix->check_id, NULL};
+	const char *argv[] = {fix->agentd_path, "scan",        "--fix",  "--yes",
+			      "--only",         fix->check_id, "--json", NULL};
 	GError *error = NULL;
 	GInputStream *stream;
 	int out_fd;
@@ -155,12 +176,14 @@ static void on_allow(GtkButton *button, gpointer user)
 	gtk_widget_hide(fix->allow);
 	gtk_widget_hide(fix->deny);
 	gtk_label_set_text(GTK_LABEL(fix->question), _("Repairing..."));
+	gtk_label_set_text(GTK_LABEL(fix->result),
+			   _("This can take a minute. Please leave the computer on."));
 	gtk_widget_show(fix->spinner);
 	gtk_spinner_start(GTK_SPINNER(fix->spinner));
 	if (!g_spawn_async_with_pipes(NULL, (gchar **)argv, NULL,
 				      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
 				      NULL, &pid, NULL, &out_fd, NULL, &error)) {
-		g_string_assign(fix->output, error->message);
+		g_string_truncate(fix->output, 0);
 		g_error_free(error);
 		fix->exit_status = 1;
 		show_result(fix);
@@ -180,40 +203,77 @@ static void on_deny(GtkButton *button, gpointer user)
 	gtk_widget_destroy(fix->window);
 }
 
-int kf_window_fix(const char *check_id, const char *agentd_path)
+/* A label of the helper's look: wrapped, left-aligned, in large type (css_class). */
+static GtkWidget *text_label(const char *text, const char *css_class)
+{
+	GtkWidget *widget = gtk_label_new(text);
+
+	gtk_label_set_line_wrap(GTK_LABEL(widget), TRUE);
+	gtk_label_set_xalign(GTK_LABEL(widget), 0);
+	gtk_label_set_max_width_chars(GTK_LABEL(widget), 48);
+	if (css_class != NULL)
+		gtk_style_context_add_class(gtk_widget_get_style_context(widget), css_class);
+	return widget;
+}
+
+static GtkWidget *answer_button(const char *text, const char *name, const char *css_class)
+{
+	GtkWidget *button = gtk_button_new_with_label(text);
+
+	kf_window_name(button, name);
+	gtk_style_context_add_class(gtk_widget_get_style_context(button), "kefu-answer");
+	if (css_class != NULL)
+		gtk_style_context_add_class(gtk_widget_get_style_context(button), css_class);
+	return button;
+}
+
+int kf_window_fix(const char *check_id, const char *agentd_path, const char *profile_path)
 {
 	struct fix fix = {.check_id = check_id, .agentd_path = agentd_path, .exit_status = 2};
-	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 10);
-	GtkWidget *buttons = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
-	char title[512], words[512], question[1200];
+	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
+	GtkWidget *buttons = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 10);
+	char words[512], what[700], question[1200];
+	struct kf_profile *profile = NULL;
+	struct kf_error err;
 
-	check_words(check_id, title, sizeof(title), words, sizeof(words));
-	if (title[0] == '\0')
-		snprintf(title, sizeof(title), "%s", check_id);
-	snprintf(question, sizeof(question), _("Repair: %s?"), title);
+	/* The organisation's name and logo when a support profile is installed; the repair
+	 * itself needs none. */
+	if (kf_profile_load(profile_path != NULL ? profile_path : kf_profile_default_path(),
+			    &profile, &err) != KF_OK)
+		profile = NULL;
+	check_words(check_id, fix.title, sizeof(fix.title), words, sizeof(words));
+	if (fix.title[0] == '\0')
+		snprintf(fix.title, sizeof(fix.title), "%s", check_id);
+	snprintf(question, sizeof(question), _("Repair: %s?"), fix.title);
 	fix.output = g_string_new(NULL);
+	kf_window_style();
 	fix.window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
 	gtk_window_set_title(GTK_WINDOW(fix.window), _("kefu support helper"));
-	gtk_window_set_default_size(GTK_WINDOW(fix.window), 480, 240);
-	gtk_container_set_border_width(GTK_CONTAINER(box), 16);
+	gtk_window_set_default_size(GTK_WINDOW(fix.window), 520, 300);
+	gtk_window_set_keep_above(GTK_WINDOW(fix.window), TRUE);
+	gtk_container_set_border_width(GTK_CONTAINER(box), 20);
 	g_signal_connect(fix.window, "destroy", G_CALLBACK(gtk_main_quit), NULL);
-	fix.question = gtk_label_new(question);
-	gtk_label_set_line_wrap(GTK_LABEL(fix.question), TRUE);
-	gtk_label_set_xalign(GTK_LABEL(fix.question), 0);
+	fix.question = text_label(question, "kefu-question");
 	kf_window_name(fix.question, _("Repair"));
-	fix.result = gtk_label_new(words);
-	gtk_label_set_line_wrap(GTK_LABEL(fix.result), TRUE);
-	gtk_label_set_xalign(GTK_LABEL(fix.result), 0);
-	gtk_label_set_selectable(GTK_LABEL(fix.result), TRUE);
+	if (words[0] != '\0')
+		snprintf(what, sizeof(what), _("What it does: %s"), words);
+	else
+		snprintf(what, sizeof(what), "%s",
+			 _("A repair of this computer's settings, as its troubleshooter "
+			   "describes it."));
+	fix.result = text_label(what, "kefu-big");
 	kf_window_name(fix.result, _("What the repair does"));
+	fix.kept = text_label("", "kefu-muted");
+	gtk_label_set_selectable(GTK_LABEL(fix.kept), TRUE);
+	kf_window_name(fix.kept, _("Where the repair's record is kept"));
+	gtk_widget_set_no_show_all(fix.kept, TRUE);
 	fix.spinner = gtk_spinner_new();
+	gtk_widget_set_size_request(fix.spinner, 32, 32);
+	kf_window_name(fix.spinner, _("Repairing..."));
 	gtk_widget_set_no_show_all(fix.spinner, TRUE);
-	fix.allow = gtk_button_new_with_label(_("Allow"));
-	kf_window_name(fix.allow, _("Allow the repair"));
-	fix.deny = gtk_button_new_with_label(_("Deny"));
-	kf_window_name(fix.deny, _("Deny the repair"));
-	fix.close = gtk_button_new_with_label(_("Close"));
-	kf_window_name(fix.close, _("Close"));
+	fix.allow = answer_button(_("Allow"), _("Allow the repair"), "suggested-action");
+	fix.deny = answer_button(_("Deny"), _("Deny the repair"), NULL);
+	fix.close = answer_button(_("Close"), _("Close"), NULL);
 	gtk_widget_set_no_show_all(fix.close, TRUE);
 	g_signal_connect(fix.allow, "clicked", G_CALLBACK(on_allow), &fix);
 	g_signal_connect(fix.deny, "clicked", G_CALLBACK(on_deny), &fix);
@@ -221,12 +281,19 @@ int kf_window_fix(const char *check_id, const char *agentd_path)
 	gtk_box_pack_end(GTK_BOX(buttons), fix.allow, FALSE, FALSE, 0);
 	gtk_box_pack_end(GTK_BOX(buttons), fix.deny, FALSE, FALSE, 0);
 	gtk_box_pack_end(GTK_BOX(buttons), fix.close, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), kf_window_brand_new(profile), FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), gtk_separator_new(GTK_ORIENTATION_HORIZONTAL), FALSE,
+			   FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), fix.question, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), fix.spinner, FALSE, FALSE, 0);
-	gtk_box_pack_start(GTK_BOX(box), fix.result, TRUE, TRUE, 0);
+	gtk_box_pack_start(GTK_BOX(box), fix.result, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), fix.kept, FALSE, FALSE, 0);
 	gtk_box_pack_end(GTK_BOX(box), buttons, FALSE, FALSE, 0);
 	gtk_container_add(GTK_CONTAINER(fix.window), box);
 	gtk_widget_show_all(fix.window);
+	/* The answer has the focus (Enter allows); no text starts selected. */
+	gtk_widget_grab_focus(fix.allow);
+	kf_profile_free(profile);
 	gtk_main();
 	g_string_free(fix.output, TRUE);
 	return fix.exit_status;

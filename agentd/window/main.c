@@ -240,7 +240,7 @@ int main(int argc, char **argv)
 					    "not set); 'kefu-agentd share' works in a terminal");
 	if (fix != NULL) {
 		agentd_path(agentd, sizeof(agentd));
-		return kf_window_fix(fix, agentd);
+		return kf_window_fix(fix, agentd, options.profile_path);
 	}
 	loop = uv_default_loop();
 	window = kf_window_new(loop, options.case_number);

@@ -73,6 +73,8 @@ static const char window_css[] =
 	".kefu-watched { background-color: #e01b24; color: white; font-weight: bold; "
 	"padding: 6px; }"
 	".kefu-stop { font-size: 125%; font-weight: bold; }"
+	".kefu-answer { font-size: 125%; font-weight: bold; padding: 6px 18px; }"
+	".kefu-question { font-size: 140%; font-weight: bold; }"
 	".kefu-muted { color: #5e5c64; }";
 
 /* ---- the waiting page: the code ---- */
@@ -492,20 +494,57 @@ static void on_sharing_stop(void *user)
 		kf_share_revoke(window->share, KF_CAP_VIEW);
 }
 
+void kf_window_style(void)
+{
+	GtkCssProvider *css = gtk_css_provider_new();
+
+	gtk_css_provider_load_from_data(css, window_css, -1, NULL);
+	gtk_style_context_add_provider_for_screen(gdk_screen_get_default(), GTK_STYLE_PROVIDER(css),
+						  GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+	g_object_unref(css);
+}
+
+/* The profile's logo, 48 pixels high, first in header (nothing when there is none). */
+static void add_logo(GtkWidget *header, const struct kf_profile *profile)
+{
+	GdkPixbuf *logo;
+	GtkWidget *image;
+
+	if (profile == NULL || profile->logo_path == NULL)
+		return;
+	logo = gdk_pixbuf_new_from_file_at_scale(profile->logo_path, 48, 48, TRUE, NULL);
+	if (logo == NULL)
+		return;
+	image = gtk_image_new_from_pixbuf(logo);
+	kf_window_name(image, profile->organisation);
+	gtk_box_pack_start(GTK_BOX(header), image, FALSE, FALSE, 0);
+	gtk_box_reorder_child(GTK_BOX(header), image, 0);
+	gtk_widget_show(image);
+	g_object_unref(logo);
+}
+
+GtkWidget *kf_window_brand_new(const struct kf_profile *profile)
+{
+	GtkWidget *header = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 10);
+	GtkWidget *name = label(profile != NULL ? profile->organisation : _("kefu support helper"),
+				"kefu-organisation");
+
+	kf_window_name(name, _("Support organisation"));
+	gtk_box_pack_start(GTK_BOX(header), name, TRUE, TRUE, 0);
+	add_logo(header, profile);
+	return header;
+}
+
 struct kf_window *kf_window_new(uv_loop_t *loop, const char *case_number)
 {
 	struct kf_window *window = g_new0(struct kf_window, 1);
-	GtkCssProvider *css = gtk_css_provider_new();
 	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 10);
 	GtkWidget *header = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 10);
 	GtkWidget *bottom = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
 
 	window->loop = loop;
 	window->case_number = case_number;
-	gtk_css_provider_load_from_data(css, window_css, -1, NULL);
-	gtk_style_context_add_provider_for_screen(gdk_screen_get_default(), GTK_STYLE_PROVIDER(css),
-						  GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
-	g_object_unref(css);
+	kf_window_style();
 	window->window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
 	gtk_window_set_title(GTK_WINDOW(window->window), _("kefu support helper"));
 	gtk_window_set_default_size(GTK_WINDOW(window->window), 560, 640);
@@ -555,20 +594,7 @@ void kf_window_attach(struct kf_window *window, struct share *share)
 
 	window->share = share;
 	gtk_label_set_text(GTK_LABEL(window->organisation), profile->organisation);
-	if (profile->logo_path != NULL) {
-		GdkPixbuf *logo =
-			gdk_pixbuf_new_from_file_at_scale(profile->logo_path, 48, 48, TRUE, NULL);
-
-		if (logo != NULL) {
-			GtkWidget *image = gtk_image_new_from_pixbuf(logo);
-
-			kf_window_name(image, profile->organisation);
-			gtk_box_pack_start(GTK_BOX(header), image, FALSE, FALSE, 0);
-			gtk_box_reorder_child(GTK_BOX(header), image, 0);
-			gtk_widget_show(image);
-			g_object_unref(logo);
-		}
-	}
+	add_logo(header, profile);
 	update_allowed(window);
 }
 

@@ -36,8 +36,20 @@ void kf_window_attach(struct kf_window *window, struct share *share);
 void kf_window_show_failure(struct kf_window *window, const char *text);
 void kf_window_free(struct kf_window *window);
 
-/* fix.c: "Repair: ...? Allow / Deny", then kefu-agentd scan --fix --yes --only CHECK_ID. */
-int kf_window_fix(const char *check_id, const char *agentd_path);
+/* The helper's look (large type, the cards, the colours) for every window it opens. */
+void kf_window_style(void);
+/*
+ * The organisation's logo (when the profile has one) and name in large type, for the
+ * top of a window; profile NULL: the helper's own name.
+ */
+GtkWidget *kf_window_brand_new(const struct kf_profile *profile);
+
+/*
+ * fix.c: "Repair: ...? Allow / Deny", then kefu-agentd scan --fix --yes --only CHECK_ID,
+ * under the organisation's name from the support profile (profile_path NULL: the
+ * installed one; none found: the helper's own name).
+ */
+int kf_window_fix(const char *check_id, const char *agentd_path, const char *profile_path);
 
 /* A --fix name: a check's id, or PLUGIN/CHECK as the daily check gives it. */
 bool kf_window_fix_name_is_valid(const char *name);
