@@ -157,7 +157,6 @@ static void stream_file(void *user, const char *purpose, int status, json_t *fie
 		return;
 	}
 	const char *op = json_string_value(json_object_get(fields, "op"));
-	const char *error = json_string_value(json_object_get(fields, "error"));
 	int is_send = op != NULL && strcmp(op, "send") == 0;
 	json_t *entry = json_pack("{s:s, s:s}", "action", is_send ? "file send" : "file fetch",
 				  "result", status == KF_OK ? "ok" : "failed");
@@ -166,15 +165,23 @@ static void stream_file(void *user, const char *purpose, int status, json_t *fie
 	json_object_del(entry, "op");
 	kf_agent_session_audit(session, "action-finish", entry);
 	if (status != KF_OK) {
-		kf_summary_note(session->summary, "action",
-				is_send ? _("A file sent to you failed: %s")
-					: _("A file fetched from this computer failed: %s"),
-				error ? error : "?");
-		kf_agent_session_activity(
-			session,
-			is_send ? _("A file from your technician failed: %s")
-				: _("A file your technician asked for failed: %s"),
-			error ? error : "?");
+		const char *path = json_string_value(json_object_get(fields, "path"));
+
+		/* Why it failed is the technician's detail (and the audit log's, above); the
+		 * customer reads what it means for them. */
+		if (is_send)
+			kf_summary_note(session->summary, "action", "%s",
+					_("A file your technician sent could not be saved"));
+		else if (path != NULL)
+			kf_summary_note(session->summary, "action",
+					_("%s was not copied to your technician"), path);
+		else
+			kf_summary_note(session->summary, "action", "%s",
+					_("A file was not copied to your technician"));
+		kf_agent_session_activity(session, "%s",
+					  is_send ? _("A file from your technician could not be "
+						      "saved.")
+						  : _("Nothing was copied to your technician."));
 	} else if (is_send) {
 		const char *saved = json_string_value(json_object_get(fields, "saved"));
 

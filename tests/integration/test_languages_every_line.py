@@ -336,3 +336,82 @@ def test_every_line_of_the_window_and_the_summary_is_chinese(support, private_st
     # The window shows the summary's Markdown as it is: read without its markup.
     assert any("技术人员复制了" in line for line in summary_lines("\n".join(seen)))
     assert_all_translated(summary_lines("\n".join(seen)) + summary_lines(summary), data)
+
+
+def test_refusals_expiry_take_backs_a_policy_and_the_customers_stop_are_chinese(
+        support, private_state, tmp_path):  # noqa: F811
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"schema": "kefu.policy/1", "name": "Acme managed laptops",
+                                  "description": "set by Acme IT",
+                                  "capabilities": {"history": "allow", "control": "deny"}}))
+    env = dict(os.environ, LANG="C.UTF-8", LANGUAGE="zh_CN")
+    terminal = Terminal.__new__(Terminal)
+    terminal.proc = subprocess.Popen([program("kefu-agentd"), "share", "--profile",
+                                      support.profile, "--policy", str(policy),
+                                      "--consent-timeout", "2"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env=env, start_new_session=True)
+    terminal.lines, terminal.fresh = [], queue.Queue()
+    threading.Thread(target=terminal.read, daemon=True).start()
+    (tmp_path / ".ssh").mkdir()
+    secret = tmp_path / ".ssh" / "id_ed25519"
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n")
+    plain = tmp_path / "notes.txt"
+    plain.write_text("notes\n")
+    into = tmp_path / "fetched"
+    into.mkdir()
+    try:
+        code = terminal.wait_for("您的验证码：").split("：", 1)[1].strip()
+        console = support.start_console(code, "--json")
+        next_event(console, "connected")
+        # Without a grant: refused by the core.
+        send(console, "report %s" % (tmp_path / "report.json"))
+        assert next_event(console, "error")["code"] == "denied"
+        # The policy answers two; the customer refuses one; one is left to expire.
+        send(console, "request history 查看以往记录")
+        assert next_event(console, "consent")["granted"] is True
+        send(console, "request control 操作鼠标")
+        assert next_event(console, "consent")["granted"] is False
+        send(console, "request view 查看屏幕")
+        terminal.wait_for("是否允许")
+        terminal.say("n")
+        assert next_event(console, "consent")["granted"] is False
+        send(console, "request diagnose 检查驱动")
+        assert next_event(console, "consent")["by"] == "timeout"
+        terminal.wait_for("已超时")
+        terminal.say("y")  # too late
+        terminal.wait_for("太迟了")
+        # Files: one copy refused, a secret refused for want of its path typed back.
+        send(console, "request files 传送日志")
+        terminal.wait_for("是否允许")
+        terminal.say("y")
+        assert next_event(console, "consent")["granted"] is True
+        send(console, "fetch %s %s" % (plain, into))
+        terminal.wait_for("是否允许？y/n")
+        terminal.say("n")
+        assert next_event(console, "error", "file")["event"] == "error"
+        send(console, "fetch %s %s" % (secret, into))
+        terminal.wait_for("机密")
+        terminal.say("y")
+        assert next_event(console, "error", "file")["event"] == "error"
+        # Taken back: by the customer, and given back by the technician.
+        terminal.say("/revoke files")
+        assert next_event(console, "revoked")["capability"] == "files"
+        send(console, "release history")
+        assert next_event(console, "revoked")["capability"] == "history"
+        terminal.say("/revoke nonsense")
+        terminal.say("/stop")
+        next_event(console, "ended")
+        assert terminal.proc.wait(timeout=30) == 0
+    finally:
+        if terminal.proc.poll() is None:
+            terminal.proc.kill()
+            terminal.proc.wait()
+    path, session_id, summary = summary_of(private_state)
+    data = ["Alice Tan", "Example Support", "Acme managed laptops", "set by Acme IT", code,
+            support.relay.host, path, session_id, support_id(), str(plain), str(secret),
+            "diag.request", "nonsense", "y"] + CAPABILITIES + list(REASONS.values()) + \
+        ["操作鼠标"]
+    lines = [line.strip().strip("[]") for line in terminal.lines]
+    assert any("已拒绝复制" in line for line in summary_lines(summary)), summary
+    assert_all_translated(lines + summary_lines(summary), data)
