@@ -67,31 +67,29 @@ static void drivers_exit(struct kf_firmware_job *job, int code, void *user)
 					 session->drivers_action, "result",
 					 code == 0 ? "ok" : "failed", "code", code));
 	/* The packages are the customer's record of what changed (names, as apt knows them). */
-	if (summary[0] != '\0')
+	if (summary[0] == '\0')
+		summary = _("every driver package that had a newer version");
+	if (is_install)
 		kf_summary_note(
 			session->summary, "action",
-			is_install  ? code == 0 ? _("The technician's driver installation "
-						     "finished: %s")
-						: _("The technician's driver installation did "
-						     "not complete: %s")
-			 : code == 0 ? _("The technician's driver upgrade finished: %s")
-				    : _("The technician's driver upgrade did not complete: %s"),
+			code == 0 ? _("The technician's driver installation finished: %s")
+				  : _("The technician's driver installation did not complete: "
+				      "%s"),
 			summary);
 	else
-		kf_summary_note(
-			session->summary, "action", "%s",
-			is_install  ? code == 0 ? _("The technician's driver installation "
-						     "finished")
-						: _("The technician's driver installation did "
-						     "not complete")
-			 : code == 0 ? _("The technician's driver upgrade finished")
-				    : _("The technician's driver upgrade did not complete"));
-	kf_agent_session_activity(session, "%s",
-				  is_install  ? code == 0
-							? _("Driver installation finished.")
-							: _("Driver installation did not complete.")
-				   : code == 0 ? _("Driver upgrade finished.")
-					      : _("Driver upgrade did not complete."));
+		kf_summary_note(session->summary, "action",
+				code == 0
+					? _("The technician's driver upgrade finished: %s")
+					: _("The technician's driver upgrade did not complete: %s"),
+				summary);
+	if (is_install)
+		kf_agent_session_activity(session, "%s",
+					  code == 0 ? _("Driver installation finished.")
+						    : _("Driver installation did not complete."));
+	else
+		kf_agent_session_activity(session, "%s",
+					  code == 0 ? _("Driver upgrade finished.")
+						    : _("Driver upgrade did not complete."));
 	body = json_pack("{s:s, s:i, s:b, s:O}", "action", session->drivers_action, "code", code,
 			 "ok", code == 0, "lines", session->drivers_lines);
 	if (kf_agent_session_is_open(session))

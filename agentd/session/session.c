@@ -184,7 +184,6 @@ static void stream_file(void *user, const char *purpose, int status, json_t *fie
 						  : _("Nothing was copied to your technician."));
 	} else if (is_send) {
 		const char *saved = json_string_value(json_object_get(fields, "saved"));
-
 		json_int_t size = json_integer_value(json_object_get(fields, "size"));
 
 		kf_summary_note(session->summary, "action",
@@ -199,7 +198,6 @@ static void stream_file(void *user, const char *purpose, int status, json_t *fie
 					  session->technician.name, saved);
 	} else {
 		const char *path = json_string_value(json_object_get(fields, "path"));
-
 		json_int_t size = json_integer_value(json_object_get(fields, "size"));
 
 		kf_summary_note(session->summary, "action",
