@@ -19,7 +19,7 @@ from diag_fixtures import umockdev_dir  # noqa: F401 (pytest fixture)
 from drivers_fixtures import make_driver_machine
 from firmware_fixtures import FirmwareBench, Publisher, firmware_package, make_root
 from session_fixtures import next_event, private_state, send, support  # noqa: F401
-from translation_check import Catalogue, summary_lines
+from translation_check import Catalogue, html_lines, summary_lines
 from window_fixtures import Desktop, artifacts, viewable  # noqa: F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -267,7 +267,11 @@ def test_every_line_of_the_terminal_and_the_summary_is_chinese(support, private_
     # A status line is the core's own, in brackets; the help's lines are indented.
     lines = [line.strip().strip("[]") for line in terminal.lines]
     assert any("技术人员复制了" in line for line in summary_lines(summary)), summary
-    assert_all_translated(lines + summary_lines(summary), data)
+    with open(path[:-3] + ".html") as f:
+        page = f.read()
+    assert '<html lang="zh-CN">' in page
+    assert any("技术人员复制了" in line for line in html_lines(page))
+    assert_all_translated(lines + summary_lines(summary) + html_lines(page), data)
 
 
 def test_every_line_of_the_window_and_the_summary_is_chinese(support, private_state,  # noqa: F811

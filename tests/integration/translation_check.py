@@ -129,3 +129,32 @@ def summary_lines(markdown):
         if line.strip():
             lines.append(line)
     return lines
+
+
+def html_lines(page):
+    """The summary's web page as the customer reads it: the text of its title and elements."""
+    from html.parser import HTMLParser
+
+    class Text(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.parts, self.skip = [], 0
+
+        def handle_starttag(self, tag, attrs):
+            self.skip += tag == "style"
+            if tag in ("p", "h1", "h2", "tr", "title", "br"):
+                self.parts.append("\n")
+
+        def handle_endtag(self, tag):
+            self.skip -= tag == "style"
+            if tag in ("td",):
+                self.parts.append("\n")
+
+        def handle_data(self, data):
+            if not self.skip:
+                self.parts.append(data)
+
+    parser = Text()
+    parser.feed(page)
+    return [line for line in "".join(parser.parts).splitlines()
+            if line.strip() and not re.fullmatch(r"\d\d:\d\d:\d\d", line.strip())]
