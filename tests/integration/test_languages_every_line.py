@@ -419,3 +419,26 @@ def test_refusals_expiry_take_backs_a_policy_and_the_customers_stop_are_chinese(
     lines = [line.strip().strip("[]") for line in terminal.lines]
     assert any("已拒绝复制" in line for line in summary_lines(summary)), summary
     assert_all_translated(lines + summary_lines(summary), data)
+
+
+def test_a_refused_link_is_explained_in_chinese(support, tmp_path):  # noqa: F811
+    from test_url_hostile import HOSTILE
+
+    marker = str(tmp_path / "touched")
+    links = [url.replace("{marker}", marker) for url, _ in HOSTILE] + [
+        "kefu://join?org=Other%20Corp", "kefu://join?relay=relay.attacker.example",
+        "kefu://join?org=a&org=b", "kefu://join?org=", "kefu://join?org=%zz"]
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    env.update(LANG="C.UTF-8", LANGUAGE="zh_CN")
+    catalogue = Catalogue(PO)
+    for link in links:
+        result = subprocess.run([program("kefu-helper"), "--profile", support.profile, "--url",
+                                 link], capture_output=True, text=True, timeout=30, env=env)
+        assert result.returncode == 1, (link, result)
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("kefu-helper: ")
+        # The link's own characters, fields and names are data; the sentence is Chinese.
+        data = ["'%s'" % c for c in link] + [link] + [
+            "Other Corp", "Example Support", "relay.attacker.example", "org", "relay", "case",
+            "code", "profile"]
+        assert catalogue.untranslated([line[len("kefu-helper: "):]], data) == [], line
