@@ -9,7 +9,8 @@
 import re
 
 # One printf conversion: an optional argument number, flags, width, precision, length, kind.
-CONVERSION = re.compile(r"%(?:(\d+)\$)?[-+ #0]*\d*(?:\.\d+)?(hh|h|ll|l|z|j|t|L)?([diouxXfeEgGcsp%])")
+CONVERSION = re.compile(r"%(?:(\d+)\$)?[-+ #0]*\d*(?:\.\d+)?(hh|h|ll|l|z|j|t|L)?"
+                        r"([diouxXfeEgGcsp%])")
 
 
 def _unquote(text):
