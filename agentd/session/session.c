@@ -295,9 +295,12 @@ static void refuse_setup(struct kf_agent_session *session, const struct kf_msg *
 {
 	struct kf_error err;
 
+	/* The other side reads the helper's own words; the customer, theirs. */
 	kf_error_set(&err, KF_ERR_DENIED, "the other side sent '%s' before proving the code",
 		     msg->type);
 	kf_control_send_error(session->core.control, msg->id, "denied", err.message, NULL);
+	kf_error_set(&err, KF_ERR_DENIED, _("the other side sent '%s' before proving the code"),
+		     msg->type);
 	reject(session, 0, &err);
 }
 
@@ -480,7 +483,8 @@ static void on_closed(struct kf_control *control, int status, const struct kf_er
 		      _("the connection to your technician was lost"));
 	} else {
 		if (err == NULL) {
-			kf_error_set(&early, KF_ERR_CLOSED, "the connection closed during set-up");
+			kf_error_set(&early, KF_ERR_CLOSED, "%s",
+				     _("the connection closed during set-up"));
 			err = &early;
 		}
 		reject(session, 0, err);
@@ -525,11 +529,12 @@ static void on_setup_timeout(uv_timer_t *timer)
 		return;
 	}
 	if (!session->is_heard)
-		kf_error_set(&err, KF_ERR_TIMEOUT, "nothing came from the other side within %d s",
+		kf_error_set(&err, KF_ERR_TIMEOUT,
+			     _("nothing came from the other side within %d s"),
 			     KF_AGENT_FIRST_BYTES_MS / 1000);
 	else
 		kf_error_set(&err, KF_ERR_TIMEOUT,
-			     "the connection did not finish setting up within %d s",
+			     _("the connection did not finish setting up within %d s"),
 			     KF_AGENT_SETUP_TIMEOUT_MS / 1000);
 	reject(session, 0, &err);
 	kf_agent_session_leave(session);

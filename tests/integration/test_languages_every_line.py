@@ -350,6 +350,12 @@ def test_refusals_expiry_take_backs_a_policy_and_the_customers_stop_are_chinese(
     into.mkdir()
     try:
         code = terminal.wait_for("您的验证码：").split("：", 1)[1].strip()
+        # Someone on the relay host connects and says nothing: refused, the customer told.
+        from test_session_availability import forwarded_port, stalled_tcp
+
+        stall = stalled_tcp(forwarded_port(code))
+        terminal.wait_for("已拒绝一个连接", timeout=30)
+        stall.close()
         console = support.start_console(code, "--json")
         next_event(console, "connected")
         # Without a grant: refused by the core.
