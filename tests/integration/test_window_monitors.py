@@ -112,6 +112,33 @@ def test_with_one_monitor_shared_the_frame_surrounds_that_one_only(
     assert helper.wait(timeout=20) == 0
 
 
+def test_the_frame_follows_the_monitor_when_its_size_changes_while_shared(
+        support, private_state, processes, artifacts):  # noqa: F811
+    require("xrandr")
+    desktop = Desktop(processes, artifacts, width=1280, height=720)
+    helper = desktop.start_helper("--profile", support.profile)
+    code = desktop.wait_text("Your code", "label", r"^\d{4}( \d{4})+$")
+    console = support.start_console(code, "--json")
+    next_event(console, "connected")
+    send(console, "request view")
+    desktop.click("Allow: see your screen")
+    assert next_event(console, "consent")["granted"] is True
+    desktop.wait_until(lambda: shown(desktop.display, FRAME) == [(0, 0, 1280, 720)],
+                       "the frame round the screen")
+    # The monitor switches to a smaller mode, as when a projector is plugged in.
+    env = dict(os.environ, DISPLAY=desktop.display)
+    for args in (["--newmode", "kefu-small", "25.175", "1024", "1040", "1136", "1184", "600",
+                  "610", "612", "645"], ["--addmode", "screen", "kefu-small"],
+                 ["--output", "screen", "--mode", "kefu-small"]):
+        assert run(["xrandr"] + args, env=env).returncode == 0
+    desktop.wait_until(lambda: shown(desktop.display, FRAME) == [(0, 0, 1024, 600)],
+                       "the frame follows the new size")
+    desktop.click("Stop")
+    next_event(console, "ended")
+    desktop.click("Close")
+    assert helper.wait(timeout=20) == 0
+
+
 def test_a_monitor_number_that_is_not_one_is_refused():
     for program_args in (["kefu-helper"], ["kefu-agentd", "share"]):
         for bad in ("-1", "x", "16", ""):
