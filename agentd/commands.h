@@ -20,7 +20,7 @@ int kf_agent_cmd_diag(int argc, char **argv);
 /* share.c: a support session with a technician through the relay. */
 #define KF_AGENTD_SHARE_USAGE                                                                      \
 	"[--profile FILE] [--relay N] [--code-minutes N] [--policy FILE] [--consent-timeout S] "   \
-	"[--plugins DIR]... [--root DIR] [--firmware-devices DIR]"
+	"[--plugins DIR]... [--root DIR] [--firmware-devices DIR] [--monitor N]"
 #define KF_AGENTD_SHARE_SUMMARY "let a technician help: show a code, then chat and share"
 int kf_agent_cmd_share(int argc, char **argv);
 

@@ -1,5 +1,6 @@
 /* kefu-agentd: the customer's consent, one capability at a time. SPDX-License-Identifier: MIT */
 #include "agentd/consent.h"
+#include "agentd/i18n.h"
 #include "proto/base/guard.h"
 
 #include <stdio.h>
@@ -203,7 +204,7 @@ void kf_consent_describe(const struct kf_consent *consent, char *out, size_t siz
 					 kf_capability_name((enum kf_capability)i));
 	}
 	if (used == 0)
-		snprintf(out, size, "nothing");
+		snprintf(out, size, "%s", _("nothing"));
 }
 
 void kf_consent_free(struct kf_consent *consent)

@@ -1,5 +1,6 @@
 /* kefu-agentd: the kefu://join link a support page offers, read strictly. SPDX-License-Identifier: MIT */
 #include "agentd/join-url.h"
+#include "agentd/i18n.h"
 #include "proto/base/escape.h"
 
 #include <stdint.h>
@@ -84,24 +85,25 @@ static int decode(const char *name, const char *value, size_t len, char *out, si
 
 			if (high < 0 || low < 0)
 				return kf_error_set(err, KF_ERR_INVALID,
-						    "the link's '%s' has a bad %%-escape", name);
+						    _("the link's '%s' has a bad %%-escape"), name);
 			c = high * 16 + low;
 			i += 2;
 		} else if (c == '+') {
 			c = ' ';
 		}
 		if (n + 1 >= cap)
-			return kf_error_set(err, KF_ERR_INVALID,
-					    "the link's '%s' is too long (at most %zu characters)",
-					    name, cap - 1);
+			return kf_error_set(
+				err, KF_ERR_INVALID,
+				_("the link's '%s' is too long (at most %zu characters)"), name,
+				cap - 1);
 		out[n++] = (char)c;
 	}
 	out[n] = '\0';
 	if (n == 0)
-		return kf_error_set(err, KF_ERR_INVALID, "the link's '%s' is empty", name);
+		return kf_error_set(err, KF_ERR_INVALID, _("the link's '%s' is empty"), name);
 	if (!is_clean_utf8((const unsigned char *)out, n))
 		return kf_error_set(err, KF_ERR_INVALID,
-				    "the link's '%s' holds control characters or broken text",
+				    _("the link's '%s' holds control characters or broken text"),
 				    name);
 	return KF_OK;
 }
@@ -136,7 +138,7 @@ static int parse_field(const char *field, size_t len, struct kf_join_url *out, u
 	int r;
 
 	if (equals == NULL)
-		return kf_error_set(err, KF_ERR_INVALID, "the link has a field without a value");
+		return kf_error_set(err, KF_ERR_INVALID, _("the link has a field without a value"));
 	name_len = (size_t)(equals - field);
 	for (int i = 0; i < 3; i++)
 		if (strlen(names[i]) == name_len && memcmp(names[i], field, name_len) == 0)
@@ -146,12 +148,13 @@ static int parse_field(const char *field, size_t len, struct kf_join_url *out, u
 
 		snprintf(name, sizeof(name), "%.*s", (int)(name_len < 40 ? name_len : 40), field);
 		return kf_error_set(err, KF_ERR_INVALID,
-				    "the link has a field kefu does not know ('%s'); only org, "
-				    "relay and case are read",
+				    _("the link has a field kefu does not know ('%s'); only org, "
+				      "relay and case are read"),
 				    kf_escaped(name).text);
 	}
 	if (*seen & (1u << which))
-		return kf_error_set(err, KF_ERR_INVALID, "the link gives '%s' twice", names[which]);
+		return kf_error_set(err, KF_ERR_INVALID, _("the link gives '%s' twice"),
+				    names[which]);
 	*seen |= 1u << which;
 	target = which == 0 ? out->organisation : which == 1 ? out->relay : out->case_number;
 	cap = which == 0   ? sizeof(out->organisation)
@@ -162,11 +165,11 @@ static int parse_field(const char *field, size_t len, struct kf_join_url *out, u
 	if (which == 1 && !is_host_name(target))
 		return kf_error_set(
 			err, KF_ERR_INVALID,
-			"the link's relay is not a host name (letters, digits, - and .)");
+			_("the link's relay is not a host name (letters, digits, - and .)"));
 	if (which == 2 && !is_case_number(target))
 		return kf_error_set(
 			err, KF_ERR_INVALID,
-			"the link's case number may hold only letters, digits, - and _");
+			_("the link's case number may hold only letters, digits, - and _"));
 	return KF_OK;
 }
 
@@ -179,8 +182,8 @@ int kf_join_url_parse(const char *url, size_t len, struct kf_join_url *out, stru
 
 	memset(out, 0, sizeof(*out));
 	if (len > KF_JOIN_URL_MAX)
-		return kf_error_set(err, KF_ERR_INVALID, "the link is too long (at most %d bytes)",
-				    KF_JOIN_URL_MAX);
+		return kf_error_set(err, KF_ERR_INVALID,
+				    _("the link is too long (at most %d bytes)"), KF_JOIN_URL_MAX);
 	for (i = 0; i < len; i++) {
 		if (!is_url_char((unsigned char)url[i])) {
 			char shown[8];
@@ -190,8 +193,8 @@ int kf_join_url_parse(const char *url, size_t len, struct kf_join_url *out, stru
 			else
 				snprintf(shown, sizeof(shown), "0x%02x", (unsigned char)url[i]);
 			return kf_error_set(err, KF_ERR_INVALID,
-					    "the link holds a character a kefu link never has "
-					    "(%s at position %zu)",
+					    _("the link holds a character a kefu link never has "
+					      "(%s at position %zu)"),
 					    shown, i + 1);
 		}
 	}
@@ -199,15 +202,16 @@ int kf_join_url_parse(const char *url, size_t len, struct kf_join_url *out, stru
 	if (len < prefix_len || strncasecmp(url, "kefu:", 5) != 0 ||
 	    memcmp(url + 5, prefix + 5, prefix_len - 5) != 0)
 		return kf_error_set(err, KF_ERR_INVALID,
-				    "this is not a kefu link (it must start with kefu://join)");
+				    _("this is not a kefu link (it must start with kefu://join)"));
 	i = prefix_len;
 	if (i < len && url[i] == '/')
 		i++;
 	if (i == len)
 		return KF_OK;
 	if (url[i] != '?')
-		return kf_error_set(err, KF_ERR_INVALID,
-				    "this is not a kefu link (kefu://join is followed by ?fields)");
+		return kf_error_set(
+			err, KF_ERR_INVALID,
+			_("this is not a kefu link (kefu://join is followed by ?fields)"));
 	i++;
 	while (i < len) {
 		const char *end = memchr(url + i, '&', len - i);
@@ -215,11 +219,11 @@ int kf_join_url_parse(const char *url, size_t len, struct kf_join_url *out, stru
 		int r;
 
 		if (field_len == 0)
-			return kf_error_set(err, KF_ERR_INVALID, "the link has an empty field");
+			return kf_error_set(err, KF_ERR_INVALID, _("the link has an empty field"));
 		if (memchr(url + i, '?', field_len) != NULL || memchr(url + i, '/', field_len))
 			return kf_error_set(
 				err, KF_ERR_INVALID,
-				"the link's fields hold '/' or '?', which they never have");
+				_("the link's fields hold '/' or '?', which they never have"));
 		if ((r = parse_field(url + i, field_len, out, &seen, err)) != KF_OK)
 			return r;
 		i += field_len;
@@ -227,7 +231,7 @@ int kf_join_url_parse(const char *url, size_t len, struct kf_join_url *out, stru
 			i++;
 			if (i == len)
 				return kf_error_set(err, KF_ERR_INVALID,
-						    "the link ends with an empty field");
+						    _("the link ends with an empty field"));
 		}
 	}
 	return KF_OK;
@@ -237,9 +241,10 @@ int kf_join_url_check(const struct kf_join_url *url, const struct kf_profile *pr
 		      unsigned *relay_index, struct kf_error *err)
 {
 	if (url->organisation[0] != '\0' && strcmp(url->organisation, profile->organisation) != 0)
-		return kf_error_set(
-			err, KF_ERR_DENIED, "this link is for %s, but this helper is set up for %s",
-			kf_escaped(url->organisation).text, kf_escaped(profile->organisation).text);
+		return kf_error_set(err, KF_ERR_DENIED,
+				    _("this link is for %s, but this helper is set up for %s"),
+				    kf_escaped(url->organisation).text,
+				    kf_escaped(profile->organisation).text);
 	if (url->relay[0] == '\0')
 		return KF_OK;
 	for (size_t i = 0; i < profile->relay_count; i++) {
@@ -249,7 +254,7 @@ int kf_join_url_check(const struct kf_join_url *url, const struct kf_profile *pr
 		}
 	}
 	return kf_error_set(err, KF_ERR_DENIED,
-			    "this link names the relay %s, which this helper's support profile "
-			    "does not list",
+			    _("this link names the relay %s, which this helper's support profile "
+			      "does not list"),
 			    kf_escaped(url->relay).text);
 }

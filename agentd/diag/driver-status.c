@@ -1,5 +1,6 @@
 /* kefu-agentd: driver-status rules and the problems found. SPDX-License-Identifier: MIT */
 #include "agentd/diag/driver-status.h"
+#include "agentd/i18n.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -144,7 +145,7 @@ static const char *display_name(const json_t *device, char *out, size_t cap)
 	else if (name[0] != '\0')
 		snprintf(out, cap, "%s", name);
 	else
-		snprintf(out, cap, "The device %s", kf_json_str(device, "id"));
+		snprintf(out, cap, _("The device %s"), kf_json_str(device, "id"));
 	return out;
 }
 
@@ -203,19 +204,28 @@ static void decide(struct kf_report *report, json_t *device, const struct device
 		if (ev->probe_failed != NULL) {
 			status = KF_STATUS_FAILED;
 			evidence_first(evidence, "kernel log: ", ev->probe_failed->line);
-			snprintf(summary, sizeof(summary),
-				 "%s is not working: its driver%s%s failed to start it (error %s). "
-				 "A driver update or a firmware update may fix this.",
-				 name, ev->probe_failed->driver[0] ? " " : "",
-				 ev->probe_failed->driver,
-				 ev->probe_failed->detail[0] ? ev->probe_failed->detail
-							     : "unknown");
+			if (ev->probe_failed->driver[0] != '\0')
+				snprintf(summary, sizeof(summary),
+					 _("%s is not working: its driver %s failed to start it "
+					   "(error %s). A driver update or a firmware update may "
+					   "fix this."),
+					 name, ev->probe_failed->driver,
+					 ev->probe_failed->detail[0] ? ev->probe_failed->detail
+								     : _("unknown"));
+			else
+				snprintf(summary, sizeof(summary),
+					 _("%s is not working: its driver failed to start it "
+					   "(error %s). A driver update or a firmware update may "
+					   "fix this."),
+					 name,
+					 ev->probe_failed->detail[0] ? ev->probe_failed->detail
+								     : _("unknown"));
 		} else if (ev->firmware_missing != NULL) {
 			status = KF_STATUS_FAILED;
 			evidence_first(evidence, "kernel log: ", ev->firmware_missing->line);
 			snprintf(summary, sizeof(summary),
-				 "%s is not working: the firmware file %s it needs is missing. "
-				 "Installing the firmware package for it should fix this.",
+				 _("%s is not working: the firmware file %s it needs is missing. "
+				   "Installing the firmware package for it should fix this."),
 				 name, ev->firmware_missing->detail);
 		} else if (ev->errors != NULL) {
 			status = KF_STATUS_MALFUNCTION;
@@ -223,8 +233,9 @@ static void decide(struct kf_report *report, json_t *device, const struct device
 				 "kernel log (%u times): ", ev->error_count);
 			evidence_first(evidence, summary, ev->errors->line);
 			snprintf(summary, sizeof(summary),
-				 "%s does not respond properly. Try another port or cable; if that "
-				 "does not help, the device may be faulty.",
+				 _("%s does not respond properly. Try another port or cable; if "
+				   "that "
+				   "does not help, the device may be faulty."),
 				 name);
 		} else {
 			status = KF_STATUS_DETECTED;
@@ -232,8 +243,8 @@ static void decide(struct kf_report *report, json_t *device, const struct device
 				evidence_add(evidence, "%s", why_not);
 			else
 				snprintf(summary, sizeof(summary),
-					 "%s was found but no driver is using it, so it will not "
-					 "work yet.",
+					 _("%s was found but no driver is using it, so it will not "
+					   "work yet."),
 					 name);
 		}
 	} else {
@@ -242,25 +253,26 @@ static void decide(struct kf_report *report, json_t *device, const struct device
 		if (ev->firmware_missing != NULL) {
 			status = KF_STATUS_LIMITED;
 			evidence_first(evidence, "kernel log: ", ev->firmware_missing->line);
-			snprintf(
-				summary, sizeof(summary),
-				"%s works only partly: the firmware file %s is missing. Installing "
-				"the firmware package for it should fix this.",
-				name, ev->firmware_missing->detail);
+			snprintf(summary, sizeof(summary),
+				 _("%s works only partly: the firmware file %s is missing. "
+				   "Installing "
+				   "the firmware package for it should fix this."),
+				 name, ev->firmware_missing->detail);
 		} else if (ev->errors != NULL) {
 			status = KF_STATUS_MALFUNCTION;
 			snprintf(summary, sizeof(summary),
 				 "kernel log (%u times): ", ev->error_count);
 			evidence_first(evidence, summary, ev->errors->line);
 			snprintf(summary, sizeof(summary),
-				 "%s reports errors while in use (%u in the kernel log). It may be "
-				 "failing, badly connected or need a driver update.",
+				 _("%s reports errors while in use (%u in the kernel log). It may "
+				   "be "
+				   "failing, badly connected or need a driver update."),
 				 name, ev->error_count);
 		} else if (unbound_interfaces(device, NULL) > 0) {
 			status = KF_STATUS_LIMITED;
 			unbound_interfaces(device, evidence);
 			snprintf(summary, sizeof(summary),
-				 "%s works only partly: some of its functions have no driver.",
+				 _("%s works only partly: some of its functions have no driver."),
 				 name);
 		} else {
 			status = KF_STATUS_WORKS;
@@ -296,8 +308,8 @@ static void section_problems(struct kf_report *report, const struct kf_kernel_ev
 		json_t *used = json_object_get(item, "used_percent");
 		if (json_is_integer(used) && json_integer_value(used) >= 95) {
 			snprintf(summary, sizeof(summary),
-				 "The disk space at %s is almost used up (%d%% full). Free some "
-				 "space, or programs may stop working.",
+				 _("The disk space at %s is almost used up (%d%% full). Free some "
+				   "space, or programs may stop working."),
 				 kf_json_str(item, "target"), (int)json_integer_value(used));
 			evidence = json_array();
 			evidence_add(evidence, "%s on %s: %d%% used", kf_json_str(item, "target"),
@@ -311,8 +323,8 @@ static void section_problems(struct kf_report *report, const struct kf_kernel_ev
 		const char *owner = kf_json_str(item, "device");
 		if (json_is_false(json_object_get(item, "smart_passed"))) {
 			snprintf(summary, sizeof(summary),
-				 "The disk %s says it is failing (SMART). Back up your files now "
-				 "and have the disk replaced.",
+				 _("The disk %s says it is failing (SMART). Back up your files now "
+				   "and have the disk replaced."),
 				 name);
 			evidence = json_array();
 			evidence_add(evidence, "smartctl -H /dev/%s: FAILED", name);
@@ -326,9 +338,10 @@ static void section_problems(struct kf_report *report, const struct kf_kernel_ev
 				if (ev->kind != KF_KEV_IO_ERROR || !is_block_of(ev->device, name))
 					continue;
 				snprintf(summary, sizeof(summary),
-					 "The disk %s had read or write errors. Back up your files "
-					 "and "
-					 "check the disk.",
+					 _("The disk %s had read or write errors. Back up your "
+					   "files "
+					   "and "
+					   "check the disk."),
 					 name);
 				evidence = json_array();
 				evidence_add(evidence, "kernel log (%u times): %s", ev->count,
@@ -342,11 +355,11 @@ static void section_problems(struct kf_report *report, const struct kf_kernel_ev
 	{
 		json_t *health = json_object_get(item, "health_percent");
 		if (json_is_integer(health) && json_integer_value(health) < 50) {
-			snprintf(
-				summary, sizeof(summary),
-				"The battery %s holds only %d%% of the charge it held when new. It "
-				"should be replaced soon.",
-				kf_json_str(item, "name"), (int)json_integer_value(health));
+			snprintf(summary, sizeof(summary),
+				 _("The battery %s holds only %d%% of the charge it held when new. "
+				   "It "
+				   "should be replaced soon."),
+				 kf_json_str(item, "name"), (int)json_integer_value(health));
 			evidence = json_array();
 			evidence_add(evidence, "battery %s: full charge is %d%% of design capacity",
 				     kf_json_str(item, "name"), (int)json_integer_value(health));
@@ -376,24 +389,28 @@ static void section_problems(struct kf_report *report, const struct kf_kernel_ev
 			}
 			if (stuck > 0)
 				snprintf(summary, sizeof(summary),
-					 "The printer %s is stopped; %zu print job%s waiting and "
-					 "will "
-					 "not print until it is resumed.",
-					 queue, stuck, stuck == 1 ? " is" : "s are");
+					 ngettext("The printer %s is stopped; %zu print job is "
+						  "waiting and will not print until it is resumed.",
+						  "The printer %s is stopped; %zu print jobs are "
+						  "waiting and will not print until it is resumed.",
+						  (unsigned long)stuck),
+					 queue, stuck);
 			else
 				snprintf(summary, sizeof(summary),
-					 "The printer %s is stopped and will not print until it is "
-					 "resumed.",
+					 _("The printer %s is stopped and will not print until it "
+					   "is "
+					   "resumed."),
 					 queue);
 			kf_report_add_problem(report, NULL, "warning", summary, evidence);
 		}
 	}
 	item = json_object_get(json_object_get(report->network, "dns"), "check");
 	if (json_is_object(item) && json_is_false(json_object_get(item, "ok"))) {
-		snprintf(summary, sizeof(summary),
-			 "Names on the internet cannot be looked up (%s), so web sites and online "
-			 "services will not open.",
-			 kf_json_str(item, "name"));
+		snprintf(
+			summary, sizeof(summary),
+			_("Names on the internet cannot be looked up (%s), so web sites and online "
+			  "services will not open."),
+			kf_json_str(item, "name"));
 		evidence = json_array();
 		evidence_add(evidence, "resolving %s: %s", kf_json_str(item, "name"),
 			     kf_json_str(item, "error"));
@@ -415,18 +432,19 @@ static void unclaimed_problems(struct kf_report *report, const struct kf_kernel_
 	for (i = 0; i < events->count; i++) {
 		const struct kf_kernel_event *ev = &events->items[i];
 		const char *who =
-			ev->driver[0] ? ev->driver : (ev->device[0] ? ev->device : "a device");
+			ev->driver[0] ? ev->driver : (ev->device[0] ? ev->device : _("a device"));
 
 		if (is_claimed[i])
 			continue;
 		if (ev->kind == KF_KEV_PROBE_FAILED)
 			snprintf(summary, sizeof(summary),
-				 "A device could not be started: the driver %s failed (error %s).",
-				 who, ev->detail[0] ? ev->detail : "unknown");
+				 _("A device could not be started: the driver %s failed (error "
+				   "%s)."),
+				 who, ev->detail[0] ? ev->detail : _("unknown"));
 		else if (ev->kind == KF_KEV_FIRMWARE_MISSING)
 			snprintf(summary, sizeof(summary),
-				 "The firmware file %s is missing, so a device (%s) may not work "
-				 "fully. Installing its firmware package should fix this.",
+				 _("The firmware file %s is missing, so a device (%s) may not work "
+				   "fully. Installing its firmware package should fix this."),
 				 ev->detail, who);
 		else
 			continue;

@@ -3,10 +3,17 @@
 #include "agentd/firmware/job.h"
 #include "agentd/commands.h"
 
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#ifndef KF_BINDIR
+#define KF_BINDIR "/usr/local/bin"
+#endif
 
 #define LINE_MAX_BYTES 4096
 #define MAX_ARGS       24
@@ -111,12 +118,34 @@ int kf_firmware_job_start(uv_loop_t *loop, const char *const *args,
 	return kf_agent_job_start(loop, "firmware", args, events, user, out, err);
 }
 
+/*
+ * The program that runs the command: this one when it is kefu-agentd, else (in
+ * kefu-helper, the window) the kefu-agentd beside it, else the installed one.
+ */
+static void agentd_program(char *out, size_t size)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		if (strcmp(basename(exe), KF_AGENTD_PROGRAM) == 0) {
+			snprintf(out, size, "/proc/self/exe");
+			return;
+		}
+		snprintf(out, size, "%s/%s", dirname(exe), KF_AGENTD_PROGRAM);
+		if (access(out, X_OK) == 0)
+			return;
+	}
+	snprintf(out, size, "%s/%s", KF_BINDIR, KF_AGENTD_PROGRAM);
+}
+
 int kf_agent_job_start(uv_loop_t *loop, const char *command, const char *const *args,
 		       const struct kf_firmware_job_events *events, void *user,
 		       struct kf_firmware_job **out, struct kf_error *err)
 {
 	struct kf_firmware_job *job = calloc(1, sizeof(*job));
-	char *argv[MAX_ARGS + 3];
+	char *argv[MAX_ARGS + 3], program[PATH_MAX + 32];
 	uv_process_options_t options = {0};
 	uv_stdio_container_t stdio[3];
 	size_t n = 0;
@@ -149,7 +178,8 @@ int kf_agent_job_start(uv_loop_t *loop, const char *command, const char *const *
 	stdio[1].data.stream = (uv_stream_t *)&job->out.pipe;
 	stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
 	stdio[2].data.stream = (uv_stream_t *)&job->err.pipe;
-	options.file = "/proc/self/exe";
+	agentd_program(program, sizeof(program));
+	options.file = program;
 	options.args = argv;
 	options.exit_cb = on_exit_cb;
 	options.stdio = stdio;

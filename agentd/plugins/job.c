@@ -1,6 +1,7 @@
 /* kefu-agentd: plugins run for a technician, off the session's loop and stoppable at once.
  * SPDX-License-Identifier: MIT */
 #include "agentd/plugins/job.h"
+#include "agentd/i18n.h"
 #include "agentd/plugins/plugins.h"
 #include "agentd/plugins/undo.h"
 #include "proto/plugin/step.h"
@@ -244,6 +245,26 @@ static void repair_kept(struct kf_plugin_job *job, struct kf_plugin_step_context
 	kf_undo_snapshot_free(before);
 	json_array_extend(changes, changed);
 	json_decref(changed);
+}
+
+const char *kf_plugin_state_words(const char *state)
+{
+	static const char *const words[][2] = {
+		{"healthy", N_("nothing wrong")},
+		{"not-applicable", N_("does not apply here")},
+		{"check-failed", N_("the check itself failed")},
+		{"problem", N_("a problem")},
+		{"problem (the fix needs an administrator: sudo kefu-agentd scan --fix)",
+		 N_("a problem; the fix needs an administrator: sudo kefu-agentd scan --fix")},
+		{"fixed", N_("fixed")},
+		{"problem (fix failed)", N_("a problem; the fix did not work")},
+		{"stopped", N_("stopped")},
+	};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(state, words[i][0]) == 0)
+			return _(words[i][1]);
+	return state;
 }
 
 static const char *check_state(struct kf_plugin_job *job, struct kf_plugin_step_context *ctx,

@@ -85,6 +85,9 @@ struct kf_plugin_job_request {
  */
 typedef void (*kf_plugin_job_done_fn)(struct kf_plugin_job *job, const json_t *result, void *user);
 
+/* A check's state (as above) in plain words in the customer's language; unknown states as given. */
+const char *kf_plugin_state_words(const char *state);
+
 /*
  * Starts the job on libuv's thread pool. The job frees itself after done has
  * returned. Fails when the plugin is unknown or does not apply.

@@ -1,6 +1,7 @@
 /* kefu-agentd: the diagnostics report in a session: for the technician, and for the plugins. SPDX-License-Identifier: MIT */
 #include "agentd/session/session-private.h"
 #include "agentd/diag/collect.h"
+#include "agentd/i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +56,7 @@ void kf_agent_session_on_diag_request(void *user, const struct kf_msg *msg)
 					 "result", r == KF_OK ? "ok" : "failed", "problems",
 					 (json_int_t)json_array_size(problems)));
 	kf_summary_note(session->summary, "action",
-			"The technician collected a diagnostics report");
+			_("The technician collected a diagnostics report"));
 	for (size_t i = 0; i < json_array_size(problems); i++) {
 		const char *summary =
 			json_string_value(json_object_get(json_array_get(problems, i), "summary"));
@@ -64,7 +65,8 @@ void kf_agent_session_on_diag_request(void *user, const struct kf_msg *msg)
 			kf_summary_note(session->summary, "finding", "%s", summary);
 	}
 	if (json_array_size(problems) == 0)
-		kf_summary_note(session->summary, "finding", "The diagnostics found no problem");
+		kf_summary_note(session->summary, "finding", "%s",
+				_("The diagnostics found no problem"));
 	kf_collect_ctx_release(&ctx);
 	kf_report_free(ctx.report);
 }

@@ -2,6 +2,7 @@
 #include "agentd/session/session-private.h"
 #include "agentd/drivers/listing.h"
 #include "agentd/drivers/packages.h"
+#include "agentd/i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +32,8 @@ void kf_agent_session_on_drivers_request(void *user, const struct kf_msg *msg)
 			       json_pack("{s:s, s:s}", "action", "drivers", "result",
 					 r == KF_OK ? "ok" : "failed"));
 	if (r == KF_OK)
-		kf_summary_note(session->summary, "action",
-				"The technician looked at your devices' drivers");
+		kf_summary_note(session->summary, "action", "%s",
+				_("The technician looked at your devices' drivers"));
 	json_decref(listing);
 }
 
@@ -54,8 +55,9 @@ static void drivers_line(struct kf_firmware_job *job, const char *line, bool is_
 static void drivers_exit(struct kf_firmware_job *job, int code, void *user)
 {
 	struct kf_agent_session *session = user;
-	json_t *body, *first = json_array_get(session->drivers_lines, 0);
-	const char *summary = json_is_string(first) ? json_string_value(first) : "";
+	const char *summary = session->drivers_packages;
+	json_t *body;
+	bool is_install = strcmp(session->drivers_action, "install") == 0;
 
 	(void)job;
 	session->drivers_job = NULL;
@@ -64,11 +66,30 @@ static void drivers_exit(struct kf_firmware_job *job, int code, void *user)
 			       json_pack("{s:s, s:s, s:s, s:i}", "action", "drivers", "mode",
 					 session->drivers_action, "result",
 					 code == 0 ? "ok" : "failed", "code", code));
-	kf_summary_note(session->summary, "action", "The technician's driver %s %s%s%s",
-			session->drivers_action, code == 0 ? "finished" : "did not complete",
-			summary[0] ? ": " : "", summary);
-	kf_agent_session_activity(session, "Driver %s %s.", session->drivers_action,
-				  code == 0 ? "finished" : "did not complete");
+	/* The packages are the customer's record of what changed (names, as apt knows them). */
+	if (summary[0] == '\0')
+		summary = _("every driver package that had a newer version");
+	if (is_install)
+		kf_summary_note(
+			session->summary, "action",
+			code == 0 ? _("The technician's driver installation finished: %s")
+				  : _("The technician's driver installation did not complete: "
+				      "%s"),
+			summary);
+	else
+		kf_summary_note(session->summary, "action",
+				code == 0
+					? _("The technician's driver upgrade finished: %s")
+					: _("The technician's driver upgrade did not complete: %s"),
+				summary);
+	if (is_install)
+		kf_agent_session_activity(session, "%s",
+					  code == 0 ? _("Driver installation finished.")
+						    : _("Driver installation did not complete."));
+	else
+		kf_agent_session_activity(session, "%s",
+					  code == 0 ? _("Driver upgrade finished.")
+						    : _("Driver upgrade did not complete."));
 	body = json_pack("{s:s, s:i, s:b, s:O}", "action", session->drivers_action, "code", code,
 			 "ok", code == 0, "lines", session->drivers_lines);
 	if (kf_agent_session_is_open(session))
@@ -116,6 +137,14 @@ void kf_agent_session_on_drivers_change(void *user, const struct kf_msg *msg)
 		return;
 	}
 	snprintf(session->drivers_action, sizeof(session->drivers_action), "%s", action);
+	session->drivers_packages[0] = '\0';
+	json_array_foreach(packages, i, name)
+	{
+		size_t used = strlen(session->drivers_packages);
+
+		snprintf(session->drivers_packages + used, sizeof(session->drivers_packages) - used,
+			 "%s%s", used > 0 ? ", " : "", json_string_value(name));
+	}
 	args[n++] = action;
 	args[n++] = "--yes";
 	args[n++] = "--root";
@@ -136,8 +165,11 @@ void kf_agent_session_on_drivers_change(void *user, const struct kf_msg *msg)
 	kf_agent_session_audit(session, "action-start",
 			       json_pack("{s:s, s:s, s:O}", "action", "drivers", "mode", action,
 					 "packages", packages));
-	kf_agent_session_activity(session, "%s is %s driver packages.", session->technician.name,
-				  strcmp(action, "install") == 0 ? "installing" : "upgrading");
+	kf_agent_session_activity(session,
+				  strcmp(action, "install") == 0
+					  ? _("%s is installing driver packages.")
+					  : _("%s is upgrading driver packages."),
+				  session->technician.name);
 	session->drivers_lines = json_array();
 	if (kf_agent_job_start(session->core.loop, "drivers", args, &drivers_events, session,
 			       &session->drivers_job, &err) != KF_OK) {

@@ -1,5 +1,6 @@
 /* kefu-agentd: firmware in a session: the device list and the updates the technician uploads. SPDX-License-Identifier: MIT */
 #include "agentd/session/session-private.h"
+#include "agentd/i18n.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,25 @@ static void forget_firmware_file(struct kf_agent_session *session)
 		rmdir(session->firmware_file);
 	}
 	session->firmware_file[0] = '\0';
+}
+
+/* A phase of the firmware command (its backends name them) in plain words. */
+static const char *phase_words(const char *phase)
+{
+	static const char *const words[][2] = {
+		{"upload", N_("sending the update to the device")},
+		{"write", N_("writing the update")},
+		{"verify-after-write", N_("reading the update back from the device")},
+		{"restart", N_("restarting the device")},
+		{"verify", N_("checking the device and the update")},
+	};
+
+	/* Other phases are fwupd's own names for its steps, shown as fwupd gives them. */
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(phase, words[i][0]) == 0)
+			return _(words[i][1]);
+	return phase;
 }
 
 static void firmware_line(struct kf_firmware_job *job, const char *line, bool is_error, void *user)
@@ -43,14 +63,17 @@ static void firmware_line(struct kf_firmware_job *job, const char *line, bool is
 				 progress);
 		if (phase != NULL && json_object_get(progress, "percent") == NULL)
 			kf_agent_session_activity(
-				session, "Firmware update: %s%s", phase,
+				session,
 				session->is_firmware_writing
-					? " (do not unplug the device or turn off the computer)"
-					: "");
+					? _("Firmware update: %s (do not unplug the device or turn "
+					    "off the computer)")
+					: _("Firmware update: %s"),
+				phase_words(phase));
 	} else {
+		/* The command's own lines (its plan, the publisher's notes) are the technician's;
+		 * the customer follows the phases and the result above, in plain words. */
 		body = json_pack("{s:s, s:s, s:b}", "name", session->firmware_name, "line", line,
 				 "error", is_error);
-		kf_agent_session_activity(session, "Firmware: %s", line);
 	}
 	if (kf_agent_session_is_open(session))
 		kf_control_send(session->core.control, "firmware.progress", 0, body, NULL, NULL);
@@ -83,12 +106,16 @@ static void firmware_exit(struct kf_firmware_job *job, int code, void *user)
 			       json_pack("{s:s, s:s, s:s, s:i}", "action", "firmware", "name",
 					 session->firmware_name, "result",
 					 code == 0 ? "ok" : "failed", "code", code));
-	kf_summary_note(session->summary, "action", "The technician's firmware update %s %s",
-			session->firmware_name,
-			code == 0 ? "finished (see `kefu-agentd firmware history`)"
-				  : "did not complete; the device keeps working firmware");
-	kf_agent_session_activity(session, "Firmware update %s %s.", session->firmware_name,
-				  code == 0 ? "finished" : "did not complete");
+	kf_summary_note(session->summary, "action",
+			code == 0 ? _("The technician's firmware update %s finished (see "
+				      "`kefu-agentd firmware history`)")
+				  : _("The technician's firmware update %s did not complete; the "
+				      "device keeps working firmware"),
+			session->firmware_name);
+	kf_agent_session_activity(session,
+				  code == 0 ? _("Firmware update %s finished.")
+					    : _("Firmware update %s did not complete."),
+				  session->firmware_name);
 	body = json_pack("{s:s, s:i, s:b}", "name", session->firmware_name, "code", code, "ok",
 			 code == 0);
 	if (kf_agent_session_is_open(session))
@@ -232,9 +259,10 @@ void kf_agent_session_firmware_arrived(struct kf_agent_session *session, json_t 
 					 session->firmware_name, "mode",
 					 is_check ? "check" : "apply", "sha256",
 					 json_string_value(json_object_get(fields, "sha256"))));
-	kf_agent_session_activity(session, "%s is %s the firmware update %s.",
-				  session->technician.name, is_check ? "checking" : "installing",
-				  session->firmware_name);
+	kf_agent_session_activity(session,
+				  is_check ? _("%s is checking the firmware update %s.")
+					   : _("%s is installing the firmware update %s."),
+				  session->technician.name, session->firmware_name);
 	if (start_firmware(session, is_check ? "check" : "apply", saved, options, &err) != KF_OK) {
 		json_t *body = json_pack("{s:s, s:i, s:b, s:s}", "name", session->firmware_name,
 					 "code", -1, "ok", 0, "error", err.message);

@@ -5,6 +5,24 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Who decided, in the customer's summary. */
+static const char *source_words(enum kf_consent_source source)
+{
+	switch (source) {
+	case KF_CONSENT_BY_CUSTOMER:
+		return _("by you");
+	case KF_CONSENT_BY_POLICY:
+		return _("by the policy");
+	case KF_CONSENT_BY_TIMEOUT:
+		return _("no answer in time");
+	case KF_CONSENT_BY_TECHNICIAN:
+		return _("by your technician");
+	case KF_CONSENT_BY_SESSION_END:
+		return _("with the session");
+	}
+	return "?";
+}
+
 static void on_consent_ask(struct kf_consent *consent, enum kf_capability capability,
 			   const char *reason, void *user)
 {
@@ -39,11 +57,7 @@ static void on_consent_decided(struct kf_consent *consent, enum kf_capability ca
 					 "by", by));
 	kf_summary_note(session->summary, "access",
 			is_granted ? _("Allowed to %s (%s)") : _("Refused to %s (%s)"),
-			_(kf_capability_plain(capability)),
-			source == KF_CONSENT_BY_CUSTOMER  ? _("by you")
-			: source == KF_CONSENT_BY_POLICY  ? _("by the policy")
-			: source == KF_CONSENT_BY_TIMEOUT ? _("no answer in time")
-							  : by);
+			_(kf_capability_plain(capability)), source_words(source));
 	if (session->events.on_decided != NULL)
 		session->events.on_decided(session, capability, is_granted, source, session->user);
 	if (source == KF_CONSENT_BY_TIMEOUT && session->events.on_expired != NULL)
@@ -85,9 +99,7 @@ static void on_consent_revoked(struct kf_consent *consent, enum kf_capability ca
 				_(kf_capability_plain(capability)));
 	else
 		kf_summary_note(session->summary, "access", _("Taken back (%s): %s"),
-				source == KF_CONSENT_BY_CUSTOMER ? _("by you")
-								 : kf_consent_source_name(source),
-				_(kf_capability_plain(capability)));
+				source_words(source), _(kf_capability_plain(capability)));
 	if (session->events.on_revoked != NULL)
 		session->events.on_revoked(session, capability, source, session->user);
 	kf_agent_session_status_changed(session);
@@ -112,8 +124,10 @@ bool kf_agent_session_allows(struct kf_agent_session *session, const struct kf_m
 	kf_agent_session_audit(
 		session, "action-refused",
 		json_pack("{s:s, s:s}", "action", msg->type, "missing", kf_capability_name(needs)));
-	kf_summary_note(session->summary, "access", "Refused '%s': it needs %s", msg->type,
-			kf_capability_name(needs));
+	/* TRANSLATORS: the first %s is a message type, the second what it needs, in plain words. */
+	kf_summary_note(session->summary, "access",
+			_("Refused '%s': it needs your permission to %s"), msg->type,
+			_(kf_capability_plain(needs)));
 	return false;
 }
 
@@ -136,11 +150,13 @@ int kf_agent_session_stream_is_allowed(void *user, const char *purpose, struct k
 	kf_agent_session_audit(
 		session, "action-refused",
 		json_pack("{s:s, s:s}", "action", what, "missing", kf_capability_name(needs)));
-	kf_summary_note(session->summary, "access", "Refused to %s: it needs %s",
-			is_files      ? "send or fetch a file"
-			: is_firmware ? "update firmware"
-				      : "show the screen",
-			kf_capability_name(needs));
+	kf_summary_note(session->summary, "access",
+			is_files ? _("Refused to send or fetch a file: it needs your permission "
+				     "to %s")
+			: is_firmware
+				? _("Refused to update firmware: it needs your permission to %s")
+				: _("Refused to show the screen: it needs your permission to %s"),
+			_(kf_capability_plain(needs)));
 	kf_error_set(err, KF_ERR_DENIED, "%s needs the customer's '%s' grant", what,
 		     kf_capability_name(needs));
 	return 0;
@@ -199,8 +215,9 @@ static struct kf_agent_fetch *find_fetch(struct kf_agent_session *session, uint3
 	return NULL;
 }
 
+/* why goes to the technician; why_shown is the same in the customer's language. */
 static void answer_fetch(struct kf_agent_session *session, struct kf_agent_fetch *fetch,
-			 bool is_allowed, const char *by, const char *why)
+			 bool is_allowed, const char *by, const char *why, const char *why_shown)
 {
 	uint32_t id = fetch->id;
 
@@ -208,8 +225,8 @@ static void answer_fetch(struct kf_agent_session *session, struct kf_agent_fetch
 		session, "fetch-answered",
 		json_pack("{s:s, s:b, s:s}", "path", fetch->path, "allowed", is_allowed, "by", by));
 	if (!is_allowed)
-		kf_summary_note(session->summary, "access", "Refused a copy of %s (%s)",
-				fetch->path, why);
+		kf_summary_note(session->summary, "access", _("Refused a copy of %s (%s)"),
+				fetch->path, why_shown);
 	fetch->id = 0;
 	kf_agent_streams_answer_fetch(session->streams, id, is_allowed, why, NULL);
 }
@@ -235,12 +252,12 @@ void kf_agent_session_fetch_ask(void *user, uint32_t id, const char *path, const
 			       json_pack("{s:s, s:s, s:I, s:b}", "path", path, "opened", real_path,
 					 "size", (json_int_t)size, "secret", is_secret));
 	if (session->is_fetch_without_asking && !is_secret) {
-		answer_fetch(session, fetch, true, "files-without-asking", NULL);
+		answer_fetch(session, fetch, true, "files-without-asking", NULL, NULL);
 		return;
 	}
 	if (session->events.on_fetch_ask == NULL) {
-		answer_fetch(session, fetch, false, "helper",
-			     "this helper cannot ask the customer");
+		answer_fetch(session, fetch, false, "helper", "this helper cannot ask the customer",
+			     _("this helper cannot ask you"));
 		return;
 	}
 	session->events.on_fetch_ask(session, id, path,
@@ -258,11 +275,11 @@ void kf_agent_session_fetch_expired(void *user, uint32_t id, const char *path)
 	kf_agent_session_audit(
 		session, "fetch-answered",
 		json_pack("{s:s, s:b, s:s}", "path", fetch->path, "allowed", 0, "by", "timeout"));
-	kf_summary_note(session->summary, "access", "Refused a copy of %s (no answer in time)",
+	kf_summary_note(session->summary, "access", _("Refused a copy of %s (no answer in time)"),
 			path);
 	fetch->id = 0;
-	kf_agent_session_activity(session,
-				  "The request for a copy of %s expired; nothing was sent.", path);
+	kf_agent_session_activity(
+		session, _("The request for a copy of %s expired; nothing was sent."), path);
 }
 
 int kf_agent_session_answer_fetch(struct kf_agent_session *session, uint32_t id, const char *answer,
@@ -270,7 +287,7 @@ int kf_agent_session_answer_fetch(struct kf_agent_session *session, uint32_t id,
 {
 	struct kf_agent_fetch *fetch = find_fetch(session, id);
 	bool is_yes = strcmp(answer, "y") == 0 || strcmp(answer, "yes") == 0;
-	char why[4200];
+	char why[4200], why_shown[4200];
 
 	*is_allowed = false;
 	if (fetch == NULL || session->state != KF_AGENT_STATE_ACTIVE)
@@ -282,11 +299,14 @@ int kf_agent_session_answer_fetch(struct kf_agent_session *session, uint32_t id,
 		snprintf(why, sizeof(why),
 			 "%s holds secrets; the customer did not type its path to allow it",
 			 fetch->path);
+		snprintf(why_shown, sizeof(why_shown), "%s",
+			 _("it holds secrets and its path was not typed to allow it"));
 	} else {
 		*is_allowed = is_yes;
 		snprintf(why, sizeof(why), "the customer refused to let %s be copied", fetch->path);
+		snprintf(why_shown, sizeof(why_shown), "%s", _("you refused"));
 	}
-	answer_fetch(session, fetch, *is_allowed, "customer", why);
+	answer_fetch(session, fetch, *is_allowed, "customer", why, why_shown);
 	kf_agent_session_leave(session);
 	return KF_OK;
 }
@@ -302,5 +322,5 @@ void kf_agent_session_set_fetch_without_asking(struct kf_agent_session *session,
 	kf_agent_session_audit(session, "files-without-asking", json_pack("{s:b}", "on", is_on));
 	if (is_on)
 		kf_summary_note(session->summary, "access",
-				"You let files be copied without asking (secrets excepted)");
+				_("You let files be copied without asking (secrets excepted)"));
 }

@@ -1,6 +1,7 @@
 /* kefu-agentd: the customer's support journal in a session, only with the "history" grant. SPDX-License-Identifier: MIT */
 #include "agentd/journal/journal.h"
 #include "agentd/session/session-private.h"
+#include "agentd/i18n.h"
 #include "proto/base/fs.h"
 
 #include <errno.h>
@@ -68,8 +69,8 @@ void kf_agent_session_on_history_request(void *user, const struct kf_msg *msg)
 				  (json_int_t)json_array_size(json_object_get(body, "journal")),
 				  "copy", path));
 		kf_summary_note(session->summary, "access",
-				"The technician read your support ID and support journal "
-				"(kefu-agentd journal --shared %s shows what was shared)",
+				_("The technician read your support ID and support journal "
+				  "(kefu-agentd journal --shared %s shows what was shared)"),
 				session->session_id);
 	}
 	json_decref(body);

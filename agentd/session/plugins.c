@@ -1,5 +1,6 @@
 /* kefu-agentd: the vendor's plugins in a session: list, checks and repairs (agentd/plugins/job.h). SPDX-License-Identifier: MIT */
 #include "agentd/session/session-private.h"
+#include "agentd/i18n.h"
 #include "agentd/plugins/scan-summary.h"
 
 #include <stdio.h>
@@ -67,8 +68,11 @@ static void on_plugin_done(struct kf_plugin_job *job, const json_t *result, void
 
 		if (strcmp(state, "not-applicable") == 0)
 			continue;
-		kf_summary_note(session->summary, is_repair ? "action" : "finding", "%s: %s (%s)",
-				title, json_string_value(json_object_get(check, "title")), state);
+		/* TRANSLATORS: a plugin's title, one of its checks' title, what came of it. */
+		kf_summary_note(session->summary, is_repair ? "action" : "finding",
+				_("%s: %s (%s)"), title,
+				json_string_value(json_object_get(check, "title")),
+				kf_plugin_state_words(state));
 	}
 	if (kf_agent_session_is_open(session))
 		kf_control_send(session->core.control, "plugin.result", session->job_request,

@@ -57,7 +57,8 @@ struct kf_agent_session {
 	/* The driver package change the technician started, if any (drivers.c). */
 	struct kf_firmware_job *drivers_job;
 	char drivers_action[16];
-	json_t *drivers_lines; /* what it printed on stdout: its summary */
+	char drivers_packages[1200]; /* the packages asked for, for the customer's summary */
+	json_t *drivers_lines;       /* what it printed on stdout: its summary */
 	/* The diagnostics report plugins read: kept from the first collection on (diag.c). */
 	json_t *report;
 	char report_path[64];

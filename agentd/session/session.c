@@ -70,10 +70,10 @@ void kf_agent_session_status_changed(struct kf_agent_session *session)
 		return;
 	kf_consent_describe(session->consent, granted, sizeof(granted));
 	/* While anyone watches, the customer is told on every status line. */
-	snprintf(text, sizeof(text), "%s (%s) is connected | allowed: %s%s",
+	snprintf(text, sizeof(text), _("%s (%s) is connected | allowed: %s%s"),
 		 session->technician.name, session->technician.organisation, granted,
 		 session->streams != NULL && kf_agent_streams_is_sharing(session->streams)
-			 ? " | YOUR SCREEN IS SHARED"
+			 ? _(" | YOUR SCREEN IS SHARED")
 			 : "");
 	session->events.on_status(session, text, session->user);
 }
@@ -93,7 +93,13 @@ static void reject(struct kf_agent_session *session, int is_wrong_code, const st
 		session->events.on_rejected(session, is_wrong_code, err, session->user);
 }
 
-static void ended(struct kf_agent_session *session, int status, const char *reason)
+/*
+ * reason is the record's (the audit log's, in the helper's own words or the
+ * technician's); shown is what the customer reads, in the customer's language
+ * when the words are the helper's own.
+ */
+static void ended(struct kf_agent_session *session, int status, const char *reason,
+		  const char *shown)
 {
 	char md_path[4096] = "", html_path[4096];
 	const char *summary_path = NULL;
@@ -104,7 +110,7 @@ static void ended(struct kf_agent_session *session, int status, const char *reas
 	if (session->consent != NULL)
 		kf_consent_revoke_all(session->consent, KF_CONSENT_BY_SESSION_END);
 	if (session->summary != NULL) {
-		kf_summary_note(session->summary, "access", _("The session ended: %s"), reason);
+		kf_summary_note(session->summary, "access", _("The session ended: %s"), shown);
 		if (session->advice[0] != '\0')
 			kf_summary_set_advice(session->summary, session->advice);
 		if (kf_summary_write(session->summary, session->config.summary_dir, md_path,
@@ -129,7 +135,7 @@ static void ended(struct kf_agent_session *session, int status, const char *reas
 				     NULL);
 	}
 	if (session->events.on_ended != NULL)
-		session->events.on_ended(session, status, reason, summary_path, session->user);
+		session->events.on_ended(session, status, shown, summary_path, session->user);
 }
 
 /* ---- the streams after set-up: the screen, files, firmware uploads ---- */
@@ -151,7 +157,6 @@ static void stream_file(void *user, const char *purpose, int status, json_t *fie
 		return;
 	}
 	const char *op = json_string_value(json_object_get(fields, "op"));
-	const char *error = json_string_value(json_object_get(fields, "error"));
 	int is_send = op != NULL && strcmp(op, "send") == 0;
 	json_t *entry = json_pack("{s:s, s:s}", "action", is_send ? "file send" : "file fetch",
 				  "result", status == KF_OK ? "ok" : "failed");
@@ -160,30 +165,47 @@ static void stream_file(void *user, const char *purpose, int status, json_t *fie
 	json_object_del(entry, "op");
 	kf_agent_session_audit(session, "action-finish", entry);
 	if (status != KF_OK) {
-		kf_summary_note(session->summary, "action", "A file %s failed: %s",
-				is_send ? "sent to you" : "fetched from this computer",
-				error ? error : "?");
-		kf_agent_session_activity(session, "A file %s failed: %s",
-					  is_send ? "from your technician"
-						  : "your technician asked for",
-					  error ? error : "?");
+		const char *path = json_string_value(json_object_get(fields, "path"));
+
+		/* Why it failed is the technician's detail (and the audit log's, above); the
+		 * customer reads what it means for them. */
+		if (is_send)
+			kf_summary_note(session->summary, "action", "%s",
+					_("A file your technician sent could not be saved"));
+		else if (path != NULL)
+			kf_summary_note(session->summary, "action",
+					_("%s was not copied to your technician"), path);
+		else
+			kf_summary_note(session->summary, "action", "%s",
+					_("A file was not copied to your technician"));
+		kf_agent_session_activity(session, "%s",
+					  is_send ? _("A file from your technician could not be "
+						      "saved.")
+						  : _("Nothing was copied to your technician."));
 	} else if (is_send) {
 		const char *saved = json_string_value(json_object_get(fields, "saved"));
+		json_int_t size = json_integer_value(json_object_get(fields, "size"));
 
 		kf_summary_note(session->summary, "action",
-				"The technician sent you a file, saved as %s (%" JSON_INTEGER_FORMAT
-				" bytes, SHA-256 %s)",
-				saved, json_integer_value(json_object_get(fields, "size")),
+				ngettext("The technician sent you a file, saved as %s (%lld byte, "
+					 "SHA-256 %s)",
+					 "The technician sent you a file, saved as %s (%lld bytes, "
+					 "SHA-256 %s)",
+					 (unsigned long)size),
+				saved, (long long)size,
 				json_string_value(json_object_get(fields, "sha256")));
-		kf_agent_session_activity(session, "%s sent you a file: %s",
+		kf_agent_session_activity(session, _("%s sent you a file: %s"),
 					  session->technician.name, saved);
 	} else {
 		const char *path = json_string_value(json_object_get(fields, "path"));
+		json_int_t size = json_integer_value(json_object_get(fields, "size"));
 
 		kf_summary_note(session->summary, "action",
-				"The technician fetched %s (%" JSON_INTEGER_FORMAT " bytes)", path,
-				json_integer_value(json_object_get(fields, "size")));
-		kf_agent_session_activity(session, "%s fetched a copy of %s",
+				ngettext("The technician fetched %s (%lld byte)",
+					 "The technician fetched %s (%lld bytes)",
+					 (unsigned long)size),
+				path, (long long)size);
+		kf_agent_session_activity(session, _("%s fetched a copy of %s"),
 					  session->technician.name, path);
 	}
 }
@@ -199,22 +221,23 @@ static void stream_event(void *user, const char *what, const char *detail)
 			session, "action-refused",
 			json_pack("{s:s, s:s}", "action", "input", "missing", "control"));
 		kf_summary_note(session->summary, "access",
-				"Refused keyboard or mouse input: it needs control");
+				_("Refused keyboard or mouse input: it needs control"));
 		return;
 	}
 	if (strcmp(what, "screen-asking") == 0) {
 		kf_agent_session_activity(
-			session, "Your desktop may now ask you in a window of its own what to "
-				 "share: choose the screen and press Share (or Cancel).");
+			session, "%s",
+			_("Your desktop may now ask you in a window of its own what to "
+			  "share: choose the screen and press Share (or Cancel)."));
 		return;
 	}
 	kf_agent_session_audit(session, what, json_pack("{s:s}", "detail", detail));
 	if (strcmp(what, "screen-viewer") == 0)
-		kf_summary_note(session->summary, "action", "The technician viewed your screen");
+		kf_summary_note(session->summary, "action", _("The technician viewed your screen"));
 	if (strcmp(what, "screen-lost") == 0) {
 		/* The desktop itself stopped the sharing (its portal session closed). */
 		kf_summary_note(session->summary, "access",
-				"Your desktop stopped sharing your screen");
+				_("Your desktop stopped sharing your screen"));
 		if (kf_agent_session_is_open(session)) {
 			json_t *body = json_pack("{s:s}", "reason", detail);
 
@@ -223,13 +246,13 @@ static void stream_event(void *user, const char *what, const char *detail)
 		}
 		kf_agent_session_activity(
 			session,
-			"Your desktop stopped sharing your screen: %s no longer sees "
-			"it. If they view it again, your desktop asks you again.",
+			_("Your desktop stopped sharing your screen: %s no longer sees "
+			  "it. If they view it again, your desktop asks you again."),
 			session->technician.name);
 	}
 	if (strcmp(what, "screen-open-cancelled") == 0)
 		kf_summary_note(session->summary, "access",
-				"Viewing your screen was stopped before it began");
+				_("Viewing your screen was stopped before it began"));
 	kf_agent_session_status_changed(session);
 }
 
@@ -246,6 +269,7 @@ static void begin(struct kf_agent_session *session)
 	session->streams = kf_agent_streams_new(session->core.loop, session->config.tls_context,
 						session->core.tls, session->technician.fingerprint,
 						&stream_callbacks, session);
+	kf_agent_streams_set_monitor(session->streams, session->config.screen_monitor);
 	kf_agent_streams_set_fetch_timeout(session->streams,
 					   session->config.consent_timeout_ms
 						   ? session->config.consent_timeout_ms
@@ -264,7 +288,7 @@ static void begin(struct kf_agent_session *session)
 		kf_summary_note(session->summary, "access", _("Case number: %s"),
 				session->config.case_number);
 	if (session->config.policy != NULL) {
-		kf_summary_note(session->summary, "access", "The policy \"%s\" applied",
+		kf_summary_note(session->summary, "access", _("The policy \"%s\" applied"),
 				session->config.policy->name);
 		kf_agent_session_audit(session, "policy",
 				       json_pack("{s:s}", "name", session->config.policy->name));
@@ -297,9 +321,12 @@ static void refuse_setup(struct kf_agent_session *session, const struct kf_msg *
 {
 	struct kf_error err;
 
+	/* The other side reads the helper's own words; the customer, theirs. */
 	kf_error_set(&err, KF_ERR_DENIED, "the other side sent '%s' before proving the code",
 		     msg->type);
 	kf_control_send_error(session->core.control, msg->id, "denied", err.message, NULL);
+	kf_error_set(&err, KF_ERR_DENIED, _("the other side sent '%s' before proving the code"),
+		     msg->type);
 	reject(session, 0, &err);
 }
 
@@ -375,7 +402,8 @@ static void handle_chat(void *user, const struct kf_msg *msg)
 	kf_agent_session_audit(session, "chat",
 			       json_pack("{s:s, s:I}", "from", "technician", "length",
 					 (json_int_t)json_string_length(text)));
-	kf_summary_note(session->summary, "chat", "%s: %s", session->technician.name,
+	/* TRANSLATORS: a chat line in the summary: the technician's name, then their words. */
+	kf_summary_note(session->summary, "chat", _("%s: %s"), session->technician.name,
 			json_string_value(text));
 	if (session->events.on_chat != NULL)
 		session->events.on_chat(session, json_string_value(text), session->user);
@@ -391,8 +419,12 @@ static void handle_end(void *user, const struct kf_msg *msg)
 		snprintf(session->advice, sizeof(session->advice), "%s", json_string_value(advice));
 	kf_agent_session_summary_case(session, json_object_get(msg->body, "case"));
 	kf_control_shutdown(session->core.control);
-	ended(session, KF_OK,
-	      json_is_string(reason) ? json_string_value(reason) : "the technician ended it");
+	/* The technician's own words are theirs; without any, the helper says it. */
+	if (json_is_string(reason))
+		ended(session, KF_OK, json_string_value(reason), json_string_value(reason));
+	else
+		ended(session, KF_OK, "the technician ended the session",
+		      _("the technician ended the session"));
 }
 
 /* ---- the dispatch table ---- */
@@ -470,13 +502,16 @@ static void on_closed(struct kf_control *control, int status, const struct kf_er
 	(void)control;
 	kf_agent_session_enter(session);
 	if (session->state == KF_AGENT_STATE_ENDING) {
-		ended(session, KF_OK, "the customer ended the session");
+		ended(session, KF_OK, "the customer ended the session", _("you ended the session"));
 	} else if (session->state == KF_AGENT_STATE_ACTIVE) {
+		/* The cause in the record; the customer is told what it means for them. */
 		ended(session, status == KF_OK ? KF_ERR_CLOSED : status,
-		      err != NULL ? err->message : "the technician's side went away");
+		      err != NULL ? err->message : "the technician's side went away",
+		      _("the connection to your technician was lost"));
 	} else {
 		if (err == NULL) {
-			kf_error_set(&early, KF_ERR_CLOSED, "the connection closed during set-up");
+			kf_error_set(&early, KF_ERR_CLOSED, "%s",
+				     _("the connection closed during set-up"));
 			err = &early;
 		}
 		reject(session, 0, err);
@@ -516,16 +551,17 @@ static void on_setup_timeout(uv_timer_t *timer)
 
 	kf_agent_session_enter(session);
 	if (session->state == KF_AGENT_STATE_ENDING) {
-		ended(session, KF_OK, "the customer ended the session");
+		ended(session, KF_OK, "the customer ended the session", _("you ended the session"));
 		kf_agent_session_leave(session);
 		return;
 	}
 	if (!session->is_heard)
-		kf_error_set(&err, KF_ERR_TIMEOUT, "nothing came from the other side within %d s",
+		kf_error_set(&err, KF_ERR_TIMEOUT,
+			     _("nothing came from the other side within %d s"),
 			     KF_AGENT_FIRST_BYTES_MS / 1000);
 	else
 		kf_error_set(&err, KF_ERR_TIMEOUT,
-			     "the connection did not finish setting up within %d s",
+			     _("the connection did not finish setting up within %d s"),
 			     KF_AGENT_SETUP_TIMEOUT_MS / 1000);
 	reject(session, 0, &err);
 	kf_agent_session_leave(session);
@@ -596,7 +632,7 @@ int kf_agent_session_chat(struct kf_agent_session *session, const char *text, st
 		kf_agent_session_audit(session, "chat",
 				       json_pack("{s:s, s:I}", "from", "customer", "length",
 						 (json_int_t)strlen(text)));
-		kf_summary_note(session->summary, "chat", "You: %s", text);
+		kf_summary_note(session->summary, "chat", _("You: %s"), text);
 	}
 	return r;
 }
@@ -653,7 +689,7 @@ void kf_agent_session_revoke(struct kf_agent_session *session, enum kf_capabilit
 void kf_agent_session_describe(struct kf_agent_session *session, char *out, size_t size)
 {
 	if (session->consent == NULL)
-		snprintf(out, size, "nothing");
+		snprintf(out, size, "%s", _("nothing"));
 	else
 		kf_consent_describe(session->consent, out, size);
 }

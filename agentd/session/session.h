@@ -79,6 +79,8 @@ struct kf_agent_session_config {
 	const struct kf_plugin_places *plugin_places;
 	/* Arguments every `firmware` command of the session gets (--profile, --devices...). */
 	const char *const *firmware_args;
+	/* The one monitor the screen stream shows (XRandR's number); -1: the whole desktop. */
+	int screen_monitor;
 	/* The organisation's case number the customer came with, or NULL; kept in the summary. */
 	const char *case_number;
 	/* The organisation's contact from the support profile (may be NULL); borrowed. */

@@ -64,6 +64,7 @@ struct share {
 	char trust_problem[KF_ERROR_MESSAGE_SIZE];
 	const char *root;
 	const char *case_number;
+	int monitor; /* -1: the whole desktop */
 	/* What the session's firmware commands get: the profile (its firmware CAs and
 	 * publishers) and, for emulated or test devices, their folder. */
 	const char *firmware_args[8];

@@ -287,7 +287,8 @@ static void show_failed(void *user, const char *text)
 static void show_stopped(void *user, const char *why)
 {
 	(void)user;
-	say(_("Stopped: %s."), why);
+	/* why is the helper's own words (the record's, in English), said here in the customer's. */
+	say(_("Stopped: %s."), _(why));
 }
 
 static const struct kf_ui_ops terminal_ops = {
@@ -382,7 +383,7 @@ static void on_line(struct kf_line_reader *reader, const char *line, void *user)
 
 	(void)reader;
 	if (strcmp(line, "/stop") == 0) {
-		kf_share_stop_everything(share, "the customer stopped the session");
+		kf_share_stop_everything(share, N_("the customer stopped the session"));
 		return;
 	}
 	if (line[0] == '\0')
@@ -448,7 +449,7 @@ static void on_signal(uv_signal_t *handle, int signum)
 	struct terminal *terminal = handle->data;
 
 	(void)signum;
-	kf_share_stop_everything(terminal->share, "the customer pressed Ctrl-C");
+	kf_share_stop_everything(terminal->share, N_("the customer pressed Ctrl-C"));
 }
 
 /* ---- the command ---- */
@@ -465,6 +466,7 @@ static int parse_options(int argc, char **argv, struct kf_share_options *options
 		{"root", required_argument, NULL, 'R'},
 		{"firmware-devices", required_argument, NULL, 'F'},
 		{"terminal", no_argument, NULL, 'T'},
+		{"monitor", required_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0},
 	};
 	static const struct kf_command usage = {"share", KF_AGENTD_SHARE_USAGE, "", NULL};
@@ -517,6 +519,17 @@ static int parse_options(int argc, char **argv, struct kf_share_options *options
 		case 'F':
 			options->firmware_devices = optarg;
 			break;
+		case 'M': {
+			char *end;
+			long monitor = strtol(optarg, &end, 10);
+
+			if (*end != '\0' || optarg[0] == '\0' || monitor < 0 || monitor > 15)
+				return kf_cli_fail(KF_AGENTD_PROGRAM,
+						   "--monitor takes a monitor's number, 0 to 15");
+			options->is_one_monitor = true;
+			options->monitor = (int)monitor;
+			break;
+		}
 		case 'T':
 			/* The terminal is this command's only front end; the window is kefu-helper.
 			 */

@@ -181,6 +181,7 @@ static void on_channel(struct kf_ssh *ssh, struct kf_stream *channel, void *user
 		.firmware_args = share->firmware_args,
 		.case_number = share->case_number,
 		.contact = share->profile->contact,
+		.screen_monitor = share->monitor,
 	};
 	struct kf_agent_session *attempt;
 	struct kf_error err;
@@ -262,6 +263,7 @@ int kf_share_new(uv_loop_t *loop, const char *program, const struct kf_share_opt
 								: KF_CONSENT_DEFAULT_TIMEOUT_MS;
 	share->root = options->root;
 	share->case_number = options->case_number;
+	share->monitor = options->is_one_monitor ? options->monitor : -1;
 	/* Named folders replace the default ones (shipped, then installed from packages). */
 	if (options->n_plugin_folders == 0) {
 		kf_plugin_places_default(&share->places, share->installed_plugins,
@@ -420,6 +422,11 @@ bool kf_share_is_connected(const struct share *share)
 const char *kf_share_technician(const struct share *share)
 {
 	return share->technician;
+}
+
+int kf_share_monitor(const struct share *share)
+{
+	return share->monitor;
 }
 
 const struct kf_profile *kf_share_profile(const struct share *share)

@@ -30,6 +30,8 @@ struct kf_share_options {
 	const char *root;             /* NULL: this computer */
 	const char *firmware_devices; /* NULL: this computer's devices */
 	const char *case_number;      /* NULL or shown and kept in the summary */
+	bool is_one_monitor;          /* share only monitor (XRandR's number), not the desktop */
+	int monitor;
 };
 
 /*
@@ -87,6 +89,9 @@ const char *kf_share_technician(const struct share *share);
 
 /* The installed profile: what the front end shows of the organisation (borrowed). */
 const struct kf_profile *kf_share_profile(const struct share *share);
+
+/* The one monitor the screen share shows (XRandR's number), or -1: the whole desktop. */
+int kf_share_monitor(const struct share *share);
 
 /*
  * Ends the session if one is left, then closes every handle still on the loop

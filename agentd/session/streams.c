@@ -77,6 +77,7 @@ struct kf_agent_streams {
 	void *user;
 	struct kf_screen *screen;
 	int is_input_allowed;
+	int monitor;       /* the screen stream's monitor; -1: the whole desktop */
 	uv_timer_t *sweep; /* its own allocation: libuv may hold it after we are freed */
 	/* The screen's thread says "input refused" through this; same allocation rule. */
 	uv_async_t *refused;
@@ -300,7 +301,7 @@ static void start_opening(struct kf_agent_streams *streams)
 	}
 	opening->streams = streams;
 	opening->options = (struct kf_screen_options){
-		.monitor = -1,
+		.monitor = streams->monitor,
 		.is_input_allowed = streams->is_input_allowed,
 		.on_input_refused = screen_input_refused,
 		.on_lost = screen_lost,
@@ -495,6 +496,11 @@ int kf_agent_streams_answer_fetch(struct kf_agent_streams *streams, uint32_t id,
 	return kf_error_set(err, KF_ERR_STATE, "that file is no longer waiting");
 }
 
+void kf_agent_streams_set_monitor(struct kf_agent_streams *streams, int monitor)
+{
+	streams->monitor = monitor;
+}
+
 void kf_agent_streams_set_fetch_timeout(struct kf_agent_streams *streams, unsigned timeout_ms)
 {
 	streams->fetch_timeout_ms = timeout_ms;
@@ -647,6 +653,7 @@ struct kf_agent_streams *kf_agent_streams_new(uv_loop_t *loop, SSL_CTX *tls_cont
 	if (streams == NULL)
 		return NULL;
 	streams->loop = loop;
+	streams->monitor = -1;
 	streams->tls_context = tls_context;
 	streams->control_tls = control_tls;
 	snprintf(streams->technician, sizeof(streams->technician), "%s", technician_fingerprint);

@@ -74,6 +74,9 @@ int kf_agent_streams_answer_fetch(struct kf_agent_streams *streams, uint32_t id,
 /* How long a fetch waits for the customer's answer (0: no limit). */
 void kf_agent_streams_set_fetch_timeout(struct kf_agent_streams *streams, unsigned timeout_ms);
 
+/* The monitor a screen stream shows from now on (XRandR's number); -1 (the default): all. */
+void kf_agent_streams_set_monitor(struct kf_agent_streams *streams, int monitor);
+
 /* Whether the screen is being shown now. */
 int kf_agent_streams_is_sharing(const struct kf_agent_streams *streams);
 

@@ -5,6 +5,7 @@
 #include "agentd/window/window.h"
 #include "proto/base/escape.h"
 #include "proto/plugin/manifest.h"
+#include "proto/session/profile.h"
 
 #include <dirent.h>
 #include <gio/gunixinputstream.h>
@@ -24,7 +25,9 @@ struct fix {
 	const char *agentd_path;
 	const struct fix_words *words;
 	bool is_nothing_to_ask; /* a window that only tells: no Allow, no Deny */
-	GtkWidget *window, *question, *result, *allow, *deny, *close, *spinner;
+	char title[512];        /* the check's title, or the device's name */
+	char update_to[64];     /* the firmware version on offer */
+	GtkWidget *window, *question, *result, *kept, *allow, *deny, *close, *spinner;
 	GString *output;
 	char chunk[4096];
 	bool is_output_over, has_exited;
@@ -101,22 +104,74 @@ static void read_more(struct fix *fix, GInputStream *stream)
 				  on_output, fix);
 }
 
-static void show_result(struct fix *fix)
+/*
+ * The scan's answer (`scan --json`) in plain words: what came of the check, and where
+ * the scan's own account of it is kept. The scan's words for its states are
+ * identifiers; kf_plugin_state_words() says them in the customer's language.
+ */
+static void show_repair_result(struct fix *fix)
 {
-	char text[8192];
+	json_t *answer = json_loadb(fix->output->str, fix->output->len, 0, NULL);
+	json_t *check = json_array_get(json_object_get(answer, "checks"), 0);
+	const char *state = json_string_value(json_object_get(check, "state"));
+	const char *kept = json_string_value(json_object_get(answer, "summary"));
+	char text[2048], safe[1024];
 
-	kf_escape(fix->output->str, fix->output->len, text, sizeof(text));
+	if (state != NULL)
+		/* TRANSLATORS: what the check looks at, then what came of it ("fixed"). */
+		snprintf(text, sizeof(text), _("%s: %s"), fix->title, kf_plugin_state_words(state));
+	else
+		snprintf(text, sizeof(text), "%s",
+			 _("The repair could not run. Nothing on this computer was changed by "
+			   "it."));
+	gtk_label_set_text(GTK_LABEL(fix->result), text);
+	if (kept != NULL) {
+		kf_escape(kept, strlen(kept), safe, sizeof(safe));
+		snprintf(text, sizeof(text), _("What was done is kept in %s."), safe);
+		gtk_label_set_text(GTK_LABEL(fix->kept), text);
+		gtk_widget_show(fix->kept);
+	}
+	json_decref(answer);
+}
+
+/*
+ * firmware apply's answer: the outcome in plain words, and below it, small and
+ * selectable, what kefu's checks printed (for whoever helps the customer next).
+ */
+static void show_firmware_result(struct fix *fix)
+{
+	char text[1024], details[8192];
+
+	if (fix->exit_status == 0)
+		snprintf(text, sizeof(text), _("%s runs firmware %s now."), fix->title,
+			 fix->update_to);
+	else
+		snprintf(text, sizeof(text), "%s",
+			 _("kefu's checks stopped the update or found it did not take; what they "
+			   "said is below."));
+	gtk_label_set_text(GTK_LABEL(fix->result), text);
+	kf_escape(fix->output->str, fix->output->len, details, sizeof(details));
 	/* kf_escape keeps the text on one line; the tool's own lines read better. */
-	for (char *p = strstr(text, "\\n"); p != NULL; p = strstr(p, "\\n")) {
+	for (char *p = strstr(details, "\\n"); p != NULL; p = strstr(p, "\\n")) {
 		p[0] = ' ';
 		p[1] = '\n';
 	}
+	gtk_label_set_text(GTK_LABEL(fix->kept), details);
+	gtk_widget_show(fix->kept);
+}
+
+static void show_result(struct fix *fix)
+{
 	gtk_spinner_stop(GTK_SPINNER(fix->spinner));
 	gtk_widget_hide(fix->spinner);
 	gtk_label_set_text(GTK_LABEL(fix->question),
 			   fix->exit_status == 0 ? fix->words->done : fix->words->failed);
-	gtk_label_set_text(GTK_LABEL(fix->result), text);
+	if (fix->device != NULL)
+		show_firmware_result(fix);
+	else
+		show_repair_result(fix);
 	gtk_widget_show(fix->close);
+	gtk_widget_grab_focus(fix->close);
 }
 
 /* The result shows once both the output has ended and the program has exited. */
@@ -153,8 +208,8 @@ static void on_allow(GtkButton *button, gpointer user)
 {
 	struct fix *fix = user;
 	/* Fixed words and the one checked name: nothing reaches a shell. */
-	const char *repair[] = {fix->agentd_path, "scan",        "--fix", "--yes",
-				"--only",         fix->check_id, NULL};
+	const char *repair[] = {fix->agentd_path, "scan",        "--fix",  "--yes",
+				"--only",         fix->check_id, "--json", NULL};
 	const char *update[] = {fix->agentd_path, "firmware", "apply", "--latest",
 				fix->device,      "--yes",    NULL};
 	const char **argv = fix->device != NULL ? update : repair;
@@ -167,12 +222,14 @@ static void on_allow(GtkButton *button, gpointer user)
 	gtk_widget_hide(fix->allow);
 	gtk_widget_hide(fix->deny);
 	gtk_label_set_text(GTK_LABEL(fix->question), fix->words->working);
+	gtk_label_set_text(GTK_LABEL(fix->result),
+			   _("This can take a minute. Please leave the computer on."));
 	gtk_widget_show(fix->spinner);
 	gtk_spinner_start(GTK_SPINNER(fix->spinner));
 	if (!g_spawn_async_with_pipes(NULL, (gchar **)argv, NULL,
 				      G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
 				      NULL, &pid, NULL, &out_fd, NULL, &error)) {
-		g_string_assign(fix->output, error->message);
+		g_string_truncate(fix->output, 0);
 		g_error_free(error);
 		fix->exit_status = 1;
 		show_result(fix);
@@ -192,41 +249,72 @@ static void on_deny(GtkButton *button, gpointer user)
 	gtk_widget_destroy(fix->window);
 }
 
+/* A label of the helper's look: wrapped, left-aligned, in large type (css_class). */
+static GtkWidget *text_label(const char *text, const char *css_class)
+{
+	GtkWidget *widget = gtk_label_new(text);
+
+	gtk_label_set_line_wrap(GTK_LABEL(widget), TRUE);
+	gtk_label_set_xalign(GTK_LABEL(widget), 0);
+	gtk_label_set_max_width_chars(GTK_LABEL(widget), 48);
+	if (css_class != NULL)
+		gtk_style_context_add_class(gtk_widget_get_style_context(widget), css_class);
+	return widget;
+}
+
+static GtkWidget *answer_button(const char *text, const char *name, const char *css_class)
+{
+	GtkWidget *button = gtk_button_new_with_label(text);
+
+	kf_window_name(button, name);
+	gtk_style_context_add_class(gtk_widget_get_style_context(button), "kefu-answer");
+	if (css_class != NULL)
+		gtk_style_context_add_class(gtk_widget_get_style_context(button), css_class);
+	return button;
+}
+
 /* Accessible names of one kind of window, which the tests and screen readers find. */
 struct fix_names {
-	const char *question, *result, *allow, *deny;
+	const char *question, *result, *kept, *allow, *deny;
 };
 
-static int run_window(struct fix *fix, const char *question, const char *words,
-		      const struct fix_names *names)
+/* The window of the helper's look under the organisation's name and logo (when a
+ * support profile is installed; the repair or update itself needs none). */
+static int run_window(struct fix *fix, const char *profile_path, const char *question,
+		      const char *what, const struct fix_names *names)
 {
-	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 10);
-	GtkWidget *buttons = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
+	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
+	GtkWidget *buttons = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 10);
+	struct kf_profile *profile = NULL;
+	struct kf_error err;
 
+	if (kf_profile_load(profile_path != NULL ? profile_path : kf_profile_default_path(),
+			    &profile, &err) != KF_OK)
+		profile = NULL;
 	fix->exit_status = 2;
 	fix->output = g_string_new(NULL);
+	kf_window_style();
 	fix->window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
 	gtk_window_set_title(GTK_WINDOW(fix->window), _("kefu support helper"));
-	gtk_window_set_default_size(GTK_WINDOW(fix->window), 480, 240);
-	gtk_container_set_border_width(GTK_CONTAINER(box), 16);
+	gtk_window_set_default_size(GTK_WINDOW(fix->window), 520, 300);
+	gtk_window_set_keep_above(GTK_WINDOW(fix->window), TRUE);
+	gtk_container_set_border_width(GTK_CONTAINER(box), 20);
 	g_signal_connect(fix->window, "destroy", G_CALLBACK(gtk_main_quit), NULL);
-	fix->question = gtk_label_new(question);
-	gtk_label_set_line_wrap(GTK_LABEL(fix->question), TRUE);
-	gtk_label_set_xalign(GTK_LABEL(fix->question), 0);
+	fix->question = text_label(question, "kefu-question");
 	kf_window_name(fix->question, names->question);
-	fix->result = gtk_label_new(words);
-	gtk_label_set_line_wrap(GTK_LABEL(fix->result), TRUE);
-	gtk_label_set_xalign(GTK_LABEL(fix->result), 0);
-	gtk_label_set_selectable(GTK_LABEL(fix->result), TRUE);
+	fix->result = text_label(what, "kefu-big");
 	kf_window_name(fix->result, names->result);
+	fix->kept = text_label("", "kefu-muted");
+	gtk_label_set_selectable(GTK_LABEL(fix->kept), TRUE);
+	kf_window_name(fix->kept, names->kept);
+	gtk_widget_set_no_show_all(fix->kept, TRUE);
 	fix->spinner = gtk_spinner_new();
+	gtk_widget_set_size_request(fix->spinner, 32, 32);
+	kf_window_name(fix->spinner, fix->words->working);
 	gtk_widget_set_no_show_all(fix->spinner, TRUE);
-	fix->allow = gtk_button_new_with_label(_("Allow"));
-	kf_window_name(fix->allow, names->allow);
-	fix->deny = gtk_button_new_with_label(_("Deny"));
-	kf_window_name(fix->deny, names->deny);
-	fix->close = gtk_button_new_with_label(_("Close"));
-	kf_window_name(fix->close, _("Close"));
+	fix->allow = answer_button(_("Allow"), names->allow, "suggested-action");
+	fix->deny = answer_button(_("Deny"), names->deny, NULL);
+	fix->close = answer_button(_("Close"), _("Close"), NULL);
 	gtk_widget_set_no_show_all(fix->close, TRUE);
 	g_signal_connect(fix->allow, "clicked", G_CALLBACK(on_allow), fix);
 	g_signal_connect(fix->deny, "clicked", G_CALLBACK(on_deny), fix);
@@ -235,9 +323,13 @@ static int run_window(struct fix *fix, const char *question, const char *words,
 	gtk_box_pack_end(GTK_BOX(buttons), fix->allow, FALSE, FALSE, 0);
 	gtk_box_pack_end(GTK_BOX(buttons), fix->deny, FALSE, FALSE, 0);
 	gtk_box_pack_end(GTK_BOX(buttons), fix->close, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), kf_window_brand_new(profile), FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), gtk_separator_new(GTK_ORIENTATION_HORIZONTAL), FALSE,
+			   FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), fix->question, FALSE, FALSE, 0);
 	gtk_box_pack_start(GTK_BOX(box), fix->spinner, FALSE, FALSE, 0);
-	gtk_box_pack_start(GTK_BOX(box), fix->result, TRUE, TRUE, 0);
+	gtk_box_pack_start(GTK_BOX(box), fix->result, FALSE, FALSE, 0);
+	gtk_box_pack_start(GTK_BOX(box), fix->kept, FALSE, FALSE, 0);
 	gtk_box_pack_end(GTK_BOX(box), buttons, FALSE, FALSE, 0);
 	gtk_container_add(GTK_CONTAINER(fix->window), box);
 	gtk_widget_show_all(fix->window);
@@ -245,26 +337,38 @@ static int run_window(struct fix *fix, const char *question, const char *words,
 		gtk_widget_hide(fix->allow);
 		gtk_widget_hide(fix->deny);
 		gtk_widget_show(fix->close);
+		gtk_widget_grab_focus(fix->close);
+	} else {
+		/* The answer has the focus (Enter allows); no text starts selected. */
+		gtk_widget_grab_focus(fix->allow);
 	}
+	kf_profile_free(profile);
 	gtk_main();
 	g_string_free(fix->output, TRUE);
 	return fix->exit_status;
 }
 
-int kf_window_fix(const char *check_id, const char *agentd_path)
+int kf_window_fix(const char *check_id, const char *agentd_path, const char *profile_path)
 {
 	const struct fix_words words = {_("Repairing..."), _("The repair is done."),
 					_("The repair did not succeed.")};
 	const struct fix_names names = {_("Repair"), _("What the repair does"),
+					_("Where the repair's record is kept"),
 					_("Allow the repair"), _("Deny the repair")};
 	struct fix fix = {.check_id = check_id, .agentd_path = agentd_path, .words = &words};
-	char title[512], fix_words[512], question[1200];
+	char fix_words[512], what[700], question[1200];
 
-	check_words(check_id, title, sizeof(title), fix_words, sizeof(fix_words));
-	if (title[0] == '\0')
-		snprintf(title, sizeof(title), "%s", check_id);
-	snprintf(question, sizeof(question), _("Repair: %s?"), title);
-	return run_window(&fix, question, fix_words, &names);
+	check_words(check_id, fix.title, sizeof(fix.title), fix_words, sizeof(fix_words));
+	if (fix.title[0] == '\0')
+		snprintf(fix.title, sizeof(fix.title), "%s", check_id);
+	snprintf(question, sizeof(question), _("Repair: %s?"), fix.title);
+	if (fix_words[0] != '\0')
+		snprintf(what, sizeof(what), _("What it does: %s"), fix_words);
+	else
+		snprintf(what, sizeof(what), "%s",
+			 _("A repair of this computer's settings, as its troubleshooter "
+			   "describes it."));
+	return run_window(&fix, profile_path, question, what, &names);
 }
 
 bool kf_window_firmware_device_is_valid(const char *device)
@@ -282,10 +386,11 @@ bool kf_window_firmware_device_is_valid(const char *device)
  * metadata and checks the daily check used), in plain words: "Install firmware 1.2.5 on
  * Emulated device (you have 1.2.2)?" and its release notes. false when none is offered.
  */
-static bool firmware_words(const char *device, const char *agentd_path, char *question,
-			   size_t question_size, char *notes, size_t notes_size)
+static bool firmware_words(struct fix *fix, char *question, size_t question_size, char *notes,
+			   size_t notes_size)
 {
-	const char *argv[] = {agentd_path, "firmware", "updates", "--json", NULL};
+	const char *device = fix->device;
+	const char *argv[] = {fix->agentd_path, "firmware", "updates", "--json", NULL};
 	gchar *out = NULL;
 	gint status = -1;
 	json_t *updates, *u;
@@ -320,6 +425,8 @@ static bool firmware_words(const char *device, const char *agentd_path, char *qu
 		kf_escape(to, strlen(to), to_words, sizeof(to_words));
 		snprintf(question, question_size, _("Install firmware %s on %s (you have %s)?"),
 			 to_words, name_words, from_words);
+		snprintf(fix->title, sizeof(fix->title), "%s", name_words);
+		snprintf(fix->update_to, sizeof(fix->update_to), "%s", to_words);
 		if (text != NULL)
 			kf_escape(text, strlen(text), notes, notes_size);
 		is_offered = true;
@@ -328,22 +435,22 @@ static bool firmware_words(const char *device, const char *agentd_path, char *qu
 	return is_offered;
 }
 
-int kf_window_fix_firmware(const char *device, const char *agentd_path)
+int kf_window_fix_firmware(const char *device, const char *agentd_path, const char *profile_path)
 {
 	const struct fix_words words = {_("Installing the firmware update..."),
 					_("The firmware update is installed."),
 					_("The firmware update was not installed.")};
 	const struct fix_names names = {_("Firmware update"), _("What the update does"),
-					_("Allow the update"), _("Deny the update")};
+					_("What kefu's checks said"), _("Allow the update"),
+					_("Deny the update")};
 	struct fix fix = {.device = device, .agentd_path = agentd_path, .words = &words};
 	char question[1024], notes[1024] = "", text[2048];
 
-	if (!firmware_words(device, agentd_path, question, sizeof(question), notes,
-			    sizeof(notes))) {
+	if (!firmware_words(&fix, question, sizeof(question), notes, sizeof(notes))) {
 		snprintf(question, sizeof(question),
 			 _("No firmware update is offered for the device %s now."), device);
 		fix.is_nothing_to_ask = true;
-		return run_window(&fix, question,
+		return run_window(&fix, profile_path, question,
 				  _("Nothing was changed. kefu-agentd firmware updates lists the "
 				    "updates there are."),
 				  &names);
@@ -352,5 +459,5 @@ int kf_window_fix_firmware(const char *device, const char *agentd_path)
 		 _("kefu checks the update's signature, the device and this computer first, "
 		   "then writes the firmware and checks what the device runs. Keep the "
 		   "computer on and the device connected until it is done."));
-	return run_window(&fix, question, text, &names);
+	return run_window(&fix, profile_path, question, text, &names);
 }

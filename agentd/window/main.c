@@ -22,7 +22,8 @@
 
 static const char usage[] =
 	"usage: kefu-helper [--profile FILE] [--relay N] [--code-minutes N] [--consent-timeout S]\n"
-	"                   [--policy FILE] [--plugins DIR]... [--root DIR] [--url URL]\n"
+	"                   [--policy FILE] [--plugins DIR]... [--root DIR]\n"
+	"                   [--firmware-devices DIR] [--monitor N] [--url URL]\n"
 	"       kefu-helper --fix CHECK_ID\n"
 	"       kefu-helper --firmware DEVICE\n"
 	"       kefu-helper --version | --help\n"
@@ -109,6 +110,8 @@ int main(int argc, char **argv)
 		{"policy", required_argument, NULL, 'P'},
 		{"plugins", required_argument, NULL, 'g'},
 		{"root", required_argument, NULL, 'R'},
+		{"firmware-devices", required_argument, NULL, 'F'},
+		{"monitor", required_argument, NULL, 'M'},
 		{"fix", required_argument, NULL, 'f'},
 		{"firmware", required_argument, NULL, 'w'},
 		{"version", no_argument, NULL, 'V'},
@@ -175,6 +178,19 @@ int main(int argc, char **argv)
 		case 'R':
 			options.root = optarg;
 			break;
+		case 'F':
+			options.firmware_devices = optarg;
+			break;
+		case 'M': {
+			long monitor = strtol(optarg, &end, 10);
+
+			if (*end != '\0' || optarg[0] == '\0' || monitor < 0 || monitor > 15)
+				return kf_cli_fail(PROGRAM,
+						   "--monitor takes a monitor's number, 0 to 15");
+			options.is_one_monitor = true;
+			options.monitor = (int)monitor;
+			break;
+		}
 		case 'f':
 			fix = optarg;
 			break;
@@ -239,11 +255,11 @@ int main(int argc, char **argv)
 					    "not set); 'kefu-agentd share' works in a terminal");
 	if (fix != NULL) {
 		agentd_path(agentd, sizeof(agentd));
-		return kf_window_fix(fix, agentd);
+		return kf_window_fix(fix, agentd, options.profile_path);
 	}
 	if (firmware != NULL) {
 		agentd_path(agentd, sizeof(agentd));
-		return kf_window_fix_firmware(firmware, agentd);
+		return kf_window_fix_firmware(firmware, agentd, options.profile_path);
 	}
 	loop = uv_default_loop();
 	window = kf_window_new(loop, options.case_number);

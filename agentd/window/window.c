@@ -73,6 +73,8 @@ static const char window_css[] =
 	".kefu-watched { background-color: #e01b24; color: white; font-weight: bold; "
 	"padding: 6px; }"
 	".kefu-stop { font-size: 125%; font-weight: bold; }"
+	".kefu-answer { font-size: 125%; font-weight: bold; padding: 6px 18px; }"
+	".kefu-question { font-size: 140%; font-weight: bold; }"
 	".kefu-muted { color: #5e5c64; }";
 
 /* ---- the waiting page: the code ---- */
@@ -96,7 +98,7 @@ static void on_stop(GtkButton *button, gpointer user)
 		return;
 	}
 	window->is_stopped_here = true;
-	kf_share_stop_everything(window->share, "the customer pressed Stop");
+	kf_share_stop_everything(window->share, N_("the customer pressed Stop"));
 }
 
 static GtkWidget *waiting_page(struct kf_window *window)
@@ -156,14 +158,22 @@ static GtkWidget *waiting_page(struct kf_window *window)
 static void chat_append(struct kf_window *window, const char *who, const char *text)
 {
 	GtkTextBuffer *buffer = gtk_text_view_get_buffer(GTK_TEXT_VIEW(window->chat_view));
+	/* TRANSLATORS: a chat line: who wrote it, then their words. */
+	const char *format = _("%s: %s"), *second;
 	char safe[2048];
 	GtkTextIter end;
 
 	safe_text(text, safe, sizeof(safe));
 	gtk_text_buffer_get_end_iter(buffer, &end);
+	/* The name in bold where the translation puts the first %s, the words at the second. */
+	if (strncmp(format, "%s", 2) != 0 || (second = strstr(format + 2, "%s")) == NULL ||
+	    strcmp(second, "%s") != 0) {
+		format = "%s: %s";
+		second = format + 4;
+	}
 	if (who != NULL) {
 		gtk_text_buffer_insert_with_tags_by_name(buffer, &end, who, -1, "who", NULL);
-		gtk_text_buffer_insert(buffer, &end, ": ", -1);
+		gtk_text_buffer_insert(buffer, &end, format + 2, (gint)(second - format - 2));
 	}
 	gtk_text_buffer_insert(buffer, &end, safe, -1);
 	gtk_text_buffer_insert(buffer, &end, "\n", -1);
@@ -470,7 +480,7 @@ static gboolean on_delete(GtkWidget *widget, GdkEvent *event, gpointer user)
 	/* Closing the window is a Stop: nothing goes on unseen. */
 	if (window->share != NULL && !window->is_over) {
 		window->is_stopped_here = true;
-		kf_share_stop_everything(window->share, "the customer closed the window");
+		kf_share_stop_everything(window->share, N_("the customer closed the window"));
 		return TRUE;
 	}
 	return FALSE;
@@ -484,20 +494,57 @@ static void on_sharing_stop(void *user)
 		kf_share_revoke(window->share, KF_CAP_VIEW);
 }
 
+void kf_window_style(void)
+{
+	GtkCssProvider *css = gtk_css_provider_new();
+
+	gtk_css_provider_load_from_data(css, window_css, -1, NULL);
+	gtk_style_context_add_provider_for_screen(gdk_screen_get_default(), GTK_STYLE_PROVIDER(css),
+						  GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+	g_object_unref(css);
+}
+
+/* The profile's logo, 48 pixels high, first in header (nothing when there is none). */
+static void add_logo(GtkWidget *header, const struct kf_profile *profile)
+{
+	GdkPixbuf *logo;
+	GtkWidget *image;
+
+	if (profile == NULL || profile->logo_path == NULL)
+		return;
+	logo = gdk_pixbuf_new_from_file_at_scale(profile->logo_path, 48, 48, TRUE, NULL);
+	if (logo == NULL)
+		return;
+	image = gtk_image_new_from_pixbuf(logo);
+	kf_window_name(image, profile->organisation);
+	gtk_box_pack_start(GTK_BOX(header), image, FALSE, FALSE, 0);
+	gtk_box_reorder_child(GTK_BOX(header), image, 0);
+	gtk_widget_show(image);
+	g_object_unref(logo);
+}
+
+GtkWidget *kf_window_brand_new(const struct kf_profile *profile)
+{
+	GtkWidget *header = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 10);
+	GtkWidget *name = label(profile != NULL ? profile->organisation : _("kefu support helper"),
+				"kefu-organisation");
+
+	kf_window_name(name, _("Support organisation"));
+	gtk_box_pack_start(GTK_BOX(header), name, TRUE, TRUE, 0);
+	add_logo(header, profile);
+	return header;
+}
+
 struct kf_window *kf_window_new(uv_loop_t *loop, const char *case_number)
 {
 	struct kf_window *window = g_new0(struct kf_window, 1);
-	GtkCssProvider *css = gtk_css_provider_new();
 	GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 10);
 	GtkWidget *header = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 10);
 	GtkWidget *bottom = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 8);
 
 	window->loop = loop;
 	window->case_number = case_number;
-	gtk_css_provider_load_from_data(css, window_css, -1, NULL);
-	gtk_style_context_add_provider_for_screen(gdk_screen_get_default(), GTK_STYLE_PROVIDER(css),
-						  GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
-	g_object_unref(css);
+	kf_window_style();
 	window->window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
 	gtk_window_set_title(GTK_WINDOW(window->window), _("kefu support helper"));
 	gtk_window_set_default_size(GTK_WINDOW(window->window), 560, 640);
@@ -547,20 +594,7 @@ void kf_window_attach(struct kf_window *window, struct share *share)
 
 	window->share = share;
 	gtk_label_set_text(GTK_LABEL(window->organisation), profile->organisation);
-	if (profile->logo_path != NULL) {
-		GdkPixbuf *logo =
-			gdk_pixbuf_new_from_file_at_scale(profile->logo_path, 48, 48, TRUE, NULL);
-
-		if (logo != NULL) {
-			GtkWidget *image = gtk_image_new_from_pixbuf(logo);
-
-			kf_window_name(image, profile->organisation);
-			gtk_box_pack_start(GTK_BOX(header), image, FALSE, FALSE, 0);
-			gtk_box_reorder_child(GTK_BOX(header), image, 0);
-			gtk_widget_show(image);
-			g_object_unref(logo);
-		}
-	}
+	add_logo(header, profile);
 	update_allowed(window);
 }
 
@@ -838,7 +872,8 @@ static void show_view_started(void *user, const char *technician)
 	gtk_label_set_text(GTK_LABEL(window->watched), text);
 	gtk_widget_show(window->watched);
 	(void)technician;
-	kf_sharing_show(window->sharing, window->technician_name);
+	/* The monitor the session shares (--monitor), or every one of the desktop. */
+	kf_sharing_show(window->sharing, window->technician_name, kf_share_monitor(window->share));
 }
 
 static void show_view_ended(void *user)

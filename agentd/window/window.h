@@ -19,7 +19,8 @@ struct kf_sharing;
 
 /* on_stop runs when the customer presses "Stop sharing" on the bar or the notification. */
 struct kf_sharing *kf_sharing_new(void (*on_stop)(void *user), void *user);
-void kf_sharing_show(struct kf_sharing *sharing, const char *technician);
+/* Frames the shared monitor (XRandR's number), or every monitor when monitor is -1. */
+void kf_sharing_show(struct kf_sharing *sharing, const char *technician, int monitor);
 void kf_sharing_hide(struct kf_sharing *sharing);
 void kf_sharing_free(struct kf_sharing *sharing);
 
@@ -35,14 +36,26 @@ void kf_window_attach(struct kf_window *window, struct share *share);
 void kf_window_show_failure(struct kf_window *window, const char *text);
 void kf_window_free(struct kf_window *window);
 
-/* fix.c: "Repair: ...? Allow / Deny", then kefu-agentd scan --fix --yes --only CHECK_ID. */
-int kf_window_fix(const char *check_id, const char *agentd_path);
+/* The helper's look (large type, the cards, the colours) for every window it opens. */
+void kf_window_style(void);
+/*
+ * The organisation's logo (when the profile has one) and name in large type, for the
+ * top of a window; profile NULL: the helper's own name.
+ */
+GtkWidget *kf_window_brand_new(const struct kf_profile *profile);
+
+/*
+ * fix.c: "Repair: ...? Allow / Deny", then kefu-agentd scan --fix --yes --only CHECK_ID,
+ * under the organisation's name from the support profile (profile_path NULL: the
+ * installed one; none found: the helper's own name).
+ */
+int kf_window_fix(const char *check_id, const char *agentd_path, const char *profile_path);
 
 /*
  * fix.c: "Install the newest firmware on the device DEVICE? Allow / Deny", then
  * kefu-agentd firmware apply --latest DEVICE --yes, which makes every check, and its result.
  */
-int kf_window_fix_firmware(const char *device, const char *agentd_path);
+int kf_window_fix_firmware(const char *device, const char *agentd_path, const char *profile_path);
 
 /* A --firmware device: 1 to 64 of letters, digits, '.', '_' and '-', not starting with '-' or '.'.
  */

@@ -142,7 +142,7 @@ void join_end(struct join *join, const char *advice)
 	 * session's last lines after this are not in the case. */
 	join_record_case(join, "ended");
 	kf_console_session_set_case(join->session, join->case_number);
-	kf_console_session_end(join->session, "the technician ended the session", advice);
+	kf_console_session_end(join->session, NULL, advice);
 	if (join->script != NULL) {
 		join->is_waiting = 1;
 		join->waiting_for = 0;

@@ -361,7 +361,8 @@ void kf_console_session_end(struct kf_console_session *session, const char *reas
 
 	if (session->state != STATE_ACTIVE)
 		return;
-	body = json_pack("{s:s}", "reason", reason);
+	/* Without words of the technician's own, the customer's helper says it in theirs. */
+	body = reason != NULL ? json_pack("{s:s}", "reason", reason) : json_object();
 	if (advice != NULL && advice[0] != '\0')
 		json_object_set_new(body, "advice", json_string(advice));
 	if (session->case_number > 0)
@@ -369,7 +370,8 @@ void kf_console_session_end(struct kf_console_session *session, const char *reas
 	kf_control_send(session->core.control, "end", 0, body, NULL, NULL);
 	json_decref(body);
 	kf_control_shutdown(session->core.control);
-	snprintf(session->end_reason, sizeof(session->end_reason), "%s", reason);
+	snprintf(session->end_reason, sizeof(session->end_reason), "%s",
+		 reason != NULL ? reason : "the technician ended the session");
 	session->state = STATE_ENDING;
 	uv_timer_start(&session->core.timer, on_timer, END_WAIT_MS, 0);
 }

@@ -62,8 +62,9 @@ int kf_console_session_send(struct kf_console_session *session, const char *type
 			    uint32_t *id, struct kf_error *err);
 
 /*
- * Ends the session in order with the technician's closing advice for the customer
- * (may be NULL); on_ended follows when the customer's side has closed.
+ * Ends the session in order with the technician's reason (NULL: none given, and the
+ * customer's helper says it in the customer's language) and closing advice for the
+ * customer (may be NULL); on_ended follows when the customer's side has closed.
  */
 void kf_console_session_end(struct kf_console_session *session, const char *reason,
 			    const char *advice);

@@ -128,7 +128,7 @@ static void on_input_eof(struct kf_line_reader *reader, void *user)
 	struct join *join = user;
 
 	(void)reader;
-	kf_console_session_end(join->session, "the technician ended it", NULL);
+	kf_console_session_end(join->session, NULL, NULL);
 }
 
 /*
@@ -544,7 +544,7 @@ void join_on_interrupt(uv_signal_t *handle, int signum)
 	if (join->editor != NULL)
 		editor_interrupt(join->editor);
 	else if (join->session != NULL)
-		kf_console_session_end(join->session, "the technician ended it", NULL);
+		kf_console_session_end(join->session, NULL, NULL);
 	else
 		join_finish(join, KF_EXIT_FAILURE);
 }

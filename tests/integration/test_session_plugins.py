@@ -123,7 +123,7 @@ def test_the_technician_lists_checks_and_repairs_with_the_grants(session, tmp_pa
     summaries = glob.glob(str(tmp_path / "data" / "kefu" / "sessions" / "*.md"))
     assert len(summaries) == 1, summaries
     text = open(summaries[0]).read()
-    assert "A broken marker is left in /etc (problem)" in text
+    assert "A broken marker is left in /etc (a problem)" in text
     assert "A broken marker is left in /etc (fixed)" in text
 
 

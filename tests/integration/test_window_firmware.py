@@ -57,7 +57,10 @@ def test_firmware_allowed_runs_exactly_apply_latest_and_shows_its_result(process
     desktop.screenshot("1-question")
     desktop.click("Allow the update")
     desktop.wait_text("Firmware update", "label", "^The firmware update is installed.$")
-    assert "Installed 1.2.5 on emu0" in desktop.find("What the update does", "label")["text"]
+    # The outcome in plain words, and below it what kefu's checks printed.
+    assert desktop.find("What the update does", "label")["text"] == \
+        "Emulated device runs firmware 1.2.5 now."
+    assert "Installed 1.2.5 on emu0" in desktop.find("What kefu's checks said", "label")["text"]
     assert json.load(open(tmp_path / "argv.json")) == ["firmware", "apply", "--latest", "emu0",
                                                        "--yes"]
     desktop.screenshot("2-done")
@@ -80,6 +83,8 @@ def test_firmware_that_fails_says_so(processes, artifacts, tmp_path):
     proc = start(desktop, binary)
     desktop.click("Allow the update")
     desktop.wait_text("Firmware update", "label", "^The firmware update was not installed.$")
+    assert desktop.find("What the update does", "label")["text"].startswith(
+        "kefu's checks stopped the update")
     desktop.click("Close")
     assert proc.wait(timeout=20) == 1
 

@@ -4,7 +4,8 @@
 #
 # Prints "bus ADDRESS" first, then answers one JSON request per line on stdin with one
 # JSON line: {"op": "find", "name": N, "role": R, "timeout": S} -> {"ok": true, "text": T,
-# "showing": B}; "click", "type" (with "text"), "exists" (no wait) and "quit".
+# "showing": B}; "click", "type" (with "text"), "exists" (no wait), "texts" (every showing
+# name and text: {"texts": [...]}) and "quit".
 import json
 import os
 import sys
@@ -162,6 +163,18 @@ for line in sys.stdin:
                                                           request["action"])))
             session_bus.flush_sync(None)
             print("reply " + json.dumps({"ok": True}), flush=True)
+            continue
+        if op == "texts":
+            # Everything the customer can read now: each showing widget's name and text,
+            # in every window of the application (the sharing bar too).
+            seen = []
+            for node in app.findChildren(GenericPredicate(), recursive=True):
+                if not node.showing:
+                    continue
+                for value in (node.name, describe(node)["text"]):
+                    if value and value not in seen:
+                        seen.append(value)
+            print("reply " + json.dumps({"ok": True, "texts": seen}), flush=True)
             continue
         if op == "exists":
             found = [n for n in app.findChildren(

@@ -110,6 +110,10 @@ class Desktop:
     def type(self, name, text):
         return self.request({"op": "type", "name": name, "text": text})
 
+    def texts(self):
+        """Every name and text the window's showing widgets carry now (AT-SPI)."""
+        return self.request({"op": "texts"}, timeout=60)["texts"]
+
     def exists(self, name, role=None):
         return self.request({"op": "exists", "name": name, "role": role})["exists"]
 
