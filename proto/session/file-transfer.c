@@ -22,6 +22,12 @@
 #define RECEIVING_PREFIX ".kefu-receiving-"
 
 #define CHUNK (64 * 1024)
+/*
+ * A pump reads this much at a time: a quarter of the number of system calls of
+ * 64 KiB reads, and still one KF_STREAM_HIGH_WATER, so that what is queued stays
+ * where it was.
+ */
+#define PUMP_CHUNK (256 * 1024)
 
 int kf_file_line_take(struct kf_file_line *state, const uint8_t *data, size_t len, json_t **line,
 		      struct kf_error *err)
@@ -115,12 +121,17 @@ out:
 	return r;
 }
 
+static bool is_sha256_hex(const char *text)
+{
+	return strlen(text) == 64 && strspn(text, "0123456789abcdef") == 64;
+}
+
 struct kf_file_sink {
 	int fd;
 	char dir[PATH_MAX];
 	char temp[PATH_MAX + 32]; /* the hidden file where O_TMPFILE is missing, else "" */
 	char name[KF_FILE_NAME_MAX + 1];
-	char sha256[65];
+	char sha256[65]; /* "" until known */
 	uint64_t size, received;
 	EVP_MD_CTX *md;
 };
@@ -136,7 +147,7 @@ int kf_file_sink_new(const char *dir, const char *name, uint64_t size, const cha
 	if (size > KF_FILE_MAX_SIZE)
 		return kf_error_set(err, KF_ERR_TOO_LARGE, "larger than %llu MiB",
 				    KF_FILE_MAX_SIZE >> 20);
-	if (sha256 == NULL || strlen(sha256) != 64 || strspn(sha256, "0123456789abcdef") != 64)
+	if (sha256 != NULL && !is_sha256_hex(sha256))
 		return kf_error_set(err, KF_ERR_INVALID, "no SHA-256 for the file");
 	sink = calloc(1, sizeof(*sink));
 	if (sink == NULL)
@@ -144,7 +155,8 @@ int kf_file_sink_new(const char *dir, const char *name, uint64_t size, const cha
 	sink->fd = -1;
 	snprintf(sink->dir, sizeof(sink->dir), "%s", dir);
 	snprintf(sink->name, sizeof(sink->name), "%s", name);
-	memcpy(sink->sha256, sha256, 65);
+	if (sha256 != NULL)
+		memcpy(sink->sha256, sha256, 65);
 	sink->size = size;
 	sink->md = EVP_MD_CTX_new();
 	if (sink->md == NULL || EVP_DigestInit_ex(sink->md, EVP_sha256(), NULL) != 1) {
@@ -204,6 +216,19 @@ bool kf_file_sink_is_complete(const struct kf_file_sink *sink)
 	return sink->received == sink->size;
 }
 
+uint64_t kf_file_sink_missing(const struct kf_file_sink *sink)
+{
+	return sink->size - sink->received;
+}
+
+int kf_file_sink_expect(struct kf_file_sink *sink, const char *sha256, struct kf_error *err)
+{
+	if (sha256 == NULL || !is_sha256_hex(sha256))
+		return kf_error_set(err, KF_ERR_INVALID, "no SHA-256 for the file");
+	memcpy(sink->sha256, sha256, 65);
+	return KF_OK;
+}
+
 /* Gives the received file the name path; fails with EEXIST when it is taken. */
 static int link_under(struct kf_file_sink *sink, const char *path)
 {
@@ -259,6 +284,8 @@ int kf_file_sink_finish(struct kf_file_sink *sink, char *path, size_t path_size,
 		return kf_error_set(err, KF_ERR_CLOSED, "the file ended after %llu of %llu bytes",
 				    (unsigned long long)sink->received,
 				    (unsigned long long)sink->size);
+	if (sink->sha256[0] == '\0')
+		return kf_error_set(err, KF_ERR_INVALID, "no SHA-256 for the file");
 	EVP_DigestFinal_ex(sink->md, digest, NULL);
 	to_hex(digest, hex);
 	if (strcmp(hex, sink->sha256) != 0)
@@ -309,17 +336,26 @@ struct kf_file_pump {
 	void (*done)(void *user, int status, const char *message);
 	void *user;
 	int is_done;
+	EVP_MD_CTX *md; /* NULL: not hashing */
+	char sha256[65];
+	unsigned char *buf;
 };
 
 static void pump(struct kf_file_pump *p)
 {
-	unsigned char buf[CHUNK];
-
 	while (!p->is_done && kf_stream_pending(p->stream) < KF_STREAM_HIGH_WATER) {
-		size_t want = p->size - p->sent < CHUNK ? (size_t)(p->size - p->sent) : CHUNK;
+		size_t want =
+			p->size - p->sent < PUMP_CHUNK ? (size_t)(p->size - p->sent) : PUMP_CHUNK;
+		unsigned char *buf = p->buf;
 		ssize_t n;
 
 		if (want == 0) {
+			if (p->md != NULL) {
+				unsigned char digest[32];
+
+				EVP_DigestFinal_ex(p->md, digest, NULL);
+				to_hex(digest, p->sha256);
+			}
 			p->is_done = 1;
 			p->done(p->user, KF_OK, NULL);
 			return;
@@ -334,6 +370,9 @@ static void pump(struct kf_file_pump *p)
 				      : "the file became shorter while it was sent");
 			return;
 		}
+		/* Hashed as read: the SHA-256 covers exactly the bytes that go out. */
+		if (p->md != NULL)
+			EVP_DigestUpdate(p->md, buf, (size_t)n);
 		if (kf_stream_write(p->stream, buf, (size_t)n, NULL) != KF_OK) {
 			p->is_done = 1;
 			p->done(p->user, KF_ERR_CLOSED, "the stream closed");
@@ -343,7 +382,7 @@ static void pump(struct kf_file_pump *p)
 	}
 }
 
-int kf_file_pump_start(struct kf_stream *stream, int fd, uint64_t size,
+int kf_file_pump_start(struct kf_stream *stream, int fd, uint64_t size, bool is_hashing,
 		       void (*done)(void *user, int status, const char *message), void *user,
 		       struct kf_file_pump **out, struct kf_error *err)
 {
@@ -352,7 +391,19 @@ int kf_file_pump_start(struct kf_stream *stream, int fd, uint64_t size,
 	*out = NULL;
 	if (p == NULL)
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
-	*p = (struct kf_file_pump){stream, fd, size, 0, done, user, 0};
+	p->stream = stream;
+	p->fd = fd;
+	p->size = size;
+	p->done = done;
+	p->user = user;
+	p->buf = malloc(PUMP_CHUNK);
+	if (is_hashing)
+		p->md = EVP_MD_CTX_new();
+	if (p->buf == NULL ||
+	    (is_hashing && (p->md == NULL || EVP_DigestInit_ex(p->md, EVP_sha256(), NULL) != 1))) {
+		kf_file_pump_free(p);
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	}
 	*out = p;
 	pump(p);
 	return KF_OK;
@@ -364,7 +415,16 @@ void kf_file_pump_drained(struct kf_file_pump *pump_)
 		pump(pump_);
 }
 
+const char *kf_file_pump_sha256(const struct kf_file_pump *p)
+{
+	return p != NULL && p->sha256[0] != '\0' ? p->sha256 : NULL;
+}
+
 void kf_file_pump_free(struct kf_file_pump *p)
 {
+	if (p == NULL)
+		return;
+	EVP_MD_CTX_free(p->md);
+	free(p->buf);
 	free(p);
 }
