@@ -25,6 +25,8 @@ enum file_state {
 
 struct kf_agent_file {
 	struct kf_stream *stream;
+	uv_loop_t *loop;
+	bool is_paused; /* reading waits for the sink's thread to catch up */
 	enum file_state state;
 	struct kf_file_line line;
 	struct kf_file_sink *sink;
@@ -107,6 +109,18 @@ static void fail(struct kf_agent_file *file, int status, const char *error)
 	finish(file, status < 0 ? status : KF_ERR_INVALID, error);
 }
 
+/* The sink's thread caught up: read on. */
+static void on_room(void *user)
+{
+	struct kf_agent_file *file = user;
+
+	if (!file->is_paused)
+		return;
+	file->is_paused = false;
+	/* Last: records TLS holds may arrive at once and end the file. */
+	kf_stream_read_pause(file->stream, 0);
+}
+
 static void start_send(struct kf_agent_file *file, const json_t *header)
 {
 	const char *name = json_string_value(json_object_get(header, "name"));
@@ -141,6 +155,11 @@ static void start_send(struct kf_agent_file *file, const json_t *header)
 	}
 	if (sha256 != NULL)
 		json_object_set_new(file->fields, "sha256", json_string(sha256));
+	/*
+	 * Hashing and writing on a thread of their own leave this one to TLS and SSH,
+	 * the larger part of a transfer. Without a thread the same work runs here.
+	 */
+	kf_file_sink_use_thread(file->sink, file->loop, on_room, file, NULL);
 	file->state = RECEIVING;
 }
 
@@ -332,8 +351,13 @@ static void take_bytes(struct kf_agent_file *file, const uint8_t *data, size_t l
 		fail(file, err.code, err.message);
 		return;
 	}
-	if (!kf_file_sink_is_complete(file->sink))
+	if (!kf_file_sink_is_complete(file->sink)) {
+		if (!file->is_paused && kf_file_sink_is_full(file->sink)) {
+			file->is_paused = true;
+			kf_stream_read_pause(file->stream, 1);
+		}
 		return;
+	}
 	if (!file->is_hash_after) {
 		publish(file);
 		return;
@@ -417,8 +441,8 @@ static void on_end(struct kf_stream *stream, int status, const struct kf_error *
 	release(file);
 }
 
-struct kf_agent_file *kf_agent_file_serve(struct kf_stream *stream, const char *download_dir,
-					  kf_agent_file_done_fn done,
+struct kf_agent_file *kf_agent_file_serve(struct kf_stream *stream, uv_loop_t *loop,
+					  const char *download_dir, kf_agent_file_done_fn done,
 					  kf_agent_file_closed_fn closed, kf_agent_file_ask_fn ask,
 					  void *user)
 {
@@ -430,6 +454,7 @@ struct kf_agent_file *kf_agent_file_serve(struct kf_stream *stream, const char *
 		return NULL;
 	}
 	file->stream = stream;
+	file->loop = loop;
 	file->fd = -1;
 	file->fields = json_object();
 	file->done = done;

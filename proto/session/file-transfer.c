@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,31 @@ static bool is_sha256_hex(const char *text)
 	return strlen(text) == 64 && strspn(text, "0123456789abcdef") == 64;
 }
 
+/* A block of received bytes on its way to the sink's thread. */
+struct sink_block {
+	struct sink_block *next;
+	size_t len;
+	uint8_t data[KF_FILE_SINK_BLOCK];
+};
+
+/* What the loop's thread and the sink's thread share, under lock. */
+struct sink_thread {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;    /* a block waits, or the sink is freed */
+	pthread_cond_t drained; /* the queue went empty */
+	struct sink_block *head, *tail;
+	struct sink_block *spare; /* one written block kept for reuse */
+	size_t queued;            /* bytes in head..tail and in the block being written */
+	int error;                /* errno of a failed write, then nothing more is written */
+	bool is_stopping;
+	bool is_room_wanted; /* the loop's thread was told "full" and waits for on_room */
+	uint64_t written;    /* offset of the next block */
+	uv_async_t *room;    /* its own allocation: libuv holds it until closed */
+	void (*on_room)(void *user);
+	void *user;
+};
+
 struct kf_file_sink {
 	int fd;
 	char dir[PATH_MAX];
@@ -133,7 +159,9 @@ struct kf_file_sink {
 	char name[KF_FILE_NAME_MAX + 1];
 	char sha256[65]; /* "" until known */
 	uint64_t size, received;
-	EVP_MD_CTX *md;
+	EVP_MD_CTX *md; /* the sink's thread's while it runs */
+	struct sink_thread *thread;
+	struct sink_block *filling; /* the loop thread's block being filled */
 };
 
 int kf_file_sink_new(const char *dir, const char *name, uint64_t size, const char *sha256,
@@ -189,12 +217,243 @@ int kf_file_sink_new(const char *dir, const char *name, uint64_t size, const cha
 	return KF_OK;
 }
 
+static void *sink_thread_main(void *arg)
+{
+	struct kf_file_sink *sink = arg;
+	struct sink_thread *t = sink->thread;
+
+	pthread_mutex_lock(&t->lock);
+	for (;;) {
+		struct sink_block *block;
+		uint64_t offset;
+		int error = 0;
+
+		while (t->head == NULL && !t->is_stopping)
+			pthread_cond_wait(&t->wake, &t->lock);
+		if (t->head == NULL)
+			break;
+		block = t->head;
+		t->head = block->next;
+		if (t->head == NULL)
+			t->tail = NULL;
+		offset = t->written;
+		t->written += block->len;
+		if (t->error == 0) {
+			pthread_mutex_unlock(&t->lock);
+			EVP_DigestUpdate(sink->md, block->data, block->len);
+			for (size_t done = 0; done < block->len;) {
+				ssize_t n = pwrite(sink->fd, block->data + done, block->len - done,
+						   (off_t)(offset + done));
+
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0) {
+					error = errno;
+					break;
+				}
+				done += (size_t)n;
+			}
+			/* Write-back starts now rather than all at the final sync. */
+			if (error == 0)
+				sync_file_range(sink->fd, (off_t)offset, (off_t)block->len,
+						SYNC_FILE_RANGE_WRITE);
+			pthread_mutex_lock(&t->lock);
+			if (error != 0 && t->error == 0)
+				t->error = error;
+		}
+		t->queued -= block->len;
+		if (t->spare == NULL)
+			t->spare = block;
+		else
+			free(block);
+		if (t->queued == 0)
+			pthread_cond_signal(&t->drained);
+		if (t->is_room_wanted && t->queued <= KF_FILE_SINK_QUEUED / 2) {
+			t->is_room_wanted = false;
+			uv_async_send(t->room);
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+static void on_room(uv_async_t *async)
+{
+	struct sink_thread *t = async->data;
+
+	if (t != NULL && t->on_room != NULL)
+		t->on_room(t->user);
+}
+
+static void free_handle(uv_handle_t *handle)
+{
+	free(handle);
+}
+
+int kf_file_sink_use_thread(struct kf_file_sink *sink, uv_loop_t *loop, void (*room)(void *user),
+			    void *user, struct kf_error *err)
+{
+	struct sink_thread *t = calloc(1, sizeof(*t));
+
+	if (t == NULL || (t->room = calloc(1, sizeof(*t->room))) == NULL) {
+		free(t);
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	}
+	if (uv_async_init(loop, t->room, on_room) != 0) {
+		free(t->room);
+		free(t);
+		return kf_error_set(err, KF_ERR_NOMEM, "cannot wake the loop");
+	}
+	t->room->data = t;
+	t->on_room = room;
+	t->user = user;
+	t->written = sink->received;
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->wake, NULL);
+	pthread_cond_init(&t->drained, NULL);
+	sink->thread = t;
+	if (pthread_create(&t->thread, NULL, sink_thread_main, sink) != 0) {
+		sink->thread = NULL;
+		pthread_mutex_destroy(&t->lock);
+		pthread_cond_destroy(&t->wake);
+		pthread_cond_destroy(&t->drained);
+		t->room->data = NULL;
+		uv_close((uv_handle_t *)t->room, free_handle);
+		free(t);
+		return kf_error_set(err, KF_ERR_NOMEM, "cannot start a thread");
+	}
+	return KF_OK;
+}
+
+bool kf_file_sink_is_full(const struct kf_file_sink *sink)
+{
+	struct sink_thread *t = sink->thread;
+	bool is_full;
+
+	if (t == NULL)
+		return false;
+	pthread_mutex_lock(&t->lock);
+	is_full = t->queued >= KF_FILE_SINK_QUEUED;
+	if (is_full)
+		t->is_room_wanted = true;
+	pthread_mutex_unlock(&t->lock);
+	return is_full;
+}
+
+/* Hands the block being filled to the sink's thread. */
+static void submit(struct kf_file_sink *sink)
+{
+	struct sink_thread *t = sink->thread;
+	struct sink_block *block = sink->filling;
+
+	if (block == NULL || block->len == 0)
+		return;
+	sink->filling = NULL;
+	pthread_mutex_lock(&t->lock);
+	block->next = NULL;
+	if (t->tail != NULL)
+		t->tail->next = block;
+	else
+		t->head = block;
+	t->tail = block;
+	t->queued += block->len;
+	pthread_cond_signal(&t->wake);
+	pthread_mutex_unlock(&t->lock);
+}
+
+static int thread_write(struct kf_file_sink *sink, const uint8_t *data, size_t len,
+			struct kf_error *err)
+{
+	struct sink_thread *t = sink->thread;
+	int error;
+
+	pthread_mutex_lock(&t->lock);
+	error = t->error;
+	pthread_mutex_unlock(&t->lock);
+	if (error != 0)
+		return kf_error_set(err, KF_ERR_IO, "cannot write the file: %s", strerror(error));
+	while (len > 0) {
+		size_t room, take;
+
+		if (sink->filling == NULL) {
+			pthread_mutex_lock(&t->lock);
+			sink->filling = t->spare;
+			t->spare = NULL;
+			pthread_mutex_unlock(&t->lock);
+			if (sink->filling == NULL &&
+			    (sink->filling = malloc(sizeof(*sink->filling))) == NULL)
+				return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+			sink->filling->len = 0;
+		}
+		room = KF_FILE_SINK_BLOCK - sink->filling->len;
+		take = len < room ? len : room;
+		memcpy(sink->filling->data + sink->filling->len, data, take);
+		sink->filling->len += take;
+		sink->received += take;
+		data += take;
+		len -= take;
+		if (sink->filling->len == KF_FILE_SINK_BLOCK)
+			submit(sink);
+	}
+	return KF_OK;
+}
+
+/* Waits until the sink's thread wrote and hashed everything; returns its errno or 0. */
+static int thread_drain(struct kf_file_sink *sink)
+{
+	struct sink_thread *t = sink->thread;
+	int error;
+
+	submit(sink);
+	pthread_mutex_lock(&t->lock);
+	while (t->queued > 0)
+		pthread_cond_wait(&t->drained, &t->lock);
+	error = t->error;
+	pthread_mutex_unlock(&t->lock);
+	return error;
+}
+
+/* Stops the sink's thread; what it had not written is dropped. */
+static void thread_stop(struct kf_file_sink *sink)
+{
+	struct sink_thread *t = sink->thread;
+
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&t->lock);
+	t->is_stopping = true;
+	/* A block already taken is finished; the rest is not worth writing. */
+	while (t->head != NULL) {
+		struct sink_block *next = t->head->next;
+
+		t->queued -= t->head->len;
+		free(t->head);
+		t->head = next;
+	}
+	t->tail = NULL;
+	pthread_cond_signal(&t->wake);
+	pthread_mutex_unlock(&t->lock);
+	pthread_join(t->thread, NULL);
+	free(t->spare);
+	free(sink->filling);
+	sink->filling = NULL;
+	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->wake);
+	pthread_cond_destroy(&t->drained);
+	t->room->data = NULL;
+	uv_close((uv_handle_t *)t->room, free_handle);
+	free(t);
+	sink->thread = NULL;
+}
+
 int kf_file_sink_write(struct kf_file_sink *sink, const uint8_t *data, size_t len,
 		       struct kf_error *err)
 {
 	if (len > sink->size - sink->received)
 		return kf_error_set(err, KF_ERR_INVALID, "more bytes than the %llu announced",
 				    (unsigned long long)sink->size);
+	if (sink->thread != NULL)
+		return thread_write(sink, data, len, err);
 	EVP_DigestUpdate(sink->md, data, len);
 	while (len > 0) {
 		ssize_t n = write(sink->fd, data, len);
@@ -286,6 +545,14 @@ int kf_file_sink_finish(struct kf_file_sink *sink, char *path, size_t path_size,
 				    (unsigned long long)sink->size);
 	if (sink->sha256[0] == '\0')
 		return kf_error_set(err, KF_ERR_INVALID, "no SHA-256 for the file");
+	if (sink->thread != NULL) {
+		int error = thread_drain(sink);
+
+		thread_stop(sink);
+		if (error != 0)
+			return kf_error_set(err, KF_ERR_IO, "cannot write the file: %s",
+					    strerror(error));
+	}
 	EVP_DigestFinal_ex(sink->md, digest, NULL);
 	to_hex(digest, hex);
 	if (strcmp(hex, sink->sha256) != 0)
@@ -321,6 +588,7 @@ void kf_file_sink_free(struct kf_file_sink *sink)
 {
 	if (sink == NULL)
 		return;
+	thread_stop(sink);
 	if (sink->fd >= 0)
 		close(sink->fd);
 	if (sink->temp[0] != '\0')

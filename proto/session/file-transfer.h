@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <uv.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,6 +76,21 @@ void kf_file_sink_sweep(const char *dir);
 
 int kf_file_sink_new(const char *dir, const char *name, uint64_t size, const char *sha256,
 		     struct kf_file_sink **out, struct kf_error *err);
+/*
+ * From now on the sink hashes and writes on a thread of its own, in blocks of
+ * KF_FILE_SINK_BLOCK, and starts each block's write-back at once, so that the
+ * loop's thread only copies bytes and the sync before naming finds little left.
+ * At most KF_FILE_SINK_QUEUED bytes wait for that thread: past that,
+ * kf_file_sink_is_full() is true, and on_room(user) runs on loop's thread once
+ * the thread has caught up. Called before the first write.
+ */
+#define KF_FILE_SINK_BLOCK  (1024 * 1024)
+#define KF_FILE_SINK_QUEUED (4 * KF_FILE_SINK_BLOCK)
+
+int kf_file_sink_use_thread(struct kf_file_sink *sink, uv_loop_t *loop, void (*on_room)(void *user),
+			    void *user, struct kf_error *err);
+/* Whether the sink's thread is behind: stop reading until on_room. */
+bool kf_file_sink_is_full(const struct kf_file_sink *sink);
 /* Takes the next bytes; more than announced is an error. */
 int kf_file_sink_write(struct kf_file_sink *sink, const uint8_t *data, size_t len,
 		       struct kf_error *err);
@@ -83,7 +99,11 @@ bool kf_file_sink_is_complete(const struct kf_file_sink *sink);
 uint64_t kf_file_sink_missing(const struct kf_file_sink *sink);
 /* The SHA-256 (64 lowercase hex digits) the file must have; KF_ERR_INVALID if malformed. */
 int kf_file_sink_expect(struct kf_file_sink *sink, const char *sha256, struct kf_error *err);
-/* Checks the hash and names the file; path receives where it is. */
+/*
+ * Checks the hash and names the file; path receives where it is. With a thread,
+ * first waits for it to write and hash what is queued (at most
+ * KF_FILE_SINK_QUEUED bytes).
+ */
 int kf_file_sink_finish(struct kf_file_sink *sink, char *path, size_t path_size,
 			struct kf_error *err);
 /* Frees the sink; an unfinished file is removed. NULL is allowed. */

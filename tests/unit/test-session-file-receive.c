@@ -23,6 +23,7 @@
 #define OTHER_SHA "7a8c4e5e6c4e2b5b6d0e8a9c3b2f0f6f2a1c9e8d7b6a5f4e3d2c1b0a99887766"
 
 struct receive {
+	uv_loop_t loop;
 	char dir[64];
 	struct kf_stream *agent_end, *console_end;
 	struct kf_agent_file *file;
@@ -78,11 +79,12 @@ static void start(struct receive *r)
 	memset(r, 0, sizeof(*r));
 	snprintf(r->dir, sizeof(r->dir), "/tmp/kefu-test-receive-XXXXXX");
 	assert_non_null(mkdtemp(r->dir));
+	assert_int_equal(uv_loop_init(&r->loop), 0);
 	memory_stream_pair(&r->agent_end, &r->console_end);
 	r->console_end->on_read = console_read;
 	r->console_end->on_end = console_end;
 	r->console_end->user = r;
-	r->file = kf_agent_file_serve(r->agent_end, r->dir, on_done, on_closed, NULL, r);
+	r->file = kf_agent_file_serve(r->agent_end, &r->loop, r->dir, on_done, on_closed, NULL, r);
 	assert_non_null(r->file);
 }
 
@@ -140,6 +142,9 @@ static void finish(struct receive *r)
 	if (r->file != NULL)
 		kf_agent_file_stop(r->file, "test over");
 	kf_stream_close(r->console_end);
+	/* The sink's thread leaves a handle for the loop to close. */
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&r->loop), 0);
 	snprintf(command, sizeof(command), "rm -rf '%s'", r->dir);
 	assert_int_equal(system(command), 0);
 }
