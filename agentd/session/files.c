@@ -297,8 +297,8 @@ static void send_fetched(struct kf_agent_file *file)
 	kf_file_line_send(file->stream, answer, NULL);
 	json_decref(answer);
 	file->state = SENDING;
-	if (kf_file_pump_start(file->stream, file->fd, size, false, on_pumped, file, &file->pump,
-			       &err) != KF_OK)
+	if (kf_file_pump_start(file->stream, file->fd, size, false, file->loop, on_pumped, file,
+			       &file->pump, &err) != KF_OK)
 		fail(file, err.code, err.message);
 }
 

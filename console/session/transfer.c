@@ -209,7 +209,7 @@ static struct kf_console_transfer *transfer_new(struct kf_stream *stream,
 	return t;
 }
 
-int kf_console_transfer_send(struct kf_stream *stream, const char *local_path,
+int kf_console_transfer_send(struct kf_stream *stream, uv_loop_t *loop, const char *local_path,
 			     const json_t *options, bool is_hash_after,
 			     kf_console_transfer_done_fn done, void *user,
 			     struct kf_console_transfer **out, struct kf_error *err)
@@ -265,8 +265,8 @@ int kf_console_transfer_send(struct kf_stream *stream, const char *local_path,
 	json_decref(header);
 	if (r == KF_OK) {
 		t->is_starting = 1;
-		r = kf_file_pump_start(stream, fd, size, is_hash_after, on_pumped, t, &t->pump,
-				       err);
+		r = kf_file_pump_start(stream, fd, size, is_hash_after, loop, on_pumped, t,
+				       &t->pump, err);
 		t->is_starting = 0;
 		if (r == KF_OK && t->start_status != KF_OK)
 			r = kf_error_set(err, t->start_status, "%s: %s", local_path,

@@ -597,6 +597,23 @@ void kf_file_sink_free(struct kf_file_sink *sink)
 	free(sink);
 }
 
+/* What the loop's thread and a pump's reading thread share, under lock. */
+struct pump_thread {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t room;            /* a block was sent, or the pump is freed */
+	struct sink_block *head, *tail; /* read, hashed, waiting to be sent */
+	struct sink_block *spare;
+	size_t ready; /* bytes in head..tail */
+	uint64_t read;
+	const char *failure; /* why reading stopped early, or NULL */
+	int error;           /* its errno, or 0 */
+	bool is_finished;    /* nothing more will be read */
+	bool is_stopping;
+	bool is_ready_wanted; /* the loop's thread waits for a block */
+	uv_async_t *wake;     /* its own allocation: libuv holds it until closed */
+};
+
 struct kf_file_pump {
 	struct kf_stream *stream;
 	int fd;
@@ -604,13 +621,221 @@ struct kf_file_pump {
 	void (*done)(void *user, int status, const char *message);
 	void *user;
 	int is_done;
-	EVP_MD_CTX *md; /* NULL: not hashing */
+	EVP_MD_CTX *md; /* NULL: not hashing; the reading thread's while it runs */
 	char sha256[65];
 	unsigned char *buf;
+	struct pump_thread *thread;
+	size_t block_sent; /* of the block at the head of the thread's queue */
 };
+
+static void *pump_thread_main(void *arg)
+{
+	struct kf_file_pump *p = arg;
+	struct pump_thread *t = p->thread;
+
+	pthread_mutex_lock(&t->lock);
+	while (!t->is_stopping && !t->is_finished) {
+		struct sink_block *block;
+		uint64_t offset = t->read;
+		size_t want = p->size - offset < KF_FILE_SINK_BLOCK ? (size_t)(p->size - offset)
+								    : KF_FILE_SINK_BLOCK;
+		const char *failure = NULL;
+		int error = 0;
+
+		if (t->ready >= KF_FILE_SINK_QUEUED) {
+			pthread_cond_wait(&t->room, &t->lock);
+			continue;
+		}
+		block = t->spare;
+		t->spare = NULL;
+		pthread_mutex_unlock(&t->lock);
+		if (block == NULL)
+			block = malloc(sizeof(*block));
+		if (block == NULL) {
+			failure = "out of memory";
+		} else {
+			block->len = 0;
+			while (block->len < want) {
+				ssize_t n = pread(p->fd, block->data + block->len,
+						  want - block->len, (off_t)(offset + block->len));
+
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0) {
+					error = n < 0 ? errno : 0;
+					failure = "the file became shorter while it was sent";
+					break;
+				}
+				block->len += (size_t)n;
+			}
+			/* Hashed as read: the SHA-256 covers exactly the bytes that go out. */
+			if (failure == NULL && p->md != NULL) {
+				EVP_DigestUpdate(p->md, block->data, block->len);
+				if (offset + block->len == p->size) {
+					unsigned char digest[32];
+
+					EVP_DigestFinal_ex(p->md, digest, NULL);
+					to_hex(digest, p->sha256);
+				}
+			}
+		}
+		pthread_mutex_lock(&t->lock);
+		if (failure != NULL) {
+			free(block);
+			t->failure = failure;
+			t->error = error;
+			t->is_finished = true;
+		} else if (block->len > 0) {
+			block->next = NULL;
+			if (t->tail != NULL)
+				t->tail->next = block;
+			else
+				t->head = block;
+			t->tail = block;
+			t->ready += block->len;
+			t->read += block->len;
+			t->is_finished = t->read == p->size;
+		} else {
+			free(block); /* an empty file */
+			t->is_finished = true;
+		}
+		if (t->is_ready_wanted) {
+			t->is_ready_wanted = false;
+			uv_async_send(t->wake);
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+static void pump(struct kf_file_pump *p);
+
+static void on_pump_wake(uv_async_t *async)
+{
+	if (async->data != NULL)
+		pump(async->data);
+}
+
+static int pump_thread_start(struct kf_file_pump *p, uv_loop_t *loop, struct kf_error *err)
+{
+	struct pump_thread *t = calloc(1, sizeof(*t));
+
+	if (t == NULL || (t->wake = calloc(1, sizeof(*t->wake))) == NULL) {
+		free(t);
+		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
+	}
+	if (uv_async_init(loop, t->wake, on_pump_wake) != 0) {
+		free(t->wake);
+		free(t);
+		return kf_error_set(err, KF_ERR_NOMEM, "cannot wake the loop");
+	}
+	t->wake->data = p;
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->room, NULL);
+	p->thread = t;
+	if (pthread_create(&t->thread, NULL, pump_thread_main, p) != 0) {
+		p->thread = NULL;
+		pthread_mutex_destroy(&t->lock);
+		pthread_cond_destroy(&t->room);
+		t->wake->data = NULL;
+		uv_close((uv_handle_t *)t->wake, free_handle);
+		free(t);
+		return kf_error_set(err, KF_ERR_NOMEM, "cannot start a thread");
+	}
+	return KF_OK;
+}
+
+static void pump_thread_stop(struct kf_file_pump *p)
+{
+	struct pump_thread *t = p->thread;
+
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&t->lock);
+	t->is_stopping = true;
+	pthread_cond_signal(&t->room);
+	pthread_mutex_unlock(&t->lock);
+	pthread_join(t->thread, NULL);
+	while (t->head != NULL) {
+		struct sink_block *next = t->head->next;
+
+		free(t->head);
+		t->head = next;
+	}
+	free(t->spare);
+	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->room);
+	t->wake->data = NULL;
+	uv_close((uv_handle_t *)t->wake, free_handle);
+	free(t);
+	p->thread = NULL;
+}
+
+/* Sends what the reading thread has ready; returns once the stream is full or nothing is. */
+static void pump_from_thread(struct kf_file_pump *p)
+{
+	struct pump_thread *t = p->thread;
+
+	while (!p->is_done && kf_stream_pending(p->stream) < KF_STREAM_HIGH_WATER) {
+		struct sink_block *block;
+		size_t slice;
+
+		pthread_mutex_lock(&t->lock);
+		block = t->head;
+		if (block == NULL) {
+			bool is_finished = t->is_finished;
+			const char *failure = t->failure;
+			char reason[256];
+
+			if (failure != NULL)
+				snprintf(reason, sizeof(reason), "%s",
+					 t->error != 0 ? strerror(t->error) : failure);
+			if (!is_finished)
+				t->is_ready_wanted = true;
+			pthread_mutex_unlock(&t->lock);
+			if (!is_finished)
+				return;
+			p->is_done = 1;
+			if (failure != NULL)
+				p->done(p->user, KF_ERR_IO, reason);
+			else
+				p->done(p->user, KF_OK, NULL);
+			return;
+		}
+		pthread_mutex_unlock(&t->lock);
+		/* The block is the loop thread's until it leaves the queue. */
+		slice = block->len - p->block_sent < PUMP_CHUNK ? block->len - p->block_sent
+								: PUMP_CHUNK;
+		if (kf_stream_write(p->stream, block->data + p->block_sent, slice, NULL) != KF_OK) {
+			p->is_done = 1;
+			p->done(p->user, KF_ERR_CLOSED, "the stream closed");
+			return;
+		}
+		p->block_sent += slice;
+		p->sent += slice;
+		if (p->block_sent < block->len)
+			continue;
+		p->block_sent = 0;
+		pthread_mutex_lock(&t->lock);
+		t->head = block->next;
+		if (t->head == NULL)
+			t->tail = NULL;
+		t->ready -= block->len;
+		if (t->spare == NULL)
+			t->spare = block;
+		else
+			free(block);
+		pthread_cond_signal(&t->room);
+		pthread_mutex_unlock(&t->lock);
+	}
+}
 
 static void pump(struct kf_file_pump *p)
 {
+	if (p->thread != NULL) {
+		pump_from_thread(p);
+		return;
+	}
 	while (!p->is_done && kf_stream_pending(p->stream) < KF_STREAM_HIGH_WATER) {
 		size_t want =
 			p->size - p->sent < PUMP_CHUNK ? (size_t)(p->size - p->sent) : PUMP_CHUNK;
@@ -651,8 +876,8 @@ static void pump(struct kf_file_pump *p)
 }
 
 int kf_file_pump_start(struct kf_stream *stream, int fd, uint64_t size, bool is_hashing,
-		       void (*done)(void *user, int status, const char *message), void *user,
-		       struct kf_file_pump **out, struct kf_error *err)
+		       uv_loop_t *loop, void (*done)(void *user, int status, const char *message),
+		       void *user, struct kf_file_pump **out, struct kf_error *err)
 {
 	struct kf_file_pump *p = calloc(1, sizeof(*p));
 
@@ -672,6 +897,9 @@ int kf_file_pump_start(struct kf_stream *stream, int fd, uint64_t size, bool is_
 		kf_file_pump_free(p);
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
 	}
+	/* Without a thread the same work runs in this one. */
+	if (loop != NULL)
+		pump_thread_start(p, loop, NULL);
 	*out = p;
 	pump(p);
 	return KF_OK;
@@ -692,6 +920,7 @@ void kf_file_pump_free(struct kf_file_pump *p)
 {
 	if (p == NULL)
 		return;
+	pump_thread_stop(p);
 	EVP_MD_CTX_free(p->md);
 	free(p->buf);
 	free(p);

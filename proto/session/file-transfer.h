@@ -114,13 +114,15 @@ void kf_file_sink_free(struct kf_file_sink *sink);
  * KF_STREAM_HIGH_WATER queued: call kf_file_pump_drained() from the stream's
  * on_drain. done runs once, when everything is queued or reading failed. A
  * hashing pump computes the SHA-256 of the bytes as it reads them, for
- * kf_file_pump_sha256() once done ran with KF_OK.
+ * kf_file_pump_sha256() once done ran with KF_OK. With a loop, reading and
+ * hashing run on a thread of their own, at most KF_FILE_SINK_QUEUED bytes
+ * ahead, which wakes loop; without, they run in the caller's thread.
  */
 struct kf_file_pump;
 
 int kf_file_pump_start(struct kf_stream *stream, int fd, uint64_t size, bool is_hashing,
-		       void (*done)(void *user, int status, const char *message), void *user,
-		       struct kf_file_pump **out, struct kf_error *err);
+		       uv_loop_t *loop, void (*done)(void *user, int status, const char *message),
+		       void *user, struct kf_file_pump **out, struct kf_error *err);
 /* The hex SHA-256 of what a hashing pump sent; NULL before it is done or when not hashing. */
 const char *kf_file_pump_sha256(const struct kf_file_pump *pump);
 void kf_file_pump_drained(struct kf_file_pump *pump);

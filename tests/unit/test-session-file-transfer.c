@@ -6,11 +6,13 @@
 #include <cmocka.h>
 
 #include "proto/session/file-transfer.h"
+#include "tests/unit/memory-stream.h"
 
 #include <openssl/evp.h>
 #include <uv.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,6 +255,100 @@ static void test_sink_on_its_thread_holds_back_and_saves_whole_files(void **stat
 	remove_dir(dir);
 }
 
+struct pumped {
+	int count, status;
+	uint8_t *received;
+	size_t len;
+};
+
+static void on_pumped(void *user, int status, const char *message)
+{
+	struct pumped *p = user;
+
+	(void)message;
+	p->count++;
+	p->status = status;
+}
+
+static void on_pumped_bytes(struct kf_stream *stream, const uint8_t *data, size_t len, void *user)
+{
+	struct pumped *p = user;
+
+	(void)stream;
+	memcpy(p->received + p->len, data, len);
+	p->len += len;
+}
+
+/* Sends path through a pump on its reading thread; the peer's bytes land in p->received. */
+static void pump_file(const char *path, uint64_t size, struct pumped *p, char sha256[65])
+{
+	struct kf_stream *a, *b;
+	struct kf_file_pump *pump;
+	uv_loop_t loop;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	memory_stream_pair(&a, &b);
+	b->on_read = on_pumped_bytes;
+	b->user = p;
+	assert_int_equal(kf_file_pump_start(a, fd, size, true, &loop, on_pumped, p, &pump, NULL),
+			 KF_OK);
+	for (int turn = 0; turn < 100000 && p->count == 0; turn++) {
+		uv_run(&loop, UV_RUN_ONCE);
+		memory_stream_pump(a, b);
+	}
+	memory_stream_pump(a, b);
+	sha256[0] = '\0';
+	if (kf_file_pump_sha256(pump) != NULL)
+		memcpy(sha256, kf_file_pump_sha256(pump), 65);
+	kf_file_pump_free(pump);
+	kf_stream_close(a);
+	kf_stream_close(b);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	close(fd);
+}
+
+static void test_pump_on_its_thread_sends_and_hashes_what_it_read(void **state)
+{
+	const size_t total = 3 * KF_FILE_SINK_QUEUED + 777;
+	uint8_t *data = malloc(total), digest[32];
+	char dir[64], path[PATH_MAX], hex[65], sha256[65];
+	struct pumped p = {0};
+	FILE *f;
+
+	(void)state;
+	assert_non_null(data);
+	fill(data, total, 7);
+	EVP_Digest(data, total, digest, NULL, EVP_sha256(), NULL);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	make_dir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/payload", dir);
+	f = fopen(path, "wb");
+	assert_int_equal(fwrite(data, 1, total, f), total);
+	fclose(f);
+	p.received = malloc(total + KF_FILE_SINK_BLOCK);
+	pump_file(path, total, &p, sha256);
+	assert_int_equal(p.count, 1);
+	assert_int_equal(p.status, KF_OK);
+	assert_int_equal(p.len, total);
+	assert_memory_equal(p.received, data, total);
+	assert_string_equal(sha256, hex);
+	/* A file shorter than it was said to be fails, and is never said to be whole. */
+	free(p.received);
+	memset(&p, 0, sizeof(p));
+	p.received = malloc(total + KF_FILE_SINK_BLOCK);
+	pump_file(path, total + 10, &p, sha256);
+	assert_int_equal(p.count, 1);
+	assert_int_equal(p.status, KF_ERR_IO);
+	assert_string_equal(sha256, "");
+	free(p.received);
+	free(data);
+	remove_dir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_sink_saves_whole_files_and_never_overwrites),
 		cmocka_unit_test(test_sink_refusals_leave_nothing),
 		cmocka_unit_test(test_sink_on_its_thread_holds_back_and_saves_whole_files),
+		cmocka_unit_test(test_pump_on_its_thread_sends_and_hashes_what_it_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
