@@ -97,7 +97,7 @@ static void console_sends(struct receive *r, const char *text, size_t len, size_
 		size_t n = piece == 0 || len - sent < piece ? len - sent : piece;
 
 		assert_int_equal(kf_stream_write(r->console_end, text + sent, n, NULL), KF_OK);
-		memory_stream_pump(r->agent_end, r->console_end);
+		memory_stream_pump(r->console_end, r->agent_end);
 		sent += n;
 	}
 }
@@ -130,14 +130,17 @@ static void read_saved(const struct receive *r, char *out, size_t size)
 	fclose(f);
 }
 
-/* The console closes its end; the agent's file frees itself. */
+/*
+ * The console closes its end; the agent's file frees itself. Pumps start at the
+ * console's end: the agent's end closes itself inside the pump.
+ */
 static void finish(struct receive *r)
 {
 	char command[128];
 
 	if (r->file != NULL) {
 		kf_stream_shutdown(r->console_end);
-		memory_stream_pump(r->agent_end, r->console_end);
+		memory_stream_pump(r->console_end, r->agent_end);
 	}
 	if (r->file != NULL)
 		kf_agent_file_stop(r->file, "test over");
@@ -220,7 +223,7 @@ static void test_bytes_without_their_hash_save_nothing(void **state)
 	console_sends(&r, text, strlen(text), 0);
 	assert_int_equal(r.done_count, 0);
 	kf_stream_shutdown(r.console_end);
-	memory_stream_pump(r.agent_end, r.console_end);
+	memory_stream_pump(r.console_end, r.agent_end);
 	assert_int_equal(r.done_count, 1);
 	assert_int_not_equal(r.status, KF_OK);
 	assert_int_equal(count_entries(r.dir), 0);
@@ -230,7 +233,7 @@ static void test_bytes_without_their_hash_save_nothing(void **state)
 	snprintf(text, sizeof(text), "%shello\n{\"sha256\":\"%.20s", after_header, HELLO_SHA);
 	console_sends(&r, text, strlen(text), 0);
 	kf_stream_shutdown(r.console_end);
-	memory_stream_pump(r.agent_end, r.console_end);
+	memory_stream_pump(r.console_end, r.agent_end);
 	assert_int_not_equal(r.status, KF_OK);
 	assert_int_equal(count_entries(r.dir), 0);
 	finish(&r);
