@@ -71,9 +71,15 @@ static void on_closed(struct kf_agent_file *file, void *user)
 	*(int *)user = 1;
 }
 
+static char dir[64];
+
+static void remove_dir(void)
+{
+	rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char dir[64];
 	static uv_loop_t loop;
 	struct sink_stream end = {.stream = {.ops = &sink_ops}};
 	struct kf_agent_file *file;
@@ -84,6 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(dir, sizeof(dir), "/tmp/kefu-fuzz-receive-XXXXXX");
 		if (mkdtemp(dir) == NULL || uv_loop_init(&loop) != 0)
 			abort();
+		atexit(remove_dir);
 	}
 	file = kf_agent_file_serve(&end.stream, &loop, dir, on_done, on_closed, NULL, &is_freed);
 	if (file == NULL)
