@@ -380,6 +380,17 @@ static int x11_fd(struct kf_capture *capture)
 	return ConnectionNumber(x->display);
 }
 
+static bool x11_has_queued(struct kf_capture *capture)
+{
+	struct x11_capture *x = (struct x11_capture *)capture;
+	/*
+	 * A round trip (XQueryPointer, XShmGetImage, the cursor) reads the events that
+	 * came with its reply into Xlib's queue: the socket then looks idle, and the
+	 * damage of a key press would wait for the next tick.
+	 */
+	return XEventsQueued(x->display, QueuedAlready) > 0;
+}
+
 static int x11_poll(struct kf_capture *capture, struct kf_capture_changes *changes,
 		    struct kf_error *err)
 {
@@ -565,6 +576,7 @@ static void x11_free(struct kf_capture *capture)
 
 static const struct kf_capture_ops x11_ops = {
 	.fd = x11_fd,
+	.has_queued = x11_has_queued,
 	.poll = x11_poll,
 	.frame = x11_frame,
 	.cursor = x11_cursor,

@@ -4,6 +4,7 @@
 
 #include "proto/base/error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,11 @@ struct kf_capture;
 struct kf_capture_ops {
 	/* The file descriptor to poll for readability, or -1 when the backend must be polled. */
 	int (*fd)(struct kf_capture *capture);
+	/*
+	 * Whether events already wait in the backend's own queue, where polling fd cannot
+	 * see them (read along with a reply); NULL when the backend keeps none.
+	 */
+	bool (*has_queued)(struct kf_capture *capture);
 	/* Reads what happened since the last call without blocking; fills changes. */
 	int (*poll)(struct kf_capture *capture, struct kf_capture_changes *changes,
 		    struct kf_error *err);

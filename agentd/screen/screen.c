@@ -542,7 +542,9 @@ static void *serve(void *arg)
 		viewers = screen->viewer_count;
 		pthread_mutex_unlock(&screen->lock);
 		/* With viewers, wake every tick for the pointer; without, only on events. */
-		poll(fds, (nfds_t)nfds, viewers > 0 ? TICK_MS : 1000);
+		bool is_queued = screen->capture->ops->has_queued != NULL &&
+				 screen->capture->ops->has_queued(screen->capture);
+		poll(fds, (nfds_t)nfds, is_queued ? 0 : viewers > 0 ? TICK_MS : 1000);
 		if (fds[0].revents & POLLIN) {
 			char drain[64];
 			while (read(screen->wake[0], drain, sizeof(drain)) > 0) {

@@ -18,12 +18,15 @@ enum file_state {
 	HEADER,    /* reading the console's header line */
 	ASKING,    /* a fetch waits for the customer's answer */
 	RECEIVING, /* a sent file's bytes arrive */
+	TRAILER,   /* after them, the line with their SHA-256 ("hash":"after") */
 	SENDING,   /* a fetched file's bytes go out */
 	FINISHED,  /* answered; waiting for the console to close */
 };
 
 struct kf_agent_file {
 	struct kf_stream *stream;
+	uv_loop_t *loop;
+	bool is_paused; /* reading waits for the sink's thread to catch up */
 	enum file_state state;
 	struct kf_file_line line;
 	struct kf_file_sink *sink;
@@ -36,6 +39,7 @@ struct kf_agent_file {
 	kf_agent_file_ask_fn ask; /* NULL: this stream does not fetch */
 	void *user;
 	bool is_secret;
+	bool is_hash_after;       /* the SHA-256 follows the bytes, in a line of its own */
 	char real_path[PATH_MAX]; /* what the fetch opened, symbolic links resolved */
 	int is_reported;
 };
@@ -105,10 +109,23 @@ static void fail(struct kf_agent_file *file, int status, const char *error)
 	finish(file, status < 0 ? status : KF_ERR_INVALID, error);
 }
 
+/* The sink's thread caught up: read on. */
+static void on_room(void *user)
+{
+	struct kf_agent_file *file = user;
+
+	if (!file->is_paused)
+		return;
+	file->is_paused = false;
+	/* Last: records TLS holds may arrive at once and end the file. */
+	kf_stream_read_pause(file->stream, 0);
+}
+
 static void start_send(struct kf_agent_file *file, const json_t *header)
 {
 	const char *name = json_string_value(json_object_get(header, "name"));
 	const char *sha256 = json_string_value(json_object_get(header, "sha256"));
+	const char *hash = json_string_value(json_object_get(header, "hash"));
 	json_t *size = json_object_get(header, "size");
 	char probe[PATH_MAX + 2];
 	struct kf_error err;
@@ -119,17 +136,30 @@ static void start_send(struct kf_agent_file *file, const json_t *header)
 		return;
 	}
 	json_object_set_new(file->fields, "size", json_integer(json_integer_value(size)));
+	/* The hash comes first, or after the bytes when the header says so: never neither. */
+	file->is_hash_after = hash != NULL && strcmp(hash, "after") == 0;
+	if (file->is_hash_after ? json_object_get(header, "sha256") != NULL
+				: hash != NULL || sha256 == NULL) {
+		fail(file, KF_ERR_INVALID, "no SHA-256 for the file");
+		return;
+	}
 	snprintf(probe, sizeof(probe), "%s/", file->dir);
 	if (kf_fs_make_parents(probe) != 0) {
 		fail(file, KF_ERR_IO, "the downloads folder cannot be created");
 		return;
 	}
-	if (kf_file_sink_new(file->dir, name, (uint64_t)json_integer_value(size), sha256,
-			     &file->sink, &err) != KF_OK) {
+	if (kf_file_sink_new(file->dir, name, (uint64_t)json_integer_value(size),
+			     file->is_hash_after ? NULL : sha256, &file->sink, &err) != KF_OK) {
 		fail(file, err.code, err.message);
 		return;
 	}
-	json_object_set_new(file->fields, "sha256", json_string(sha256));
+	if (sha256 != NULL)
+		json_object_set_new(file->fields, "sha256", json_string(sha256));
+	/*
+	 * Hashing and writing on a thread of their own leave this one to TLS and SSH,
+	 * the larger part of a transfer. Without a thread the same work runs here.
+	 */
+	kf_file_sink_use_thread(file->sink, file->loop, on_room, file, NULL);
 	file->state = RECEIVING;
 }
 
@@ -267,28 +297,75 @@ static void send_fetched(struct kf_agent_file *file)
 	kf_file_line_send(file->stream, answer, NULL);
 	json_decref(answer);
 	file->state = SENDING;
-	if (kf_file_pump_start(file->stream, file->fd, size, on_pumped, file, &file->pump, &err) !=
-	    KF_OK)
+	if (kf_file_pump_start(file->stream, file->fd, size, false, file->loop, on_pumped, file,
+			       &file->pump, &err) != KF_OK)
 		fail(file, err.code, err.message);
 }
 
-static void take_bytes(struct kf_agent_file *file, const uint8_t *data, size_t len)
+/* Checks the whole file against its SHA-256, names it and answers. */
+static void publish(struct kf_agent_file *file)
 {
 	struct kf_error err;
 	char saved[PATH_MAX + KF_FILE_NAME_MAX + 16];
 
-	if (kf_file_sink_write(file->sink, data, len, &err) != KF_OK) {
-		fail(file, err.code, err.message);
-		return;
-	}
-	if (!kf_file_sink_is_complete(file->sink))
-		return;
 	if (kf_file_sink_finish(file->sink, saved, sizeof(saved), &err) != KF_OK) {
 		fail(file, err.code, err.message);
 		return;
 	}
 	json_object_set_new(file->fields, "saved", json_string(saved));
 	finish(file, KF_OK, NULL);
+}
+
+/* The line {"sha256":HEX} after the bytes; what follows it is ignored. */
+static void take_trailer(struct kf_agent_file *file, const uint8_t *data, size_t len)
+{
+	struct kf_error err;
+	json_t *line;
+	const char *sha256;
+	int used = kf_file_line_take(&file->line, data, len, &line, &err);
+
+	if (used < 0) {
+		fail(file, used, err.message);
+		return;
+	}
+	if (line == NULL)
+		return;
+	sha256 = json_string_value(json_object_get(line, "sha256"));
+	if (kf_file_sink_expect(file->sink, sha256, &err) != KF_OK) {
+		json_decref(line);
+		fail(file, err.code, err.message);
+		return;
+	}
+	json_object_set_new(file->fields, "sha256", json_string(sha256));
+	json_decref(line);
+	publish(file);
+}
+
+static void take_bytes(struct kf_agent_file *file, const uint8_t *data, size_t len)
+{
+	struct kf_error err;
+	uint64_t missing = kf_file_sink_missing(file->sink);
+	size_t take = file->is_hash_after && len > missing ? (size_t)missing : len;
+
+	if (kf_file_sink_write(file->sink, data, take, &err) != KF_OK) {
+		fail(file, err.code, err.message);
+		return;
+	}
+	if (!kf_file_sink_is_complete(file->sink)) {
+		if (!file->is_paused && kf_file_sink_is_full(file->sink)) {
+			file->is_paused = true;
+			kf_stream_read_pause(file->stream, 1);
+		}
+		return;
+	}
+	if (!file->is_hash_after) {
+		publish(file);
+		return;
+	}
+	file->state = TRAILER;
+	file->line.len = 0;
+	if (take < len)
+		take_trailer(file, data + take, len - take);
 }
 
 static void on_read(struct kf_stream *stream, const uint8_t *data, size_t len, void *user)
@@ -302,6 +379,10 @@ static void on_read(struct kf_stream *stream, const uint8_t *data, size_t len, v
 	(void)stream;
 	if (file->state == RECEIVING) {
 		take_bytes(file, data, len);
+		return;
+	}
+	if (file->state == TRAILER) {
+		take_trailer(file, data, len);
 		return;
 	}
 	if (file->state != HEADER)
@@ -360,8 +441,8 @@ static void on_end(struct kf_stream *stream, int status, const struct kf_error *
 	release(file);
 }
 
-struct kf_agent_file *kf_agent_file_serve(struct kf_stream *stream, const char *download_dir,
-					  kf_agent_file_done_fn done,
+struct kf_agent_file *kf_agent_file_serve(struct kf_stream *stream, uv_loop_t *loop,
+					  const char *download_dir, kf_agent_file_done_fn done,
 					  kf_agent_file_closed_fn closed, kf_agent_file_ask_fn ask,
 					  void *user)
 {
@@ -373,6 +454,7 @@ struct kf_agent_file *kf_agent_file_serve(struct kf_stream *stream, const char *
 		return NULL;
 	}
 	file->stream = stream;
+	file->loop = loop;
 	file->fd = -1;
 	file->fields = json_object();
 	file->done = done;

@@ -6,6 +6,7 @@
 #include "proto/session/stream.h"
 
 #include <jansson.h>
+#include <uv.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -42,10 +43,11 @@ typedef void (*kf_agent_file_ask_fn)(struct kf_agent_file *file, const char *pat
 
 /*
  * Takes over stream. download_dir is copied; it is created (0700) when a file
- * arrives. ask NULL: this stream only receives (a fetch is refused).
+ * arrives. ask NULL: this stream only receives (a fetch is refused). A file
+ * that arrives is hashed and written on a thread of its own, which wakes loop.
  */
-struct kf_agent_file *kf_agent_file_serve(struct kf_stream *stream, const char *download_dir,
-					  kf_agent_file_done_fn done,
+struct kf_agent_file *kf_agent_file_serve(struct kf_stream *stream, uv_loop_t *loop,
+					  const char *download_dir, kf_agent_file_done_fn done,
 					  kf_agent_file_closed_fn closed, kf_agent_file_ask_fn ask,
 					  void *user);
 

@@ -3,6 +3,7 @@
 #include "agentd/i18n.h"
 #include "agentd/session/first-bytes.h"
 #include "proto/base/cli.h"
+#include "proto/session/file-transfer.h"
 #include "proto/session/proof.h"
 
 #include <openssl/crypto.h>
@@ -307,9 +308,9 @@ static int send_hello(struct kf_agent_session *session, struct kf_error *err)
 	RAND_bytes(random, sizeof(random));
 	for (int i = 0; i < 16; i++)
 		snprintf(session->session_id + 2 * i, 3, "%02x", random[i]);
-	body = json_pack("{s:s, s:s, s:s, s:[s,s]}", "software", "kefu-agentd " KF_VERSION, "role",
-			 "agent", "session", session->session_id, "capabilities", "chat",
-			 "diagnose");
+	body = json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "software", "kefu-agentd " KF_VERSION,
+			 "role", "agent", "session", session->session_id, "capabilities", "chat",
+			 "diagnose", KF_FILE_FEATURE_HASH_AFTER);
 	r = kf_control_send(session->core.control, "hello", 0, body, NULL, err);
 
 	json_decref(body);

@@ -530,7 +530,7 @@ static void serve_file(struct side_stream *slot, const char *purpose, const uint
 		where = kf_agent_download_dir(dir, sizeof(dir));
 	}
 	slot->tls = NULL;
-	slot->file = kf_agent_file_serve(tls, where, file_done, file_closed,
+	slot->file = kf_agent_file_serve(tls, streams->loop, where, file_done, file_closed,
 					 slot->is_firmware ? NULL : ask_fetch, slot);
 	if (slot->file == NULL) {
 		memset(slot, 0, sizeof(*slot));

@@ -89,8 +89,10 @@ static void start_transfer(struct join *join, int is_fetch, char *rest)
 	}
 	r = is_fetch ? kf_console_transfer_fetch(stream, rest, folder, transfer_done, join,
 						 &join->transfer, &err)
-		     : kf_console_transfer_send(stream, rest, NULL, transfer_done, join,
-						&join->transfer, &err);
+		     : kf_console_transfer_send(
+			       stream, join->loop, rest, NULL,
+			       kf_console_session_agent_takes_hash_after(join->session),
+			       transfer_done, join, &join->transfer, &err);
 	if (r != KF_OK) {
 		join_report(join, "error", NULL, "%s", err.message);
 		return;

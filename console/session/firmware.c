@@ -112,8 +112,9 @@ void join_cmd_firmware(struct join *join, char *args)
 		return;
 	}
 	if (join_open_side_stream(join, "firmware", &stream, &err) != KF_OK ||
-	    kf_console_transfer_send(stream, file, options, firmware_uploaded, join,
-				     &join->transfer, &err) != KF_OK) {
+	    kf_console_transfer_send(stream, join->loop, file, options,
+				     kf_console_session_agent_takes_hash_after(join->session),
+				     firmware_uploaded, join, &join->transfer, &err) != KF_OK) {
 		join_report(join, "error", NULL, "%s", err.message);
 		json_decref(options);
 		return;

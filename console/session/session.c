@@ -4,6 +4,7 @@
 #include "proto/session/control.h"
 #include "proto/session/proof.h"
 #include "proto/session/core.h"
+#include "proto/session/file-transfer.h"
 #include "proto/session/stream-token.h"
 
 #include <openssl/crypto.h>
@@ -31,6 +32,7 @@ struct kf_console_session {
 	struct kf_tls_identity own;
 	char end_reason[256];  /* what the technician said when ending */
 	long long case_number; /* the case in the team's store, 0 when it has none yet */
+	bool agent_takes_hash_after;
 	struct {
 		uint32_t id;
 		uint64_t sent_ns;
@@ -127,6 +129,8 @@ static void setup_hello(void *user, const struct kf_msg *msg)
 	struct kf_console_session *session = user;
 	json_t *software = json_object_get(msg->body, "software");
 	json_t *id = json_object_get(msg->body, "session");
+	json_t *feature;
+	size_t index;
 
 	if (session->state != STATE_HELLO) {
 		setup_out_of_turn(session, msg);
@@ -134,10 +138,20 @@ static void setup_hello(void *user, const struct kf_msg *msg)
 	}
 	uv_timer_stop(&session->core.timer);
 	session->state = STATE_ACTIVE;
+	json_array_foreach(
+		json_object_get(msg->body, "capabilities"), index,
+		feature) if (json_is_string(feature) &&
+			     strcmp(json_string_value(feature), KF_FILE_FEATURE_HASH_AFTER) == 0)
+		session->agent_takes_hash_after = true;
 	if (session->events.on_connected != NULL)
 		session->events.on_connected(
 			session, json_is_string(software) ? json_string_value(software) : "",
 			json_is_string(id) ? json_string_value(id) : "", session->user);
+}
+
+bool kf_console_session_agent_takes_hash_after(const struct kf_console_session *session)
+{
+	return session->agent_takes_hash_after;
 }
 
 static const struct kf_msg_handlers setup_handlers = {

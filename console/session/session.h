@@ -8,6 +8,7 @@
 #include "proto/session/tls-stream.h"
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
 #include <uv.h>
 
 /*
@@ -47,6 +48,12 @@ int kf_console_session_start(uv_loop_t *loop, struct kf_stream *channel, SSL_CTX
 /* The preamble that names a further stream of this session (proto/session/stream-token.h). */
 int kf_console_session_stream_preamble(struct kf_console_session *session, const char *purpose,
 				       uint8_t *out, struct kf_error *err);
+
+/*
+ * Whether the agent's hello listed KF_FILE_FEATURE_HASH_AFTER: a file sent to it
+ * may carry its SHA-256 after the bytes (proto/session/file-transfer.h).
+ */
+bool kf_console_session_agent_takes_hash_after(const struct kf_console_session *session);
 
 /* The technician's own identity, from the certificate the session runs with. */
 const struct kf_tls_identity *kf_console_session_identity(struct kf_console_session *session);

@@ -24,6 +24,8 @@ struct kf_console_transfer {
 	enum transfer_state state;
 	int is_fetch;
 	int fd;
+	bool is_hash_after;
+	struct stat sent_stat; /* the file as it was when its bytes started out */
 	struct kf_file_pump *pump;
 	struct kf_file_sink *sink;
 	struct kf_file_line line;
@@ -145,10 +147,36 @@ static void on_drain(struct kf_stream *stream, void *user)
 		kf_file_pump_drained(t->pump);
 }
 
+/* The SHA-256 after the bytes, unless the file changed while they went out. */
+static int send_trailer(struct kf_console_transfer *t, char *error, size_t error_size)
+{
+	struct stat now;
+	json_t *line;
+	struct kf_error err;
+	int r;
+
+	if (fstat(t->fd, &now) != 0 || now.st_size != t->sent_stat.st_size ||
+	    now.st_mtim.tv_sec != t->sent_stat.st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != t->sent_stat.st_mtim.tv_nsec) {
+		snprintf(error, error_size, "the file changed while it was sent; send it again");
+		return KF_ERR_IO;
+	}
+	line = json_pack("{s:s}", "sha256", kf_file_pump_sha256(t->pump));
+	r = kf_file_line_send(t->stream, line, &err);
+	json_decref(line);
+	if (r != KF_OK)
+		snprintf(error, error_size, "%s", err.message);
+	return r;
+}
+
 static void on_pumped(void *user, int status, const char *message)
 {
 	struct kf_console_transfer *t = user;
+	char error[KF_ERROR_MESSAGE_SIZE];
 
+	if (status == KF_OK && t->is_hash_after &&
+	    (status = send_trailer(t, error, sizeof(error))) != KF_OK)
+		message = error;
 	if (status != KF_OK && t->is_starting) {
 		t->start_status = status;
 		snprintf(t->start_error, sizeof(t->start_error), "%s", message);
@@ -181,8 +209,9 @@ static struct kf_console_transfer *transfer_new(struct kf_stream *stream,
 	return t;
 }
 
-int kf_console_transfer_send(struct kf_stream *stream, const char *local_path,
-			     const json_t *options, kf_console_transfer_done_fn done, void *user,
+int kf_console_transfer_send(struct kf_stream *stream, uv_loop_t *loop, const char *local_path,
+			     const json_t *options, bool is_hash_after,
+			     kf_console_transfer_done_fn done, void *user,
 			     struct kf_console_transfer **out, struct kf_error *err)
 {
 	const char *name = strrchr(local_path, '/') ? strrchr(local_path, '/') + 1 : local_path;
@@ -212,7 +241,8 @@ int kf_console_transfer_send(struct kf_stream *stream, const char *local_path,
 		kf_stream_close(stream);
 		return r;
 	}
-	if ((r = kf_file_hash_fd(fd, sha256, &size, err)) != KF_OK) {
+	size = (uint64_t)st.st_size;
+	if (!is_hash_after && (r = kf_file_hash_fd(fd, sha256, &size, err)) != KF_OK) {
 		close(fd);
 		kf_stream_close(stream);
 		return r;
@@ -224,15 +254,19 @@ int kf_console_transfer_send(struct kf_stream *stream, const char *local_path,
 		return kf_error_set(err, KF_ERR_NOMEM, "out of memory");
 	}
 	t->fd = fd;
+	t->is_hash_after = is_hash_after;
+	t->sent_stat = st;
 	header = json_pack("{s:s, s:s, s:I, s:s}", "op", "send", "name", name, "size",
-			   (json_int_t)size, "sha256", sha256);
+			   (json_int_t)size, is_hash_after ? "hash" : "sha256",
+			   is_hash_after ? "after" : sha256);
 	if (options != NULL)
 		json_object_set(header, "options", (json_t *)options);
 	r = kf_file_line_send(stream, header, err);
 	json_decref(header);
 	if (r == KF_OK) {
 		t->is_starting = 1;
-		r = kf_file_pump_start(stream, fd, size, on_pumped, t, &t->pump, err);
+		r = kf_file_pump_start(stream, fd, size, is_hash_after, loop, on_pumped, t,
+				       &t->pump, err);
 		t->is_starting = 0;
 		if (r == KF_OK && t->start_status != KF_OK)
 			r = kf_error_set(err, t->start_status, "%s: %s", local_path,

@@ -7,6 +7,8 @@
 #include "proto/session/stream.h"
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <uv.h>
 
 /*
  * One transfer over one "files" stream of the session (proto/session/file-transfer.h).
@@ -23,10 +25,15 @@ typedef void (*kf_console_transfer_done_fn)(struct kf_console_transfer *transfer
 /*
  * Sends local_path (a regular file, at most KF_FILE_MAX_SIZE). Takes over
  * stream. options (may be NULL, borrowed) go with the header: what the agent is
- * to do with the file (a firmware update: check or apply, and its flags).
+ * to do with the file (a firmware update: check or apply, and its flags). With
+ * is_hash_after (the agent's hello offers it), the file is read once, hashed as
+ * it goes, and its SHA-256 follows the bytes; a file that changes meanwhile is
+ * not sent whole. Otherwise it is hashed first and the SHA-256 leads. The file
+ * is read on a thread of its own that wakes loop.
  */
-int kf_console_transfer_send(struct kf_stream *stream, const char *local_path,
-			     const json_t *options, kf_console_transfer_done_fn done, void *user,
+int kf_console_transfer_send(struct kf_stream *stream, uv_loop_t *loop, const char *local_path,
+			     const json_t *options, bool is_hash_after,
+			     kf_console_transfer_done_fn done, void *user,
 			     struct kf_console_transfer **out, struct kf_error *err);
 
 /*

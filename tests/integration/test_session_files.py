@@ -121,6 +121,27 @@ def test_taking_files_back_stops_a_file_on_its_way_and_leaves_no_part(session, t
     assert os.listdir(str(folder)) == []
 
 
+def test_a_file_that_changes_while_it_is_sent_never_reaches_the_customer(session, tmp_path):
+    agent, console = session
+    grant(agent, console, "files")
+    big = tmp_path / "growing.log"
+    with open(str(big), "wb") as out:
+        out.truncate(200 * 1024 * 1024)  # sparse: cheap to make, slow enough to send
+    send(console, "send %s" % big)
+    folder = tmp_path / "downloads" / "kefu"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not files_being_written(agent.proc.pid, str(folder)):
+        time.sleep(0.01)
+    assert files_being_written(agent.proc.pid, str(folder)), "the transfer never started"
+    # The technician's program writes on: what left is no longer the file.
+    with open(str(big), "r+b") as out:
+        out.write(b"changed")
+    done = next_event(console, "file", "error", limit=100000)
+    assert done["event"] == "error", done
+    assert "changed while it was sent" in done["message"]
+    assert os.listdir(str(folder)) == []
+
+
 @pytest.mark.parametrize("what", ["folder", "missing"])
 def test_a_file_the_technician_cannot_send_is_said_at_the_console_and_never_reaches_the_customer(
         session, tmp_path, what):
