@@ -19,7 +19,7 @@
 # 33x33 block of the workload, timed until the viewer shows the new colour.
 #
 # kefu-wayland is the same session on a headless GNOME Wayland desktop of the
-# benchmark's own (wayland_desktop.py: mutter 43 with a virtual monitor of the
+# benchmark's own (integration/wayland_fixtures.py: mutter 43 with a virtual monitor of the
 # same size, PipeWire, the portals; their dialog accepted over AT-SPI), started
 # once the X11 runs are over so that the two never share the 2 cores. Its
 # workload is wl-draw workload: the same square, text and key block drawn by a
@@ -268,8 +268,8 @@ def picture_frames(path):
 
 def run_kefu_wayland(build, display):
     """The session of run_kefu_session on a headless GNOME Wayland desktop of its own."""
-    import wayland_desktop
-    reason = wayland_desktop.missing()
+    import wayland_fixtures
+    reason = wayland_fixtures.missing()
     if reason is not None:
         raise Skipped(reason)
     if os.geteuid() != 0:
@@ -285,7 +285,7 @@ def run_kefu_wayland(build, display):
     saved = {key: os.environ.get(key) for key in WAYLAND_ENV + ("DISPLAY",)}
     vnc_bench = os.path.join(build, "tools", "vnc-bench")
     try:
-        desktop = wayland_desktop.Desktop(processes, WIDTH, HEIGHT)
+        desktop = wayland_fixtures.Desktop(processes, WIDTH, HEIGHT)
         support = Support(processes, directory)
         os.environ.pop("DISPLAY", None)
         for key in WAYLAND_ENV:

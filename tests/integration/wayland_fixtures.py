@@ -1,4 +1,4 @@
-# kefu: a headless GNOME Wayland desktop for the benchmarks (mutter, PipeWire, the portals).
+# kefu: a headless GNOME Wayland desktop for tests and benchmarks (mutter, PipeWire, portals).
 # SPDX-License-Identifier: MIT
 #
 #   reason = missing()                    None, or why this machine cannot run one
