@@ -419,8 +419,21 @@ static void on_process(void *data)
 				if (regions > 0)
 					w->is_damage_seen = 1;
 			}
-			if (regions == 0) {
-				struct kf_rect all = {0, 0, w->staging_width, w->staging_height};
+			struct kf_rect all = {0, 0, w->staging_width, w->staging_height};
+			if (regions == 0 && !w->is_full_pending) {
+				/*
+				 * No damage (mutter 43 sends none): the buffer is compared here
+				 * with the last one, and only the tiles that changed are copied
+				 * and handed on, rather than the whole picture to be compared
+				 * again on the screen thread.
+				 */
+				struct kf_tile_frame last = {.pixels = w->staging,
+							     .width = w->staging_width,
+							     .height = w->staging_height,
+							     .stride = (size_t)w->staging_width * 4,
+							     .bytes_per_pixel = 4};
+				kf_tiles_refresh(&last, src, (size_t)stride, all, TILE, &pending);
+			} else if (regions == 0) {
 				copy_rect(w, src, stride, all);
 				pending.count = 0;
 				kf_rect_list_add(&pending, all);
