@@ -442,6 +442,7 @@ def main(build_dir, only=None):
         print("skipped: Xvfb is not installed (scripts/deps bench)")
         return
     missing = [program for _, program in PEERS if shutil.which(program) is None]
+    load_before = os.getloadavg()[0]
     xvfb, display = start_xvfb()
     XVFB_PID[0] = xvfb.pid
     DISPLAY[0] = display
@@ -475,6 +476,9 @@ def main(build_dir, only=None):
               % (WIDTH, HEIGHT, SECONDS, KEYS, CHECKS))
         print("kefu: through a session and the relay; kefu-direct: the same server and view "
               "joined by socketpairs")
+        # Whatever else runs on the machine takes from the Wayland compositor first.
+        print("machine: %d cores, load average (1 min) %.1f before the runs, %.1f after"
+              % (os.cpu_count(), load_before, os.getloadavg()[0]))
         if "kefu-wayland" in results:
             print("kefu-wayland: the same session on headless GNOME Wayland (mutter 43, the "
                   "portals, PipeWire); the workload drawn by a Wayland client at %.1f frames/s, "

@@ -1,7 +1,7 @@
 /* kefu test tool: a libvncclient that measures, snapshots, types. SPDX-License-Identifier: MIT */
 /*
  *   vnc-bench measure HOST:PORT [--password P] [--seconds N] [--keys K]
- *                     [--display D --workload-pid PID [--checks C]]
+ *                     [(--display D | --picture FILE) --workload-pid PID [--checks C]]
  *       Prints one JSON line: time to the first complete frame, updates,
  *       pixels and bytes per second over N seconds, and the input-to-pixel
  *       latency (mean, p50, p95) of K key presses (each toggles the 33x33
