@@ -3,7 +3,8 @@
  *   vnc-bench measure HOST:PORT [--password P] [--seconds N] [--keys K]
  *                     [(--display D | --picture FILE) --workload-pid PID [--checks C]]
  *       Prints one JSON line: time to the first complete frame, updates,
- *       pixels and bytes per second over N seconds, and the input-to-pixel
+ *       pixels and bytes per second over N seconds (and updates_total: every
+ *       update of the connection), and the input-to-pixel
  *       latency (mean, p50, p95) of K key presses (each toggles the 33x33
  *       block at 1,1 of the x-draw workload between black and white). With --display, it then stops
  * the workload (SIGSTOP) C times (default 10) at random moments, waits for its picture to match the
@@ -666,11 +667,11 @@ static int measure(rfbClient *client, struct bench *bench, double seconds, int k
 	printf("{\"first_frame_ms\": %.2f, \"updates_per_s\": %.2f, \"pixels_per_s\": %.0f, "
 	       "\"bytes_per_s\": %.0f, \"latency_ms\": %.2f, \"latency_p50_ms\": %.2f, "
 	       "\"latency_p95_ms\": %.2f, \"latency_samples\": %d, \"presses\": %d, "
-	       "\"width\": %d, \"height\": %d",
+	       "\"width\": %d, \"height\": %d, \"updates_total\": %ld",
 	       bench->first_frame * 1000, updates / elapsed, pixels / elapsed, bytes / elapsed,
 	       latency_count ? latency_sum / latency_count : -1.0,
 	       percentile(latencies, latency_count, 50), percentile(latencies, latency_count, 95),
-	       latency_count, keys, client->width, client->height);
+	       latency_count, keys, client->width, client->height, bench->updates);
 	if (desktop->display != NULL || desktop->shown != NULL)
 		printf(", \"checks\": %d, \"changed_pixels\": %lld, \"lost_pixels\": %lld, "
 		       "\"delivered_share\": %.6f, \"final_diff\": %ld, \"final_box\": [%d, %d, "
