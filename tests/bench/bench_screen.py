@@ -273,11 +273,12 @@ WAYLAND_ENV = ("XDG_RUNTIME_DIR", "XDG_CURRENT_DESKTOP", "XDG_SESSION_TYPE", "WA
                "XDG_DATA_HOME")
 
 
-def picture_frames(path):
-    """The frames wl-draw workload has drawn (struct kf_shown_picture's frames)."""
+def picture_counts(path):
+    """The frames wl-draw workload has drawn and the presses it received
+    (struct kf_shown_picture's frames and inputs)."""
     with open(path, "rb") as f:
-        magic, width, height, stride, state, frames = struct.unpack("=8s5I", f.read(28))
-    return frames
+        fields = struct.unpack("=8s7I", f.read(36))
+    return fields[5], fields[7]
 
 
 def run_kefu_wayland(build, display):
@@ -345,13 +346,15 @@ def run_kefu_wayland(build, display):
         if ready != "ready %d %d" % (WIDTH, HEIGHT):
             raise RuntimeError("the Wayland workload is not fullscreen: %s" % ready)
         time.sleep(1)
-        frames_before = picture_frames(picture)
+        frames_before, inputs_before = picture_counts(picture)
         started = time.monotonic()
         figures = measure(build, agent.proc, view["address"], view["password"],
                           truth=PictureTruth(desktop, workload, picture))
-        frames = picture_frames(picture) - frames_before
+        frames, inputs = picture_counts(picture)
         # Paused at the stops, so this is a floor of its rate while it runs.
-        figures["workload_fps"] = frames / (time.monotonic() - started)
+        figures["workload_fps"] = (frames - frames_before) / (time.monotonic() - started)
+        # A key the compositor dropped, or one repeating, shows here.
+        figures["client_presses"] = inputs - inputs_before
         return figures
     finally:
         for key, value in saved.items():
@@ -499,7 +502,9 @@ def main(build_dir, only=None):
             print("kefu-wayland: the same session on headless GNOME Wayland (mutter 43, the "
                   "portals, PipeWire); the workload drawn by a Wayland client at %.1f frames/s, "
                   "its pixels compared with that client's picture; display CPU: mutter and "
-                  "PipeWire (Xvfb for the others)" % results["kefu-wayland"]["workload_fps"])
+                  "PipeWire (Xvfb for the others); of %d key presses the client received %d"
+                  % (results["kefu-wayland"]["workload_fps"], KEYS,
+                     results["kefu-wayland"]["client_presses"]))
         for line in skipped:
             print(line)
         if missing:

@@ -30,6 +30,7 @@ struct kf_shown_picture {
 	uint32_t state;  /* written last, with release ordering */
 	uint32_t frames; /* frames handed to the compositor so far */
 	uint32_t marker; /* the key block's state: 0 black, 1 white */
+	uint32_t inputs; /* key and button presses received so far */
 };
 
 #endif

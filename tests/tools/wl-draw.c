@@ -347,6 +347,7 @@ static gboolean on_workload_input(GtkWidget *widget, GdkEvent *event, void *user
 	struct workload *w = &workload;
 	if (w->picture == NULL)
 		return TRUE;
+	w->shown->inputs++;
 	w->shown->marker = !w->shown->marker;
 	cairo_t *cr = cairo_create(w->picture);
 	int level = w->shown->marker ? 255 : 0;
