@@ -769,16 +769,21 @@ int main(int argc, char **argv)
 		i++;
 	}
 	if (keys < 0 || checks < 0 || bench.quality < -1 || bench.quality > 9 ||
-	    (strcmp(mode, "follow") == 0 && display == NULL) || (display && picture) ||
-	    (strcmp(mode, "measure") == 0 && (display || picture) && workload <= 0)) {
-		fprintf(stderr, "vnc-bench: follow needs --display; measure --display or "
-				"--picture (not both) needs --workload-pid; counts cannot be "
-				"negative; --quality is 0-9\n");
+	    (strcmp(mode, "follow") == 0 && display == NULL) ||
+	    (strcmp(mode, "measure") == 0 && display != NULL && workload <= 0)) {
+		fprintf(stderr, "vnc-bench: follow needs --display; measure --display needs "
+				"--workload-pid; counts cannot be negative; --quality is 0-9\n");
 		return 2;
 	}
 	struct desktop desktop = {0};
 	if (display != NULL && desktop_open(&desktop, display, area) != 0)
 		return 1;
+	if (picture != NULL && (display != NULL || strcmp(mode, "measure") != 0 || workload <= 0)) {
+		fprintf(stderr, "vnc-bench: --picture is for measure, with --workload-pid and "
+				"without --display\n");
+		desktop_close(&desktop);
+		return 2;
+	}
 	if (picture != NULL && desktop_open_picture(&desktop, picture) != 0)
 		return 1;
 	rfbClientLog = quiet_log;
