@@ -340,30 +340,17 @@ static int clip_rect(struct wayland_capture *w, struct kf_rect *r)
 /*
  * A buffer without damage (mutter 43 sends none) is compared here with the last
  * one, so that only the tiles that changed are copied and handed on, rather than
- * the whole picture to be compared again on the screen thread. A band of one row
- * of tiles whose lines are all equal is passed over with one memcmp a line; only
- * a band that differs is compared tile by tile.
+ * the whole picture to be compared again on the screen thread.
  */
 static void refresh_changed_tiles(struct wayland_capture *w, const uint8_t *src, int stride,
 				  struct kf_rect_list *pending)
 {
-	size_t line = (size_t)w->staging_width * 4;
 	struct kf_tile_frame last = {.pixels = w->staging,
 				     .width = w->staging_width,
 				     .height = w->staging_height,
-				     .stride = line,
+				     .stride = (size_t)w->staging_width * 4,
 				     .bytes_per_pixel = 4};
-	for (int y = 0; y < w->staging_height; y += TILE) {
-		int height = w->staging_height - y < TILE ? w->staging_height - y : TILE;
-		int is_changed = 0;
-		for (int row = y; row < y + height && !is_changed; row++)
-			is_changed = memcmp(src + (size_t)row * stride, w->staging + row * line,
-					    line) != 0;
-		if (is_changed)
-			kf_tiles_refresh(&last, src + (size_t)y * stride, (size_t)stride,
-					 (struct kf_rect){0, y, w->staging_width, height}, TILE,
-					 pending);
-	}
+	kf_tiles_refresh_all(&last, src, (size_t)stride, TILE, pending);
 }
 
 static void take_cursor(struct wayland_capture *w, struct spa_buffer *buffer)
