@@ -382,6 +382,22 @@ static int clip_rect(struct wayland_capture *w, struct kf_rect *r)
 	return r->width > 0 && r->height > 0;
 }
 
+/*
+ * A buffer without damage (mutter 43 sends none) is compared here with the last
+ * one, so that only the tiles that changed are copied and handed on, rather than
+ * the whole picture to be compared again on the screen thread.
+ */
+static void refresh_changed_tiles(struct wayland_capture *w, const uint8_t *src, int stride,
+				  struct kf_rect_list *pending)
+{
+	struct kf_tile_frame last = {.pixels = w->staging,
+				     .width = w->staging_width,
+				     .height = w->staging_height,
+				     .stride = (size_t)w->staging_width * 4,
+				     .bytes_per_pixel = 4};
+	kf_tiles_refresh_all(&last, src, (size_t)stride, TILE, pending);
+}
+
 static void take_cursor(struct wayland_capture *w, struct spa_buffer *buffer)
 {
 	struct spa_meta_cursor *cursor =
@@ -464,7 +480,9 @@ static void on_process(void *data)
 				if (regions > 0)
 					w->is_damage_seen = 1;
 			}
-			if (regions == 0) {
+			if (regions == 0 && !w->is_full_pending) {
+				refresh_changed_tiles(w, src, stride, &pending);
+			} else if (regions == 0) {
 				struct kf_rect all = {0, 0, w->staging_width, w->staging_height};
 				copy_rect(w, src, stride, all);
 				pending.count = 0;

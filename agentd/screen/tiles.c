@@ -81,3 +81,22 @@ void kf_tiles_refresh(struct kf_tile_frame *frame, const uint8_t *grab, size_t g
 							  damage.width - run_start, th});
 	}
 }
+
+void kf_tiles_refresh_all(struct kf_tile_frame *frame, const uint8_t *picture,
+			  size_t picture_stride, int tile, struct kf_rect_list *changed)
+{
+	if (tile < 1)
+		return;
+	size_t line = (size_t)frame->width * (size_t)frame->bytes_per_pixel;
+	for (int y = 0; y < frame->height; y += tile) {
+		int height = frame->height - y < tile ? frame->height - y : tile;
+		int is_changed = 0;
+		for (int row = y; row < y + height && !is_changed; row++)
+			is_changed = memcmp(picture + (size_t)row * picture_stride,
+					    frame->pixels + (size_t)row * frame->stride, line) != 0;
+		if (is_changed)
+			kf_tiles_refresh(
+				frame, picture + (size_t)y * picture_stride, picture_stride,
+				(struct kf_rect){0, y, frame->width, height}, tile, changed);
+	}
+}

@@ -47,4 +47,15 @@ struct kf_tile_frame {
 void kf_tiles_refresh(struct kf_tile_frame *frame, const uint8_t *grab, size_t grab_stride,
 		      struct kf_rect damage, int tile, struct kf_rect_list *changed);
 
+/*
+ * Refreshes all of frame from picture, a whole new picture of the frame's size
+ * (picture_stride bytes a line), when nothing says what changed (a Wayland
+ * compositor that sends no damage). A band of one row of tiles whose lines all
+ * equal the frame's is passed over a line at a time; a band that differs is
+ * refreshed as kf_tiles_refresh does, its tiles counted from the frame's
+ * top-left corner.
+ */
+void kf_tiles_refresh_all(struct kf_tile_frame *frame, const uint8_t *picture,
+			  size_t picture_stride, int tile, struct kf_rect_list *changed);
+
 #endif

@@ -1,14 +1,18 @@
 /* kefu test tool: a libvncclient that measures, snapshots, types. SPDX-License-Identifier: MIT */
 /*
  *   vnc-bench measure HOST:PORT [--password P] [--seconds N] [--keys K]
- *                     [--display D --workload-pid PID [--checks C]]
+ *                     [(--display D | --picture FILE) --workload-pid PID [--checks C]]
  *       Prints one JSON line: time to the first complete frame, updates,
- *       pixels and bytes per second over N seconds, and the input-to-pixel
+ *       pixels and bytes per second over N seconds (and updates_total: every
+ *       update of the connection), and the input-to-pixel
  *       latency (mean, p50, p95) of K key presses (each toggles the 33x33
  *       block at 1,1 of the x-draw workload between black and white). With --display, it then stops
  * the workload (SIGSTOP) C times (default 10) at random moments, waits for its picture to match the
  *       display's, and adds the share of the pixels changed on the display
- *       that reached it and the difference left at the end.
+ *       that reached it and the difference left at the end. With --picture
+ *       FILE instead of --display, the truth is the picture a Wayland client
+ *       shares in FILE (wl-draw workload, tests/tools/shown-picture.h), paused
+ *       with SIGUSR1 and resumed with SIGUSR2 instead of SIGSTOP and SIGCONT.
  *   vnc-bench follow HOST:PORT [--password P] --display D [--area WxH+X+Y]
  *       Stays connected and compares its picture with the X display's root
  *       window (or the area of it the server shares): prints "ready W H" after
@@ -39,6 +43,7 @@
 #include <X11/Xutil.h>
 #include <X11/keysym.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <rfb/rfbclient.h>
 #include <signal.h>
@@ -46,9 +51,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "tests/tools/shown-picture.h"
 
 struct bench {
 	const char *password;
@@ -209,9 +218,14 @@ static int is_light_at(rfbClient *client, int x, int y)
 	return (p & 0xff) + (p >> 8 & 0xff) + (p >> 16 & 0xff) > 384;
 }
 
-/* The X display the server shares, read back to judge the viewer's picture. */
+/*
+ * The X display the server shares, read back to judge the viewer's picture; or
+ * the picture a Wayland client shows, shared by it in a file.
+ */
 struct desktop {
 	Display *display;
+	const struct kf_shown_picture *shown;
+	size_t shown_size;
 	Window root;
 	int is_area_fixed;
 	int area_x, area_y, area_width, area_height;
@@ -251,8 +265,47 @@ static int desktop_open(struct desktop *desktop, const char *name, const char *a
 	return 0;
 }
 
+static int desktop_open_picture(struct desktop *desktop, const char *path)
+{
+	memset(desktop, 0, sizeof(*desktop));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || (size_t)st.st_size < KF_SHOWN_PICTURE_OFFSET) {
+		if (fd >= 0)
+			close(fd);
+		fprintf(stderr, "vnc-bench: cannot read the picture file %s\n", path);
+		return -1;
+	}
+	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		fprintf(stderr, "vnc-bench: cannot map the picture file %s\n", path);
+		return -1;
+	}
+	const struct kf_shown_picture *shown = map;
+	if (memcmp(shown->magic, KF_SHOWN_PICTURE_MAGIC, sizeof(shown->magic)) != 0 ||
+	    shown->width == 0 || shown->height == 0 || shown->width > 16384 ||
+	    shown->height > 16384 || shown->stride < shown->width * 4 ||
+	    KF_SHOWN_PICTURE_OFFSET + (size_t)shown->stride * shown->height > (size_t)st.st_size) {
+		munmap(map, (size_t)st.st_size);
+		fprintf(stderr, "vnc-bench: %s is not a picture file of wl-draw workload\n", path);
+		return -1;
+	}
+	desktop->shown = shown;
+	desktop->shown_size = (size_t)st.st_size;
+	return 0;
+}
+
+static int is_picture_paused(const struct desktop *desktop)
+{
+	return __atomic_load_n(&desktop->shown->state, __ATOMIC_ACQUIRE) == KF_SHOWN_PICTURE_PAUSED;
+}
+
 static void desktop_close(struct desktop *desktop)
 {
+	if (desktop->shown != NULL)
+		munmap((void *)desktop->shown, desktop->shown_size);
+	desktop->shown = NULL;
 	if (desktop->display != NULL)
 		XCloseDisplay(desktop->display);
 	free(desktop->rgb);
@@ -268,8 +321,30 @@ static uint32_t channel(unsigned long pixel, uint32_t mask)
 	return (uint32_t)(((pixel & mask) >> shift) * 255 / max);
 }
 
+/* The client's picture as it is now: cairo's RGB24 is 0x00RRGGBB already. */
+static int picture_grab(struct desktop *desktop)
+{
+	const struct kf_shown_picture *shown = desktop->shown;
+	int width = (int)shown->width, height = (int)shown->height;
+	uint32_t *rgb = realloc(desktop->rgb, (size_t)width * (size_t)height * sizeof(*rgb));
+	if (rgb == NULL)
+		return -1;
+	desktop->rgb = rgb;
+	desktop->width = width;
+	desktop->height = height;
+	const uint8_t *pixels = (const uint8_t *)shown + KF_SHOWN_PICTURE_OFFSET;
+	for (int row = 0; row < height; row++) {
+		const uint32_t *line = (const uint32_t *)(pixels + (size_t)row * shown->stride);
+		for (int column = 0; column < width; column++)
+			rgb[(size_t)row * width + column] = line[column] & 0xffffff;
+	}
+	return 0;
+}
+
 static int desktop_grab(struct desktop *desktop)
 {
+	if (desktop->shown != NULL)
+		return picture_grab(desktop);
 	int x = desktop->area_x, y = desktop->area_y;
 	int width = desktop->area_width, height = desktop->area_height;
 	if (!desktop->is_area_fixed) {
@@ -455,6 +530,36 @@ struct delivery {
 };
 
 /*
+ * Stops the workload: an X client is stopped outright (the X server holds what it
+ * drew), a Wayland client is asked to pause once its last frame is the compositor's,
+ * and is waited for (at most 2 s, reading the viewer's updates meanwhile).
+ */
+static int workload_pause(rfbClient *client, const struct desktop *desktop, pid_t workload)
+{
+	if (desktop->shown == NULL)
+		return kill(workload, SIGSTOP);
+	kill(workload, SIGUSR1);
+	double deadline = now() + 2;
+	while (!is_picture_paused(desktop) && now() < deadline)
+		if (pump(client, now() + 0.002) != 0)
+			return -1;
+	return is_picture_paused(desktop) ? 0 : -1;
+}
+
+static void workload_resume(const struct desktop *desktop, pid_t workload)
+{
+	if (desktop->shown == NULL) {
+		kill(workload, SIGCONT);
+		return;
+	}
+	kill(workload, SIGUSR2);
+	/* Running again before the next pause is asked for, so the two signals never merge. */
+	double deadline = now() + 2;
+	while (is_picture_paused(desktop) && now() < deadline)
+		usleep(1000);
+}
+
+/*
  * At random moments stops the workload, lets the viewer catch up and counts
  * the pixels the display changed since the last stop that the viewer does not
  * show: a change the server never reported stays missing however long it waits.
@@ -470,15 +575,15 @@ static int measure_delivery(rfbClient *client, struct desktop *desktop, pid_t wo
 	int rc = 0;
 	for (int i = 0; i <= checks && rc == 0; i++) {
 		if (i > 0) {
-			kill(workload, SIGCONT);
+			workload_resume(desktop, workload);
 			if (pump(client, now() + 0.1 + (rand_r(&seed) % 500) / 1000.0) != 0) {
 				rc = -1;
 				break;
 			}
 		}
-		kill(workload, SIGSTOP);
 		/* What the workload had sent before it stopped reaches the display first. */
-		if (pump(client, now() + 0.05) != 0) {
+		if (workload_pause(client, desktop, workload) != 0 ||
+		    pump(client, now() + 0.05) != 0) {
 			rc = -1;
 			break;
 		}
@@ -508,7 +613,8 @@ static int measure_delivery(rfbClient *client, struct desktop *desktop, pid_t wo
 		Window root, child;
 		int window_x, window_y;
 		unsigned mask;
-		if (!XQueryPointer(desktop->display, desktop->root, &root, &child, &out->pointer_x,
+		if (desktop->display == NULL ||
+		    !XQueryPointer(desktop->display, desktop->root, &root, &child, &out->pointer_x,
 				   &out->pointer_y, &window_x, &window_y, &mask))
 			out->pointer_x = out->pointer_y = -1;
 		out->pointer_x -= desktop->area_x;
@@ -522,7 +628,7 @@ static int measure_delivery(rfbClient *client, struct desktop *desktop, pid_t wo
 		before_count = count;
 		memcpy(before, desktop->rgb, count * sizeof(*copy));
 	}
-	kill(workload, SIGCONT);
+	workload_resume(desktop, workload);
 	free(before);
 	return rc;
 }
@@ -568,18 +674,18 @@ static int measure(rfbClient *client, struct bench *bench, double seconds, int k
 	}
 	qsort(latencies, (size_t)latency_count, sizeof(*latencies), compare_doubles);
 	struct delivery delivery = {0};
-	if (desktop->display != NULL &&
+	if ((desktop->display != NULL || desktop->shown != NULL) &&
 	    measure_delivery(client, desktop, workload, checks, &delivery) != 0)
 		return closed_during("the pixel comparisons");
 	printf("{\"first_frame_ms\": %.2f, \"updates_per_s\": %.2f, \"pixels_per_s\": %.0f, "
 	       "\"bytes_per_s\": %.0f, \"latency_ms\": %.2f, \"latency_p50_ms\": %.2f, "
 	       "\"latency_p95_ms\": %.2f, \"latency_samples\": %d, \"presses\": %d, "
-	       "\"width\": %d, \"height\": %d",
+	       "\"width\": %d, \"height\": %d, \"updates_total\": %ld",
 	       bench->first_frame * 1000, updates / elapsed, pixels / elapsed, bytes / elapsed,
 	       latency_count ? latency_sum / latency_count : -1.0,
 	       percentile(latencies, latency_count, 50), percentile(latencies, latency_count, 95),
-	       latency_count, keys, client->width, client->height);
-	if (desktop->display != NULL)
+	       latency_count, keys, client->width, client->height, bench->updates);
+	if (desktop->display != NULL || desktop->shown != NULL)
 		printf(", \"checks\": %d, \"changed_pixels\": %lld, \"lost_pixels\": %lld, "
 		       "\"delivered_share\": %.6f, \"final_diff\": %ld, \"final_box\": [%d, %d, "
 		       "%d, %d], \"pointer\": [%d, %d], \"settle_ms_max\": %.0f",
@@ -636,7 +742,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *mode = argv[1], *target = argv[2], *out = NULL, *text = NULL, *cut = NULL;
-	const char *click = NULL, *display = NULL, *area = NULL;
+	const char *click = NULL, *display = NULL, *area = NULL, *picture = NULL;
 	double seconds = 5;
 	int keys = 0, checks = 10;
 	pid_t workload = 0;
@@ -655,6 +761,8 @@ int main(int argc, char **argv)
 			keys = atoi(value);
 		else if (strcmp(argv[i], "--display") == 0)
 			display = value;
+		else if (strcmp(argv[i], "--picture") == 0)
+			picture = value;
 		else if (strcmp(argv[i], "--area") == 0)
 			area = value;
 		else if (strcmp(argv[i], "--workload-pid") == 0)
@@ -687,6 +795,14 @@ int main(int argc, char **argv)
 	}
 	struct desktop desktop = {0};
 	if (display != NULL && desktop_open(&desktop, display, area) != 0)
+		return 1;
+	if (picture != NULL && (display != NULL || strcmp(mode, "measure") != 0 || workload <= 0)) {
+		fprintf(stderr, "vnc-bench: --picture is for measure, with --workload-pid and "
+				"without --display\n");
+		desktop_close(&desktop);
+		return 2;
+	}
+	if (picture != NULL && desktop_open_picture(&desktop, picture) != 0)
 		return 1;
 	rfbClientLog = quiet_log;
 	rfbClientErr = quiet_log;

@@ -288,6 +288,80 @@ static void damage_outside_the_frame_changes_nothing(void **state)
 		assert_int_equal(pixels[i], 0);
 }
 
+/*
+ * A whole new picture with the given pixels inverted, refreshed into a frame of
+ * the old one without any damage: the frame must become the picture, and every
+ * pixel that changed must lie in a reported rectangle on the frame's tile grid.
+ * Returns the number of rectangles reported.
+ */
+static int check_whole_picture(const int (*points)[2], int count)
+{
+	struct picture old = picture_new(SCREEN_WIDTH, SCREEN_HEIGHT, 4, 20261203);
+	struct picture fresh = picture_copy(&old);
+	/* Another stride than the frame's, its padding unlike the frame's. */
+	size_t stride = (size_t)SCREEN_WIDTH * 4 + 20;
+	uint8_t *picture = malloc(stride * SCREEN_HEIGHT);
+	assert_non_null(picture);
+	memset(picture, 0x5a, stride * SCREEN_HEIGHT);
+	for (int i = 0; i < count; i++)
+		invert_pixel(&fresh, points[i][0], points[i][1]);
+	for (int row = 0; row < SCREEN_HEIGHT; row++)
+		memcpy(picture + (size_t)row * stride, pixel(&fresh, 0, row),
+		       (size_t)SCREEN_WIDTH * 4);
+	struct picture kept = picture_copy(&old);
+	struct kf_tile_frame frame = {.pixels = kept.pixels,
+				      .width = SCREEN_WIDTH,
+				      .height = SCREEN_HEIGHT,
+				      .stride = kept.stride,
+				      .bytes_per_pixel = 4};
+	struct kf_rect rects[KF_CAPTURE_MAX_RECTS];
+	struct kf_rect_list changed = {.rects = rects, .capacity = KF_CAPTURE_MAX_RECTS};
+	kf_tiles_refresh_all(&frame, picture, stride, TILE, &changed);
+	for (int i = 0; i < changed.count; i++)
+		if (rects[i].x % TILE != 0 || rects[i].y % TILE != 0)
+			fail_msg("rectangle %dx%d+%d+%d is off the tile grid", rects[i].width,
+				 rects[i].height, rects[i].x, rects[i].y);
+	for (int y = 0; y < SCREEN_HEIGHT; y++)
+		for (int x = 0; x < SCREEN_WIDTH; x++)
+			if (!is_same_pixel(&kept, &fresh, x, y))
+				fail_msg("pixel %d,%d was not copied into the frame", x, y);
+	for (int i = 0; i < count; i++) {
+		int is_reported = 0;
+		for (int r = 0; r < changed.count && !is_reported; r++)
+			is_reported = is_inside(rects[r], points[i][0], points[i][1]);
+		if (!is_reported)
+			fail_msg("changed pixel %d,%d is in no reported rectangle", points[i][0],
+				 points[i][1]);
+	}
+	free(picture);
+	free(old.pixels);
+	free(fresh.pixels);
+	free(kept.pixels);
+	return changed.count;
+}
+
+static void a_picture_without_damage_reports_every_changed_pixel(void **state)
+{
+	(void)state;
+	/* The first and last lines and columns of bands, and the short band at the bottom. */
+	static const int points[][2] = {
+		{0, 0},
+		{SCREEN_WIDTH - 1, TILE - 1},
+		{5, TILE},
+		{SCREEN_WIDTH - 1, 2 * TILE - 1},
+		{TILE, 3 * TILE + 17},
+		{0, SCREEN_HEIGHT - 1},
+		{SCREEN_WIDTH - 1, SCREEN_HEIGHT - 1},
+	};
+	int count = (int)(sizeof(points) / sizeof(*points));
+	for (int i = 0; i < count; i++)
+		/* One pixel alone is one tile, whichever band it is in. */
+		assert_int_equal(check_whole_picture(&points[i], 1), 1);
+	/* All of them: one tile each, none lost to the bands passed over. */
+	assert_int_equal(check_whole_picture(points, count), count);
+	assert_int_equal(check_whole_picture(points, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +371,7 @@ int main(void)
 		cmocka_unit_test(sixteen_and_eight_bit_pixels_are_compared_by_their_bytes),
 		cmocka_unit_test(a_full_list_widens_its_last_rectangle_instead_of_dropping),
 		cmocka_unit_test(damage_outside_the_frame_changes_nothing),
+		cmocka_unit_test(a_picture_without_damage_reports_every_changed_pixel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
