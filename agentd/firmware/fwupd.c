@@ -83,27 +83,41 @@ static int fill(struct kf_fwupd_device *d, json_t *object)
 	return KF_OK;
 }
 
+/*
+ * fwupd's JSON (`--json` of get-devices or get-updates): its "Devices" array, within the
+ * limits, in *list (NULL when fwupd lists none); *root holds it and is the caller's to free.
+ * what names the list in errors.
+ */
+static int devices_array(const char *json, size_t len, const char *what, json_t **root,
+			 json_t **list, struct kf_error *err)
+{
+	if (len > KF_FWUPD_OUTPUT_MAX)
+		return kf_error_set(err, KF_ERR_TOO_LARGE, "fwupd's %s is too long", what);
+	*root = json_loadb(json, len, 0, NULL);
+	*list = json_object_get(*root, "Devices");
+	if (!json_is_object(*root) || (*list != NULL && !json_is_array(*list))) {
+		json_decref(*root);
+		return kf_error_set(err, KF_ERR_INVALID, "fwupd's %s is not its JSON", what);
+	}
+	if (json_array_size(*list) > KF_FWUPD_MAX_DEVICES) {
+		json_decref(*root);
+		return kf_error_set(err, KF_ERR_TOO_LARGE, "fwupd lists too many devices");
+	}
+	return KF_OK;
+}
+
 int kf_fwupd_parse_devices(const char *json, size_t len, struct kf_fwupd_device **out,
 			   size_t *count, struct kf_error *err)
 {
 	json_t *root, *list, *value;
 	struct kf_fwupd_device *devices;
 	size_t i;
+	int r;
 
 	*out = NULL;
 	*count = 0;
-	if (len > KF_FWUPD_OUTPUT_MAX)
-		return kf_error_set(err, KF_ERR_TOO_LARGE, "fwupd's device list is too long");
-	root = json_loadb(json, len, 0, NULL);
-	list = json_object_get(root, "Devices");
-	if (!json_is_object(root) || (list != NULL && !json_is_array(list))) {
-		json_decref(root);
-		return kf_error_set(err, KF_ERR_INVALID, "fwupd's device list is not its JSON");
-	}
-	if (json_array_size(list) > KF_FWUPD_MAX_DEVICES) {
-		json_decref(root);
-		return kf_error_set(err, KF_ERR_TOO_LARGE, "fwupd lists too many devices");
-	}
+	if ((r = devices_array(json, len, "device list", &root, &list, err)) != KF_OK)
+		return r;
 	devices = calloc(json_array_size(list) + 1, sizeof(*devices));
 	if (devices == NULL) {
 		json_decref(root);
@@ -111,8 +125,6 @@ int kf_fwupd_parse_devices(const char *json, size_t len, struct kf_fwupd_device 
 	}
 	json_array_foreach(list, i, value)
 	{
-		int r;
-
 		if (!json_is_object(value))
 			continue;
 		r = fill(&devices[*count], value);
@@ -489,21 +501,12 @@ int kf_fwupd_parse_updates(const char *json, size_t len, struct kf_fwupd_update 
 	json_t *root, *list, *value;
 	struct kf_fwupd_update *updates;
 	size_t i;
+	int r;
 
 	*out = NULL;
 	*count = 0;
-	if (len > KF_FWUPD_OUTPUT_MAX)
-		return kf_error_set(err, KF_ERR_TOO_LARGE, "fwupd's list of updates is too long");
-	root = json_loadb(json, len, 0, NULL);
-	list = json_object_get(root, "Devices");
-	if (!json_is_object(root) || (list != NULL && !json_is_array(list))) {
-		json_decref(root);
-		return kf_error_set(err, KF_ERR_INVALID, "fwupd's list of updates is not its JSON");
-	}
-	if (json_array_size(list) > KF_FWUPD_MAX_DEVICES) {
-		json_decref(root);
-		return kf_error_set(err, KF_ERR_TOO_LARGE, "fwupd lists too many devices");
-	}
+	if ((r = devices_array(json, len, "list of updates", &root, &list, err)) != KF_OK)
+		return r;
 	updates = calloc(json_array_size(list) + 1, sizeof(*updates));
 	if (updates == NULL) {
 		json_decref(root);
@@ -511,8 +514,6 @@ int kf_fwupd_parse_updates(const char *json, size_t len, struct kf_fwupd_update 
 	}
 	json_array_foreach(list, i, value)
 	{
-		int r;
-
 		if (!json_is_object(value))
 			continue;
 		r = fill_update(&updates[*count], value);
