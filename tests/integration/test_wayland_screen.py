@@ -2,10 +2,8 @@
 # SPDX-License-Identifier: MIT
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 
 import pytest
@@ -14,81 +12,9 @@ from conftest import program, run
 from screen_fixtures import LineReader, block_colour, tool, vnc_bench
 from session_fixtures import next_event, send, support  # noqa: F401
 
-WIDTH, HEIGHT = 1280, 720
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=%s</listen>
-  <auth>EXTERNAL</auth>
-  <standard_session_servicedirs/>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"""
+import wayland_fixtures
 
-# Clicks through the portal's dialog over AT-SPI: picks the first monitor, allows remote
-# interaction when asked to, presses Share. Prints "dialog NAME" then "shared", or "none".
-# With "look" it only watches: "dialog NAME" once the dialog is up, "gone" once it went.
-CLICKER = r"""
-import sys, time
-import pyatspi
-wait, interact = float(sys.argv[1]), sys.argv[2] == "control"
-def find(node, pred):
-    try:
-        if pred(node):
-            return node
-        for child in node:
-            if child is not None:
-                found = find(child, pred)
-                if found is not None:
-                    return found
-    except Exception:
-        pass
-    return None
-deadline = time.time() + wait
-dialog = None
-while dialog is None and time.time() < deadline:
-    dialog = find(pyatspi.Registry.getDesktop(0), lambda n: n.getRoleName() == "frame" and
-                  n.name in ("Screen Share", "Remote desktop"))
-    if dialog is None:
-        time.sleep(0.2)
-if dialog is None:
-    print("none", flush=True)
-    sys.exit(0)
-print("dialog " + dialog.name, flush=True)
-if sys.argv[2] == "look":
-    name = dialog.name
-    deadline = time.time() + wait
-    while time.time() < deadline:
-        if find(pyatspi.Registry.getDesktop(0), lambda n: n.getRoleName() == "frame" and
-                n.name == name) is None:
-            print("gone", flush=True)
-            sys.exit(0)
-        time.sleep(0.2)
-    print("still there", flush=True)
-    sys.exit(0)
-time.sleep(0.5)
-screen = find(dialog, lambda n: n.name == "Entire Screen")
-find(screen, lambda n: n.getRoleName() == "list").querySelection().selectChild(0)
-box = find(dialog, lambda n: n.getRoleName() == "check box" and
-           n.name == "Allow remote interaction")
-if box is not None and interact:
-    for _ in range(50):
-        if box.getState().contains(pyatspi.STATE_CHECKED):
-            break
-        box.queryAction().doAction(0)
-        time.sleep(0.2)
-    assert box.getState().contains(pyatspi.STATE_CHECKED)
-    print("interaction allowed", flush=True)
-time.sleep(0.3)
-find(dialog, lambda n: n.getRoleName() == "push button" and "Share" in n.name
-     ).queryAction().doAction(0)
-print("shared", flush=True)
-"""
+WIDTH, HEIGHT = 1280, 720
 
 
 # Turns mutter's one monitor through its own D-Bus interface (org.gnome.Mutter.DisplayConfig),
@@ -112,119 +38,19 @@ call("ApplyMonitorsConfig", GLib.Variant("(uua(iiduba(ssa{sv}))a{sv})", (
 """
 
 
-def require_desktop():
-    for name in ("mutter", "pipewire", "wireplumber", "dbus-daemon"):
-        if shutil.which(name) is None:
-            pytest.skip("%s is not installed (scripts/deps test)" % name)
-    for path in ("/usr/libexec/xdg-desktop-portal", "/usr/libexec/xdg-desktop-portal-gnome"):
-        if not os.path.exists(path):
-            pytest.skip("%s is not installed (scripts/deps test)" % path)
-    try:
-        import pyatspi  # noqa: F401
-    except ImportError:
-        pytest.skip("python3-pyatspi is not installed (scripts/deps test)")
-
-
-class Desktop:
-    """A headless GNOME Wayland session of the test's own: its buses, PipeWire, mutter with
-    one 1280x720 virtual monitor, xdg-desktop-portal with the GNOME backend."""
+class Desktop(wayland_fixtures.Desktop):
+    """A headless GNOME Wayland session of the test's own (wayland_fixtures.py) with one
+    WIDTHxHEIGHT virtual monitor; its clicker read line by line."""
 
     def __init__(self, processes):
-        require_desktop()
-        self.processes = processes
-        # Socket paths must stay short, so not under pytest's deep tmp_path.
-        self.dir = tempfile.mkdtemp(prefix="kefu-wl-", dir="/tmp")
-        run_dir = os.path.join(self.dir, "run")
-        home = os.path.join(self.dir, "home")
-        os.makedirs(run_dir, mode=0o700)
-        os.makedirs(home)
-        # portal-gnome asks the system bus; a private one stands in for it.
-        self.system_bus = "unix:path=" + os.path.join(run_dir, "system")
-        self.session_bus = "unix:path=" + os.path.join(run_dir, "bus")
-        config = os.path.join(self.dir, "session.conf")
-        with open(config, "w") as f:
-            f.write(BUS_CONFIG % os.path.join(run_dir, "bus"))
-        self.env = {k: v for k, v in os.environ.items()
-                    if k not in ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS", "SESSION_MANAGER")}
-        self.env.update(HOME=home, XDG_RUNTIME_DIR=run_dir, XDG_CURRENT_DESKTOP="GNOME",
-                        XDG_SESSION_TYPE="wayland", WAYLAND_DISPLAY="wayland-kefu",
-                        XDG_CONFIG_HOME=os.path.join(home, "config"),
-                        XDG_CACHE_HOME=os.path.join(home, "cache"),
-                        DBUS_SYSTEM_BUS_ADDRESS=self.system_bus,
-                        DBUS_SESSION_BUS_ADDRESS=self.session_bus, GDK_BACKEND="wayland",
-                        NO_AT_BRIDGE="0", GTK_A11Y="atspi")
-        self.logs = []
-        self.procs = []
-        self.named = {}
-        self.start("system", ["dbus-daemon", "--session", "--nofork", "--nopidfile",
-                              "--address=" + self.system_bus])
-        self.start("session", ["dbus-daemon", "--config-file=" + config, "--nofork",
-                               "--nopidfile"])
-        self.wait_path(os.path.join(run_dir, "bus"))
-        self.start("pipewire", ["pipewire"])
-        self.wait_path(os.path.join(run_dir, "pipewire-0"))
-        self.start("wireplumber", ["wireplumber"])
-        self.start("mutter", ["mutter", "--headless", "--virtual-monitor", "%dx%d" % (WIDTH,
-                              HEIGHT), "--wayland", "--no-x11",
-                              "--wayland-display=wayland-kefu"])
-        self.wait_path(os.path.join(run_dir, "wayland-kefu"))
-        self.portal = self.start("portal", ["/usr/libexec/xdg-desktop-portal", "-r", "-v"])
-        self.wait_log("portal", "org.freedesktop.portal.Desktop acquired")
-
-    def start(self, name, args, **kwargs):
-        log = open(os.path.join(self.dir, name + ".log"), "w")
-        self.logs.append(log)
-        kwargs.setdefault("stdout", log)
-        kwargs.setdefault("stderr", subprocess.STDOUT)
-        proc = self.processes.start(args, env=self.env, **kwargs)
-        self.procs.append(proc)
-        self.named[name] = proc
-        return proc
-
-    def wait_path(self, path, timeout=30):
-        deadline = time.time() + timeout
-        while not os.path.exists(path):
-            assert time.time() < deadline, "%s never appeared" % path
-            time.sleep(0.1)
-
-    def wait_log(self, name, text, timeout=30):
-        deadline = time.time() + timeout
-        path = os.path.join(self.dir, name + ".log")
-        while text not in open(path).read():
-            assert time.time() < deadline, "%s never said %r:\n%s" % (
-                name, text, open(path).read()[-2000:])
-            time.sleep(0.1)
+        reason = wayland_fixtures.missing()
+        if reason is not None:
+            pytest.skip(reason)
+        super().__init__(processes, WIDTH, HEIGHT)
+        self.portal = self.named["portal"]
 
     def click_dialog(self, wait=60, control=True, mode=None):
-        """Starts the clicker; its reader says "dialog ..." and "shared" (or "none").
-        mode "look" only watches the dialog come and go."""
-        proc = self.processes.start(["/usr/bin/python3", "-c", CLICKER, str(wait),
-                                     mode or ("control" if control else "view")],
-                                    env=self.env, stdout=subprocess.PIPE, text=True)
-        return LineReader(proc)
-
-    def cleanup(self):
-        # Stopped here, by PID, so that the folder can go (the document portal mounts in it).
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        for proc in reversed(self.procs):
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        doc = os.path.join(self.dir, "run", "doc")
-        for _ in range(50):
-            if not os.path.ismount(doc):
-                break
-            time.sleep(0.1)
-        for log in self.logs:
-            log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        return LineReader(super().click_dialog(wait, control, mode))
 
 
 class Picture:

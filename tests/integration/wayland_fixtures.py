@@ -8,7 +8,7 @@
 #   desktop.cpu_seconds()                 CPU time of mutter and PipeWire so far
 #   desktop.cleanup()
 #
-# The same desktop as tests/integration/test_wayland_screen.py's: its own session and
+# The desktop tests/integration/test_wayland_screen.py and the benchmark use: its own session and
 # system buses (dbus-daemon), PipeWire and WirePlumber, mutter 43 headless with one
 # virtual monitor, xdg-desktop-portal with the GNOME backend, all stopped by PID.
 import os
@@ -35,6 +35,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 
 # Clicks through the portal's dialog over AT-SPI: the first monitor, "Allow remote
 # interaction" when asked for, then Share. Prints "dialog NAME" then "shared", or "none".
+# Mode "look" only watches the dialog: "dialog NAME", then "gone" or "still there".
 CLICKER = r"""
 import sys, time
 import pyatspi
@@ -62,6 +63,17 @@ if dialog is None:
     print("none", flush=True)
     sys.exit(0)
 print("dialog " + dialog.name, flush=True)
+if sys.argv[2] == "look":
+    name = dialog.name
+    deadline = time.time() + wait
+    while time.time() < deadline:
+        if find(pyatspi.Registry.getDesktop(0), lambda n: n.getRoleName() == "frame" and
+                n.name == name) is None:
+            print("gone", flush=True)
+            sys.exit(0)
+        time.sleep(0.2)
+    print("still there", flush=True)
+    sys.exit(0)
 time.sleep(0.5)
 screen = find(dialog, lambda n: n.name == "Entire Screen")
 find(screen, lambda n: n.getRoleName() == "list").querySelection().selectChild(0)
@@ -73,6 +85,7 @@ if box is not None and interact:
             break
         box.queryAction().doAction(0)
         time.sleep(0.2)
+    assert box.getState().contains(pyatspi.STATE_CHECKED)
     print("interaction allowed", flush=True)
 time.sleep(0.3)
 find(dialog, lambda n: n.getRoleName() == "push button" and "Share" in n.name
@@ -190,11 +203,12 @@ class Desktop:
                 raise RuntimeError("%s never said %r" % (name, text))
             time.sleep(0.1)
 
-    def click_dialog(self, wait=60, control=True):
-        """The clicker's process; it prints "dialog NAME", "shared" (or "none")."""
+    def click_dialog(self, wait=60, control=True, mode=None):
+        """The clicker's process; it prints "dialog NAME", "shared" (or "none").
+        mode "look" only watches the dialog come and go."""
         return self.processes.start(["/usr/bin/python3", "-c", CLICKER, str(wait),
-                                     "control" if control else "view"], env=self.env,
-                                    stdout=subprocess.PIPE, text=True)
+                                     mode or ("control" if control else "view")],
+                                    env=self.env, stdout=subprocess.PIPE, text=True)
 
     def cpu_seconds(self):
         """What the desktop spends to show and cast the screen: mutter and PipeWire."""
