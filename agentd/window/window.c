@@ -423,6 +423,86 @@ static struct card *card_new(struct kf_window *window, const char *title, const 
 
 /* ---- the summary page ---- */
 
+/* Inserts text at the buffer's end with the tags named (NULL for none). */
+static void insert_tagged(GtkTextBuffer *buffer, const char *text, size_t len, const char *tag,
+			  bool is_bold)
+{
+	GtkTextIter start, end;
+	int offset;
+
+	if (len == 0)
+		return;
+	gtk_text_buffer_get_end_iter(buffer, &end);
+	offset = gtk_text_iter_get_offset(&end);
+	gtk_text_buffer_insert(buffer, &end, text, (gint)len);
+	gtk_text_buffer_get_iter_at_offset(buffer, &start, offset);
+	gtk_text_buffer_get_end_iter(buffer, &end);
+	if (tag != NULL)
+		gtk_text_buffer_apply_tag_by_name(buffer, tag, &start, &end);
+	if (is_bold)
+		gtk_text_buffer_apply_tag_by_name(buffer, "bold", &start, &end);
+}
+
+/* One line's text: "**" turns bold on and off, and a backslash shows the next character
+ * as it is (the summary escapes outside text so). */
+static void insert_inline(GtkTextBuffer *buffer, const char *line, size_t len, const char *tag)
+{
+	GString *run = g_string_new(NULL);
+	bool is_bold = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (line[i] == '\\' && i + 1 < len) {
+			g_string_append_c(run, line[++i]);
+		} else if (line[i] == '*' && i + 1 < len && line[i + 1] == '*') {
+			insert_tagged(buffer, run->str, run->len, tag, is_bold);
+			g_string_truncate(run, 0);
+			is_bold = !is_bold;
+			i++;
+		} else {
+			g_string_append_c(run, line[i]);
+		}
+	}
+	insert_tagged(buffer, run->str, run->len, tag, is_bold);
+	g_string_free(run, TRUE);
+}
+
+/*
+ * The summary as the customer reads it, not its Markdown: the summary's own few forms
+ * (headings, list items, bold names, escaped characters) become the text view's styles.
+ */
+static void show_summary(GtkTextBuffer *buffer, const char *markdown)
+{
+	const char *line = markdown;
+
+	gtk_text_buffer_set_text(buffer, "", 0);
+	if (gtk_text_tag_table_lookup(gtk_text_buffer_get_tag_table(buffer), "bold") == NULL) {
+		gtk_text_buffer_create_tag(buffer, "bold", "weight", PANGO_WEIGHT_BOLD, NULL);
+		gtk_text_buffer_create_tag(buffer, "h1", "weight", PANGO_WEIGHT_BOLD, "scale", 1.5,
+					   "pixels-below-lines", 6, NULL);
+		gtk_text_buffer_create_tag(buffer, "h2", "weight", PANGO_WEIGHT_BOLD, "scale", 1.2,
+					   "pixels-above-lines", 8, NULL);
+	}
+	while (*line != '\0') {
+		const char *newline = strchr(line, '\n');
+		size_t len = newline != NULL ? (size_t)(newline - line) : strlen(line);
+
+		if (len >= 3 && strncmp(line, "## ", 3) == 0) {
+			insert_inline(buffer, line + 3, len - 3, "h2");
+		} else if (len >= 2 && strncmp(line, "# ", 2) == 0) {
+			insert_inline(buffer, line + 2, len - 2, "h1");
+		} else if (len >= 2 && strncmp(line, "- ", 2) == 0) {
+			insert_tagged(buffer, "\u2022 ", strlen("\u2022 "), NULL, false);
+			insert_inline(buffer, line + 2, len - 2, NULL);
+		} else {
+			insert_inline(buffer, line, len, NULL);
+		}
+		if (newline == NULL)
+			break;
+		insert_tagged(buffer, "\n", 1, NULL, false);
+		line = newline + 1;
+	}
+}
+
 static void on_web_page(GtkButton *button, gpointer user)
 {
 	struct kf_window *window = user;
@@ -445,7 +525,8 @@ static GtkWidget *summary_page(struct kf_window *window)
 	window->summary_view = gtk_text_view_new();
 	gtk_text_view_set_editable(GTK_TEXT_VIEW(window->summary_view), FALSE);
 	gtk_text_view_set_wrap_mode(GTK_TEXT_VIEW(window->summary_view), GTK_WRAP_WORD_CHAR);
-	gtk_text_view_set_monospace(GTK_TEXT_VIEW(window->summary_view), TRUE);
+	gtk_text_view_set_left_margin(GTK_TEXT_VIEW(window->summary_view), 8);
+	gtk_text_view_set_right_margin(GTK_TEXT_VIEW(window->summary_view), 8);
 	gtk_text_view_set_cursor_visible(GTK_TEXT_VIEW(window->summary_view), FALSE);
 	kf_window_name(window->summary_view, _("Summary of the session"));
 	gtk_scrolled_window_set_min_content_height(GTK_SCROLLED_WINDOW(scroll), 220);
@@ -905,8 +986,8 @@ static void show_ended(void *user, bool is_orderly, const char *reason, const ch
 		gtk_label_set_text(GTK_LABEL(window->advice), text);
 	}
 	if (summary_path != NULL && g_file_get_contents(summary_path, &summary, NULL, NULL)) {
-		gtk_text_buffer_set_text(
-			gtk_text_view_get_buffer(GTK_TEXT_VIEW(window->summary_view)), summary, -1);
+		show_summary(gtk_text_view_get_buffer(GTK_TEXT_VIEW(window->summary_view)),
+			     summary);
 		snprintf(text, sizeof(text),
 			 _("This summary is kept in %s (and as a web page beside it)."),
 			 summary_path);

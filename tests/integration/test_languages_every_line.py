@@ -327,7 +327,7 @@ def test_every_line_of_the_window_and_the_summary_is_chinese(  # noqa: F811
     path, session_id, summary = summary_of(private_state)
     data += [code, path, session_id, "谢谢", support_id(), support.relay.host,
              "%s:%d" % (support.relay.host, support.relay.port)]
-    # The window shows the summary's Markdown as it is: read without its markup.
+    # The window shows the summary styled, without its Markdown marks.
     assert any("技术人员复制了" in line for line in summary_lines("\n".join(seen)))
     assert_all_translated(summary_lines("\n".join(seen)) + summary_lines(summary), data)
 

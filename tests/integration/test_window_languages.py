@@ -32,7 +32,9 @@ def test_window_in_chinese_asks_allows_and_stops(support, private_state, process
     assert desktop.wait_text("会话已结束", "label", "^会话已结束：您已停止会话$")
     assert not viewable(desktop.display, "kefu sharing frame")
     summary = desktop.wait_text("会话摘要", "text", "客服会话摘要")
-    assert "为您提供帮助的是 **Alice Tan**（**Example Support**）。" in summary
+    # The summary as the customer reads it: the names in bold, no Markdown marks.
+    assert "为您提供帮助的是 Alice Tan（Example Support）。" in summary
+    assert "**" not in summary and "\\" not in summary and "# " not in summary
     assert "已允许查看您的屏幕（由您决定）" in summary
     assert "已收回（由您决定）：查看您的屏幕" in summary  # Stop took it back
     desktop.screenshot("4-summary-zh")

@@ -124,7 +124,7 @@ def summary_lines(markdown):
     lines = []
     for line in markdown.splitlines():
         line = re.sub(r"^#+ ", "", line)
-        line = re.sub(r"^- \d\d:\d\d:\d\d ", "", line)
+        line = re.sub(r"^[-\u2022] \d\d:\d\d:\d\d ", "", line)
         line = line.replace("**", "")
         line = re.sub(r"\\(.)", r"\1", line)
         if line.strip():
