@@ -132,3 +132,37 @@ def test_without_metadata_configured_the_error_says_how(bench):
     result = bench.agent("updates")
     assert result.returncode != 0
     assert "firmware_metadata" in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", ["firmware.xml.zst", "firmware.xml.xz", "firmware.xml"])
+def test_metadata_compressed_as_lvfs_serves_it_is_read(bench, test_ca, tmp_path, name):
+    """LVFS serves firmware.xml.zst (and .gz, .xz); each is read once its signature holds."""
+    import lzma
+    import subprocess
+
+    folder = tmp_path / "remote"
+    cab = signed_cab(test_ca, str(folder), "0x1020005", "1.2.5")
+    xml = METADATA.format(guid=FAKE_GUID, cab=os.path.basename(cab), sha=sha256_file(cab))
+    path = str(folder / name)
+    if name.endswith(".zst"):
+        if shutil.which("zstd") is None:
+            pytest.skip("zstd is not installed (scripts/deps test)")
+        (folder / "plain.xml").write_text(xml)
+        subprocess.run(["zstd", "-q", "-o", path, str(folder / "plain.xml")], check=True)
+    elif name.endswith(".xz"):
+        with lzma.open(path, "wb") as f:
+            f.write(xml.encode())
+    else:
+        with open(path, "w") as f:
+            f.write(xml)
+    write_jcat(path + ".jcat", {name: (sha256_file(path), test_ca.sign(path))})
+    result = bench.agent("updates", "--json", "--metadata", path)
+    assert result.returncode == 0, result.stderr
+    assert [(u["device"], u["to"]) for u in json.loads(result.stdout)] == [("emu0", "1.2.5")]
+    # The same bytes changed after signing are refused, whatever the compression.
+    with open(path, "ab") as f:
+        f.write(b"\0")
+    result = bench.agent("updates", "--metadata", path)
+    assert result.returncode != 0
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "sign" in result.stderr, result.stderr
