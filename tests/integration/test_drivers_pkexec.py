@@ -75,6 +75,11 @@ def world(processes):
     os.chmod(base, 0o755)
     try:
         w = {"base": base, "device": device}
+        # nobody runs the agent: a copy it can reach, wherever the checkout lies (a
+        # clone in a private folder is closed to other accounts).
+        w["agentd"] = os.path.join(base, "kefu-agentd")
+        shutil.copy2(program("kefu-agentd"), w["agentd"])
+        os.chmod(w["agentd"], 0o755)
         repo = os.path.join(base, "repo")
         os.makedirs(repo)
         os.chmod(repo, 0o755)
@@ -120,8 +125,8 @@ def user_runs(w, *args):
     """As nobody, in the namespace: kefu-agentd drivers ARGS."""
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8", "HOME": w["state"],
            "XDG_STATE_HOME": w["state"], "KEFU_BUS_SOCKET": w["bus"].address[len("unix:path="):]}
-    command = in_mount_namespace(w["mounts"], ["sh", "-c", SCRIPT, "namespace", program(
-        "kefu-agentd"), "drivers"] + list(args))
+    command = in_mount_namespace(w["mounts"], ["sh", "-c", SCRIPT, "namespace", w["agentd"],
+                                               "drivers"] + list(args))
     return run(command, env=env, timeout=600)
 
 
