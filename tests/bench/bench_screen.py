@@ -43,6 +43,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+# CPU time of every live process in a process group (x0vncserver is a wrapper script).
+from wayland_fixtures import group_cpu_seconds  # noqa: E402
 
 WIDTH, HEIGHT = 1920, 1080
 SECONDS = 5
@@ -67,22 +69,6 @@ def wait_port(port, timeout=15):
                 return True
         time.sleep(0.05)
     return False
-
-
-def cpu_seconds(group):
-    """CPU time of every live process in a process group (x0vncserver is a wrapper script)."""
-    total = 0
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == group:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def start(args, **kwargs):
@@ -134,7 +120,7 @@ class XTruth:
         return ["--display", DISPLAY[0], "--workload-pid", str(WORKLOAD_PID[0])]
 
     def display_cpu_seconds(self):
-        return cpu_seconds(XVFB_PID[0])
+        return group_cpu_seconds(XVFB_PID[0])
 
     def resume(self):
         os.kill(WORKLOAD_PID[0], signal.SIGCONT)
@@ -166,7 +152,7 @@ def measure(build, server, address, password=None, extra=(), keys=KEYS, checks=C
             str(checks)] + truth.args() + list(extra)
     if password:
         args += ["--password", password]
-    before, started = cpu_seconds(server.pid), time.monotonic()
+    before, started = group_cpu_seconds(server.pid), time.monotonic()
     display_before = truth.display_cpu_seconds()
     try:
         result = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -178,7 +164,7 @@ def measure(build, server, address, password=None, extra=(), keys=KEYS, checks=C
     if result.returncode != 0:
         raise RuntimeError("vnc-bench failed: %s" % result.stderr.strip())
     figures = json.loads(result.stdout)
-    server_cpu = cpu_seconds(server.pid) - before
+    server_cpu = group_cpu_seconds(server.pid) - before
     display_cpu = truth.display_cpu_seconds() - display_before
     figures["cpu_percent"] = 100.0 * server_cpu / wall
     # Grabbing costs the display server too (XShm: Xvfb; a screen cast: mutter and
