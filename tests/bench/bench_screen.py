@@ -200,6 +200,18 @@ def console_event(console, kind):
     raise RuntimeError("the console sent no %s event" % kind)
 
 
+def grant_view_and_control(agent, console):
+    """The technician asks for view and control; the customer allows both."""
+    for capability, question in (("view", "asks to see your screen"),
+                                 ("control", "asks to use your keyboard")):
+        console.stdin.write("request %s\n" % capability)
+        console.stdin.flush()
+        agent.wait_for(question)
+        agent.say("y")
+        if not console_event(console, "consent")["granted"]:
+            raise RuntimeError("%s was not granted" % capability)
+
+
 def run_kefu_session(build, display):
     """kefu-agentd share and kefu-console join through a relay, view and control granted."""
     if os.geteuid() != 0:
@@ -218,14 +230,7 @@ def run_kefu_session(build, display):
         agent = support.start_agent()
         console = support.start_console(agent.code, "--json")
         console_event(console, "connected")
-        for capability, question in (("view", "asks to see your screen"),
-                                     ("control", "asks to use your keyboard")):
-            console.stdin.write("request %s\n" % capability)
-            console.stdin.flush()
-            agent.wait_for(question)
-            agent.say("y")
-            if not console_event(console, "consent")["granted"]:
-                raise RuntimeError("%s was not granted" % capability)
+        grant_view_and_control(agent, console)
         console.stdin.write("view --no-viewer\n")
         console.stdin.flush()
         view = console_event(console, "view")
@@ -294,14 +299,7 @@ def run_kefu_wayland(build, display):
         agent = support.start_agent()
         console = support.start_console(agent.code, "--json")
         console_event(console, "connected")
-        for capability, question in (("view", "asks to see your screen"),
-                                     ("control", "asks to use your keyboard")):
-            console.stdin.write("request %s\n" % capability)
-            console.stdin.flush()
-            agent.wait_for(question)
-            agent.say("y")
-            if not console_event(console, "consent")["granted"]:
-                raise RuntimeError("%s was not granted" % capability)
+        grant_view_and_control(agent, console)
         clicker = LineReader(desktop.click_dialog(control=True))
         console.stdin.write("view --no-viewer\n")
         console.stdin.flush()
