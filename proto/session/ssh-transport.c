@@ -56,6 +56,27 @@ enum ssh_state {
 	STATE_FAILED,
 };
 
+/*
+ * OpenSSH's sshd turns Nagle's algorithm off on a connection (TCP_NODELAY, with its
+ * interactive IPQoS) only when a session on it runs a command on a pseudo-terminal.
+ * Until then sshd holds each small write, a key press or a few changed tiles, until
+ * the previous segment is acknowledged: on a 40 ms home link that was a third of the
+ * time from a key press to the changed pixel. So once the connection has what it
+ * came for (the agent's listener, the console's first channel), it opens a session,
+ * asks for a terminal and a command; the relay's ForceCommand runs nologin instead,
+ * which ends at once, and the channel is closed. Only the relay's socket options
+ * change. A relay that refuses (PermitTTY no, MaxSessions 0) keeps Nagle and
+ * everything else works as before.
+ */
+enum interactive_state {
+	INTERACTIVE_WANTED,
+	INTERACTIVE_OPENING,
+	INTERACTIVE_TERMINAL,
+	INTERACTIVE_COMMAND,
+	INTERACTIVE_CLOSING,
+	INTERACTIVE_DONE,
+};
+
 struct ssh_channel;
 
 struct ssh_open_request {
@@ -103,6 +124,8 @@ struct kf_ssh {
 	LIBSSH2_LISTENER *listener;
 	struct ssh_open_request *opens;
 	struct ssh_channel *channels;
+	enum interactive_state interactive;
+	LIBSSH2_CHANNEL *interactive_channel;
 
 	int depth;        /* > 0 while the driver or a notification runs */
 	int is_closing;   /* kf_ssh_close() was called */
@@ -472,6 +495,9 @@ static void ssh_destroy(struct kf_ssh *ssh)
 			channel_free(channel);
 	}
 	ssh->channels = NULL;
+	if (ssh->interactive_channel != NULL)
+		libssh2_channel_free(ssh->interactive_channel);
+	ssh->interactive_channel = NULL;
 	for (open = ssh->opens; open != NULL; open = next_open) {
 		next_open = open->next;
 		free(open->host);
@@ -693,13 +719,16 @@ static void drive_listen(struct kf_ssh *ssh)
 
 static void drive_opens(struct kf_ssh *ssh)
 {
+	/* libssh2 1.10 keeps one channel open in progress per connection, of any kind. */
+	if (ssh->interactive == INTERACTIVE_OPENING)
+		return;
 	while (ssh->opens != NULL && !ssh->is_closing && ssh->state == STATE_READY) {
 		struct ssh_open_request *open = ssh->opens;
 		struct ssh_channel *channel;
 		struct kf_error err;
 		LIBSSH2_CHANNEL *lib;
 
-		/* libssh2 keeps one direct-tcpip open in progress per session: one at a time. */
+		/* One at a time: a request that would block stays first in the queue. */
 		lib = libssh2_channel_direct_tcpip_ex(ssh->session, open->host, open->port,
 						      "127.0.0.1", 0);
 		if (lib == NULL && libssh2_session_last_errno(ssh->session) == LIBSSH2_ERROR_EAGAIN)
@@ -720,6 +749,56 @@ static void drive_opens(struct kf_ssh *ssh)
 		free(open->host);
 		free(open);
 	}
+}
+
+/* Asks the relay to treat the connection as interactive (see enum interactive_state). */
+static void drive_interactive(struct kf_ssh *ssh)
+{
+	int r;
+
+	if (ssh->is_closing || ssh->state != STATE_READY)
+		return;
+	switch (ssh->interactive) {
+	case INTERACTIVE_WANTED:
+		/* What the connection is for goes first; opens go one at a time. */
+		if (ssh->wants_listen || ssh->opens != NULL)
+			return;
+		__attribute__((fallthrough));
+	case INTERACTIVE_OPENING:
+		ssh->interactive_channel = libssh2_channel_open_session(ssh->session);
+		if (ssh->interactive_channel == NULL) {
+			r = libssh2_session_last_errno(ssh->session);
+			ssh->interactive =
+				r == LIBSSH2_ERROR_EAGAIN ? INTERACTIVE_OPENING : INTERACTIVE_DONE;
+			return;
+		}
+		ssh->interactive = INTERACTIVE_TERMINAL;
+		__attribute__((fallthrough));
+	case INTERACTIVE_TERMINAL:
+		r = libssh2_channel_request_pty_ex(ssh->interactive_channel, "dumb", 4, NULL, 0, 1,
+						   1, 0, 0);
+		if (r == LIBSSH2_ERROR_EAGAIN)
+			return;
+		if (r != 0)
+			break;
+		ssh->interactive = INTERACTIVE_COMMAND;
+		__attribute__((fallthrough));
+	case INTERACTIVE_COMMAND:
+		/* ForceCommand replaces it; a relay without one runs the shell's exit. */
+		if (libssh2_channel_exec(ssh->interactive_channel, "exit") == LIBSSH2_ERROR_EAGAIN)
+			return;
+		break;
+	case INTERACTIVE_CLOSING:
+		break;
+	case INTERACTIVE_DONE:
+		return;
+	}
+	/* Frees what the command wrote too: nothing reads it. */
+	ssh->interactive = INTERACTIVE_CLOSING;
+	if (libssh2_channel_free(ssh->interactive_channel) == LIBSSH2_ERROR_EAGAIN)
+		return;
+	ssh->interactive_channel = NULL;
+	ssh->interactive = INTERACTIVE_DONE;
 }
 
 static void drive_channels(struct kf_ssh *ssh)
@@ -746,6 +825,7 @@ static void ssh_drive(struct kf_ssh *ssh)
 	if (drive_setup(ssh) && !ssh->is_closing) {
 		drive_listen(ssh);
 		drive_opens(ssh);
+		drive_interactive(ssh);
 		drive_channels(ssh);
 		if (ssh->state == STATE_READY && !ssh->is_closing && session_is_dead(ssh))
 			ssh_fail(ssh, KF_ERR_CLOSED, "lost the connection to the relay: %s",

@@ -8,10 +8,13 @@
 #   relay.tech_key                  path of a registered technician's private key (.pub beside)
 #   relay.add_technician(name)      registers another key; returns its private key path
 #   relay.stop()                    kills sshd (a relay that dies mid-session)
+#   Relay(processes, edits=[(old, new)])   the shipped configuration with lines changed
+#   tcp_sockets(pids)               the kernel's view of the processes' TCP connections
 #
 # sshd runs as root here because the relay's two accounts must be real users: CI runs the
 # tests as root. The keys command must sit on a root-owned path that no one else can
 # write, so the relay's files live in a private directory under /run, not /tmp.
+import ctypes
 import os
 import pwd
 import shutil
@@ -54,7 +57,7 @@ def make_key(path, comment):
 
 
 class Relay:
-    def __init__(self, processes, host="127.0.0.1"):
+    def __init__(self, processes, host="127.0.0.1", edits=()):
         if os.geteuid() != 0:
             pytest.skip("the relay tests run sshd as root (CI does); run them as root")
         sshd = shutil.which("sshd") or "/usr/sbin/sshd"
@@ -76,6 +79,9 @@ class Relay:
         with open(os.path.join(RELAY_SOURCE, "kefu-relay.conf")) as shipped:
             dropin = shipped.read().replace("@LIBEXEC@", self.libexec).replace(
                 "@CONFIG@", self.config)
+        for old, new in edits:  # a relay configured otherwise (an older kefu-relay.conf)
+            assert old in dropin, old
+            dropin = dropin.replace(old, new)
         with open(os.path.join(self.config, "kefu-relay.conf"), "w") as out:
             out.write(dropin)
         self.host_key = make_key(os.path.join(self.dir, "host_ed25519"), "relay")
@@ -180,3 +186,45 @@ def relay(processes):
     instance = Relay(processes)
     yield instance
     instance.cleanup()
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+SYS_pidfd_getfd = 438  # the same number on every Linux architecture
+
+
+def tcp_sockets(pids):
+    """The kernel's view of every TCP connection the processes hold: a list of
+    (pid, local address, peer address, whether TCP_NODELAY is set), read through a copy
+    of each socket taken with pidfd_getfd (needs root, as the relay tests run)."""
+    found = []
+    for pid in pids:
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            continue
+        try:
+            for fd in os.listdir("/proc/%d/fd" % pid):
+                try:
+                    if not os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:"):
+                        continue
+                except OSError:
+                    continue
+                copy = _libc.syscall(SYS_pidfd_getfd, pidfd, int(fd), 0)
+                if copy < 0:
+                    continue
+                sock = socket.socket(fileno=copy)
+                try:
+                    if sock.family not in (socket.AF_INET, socket.AF_INET6) or \
+                            sock.type != socket.SOCK_STREAM:
+                        continue
+                    try:
+                        peer = sock.getpeername()[:2]
+                    except OSError:
+                        continue  # a listener
+                    nodelay = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+                    found.append((pid, sock.getsockname()[:2], peer, nodelay))
+                finally:
+                    sock.close()
+        finally:
+            os.close(pidfd)
+    return found

@@ -86,13 +86,36 @@ def test_agent_may_not_listen_anywhere_but_localhost(processes, relay, client, l
     assert "forwarding failed" in result.stderr.lower()
 
 
+def account(relay, client, role):
+    return ((relay.agent_user, client["agent_key"]) if role == "agent"
+            else (relay.tech_user, relay.tech_key))
+
+
+# Each account may open one session with a terminal (sshd then turns Nagle off for the
+# connection), and every way of asking for a program there must run nologin and nothing else.
 @pytest.mark.parametrize("role", ["agent", "technician"])
-def test_no_shell_command_or_tty_for_either_account(relay, client, role):
-    user, key = ((relay.agent_user, client["agent_key"]) if role == "agent"
-                 else (relay.tech_user, relay.tech_key))
-    result = run(ssh_args(relay, user, key, client["known_hosts"]) + ["-tt", "id"], timeout=20)
-    assert result.returncode != 0
-    assert "uid=" not in result.stdout
+@pytest.mark.parametrize("request_args", [
+    ["-tt", "touch {marker}; id"],          # a command on a terminal
+    ["-T", "touch {marker}; id"],           # a command without one
+    ["-tt"],                                # a login shell, fed on its input
+    ["-T", "-s", "sftp"],                   # a subsystem
+], ids=["command-tty", "command", "shell", "subsystem"])
+def test_every_session_request_runs_nologin_only(relay, client, tmp_path, role, request_args):
+    user, key = account(relay, client, role)
+    marker = os.path.join("/tmp", "kefu-relay-marker-%d" % os.getpid())
+    args = [arg.format(marker=marker) for arg in request_args]
+    try:
+        result = run(ssh_args(relay, user, key, client["known_hosts"]) + args,
+                     input="touch %s; id\nexit\n" % marker, timeout=20)
+        assert result.returncode != 0
+        assert "uid=" not in result.stdout
+        assert not os.path.exists(marker)
+        if args[-1] != "sftp":
+            # nologin's own words: the forced command ran, not the one asked for.
+            assert "not available" in result.stdout + result.stderr
+    finally:
+        if os.path.exists(marker):
+            os.unlink(marker)
 
 
 def test_technician_may_not_listen_on_the_relay(relay, client):

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from conftest import BUILD_DIR, run
-from relay_fixtures import free_port, make_key, relay  # noqa: F401 (relay is a fixture)
+from relay_fixtures import (Relay, descendants, free_port, make_key, relay,  # noqa: F401
+                            tcp_sockets)
 
 PEER = BUILD_DIR + "/tools/relay-peer"
 
@@ -55,6 +56,71 @@ def test_bulk_transfer_does_not_stall_the_control_channel(processes, relay, pin)
     pings = int(re.search(r"pings during bulk (\d+)", result.stdout).group(1))
     # Control messages kept flowing while 50 MB moved on another channel of the same session.
     assert pings >= 2
+
+
+def relay_nodelay(relay, client_pid):
+    """Whether sshd's end of the client's connection has TCP_NODELAY set, or None while
+    the client holds no connection to the relay."""
+    ours = [local for _, local, peer, _ in tcp_sockets([client_pid])
+            if peer == (relay.host, relay.port)]
+    for _, _, peer, nodelay in tcp_sockets(descendants(relay.proc.pid)):
+        if ours and peer == ours[0]:
+            return nodelay
+    return None
+
+
+def connect_both(processes, relay, pin):
+    """An agent, and a console whose channel leads to a port that never answers, so that
+    both stay connected to the relay."""
+    agent, _ = start_agent(processes, relay, pin)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    console = processes.start([PEER, "console", relay.host, str(relay.port), relay.tech_user,
+                               relay.tech_key, pin, str(silent.getsockname()[1]), "echo",
+                               "anyone?"], stdout=subprocess.PIPE, text=True)
+    return agent, console, silent
+
+
+def test_relay_turns_nagle_off_for_both_ends_of_a_session(processes, relay, pin):
+    # Ground truth from sshd's own sockets: a key press or a small screen update must
+    # not wait in the relay for the acknowledgement of the previous segment.
+    agent, console, silent = connect_both(processes, relay, pin)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        states = [relay_nodelay(relay, agent.pid), relay_nodelay(relay, console.pid)]
+        if states == [True, True]:
+            break
+        time.sleep(0.05)
+    silent.close()
+    assert states == [True, True], states
+    assert agent.poll() is None and console.poll() is None
+    # The session opened for it ran nologin on a terminal and ended, while both
+    # connections stay.
+    log = relay.sshd_log()
+    assert log.count("forced-command (config) '/usr/sbin/nologin' on pts/") == 2, log
+    assert log.count("Close session:") == 2, log
+
+
+def test_relay_that_refuses_terminals_still_carries_the_session(processes, tmp_path):
+    # A relay with the configuration of older kefu releases: no sessions at all.
+    old = Relay(processes, edits=[("PermitTTY yes", "PermitTTY no"),
+                                  ("MaxSessions 1", "MaxSessions 0")])
+    try:
+        pin = tmp_path / "old-pin"
+        pin.write_text(old.host_key_line + "\n")
+        agent, port = start_agent(processes, old, str(pin))
+        result = console(old, str(pin), port, "echo", "still here")
+        assert result.returncode == 0, result.stdout
+        assert result.stdout.strip() == "echo: still here"
+        _, waiting, silent = connect_both(processes, old, str(pin))
+        time.sleep(1)
+        # The check above sees Nagle left on here: it tells the two configurations apart.
+        assert relay_nodelay(old, agent.pid) is False
+        assert relay_nodelay(old, waiting.pid) is False
+        silent.close()
+    finally:
+        old.cleanup()
 
 
 def test_wrong_relay_host_key_fails_closed_naming_the_fingerprint(relay, tmp_path):
