@@ -1,6 +1,7 @@
 /* kefu-agentd: the screen share, an RFB server that never listens. SPDX-License-Identifier: MIT */
 #include "agentd/screen/screen.h"
 #include "agentd/screen/capture.h"
+#include "agentd/screen/link-estimate.h"
 #include "proto/session/screen-quality.h"
 
 #include <errno.h>
@@ -21,20 +22,13 @@
 #define TICK_MS 15
 /*
  * Adaptive quality (a viewer whose console sent KF_RFB_ENCODING_ADAPTIVE_QUALITY):
- * an update of at least SAMPLE_BYTES, timed from its last byte written to the
- * viewer's next request less the round trip (the least time a small update took),
- * is a sample of the link's throughput. Above LOSSLESS_BYTES_PER_S the viewer gets
- * its own encoding losslessly; below, Tight with JPEG at a level that falls with
- * the throughput, never above the viewer's own. What went out lossy is sent again
- * losslessly once the screen has been still for REFRESH_IDLE_MS.
+ * each update's timing feeds the viewer's link estimate (link-estimate.h), and the
+ * viewer gets the quality it allows: its own encoding losslessly on a fast link,
+ * else Tight with JPEG at a level that falls with the throughput, never above the
+ * viewer's own. What went out lossy is sent again losslessly once the screen has
+ * been still for REFRESH_IDLE_MS.
  */
-#define SMALL_UPDATE_BYTES        4096
-#define SAMPLE_BYTES              16384
-#define LOSSLESS_BYTES_PER_S      4.0e6
-#define KEEP_LOSSLESS_BYTES_PER_S 3.0e6
-#define REFRESH_IDLE_MS           300
-/* The round trip is the least of the last this many small updates' times. */
-#define ROUND_TRIP_SAMPLES 32
+#define REFRESH_IDLE_MS 300
 
 /* libvncserver's own map of Tight quality levels to JPEG quality and subsampling. */
 static const int jpeg_quality[10] = {15, 29, 41, 42, 62, 77, 79, 86, 92, 100};
@@ -52,9 +46,7 @@ struct quality {
 	int sent_bytes;
 	double sent_at;
 	int is_awaiting; /* an update went out; its viewer's next request times it */
-	double small_took[ROUND_TRIP_SAMPLES]; /* how long the last small updates took */
-	int small_count;
-	double throughput; /* bytes a second, smoothed; 0 until measured */
+	struct kf_link_estimate link;
 };
 
 struct viewer {
@@ -306,20 +298,7 @@ static void set_level(rfbClientPtr client, struct quality *q, int level)
 /* The level the measured throughput allows, at most the viewer's own. */
 static int level_for(const struct quality *q)
 {
-	static const struct {
-		double bytes_per_s;
-		int level;
-	} steps[] = {{2.0e6, 8}, {1.0e6, 7}, {5.0e5, 6}, {2.5e5, 5}, {1.25e5, 4}};
-	if (q->throughput >= LOSSLESS_BYTES_PER_S ||
-	    (q->level < 0 && q->throughput >= KEEP_LOSSLESS_BYTES_PER_S))
-		return -1;
-	int level = 3;
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-		if (q->throughput >= steps[i].bytes_per_s) {
-			level = steps[i].level;
-			break;
-		}
-	return level < q->asked_level ? level : q->asked_level;
+	return kf_link_estimate_level(&q->link, q->level, q->asked_level);
 }
 
 /* SetEncodings carried kefu's marker: the viewer's quality may follow the link. */
@@ -336,7 +315,7 @@ static rfbBool on_adaptive_encoding(rfbClientPtr client, void **data, int encodi
 	q->asked_level = client->tightQualityLevel;
 	q->asked_encoding = client->preferredEncoding;
 	/* Until measured, the viewer's own level: a slow link's first frame is the largest. */
-	set_level(client, q, q->throughput > 0 ? level_for(q) : q->asked_level);
+	set_level(client, q, q->link.throughput > 0 ? level_for(q) : q->asked_level);
 	return TRUE;
 }
 
@@ -384,28 +363,8 @@ static void on_update_request(rfbClientPtr client, rfbFramebufferUpdateRequestMs
 	if (q == NULL || !q->is_adaptive || !q->is_awaiting)
 		return;
 	q->is_awaiting = 0;
-	double took = seconds_now() - q->sent_at;
-	if (q->sent_bytes < SMALL_UPDATE_BYTES) {
-		q->small_took[q->small_count++ % ROUND_TRIP_SAMPLES] = took;
-		return;
-	}
-	if (q->sent_bytes < SAMPLE_BYTES)
-		return;
-	double round_trip = 0;
-	int known = q->small_count < ROUND_TRIP_SAMPLES ? q->small_count : ROUND_TRIP_SAMPLES;
-	for (int i = 0; i < known; i++)
-		if (i == 0 || q->small_took[i] < round_trip)
-			round_trip = q->small_took[i];
-	/*
-	 * What is left after the round trip is the time the bytes took on the link; when
-	 * that is lost in the round trip's noise, the sample only says "at least".
-	 */
-	double busy = took - round_trip;
-	if (busy < took / 4)
-		busy = took / 4;
-	double sample = q->sent_bytes / (busy > 0.0005 ? busy : 0.0005);
-	q->throughput = q->throughput == 0 ? sample : q->throughput * 0.75 + sample * 0.25;
-	if (!q->is_refreshing)
+	if (kf_link_estimate_add(&q->link, q->sent_bytes, seconds_now() - q->sent_at) &&
+	    !q->is_refreshing)
 		set_level(client, q, level_for(q));
 }
 

@@ -163,7 +163,11 @@ def measure(build, server, address, password=None, extra=(), keys=KEYS, checks=C
     wall = time.monotonic() - started
     if result.returncode != 0:
         raise RuntimeError("vnc-bench failed: %s" % result.stderr.strip())
-    figures = json.loads(result.stdout)
+    try:
+        figures = json.loads(result.stdout)
+    except ValueError:
+        raise RuntimeError("vnc-bench printed no figures (exit %d): %s" % (
+            result.returncode, (result.stderr.strip().splitlines() or ["nothing"])[-1]))
     server_cpu = group_cpu_seconds(server.pid) - before
     display_cpu = truth.display_cpu_seconds() - display_before
     figures["cpu_percent"] = 100.0 * server_cpu / wall
