@@ -8,8 +8,8 @@
 
 double kf_link_estimate_round_trip(const struct kf_link_estimate *link)
 {
-	int known = link->small_count < KF_LINK_ROUND_TRIPS ? link->small_count
-							     : KF_LINK_ROUND_TRIPS;
+	int known =
+		link->small_count < KF_LINK_ROUND_TRIPS ? link->small_count : KF_LINK_ROUND_TRIPS;
 	double round_trip = 0;
 
 	for (int i = 0; i < known; i++)
@@ -43,8 +43,7 @@ int kf_link_estimate_add(struct kf_link_estimate *link, int bytes, double took)
 	return 1;
 }
 
-int kf_link_estimate_level(const struct kf_link_estimate *link, int current_level,
-			   int asked_level)
+int kf_link_estimate_level(const struct kf_link_estimate *link, int current_level, int asked_level)
 {
 	static const struct {
 		double bytes_per_s;

@@ -38,7 +38,6 @@ double kf_link_estimate_round_trip(const struct kf_link_estimate *link);
  * most asked_level. Lossless from 4 MB/s, and kept down to 3 MB/s when current_level
  * is already lossless, so that it does not flap.
  */
-int kf_link_estimate_level(const struct kf_link_estimate *link, int current_level,
-			   int asked_level);
+int kf_link_estimate_level(const struct kf_link_estimate *link, int current_level, int asked_level);
 
 #endif
