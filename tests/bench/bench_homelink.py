@@ -36,7 +36,7 @@ import bench_screen as screen  # noqa: E402
 from shaped_link import ShapedLink  # noqa: E402
 
 QUALITY = 6
-KEYS = 10
+KEYS = 30
 CHECKS = 5
 ENCODINGS = (
     ("Tight+JPEG", ["--encodings", "tight zrle copyrect raw", "--quality", str(QUALITY)]),
