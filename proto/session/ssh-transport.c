@@ -57,21 +57,19 @@ enum ssh_state {
 };
 
 /*
- * OpenSSH's sshd turns Nagle's algorithm off on a connection (TCP_NODELAY, with its
- * interactive IPQoS) only when a session on it runs a command on a pseudo-terminal.
- * Until then sshd holds each small write, a key press or a few changed tiles, until
- * the previous segment is acknowledged: on a 40 ms home link that was a third of the
- * time from a key press to the changed pixel. So once the connection has what it
- * came for (the agent's listener, the console's first channel), it opens a session,
- * asks for a terminal and a command; the relay's ForceCommand runs nologin instead,
- * which ends at once, and the channel is closed. Only the relay's socket options
- * change. A relay that refuses (PermitTTY no, MaxSessions 0) keeps Nagle and
+ * OpenSSH's sshd turns Nagle's algorithm off on a connection (TCP_NODELAY) only once
+ * a session on it has started a command. Until then sshd holds each small write, a
+ * key press or a few changed tiles, until the previous segment is acknowledged: on a
+ * 40 ms home link that was a third of the time from a key press to the changed pixel.
+ * So once the connection has what it came for (the agent's listener, the console's
+ * first channel), it opens a session and asks for a command; the relay's
+ * ForceCommand runs nologin instead, which ends at once, and the channel is closed.
+ * No terminal is asked for. A relay that refuses (MaxSessions 0) keeps Nagle, and
  * everything else works as before.
  */
 enum interactive_state {
 	INTERACTIVE_WANTED,
 	INTERACTIVE_OPENING,
-	INTERACTIVE_TERMINAL,
 	INTERACTIVE_COMMAND,
 	INTERACTIVE_CLOSING,
 	INTERACTIVE_DONE,
@@ -772,15 +770,6 @@ static void drive_interactive(struct kf_ssh *ssh)
 				r == LIBSSH2_ERROR_EAGAIN ? INTERACTIVE_OPENING : INTERACTIVE_DONE;
 			return;
 		}
-		ssh->interactive = INTERACTIVE_TERMINAL;
-		__attribute__((fallthrough));
-	case INTERACTIVE_TERMINAL:
-		r = libssh2_channel_request_pty_ex(ssh->interactive_channel, "dumb", 4, NULL, 0, 1,
-						   1, 0, 0);
-		if (r == LIBSSH2_ERROR_EAGAIN)
-			return;
-		if (r != 0)
-			break;
 		ssh->interactive = INTERACTIVE_COMMAND;
 		__attribute__((fallthrough));
 	case INTERACTIVE_COMMAND:

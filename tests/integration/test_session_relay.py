@@ -1,5 +1,6 @@
 # kefu: the shipped relay configuration holds against OpenSSH's own client. SPDX-License-Identifier: MIT
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -7,8 +8,8 @@ import time
 
 import pytest
 
-from conftest import run
-from relay_fixtures import make_key, relay  # noqa: F401 (relay is a fixture)
+from conftest import BUILD_DIR, run
+from relay_fixtures import descendants, make_key, relay  # noqa: F401 (relay is a fixture)
 
 
 def ssh_args(relay, user, key, known_hosts):
@@ -91,8 +92,8 @@ def account(relay, client, role):
             else (relay.tech_user, relay.tech_key))
 
 
-# Each account may open one session with a terminal (sshd then turns Nagle off for the
-# connection), and every way of asking for a program there must run nologin and nothing else.
+# Each account may open one session (sshd then turns Nagle off for the connection), and
+# every way of asking for a program there must run nologin and nothing else.
 @pytest.mark.parametrize("role", ["agent", "technician"])
 @pytest.mark.parametrize("request_args", [
     ["-tt", "touch {marker}; id"],          # a command on a terminal
@@ -100,7 +101,7 @@ def account(relay, client, role):
     ["-tt"],                                # a login shell, fed on its input
     ["-T", "-s", "sftp"],                   # a subsystem
 ], ids=["command-tty", "command", "shell", "subsystem"])
-def test_every_session_request_runs_nologin_only(relay, client, tmp_path, role, request_args):
+def test_every_session_request_runs_nologin_only(relay, client, role, request_args):
     user, key = account(relay, client, role)
     marker = os.path.join("/tmp", "kefu-relay-marker-%d" % os.getpid())
     args = [arg.format(marker=marker) for arg in request_args]
@@ -110,12 +111,49 @@ def test_every_session_request_runs_nologin_only(relay, client, tmp_path, role, 
         assert result.returncode != 0
         assert "uid=" not in result.stdout
         assert not os.path.exists(marker)
-        if args[-1] != "sftp":
+        if "-tt" in args:
+            assert "PTY allocation request failed" in result.stderr
+        elif args[-1] != "sftp":
             # nologin's own words: the forced command ran, not the one asked for.
             assert "not available" in result.stdout + result.stderr
     finally:
         if os.path.exists(marker):
             os.unlink(marker)
+
+
+def hold(relay, user, what, key=None):
+    return subprocess.Popen([os.path.join(BUILD_DIR, "tools", "ssh-hold"), relay.host,
+                             str(relay.port), user, what] + ([key] if key else []),
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+
+
+@pytest.mark.parametrize("role", ["agent", "technician"])
+def test_no_client_gets_a_terminal_on_the_relay(relay, client, role):
+    # A terminal held open would keep one of the relay's pseudo-terminals for as long
+    # as the client likes: refused outright.
+    user, key = account(relay, client, role)
+    proc = hold(relay, user, "terminal", key if role == "technician" else None)
+    out, _ = proc.communicate(timeout=30)
+    assert out.strip() == "refused: terminal", out
+    assert "pts/" not in relay.sshd_log()
+
+
+def test_a_session_held_open_ends_with_nologin(processes, relay, client):
+    # A client that asks for a command and then never closes its channel: the relay
+    # runs nologin, which ends, and closes the session itself; nothing of it stays.
+    proc = hold(relay, relay.agent_user, "command")
+    processes.started.append(proc)
+    assert proc.stdout.readline().strip() == "held"
+    assert re.match(r"closed by the relay after [0-5] s$", proc.stdout.readline().strip())
+    assert proc.poll() is None  # the connection itself is still up
+    names = set()
+    for pid in descendants(relay.proc.pid):
+        try:
+            with open("/proc/%d/comm" % pid) as comm:
+                names.add(comm.read().strip())
+        except OSError:
+            pass
+    assert names <= {"sshd"}, names
 
 
 def test_technician_may_not_listen_on_the_relay(relay, client):

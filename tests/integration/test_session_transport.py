@@ -95,17 +95,17 @@ def test_relay_turns_nagle_off_for_both_ends_of_a_session(processes, relay, pin)
     silent.close()
     assert states == [True, True], states
     assert agent.poll() is None and console.poll() is None
-    # The session opened for it ran nologin on a terminal and ended, while both
+    # The session opened for it ran nologin, without a terminal, and ended, while both
     # connections stay.
     log = relay.sshd_log()
-    assert log.count("forced-command (config) '/usr/sbin/nologin' on pts/") == 2, log
+    assert log.count("forced-command (config) '/usr/sbin/nologin' for kefu-") == 2, log
+    assert " on pts/" not in log
     assert log.count("Close session:") == 2, log
 
 
 def test_relay_that_refuses_terminals_still_carries_the_session(processes, tmp_path):
     # A relay with the configuration of older kefu releases: no sessions at all.
-    old = Relay(processes, edits=[("PermitTTY yes", "PermitTTY no"),
-                                  ("MaxSessions 1", "MaxSessions 0")])
+    old = Relay(processes, edits=[("\tMaxSessions 1\n\tIPQoS none\n", "\tMaxSessions 0\n")])
     try:
         pin = tmp_path / "old-pin"
         pin.write_text(old.host_key_line + "\n")
