@@ -121,18 +121,18 @@ def test_every_session_request_runs_nologin_only(relay, client, role, request_ar
             os.unlink(marker)
 
 
-def hold(relay, user, what, key=None):
-    return subprocess.Popen([os.path.join(BUILD_DIR, "tools", "ssh-hold"), relay.host,
-                             str(relay.port), user, what] + ([key] if key else []),
-                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+def hold(processes, relay, user, what, key=None):
+    return processes.start([os.path.join(BUILD_DIR, "tools", "ssh-hold"), relay.host,
+                            str(relay.port), user, what] + ([key] if key else []),
+                           stdout=subprocess.PIPE, text=True)
 
 
 @pytest.mark.parametrize("role", ["agent", "technician"])
-def test_no_client_gets_a_terminal_on_the_relay(relay, client, role):
+def test_no_client_gets_a_terminal_on_the_relay(processes, relay, client, role):
     # A terminal held open would keep one of the relay's pseudo-terminals for as long
     # as the client likes: refused outright.
     user, key = account(relay, client, role)
-    proc = hold(relay, user, "terminal", key if role == "technician" else None)
+    proc = hold(processes, relay, user, "terminal", key if role == "technician" else None)
     out, _ = proc.communicate(timeout=30)
     assert out.strip() == "refused: terminal", out
     assert "pts/" not in relay.sshd_log()
@@ -141,8 +141,7 @@ def test_no_client_gets_a_terminal_on_the_relay(relay, client, role):
 def test_a_session_held_open_ends_with_nologin(processes, relay, client):
     # A client that asks for a command and then never closes its channel: the relay
     # runs nologin, which ends, and closes the session itself; nothing of it stays.
-    proc = hold(relay, relay.agent_user, "command")
-    processes.started.append(proc)
+    proc = hold(processes, relay, relay.agent_user, "command")
     assert proc.stdout.readline().strip() == "held"
     assert re.match(r"closed by the relay after [0-5] s$", proc.stdout.readline().strip())
     assert proc.poll() is None  # the connection itself is still up

@@ -2,11 +2,10 @@
 /*
  *   ssh-hold HOST PORT USER terminal|command [KEYFILE]
  *       Logs in as USER with KEYFILE, or with a fresh Ed25519 key (the relay's agent
- *       account takes any),
- *       opens a session and asks for a pseudo-terminal ("terminal") or for a command
- *       ("command", sleep 600); then never closes the channel or the connection for
- *       60 s. Prints "held" once the request is granted (or "refused: WHAT"), then
- *       "closed by the relay after N s" when the relay ends the session, or "still open
+ *       account takes any), opens a session and asks for a pseudo-terminal
+ *       ("terminal") or for a command ("command", sleep 600); then never closes the
+ *       channel or the connection for 60 s. Prints "held" once the request is granted (or "refused:
+ * WHAT"), then "closed by the relay after N s" when the relay ends the session, or "still open
  *       after 60 s". Blocking libssh2: it is a test client.
  */
 #include "proto/session/ssh-key.h"
@@ -52,9 +51,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if ((argc == 6 ? kf_ssh_key_load(&key, argv[5], &err)
-		       : kf_ssh_key_generate(&key, "ssh-hold", &err)) != KF_OK ||
-	    libssh2_init(0) != 0) {
+		       : kf_ssh_key_generate(&key, "ssh-hold", &err)) != KF_OK) {
 		fprintf(stderr, "ssh-hold: %s\n", err.message);
+		return 1;
+	}
+	if (libssh2_init(0) != 0) {
+		fprintf(stderr, "ssh-hold: libssh2 would not start\n");
 		return 1;
 	}
 	fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -76,7 +78,8 @@ int main(int argc, char **argv)
 		printf("refused: session\n");
 		return 1;
 	}
-	if (strcmp(argv[4], "terminal") == 0 && libssh2_channel_request_pty(channel, "xterm") != 0) {
+	if (strcmp(argv[4], "terminal") == 0 &&
+	    libssh2_channel_request_pty(channel, "xterm") != 0) {
 		printf("refused: terminal\n");
 		return 1;
 	}
