@@ -1,5 +1,6 @@
 /* kefu-agentd: Wayland capture (ScreenCast portal, PipeWire). SPDX-License-Identifier: MIT */
 #include "agentd/screen/capture-wayland.h"
+#include "agentd/screen/input-queue.h"
 #include "agentd/screen/tiles.h"
 
 #include <errno.h>
@@ -28,7 +29,6 @@
 #define CALL_TIMEOUT_MS   10000
 #define FRAME_TIMEOUT_MS  10000
 #define CURSOR_MAX        256
-#define MAX_KEYS          64
 /* RemoteDesktop device types and ScreenCast source types and cursor modes. */
 #define DEVICE_KEYBOARD   1u
 #define DEVICE_POINTER    2u
@@ -78,9 +78,8 @@ struct wayland_capture {
 	struct kf_capture_frame frame;
 	uint32_t cursor_argb[CURSOR_MAX * CURSOR_MAX];
 	int is_closed;
-	int buttons;
-	uint32_t keys_down[MAX_KEYS];
-	int key_count;
+	int buttons;                  /* the viewer's button mask, as last sent */
+	struct kf_input_queue *input; /* a RemoteDesktop session's: input can be sent */
 	char description[256];
 };
 
@@ -627,78 +626,76 @@ static int wayland_cursor(struct kf_capture *capture, struct kf_capture_cursor *
 	return width > 0 && height > 0 ? 0 : KF_ERR_UNSUPPORTED;
 }
 
-static void on_notified(GObject *source, GAsyncResult *result, void *user)
-{
-	(void)user;
-	GError *error = NULL;
-	GVariant *reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(source), result, &error);
-	if (reply)
-		g_variant_unref(reply);
-	if (error) /* input the portal refused is dropped, as X11 drops what XTest cannot map */
-		g_error_free(error);
-}
-
-/* Input goes out without waiting for the answer, in order, on the one connection. */
-static void notify(struct wayland_capture *w, const char *method, GVariant *parameters)
-{
-	/* The answers come back in the capture's context, which poll() iterates. */
-	g_main_context_push_thread_default(w->context);
-	g_dbus_connection_call(w->bus, PORTAL_BUS, PORTAL_PATH, IFACE_REMOTE, method, parameters,
-			       NULL, G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, on_notified,
-			       NULL);
-	g_main_context_pop_thread_default(w->context);
-}
-
 /*
- * A key goes out and is answered before the next one: mutter 43 drops key events that
- * reach it in one burst, and a dropped release leaves the key repeating in the client.
- * The portal answers in about a millisecond; KEY_TIMEOUT_MS bounds a stuck one.
+ * The input queue's thread: one event to the portal, answered before the next goes
+ * (input-queue.h says why). The portal answers in about a millisecond; INPUT_TIMEOUT_MS
+ * bounds a stuck one, and RELEASE_TIMEOUT_MS the wait for the releases after control
+ * is taken back.
  */
-#define KEY_TIMEOUT_MS 1000
+#define INPUT_TIMEOUT_MS   1000
+#define RELEASE_TIMEOUT_MS 3000
 
-static void notify_key(struct wayland_capture *w, uint32_t keysym, int is_down)
+static void deliver_input(void *user, const struct kf_input_event *event)
 {
+	struct wayland_capture *w = user;
+	const char *method;
+	GVariant *parameters;
+	switch (event->kind) {
+	case KF_INPUT_MOVE:
+		method = "NotifyPointerMotionAbsolute";
+		parameters = g_variant_new("(o@a{sv}udd)", w->session, empty_options(), w->node,
+					   (double)event->x, (double)event->y);
+		break;
+	case KF_INPUT_BUTTON:
+		method = "NotifyPointerButton";
+		parameters = g_variant_new("(o@a{sv}iu)", w->session, empty_options(),
+					   (int32_t)event->code, event->is_down ? 1u : 0u);
+		break;
+	case KF_INPUT_SCROLL:
+		method = "NotifyPointerAxisDiscrete";
+		parameters = g_variant_new("(o@a{sv}ui)", w->session, empty_options(), event->code,
+					   (int32_t)event->steps);
+		break;
+	default:
+		method = "NotifyKeyboardKeysym";
+		parameters = g_variant_new("(o@a{sv}iu)", w->session, empty_options(),
+					   (int32_t)event->code, event->is_down ? 1u : 0u);
+		break;
+	}
 	GError *error = NULL;
 	GVariant *reply = g_dbus_connection_call_sync(
-		w->bus, PORTAL_BUS, PORTAL_PATH, IFACE_REMOTE, "NotifyKeyboardKeysym",
-		g_variant_new("(o@a{sv}iu)", w->session, empty_options(), (int32_t)keysym,
-			      is_down ? 1u : 0u),
-		NULL, G_DBUS_CALL_FLAGS_NONE, KEY_TIMEOUT_MS, NULL, &error);
-
+		w->bus, PORTAL_BUS, PORTAL_PATH, IFACE_REMOTE, method, parameters, NULL,
+		G_DBUS_CALL_FLAGS_NONE, INPUT_TIMEOUT_MS, NULL, &error);
 	if (reply != NULL)
 		g_variant_unref(reply);
-	if (error != NULL) /* a key the portal refused is dropped, as on X11 */
+	if (error != NULL) /* input the portal refused is dropped, as X11 drops what XTest
+			    * cannot map */
 		g_error_free(error);
-}
-
-static void send_button(struct wayland_capture *w, int bit, int is_down)
-{
-	static const int codes[3] = {BTN_LEFT_CODE, BTN_MIDDLE_CODE, BTN_RIGHT_CODE};
-	if (bit < 3) {
-		notify(w, "NotifyPointerButton",
-		       g_variant_new("(o@a{sv}iu)", w->session, empty_options(), codes[bit],
-				     is_down ? 1u : 0u));
-	} else if (is_down && bit < 7) {
-		/* RFB buttons 4 and 5 scroll up and down, 6 and 7 left and right. */
-		uint32_t axis = bit < 5 ? 0 : 1;
-		int steps = (bit == 3 || bit == 5) ? -1 : 1;
-		notify(w, "NotifyPointerAxisDiscrete",
-		       g_variant_new("(o@a{sv}ui)", w->session, empty_options(), axis, steps));
-	}
 }
 
 static void wayland_pointer(struct kf_capture *capture, int buttons, int x, int y)
 {
+	static const unsigned codes[3] = {BTN_LEFT_CODE, BTN_MIDDLE_CODE, BTN_RIGHT_CODE};
 	struct wayland_capture *w = (struct wayland_capture *)capture;
-	if (!w->is_remote || w->is_closed)
+	if (w->input == NULL || w->is_closed)
 		return;
-	notify(w, "NotifyPointerMotionAbsolute",
-	       g_variant_new("(o@a{sv}udd)", w->session, empty_options(), w->node, (double)x,
-			     (double)y));
-	for (int bit = 0; bit < 8; bit++) {
+	kf_input_queue_push(w->input,
+			    &(struct kf_input_event){.kind = KF_INPUT_MOVE, .x = x, .y = y});
+	for (int bit = 0; bit < 7; bit++) {
 		int was = (w->buttons >> bit) & 1, is = (buttons >> bit) & 1;
-		if (was != is)
-			send_button(w, bit, is);
+		if (was == is)
+			continue;
+		if (bit < 3)
+			kf_input_queue_push(w->input,
+					    &(struct kf_input_event){.kind = KF_INPUT_BUTTON,
+								     .code = codes[bit],
+								     .is_down = is});
+		else if (is) /* RFB buttons 4 and 5 scroll up and down, 6 and 7 left and right */
+			kf_input_queue_push(
+				w->input,
+				&(struct kf_input_event){.kind = KF_INPUT_SCROLL,
+							 .code = bit < 5 ? 0u : 1u,
+							 .steps = (bit == 3 || bit == 5) ? -1 : 1});
 	}
 	w->buttons = buttons;
 }
@@ -706,36 +703,20 @@ static void wayland_pointer(struct kf_capture *capture, int buttons, int x, int 
 static void wayland_key(struct kf_capture *capture, uint32_t keysym, int is_down)
 {
 	struct wayland_capture *w = (struct wayland_capture *)capture;
-	if (!w->is_remote || w->is_closed)
+	if (w->input == NULL || w->is_closed)
 		return;
-	int index = -1;
-	for (int i = 0; i < w->key_count; i++)
-		if (w->keys_down[i] == keysym)
-			index = i;
-	if (is_down && index < 0) {
-		if (w->key_count == MAX_KEYS)
-			return;
-		w->keys_down[w->key_count++] = keysym;
-	} else if (!is_down) {
-		if (index < 0)
-			return;
-		w->keys_down[index] = w->keys_down[--w->key_count];
-	}
-	notify_key(w, keysym, is_down);
+	kf_input_queue_push(
+		w->input,
+		&(struct kf_input_event){.kind = KF_INPUT_KEY, .code = keysym, .is_down = is_down});
 }
 
 static void wayland_release_input(struct kf_capture *capture)
 {
 	struct wayland_capture *w = (struct wayland_capture *)capture;
-	if (!w->is_remote)
+	if (w->input == NULL)
 		return;
-	for (int bit = 0; bit < 3; bit++)
-		if ((w->buttons >> bit) & 1)
-			send_button(w, bit, 0);
+	kf_input_queue_release(w->input, RELEASE_TIMEOUT_MS);
 	w->buttons = 0;
-	while (w->key_count > 0)
-		notify_key(w, w->keys_down[--w->key_count], 0);
-	g_dbus_connection_flush_sync(w->bus, NULL, NULL);
 }
 
 static void wayland_set_clipboard(struct kf_capture *capture, const char *text, size_t len)
@@ -756,6 +737,7 @@ static void wayland_free(struct kf_capture *capture)
 	struct wayland_capture *w = (struct wayland_capture *)capture;
 	if (w == NULL)
 		return;
+	kf_input_queue_free(w->input); /* before the bus it sends on goes */
 	if (w->loop != NULL)
 		pw_thread_loop_stop(w->loop);
 	if (w->stream != NULL)
@@ -1065,6 +1047,8 @@ int kf_capture_wayland_open(const struct kf_capture_options *options, struct kf_
 		rc = open_pipewire(w, err);
 	if (rc == 0 && w->cancel != NULL && kf_capture_cancel_is_fired(w->cancel))
 		rc = cancelled_error(err);
+	if (rc == 0 && w->is_remote)
+		rc = kf_input_queue_start(&w->input, deliver_input, w, err);
 	w->cancel = NULL;
 	w->restore_token = NULL;
 	g_main_context_pop_thread_default(w->context);

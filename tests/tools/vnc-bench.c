@@ -30,8 +30,9 @@
  *       and the JPEG quality level it asks for (default none: lossless only).
  *   vnc-bench snapshot HOST:PORT [--password P] --out FILE.ppm
  *       Writes the first complete frame as a binary PPM (lossless encodings).
- *   vnc-bench input HOST:PORT [--password P] [--click X,Y] [--text TEXT] [--cut TEXT]
- *       Clicks, types TEXT (one key press and release per character) and/or
+ *   vnc-bench input HOST:PORT [--password P] [--click X,Y]... [--text TEXT] [--cut TEXT]
+ *       Clicks (each --click in turn, up to 64, sent without waiting), types TEXT (one
+ *       key press and release per character) and/or
  *       sends TEXT as the viewer's clipboard, then lingers 0.5 s and exits.
  *   vnc-bench watch HOST:PORT [--password P] [--seconds N]
  *       Prints "update" for every update, "size W H" when the size changes,
@@ -744,7 +745,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *mode = argv[1], *target = argv[2], *out = NULL, *text = NULL, *cut = NULL;
-	const char *click = NULL, *display = NULL, *area = NULL, *picture = NULL;
+	const char *clicks[64], *display = NULL, *area = NULL, *picture = NULL;
+	int click_count = 0;
 	double seconds = 5;
 	int keys = 0, checks = 10;
 	pid_t workload = 0;
@@ -781,8 +783,11 @@ int main(int argc, char **argv)
 			text = value;
 		else if (strcmp(argv[i], "--cut") == 0)
 			cut = value;
-		else if (strcmp(argv[i], "--click") == 0)
-			click = value;
+		else if (strcmp(argv[i], "--click") == 0 && click_count == 64) {
+			fprintf(stderr, "vnc-bench: at most 64 --click\n");
+			return 2;
+		} else if (strcmp(argv[i], "--click") == 0)
+			clicks[click_count++] = value;
 		else {
 			fprintf(stderr, "vnc-bench: unknown option %s\n", argv[i]);
 			return 2;
@@ -823,8 +828,10 @@ int main(int argc, char **argv)
 		rc = snapshot(client, &bench, out);
 	} else if (strcmp(mode, "input") == 0) {
 		pump(client, now() + 0.2);
-		int x, y;
-		if (click != NULL && sscanf(click, "%d,%d", &x, &y) == 2) {
+		for (int i = 0; i < click_count; i++) {
+			int x, y;
+			if (sscanf(clicks[i], "%d,%d", &x, &y) != 2)
+				continue;
 			SendPointerEvent(client, x, y, 0);
 			SendPointerEvent(client, x, y, 1);
 			SendPointerEvent(client, x, y, 0);

@@ -114,6 +114,27 @@ static gboolean on_button(GtkWidget *widget, GdkEventButton *event, void *user)
 	return TRUE;
 }
 
+/* Where the seat's pointer and keyboard are, as the compositor tells this client. */
+static gboolean on_crossing(GtkWidget *widget, GdkEventCrossing *event, void *user)
+{
+	(void)widget;
+	(void)user;
+	if (event->detail != GDK_NOTIFY_INFERIOR) {
+		printf("pointer %s\n", event->type == GDK_ENTER_NOTIFY ? "in" : "out");
+		fflush(stdout);
+	}
+	return FALSE;
+}
+
+static gboolean on_focus(GtkWidget *widget, GdkEventFocus *event, void *user)
+{
+	(void)widget;
+	(void)user;
+	printf("keyboard %s\n", event->in ? "in" : "out");
+	fflush(stdout);
+	return FALSE;
+}
+
 static gboolean on_scroll(GtkWidget *widget, GdkEventScroll *event, void *user)
 {
 	(void)widget;
@@ -407,8 +428,14 @@ int main(int argc, char **argv)
 	area = gtk_drawing_area_new();
 	gtk_container_add(GTK_CONTAINER(window), area);
 	g_signal_connect(area, "draw", G_CALLBACK(on_draw), NULL);
-	gtk_widget_add_events(window, GDK_KEY_PRESS_MASK | GDK_BUTTON_PRESS_MASK | GDK_SCROLL_MASK);
+	gtk_widget_add_events(window, GDK_KEY_PRESS_MASK | GDK_BUTTON_PRESS_MASK | GDK_SCROLL_MASK |
+					      GDK_ENTER_NOTIFY_MASK | GDK_LEAVE_NOTIFY_MASK |
+					      GDK_FOCUS_CHANGE_MASK);
 	g_signal_connect(window, "key-press-event", G_CALLBACK(on_key), NULL);
+	g_signal_connect(window, "enter-notify-event", G_CALLBACK(on_crossing), NULL);
+	g_signal_connect(window, "leave-notify-event", G_CALLBACK(on_crossing), NULL);
+	g_signal_connect(window, "focus-in-event", G_CALLBACK(on_focus), NULL);
+	g_signal_connect(window, "focus-out-event", G_CALLBACK(on_focus), NULL);
 	g_signal_connect(window, "button-press-event", G_CALLBACK(on_button), NULL);
 	g_signal_connect(window, "scroll-event", G_CALLBACK(on_scroll), NULL);
 	g_signal_connect(window, "destroy", G_CALLBACK(gtk_main_quit), NULL);
