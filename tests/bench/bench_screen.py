@@ -321,9 +321,10 @@ def run_kefu_wayland(build, display):
         if "interaction allowed" not in clicker.seen:
             raise RuntimeError("the desktop's dialog offered no remote interaction")
         # Headless mutter has no input devices until the remote desktop session's first
-        # event adds its virtual ones, and a client mapped before then never gets the
-        # keyboard's focus: one click first, then the workload.
-        subprocess.run([vnc_bench, "input", view["address"], "--click", "5,5"] + login,
+        # pointer and key events add its virtual ones, and a client mapped before then
+        # never gets the keyboard's focus: one click and one key first, then the workload.
+        subprocess.run([vnc_bench, "input", view["address"], "--click", "5,5", "--text", "a"]
+                       + login,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
         time.sleep(2)
         picture = os.path.join(directory, "picture")
