@@ -41,3 +41,22 @@ void kf_i18n_init(void)
 	/* The programs' own domain, for ngettext() too; libraries keep theirs (dgettext). */
 	textdomain(KF_TEXT_DOMAIN);
 }
+
+const char *kf_i18n_language(void)
+{
+	static char language[16];
+	/* The catalog's header is the translation of the empty text. */
+	const char *header = dgettext(KF_TEXT_DOMAIN, "");
+	const char *line = header != NULL ? strstr(header, "Language: ") : NULL;
+	size_t n;
+
+	if (line == NULL)
+		return NULL;
+	line += strlen("Language: ");
+	n = strcspn(line, "\n");
+	if (n == 0 || n >= sizeof(language) || strncmp(line, "en", 2) == 0)
+		return NULL;
+	memcpy(language, line, n);
+	language[n] = '\0';
+	return language;
+}

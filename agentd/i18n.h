@@ -20,4 +20,12 @@
  */
 void kf_i18n_init(void);
 
+/*
+ * The language the customer is spoken to in: the "Language" of the translation catalog
+ * in use ("zh_CN"), or NULL for English (no catalog for the customer's language). What
+ * plugins bring in their own translations follows it, so that one window speaks one
+ * language.
+ */
+const char *kf_i18n_language(void);
+
 #endif

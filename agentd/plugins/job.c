@@ -67,7 +67,7 @@ int kf_plugin_places_each(const struct kf_plugin_places *places, const json_t *r
 			    (!is_installed ||
 			     kf_agent_plugin_is_trusted(dir, places->trusted, places->n_trusted,
 							places->trust_problem, NULL, 0)) &&
-			    kf_plugin_manifest_load(dir, &m, &err) == 0) {
+			    kf_agent_plugin_load(dir, &m, &err) == 0) {
 				if (json_object_get(seen, m->id) == NULL &&
 				    kf_plugin_manifest_applies(m, report, root, &device))
 					stop = visit(dir, m, device, user);
@@ -174,7 +174,7 @@ static int find_one(const char *dir, const struct kf_plugin_manifest *m, const c
 		snprintf(job->dir, sizeof(job->dir), "%s", dir);
 	}
 	/* The walk's manifest is borrowed: the job loads its own from the folder it runs. */
-	if (kf_plugin_manifest_load(job->dir, &job->manifest, &find->err) != 0)
+	if (kf_agent_plugin_load(job->dir, &job->manifest, &find->err) != 0)
 		return -1;
 	find->job->device = device != NULL ? strdup(device) : NULL;
 	return 1;

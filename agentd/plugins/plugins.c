@@ -3,6 +3,7 @@
 #include "agentd/plugins/plugins.h"
 #include "agentd/audit.h"
 #include "agentd/commands.h"
+#include "agentd/i18n.h"
 #include "proto/base/base64.h"
 #include "proto/base/fs.h"
 #include "proto/plugin/package.h"
@@ -431,4 +432,13 @@ int kf_agent_cmd_plugins(int argc, char **argv)
 		return list(argc - 1, argv + 1);
 	fprintf(stderr, "usage: %s plugins install|list ...\n", KF_AGENTD_PROGRAM);
 	return KF_EXIT_USAGE;
+}
+
+int kf_agent_plugin_load(const char *dir, struct kf_plugin_manifest **out, struct kf_error *err)
+{
+	int r = kf_plugin_manifest_load(dir, out, err);
+
+	if (r == 0)
+		kf_plugin_manifest_localize(*out, kf_i18n_language());
+	return r;
 }

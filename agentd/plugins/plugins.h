@@ -3,6 +3,7 @@
 #define KF_AGENTD_PLUGINS_H
 
 #include "proto/package/package.h"
+#include "proto/plugin/manifest.h"
 #include "proto/session/profile.h"
 
 #include <stdbool.h>
@@ -58,6 +59,13 @@ int kf_agent_plugin_stage(const char *dir, const char *id,
 
 /* Removes a stage folder and everything in it; "" is nothing to do. */
 void kf_agent_plugin_unstage(const char *stage);
+
+/*
+ * Loads DIR/plugin.json with the plugin's own translations for the language the
+ * customer is spoken to in (kf_i18n_language) in place: for everything the customer
+ * reads and the technician is told.
+ */
+int kf_agent_plugin_load(const char *dir, struct kf_plugin_manifest **out, struct kf_error *err);
 
 /* Writes the diagnostics report of root to path with `kefu-agentd diag`; returns 0 or -1. */
 int kf_agent_plugins_report(const char *root, const char *path);

@@ -526,7 +526,7 @@ static int collect_item(const char *dir, const struct kf_plugin_manifest *m, con
 	} else if (snprintf(item->dir, sizeof(item->dir), "%s", dir) >= (int)sizeof(item->dir)) {
 		return 0;
 	}
-	if (kf_plugin_manifest_load(item->dir, &item->m, &err) != 0) {
+	if (kf_agent_plugin_load(item->dir, &item->m, &err) != 0) {
 		kf_agent_plugin_unstage(item->stage);
 		return 0;
 	}

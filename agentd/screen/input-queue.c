@@ -129,8 +129,7 @@ int kf_input_queue_push(struct kf_input_queue *queue, const struct kf_input_even
 	int rc = 0;
 	pthread_mutex_lock(&queue->lock);
 	struct kf_input_event *last =
-		queue->count > 0 ? &queue->ring[(queue->head + queue->count - 1) % CAPACITY]
-				 : NULL;
+		queue->count > 0 ? &queue->ring[(queue->head + queue->count - 1) % CAPACITY] : NULL;
 	if (event->kind == KF_INPUT_MOVE && last != NULL && last->kind == KF_INPUT_MOVE) {
 		last->x = event->x;
 		last->y = event->y;
@@ -159,8 +158,7 @@ void kf_input_queue_release(struct kf_input_queue *queue, int timeout_ms)
 		append(queue, &(struct kf_input_event){.kind = queue->down[i].kind,
 						       .code = queue->down[i].code});
 	while ((queue->count > 0 || queue->is_delivering) && !queue->is_stopping)
-		if (pthread_cond_timedwait(&queue->delivered, &queue->lock, &deadline) ==
-		    ETIMEDOUT)
+		if (pthread_cond_timedwait(&queue->delivered, &queue->lock, &deadline) == ETIMEDOUT)
 			break;
 	pthread_mutex_unlock(&queue->lock);
 }

@@ -2,6 +2,7 @@
  * (kefu-agentd firmware apply --latest) the customer allows in a window. SPDX-License-Identifier: MIT */
 #include "agentd/i18n.h"
 #include "agentd/plugins/job.h"
+#include "agentd/plugins/plugins.h"
 #include "agentd/window/window.h"
 #include "proto/base/escape.h"
 #include "proto/plugin/manifest.h"
@@ -78,7 +79,7 @@ static void check_words(const char *check_id, char *title, size_t title_size, ch
 			if (entry->d_name[0] == '.')
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", places.folders[f], entry->d_name);
-			if (kf_plugin_manifest_load(path, &manifest, &err) != KF_OK)
+			if (kf_agent_plugin_load(path, &manifest, &err) != KF_OK)
 				continue;
 			for (size_t c = 0; c < manifest->n_checks; c++) {
 				const struct kf_plugin_check *check = &manifest->checks[c];

@@ -92,6 +92,19 @@ int kf_plugin_cmd_lint(int argc, char **argv)
 		if (c->has_verify)
 			problems += lint_step(argv[1], c->id, "verify", &c->verify, shellcheck);
 	}
+	/* A language that leaves some words out is allowed (they are shown as written). */
+	for (i = 0; i < m->n_translations; i++) {
+		const struct kf_plugin_translation *t = &m->translations[i];
+
+		if (t->name == NULL)
+			printf("%s: %s leaves the name as written\n", m->id, t->language);
+		for (j = 0; j < m->n_checks; j++)
+			if (t->titles[j] == NULL ||
+			    (m->checks[j].fix != NULL && t->fixes[j] == NULL))
+				printf("%s: %s leaves the %s of check %s as written\n", m->id,
+				       t->language, t->titles[j] == NULL ? "title" : "fix",
+				       m->checks[j].id);
+	}
 	if (problems == 0)
 		printf("%s %s: %zu checks, manifest and scripts ok%s\n", m->id, m->version,
 		       m->n_checks,

@@ -335,11 +335,110 @@ static int parse_matcher(const json_t *obj, size_t index, struct kf_plugin_match
 	return r;
 }
 
+/* A language as gettext names it: 2-3 lower-case letters, then maybe _ and 2 capitals. */
+static bool is_language(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz");
+
+	if (n < 2 || n > 3)
+		return false;
+	if (s[n] == '\0')
+		return true;
+	return s[n] == '_' && strspn(s + n + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 2 &&
+	       s[n + 3] == '\0';
+}
+
+static int parse_check_texts(const json_t *texts, const char *language,
+			     const struct kf_plugin_manifest *m, struct kf_plugin_translation *t,
+			     struct kf_error *err)
+{
+	static const char *const keys[] = {"title", "fix", NULL};
+	const char *id;
+	json_t *body;
+	char where[160];
+	int r;
+
+	if (!json_is_object(texts))
+		return kf_error_set(err, KF_ERR_INVALID,
+				    "translations.%s: \"checks\" must be an object of check ids",
+				    language);
+	json_object_foreach((json_t *)texts, id, body)
+	{
+		size_t i = 0;
+
+		while (i < m->n_checks && strcmp(m->checks[i].id, id) != 0)
+			i++;
+		if (i == m->n_checks)
+			return kf_error_set(err, KF_ERR_INVALID,
+					    "translations.%s.checks: there is no check \"%s\"",
+					    language, kf_escaped(id).text);
+		snprintf(where, sizeof(where), "translations.%s.checks.%s", language, id);
+		if (!json_is_object(body))
+			return kf_error_set(err, KF_ERR_INVALID, "%s must be an object", where);
+		r = check_keys(body, where, keys, err);
+		if (r == 0)
+			r = get_string(body, where, "title", false, 200, &t->titles[i], err);
+		if (r == 0)
+			r = get_string(body, where, "fix", false, 200, &t->fixes[i], err);
+		if (r < 0)
+			return r;
+		if (t->fixes[i] != NULL && m->checks[i].fix == NULL)
+			return kf_error_set(err, KF_ERR_INVALID,
+					    "%s: translates a \"fix\" the check does not have",
+					    where);
+	}
+	return 0;
+}
+
+/* "translations": {"zh_CN": {"name", "description", "checks": {ID: {"title", "fix"}}}} */
+static int parse_translations(const json_t *v, struct kf_plugin_manifest *m, struct kf_error *err)
+{
+	static const char *const keys[] = {"name", "description", "checks", NULL};
+	const char *language;
+	json_t *body, *texts;
+	char where[96];
+	int r;
+
+	if (!json_is_object(v) || json_object_size(v) == 0 ||
+	    json_object_size(v) > KF_PLUGIN_MAX_LANGUAGES)
+		return kf_error_set(
+			err, KF_ERR_INVALID,
+			"manifest: \"translations\" must be an object of 1..%d languages",
+			KF_PLUGIN_MAX_LANGUAGES);
+	json_object_foreach((json_t *)v, language, body)
+	{
+		struct kf_plugin_translation *t = &m->translations[m->n_translations];
+
+		if (!is_language(language))
+			return kf_error_set(err, KF_ERR_INVALID,
+					    "translations: \"%s\" is not a language as gettext "
+					    "names it (ll or ll_CC: \"zh_CN\", \"de\")",
+					    kf_escaped(language).text);
+		m->n_translations++;
+		snprintf(t->language, sizeof(t->language), "%s", language);
+		snprintf(where, sizeof(where), "translations.%s", language);
+		if (!json_is_object(body))
+			return kf_error_set(err, KF_ERR_INVALID, "%s must be an object", where);
+		r = check_keys(body, where, keys, err);
+		if (r == 0)
+			r = get_string(body, where, "name", false, 200, &t->name, err);
+		if (r == 0)
+			r = get_string(body, where, "description", false, 2000, &t->description,
+				       err);
+		texts = json_object_get(body, "checks");
+		if (r == 0 && texts != NULL)
+			r = parse_check_texts(texts, language, m, t, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int parse_root(const json_t *root, struct kf_plugin_manifest *m, struct kf_error *err)
 {
-	static const char *const keys[] = {"format",     "id",          "version",
-					   "name",       "description", "publisher",
-					   "applies_to", "checks",      NULL};
+	static const char *const keys[] = {"format",       "id",        "version",    "name",
+					   "description",  "publisher", "applies_to", "checks",
+					   "translations", NULL};
 	json_t *v, *item;
 	size_t i;
 	int r;
@@ -403,7 +502,57 @@ static int parse_root(const json_t *root, struct kf_plugin_manifest *m, struct k
 						    "manifest: check id \"%s\" appears twice",
 						    m->checks[i].id);
 	}
+	v = json_object_get(root, "translations");
+	if (v != NULL)
+		return parse_translations(v, m, err);
 	return 0;
+}
+
+static void take_text(char **text, char **translated)
+{
+	char *original = *text;
+
+	if (*translated == NULL)
+		return;
+	*text = *translated;
+	*translated = original; /* freed with the translation */
+}
+
+const char *kf_plugin_manifest_localize(struct kf_plugin_manifest *m, const char *language)
+{
+	char wanted[8];
+	struct kf_plugin_translation *t = NULL;
+	size_t i, n;
+
+	if (language == NULL || m->is_localized)
+		return NULL;
+	n = strcspn(language, ".@");
+	if (n == 0 || n >= sizeof(wanted))
+		return NULL;
+	memcpy(wanted, language, n);
+	wanted[n] = '\0';
+	for (int pass = 0; pass < 2 && t == NULL; pass++) {
+		if (pass == 1) {
+			char *country = strchr(wanted, '_');
+
+			if (country == NULL)
+				break;
+			*country = '\0'; /* then the language alone */
+		}
+		for (i = 0; i < m->n_translations && t == NULL; i++)
+			if (strcmp(m->translations[i].language, wanted) == 0)
+				t = &m->translations[i];
+	}
+	if (t == NULL)
+		return NULL;
+	m->is_localized = true;
+	take_text(&m->name, &t->name);
+	take_text(&m->description, &t->description);
+	for (i = 0; i < m->n_checks; i++) {
+		take_text(&m->checks[i].title, &t->titles[i]);
+		take_text(&m->checks[i].fix, &t->fixes[i]);
+	}
+	return t->language;
 }
 
 int kf_plugin_manifest_parse(const char *text, size_t len, struct kf_plugin_manifest **out,
@@ -507,6 +656,16 @@ void kf_plugin_manifest_free(struct kf_plugin_manifest *m)
 			free_step(&c->repairs[j]);
 		if (c->has_verify)
 			free_step(&c->verify);
+	}
+	for (i = 0; i < m->n_translations; i++) {
+		struct kf_plugin_translation *t = &m->translations[i];
+
+		free(t->name);
+		free(t->description);
+		for (j = 0; j < KF_PLUGIN_MAX_CHECKS; j++) {
+			free(t->titles[j]);
+			free(t->fixes[j]);
+		}
 	}
 	free(m->id);
 	free(m->version);

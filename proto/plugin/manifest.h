@@ -16,6 +16,7 @@
 #define KF_PLUGIN_MAX_REPAIRS     8
 #define KF_PLUGIN_MAX_MATCHERS    32
 #define KF_PLUGIN_MAX_WRITES      8
+#define KF_PLUGIN_MAX_LANGUAGES   8
 #define KF_PLUGIN_TIMEOUT_MAX     600  /* seconds, one step */
 #define KF_PLUGIN_OUTPUT_LINE_MAX 4096 /* bytes of one output line */
 
@@ -72,8 +73,21 @@ struct kf_plugin_matcher {
 	char *path;                      /* file: absolute path that exists under the root */
 };
 
+/*
+ * One language's texts, from the manifest's "translations"; NULL where that language
+ * keeps the original. titles and fixes are by check index.
+ */
+struct kf_plugin_translation {
+	char language[8]; /* as gettext names it: "zh_CN", "de" */
+	char *name, *description;
+	char *titles[KF_PLUGIN_MAX_CHECKS], *fixes[KF_PLUGIN_MAX_CHECKS];
+};
+
 struct kf_plugin_manifest {
 	char *id, *version, *name, *description, *publisher;
+	size_t n_translations;
+	struct kf_plugin_translation translations[KF_PLUGIN_MAX_LANGUAGES];
+	bool is_localized; /* kf_plugin_manifest_localize put a translation in place */
 	size_t n_matchers;
 	struct kf_plugin_matcher matchers[KF_PLUGIN_MAX_MATCHERS]; /* any one applies */
 	size_t n_checks;
@@ -92,6 +106,15 @@ int kf_plugin_manifest_parse(const char *text, size_t len, struct kf_plugin_mani
 int kf_plugin_manifest_load(const char *dir, struct kf_plugin_manifest **out, struct kf_error *err);
 
 void kf_plugin_manifest_free(struct kf_plugin_manifest *m);
+
+/*
+ * Puts the texts of language (a locale name: "zh_CN", "zh_CN.UTF-8", "de") in place of
+ * the name, the description and each check's title and fix wherever the manifest
+ * translates them: the language with its country first, then the language alone
+ * ("de" for "de_AT"). Returns the translation's language, or NULL when the manifest has
+ * none for it (or language is NULL or English) and nothing changed. Once only.
+ */
+const char *kf_plugin_manifest_localize(struct kf_plugin_manifest *m, const char *language);
 
 /* Whether s may be a plugin or check id: 1-64 of a-z 0-9 -, starting with a letter. */
 bool kf_plugin_id_is_valid(const char *s);

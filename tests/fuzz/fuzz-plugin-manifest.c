@@ -7,7 +7,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Every manifest that parses is matched against a small fixed report. */
+/* Every manifest that parses is put in a language and matched against a small fixed report. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct kf_plugin_manifest *m = NULL;
@@ -21,6 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    "\"bus\":\"pci\",\"vendor_id\":\"8086\",\"driver\":null,"
 			    "\"module\":{\"name\":\"iwlwifi\"}}]}",
 			    0, NULL);
+	kf_plugin_manifest_localize(m, size % 2 ? "zh_CN.UTF-8" : "de_AT");
 	kf_plugin_manifest_applies(m, report, "/nonexistent", NULL);
 	json_decref(report);
 	kf_plugin_manifest_free(m);

@@ -9,8 +9,10 @@
 #   agent = support.start_agent()              kefu-agentd share; agent.code is the code
 import json
 import os
+import queue
 import re
 import subprocess
+import threading
 import time
 
 import pytest
@@ -52,33 +54,58 @@ def issue(directory, ca_key, ca_cert, name, organisation, days=30):
 
 
 class Agent:
-    """A running kefu-agentd share, read line by line."""
+    """A running kefu-agentd share, read line by line: a thread reads its output, so that
+    a wait ends at its timeout even while the agent says nothing."""
 
     def __init__(self, proc):
         self.proc = proc
-        self.lines = []
+        self.lines = []  # what the waits have read, and after finish() the rest
+        self.fresh = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
         self.code = self.wait_for(r"Your code:\s+([\d ]+)").group(1).strip()
+
+    def _read(self):
+        for line in iter(self.proc.stdout.readline, ""):
+            self.fresh.put(line.rstrip("\n"))
+        self.fresh.put(None)
 
     def wait_for(self, pattern, timeout=20):
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                line = self.fresh.get(timeout=left) if left > 0 else None
+            except queue.Empty:
+                line = None
+            if line is None:
                 break
-            self.lines.append(line.rstrip("\n"))
+            self.lines.append(line)
             match = re.search(pattern, line)
             if match:
                 return match
-        raise AssertionError("agent never printed %r; it printed:\n%s"
-                             % (pattern, "\n".join(self.lines)))
+        raise AssertionError("agent never printed %r within %d s; it printed:\n%s"
+                             % (pattern, timeout, "\n".join(self.lines)))
 
     def say(self, text):
         self.proc.stdin.write(text + "\n")
         self.proc.stdin.flush()
 
     def finish(self, timeout=20):
-        out, _ = self.proc.communicate(timeout=timeout)
-        self.lines += out.splitlines()
+        if self.proc.stdin and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+        self.proc.wait(timeout=timeout)
+        self.reader.join(timeout=timeout)
+        while True:
+            try:
+                line = self.fresh.get_nowait()
+            except queue.Empty:
+                break
+            if line is not None:
+                self.lines.append(line)
         return self.proc.returncode
 
 

@@ -34,7 +34,10 @@ PLUGIN = {"format": 1, "id": "quick", "version": "1.0.0", "name": "Marker quick"
                       "detect": {"run": "detect.sh", "timeout": 10},
                       "repair": [{"run": "repair.sh", "timeout": 20,
                                   "privileges": {"root": True, "writes": ["/etc"]}}],
-                      "verify": {"run": "detect.sh", "timeout": 10}}]}
+                      "verify": {"run": "detect.sh", "timeout": 10}}],
+          # The troubleshooter's own words, in Chinese: what the customer reads of it.
+          "translations": {"zh_CN": {"name": "标记快检", "checks": {"marker": {
+              "title": "/etc 中留下了一个损坏的标记", "fix": "删除这个标记"}}}}}
 
 
 def test_the_checker_tells_untranslated_lines_from_translated_ones_with_data():
@@ -126,7 +129,7 @@ def technician_does_everything(console, answer, machine, tmp_path, with_view):
     """The technician uses every permission; answer(capability) makes the customer allow
     each request. Returns what the session carried (data, not the helper's words)."""
     data = ["Alice Tan", "Example Support", ADVICE, "你好，我来帮您看看", "+44 20 7946 0000, "
-            "support@example.com", "Marker quick", "A broken marker is left in /etc",
+            "support@example.com", "标记快检", "/etc 中留下了一个损坏的标记", "删除这个标记",
             "the marker is there"] + CAPABILITIES + list(REASONS.values())
     send(console, "chat 你好，我来帮您看看")
     for capability in ["diagnose", "repair", "files", "firmware", "history"] + \
@@ -264,6 +267,7 @@ def test_every_line_of_the_terminal_and_the_summary_is_chinese(support, private_
     # A status line is the core's own, in brackets; the help's lines are indented.
     lines = [line.strip().strip("[]") for line in terminal.lines]
     assert any("技术人员复制了" in line for line in summary_lines(summary)), summary
+    assert "标记快检：/etc 中留下了一个损坏的标记" in summary, summary
     with open(path[:-3] + ".html") as f:
         page = f.read()
     assert '<html lang="zh-CN">' in page

@@ -45,6 +45,27 @@ def test_lint_names_unknown_manifest_field(tmp_path):
     assert "unknown field \"colour\"" in result.stderr
 
 
+def test_lint_names_what_a_translation_leaves_as_written(tmp_path):
+    plugin = copy_plugin(NSSWITCH, str(tmp_path / "p"))
+    path = os.path.join(plugin, "plugin.json")
+    manifest = json.load(open(path))
+    assert run([program("kefu-plugin"), "lint", plugin]).stdout.count("as written") == 0
+    manifest["translations"]["de"] = {"checks": {"nsswitch-dns": {
+        "title": "Webadressen werden nicht aufgelöst"}}}
+    json.dump(manifest, open(path, "w"), ensure_ascii=False)
+    result = run([program("kefu-plugin"), "lint", plugin])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:2] == [
+        "name-resolution-config: de leaves the name as written",
+        "name-resolution-config: de leaves the fix of check nsswitch-dns as written"]
+    # A translation of a check the manifest does not have is refused, by name.
+    manifest["translations"]["de"]["checks"]["nsswitch-dsn"] = {"title": "x"}
+    json.dump(manifest, open(path, "w"), ensure_ascii=False)
+    result = run([program("kefu-plugin"), "lint", plugin])
+    assert result.returncode == 1
+    assert "translations.de.checks: there is no check \"nsswitch-dsn\"" in result.stderr
+
+
 def test_lint_refuses_missing_and_non_executable_scripts(tmp_path):
     plugin = copy_plugin(NSSWITCH, str(tmp_path / "p"))
     os.chmod(os.path.join(plugin, "detect.sh"), stat.S_IRUSR)

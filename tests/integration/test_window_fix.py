@@ -150,23 +150,27 @@ def test_fix_wears_the_organisations_name_and_logo(support, processes, artifacts
 
 def test_fix_in_chinese_every_line(processes, artifacts, tmp_path):
     binary = helper_beside_recorder(tmp_path, 0)
+    # The troubleshooter's own words come in Chinese from its manifest's translations.
+    with open(os.path.join(PLUGINS, "clock-unsynced", "plugin.json")) as f:
+        manifest = json.load(f)
+    chinese = manifest["translations"]["zh_CN"]["checks"]["time-sync-off"]
     desktop = Desktop(processes, artifacts)
     proc = start_fix(desktop, binary, tmp_path, "time-sync-off", language="zh_CN")
-    assert desktop.find("修复", "label")["text"] == "要修复“%s”吗？" % TITLE
+    assert desktop.find("修复", "label")["text"] == "要修复“%s”吗？" % chinese["title"]
     seen = desktop.texts()
+    assert "修复内容：%s" % chinese["fix"] in seen, seen
     desktop.screenshot("fix-question-zh_CN")
     desktop.click("允许修复")
     desktop.wait_text("修复", "label", "^修复已完成。$")
-    assert desktop.find("修复会做什么", "label")["text"] == TITLE + "：已修复"
+    assert desktop.find("修复会做什么", "label")["text"] == chinese["title"] + "：已修复"
     seen += desktop.texts()
     desktop.screenshot("fix-done-zh_CN")
     # The check's own words are the troubleshooter's (its manifest), the record's path
-    # the scan's: data. Everything else is in Chinese.
-    with open(os.path.join(PLUGINS, "clock-unsynced", "plugin.json")) as f:
-        manifest = json.load(f)
-    data = [TITLE, str(tmp_path / "scans" / "scan-1.md")] + \
-        [c.get("fix", "") for c in manifest["checks"]] + [c["title"] for c in manifest["checks"]]
+    # the scan's: data. Everything else is in Chinese, and no English title is left.
+    data = [chinese["title"], chinese["fix"], str(tmp_path / "scans" / "scan-1.md")]
     lines = [part for text in seen for part in text.split("\n")]
     assert Catalogue(PO).untranslated(lines, data) == []
+    assert not [line for line in lines if TITLE in line or
+                manifest["checks"][0]["fix"] in line], lines
     desktop.click("关闭")
     assert proc.wait(timeout=20) == 0

@@ -152,6 +152,99 @@ static void applies_to_device_without_driver_in_report(void **state)
 	json_decref(other);
 }
 
+/* good with translations (TRANSLATIONS: the object's members) put before its end. */
+static int parse_translated(const char *translations, struct kf_plugin_manifest **m,
+			    struct kf_error *err)
+{
+	char text[sizeof(good) + 2048];
+
+	snprintf(text, sizeof(text), "%.*s,\"translations\":{%s}}", (int)strlen(good) - 1, good,
+		 translations);
+	return kf_plugin_manifest_parse(text, strlen(text), m, err);
+}
+
+static const char chinese[] =
+	"\"zh_CN\":{\"name\":\"无线网卡驱动\",\"checks\":{\"module\":{\"title\":"
+	"\"无线网卡没有驱动\",\"fix\":\"加载 iwlwifi 模块\"}}},"
+	"\"de\":{\"checks\":{\"module\":{\"title\":\"Der WLAN-Adapter hat keinen Treiber\"}}}";
+
+static void translations_take_the_place_of_the_texts_they_translate(void **state)
+{
+	struct kf_plugin_manifest *m;
+	struct kf_error err;
+
+	(void)state;
+	assert_int_equal(parse_translated(chinese, &m, &err), 0);
+	assert_int_equal(m->n_translations, 2);
+	/* English, no language, an unknown one: the manifest as written. */
+	assert_null(kf_plugin_manifest_localize(m, NULL));
+	assert_null(kf_plugin_manifest_localize(m, "en_US.UTF-8"));
+	assert_null(kf_plugin_manifest_localize(m, "fr_FR"));
+	assert_null(kf_plugin_manifest_localize(m, "zh_TW")); /* not zh_CN's script */
+	assert_string_equal(m->checks[0].title, "The Wi-Fi adapter has no driver");
+	/* The locale's encoding and modifier do not matter. */
+	assert_string_equal(kf_plugin_manifest_localize(m, "zh_CN.UTF-8@pinyin"), "zh_CN");
+	assert_string_equal(m->name, "无线网卡驱动");
+	assert_string_equal(m->checks[0].title, "无线网卡没有驱动");
+	assert_string_equal(m->checks[0].fix, "加载 iwlwifi 模块");
+	assert_null(m->description); /* neither written nor translated */
+	/* Once only: a second language does not mix in. */
+	assert_null(kf_plugin_manifest_localize(m, "de"));
+	assert_string_equal(m->checks[0].title, "无线网卡没有驱动");
+	kf_plugin_manifest_free(m);
+
+	/* The language alone serves its countries; what it leaves out stays as written. */
+	assert_int_equal(parse_translated(chinese, &m, &err), 0);
+	assert_string_equal(kf_plugin_manifest_localize(m, "de_AT.UTF-8"), "de");
+	assert_string_equal(m->checks[0].title, "Der WLAN-Adapter hat keinen Treiber");
+	assert_string_equal(m->checks[0].fix, "Load the iwlwifi module");
+	assert_string_equal(m->name, "Wi-Fi driver");
+	kf_plugin_manifest_free(m);
+}
+
+static void bad_translations_are_refused_by_name(void **state)
+{
+	static const struct {
+		const char *translations, *message;
+	} bad[] = {
+		{"\"chinese\":{\"name\":\"x\"}", "\"chinese\" is not a language"},
+		{"\"zh_cn\":{\"name\":\"x\"}", "\"zh_cn\" is not a language"},
+		{"\"zh-CN\":{\"name\":\"x\"}", "\"zh-CN\" is not a language"},
+		{"\"zh_CN\":{\"title\":\"x\"}", "translations.zh_CN: unknown field \"title\""},
+		{"\"zh_CN\":{\"checks\":{\"nothing\":{\"title\":\"x\"}}}",
+		 "there is no check \"nothing\""},
+		{"\"zh_CN\":{\"checks\":{\"module\":{\"run\":\"x.sh\"}}}", "unknown field \"run\""},
+		{"\"zh_CN\":{\"checks\":{\"module\":{\"title\":\"\"}}}",
+		 "\"title\" must be 1..200"},
+		{"\"zh_CN\":{\"checks\":{\"module\":{\"title\":7}}}", "\"title\" must be a string"},
+		{"\"zh_CN\":\"x\"", "translations.zh_CN must be an object"},
+		{"\"zh_CN\":{\"checks\":[]}", "\"checks\" must be an object"},
+		{"", "\"translations\" must be an object of 1..8 languages"},
+		{"\"aa\":{},\"ab\":{},\"ac\":{},\"ad\":{},\"ae\":{},\"af\":{},\"ag\":{},\"ah\":{},"
+		 "\"ai\":{}",
+		 "\"translations\" must be an object of 1..8 languages"},
+	};
+	struct kf_plugin_manifest *m;
+	struct kf_error err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse_translated(bad[i].translations, &m, &err), KF_ERR_INVALID);
+		assert_null(m);
+		if (strstr(err.message, bad[i].message) == NULL)
+			fail_msg("%s: %s", bad[i].translations, err.message);
+	}
+	/* A fix translated for a check without one. */
+	const char no_fix[] =
+		"{\"format\":1,\"id\":\"x\",\"version\":\"1\",\"name\":\"x\","
+		"\"applies_to\":[{\"always\":true}],\"checks\":[{\"id\":\"c\",\"title\":\"t\","
+		"\"detect\":{\"run\":\"d\"}}],\"translations\":{\"de\":{\"checks\":{\"c\":{"
+		"\"fix\":\"f\"}}}}}";
+	assert_int_equal(kf_plugin_manifest_parse(no_fix, strlen(no_fix), &m, &err),
+			 KF_ERR_INVALID);
+	assert_non_null(strstr(err.message, "translates a \"fix\" the check does not have"));
+}
+
 static void output_lines_of_each_type_are_parsed(void **state)
 {
 	struct kf_plugin_event ev;
@@ -208,6 +301,8 @@ int main(void)
 		cmocka_unit_test(other_format_version_is_unsupported),
 		cmocka_unit_test(bad_timeout_duplicate_key_and_write_path_are_refused),
 		cmocka_unit_test(applies_to_device_without_driver_in_report),
+		cmocka_unit_test(translations_take_the_place_of_the_texts_they_translate),
+		cmocka_unit_test(bad_translations_are_refused_by_name),
 		cmocka_unit_test(output_lines_of_each_type_are_parsed),
 		cmocka_unit_test(bad_output_lines_are_refused),
 	};

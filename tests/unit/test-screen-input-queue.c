@@ -68,8 +68,7 @@ static int wait_count(struct desktop *d, int count)
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += 5;
 	pthread_mutex_lock(&d->lock);
-	while (d->count < count &&
-	       pthread_cond_timedwait(&d->changed, &d->lock, &deadline) == 0) {
+	while (d->count < count && pthread_cond_timedwait(&d->changed, &d->lock, &deadline) == 0) {
 	}
 	int got = d->count;
 	pthread_mutex_unlock(&d->lock);
@@ -148,9 +147,9 @@ static void test_repeated_presses_and_releases_of_what_is_up_are_not_delivered(v
 	struct kf_input_queue *queue;
 	assert_int_equal(kf_input_queue_start(&queue, deliver, &d, NULL), 0);
 
-	push(queue, key('b', 0));     /* never pressed */
+	push(queue, key('b', 0)); /* never pressed */
 	push(queue, key('x', 1));
-	push(queue, key('x', 1));     /* a viewer's auto-repeat: the desktop repeats itself */
+	push(queue, key('x', 1));      /* a viewer's auto-repeat: the desktop repeats itself */
 	push(queue, button(0x111, 1)); /* a button and a key may share a code's number */
 	push(queue, key(0x111, 1));
 	push(queue, key('x', 0));
