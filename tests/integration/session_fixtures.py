@@ -74,11 +74,14 @@ class Agent:
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
+            if left <= 0:
+                break
             try:
-                line = self.fresh.get(timeout=left) if left > 0 else None
+                line = self.fresh.get(timeout=left)
             except queue.Empty:
-                line = None
+                break
             if line is None:
+                self.fresh.put(None)  # its output ended: so it stays for later waits
                 break
             self.lines.append(line)
             match = re.search(pattern, line)
@@ -86,6 +89,28 @@ class Agent:
                 return match
         raise AssertionError("agent never printed %r within %d s; it printed:\n%s"
                              % (pattern, timeout, "\n".join(self.lines)))
+
+    def next_line(self, timeout=20):
+        """The agent's next line; None once its output ended or after timeout seconds."""
+        try:
+            line = self.fresh.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if line is None:
+            self.fresh.put(None)
+        else:
+            self.lines.append(line)
+        return line
+
+    def following(self):
+        """Every further line as it comes, until the agent's output ends."""
+        while True:
+            line = self.fresh.get()
+            if line is None:
+                self.fresh.put(None)  # the end stays seen for later waits
+                return
+            self.lines.append(line)
+            yield line
 
     def say(self, text):
         self.proc.stdin.write(text + "\n")
