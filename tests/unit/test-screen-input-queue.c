@@ -44,6 +44,16 @@ static void desktop_init(struct desktop *d)
 	pthread_cond_init(&d->changed, NULL);
 }
 
+/* A queue delivering to d, made afresh. */
+static struct kf_input_queue *start(struct desktop *d)
+{
+	struct kf_input_queue *queue;
+
+	desktop_init(d);
+	assert_int_equal(kf_input_queue_start(&queue, deliver, d, NULL), 0);
+	return queue;
+}
+
 static void hold(struct desktop *d, int is_held)
 {
 	pthread_mutex_lock(&d->lock);
@@ -109,9 +119,7 @@ static void test_events_arrive_one_at_a_time_in_order_with_waiting_moves_merged(
 {
 	(void)state;
 	struct desktop d;
-	desktop_init(&d);
-	struct kf_input_queue *queue;
-	assert_int_equal(kf_input_queue_start(&queue, deliver, &d, NULL), 0);
+	struct kf_input_queue *queue = start(&d);
 
 	hold(&d, 1);
 	push(queue, move(1, 1));
@@ -143,9 +151,7 @@ static void test_repeated_presses_and_releases_of_what_is_up_are_not_delivered(v
 {
 	(void)state;
 	struct desktop d;
-	desktop_init(&d);
-	struct kf_input_queue *queue;
-	assert_int_equal(kf_input_queue_start(&queue, deliver, &d, NULL), 0);
+	struct kf_input_queue *queue = start(&d);
 
 	push(queue, key('b', 0)); /* never pressed */
 	push(queue, key('x', 1));
@@ -181,9 +187,7 @@ static void test_release_drops_what_waits_and_lets_go_of_what_was_pressed(void *
 {
 	(void)state;
 	struct desktop d;
-	desktop_init(&d);
-	struct kf_input_queue *queue;
-	assert_int_equal(kf_input_queue_start(&queue, deliver, &d, NULL), 0);
+	struct kf_input_queue *queue = start(&d);
 
 	push(queue, key(0xffe1, 1)); /* Shift, held */
 	push(queue, button(0x110, 1));
@@ -224,9 +228,7 @@ static void test_a_full_queue_refuses_presses_but_takes_releases(void **state)
 {
 	(void)state;
 	struct desktop d;
-	desktop_init(&d);
-	struct kf_input_queue *queue;
-	assert_int_equal(kf_input_queue_start(&queue, deliver, &d, NULL), 0);
+	struct kf_input_queue *queue = start(&d);
 
 	hold(&d, 1);
 	push(queue, key('q', 1));
@@ -260,9 +262,7 @@ static void test_release_waits_at_most_its_timeout_for_a_stuck_desktop(void **st
 {
 	(void)state;
 	struct desktop d;
-	desktop_init(&d);
-	struct kf_input_queue *queue;
-	assert_int_equal(kf_input_queue_start(&queue, deliver, &d, NULL), 0);
+	struct kf_input_queue *queue = start(&d);
 
 	push(queue, key('s', 1));
 	assert_int_equal(wait_count(&d, 1), 1);
