@@ -21,7 +21,7 @@ struct kf_input_queue {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t pushed;    /* an event waits, or the queue stops */
-	pthread_cond_t delivered; /* the thread finished an event */
+	pthread_cond_t delivered; /* the thread is done with an event */
 	struct kf_input_event ring[CAPACITY];
 	int head, count;
 	int is_delivering;
@@ -76,13 +76,14 @@ static void *deliver_in_order(void *arg)
 		struct kf_input_event event = queue->ring[queue->head];
 		queue->head = (queue->head + 1) % CAPACITY;
 		queue->count--;
-		if (!take(queue, &event))
-			continue;
-		queue->is_delivering = 1;
-		pthread_mutex_unlock(&queue->lock);
-		queue->deliver(queue->user, &event);
-		pthread_mutex_lock(&queue->lock);
-		queue->is_delivering = 0;
+		if (take(queue, &event)) {
+			queue->is_delivering = 1;
+			pthread_mutex_unlock(&queue->lock);
+			queue->deliver(queue->user, &event);
+			pthread_mutex_lock(&queue->lock);
+			queue->is_delivering = 0;
+		}
+		/* Every event taken off the queue, delivered or not, may end a wait. */
 		pthread_cond_broadcast(&queue->delivered);
 	}
 	pthread_mutex_unlock(&queue->lock);

@@ -98,12 +98,18 @@ int kf_plugin_cmd_lint(int argc, char **argv)
 
 		if (t->name == NULL)
 			printf("%s: %s leaves the name as written\n", m->id, t->language);
-		for (j = 0; j < m->n_checks; j++)
-			if (t->titles[j] == NULL ||
-			    (m->checks[j].fix != NULL && t->fixes[j] == NULL))
+		for (j = 0; j < m->n_checks; j++) {
+			bool is_title_left = t->titles[j] == NULL;
+			bool is_fix_left = m->checks[j].fix != NULL && t->fixes[j] == NULL;
+
+			if (is_title_left || is_fix_left)
 				printf("%s: %s leaves the %s of check %s as written\n", m->id,
-				       t->language, t->titles[j] == NULL ? "title" : "fix",
+				       t->language,
+				       is_title_left && is_fix_left ? "title and fix"
+				       : is_title_left              ? "title"
+								    : "fix",
 				       m->checks[j].id);
+		}
 	}
 	if (problems == 0)
 		printf("%s %s: %zu checks, manifest and scripts ok%s\n", m->id, m->version,

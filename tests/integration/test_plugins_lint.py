@@ -58,6 +58,14 @@ def test_lint_names_what_a_translation_leaves_as_written(tmp_path):
     assert result.stdout.splitlines()[:2] == [
         "name-resolution-config: de leaves the name as written",
         "name-resolution-config: de leaves the fix of check nsswitch-dns as written"]
+    manifest["translations"]["de"] = {"name": "Namensauflösung"}
+    json.dump(manifest, open(path, "w"), ensure_ascii=False)
+    result = run([program("kefu-plugin"), "lint", plugin])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:1] == [
+        "name-resolution-config: de leaves the title and fix of check nsswitch-dns as written"]
+    manifest["translations"]["de"] = {"checks": {"nsswitch-dns": {
+        "title": "Webadressen werden nicht aufgelöst"}}}
     # A translation of a check the manifest does not have is refused, by name.
     manifest["translations"]["de"]["checks"]["nsswitch-dsn"] = {"title": "x"}
     json.dump(manifest, open(path, "w"), ensure_ascii=False)
